@@ -1,0 +1,68 @@
+/**
+ * What the agent needs from a container engine. `docker.ts` implements it with dockerode (the
+ * only place that imports it); the fan-out simulator implements it in memory.
+ */
+import type { ContainerState, Health, PublishedPort } from '../../src/protocol/api.js';
+import type { ContainerSpec } from '../../src/protocol/job.js';
+
+export interface EngineInfo {
+  version: string;
+  apiVersion: string;
+  os: string;
+  arch: string;
+}
+
+export interface RuntimeContainer {
+  id: string;
+  /** Without Docker's leading slash. */
+  name: string;
+  labels: Record<string, string>;
+  image: string;
+  imageId: string;
+  state: ContainerState;
+  status: string;
+  health: Health;
+  ports: PublishedPort[];
+  /** Unix seconds. */
+  createdAt: number;
+}
+
+export interface ContainerInspect {
+  id: string;
+  state: ContainerState;
+  health: Health;
+  exitCode: number | null;
+  restartCount: number;
+  /** Docker's last health-check output, if any, for error messages. */
+  healthLog: string | null;
+}
+
+export interface PullProgress {
+  message: string;
+  current?: number;
+  total?: number;
+}
+
+export interface CreateContainerRequest {
+  name: string;
+  spec: ContainerSpec;
+  labels: Record<string, string>;
+}
+
+export interface ContainerRuntime {
+  info(): Promise<EngineInfo>;
+  /** Containers carrying all the given labels (value `true`: any value). */
+  listContainers(labels: Record<string, string | true>): Promise<RuntimeContainer[]>;
+  inspectContainer(id: string): Promise<ContainerInspect>;
+  /** The local image ID for a reference, or null when the image is not present. */
+  imageId(ref: string): Promise<string | null>;
+  /** True when the local image defines a HEALTHCHECK (other than NONE). */
+  imageHasHealthcheck(ref: string): Promise<boolean>;
+  pullImage(ref: string, onProgress: (p: PullProgress) => void): Promise<void>;
+  /** Creates (does not start) a container and returns its ID. */
+  createContainer(req: CreateContainerRequest): Promise<string>;
+  startContainer(id: string): Promise<void>;
+  stopContainer(id: string, timeoutSec: number): Promise<void>;
+  /** Removes a container (forcefully); a container that is already gone is not an error. */
+  removeContainer(id: string): Promise<void>;
+}

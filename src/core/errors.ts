@@ -1,0 +1,68 @@
+/**
+ * Typed errors. Code throws these; only the edges (CLI exit codes, agent HTTP statuses, the
+ * TUI status bar) turn them into something else.
+ */
+import type { ErrorCode } from '../protocol/api.js';
+
+export class DokkupError extends Error {
+  override readonly name: string = 'DokkupError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly path?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A location in a user's file, 1-based. */
+export interface SourcePosition {
+  file: string;
+  line: number;
+  col: number;
+}
+
+/** Bad user input in a file: printed as `file:line:col field: message`. */
+export class InputError extends DokkupError {
+  override readonly name = 'InputError';
+  constructor(
+    message: string,
+    readonly position?: SourcePosition,
+    readonly field?: string,
+  ) {
+    super('invalid_request', message, field);
+  }
+
+  /** `file:line:col field: message` (parts that are unknown are left out). */
+  format(): string {
+    const where = this.position ? `${this.position.file}:${this.position.line}:${this.position.col}` : '';
+    const head = [where, this.field].filter(Boolean).join(' ');
+    return head ? `${head}: ${this.message}` : this.message;
+  }
+}
+
+/** Several input errors found at once (all are reported, not just the first). */
+export class InputErrors extends DokkupError {
+  override readonly name = 'InputErrors';
+  constructor(readonly errors: InputError[]) {
+    super('invalid_request', errors.map((e) => e.format()).join('\n'));
+  }
+}
+
+/** Another operation on the same job is running on this node. */
+export class JobBusyError extends DokkupError {
+  override readonly name = 'JobBusyError';
+  constructor(job: string, operation: string, sinceMs: number) {
+    super(
+      'job_busy',
+      `job ${job} is busy: a ${operation} started ${Math.round(sinceMs / 1000)}s ago is still running`,
+    );
+  }
+}
+
+export class NotFoundError extends DokkupError {
+  override readonly name = 'NotFoundError';
+  constructor(message: string) {
+    super('not_found', message);
+  }
+}

@@ -1,0 +1,269 @@
+/**
+ * The agent's HTTP API: routes, request bodies and responses. Long operations answer with
+ * NDJSON (`application/x-ndjson`): zero or more `ProgressLine`s, then exactly one `DoneLine`.
+ */
+import { z } from 'zod';
+import { JobSpecSchema } from './job.js';
+
+export const API_PREFIX = '/v1';
+export const routes = {
+  /** Unauthenticated liveness probe; answers `{ ok: true }` and nothing else. */
+  health: '/healthz',
+  info: `${API_PREFIX}/info`,
+  jobs: `${API_PREFIX}/jobs`,
+  job: (name: string) => `${API_PREFIX}/jobs/${encodeURIComponent(name)}`,
+  history: (name: string) => `${API_PREFIX}/jobs/${encodeURIComponent(name)}/history`,
+  plan: (name: string) => `${API_PREFIX}/jobs/${encodeURIComponent(name)}/plan`,
+  deploy: (name: string) => `${API_PREFIX}/jobs/${encodeURIComponent(name)}/deploy`,
+  rollback: (name: string) => `${API_PREFIX}/jobs/${encodeURIComponent(name)}/rollback`,
+  stop: (name: string) => `${API_PREFIX}/jobs/${encodeURIComponent(name)}/stop`,
+  /** WebSocket feeds (events, stats, logs); see `feeds.ts`. */
+  feeds: `${API_PREFIX}/feeds`,
+} as const;
+
+/** Largest request body an agent accepts. */
+export const MAX_BODY_BYTES = 256 * 1024;
+
+export const ErrorCodeSchema = z.enum([
+  'invalid_request',
+  'unauthorized',
+  'not_found',
+  'job_busy',
+  'payload_too_large',
+  'nothing_to_rollback',
+  'docker_unavailable',
+  'pull_failed',
+  'create_failed',
+  'start_failed',
+  'unhealthy',
+  'interrupted',
+  'internal',
+]);
+export type ErrorCode = z.infer<typeof ErrorCodeSchema>;
+
+export const ErrorBodySchema = z.object({
+  error: z.object({
+    code: ErrorCodeSchema,
+    message: z.string(),
+    /** For `invalid_request`: the field path, e.g. `spec.container.ports.0.in`. */
+    path: z.string().optional(),
+  }),
+});
+export type ErrorBody = z.infer<typeof ErrorBodySchema>;
+
+export const AgentInfoSchema = z.object({
+  agentVersion: z.string(),
+  dockerVersion: z.string(),
+  dockerApiVersion: z.string(),
+  hostname: z.string(),
+  os: z.string(),
+  arch: z.string(),
+  jobs: z.number().int().nonnegative(),
+  containers: z.object({ running: z.number().int().nonnegative(), total: z.number().int().nonnegative() }),
+});
+export type AgentInfo = z.infer<typeof AgentInfoSchema>;
+
+export const ContainerStateSchema = z.enum([
+  'created',
+  'running',
+  'paused',
+  'restarting',
+  'removing',
+  'exited',
+  'dead',
+]);
+export const HealthSchema = z.enum(['healthy', 'unhealthy', 'starting', 'none']);
+export type ContainerState = z.infer<typeof ContainerStateSchema>;
+export type Health = z.infer<typeof HealthSchema>;
+
+export const PublishedPortSchema = z.object({
+  privatePort: z.number().int(),
+  publicPort: z.number().int().nullable(),
+  protocol: z.enum(['tcp', 'udp', 'sctp']),
+  ip: z.string().nullable(),
+});
+export type PublishedPort = z.infer<typeof PublishedPortSchema>;
+
+export const ContainerInfoSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  job: z.string(),
+  /** `dokkup.job.version` label; null for a container without one. */
+  version: z.string().nullable(),
+  image: z.string(),
+  imageId: z.string(),
+  state: ContainerStateSchema,
+  /** Docker's human status, e.g. `Up 8 minutes (healthy)`. */
+  status: z.string(),
+  health: HealthSchema,
+  ports: z.array(PublishedPortSchema),
+  /** Unix seconds. */
+  createdAt: z.number(),
+});
+export type ContainerInfo = z.infer<typeof ContainerInfoSchema>;
+
+export const HistoryEntrySchema = z.object({
+  version: z.string(),
+  image: z.string(),
+  count: z.number().int(),
+  /** ISO-8601. */
+  deployedAt: z.string(),
+  current: z.boolean(),
+});
+export type HistoryEntry = z.infer<typeof HistoryEntrySchema>;
+
+export const JobHistorySchema = z.object({
+  job: z.string(),
+  current: z.string().nullable(),
+  entries: z.array(HistoryEntrySchema),
+});
+export type JobHistory = z.infer<typeof JobHistorySchema>;
+
+export const JobStatusSchema = z.object({
+  name: z.string(),
+  /** Current version from the node's history (null when never deployed or purged). */
+  version: z.string().nullable(),
+  image: z.string().nullable(),
+  /** Desired count of the current version. */
+  desired: z.number().int().nullable(),
+  running: z.number().int(),
+  total: z.number().int(),
+  containers: z.array(ContainerInfoSchema),
+});
+export type JobStatus = z.infer<typeof JobStatusSchema>;
+
+export const JobListSchema = z.object({ jobs: z.array(JobStatusSchema) });
+export type JobList = z.infer<typeof JobListSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Plans
+
+export const DeployRequestSchema = z.strictObject({ spec: JobSpecSchema });
+export const RollbackRequestSchema = z.strictObject({
+  /** Version to go back to; default: the one deployed before the current one. */
+  to: z
+    .string()
+    .regex(/^[0-9a-f]{7}$/, 'must be a 7-character version')
+    .optional(),
+});
+export const StopRequestSchema = z.strictObject({ purge: z.boolean().default(false) });
+export const PlanRequestSchema = z.discriminatedUnion('operation', [
+  z.strictObject({ operation: z.literal('deploy'), spec: JobSpecSchema }),
+  z.strictObject({ operation: z.literal('rollback'), to: RollbackRequestSchema.shape.to }),
+  z.strictObject({ operation: z.literal('stop'), purge: z.boolean().default(false) }),
+]);
+export type DeployRequest = z.infer<typeof DeployRequestSchema>;
+export type RollbackRequest = z.infer<typeof RollbackRequestSchema>;
+export type StopRequest = z.infer<typeof StopRequestSchema>;
+export type PlanRequest = z.infer<typeof PlanRequestSchema>;
+
+export const PlanActionSchema = z.enum([
+  /** Nothing deployed here yet: create `count` containers. */
+  'fresh',
+  /** New version: start-first (or stop-first with fixed ports) replacement. */
+  'update',
+  /** Same version, different count: add or remove the difference. */
+  'scale',
+  /** Same version and count, but some job containers are stopped: start them. */
+  'start',
+  /** Nothing to do. */
+  'noop',
+  'rollback',
+  'stop',
+  'purge',
+]);
+export type PlanAction = z.infer<typeof PlanActionSchema>;
+
+export const ChangeSchema = z.object({ from: z.string().nullable(), to: z.string().nullable() });
+export const SpecDiffSchema = z.object({
+  image: ChangeSchema.optional(),
+  count: z.object({ from: z.number().int().nullable(), to: z.number().int() }).optional(),
+  /** Keys only: values may be secrets and are never sent back. */
+  environment: z.object({
+    added: z.array(z.string()),
+    removed: z.array(z.string()),
+    changed: z.array(z.string()),
+  }),
+  labels: z.object({
+    added: z.array(z.string()),
+    removed: z.array(z.string()),
+    changed: z.array(z.string()),
+  }),
+  ports: ChangeSchema.optional(),
+  command: ChangeSchema.optional(),
+  entrypoint: ChangeSchema.optional(),
+  /** Other changed fields by name: volumes, networks, restart, healthcheck, resources. */
+  other: z.array(z.string()),
+  /** The image tag now points at a different image (`pull: always`). */
+  imageIdChanged: z.boolean(),
+});
+export type SpecDiff = z.infer<typeof SpecDiffSchema>;
+
+export const PlanSchema = z.object({
+  job: z.string(),
+  operation: z.enum(['deploy', 'rollback', 'stop']),
+  action: PlanActionSchema,
+  /** True when carrying out this plan changes something on the node. */
+  changes: z.boolean(),
+  /** Nothing of this job exists on the node yet. */
+  fresh: z.boolean(),
+  versionFrom: z.string().nullable(),
+  versionTo: z.string().nullable(),
+  running: z.number().int(),
+  total: z.number().int(),
+  /** Containers running after the plan is carried out. */
+  desired: z.number().int(),
+  strategy: z.enum(['start-first', 'stop-first']).nullable(),
+  canRollback: z.boolean(),
+  rollbackTo: z.string().nullable(),
+  diff: SpecDiffSchema.nullable(),
+  warnings: z.array(z.string()),
+});
+export type Plan = z.infer<typeof PlanSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Progress of long operations (NDJSON lines)
+
+export const PhaseSchema = z.enum([
+  'plan',
+  'pull',
+  'create',
+  'start',
+  'health',
+  'stop',
+  'remove',
+  'restore',
+  'cleanup',
+]);
+export type Phase = z.infer<typeof PhaseSchema>;
+
+export const ProgressLineSchema = z.object({
+  type: z.literal('progress'),
+  phase: PhaseSchema,
+  /** e.g. `Starting container (2/5)` or `Pulling 127.0.0.1:5000/web:2: 12.1 MB / 40 MB`. */
+  message: z.string(),
+  current: z.number().int().optional(),
+  total: z.number().int().optional(),
+});
+export type ProgressLine = z.infer<typeof ProgressLineSchema>;
+
+export const OperationResultSchema = z.object({
+  ok: z.boolean(),
+  action: PlanActionSchema,
+  /** `Deployment successful`, `Update successful`, `Already up to date`, `Rollback successful`, ... */
+  message: z.string(),
+  versionFrom: z.string().nullable(),
+  versionTo: z.string().nullable(),
+  running: z.number().int(),
+  total: z.number().int(),
+  /** On failure: true when the previous version was left (or put back) running. */
+  restored: z.boolean().optional(),
+  error: ErrorBodySchema.shape.error.optional(),
+});
+export type OperationResult = z.infer<typeof OperationResultSchema>;
+
+export const DoneLineSchema = z.object({ type: z.literal('done'), result: OperationResultSchema });
+export type DoneLine = z.infer<typeof DoneLineSchema>;
+
+export const OperationLineSchema = z.discriminatedUnion('type', [ProgressLineSchema, DoneLineSchema]);
+export type OperationLine = z.infer<typeof OperationLineSchema>;

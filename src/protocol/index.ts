@@ -1,0 +1,3 @@
+export * from './api.js';
+export * from './inventory.js';
+export * from './job.js';
