@@ -1,3 +1,4 @@
 export * from './api.js';
 export * from './inventory.js';
 export * from './job.js';
+export * from './state.js';
