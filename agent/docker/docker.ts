@@ -1,0 +1,277 @@
+/**
+ * `ContainerRuntime` on a real Docker engine through dockerode. The only file (with the feeds'
+ * Docker adapter) that knows Docker's API shapes.
+ */
+import type Docker from 'dockerode';
+import { DokkupError } from '../../src/core/errors.js';
+import type { ContainerState, Health, PublishedPort } from '../../src/protocol/api.js';
+import type { ContainerSpec } from '../../src/protocol/job.js';
+import type {
+  ContainerInspect,
+  ContainerRuntime,
+  CreateContainerRequest,
+  EngineInfo,
+  PullProgress,
+  RuntimeContainer,
+} from './runtime.js';
+
+const CONTAINER_STATES = new Set<ContainerState>(['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead']);
+const MS_TO_NS = 1_000_000;
+
+function toState(s: string | undefined): ContainerState {
+  return CONTAINER_STATES.has(s as ContainerState) ? (s as ContainerState) : 'dead';
+}
+
+/** Docker puts the health in the human status: `Up 8 minutes (healthy)`. */
+export function healthFromStatus(status: string): Health {
+  if (status.includes('(healthy)')) return 'healthy';
+  if (status.includes('(unhealthy)')) return 'unhealthy';
+  if (status.includes('(health: starting)')) return 'starting';
+  return 'none';
+}
+
+function toHealth(s: string | undefined): Health {
+  return s === 'healthy' || s === 'unhealthy' || s === 'starting' ? s : 'none';
+}
+
+/** Errors from dockerode carry `statusCode` and Docker's JSON message in `json.message`. */
+function dockerMessage(err: unknown): string {
+  const e = err as { json?: { message?: string }; reason?: string; message?: string };
+  return e?.json?.message ?? e?.message ?? e?.reason ?? String(err);
+}
+function statusCode(err: unknown): number | undefined {
+  return (err as { statusCode?: number })?.statusCode;
+}
+function isConnectionError(err: unknown): boolean {
+  const code = (err as { code?: string })?.code;
+  return code === 'ECONNREFUSED' || code === 'ENOENT' || code === 'EACCES' || code === 'ECONNRESET';
+}
+
+function wrap(code: ConstructorParameters<typeof DokkupError>[0], what: string, err: unknown): DokkupError {
+  if (err instanceof DokkupError) return err;
+  if (isConnectionError(err)) return new DokkupError('docker_unavailable', `Docker engine unreachable: ${dockerMessage(err)}`);
+  return new DokkupError(code, `${what}: ${dockerMessage(err)}`);
+}
+
+function parseDockerTime(iso: string | undefined): number {
+  const t = iso ? Date.parse(iso) : Number.NaN;
+  return Number.isFinite(t) ? Math.floor(t / 1000) : 0;
+}
+
+export function containerConfig(req: CreateContainerRequest): Docker.ContainerCreateOptions {
+  const spec: ContainerSpec = req.spec;
+  const exposed: Record<string, object> = {};
+  const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const p of spec.ports) {
+    const key = `${p.in}/${p.protocol}`;
+    exposed[key] = {};
+    (bindings[key] ??= []).push({ HostIp: '', HostPort: p.out === null ? '' : String(p.out) });
+  }
+  const hc = spec.healthcheck;
+  const [primaryNetwork] = spec.networks;
+  return {
+    name: req.name,
+    Image: spec.image,
+    ...(spec.command ? { Cmd: spec.command } : {}),
+    ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}),
+    Env: Object.entries(spec.environment).map(([k, v]) => `${k}=${v}`),
+    Labels: { ...spec.labels, ...req.labels },
+    ExposedPorts: exposed,
+    ...(hc
+      ? {
+          Healthcheck: {
+            ...(hc.test ? { Test: hc.test } : {}),
+            ...(hc.intervalMs !== null ? { Interval: hc.intervalMs * MS_TO_NS } : {}),
+            ...(hc.timeoutMs !== null ? { Timeout: hc.timeoutMs * MS_TO_NS } : {}),
+            ...(hc.retries !== null ? { Retries: hc.retries } : {}),
+            ...(hc.startPeriodMs !== null ? { StartPeriod: hc.startPeriodMs * MS_TO_NS } : {}),
+          },
+        }
+      : {}),
+    HostConfig: {
+      PortBindings: bindings,
+      RestartPolicy: { Name: spec.restart === 'no' ? '' : spec.restart },
+      Binds: spec.volumes,
+      NetworkMode: primaryNetwork ?? 'bridge',
+      ...(spec.resources.nanoCpus ? { NanoCpus: spec.resources.nanoCpus } : {}),
+      ...(spec.resources.memoryBytes ? { Memory: spec.resources.memoryBytes } : {}),
+    },
+  };
+}
+
+const BUILTIN_NETWORKS = new Set(['bridge', 'host', 'none']);
+
+export class DockerRuntime implements ContainerRuntime {
+  constructor(private readonly docker: Docker) {}
+
+  async info(): Promise<EngineInfo> {
+    try {
+      const v = await this.docker.version();
+      return { version: v.Version, apiVersion: v.ApiVersion, os: v.Os, arch: v.Arch };
+    } catch (err) {
+      throw wrap('docker_unavailable', 'Docker version', err);
+    }
+  }
+
+  async listContainers(labels: Record<string, string | true>): Promise<RuntimeContainer[]> {
+    const label = Object.entries(labels).map(([k, v]) => (v === true ? k : `${k}=${v}`));
+    try {
+      const list = await this.docker.listContainers({ all: true, filters: { label } });
+      return list.map((c) => ({
+        id: c.Id,
+        name: (c.Names[0] ?? c.Id).replace(/^\//, ''),
+        labels: c.Labels ?? {},
+        image: c.Image,
+        imageId: c.ImageID,
+        state: toState(c.State),
+        status: c.Status,
+        health: healthFromStatus(c.Status),
+        ports: (c.Ports ?? []).map(
+          (p): PublishedPort => ({
+            privatePort: p.PrivatePort,
+            publicPort: p.PublicPort ?? null,
+            protocol: p.Type === 'udp' || p.Type === 'sctp' ? p.Type : 'tcp',
+            ip: p.IP ?? null,
+          }),
+        ),
+        createdAt: c.Created,
+      }));
+    } catch (err) {
+      throw wrap('internal', 'listing containers', err);
+    }
+  }
+
+  async inspectContainer(id: string): Promise<ContainerInspect> {
+    try {
+      const c = await this.docker.getContainer(id).inspect();
+      const log = c.State.Health?.Log ?? [];
+      const last = log[log.length - 1];
+      return {
+        id: c.Id,
+        state: toState(c.State.Status),
+        health: toHealth(c.State.Health?.Status),
+        exitCode: c.State.Running ? null : c.State.ExitCode,
+        restartCount: c.RestartCount ?? 0,
+        healthLog: last ? String(last.Output).trim().slice(0, 500) : null,
+      };
+    } catch (err) {
+      if (statusCode(err) === 404) throw new DokkupError('not_found', `container ${id.slice(0, 12)} is gone`);
+      throw wrap('internal', `inspecting ${id.slice(0, 12)}`, err);
+    }
+  }
+
+  async imageId(ref: string): Promise<string | null> {
+    try {
+      return (await this.docker.getImage(ref).inspect()).Id;
+    } catch (err) {
+      if (statusCode(err) === 404) return null;
+      throw wrap('internal', `inspecting image ${ref}`, err);
+    }
+  }
+
+  async imageHasHealthcheck(ref: string): Promise<boolean> {
+    try {
+      const test = (await this.docker.getImage(ref).inspect()).Config?.Healthcheck?.Test;
+      return Array.isArray(test) && test.length > 0 && test[0] !== 'NONE';
+    } catch (err) {
+      if (statusCode(err) === 404) return false;
+      throw wrap('internal', `inspecting image ${ref}`, err);
+    }
+  }
+
+  async pullImage(ref: string, onProgress: (p: PullProgress) => void): Promise<void> {
+    try {
+      const stream = await this.docker.pull(ref);
+      const layers = new Map<string, { current: number; total: number }>();
+      let pullError: string | null = null;
+      await new Promise<void>((resolve, reject) => {
+        this.docker.modem.followProgress(
+          stream,
+          (err: unknown) => (err ? reject(err) : resolve()),
+          (event: { id?: string; status?: string; error?: string; progressDetail?: { current?: number; total?: number } }) => {
+            if (event.error) {
+              pullError = event.error;
+              return;
+            }
+            if (event.id && event.progressDetail?.total) {
+              layers.set(event.id, { current: event.progressDetail.current ?? 0, total: event.progressDetail.total });
+            }
+            let current = 0;
+            let total = 0;
+            for (const l of layers.values()) {
+              current += l.current;
+              total += l.total;
+            }
+            onProgress({
+              message: `Pulling ${ref}: ${event.status ?? ''}${total ? ` ${formatBytes(current)} / ${formatBytes(total)}` : ''}`,
+              ...(total ? { current, total } : {}),
+            });
+          },
+        );
+      });
+      if (pullError) throw new DokkupError('pull_failed', `pulling ${ref}: ${pullError}`);
+    } catch (err) {
+      throw wrap('pull_failed', `pulling ${ref}`, err);
+    }
+  }
+
+  async createContainer(req: CreateContainerRequest): Promise<string> {
+    try {
+      const [, ...extraNetworks] = req.spec.networks;
+      for (const net of req.spec.networks) await this.ensureNetwork(net);
+      const container = await this.docker.createContainer(containerConfig(req));
+      for (const net of extraNetworks) await this.docker.getNetwork(net).connect({ Container: container.id });
+      return container.id;
+    } catch (err) {
+      throw wrap('create_failed', `creating ${req.name}`, err);
+    }
+  }
+
+  /** User-defined networks named in a job are created (as bridges) when missing, like compose does. */
+  private async ensureNetwork(name: string): Promise<void> {
+    if (BUILTIN_NETWORKS.has(name)) return;
+    const existing = await this.docker.listNetworks({ filters: { name: [name] } });
+    if (existing.some((n) => n.Name === name)) return;
+    try {
+      await this.docker.createNetwork({ Name: name, Driver: 'bridge', Labels: { 'dokkup.managed': 'true' } });
+    } catch (err) {
+      if (statusCode(err) !== 409) throw err; // created concurrently: fine
+    }
+  }
+
+  async startContainer(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).start();
+    } catch (err) {
+      if (statusCode(err) === 304) return; // already started
+      throw wrap('start_failed', `starting ${id.slice(0, 12)}`, err);
+    }
+  }
+
+  async stopContainer(id: string, timeoutSec: number): Promise<void> {
+    try {
+      await this.docker.getContainer(id).stop({ t: timeoutSec });
+    } catch (err) {
+      if (statusCode(err) === 304 || statusCode(err) === 404) return;
+      throw wrap('internal', `stopping ${id.slice(0, 12)}`, err);
+    }
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).remove({ force: true });
+    } catch (err) {
+      if (statusCode(err) === 404) return;
+      // 409: removal already in progress.
+      if (statusCode(err) === 409 && /already in progress/.test(dockerMessage(err))) return;
+      throw wrap('internal', `removing ${id.slice(0, 12)}`, err);
+    }
+  }
+}
+
+function formatBytes(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(1)} GB`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)} MB`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} kB`;
+  return `${n} B`;
+}
