@@ -1,13 +1,37 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Two projects:
+ * - `unit`: plain-data and loopback tests, no Docker, fast, in parallel;
+ * - `docker`: everything under test/ plus any `*.docker.test.ts` — these get the real Docker
+ *   engines, registry and images from the global setup (test/harness/global-setup.ts).
+ */
+const dockerTests = ['test/**/*.test.ts', '**/*.docker.test.ts'];
+
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'agent/**/*.test.ts', 'tui/**/*.test.ts', 'test/**/*.test.ts'],
-    testTimeout: 120_000,
-    hookTimeout: 180_000,
-    // Docker-backed suites share engines started by the global setup; running files in
-    // parallel on a 2-core machine only makes the engines slower and the tests flakier.
-    fileParallelism: false,
-    globalSetup: ['test/harness/global-setup.ts'],
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['src/**/*.test.ts', 'agent/**/*.test.ts', 'tui/**/*.test.ts'],
+          exclude: ['**/node_modules/**', '**/*.docker.test.ts'],
+          testTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: 'docker',
+          include: dockerTests,
+          exclude: ['**/node_modules/**', 'dist/**'],
+          testTimeout: 180_000,
+          hookTimeout: 240_000,
+          // The engines are shared; running files in parallel on a 2-core machine only makes
+          // them slower and the tests flakier.
+          fileParallelism: false,
+          globalSetup: ['test/harness/global-setup.ts'],
+        },
+      },
+    ],
   },
 });
