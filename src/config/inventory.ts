@@ -1,0 +1,136 @@
+/** Inventory files: YAML text → validated `Inventory` (keys read, locations made base URLs). */
+import { InputError, InputErrors } from '../core/errors.js';
+import type { FieldPath } from '../core/spec.js';
+import { formatFieldPath } from '../core/spec.js';
+import { closestName } from '../core/targets.js';
+import { type Inventory, InventoryFileSchema, type InventoryNode } from '../protocol/inventory.js';
+import { readUserFile } from './read-file.js';
+import { type FileKind, parseYamlSource, positionOf, sortErrors, validateSource } from './yaml-source.js';
+
+const INVENTORY: FileKind = { noun: 'inventory', expects: 'nodes and groups' };
+const ENV_REFERENCE = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/;
+
+/**
+ * Parses an inventory. `key: ${NAME}` (the whole value) is read from `env`. Throws
+ * `InputErrors` with `file:line:col` for every problem found.
+ */
+export function parseInventoryText(
+  text: string,
+  file: string,
+  env: Record<string, string | undefined> = process.env,
+): Inventory {
+  const src = parseYamlSource(text, file, INVENTORY);
+  const inv = validateSource(src, InventoryFileSchema);
+  const errors: InputError[] = [];
+  const fail = (path: FieldPath, message: string) =>
+    errors.push(new InputError(message, positionOf(src, path), formatFieldPath(path)));
+  const lineOf = (path: FieldPath) => positionOf(src, path).line;
+
+  const nodes: InventoryNode[] = [];
+  const nodeIndex = new Map<string, number>();
+  inv.nodes.forEach((n, i) => {
+    const first = nodeIndex.get(n.name);
+    if (first !== undefined) {
+      fail(
+        ['nodes', i, 'name'],
+        `node "${n.name}" is already defined on line ${lineOf(['nodes', first, 'name'])}`,
+      );
+      return;
+    }
+    nodeIndex.set(n.name, i);
+    let key = n.key;
+    const ref = ENV_REFERENCE.exec(n.key);
+    if (ref) {
+      const value = env[ref[1]!];
+      if (value === undefined || value === '') {
+        fail(
+          ['nodes', i, 'key'],
+          `environment variable ${ref[1]} is not set (the key of node "${n.name}" is read from it)`,
+        );
+        return;
+      }
+      key = value;
+    } else if (n.key.includes('${')) {
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal syntax, shown to the user
+      fail(['nodes', i, 'key'], 'to read the key from the environment, write the whole value as ${NAME}');
+      return;
+    }
+    let baseUrl: string;
+    try {
+      baseUrl = locationToBaseUrl(n.location);
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      fail(['nodes', i, 'location'], err.message);
+      return;
+    }
+    nodes.push({ name: n.name, location: n.location, baseUrl, key });
+  });
+
+  const groups: Record<string, string[]> = {};
+  const groupIndex = new Map<string, number>();
+  (inv.groups ?? []).forEach((g, i) => {
+    const first = groupIndex.get(g.name);
+    if (first !== undefined) {
+      fail(
+        ['groups', i, 'name'],
+        `group "${g.name}" is already defined on line ${lineOf(['groups', first, 'name'])}`,
+      );
+      return;
+    }
+    groupIndex.set(g.name, i);
+    const members: string[] = [];
+    g.nodes.forEach((name, j) => {
+      if (!nodeIndex.has(name)) {
+        const close = closestName(name, [...nodeIndex.keys()]);
+        fail(
+          ['groups', i, 'nodes', j],
+          `unknown node "${name}"${close ? ` (did you mean "${close}"?)` : `; nodes are: ${[...nodeIndex.keys()].join(', ')}`}`,
+        );
+      } else if (members.includes(name)) {
+        fail(['groups', i, 'nodes', j], `node "${name}" is already in group "${g.name}"`);
+      } else {
+        members.push(name);
+      }
+    });
+    groups[g.name] = members;
+  });
+
+  if (errors.length > 0) throw new InputErrors(sortErrors(errors));
+  return { source: file, nodes, groups };
+}
+
+export async function loadInventoryFile(
+  path: string,
+  env: Record<string, string | undefined> = process.env,
+): Promise<Inventory> {
+  return parseInventoryText(await readUserFile(path), path, env);
+}
+
+/**
+ * `host:port`, `http://host[:port][/prefix]` or `https://…` → `http(s)://host:port[/prefix]`
+ * (no trailing slash). A bare host must name its port: agents listen on 8080 by default, and
+ * silently guessing 80 would point at the wrong service.
+ */
+export function locationToBaseUrl(location: string): string {
+  const s = location.trim();
+  const bad = (why: string): never => {
+    throw new InputError(
+      `${why}: expected host:port, http://host:port or https://host:port, got ${JSON.stringify(location)}`,
+    );
+  };
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(s)?.[1]?.toLowerCase();
+  if (scheme !== undefined && scheme !== 'http' && scheme !== 'https') bad(`unsupported scheme "${scheme}"`);
+  if (scheme === undefined && !/^(\[[0-9a-f:.]+\]|[^:/\s[\]]+):\d+$/i.test(s)) bad('not a valid location');
+  let url: URL;
+  try {
+    url = new URL(scheme ? s : `http://${s}`);
+  } catch {
+    return bad('not a valid location');
+  }
+  if (!url.hostname) bad('missing host');
+  if (url.port === '0') bad('port 0 is not a valid port');
+  if (url.username || url.password) bad('must not hold credentials (the key goes in "key")');
+  if (url.search || url.hash) bad('must not hold a query or fragment');
+  const prefix = url.pathname.replace(/\/+$/, '');
+  return `${url.protocol}//${url.host}${prefix}`;
+}

@@ -1,0 +1,447 @@
+/**
+ * Normalisation: a job file that passed `JobFileSchema` becomes the one canonical `JobSpec`
+ * that is hashed, sent to agents and kept in their history. Every spelling a user may choose
+ * (list or map labels, `"53/udp"` or a number, a string or a list command, durations with
+ * units) collapses to one form here, so the version hash depends only on meaning.
+ *
+ * Pure: no file names or line numbers. Each problem is a `SpecFieldError` carrying the field
+ * path (`['container', 0, 'environment', 2]`); `src/config` turns that path into `line:col`.
+ */
+
+import type { z } from 'zod';
+import type {
+  ContainerFileSchema,
+  ContainerSpec,
+  HealthcheckSpec,
+  JobFile,
+  JobSpec,
+  PortSpec,
+  Target,
+  UpdatePolicy,
+} from '../protocol/job.js';
+import { formatDurationMs, parseDurationMs } from './duration.js';
+import { InputError, InputErrors } from './errors.js';
+import { splitShellWords } from './shell-words.js';
+
+/** A path into the job file: object keys and list indices. */
+export type FieldPath = readonly (string | number)[];
+
+/** `['container', 0, 'ports', 1, 'in']` → `container[0].ports[1].in`. */
+export function formatFieldPath(path: FieldPath): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out ? `.${part}` : part;
+  }
+  return out;
+}
+
+/** An input error that knows which field of the file it is about (but not where that is). */
+export class SpecFieldError extends InputError {
+  constructor(
+    message: string,
+    readonly fieldPath: FieldPath,
+  ) {
+    super(message, undefined, formatFieldPath(fieldPath));
+  }
+}
+
+export const DEFAULT_HEALTHY_DEADLINE_MS = 120_000;
+export const DEFAULT_MIN_HEALTHY_MS = 3_000;
+export const DEFAULT_NETWORK = 'bridge';
+/** Docker refuses memory limits below 6 MiB. */
+export const MIN_MEMORY_BYTES = 6 * 1024 * 1024;
+/** Prefix of the labels dokkup itself puts on containers (see `labels.ts`); users can't set them. */
+const RESERVED_LABEL_PREFIX = 'dokkup.';
+
+type ContainerFile = z.infer<typeof ContainerFileSchema>;
+type KeyValueFile = ContainerFile['labels'];
+
+/** Collects problems so a user sees every mistake in one run, not one per run. */
+class Problems {
+  readonly errors: SpecFieldError[] = [];
+  add(path: FieldPath, message: string): void {
+    this.errors.push(new SpecFieldError(message, path));
+  }
+  /** Runs `fn`; an `InputError` it throws becomes a problem at `path`, and `fallback` is returned. */
+  attempt<T>(path: FieldPath, fallback: T, fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof InputError) {
+        this.add(path, err.message);
+        return fallback;
+      }
+      throw err;
+    }
+  }
+}
+
+/**
+ * The canonical spec for a schema-valid job file; throws `InputErrors` (of `SpecFieldError`)
+ * listing every problem the schema alone cannot see.
+ */
+export function normalizeJob(file: JobFile): JobSpec {
+  const problems = new Problems();
+  const count = file.count ?? 1;
+  const target = normalizeTarget(file, problems);
+  const containerFile = file.container[0];
+  if (!containerFile) {
+    problems.add(['container'], 'must hold one container');
+    throw new InputErrors(problems.errors);
+  }
+  if (file.container.length > 1) {
+    problems.add(['container', 1], 'only one container per job is supported for now');
+  }
+  const container = normalizeContainer(containerFile, count, ['container', 0], problems);
+  const update = normalizeUpdate(file, problems);
+  if (problems.errors.length > 0) throw new InputErrors(problems.errors);
+  return { name: file.name, count, target, container, update };
+}
+
+function normalizeTarget(file: JobFile, problems: Problems): Target {
+  const given = (['group', 'node', 'nodes'] as const).filter((k) => file[k] !== undefined);
+  if (given.length === 0) {
+    problems.add(['group'], 'is required: say where the job runs with group, node or nodes');
+    return { kind: 'nodes', nodes: ['?'] };
+  }
+  if (given.length > 1) {
+    problems.add(
+      [given[1]!],
+      `cannot be used together with ${given[0]}: use exactly one of group, node, nodes`,
+    );
+  }
+  if (file.group !== undefined && given[0] === 'group') return { kind: 'group', group: file.group };
+  if (file.node !== undefined && given[0] === 'node') return { kind: 'nodes', nodes: [file.node] };
+  const nodes = file.nodes ?? [];
+  const seen = new Map<string, number>();
+  nodes.forEach((n, i) => {
+    const first = seen.get(n);
+    if (first !== undefined) problems.add(['nodes', i], `node "${n}" is already listed at nodes[${first}]`);
+    else seen.set(n, i);
+  });
+  return { kind: 'nodes', nodes: [...seen.keys()] };
+}
+
+function normalizeContainer(
+  c: ContainerFile,
+  count: number,
+  at: FieldPath,
+  problems: Problems,
+): ContainerSpec {
+  return {
+    image: normalizeImage(c.image, [...at, 'image'], problems),
+    command: normalizeArgv(c.command, [...at, 'command'], problems),
+    entrypoint: normalizeArgv(c.entrypoint, [...at, 'entrypoint'], problems),
+    ports: normalizePorts(c.ports ?? [], count, [...at, 'ports'], problems),
+    restart: c.restart ?? 'always',
+    labels: normalizeKeyValues(c.labels, 'label', [...at, 'labels'], problems),
+    environment: normalizeKeyValues(c.environment, 'variable', [...at, 'environment'], problems),
+    volumes: normalizeVolumes(c.volumes ?? [], [...at, 'volumes'], problems),
+    networks: normalizeNetworks(c.networks, [...at, 'networks'], problems),
+    healthcheck: normalizeHealthcheck(c.healthcheck, [...at, 'healthcheck'], problems),
+    resources: normalizeResources(c.resources, [...at, 'resources'], problems),
+    pull: c.pull ?? 'missing',
+  };
+}
+
+function normalizeImage(image: string, at: FieldPath, problems: Problems): string {
+  const trimmed = image.trim();
+  if (trimmed !== image || /\s/.test(trimmed)) problems.add(at, `image reference must not contain spaces`);
+  else if (/[A-Z]/.test(repositoryOf(image))) {
+    // Docker rejects upper case in repository names (tags may hold it), but only at pull time.
+    problems.add(at, `repository name must be lower case: ${JSON.stringify(image)}`);
+  }
+  return image;
+}
+
+/** `registry:5000/app:TAG@sha256:…` → `registry:5000/app`. */
+function repositoryOf(image: string): string {
+  const name = image.split('@')[0]!;
+  const colon = name.lastIndexOf(':');
+  return colon > name.lastIndexOf('/') ? name.slice(0, colon) : name;
+}
+
+function normalizeArgv(
+  value: string | string[] | undefined,
+  at: FieldPath,
+  problems: Problems,
+): string[] | null {
+  if (value === undefined) return null;
+  if (Array.isArray(value)) return [...value];
+  const words = problems.attempt<string[] | null>(at, null, () => splitShellWords(value));
+  if (words === null) return [];
+  if (words.length === 0) problems.add(at, 'must not be empty');
+  return words;
+}
+
+function normalizePorts(
+  ports: NonNullable<ContainerFile['ports']>,
+  count: number,
+  at: FieldPath,
+  problems: Problems,
+): PortSpec[] {
+  const out: PortSpec[] = [];
+  const containerPorts = new Map<string, number>();
+  const hostPorts = new Map<string, number>();
+  ports.forEach((p, i) => {
+    let inPort: number;
+    let protocol: 'tcp' | 'udp' = 'tcp';
+    if (typeof p.in === 'number') {
+      inPort = p.in;
+    } else {
+      const [num, proto] = p.in.split('/');
+      inPort = Number(num);
+      if (proto === 'udp') protocol = 'udp';
+    }
+    if (!Number.isInteger(inPort) || inPort < 1 || inPort > 65535) {
+      problems.add([...at, i, 'in'], `must be a port between 1 and 65535, got ${JSON.stringify(p.in)}`);
+      return;
+    }
+    const inKey = `${inPort}/${protocol}`;
+    const firstIn = containerPorts.get(inKey);
+    if (firstIn !== undefined) {
+      problems.add([...at, i, 'in'], `container port ${inKey} is already published by ports[${firstIn}]`);
+    } else containerPorts.set(inKey, i);
+    const outPort = p.out ?? null;
+    if (outPort !== null) {
+      const outKey = `${outPort}/${protocol}`;
+      const firstOut = hostPorts.get(outKey);
+      if (firstOut !== undefined) {
+        problems.add([...at, i, 'out'], `host port ${outKey} is already used by ports[${firstOut}]`);
+      } else hostPorts.set(outKey, i);
+      if (count > 1) {
+        problems.add(
+          [...at, i, 'out'],
+          `a fixed host port can be bound by only one container per node, but count is ${count} ` +
+            '(remove "out" to get a random host port, or set count: 1)',
+        );
+      }
+    }
+    out.push({ in: inPort, protocol, out: outPort });
+  });
+  return out.sort(
+    (a, b) => a.in - b.in || a.protocol.localeCompare(b.protocol) || (a.out ?? 0) - (b.out ?? 0),
+  );
+}
+
+/**
+ * `labels` / `environment`: a list of `KEY=value` (split at the first `=`, so values keep
+ * theirs) or a map. Returned with sorted keys so both spellings hash the same.
+ */
+function normalizeKeyValues(
+  value: KeyValueFile,
+  what: 'label' | 'variable',
+  at: FieldPath,
+  problems: Problems,
+): Record<string, string> {
+  const entries: [key: string, value: string, path: FieldPath][] = [];
+  if (Array.isArray(value)) {
+    value.forEach((item, i) => {
+      const eq = item.indexOf('=');
+      if (eq < 0) {
+        const hint =
+          what === 'variable'
+            ? ` (dokkup does not pass variables through from your machine; write ${item}=value)`
+            : ` (write ${item}=value, or ${item}= for an empty value)`;
+        problems.add([...at, i], `${JSON.stringify(item)} has no "=": expected KEY=value${hint}`);
+        return;
+      }
+      entries.push([item.slice(0, eq), item.slice(eq + 1), [...at, i]]);
+    });
+  } else if (value) {
+    for (const [key, v] of Object.entries(value)) {
+      if (v === null) {
+        problems.add([...at, key], `has no value (write ${key}: "" for an empty value)`);
+        continue;
+      }
+      if (key.includes('=')) {
+        problems.add(
+          [...at, key],
+          `key must not contain "=" in the map form (write ${key.split('=')[0]}: value)`,
+        );
+        continue;
+      }
+      entries.push([key, String(v), [...at, key]]);
+    }
+  }
+  const result = new Map<string, string>();
+  const firstAt = new Map<string, FieldPath>();
+  for (const [key, v, path] of entries) {
+    if (key.trim() === '') {
+      problems.add(path, `${what} name must not be empty`);
+      continue;
+    }
+    if (what === 'label' && key.startsWith(RESERVED_LABEL_PREFIX)) {
+      problems.add(path, `labels starting with "${RESERVED_LABEL_PREFIX}" are reserved for dokkup itself`);
+      continue;
+    }
+    const first = firstAt.get(key);
+    if (first) {
+      problems.add(path, `duplicate ${what} "${key}" (first set at ${formatFieldPath(first)})`);
+      continue;
+    }
+    firstAt.set(key, path);
+    result.set(key, v);
+  }
+  return Object.fromEntries([...result.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+function normalizeVolumes(volumes: string[], at: FieldPath, problems: Problems): string[] {
+  const seen = new Map<string, number>();
+  volumes.forEach((v, i) => {
+    const parts = v.split(':');
+    const [source, target] = parts.length === 1 ? [undefined, parts[0]!] : [parts[0]!, parts[1] ?? ''];
+    if (parts.length > 3)
+      problems.add([...at, i], `expected SOURCE:TARGET[:OPTIONS], got ${JSON.stringify(v)}`);
+    else if (!target.startsWith('/')) {
+      problems.add(
+        [...at, i],
+        `the path inside the container must be absolute, got ${JSON.stringify(target)}`,
+      );
+    } else if (source !== undefined && /^(\.|~)/.test(source)) {
+      problems.add(
+        [...at, i],
+        `host paths must be absolute (they are paths on the node, not on your machine), got ${JSON.stringify(source)}`,
+      );
+    }
+    const first = seen.get(v);
+    if (first !== undefined) problems.add([...at, i], `is already listed at volumes[${first}]`);
+    else seen.set(v, i);
+  });
+  // Mount order does not change the container, so it must not change the version either.
+  return [...seen.keys()].sort();
+}
+
+function normalizeNetworks(networks: string[] | undefined, at: FieldPath, problems: Problems): string[] {
+  if (networks === undefined) return [DEFAULT_NETWORK];
+  const seen = new Map<string, number>();
+  networks.forEach((n, i) => {
+    const first = seen.get(n);
+    if (first !== undefined)
+      problems.add([...at, i], `network "${n}" is already listed at networks[${first}]`);
+    else seen.set(n, i);
+  });
+  // Order is kept: the first network is the one the container is created on.
+  return [...seen.keys()];
+}
+
+const HEALTHCHECK_KINDS = ['CMD', 'CMD-SHELL', 'NONE'];
+
+function normalizeHealthcheck(
+  h: ContainerFile['healthcheck'],
+  at: FieldPath,
+  problems: Problems,
+): HealthcheckSpec | null {
+  if (!h) return null;
+  const duration = (key: 'interval' | 'timeout' | 'start_period'): number | null => {
+    const v = h[key];
+    return v === undefined ? null : problems.attempt([...at, key], null, () => parseDurationMs(v));
+  };
+  if (h.disable === true) {
+    if (h.test !== undefined && !(Array.isArray(h.test) && h.test[0] === 'NONE')) {
+      problems.add(
+        [...at, 'disable'],
+        'cannot be used together with test (disable: true turns the check off)',
+      );
+    }
+    return { test: ['NONE'], intervalMs: null, timeoutMs: null, retries: null, startPeriodMs: null };
+  }
+  let test: string[] | null = null;
+  if (typeof h.test === 'string') {
+    test = ['CMD-SHELL', h.test];
+  } else if (Array.isArray(h.test)) {
+    const [kind, ...args] = h.test;
+    if (!kind || !HEALTHCHECK_KINDS.includes(kind)) {
+      problems.add(
+        [...at, 'test', 0],
+        `must be CMD, CMD-SHELL or NONE, got ${JSON.stringify(kind ?? '')} (or write test as one string for a shell command)`,
+      );
+    } else if (kind === 'NONE') {
+      test = ['NONE'];
+    } else if (kind === 'CMD' && args.length === 0) {
+      problems.add(
+        [...at, 'test'],
+        'CMD needs the command to run after it, e.g. ["CMD", "curl", "-f", "http://localhost"]',
+      );
+    } else if (kind === 'CMD-SHELL' && args.length !== 1) {
+      problems.add([...at, 'test'], 'CMD-SHELL takes exactly one string, the shell command');
+    } else {
+      test = [kind, ...args];
+    }
+  }
+  const spec: HealthcheckSpec = {
+    test,
+    intervalMs: duration('interval'),
+    timeoutMs: duration('timeout'),
+    retries: h.retries ?? null,
+    startPeriodMs: duration('start_period'),
+  };
+  // `healthcheck: {}` means the image's own check, exactly like no healthcheck at all.
+  return Object.values(spec).every((v) => v === null) ? null : spec;
+}
+
+const MEMORY = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)$/i;
+const MEMORY_UNIT: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+/** `256m`, `1g`, `512MiB`, `1.5g` or a number of bytes. Units are binary, as in Docker. */
+export function parseMemoryBytes(v: number | string): number {
+  if (typeof v === 'number') return v;
+  const m = MEMORY.exec(v.trim());
+  if (!m) throw new InputError(`must be a size like 256m or 1g, got ${JSON.stringify(v)}`);
+  return Math.round(Number(m[1]) * MEMORY_UNIT[m[2]!.toLowerCase()]!);
+}
+
+function normalizeResources(
+  r: ContainerFile['resources'],
+  at: FieldPath,
+  problems: Problems,
+): ContainerSpec['resources'] {
+  let nanoCpus: number | null = null;
+  let memoryBytes: number | null = null;
+  if (r?.cpus !== undefined) {
+    const cpus = Number(r.cpus);
+    nanoCpus = Math.round(cpus * 1e9);
+    if (!(nanoCpus > 0)) {
+      problems.add([...at, 'cpus'], `must be more than 0, got ${JSON.stringify(r.cpus)}`);
+      nanoCpus = null;
+    }
+  }
+  if (r?.memory !== undefined) {
+    const memory = r.memory;
+    memoryBytes = problems.attempt([...at, 'memory'], null, () => parseMemoryBytes(memory));
+    if (memoryBytes !== null && memoryBytes < MIN_MEMORY_BYTES) {
+      problems.add(
+        [...at, 'memory'],
+        `must be at least 6m (Docker's minimum), got ${JSON.stringify(memory)}`,
+      );
+      memoryBytes = null;
+    }
+  }
+  return { nanoCpus, memoryBytes };
+}
+
+function normalizeUpdate(file: JobFile, problems: Problems): UpdatePolicy {
+  const u = file.update;
+  let healthyDeadlineMs = DEFAULT_HEALTHY_DEADLINE_MS;
+  let minHealthyMs = DEFAULT_MIN_HEALTHY_MS;
+  if (u?.healthy_deadline !== undefined) {
+    const v = u.healthy_deadline;
+    const ms = problems.attempt(['update', 'healthy_deadline'], null, () => parseDurationMs(v));
+    if (ms === 0) problems.add(['update', 'healthy_deadline'], 'must be longer than 0s');
+    else if (ms !== null) healthyDeadlineMs = ms;
+  }
+  if (u?.min_healthy_time !== undefined) {
+    const v = u.min_healthy_time;
+    const ms = problems.attempt(['update', 'min_healthy_time'], null, () => parseDurationMs(v));
+    if (ms !== null) minHealthyMs = ms;
+  }
+  if (minHealthyMs >= healthyDeadlineMs) {
+    problems.add(
+      ['update', u?.min_healthy_time !== undefined ? 'min_healthy_time' : 'healthy_deadline'],
+      `must be shorter than the healthy deadline (${formatDurationMs(healthyDeadlineMs)}), ` +
+        `or no container could ever pass; got ${formatDurationMs(minHealthyMs)}`,
+    );
+  }
+  return { healthyDeadlineMs, minHealthyMs };
+}
