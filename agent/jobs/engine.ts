@@ -225,7 +225,7 @@ export class JobEngine implements JobService {
   // Operations
 
   deploy(spec: JobSpec, progress: ProgressSink): Promise<OperationResult> {
-    return this.operate(spec.name, 'deploy', progress, async (report) => {
+    return this.operate(spec.name, 'deploy', progress, async (report, planned) => {
       const version = specVersion(spec);
       let pulledImageId: string | null | undefined;
       if (spec.container.pull === 'always') {
@@ -233,14 +233,17 @@ export class JobEngine implements JobService {
         pulledImageId = await this.runtime.imageId(spec.container.image);
       }
       const obs = await this.observe(spec.name);
-      return this.execute(planDeploy(obs, spec, version, pulledImageId), obs, report);
+      const exec = planDeploy(obs, spec, version, pulledImageId);
+      planned(exec.plan);
+      return this.execute(exec, obs, report);
     });
   }
 
   rollback(job: string, to: string | undefined, progress: ProgressSink): Promise<OperationResult> {
-    return this.operate(job, 'rollback', progress, async (report) => {
+    return this.operate(job, 'rollback', progress, async (report, planned) => {
       const obs = await this.observe(job);
       const exec = planRollback(obs, to);
+      planned(exec.plan);
       if (!exec.spec) {
         throw new DokkupError('nothing_to_rollback', exec.plan.warnings[0] ?? 'nothing to roll back to');
       }
@@ -249,9 +252,10 @@ export class JobEngine implements JobService {
   }
 
   stop(job: string, purge: boolean, progress: ProgressSink): Promise<OperationResult> {
-    return this.operate(job, 'stop', progress, async (report) => {
+    return this.operate(job, 'stop', progress, async (report, planned) => {
       const obs = await this.observe(job);
       const exec = planStop(obs, purge);
+      planned(exec.plan);
       const { steps } = exec;
       await this.forEach(steps.stop, 'stop', 'Stopping container', report, (id) =>
         this.runtime.stopContainer(id, this.stopTimeoutSec),
@@ -270,7 +274,7 @@ export class JobEngine implements JobService {
     job: string,
     operation: 'deploy' | 'rollback' | 'stop',
     progress: ProgressSink,
-    body: (report: ProgressSink) => Promise<OperationResult>,
+    body: (report: ProgressSink, planned: (plan: Plan) => void) => Promise<OperationResult>,
   ): Promise<OperationResult> {
     const publish = (event: OperationEvent) => {
       for (const l of this.listeners) {
@@ -297,17 +301,28 @@ export class JobEngine implements JobService {
     };
     publish({ type: 'operation-start', job, operation, at: this.now() });
     this.log.info({ job, operation }, 'operation started');
+    let plan: Plan | null = null;
     const run = (async () => {
       let result: OperationResult;
       try {
-        result = await body(report);
+        result = await body(report, (p) => {
+          plan = p;
+        });
       } catch (err) {
         const e =
           err instanceof DokkupError
             ? err
             : new DokkupError('internal', (err as Error)?.message ?? String(err));
         if (!(err instanceof DokkupError)) this.log.error({ err, job, operation }, 'operation crashed');
-        result = this.failure(job, operation, e, err instanceof OperationFailed ? err.restored : true);
+        result = this.failure(job, operation, e, err instanceof OperationFailed ? err.restored : true, plan);
+        // What is on the node now, so the summary can say what is still serving.
+        try {
+          const after = await this.containersOf(job);
+          result.running = after.filter((c) => c.state === 'running').length;
+          result.total = after.length;
+        } catch {
+          // Docker itself failing is already the error being reported.
+        }
       } finally {
         release();
       }
@@ -320,15 +335,20 @@ export class JobEngine implements JobService {
     return run;
   }
 
-  private failure(job: string, operation: string, err: DokkupError, restored: boolean): OperationResult {
-    void job;
-    void operation;
+  private failure(
+    job: string,
+    operation: 'deploy' | 'rollback' | 'stop',
+    err: DokkupError,
+    restored: boolean,
+    plan: Plan | null = null,
+  ): OperationResult {
+    this.log.debug({ job, operation, code: err.code }, 'operation failed');
     return {
       ok: false,
-      action: 'noop',
+      action: plan?.action ?? (operation === 'deploy' ? 'update' : operation),
       message: err.message,
-      versionFrom: null,
-      versionTo: null,
+      versionFrom: plan?.versionFrom ?? null,
+      versionTo: plan?.versionTo ?? null,
       running: 0,
       total: 0,
       restored,
