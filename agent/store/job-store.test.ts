@@ -39,7 +39,7 @@ function state(job: string, version = 'abcdef1', image = 'busybox:1'): JobState 
 }
 
 interface Warning {
-  details: Record<string, unknown>;
+  details: object;
   message: string;
 }
 
@@ -136,7 +136,9 @@ describe('FileJobStateStore on disk', () => {
     // The restarted store cleans the leftover up and says so.
     expect(await readdir(join(dir, 'jobs'))).toEqual(['web.json']);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]!.details['files']).toEqual(['.web.json.0123456789ab.tmp']);
+    expect((warnings[0]!.details as Record<string, unknown>)['files']).toEqual([
+      '.web.json.0123456789ab.tmp',
+    ]);
   });
 
   it.each([
@@ -160,7 +162,7 @@ describe('FileJobStateStore on disk', () => {
     expect(await readFile(join(dir, 'jobs', files[0]!), 'utf8')).toBe(content);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]!.message).toMatch(/corrupt/);
-    expect(warnings[0]!.details['job']).toBe('web');
+    expect((warnings[0]!.details as Record<string, unknown>)['job']).toBe('web');
     // The job is writable again afterwards and the set-aside file is not listed as a job.
     expect(await store.list()).toEqual([]);
     await store.write(state('web'));
