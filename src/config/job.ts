@@ -21,7 +21,7 @@ const JOB: FileKind = { noun: 'job file', expects: 'name, group and container' }
 /** Parses and normalises a job file's text; throws `InputErrors` with `file:line:col` for every problem. */
 export function parseJobText(text: string, file: string): JobSpec {
   const src = parseYamlSource(text, file, JOB);
-  const jobFile = validateSource(src, JobFileSchema);
+  const jobFile = validateSource(src, JobFileSchema, normalizeJob);
   return withPositions(src, () => normalizeJob(jobFile));
 }
 

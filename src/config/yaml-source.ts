@@ -215,12 +215,43 @@ function issueMessage(iss: z.core.$ZodRawIssue): string | undefined {
   }
 }
 
-/** Validates `src.data` with `schema`; throws `InputErrors` locating every issue in the file. */
-export function validateSource<T extends z.ZodType>(src: YamlSource, schema: T): z.infer<T> {
+/**
+ * Validates `src.data` with `schema`; throws `InputErrors` locating every issue in the file.
+ *
+ * `deeperCheck` (normalisation) normally runs only on valid data. When the schema fails it is
+ * still tried on the raw data, and the problems it finds in fields the schema did not complain
+ * about are reported too, so one run shows every mistake instead of revealing them in rounds.
+ */
+export function validateSource<T extends z.ZodType>(
+  src: YamlSource,
+  schema: T,
+  deeperCheck?: (data: z.infer<T>) => unknown,
+): z.infer<T> {
   const result = schema.safeParse(src.data, { error: issueMessage });
   if (result.success) return result.data;
   const errors = result.error.issues.flatMap((issue) => locateIssue(src, schema, issue, []));
+  if (deeperCheck) {
+    const flagged = result.error.issues.map((i) => i.path as FieldPath);
+    try {
+      deeperCheck(src.data as z.infer<T>);
+    } catch (err) {
+      // Anything else (a TypeError on malformed data) is a consequence of the schema errors.
+      if (err instanceof InputErrors) {
+        for (const e of err.errors) {
+          if (e instanceof SpecFieldError && !flagged.some((p) => related(p, e.fieldPath)))
+            errors.push(locate(src, e));
+        }
+      }
+    }
+  }
   throw new InputErrors(sortErrors(errors));
+}
+
+/** One path is the other or inside it. */
+function related(a: FieldPath, b: FieldPath): boolean {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (String(a[i]) !== String(b[i])) return false;
+  return true;
 }
 
 function locateIssue(

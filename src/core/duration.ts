@@ -16,6 +16,7 @@ export function parseDurationMs(v: number | string): number {
       throw new InputError(`must be a duration of 0 or more seconds, got ${v}`);
     return Math.round(v * 1000);
   }
+  if (typeof v !== 'string') throw new InputError(`must be a duration like 30s, 1m30s or 500ms`);
   const text = v.trim();
   if (PLAIN_SECONDS.test(text)) return Math.round(Number(text) * 1000);
   let total = 0;

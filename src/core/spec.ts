@@ -85,16 +85,18 @@ export function normalizeJob(file: JobFile): JobSpec {
   const problems = new Problems();
   const count = file.count ?? 1;
   const target = normalizeTarget(file, problems);
-  const containerFile = file.container[0];
+  const update = normalizeUpdate(file, problems);
+  // The checks below are also run on data that failed the schema (to report every problem at
+  // once, see src/config), so they test shapes instead of trusting the types.
+  const containers = Array.isArray(file.container) ? file.container : [];
+  const containerFile = containers[0];
+  if (containers.length > 1)
+    problems.add(['container', 1], 'only one container per job is supported for now');
   if (!containerFile) {
     problems.add(['container'], 'must hold one container');
     throw new InputErrors(problems.errors);
   }
-  if (file.container.length > 1) {
-    problems.add(['container', 1], 'only one container per job is supported for now');
-  }
   const container = normalizeContainer(containerFile, count, ['container', 0], problems);
-  const update = normalizeUpdate(file, problems);
   if (problems.errors.length > 0) throw new InputErrors(problems.errors);
   return { name: file.name, count, target, container, update };
 }
@@ -113,7 +115,7 @@ function normalizeTarget(file: JobFile, problems: Problems): Target {
   }
   if (file.group !== undefined && given[0] === 'group') return { kind: 'group', group: file.group };
   if (file.node !== undefined && given[0] === 'node') return { kind: 'nodes', nodes: [file.node] };
-  const nodes = file.nodes ?? [];
+  const nodes = Array.isArray(file.nodes) ? file.nodes : [];
   const seen = new Map<string, number>();
   nodes.forEach((n, i) => {
     const first = seen.get(n);
@@ -146,6 +148,7 @@ function normalizeContainer(
 }
 
 function normalizeImage(image: string, at: FieldPath, problems: Problems): string {
+  if (typeof image !== 'string') return image;
   const trimmed = image.trim();
   if (trimmed !== image || /\s/.test(trimmed)) problems.add(at, `image reference must not contain spaces`);
   else if (/[A-Z]/.test(repositoryOf(image))) {
@@ -167,8 +170,8 @@ function normalizeArgv(
   at: FieldPath,
   problems: Problems,
 ): string[] | null {
-  if (value === undefined) return null;
   if (Array.isArray(value)) return [...value];
+  if (typeof value !== 'string') return null;
   const words = problems.attempt<string[] | null>(at, null, () => splitShellWords(value));
   if (words === null) return [];
   if (words.length === 0) problems.add(at, 'must not be empty');
@@ -184,11 +187,14 @@ function normalizePorts(
   const out: PortSpec[] = [];
   const containerPorts = new Map<string, number>();
   const hostPorts = new Map<string, number>();
+  if (!Array.isArray(ports)) return [];
   ports.forEach((p, i) => {
     let inPort: number;
     let protocol: 'tcp' | 'udp' = 'tcp';
-    if (typeof p.in === 'number') {
+    if (typeof p?.in === 'number') {
       inPort = p.in;
+    } else if (typeof p?.in !== 'string') {
+      return;
     } else {
       const [num, proto] = p.in.split('/');
       inPort = Number(num);
@@ -238,6 +244,7 @@ function normalizeKeyValues(
   const entries: [key: string, value: string, path: FieldPath][] = [];
   if (Array.isArray(value)) {
     value.forEach((item, i) => {
+      if (typeof item !== 'string') return;
       const eq = item.indexOf('=');
       if (eq < 0) {
         const hint =
@@ -249,7 +256,7 @@ function normalizeKeyValues(
       }
       entries.push([item.slice(0, eq), item.slice(eq + 1), [...at, i]]);
     });
-  } else if (value) {
+  } else if (value && typeof value === 'object') {
     for (const [key, v] of Object.entries(value)) {
       if (v === null) {
         problems.add([...at, key], `has no value (write ${key}: "" for an empty value)`);
@@ -289,7 +296,9 @@ function normalizeKeyValues(
 
 function normalizeVolumes(volumes: string[], at: FieldPath, problems: Problems): string[] {
   const seen = new Map<string, number>();
+  if (!Array.isArray(volumes)) return [];
   volumes.forEach((v, i) => {
+    if (typeof v !== 'string') return;
     const parts = v.split(':');
     const [source, target] = parts.length === 1 ? [undefined, parts[0]!] : [parts[0]!, parts[1] ?? ''];
     if (parts.length > 3)
@@ -314,7 +323,7 @@ function normalizeVolumes(volumes: string[], at: FieldPath, problems: Problems):
 }
 
 function normalizeNetworks(networks: string[] | undefined, at: FieldPath, problems: Problems): string[] {
-  if (networks === undefined) return [DEFAULT_NETWORK];
+  if (!Array.isArray(networks)) return [DEFAULT_NETWORK];
   const seen = new Map<string, number>();
   networks.forEach((n, i) => {
     const first = seen.get(n);
@@ -333,7 +342,7 @@ function normalizeHealthcheck(
   at: FieldPath,
   problems: Problems,
 ): HealthcheckSpec | null {
-  if (!h) return null;
+  if (!h || typeof h !== 'object') return null;
   const duration = (key: 'interval' | 'timeout' | 'start_period'): number | null => {
     const v = h[key];
     return v === undefined ? null : problems.attempt([...at, key], null, () => parseDurationMs(v));
@@ -407,7 +416,7 @@ function normalizeResources(
       nanoCpus = null;
     }
   }
-  if (r?.memory !== undefined) {
+  if (typeof r?.memory === 'number' || typeof r?.memory === 'string') {
     const memory = r.memory;
     memoryBytes = problems.attempt([...at, 'memory'], null, () => parseMemoryBytes(memory));
     if (memoryBytes !== null && memoryBytes < MIN_MEMORY_BYTES) {
@@ -422,7 +431,7 @@ function normalizeResources(
 }
 
 function normalizeUpdate(file: JobFile, problems: Problems): UpdatePolicy {
-  const u = file.update;
+  const u = file.update && typeof file.update === 'object' ? file.update : undefined;
   let healthyDeadlineMs = DEFAULT_HEALTHY_DEADLINE_MS;
   let minHealthyMs = DEFAULT_MIN_HEALTHY_MS;
   if (u?.healthy_deadline !== undefined) {
@@ -437,11 +446,20 @@ function normalizeUpdate(file: JobFile, problems: Problems): UpdatePolicy {
     if (ms !== null) minHealthyMs = ms;
   }
   if (minHealthyMs >= healthyDeadlineMs) {
-    problems.add(
-      ['update', u?.min_healthy_time !== undefined ? 'min_healthy_time' : 'healthy_deadline'],
-      `must be shorter than the healthy deadline (${formatDurationMs(healthyDeadlineMs)}), ` +
-        `or no container could ever pass; got ${formatDurationMs(minHealthyMs)}`,
-    );
+    // Whichever the user wrote is the one to point at; both can't be defaults (3s < 2m).
+    if (u?.min_healthy_time !== undefined) {
+      problems.add(
+        ['update', 'min_healthy_time'],
+        `must be shorter than the healthy deadline (${formatDurationMs(healthyDeadlineMs)}), ` +
+          `or no container could ever pass; got ${formatDurationMs(minHealthyMs)}`,
+      );
+    } else {
+      problems.add(
+        ['update', 'healthy_deadline'],
+        `must be longer than the minimum healthy time (${formatDurationMs(minHealthyMs)} by default), ` +
+          `or no container could ever pass; got ${formatDurationMs(healthyDeadlineMs)}`,
+      );
+    }
   }
   return { healthyDeadlineMs, minHealthyMs };
 }
