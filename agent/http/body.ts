@@ -1,0 +1,72 @@
+/** Reading and validating request bodies, with a hard size limit. */
+import type { IncomingMessage } from 'node:http';
+import type { z } from 'zod';
+import { fromZodError, HttpError } from './errors.js';
+
+function tooLarge(limit: number): HttpError {
+  return new HttpError(413, 'payload_too_large', `request body is larger than the limit of ${limit} bytes`);
+}
+
+/**
+ * The raw body, refused with 413 as soon as it exceeds `limit` (up front when Content-Length
+ * already says so). Past the limit nothing more is buffered.
+ */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limit) return Promise.reject(tooLarge(limit));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const settle = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      req.off('data', onData);
+      fn();
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        chunks.length = 0;
+        // Keep consuming (and dropping) the rest so the 413 reaches a client still sending.
+        req.resume();
+        settle(() => reject(tooLarge(limit)));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.once('end', () => settle(() => resolve(Buffer.concat(chunks, size))));
+    req.once('error', (error) => settle(() => reject(error)));
+    req.once('close', () =>
+      settle(() =>
+        reject(new HttpError(400, 'invalid_request', 'client closed the request before its body ended')),
+      ),
+    );
+  });
+}
+
+/** Reads a JSON body and validates it; an empty body counts as `{}`. */
+export async function readJson<T extends z.ZodType>(
+  req: IncomingMessage,
+  schema: T,
+  limit: number,
+): Promise<z.infer<T>> {
+  const raw = await readBody(req, limit);
+  const text = raw.toString('utf8').trim();
+  let json: unknown = {};
+  if (text !== '') {
+    try {
+      json = JSON.parse(text);
+    } catch (error) {
+      throw new HttpError(
+        400,
+        'invalid_request',
+        `request body is not valid JSON: ${(error as Error).message}`,
+      );
+    }
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) throw fromZodError(parsed.error);
+  return parsed.data;
+}
