@@ -44,7 +44,7 @@ export function parseYamlSource(text: string, file: string, kind: FileKind): Yam
   // `parseAllDocuments` gives a non-array "empty stream" for text without any document.
   const all = Array.isArray(docs) ? docs : [];
   // A trailing `---` with nothing after it is harmless; a second real document is not.
-  const real = all.filter((d, i) => i === 0 || d.contents !== null || d.errors.length > 0);
+  const real = all.filter((d, i) => i === 0 || !isBlank(d) || d.errors.length > 0);
   const errors: InputError[] = [];
   for (const doc of real) {
     for (const e of doc.errors)
@@ -61,7 +61,7 @@ export function parseYamlSource(text: string, file: string, kind: FileKind): Yam
     ]);
   }
   const doc = real[0];
-  if (!doc || doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
+  if (!doc || isBlank(doc)) {
     throw new InputErrors([
       new InputError(`is empty: expected a ${kind.noun} with ${kind.expects}`, { file, line: 1, col: 1 }),
     ]);
@@ -79,11 +79,16 @@ export function parseYamlSource(text: string, file: string, kind: FileKind): Yam
     throw new InputErrors([
       new InputError(
         `must be a mapping of fields (${kind.expects}), got ${describeValue(data)}`,
-        at(doc.contents.range?.[0] ?? 0),
+        at(doc.contents?.range?.[0] ?? 0),
       ),
     ]);
   }
   return { file, text, doc, lineCounter, data };
+}
+
+/** A document with no content, such as what follows a trailing `---`. */
+function isBlank(doc: Document): boolean {
+  return doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null);
 }
 
 function describeYamlError(code: string, message: string, text: string, offset: number): string {

@@ -1,0 +1,304 @@
+import { describe, expect, it } from 'vitest';
+import { type JobFile, JobSpecSchema } from '../protocol/job.js';
+import { InputErrors } from './errors.js';
+import { formatFieldPath, normalizeJob, parseMemoryBytes, SpecFieldError } from './spec.js';
+
+type ContainerFile = JobFile['container'][number];
+const job = (container: Partial<ContainerFile> = {}, rest: Partial<JobFile> = {}): JobFile => ({
+  name: 'web',
+  group: 'labs',
+  container: [{ image: 'nginx:alpine', ...container }],
+  ...rest,
+});
+
+/** `field: message` of every problem `normalizeJob` reports. */
+function problems(file: JobFile): string[] {
+  try {
+    normalizeJob(file);
+  } catch (err) {
+    expect(err).toBeInstanceOf(InputErrors);
+    return (err as InputErrors).errors.map((e) => {
+      expect(e).toBeInstanceOf(SpecFieldError);
+      return e.format();
+    });
+  }
+  throw new Error('expected normalizeJob to fail');
+}
+
+describe('normalizeJob defaults', () => {
+  it('fills every default of a minimal job', () => {
+    const spec = normalizeJob(job());
+    expect(spec).toEqual({
+      name: 'web',
+      count: 1,
+      target: { kind: 'group', group: 'labs' },
+      container: {
+        image: 'nginx:alpine',
+        command: null,
+        entrypoint: null,
+        ports: [],
+        restart: 'always',
+        labels: {},
+        environment: {},
+        volumes: [],
+        networks: ['bridge'],
+        healthcheck: null,
+        resources: { nanoCpus: null, memoryBytes: null },
+        pull: 'missing',
+      },
+      update: { healthyDeadlineMs: 120_000, minHealthyMs: 3000 },
+    });
+    expect(JobSpecSchema.parse(spec)).toEqual(spec);
+  });
+});
+
+describe('normalizeJob target', () => {
+  it('turns node into a one-node list and keeps nodes', () => {
+    expect(normalizeJob(job({}, { group: undefined, node: 'lab1' })).target).toEqual({
+      kind: 'nodes',
+      nodes: ['lab1'],
+    });
+    expect(normalizeJob(job({}, { group: undefined, nodes: ['b', 'a'] })).target).toEqual({
+      kind: 'nodes',
+      nodes: ['b', 'a'],
+    });
+  });
+
+  it('needs exactly one of group, node, nodes', () => {
+    expect(problems(job({}, { group: undefined }))).toEqual([
+      'group: is required: say where the job runs with group, node or nodes',
+    ]);
+    expect(problems(job({}, { node: 'lab1' }))).toEqual([
+      'node: cannot be used together with group: use exactly one of group, node, nodes',
+    ]);
+  });
+
+  it('rejects a node listed twice', () => {
+    expect(problems(job({}, { group: undefined, nodes: ['a', 'b', 'a'] }))).toEqual([
+      'nodes[2]: node "a" is already listed at nodes[0]',
+    ]);
+  });
+});
+
+describe('normalizeJob labels and environment', () => {
+  it('splits list entries at the first "=" and keeps the rest of the value whole', () => {
+    const spec = normalizeJob(
+      job({ labels: ['a=b=c', 'empty=', 'url=http://x/?q=1'], environment: ['X=1=2'] }),
+    );
+    expect(spec.container.labels).toEqual({ a: 'b=c', empty: '', url: 'http://x/?q=1' });
+    expect(spec.container.environment).toEqual({ X: '1=2' });
+  });
+
+  it('accepts maps and turns numbers and booleans into strings, keys sorted', () => {
+    const spec = normalizeJob(job({ environment: { Z: 1, A: true, M: 'x=y' } }));
+    expect(spec.container.environment).toEqual({ A: 'true', M: 'x=y', Z: '1' });
+    expect(Object.keys(spec.container.environment)).toEqual(['A', 'M', 'Z']);
+  });
+
+  it('rejects entries without "=", empty keys, duplicates, null map values and reserved labels', () => {
+    expect(
+      problems(
+        job({
+          labels: ['ok=1', 'novalue', '=x', 'ok=2', 'dokkup.job.name=evil'],
+          environment: { A: null, 'B=C': 'x' },
+        }),
+      ),
+    ).toEqual([
+      'container[0].labels[1]: "novalue" has no "=": expected KEY=value (write novalue=value, or novalue= for an empty value)',
+      'container[0].labels[2]: label name must not be empty',
+      'container[0].labels[3]: duplicate label "ok" (first set at container[0].labels[0])',
+      'container[0].labels[4]: labels starting with "dokkup." are reserved for dokkup itself',
+      'container[0].environment.A: has no value (write A: "" for an empty value)',
+      'container[0].environment.B=C: key must not contain "=" in the map form (write B: value)',
+    ]);
+    expect(problems(job({ environment: ['PATH'] }))).toEqual([
+      'container[0].environment[0]: "PATH" has no "=": expected KEY=value (dokkup does not pass variables through from your machine; write PATH=value)',
+    ]);
+  });
+});
+
+describe('normalizeJob ports', () => {
+  it('reads numbers and "N/udp", random host port by default, sorted', () => {
+    const spec = normalizeJob(
+      job({ ports: [{ in: '53/udp' }, { in: 8000, out: 9000 }, { in: '53' }, { in: '443/tcp' }] }),
+    );
+    expect(spec.container.ports).toEqual([
+      { in: 53, protocol: 'tcp', out: null },
+      { in: 53, protocol: 'udp', out: null },
+      { in: 443, protocol: 'tcp', out: null },
+      { in: 8000, protocol: 'tcp', out: 9000 },
+    ]);
+  });
+
+  it('rejects a fixed host port with count > 1', () => {
+    expect(problems(job({ ports: [{ in: 80 }, { in: 443, out: 8443 }] }, { count: 3 }))).toEqual([
+      'container[0].ports[1].out: a fixed host port can be bound by only one container per node, but count is 3 (remove "out" to get a random host port, or set count: 1)',
+    ]);
+    expect(normalizeJob(job({ ports: [{ in: 443, out: 8443 }] }, { count: 1 })).container.ports).toEqual([
+      { in: 443, protocol: 'tcp', out: 8443 },
+    ]);
+  });
+
+  it('rejects out-of-range ports and duplicates', () => {
+    expect(
+      problems(
+        job({ ports: [{ in: '70000/udp' }, { in: 80, out: 8080 }, { in: '80/tcp' }, { in: 81, out: 8080 }] }),
+      ),
+    ).toEqual([
+      'container[0].ports[0].in: must be a port between 1 and 65535, got "70000/udp"',
+      'container[0].ports[2].in: container port 80/tcp is already published by ports[1]',
+      'container[0].ports[3].out: host port 8080/tcp is already used by ports[1]',
+    ]);
+  });
+});
+
+describe('normalizeJob command, entrypoint, volumes, networks', () => {
+  it('splits string commands like a shell and keeps lists', () => {
+    const spec = normalizeJob(job({ command: `sh -c 'echo "a b"; sleep 1'`, entrypoint: ['/bin/x', 'a b'] }));
+    expect(spec.container.command).toEqual(['sh', '-c', 'echo "a b"; sleep 1']);
+    expect(spec.container.entrypoint).toEqual(['/bin/x', 'a b']);
+    expect(problems(job({ command: 'echo "open', entrypoint: '   ' }))).toEqual([
+      'container[0].command: unterminated double quote at character 6',
+      'container[0].entrypoint: must not be empty',
+    ]);
+  });
+
+  it('sorts volumes and keeps network order', () => {
+    const spec = normalizeJob(
+      job({ volumes: ['z:/z', '/a:/a:ro', 'm:/m'], networks: ['front', 'back', 'bridge'] }),
+    );
+    expect(spec.container.volumes).toEqual(['/a:/a:ro', 'm:/m', 'z:/z']);
+    expect(spec.container.networks).toEqual(['front', 'back', 'bridge']);
+  });
+
+  it('rejects relative paths, duplicate volumes and networks', () => {
+    expect(
+      problems(
+        job({ volumes: ['data', './x:/y', '~/x:/y', 'v:/a', 'v:/a', 'a:b:c:d'], networks: ['n', 'n'] }),
+      ),
+    ).toEqual([
+      'container[0].volumes[0]: the path inside the container must be absolute, got "data"',
+      'container[0].volumes[1]: host paths must be absolute (they are paths on the node, not on your machine), got "./x"',
+      'container[0].volumes[2]: host paths must be absolute (they are paths on the node, not on your machine), got "~/x"',
+      'container[0].volumes[4]: is already listed at volumes[3]',
+      'container[0].volumes[5]: expected SOURCE:TARGET[:OPTIONS], got "a:b:c:d"',
+      'container[0].networks[1]: network "n" is already listed at networks[0]',
+    ]);
+  });
+
+  it('rejects upper case in the repository but not in the tag', () => {
+    expect(normalizeJob(job({ image: '127.0.0.1:5000/app:V1' })).container.image).toBe(
+      '127.0.0.1:5000/app:V1',
+    );
+    expect(problems(job({ image: 'Nginx:latest' }))).toEqual([
+      'container[0].image: repository name must be lower case: "Nginx:latest"',
+    ]);
+  });
+
+  it('reports a second container', () => {
+    expect(problems({ ...job(), container: [{ image: 'a' }, { image: 'b' }] })).toEqual([
+      'container[1]: only one container per job is supported for now',
+    ]);
+  });
+});
+
+describe('normalizeJob healthcheck', () => {
+  it('follows docker-compose: string test is CMD-SHELL, durations in ms, missing fields null', () => {
+    const spec = normalizeJob(
+      job({ healthcheck: { test: 'curl -f http://localhost/', interval: '10s', retries: 3 } }),
+    );
+    expect(spec.container.healthcheck).toEqual({
+      test: ['CMD-SHELL', 'curl -f http://localhost/'],
+      intervalMs: 10_000,
+      timeoutMs: null,
+      retries: 3,
+      startPeriodMs: null,
+    });
+    const full = normalizeJob(
+      job({
+        healthcheck: { test: ['CMD', 'true'], interval: 2, timeout: '500ms', start_period: '1m', retries: 0 },
+      }),
+    );
+    expect(full.container.healthcheck).toEqual({
+      test: ['CMD', 'true'],
+      intervalMs: 2000,
+      timeoutMs: 500,
+      retries: 0,
+      startPeriodMs: 60_000,
+    });
+  });
+
+  it('disable: true and test [NONE] both turn the check off', () => {
+    const off = { test: ['NONE'], intervalMs: null, timeoutMs: null, retries: null, startPeriodMs: null };
+    expect(normalizeJob(job({ healthcheck: { disable: true } })).container.healthcheck).toEqual(off);
+    expect(normalizeJob(job({ healthcheck: { test: ['NONE'] } })).container.healthcheck).toEqual(off);
+  });
+
+  it('an empty healthcheck means the image default, like none', () => {
+    expect(normalizeJob(job({ healthcheck: {} })).container.healthcheck).toBeNull();
+    expect(normalizeJob(job({ healthcheck: { disable: false } })).container.healthcheck).toBeNull();
+  });
+
+  it('rejects malformed tests', () => {
+    expect(problems(job({ healthcheck: { test: ['curl', 'x'] } }))).toEqual([
+      'container[0].healthcheck.test[0]: must be CMD, CMD-SHELL or NONE, got "curl" (or write test as one string for a shell command)',
+    ]);
+    expect(problems(job({ healthcheck: { test: ['CMD'] } }))[0]).toMatch(
+      /^container\[0\]\.healthcheck\.test: CMD needs/,
+    );
+    expect(problems(job({ healthcheck: { test: ['CMD-SHELL', 'a', 'b'] } }))).toEqual([
+      'container[0].healthcheck.test: CMD-SHELL takes exactly one string, the shell command',
+    ]);
+    expect(problems(job({ healthcheck: { test: 'true', disable: true } }))).toEqual([
+      'container[0].healthcheck.disable: cannot be used together with test (disable: true turns the check off)',
+    ]);
+  });
+});
+
+describe('normalizeJob resources and update policy', () => {
+  it('converts cpus to nano CPUs and memory to bytes', () => {
+    const r = (resources: ContainerFile['resources']) => normalizeJob(job({ resources })).container.resources;
+    expect(r({ cpus: 0.5, memory: '256m' })).toEqual({ nanoCpus: 500_000_000, memoryBytes: 256 * 1024 ** 2 });
+    expect(r({ cpus: '1.5', memory: '1g' })).toEqual({ nanoCpus: 1_500_000_000, memoryBytes: 1024 ** 3 });
+    expect(r({ memory: '512MiB' })).toEqual({ nanoCpus: null, memoryBytes: 512 * 1024 ** 2 });
+    expect(r({ memory: 10_000_000 })).toEqual({ nanoCpus: null, memoryBytes: 10_000_000 });
+    expect(parseMemoryBytes('1.5g')).toBe(1.5 * 1024 ** 3);
+    expect(parseMemoryBytes('64MB')).toBe(64 * 1024 ** 2);
+    expect(parseMemoryBytes('7340032b')).toBe(7_340_032);
+  });
+
+  it('rejects memory below Docker minimum and zero cpus', () => {
+    expect(problems(job({ resources: { memory: '1m', cpus: '0' } }))).toEqual([
+      'container[0].resources.cpus: must be more than 0, got "0"',
+      'container[0].resources.memory: must be at least 6m (Docker\'s minimum), got "1m"',
+    ]);
+  });
+
+  it('reads the update policy and refuses one that can never pass', () => {
+    const spec = normalizeJob(job({}, { update: { healthy_deadline: '1m30s', min_healthy_time: '500ms' } }));
+    expect(spec.update).toEqual({ healthyDeadlineMs: 90_000, minHealthyMs: 500 });
+    expect(problems(job({}, { update: { healthy_deadline: '2s' } }))).toEqual([
+      'update.healthy_deadline: must be longer than the minimum healthy time (3s by default), or no container could ever pass; got 2s',
+    ]);
+    expect(problems(job({}, { update: { healthy_deadline: 0 } }))).toContain(
+      'update.healthy_deadline: must be longer than 0s',
+    );
+  });
+});
+
+describe('normalizeJob collects every problem', () => {
+  it('reports all problems in one throw', () => {
+    const found = problems(
+      job(
+        { labels: ['x'], environment: ['y'], ports: [{ in: 80, out: 80 }], networks: ['a', 'a'] },
+        { count: 2 },
+      ),
+    );
+    expect(found).toHaveLength(4);
+  });
+
+  it('formats field paths', () => {
+    expect(formatFieldPath(['container', 0, 'ports', 1, 'in'])).toBe('container[0].ports[1].in');
+    expect(formatFieldPath([])).toBe('');
+  });
+});

@@ -1,0 +1,180 @@
+import { describe, expect, it } from 'vitest';
+import { parseJobText } from '../config/job.js';
+import type { ContainerSpec, JobSpec } from '../protocol/job.js';
+import { normalizeJob } from './spec.js';
+import { canonicalJson, fullVersion, specVersion } from './version.js';
+
+const base: JobSpec = normalizeJob({
+  name: 'web',
+  group: 'labs',
+  count: 2,
+  container: [
+    {
+      image: 'nginx:alpine',
+      command: ['nginx', '-g', 'daemon off;'],
+      entrypoint: ['/docker-entrypoint.sh'],
+      ports: [{ in: 80 }, { in: '53/udp' }],
+      restart: 'always',
+      labels: ['a=1', 'b=2'],
+      environment: ['X=1'],
+      volumes: ['data:/data'],
+      networks: ['front', 'back'],
+      healthcheck: { test: 'true', interval: '5s', timeout: '2s', retries: 3, start_period: '1s' },
+      resources: { cpus: 0.5, memory: '256m' },
+    },
+  ],
+});
+
+const withContainer = (patch: Partial<ContainerSpec>): JobSpec => ({
+  ...base,
+  container: { ...base.container, ...patch },
+});
+const hc = base.container.healthcheck!;
+
+describe('specVersion', () => {
+  it('is 7 hex characters, the prefix of the full SHA-256', () => {
+    expect(specVersion(base)).toMatch(/^[0-9a-f]{7}$/);
+    expect(fullVersion(base)).toMatch(/^[0-9a-f]{64}$/);
+    expect(fullVersion(base).startsWith(specVersion(base))).toBe(true);
+  });
+
+  it('is a fixed value for a fixed spec (same on every node, every run, every release)', () => {
+    // If this changes, every deployed job would look out of date after an upgrade.
+    const hello = parseJobText(
+      'name: hello\ngroup: web\ncontainer:\n  - image: traefik/whoami:latest\n',
+      'x.yaml',
+    );
+    expect(canonicalJson(hello.container)).toBe(
+      '{"command":null,"entrypoint":null,"environment":{},"healthcheck":null,"image":"traefik/whoami:latest",' +
+        '"labels":{},"networks":["bridge"],"ports":[],"pull":"missing","resources":{"memoryBytes":null,"nanoCpus":null},' +
+        '"restart":"always","volumes":[]}',
+    );
+    expect(specVersion(hello)).toBe(specVersion(structuredClone(hello)));
+    expect(fullVersion(hello)).toBe('b5f56bca9bbefa59940d8bcf7d7369f58d0b506c064f97e597dd50c01e2539ee');
+  });
+
+  it('ignores YAML key order, formatting, quoting and list-vs-map spellings', () => {
+    const a = parseJobText(
+      `name: web
+group: labs
+count: 2
+container:
+  - image: "nginx:alpine"
+    labels:
+      - b=2
+      - "a=1"
+    environment:
+      - X=1
+      - Y=two words
+    ports:
+      - in: 80
+      - in: 53/udp
+    volumes: [b:/b, a:/a]
+    command: nginx -g "daemon off;"
+    healthcheck:
+      test: curl -f http://localhost/
+      interval: 1m30s
+    resources: {cpus: 0.5, memory: 256m}
+`,
+      'a.yaml',
+    );
+    const b = parseJobText(
+      `# same job, written differently
+container:
+- resources:
+    memory: 268435456
+    cpus: "0.5"
+  healthcheck: {interval: 90, test: ["CMD-SHELL", "curl -f http://localhost/"]}
+  command: [nginx, -g, daemon off;]
+  volumes:
+  - a:/a
+  - b:/b
+  ports: [{in: "53/udp"}, {in: 80}]
+  environment: {Y: two words, X: 1}
+  labels: {a: "1", b: 2}
+  image: nginx:alpine
+  restart: always
+  pull: missing
+count: 2
+name: web
+group: labs
+`,
+      'b.yaml',
+    );
+    expect(b).toEqual(a);
+    expect(specVersion(b)).toBe(specVersion(a));
+  });
+
+  it('does not change with count, name, targets, update policy or pull', () => {
+    const v = fullVersion(base);
+    expect(fullVersion({ ...base, count: 7 })).toBe(v);
+    expect(fullVersion({ ...base, name: 'other' })).toBe(v);
+    expect(fullVersion({ ...base, target: { kind: 'nodes', nodes: ['x'] } })).toBe(v);
+    expect(fullVersion({ ...base, update: { healthyDeadlineMs: 1000, minHealthyMs: 0 } })).toBe(v);
+    expect(fullVersion(withContainer({ pull: 'always' }))).toBe(v);
+  });
+
+  const changes: [string, Partial<ContainerSpec>][] = [
+    ['image', { image: 'nginx:1.27-alpine' }],
+    ['command', { command: ['nginx', '-g', 'daemon on;'] }],
+    ['command removed', { command: null }],
+    ['entrypoint', { entrypoint: ['/other.sh'] }],
+    [
+      'port in',
+      {
+        ports: [
+          { in: 81, protocol: 'tcp', out: null },
+          { in: 53, protocol: 'udp', out: null },
+        ],
+      },
+    ],
+    [
+      'port protocol',
+      {
+        ports: [
+          { in: 80, protocol: 'udp', out: null },
+          { in: 53, protocol: 'udp', out: null },
+        ],
+      },
+    ],
+    [
+      'port out',
+      {
+        ports: [
+          { in: 80, protocol: 'tcp', out: 8080 },
+          { in: 53, protocol: 'udp', out: null },
+        ],
+      },
+    ],
+    ['restart', { restart: 'unless-stopped' }],
+    ['label value', { labels: { a: '1', b: '3' } }],
+    ['label added', { labels: { a: '1', b: '2', c: '' } }],
+    ['environment', { environment: { X: '2' } }],
+    ['volumes', { volumes: ['data:/data:ro'] }],
+    ['network order', { networks: ['back', 'front'] }],
+    ['network added', { networks: ['front', 'back', 'bridge'] }],
+    ['healthcheck test', { healthcheck: { ...hc, test: ['CMD-SHELL', 'false'] } }],
+    ['healthcheck interval', { healthcheck: { ...hc, intervalMs: 6000 } }],
+    ['healthcheck timeout', { healthcheck: { ...hc, timeoutMs: 3000 } }],
+    ['healthcheck retries', { healthcheck: { ...hc, retries: 4 } }],
+    ['healthcheck start period', { healthcheck: { ...hc, startPeriodMs: 2000 } }],
+    ['healthcheck removed', { healthcheck: null }],
+    ['cpus', { resources: { ...base.container.resources, nanoCpus: 1_000_000_000 } }],
+    ['memory', { resources: { ...base.container.resources, memoryBytes: 512 * 1024 ** 2 } }],
+  ];
+  it.each(changes)('changes when %s changes', (_what, patch) => {
+    expect(specVersion(withContainer(patch))).not.toBe(specVersion(base));
+  });
+
+  it('gives every variant above a distinct version', () => {
+    const versions = new Set([fullVersion(base), ...changes.map(([, p]) => fullVersion(withContainer(p)))]);
+    expect(versions.size).toBe(changes.length + 1);
+  });
+});
+
+describe('canonicalJson', () => {
+  it('sorts keys at every depth and keeps list order', () => {
+    expect(canonicalJson({ b: 1, a: { d: [3, 1], c: null } })).toBe('{"a":{"c":null,"d":[3,1]},"b":1}');
+    expect(canonicalJson({ a: undefined, b: 'x' })).toBe('{"b":"x"}');
+  });
+});
