@@ -1,0 +1,147 @@
+/**
+ * What a CLI command is. Each command lives in its own file in `commands/`, exports one
+ * `Command`, and is listed once in `commands/index.ts`; `main.ts` finds it by its words
+ * (`run job`), parses its flags with meow, checks them, and calls `run`.
+ */
+import type { CliIO, Style } from './io.js';
+
+export interface FlagDefinition {
+  type: 'string' | 'boolean' | 'number';
+  shortFlag?: string;
+  default?: string | boolean | number;
+  /** One line for `--help`. */
+  description: string;
+  /** Placeholder in `--help`, e.g. `FILE`, `N`. */
+  valueName?: string;
+  /** Left out of `--help` (still accepted). */
+  hidden?: boolean;
+}
+
+export type FlagValues = Record<string, string | boolean | number | undefined>;
+
+export interface CommandContext {
+  /** Parsed flags, camelCase keys, defaults applied. */
+  flags: FlagValues;
+  /** Positional arguments after the command's words. */
+  args: string[];
+  io: CliIO;
+  /** Aborted on Ctrl-C: stop starting new work, let work in progress finish. */
+  signal: AbortSignal;
+  /** Colours for stdout (plain when not a terminal, `NO_COLOR` or `--no-color`). */
+  style: Style;
+}
+
+export interface Command {
+  /** The words that select it: `['run', 'job']`. */
+  path: readonly string[];
+  /** One line for the command list. */
+  summary: string;
+  /** After `dokkup <path>` in the usage line, e.g. `[options] FILE`. */
+  usage: string;
+  /** Paragraphs for `--help`. */
+  description?: string;
+  /** Flags besides the ones every command has (`--help`, `--no-color`). */
+  flags: Record<string, FlagDefinition>;
+  /** How many positional arguments it takes. */
+  args: { min: number; max: number; names?: string };
+  run(context: CommandContext): Promise<number>;
+}
+
+/** Wrong flags or arguments: printed with a pointer to `--help`, exit code 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+  constructor(
+    message: string,
+    readonly command?: Command,
+  ) {
+    super(message);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Flags shared by several commands
+
+export const inventoryFlag: Record<string, FlagDefinition> = {
+  inventory: {
+    type: 'string',
+    shortFlag: 'i',
+    default: 'inventory.yaml',
+    valueName: 'FILE',
+    description: 'Inventory file (default: inventory.yaml in the working directory)',
+  },
+};
+
+export const fanOutFlags: Record<string, FlagDefinition> = {
+  parallel: {
+    type: 'number',
+    default: 32,
+    valueName: 'N',
+    description: 'Nodes contacted at once (default 32)',
+  },
+  timeout: {
+    type: 'number',
+    default: 30,
+    valueName: 'SECONDS',
+    description: 'Per-node request timeout in seconds (default 30; connecting gets at most 5)',
+  },
+};
+
+export const jsonFlag: Record<string, FlagDefinition> = {
+  json: {
+    type: 'boolean',
+    default: false,
+    description: 'Print one JSON document (schema: src/protocol/cli-json.ts)',
+  },
+};
+
+export const yesFlag: Record<string, FlagDefinition> = {
+  yes: {
+    type: 'boolean',
+    shortFlag: 'y',
+    default: false,
+    description: 'Proceed without asking for confirmation',
+  },
+};
+
+/** `-i`, `--parallel`, `--timeout`, `--json`: what every command reading a job file takes. */
+export const jobReadFlags: Record<string, FlagDefinition> = { ...inventoryFlag, ...fanOutFlags, ...jsonFlag };
+
+// ---------------------------------------------------------------------------------------------
+// Typed access to flag values (checked, so a command never sees NaN or a missing value)
+
+export function stringFlag(flags: FlagValues, name: string): string {
+  const value = flags[name];
+  if (typeof value !== 'string' || value === '') throw new UsageError(`--${kebab(name)} needs a value`);
+  return value;
+}
+
+export function optionalStringFlag(flags: FlagValues, name: string): string | undefined {
+  const value = flags[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value === '') throw new UsageError(`--${kebab(name)} needs a value`);
+  return value;
+}
+
+export function booleanFlag(flags: FlagValues, name: string): boolean {
+  return flags[name] === true;
+}
+
+export function positiveIntFlag(flags: FlagValues, name: string, max = Number.MAX_SAFE_INTEGER): number {
+  const value = flags[name];
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
+    throw new UsageError(`--${kebab(name)} must be a whole number from 1 to ${max}`);
+  }
+  return value;
+}
+
+export function positiveNumberFlag(flags: FlagValues, name: string): number {
+  const value = flags[name];
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new UsageError(`--${kebab(name)} must be a positive number`);
+  }
+  return value;
+}
+
+export function kebab(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}

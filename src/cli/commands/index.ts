@@ -1,0 +1,24 @@
+/**
+ * Every CLI command, one file each. To add a command: write `commands/<name>.ts` exporting a
+ * `Command` and add it to this list (order = order in `dokkup --help`).
+ */
+import type { Command } from '../command.js';
+import { historyJobCommand } from './history.js';
+import { planJobCommand } from './plan.js';
+import { rollbackJobCommand } from './rollback.js';
+import { runJobCommand } from './run.js';
+import { showJobCommand } from './show-job.js';
+import { showNodesCommand } from './show-nodes.js';
+import { stopJobCommand } from './stop.js';
+import { versionCommand } from './version.js';
+
+export const commands: readonly Command[] = [
+  runJobCommand,
+  planJobCommand,
+  rollbackJobCommand,
+  stopJobCommand,
+  showJobCommand,
+  showNodesCommand,
+  historyJobCommand,
+  versionCommand,
+];

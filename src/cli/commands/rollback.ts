@@ -1,0 +1,37 @@
+import { type Command, jobReadFlags, optionalStringFlag, UsageError, yesFlag } from '../command.js';
+import { loadJobTarget } from '../context.js';
+import { runOperation } from '../operation.js';
+import { jobSummaryOf, renderDeploymentSummary } from '../render/tables.js';
+
+export const rollbackJobCommand: Command = {
+  path: ['rollback', 'job'],
+  summary: 'Go back to the previous version of a job (or to --to VERSION)',
+  usage: '[options] FILE',
+  description: `Deploys the version before the current one (or the one named by --to, from
+\`dokkup history job\`) through the same zero-downtime path as an update. ROLLBACK false: that
+node has nothing to go back to.`,
+  flags: {
+    ...jobReadFlags,
+    ...yesFlag,
+    to: { type: 'string', valueName: 'VERSION', description: 'Version to go back to (7 hex characters)' },
+  },
+  args: { min: 1, max: 1, names: 'FILE' },
+  async run(context) {
+    const to = optionalStringFlag(context.flags, 'to');
+    if (to !== undefined && !/^[0-9a-f]{7}$/.test(to)) {
+      throw new UsageError(`--to must be a 7-character version like 55dab35, got "${to}"`);
+    }
+    const target = await loadJobTarget(context);
+    const { spec } = target.job;
+    return runOperation(context, target, {
+      kind: 'rollback',
+      command: 'rollback job',
+      planRequest: { operation: 'rollback', to },
+      execute: (client, onProgress) => client.rollback(spec.name, to, onProgress),
+      summary: renderDeploymentSummary(jobSummaryOf(spec), context.style),
+      version: to ?? null,
+      unchangedMessage: 'Nothing to roll back',
+      nothingToDo: 'Nothing to do: no reachable node has a version to roll back to.',
+    });
+  },
+};

@@ -1,0 +1,30 @@
+import { type Command, jobReadFlags, yesFlag } from '../command.js';
+import { loadJobTarget } from '../context.js';
+import { runOperation } from '../operation.js';
+import { jobSummaryOf, renderDeploymentSummary } from '../render/tables.js';
+
+export const runJobCommand: Command = {
+  path: ['run', 'job'],
+  summary: 'Deploy a job, or bring it up to date, on its nodes',
+  usage: '[options] FILE',
+  description: `Shows what would happen on every node (\`lab1*\`: fresh deploy), asks, then converges each
+node to exactly \`count\` running containers of the job's version: new containers start and
+must be healthy before old ones stop. Nodes that are OFFLINE or UNAUTHORIZED are skipped with
+a warning and make the exit code 3.`,
+  flags: { ...jobReadFlags, ...yesFlag },
+  args: { min: 1, max: 1, names: 'FILE' },
+  async run(context) {
+    const target = await loadJobTarget(context);
+    const { spec, version } = target.job;
+    return runOperation(context, target, {
+      kind: 'run',
+      command: 'run job',
+      planRequest: { operation: 'deploy', spec },
+      execute: (client, onProgress) => client.deploy(spec, onProgress),
+      summary: renderDeploymentSummary(jobSummaryOf(spec), context.style),
+      version,
+      unchangedMessage: 'Already up to date',
+      nothingToDo: 'Nothing to do: every reachable node is already up to date.',
+    });
+  },
+};

@@ -1,0 +1,88 @@
+import { AgentHttpError } from '../../client/errors.js';
+import type { JobStatus } from '../../protocol/api.js';
+import { CLI_JSON_SCHEMA_VERSION, type ShowJobJson, ShowJobJsonSchema } from '../../protocol/cli-json.js';
+import { booleanFlag, type Command, jobReadFlags } from '../command.js';
+import {
+  failureOutcome,
+  jsonErrorOf,
+  jsonStatusOf,
+  labelOf,
+  loadJobTarget,
+  makeCluster,
+  roundMs,
+  warnSkipped,
+  writeJson,
+  writeLines,
+} from '../context.js';
+import { exitCodeFor } from '../exit-codes.js';
+import { renderShowJob } from '../render/tables.js';
+
+/** A job the node has never heard of: shown as 0/0, not as an error. */
+export function emptyStatus(job: string): JobStatus {
+  return { name: job, version: null, image: null, desired: null, running: 0, total: 0, containers: [] };
+}
+
+export const showJobCommand: Command = {
+  path: ['show', 'job'],
+  summary: "Show a job's containers on each of its nodes",
+  usage: '[options] FILE',
+  description: 'Per node: status, image, running/total containers and version, then each container.',
+  flags: { ...jobReadFlags },
+  args: { min: 1, max: 1, names: 'FILE' },
+  async run(context) {
+    const target = await loadJobTarget(context);
+    const job = target.job.spec.name;
+    const cluster = makeCluster(context, target.nodes);
+    try {
+      const run = await cluster.run(
+        async (client) => {
+          try {
+            return await client.status(job);
+          } catch (error) {
+            if (error instanceof AgentHttpError && error.status === 404 && error.body.code === 'not_found') {
+              return emptyStatus(job);
+            }
+            throw error;
+          }
+        },
+        { signal: context.signal },
+      );
+      const outcomes = run.results.map((r) =>
+        r.status === 'ok'
+          ? { name: r.node.name, outcome: 'unchanged' as const, message: '' }
+          : failureOutcome(r),
+      );
+      const exitCode = exitCodeFor(outcomes, run.interrupted);
+      if (booleanFlag(context.flags, 'json')) {
+        const document: ShowJobJson = {
+          schema: CLI_JSON_SCHEMA_VERSION,
+          command: 'show job',
+          exitCode,
+          job,
+          nodes: run.results.map((r) => ({
+            node: r.node.name,
+            location: r.node.location,
+            status: jsonStatusOf(r),
+            error: jsonErrorOf(r.error),
+            latencyMs: r.status === 'skipped' ? null : roundMs(r.latencyMs),
+            job: r.value ?? null,
+          })),
+        };
+        writeJson(context.io.stdout, ShowJobJsonSchema.parse(document));
+      } else {
+        const nodes = run.results.map((r) => ({
+          name: r.node.name,
+          location: r.node.location,
+          label: labelOf(r),
+          job,
+          status: r.value,
+        }));
+        writeLines(context.io.stdout, renderShowJob(nodes, context.style));
+        warnSkipped(context.io.stderr, run.results, 'its containers are not shown');
+      }
+      return exitCode;
+    } finally {
+      cluster.close();
+    }
+  },
+};

@@ -1,0 +1,113 @@
+/**
+ * Progress of a long operation across nodes.
+ *
+ * On a terminal: one live line per node in flight (`lab1: Starting container (2/5)`), redrawn
+ * in place at most ~15 times a second; a node's last line is printed for good when it finishes,
+ * so the scrollback keeps every node's outcome. Only as many live lines as fit the terminal are
+ * drawn (the rest are counted), which keeps ten thousand nodes cheap to watch.
+ * Without a terminal: plain lines, `lab1: Starting container (2/5)`, as they come.
+ */
+import type { OutputStream, Style } from './io.js';
+
+export interface ProgressReporter {
+  /** A node's latest message. */
+  update(node: string, message: string): void;
+  /** A node is done; its final message stays on screen. */
+  finish(node: string, message: string, ok: boolean): void;
+  /** Flushes and removes the live lines. */
+  close(): void;
+}
+
+export function createProgressReporter(
+  out: OutputStream,
+  style: Style,
+  options: { live?: boolean } = {},
+): ProgressReporter {
+  const live = options.live ?? out.isTTY === true;
+  return live ? new LiveProgress(out, style) : new PlainProgress(out, style);
+}
+
+class PlainProgress implements ProgressReporter {
+  constructor(
+    private readonly out: OutputStream,
+    private readonly style: Style,
+  ) {}
+  update(node: string, message: string): void {
+    this.out.write(`${node}: ${message}\n`);
+  }
+  finish(node: string, message: string, ok: boolean): void {
+    this.out.write(`${node}: ${ok ? message : this.style.red(message)}\n`);
+  }
+  close(): void {}
+}
+
+const REDRAW_INTERVAL_MS = 66;
+
+export class LiveProgress implements ProgressReporter {
+  private readonly active = new Map<string, string>();
+  private finished: string[] = [];
+  private drawnLines = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly out: OutputStream,
+    private readonly style: Style,
+  ) {}
+
+  update(node: string, message: string): void {
+    if (this.closed) return;
+    this.active.set(node, message);
+    this.schedule();
+  }
+
+  finish(node: string, message: string, ok: boolean): void {
+    if (this.closed) return;
+    this.active.delete(node);
+    this.finished.push(`${node}: ${ok ? this.style.green(message) : this.style.red(message)}`);
+    this.schedule();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.active.clear();
+    this.render();
+    this.closed = true;
+  }
+
+  private schedule(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.render();
+    }, REDRAW_INTERVAL_MS);
+  }
+
+  /** Erases the live lines, prints finished ones for good, then draws the live ones again. */
+  private render(): void {
+    const columns = Math.max(20, this.out.columns ?? 80);
+    const rows = Math.max(4, this.out.rows ?? 24);
+    let frame = '';
+    if (this.drawnLines > 0) frame += `\x1b[${this.drawnLines}F\x1b[J`;
+    for (const line of this.finished) frame += `${line}\n`;
+    this.finished = [];
+    const room = rows - 2;
+    const entries = [...this.active];
+    const shown = entries.length > room ? entries.slice(0, room - 1) : entries;
+    const lines = shown.map(([node, message]) => fitWidth(`${node}: ${message}`, columns - 1));
+    if (shown.length < entries.length) {
+      lines.push(this.style.dim(`… and ${entries.length - shown.length} more nodes in progress`));
+    }
+    for (const line of lines) frame += `${line}\n`;
+    this.drawnLines = lines.length;
+    if (frame) this.out.write(frame);
+  }
+}
+
+/** Cuts a line to the terminal width so it never wraps (which would break the redraw). */
+function fitWidth(line: string, width: number): string {
+  const chars = [...line];
+  return chars.length <= width ? line : `${chars.slice(0, width - 1).join('')}…`;
+}

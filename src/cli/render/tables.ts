@@ -1,0 +1,361 @@
+/**
+ * Every table the CLI prints, built from plain data so each can be tested as exact text.
+ * Titles, headers and cell formats follow the original dokkup README.
+ */
+import type {
+  AgentInfo,
+  ContainerInfo,
+  JobHistory,
+  JobStatus,
+  Plan,
+  PublishedPort,
+} from '../../protocol/api.js';
+import type { CliOutcome } from '../../protocol/cli-json.js';
+import type { JobSpec } from '../../protocol/job.js';
+import { plainStyle, type Style } from '../io.js';
+import { type CellStyler, renderTable } from './table.js';
+
+/** What the STATUS column says about a node. */
+export type NodeLabel = 'ONLINE' | 'OFFLINE' | 'UNAUTHORIZED' | 'ERROR' | 'SKIPPED';
+
+const UNKNOWN = '-';
+
+export function styleNodeLabel(label: string, style: Style): string {
+  switch (label) {
+    case 'ONLINE':
+      return style.green(label);
+    case 'UNAUTHORIZED':
+      return style.yellow(label);
+    case 'OFFLINE':
+    case 'ERROR':
+      return style.red(label);
+    default:
+      return style.dim(label);
+  }
+}
+
+/** Colours the STATUS column (wherever it is) and the header. */
+function statusStyler(header: readonly string[], style: Style): CellStyler | undefined {
+  if (!style.enabled) return undefined;
+  const statusColumn = header.indexOf('STATUS');
+  return (column, text, row) => {
+    if (row === -1) return style.bold(text);
+    return column === statusColumn ? styleNodeLabel(text, style) : text;
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Job summaries (from the job file)
+
+export interface JobSummary {
+  name: string;
+  image: string;
+  restart: string;
+  count: number;
+  /** The group name, or the node names when the job targets nodes directly. */
+  group: string;
+  network: string;
+}
+
+export function jobSummaryOf(spec: JobSpec): JobSummary {
+  return {
+    name: spec.name,
+    image: spec.container.image,
+    restart: spec.container.restart,
+    count: spec.count,
+    group: spec.target.kind === 'group' ? spec.target.group : spec.target.nodes.join(','),
+    network: spec.container.networks.join(','),
+  };
+}
+
+/** `Deployment summary:` and its table (run, rollback, plan). */
+export function renderDeploymentSummary(job: JobSummary, style: Style = plainStyle): string[] {
+  const header = ['NAME', 'IMAGE', 'RESTART', 'COUNT', 'GROUP', 'NETWORK'];
+  return [
+    'Deployment summary:',
+    '',
+    ...renderTable(
+      header,
+      [[job.name, job.image, job.restart, String(job.count), job.group, job.network]],
+      statusStyler(header, style),
+    ),
+  ];
+}
+
+/** `Stop job summary:` and its table. */
+export function renderStopSummary(job: JobSummary, style: Style = plainStyle): string[] {
+  const header = ['NAME', 'IMAGE', 'GROUP'];
+  return [
+    'Stop job summary:',
+    '',
+    ...renderTable(header, [[job.name, job.image, job.group]], statusStyler(header, style)),
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Node statuses before an operation (from each node's plan)
+
+export interface PlannedNode {
+  name: string;
+  label: NodeLabel;
+  /** Absent when the node could not be planned (offline, unauthorized, error). */
+  plan?: Plan;
+}
+
+/** `0 -> 2` when the number of running containers changes, else `running/total` (`2/2`). */
+export function containersCell(plan: Pick<Plan, 'running' | 'total' | 'desired'>): string {
+  return plan.running !== plan.desired
+    ? `${plan.running} -> ${plan.desired}`
+    : `${plan.running}/${plan.total}`;
+}
+
+/** `55dab35`, or `55dab35 -> 9470cdc` when the version changes. */
+export function versionCell(from: string | null, to: string | null): string {
+  if (from && to && from !== to) return `${from} -> ${to}`;
+  return to ?? from ?? UNKNOWN;
+}
+
+export type OperationKind = 'run' | 'rollback' | 'stop';
+
+/**
+ * `Node statuses:` and its table. run: NAME STATUS CONTAINERS UPDATE VERSION (with `lab1*` for
+ * a fresh deploy); rollback: … ROLLBACK VERSION; stop: NAME STATUS CONTAINERS PURGE.
+ */
+export function renderNodeStatuses(
+  kind: OperationKind,
+  nodes: readonly PlannedNode[],
+  options: { purge?: boolean; style?: Style } = {},
+): string[] {
+  const style = options.style ?? plainStyle;
+  let header: string[];
+  let rows: string[][];
+  if (kind === 'stop') {
+    header = ['NAME', 'STATUS', 'CONTAINERS', 'PURGE'];
+    rows = nodes.map(({ name, label, plan }) =>
+      plan
+        ? [name, label, containersCell(plan), String(options.purge ?? false)]
+        : [name, label, UNKNOWN, UNKNOWN],
+    );
+  } else {
+    header = ['NAME', 'STATUS', 'CONTAINERS', kind === 'run' ? 'UPDATE' : 'ROLLBACK', 'VERSION'];
+    rows = nodes.map(({ name, label, plan }) => {
+      if (!plan) return [name, label, UNKNOWN, UNKNOWN, UNKNOWN];
+      const shownName = kind === 'run' && plan.fresh ? `${name}*` : name;
+      return [
+        shownName,
+        label,
+        containersCell(plan),
+        String(plan.changes),
+        versionCell(plan.versionFrom, plan.versionTo),
+      ];
+    });
+  }
+  return ['Node statuses:', '', ...renderTable(header, rows, statusStyler(header, style))];
+}
+
+// ---------------------------------------------------------------------------------------------
+// show job
+
+export interface ShownJobNode {
+  name: string;
+  location: string;
+  label: NodeLabel;
+  job: string;
+  /** Absent when the node could not be asked. */
+  status?: JobStatus;
+}
+
+/** `0.0.0.0:32773->8000/tcp`, `8000/tcp` when not published; IPv6 twins of IPv4 bindings dropped. */
+export function portsCell(ports: readonly PublishedPort[]): string {
+  const seen = new Set<string>();
+  const cells: string[] = [];
+  const ordered = [...ports].sort((a, b) => Number(isIpv6(a.ip)) - Number(isIpv6(b.ip)));
+  for (const port of ordered) {
+    const key = `${port.publicPort}:${port.privatePort}/${port.protocol}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    cells.push(
+      port.publicPort === null
+        ? `${port.privatePort}/${port.protocol}`
+        : `${formatIp(port.ip)}:${port.publicPort}->${port.privatePort}/${port.protocol}`,
+    );
+  }
+  return cells.join(', ');
+}
+
+function isIpv6(ip: string | null): boolean {
+  return ip?.includes(':') ?? false;
+}
+
+function formatIp(ip: string | null): string {
+  if (ip === null || ip === '') return '0.0.0.0';
+  return isIpv6(ip) ? `[${ip}]` : ip;
+}
+
+export function shortId(id: string): string {
+  return id.replace(/^sha256:/, '').slice(0, 12);
+}
+
+export function renderContainers(containers: readonly ContainerInfo[], style: Style = plainStyle): string[] {
+  const header = ['CONTAINER ID', 'NAME', 'STATUS', 'PORTS'];
+  const rows = containers.map((c) => [shortId(c.id), c.name, c.status, portsCell(c.ports)]);
+  return renderTable(
+    header,
+    rows,
+    style.enabled ? (_c, text, row) => (row === -1 ? style.bold(text) : text) : undefined,
+  );
+}
+
+/** Per node: the NODE table, then its containers; blocks separated by two blank lines. */
+export function renderShowJob(nodes: readonly ShownJobNode[], style: Style = plainStyle): string[] {
+  const header = ['NODE', 'LOCATION', 'STATUS', 'JOB', 'IMAGE', 'CONTAINERS', 'VERSION'];
+  const blocks = nodes.map((node) => {
+    const status = node.status;
+    const row = status
+      ? [
+          node.name,
+          node.location,
+          node.label,
+          node.job,
+          status.image ?? status.containers[0]?.image ?? UNKNOWN,
+          `${status.running}/${status.total}`,
+          status.version ?? UNKNOWN,
+        ]
+      : [node.name, node.location, node.label, node.job, UNKNOWN, UNKNOWN, UNKNOWN];
+    const lines = renderTable(header, [row], statusStyler(header, style));
+    if (status && status.containers.length > 0) lines.push('', ...renderContainers(status.containers, style));
+    return lines;
+  });
+  return blocks.flatMap((lines, index) => (index === 0 ? lines : ['', '', ...lines]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// show nodes
+
+export interface ShownNode {
+  name: string;
+  location: string;
+  label: NodeLabel;
+  info?: AgentInfo;
+  latencyMs?: number;
+}
+
+export function latencyCell(ms: number | undefined): string {
+  if (ms === undefined) return UNKNOWN;
+  return ms < 10 ? `${ms.toFixed(1)}ms` : `${Math.round(ms)}ms`;
+}
+
+export function renderShowNodes(nodes: readonly ShownNode[], style: Style = plainStyle): string[] {
+  const header = ['NAME', 'LOCATION', 'STATUS', 'AGENT', 'DOCKER', 'JOBS', 'CONTAINERS', 'LATENCY'];
+  const rows = nodes.map(({ name, location, label, info, latencyMs }) =>
+    info
+      ? [
+          name,
+          location,
+          label,
+          info.agentVersion,
+          info.dockerVersion,
+          String(info.jobs),
+          `${info.containers.running}/${info.containers.total}`,
+          latencyCell(latencyMs),
+        ]
+      : [name, location, label, UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN],
+  );
+  return renderTable(header, rows, statusStyler(header, style));
+}
+
+// ---------------------------------------------------------------------------------------------
+// history job
+
+export interface NodeHistory {
+  name: string;
+  label: NodeLabel;
+  history?: JobHistory;
+}
+
+/** `2025-03-01T10:31:42Z`: the agent's ISO time, to the second. */
+export function timeCell(iso: string): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** One row per node and version, newest first; CURRENT marks the version that is running. */
+export function renderHistory(nodes: readonly NodeHistory[], style: Style = plainStyle): string[] {
+  const header = ['NODE', 'STATUS', 'VERSION', 'IMAGE', 'COUNT', 'DEPLOYED', 'CURRENT'];
+  const rows: string[][] = [];
+  for (const { name, label, history } of nodes) {
+    if (!history || history.entries.length === 0) {
+      rows.push([name, label, UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN]);
+      continue;
+    }
+    const newestFirst = [...history.entries].sort((a, b) => b.deployedAt.localeCompare(a.deployedAt));
+    for (const entry of newestFirst) {
+      rows.push([
+        name,
+        label,
+        entry.version,
+        entry.image,
+        String(entry.count),
+        timeCell(entry.deployedAt),
+        String(entry.current),
+      ]);
+    }
+  }
+  return renderTable(header, rows, statusStyler(header, style));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outcome summary (end of every command)
+
+export type Outcome = CliOutcome;
+
+export interface NodeOutcome {
+  name: string;
+  outcome: Outcome;
+  /** `Deployment successful`, `Already up to date`, the error, ... */
+  message: string;
+}
+
+const OUTCOME_LABEL: Record<Outcome, string> = {
+  succeeded: 'OK',
+  unchanged: 'OK',
+  failed: 'FAILED',
+  offline: 'OFFLINE',
+  unauthorized: 'UNAUTHORIZED',
+  skipped: 'SKIPPED',
+  declined: 'DECLINED',
+};
+
+export function renderOutcomes(outcomes: readonly NodeOutcome[], style: Style = plainStyle): string[] {
+  const header = ['NAME', 'RESULT', 'MESSAGE'];
+  const rows = outcomes.map((o) => [o.name, OUTCOME_LABEL[o.outcome], o.message]);
+  const styler: CellStyler | undefined = style.enabled
+    ? (column, text, row) => {
+        if (row === -1) return style.bold(text);
+        if (column !== 1) return text;
+        if (text === 'OK') return style.green(text);
+        if (text === 'UNAUTHORIZED' || text === 'SKIPPED' || text === 'DECLINED') return style.yellow(text);
+        return style.red(text);
+      }
+    : undefined;
+  return ['Summary:', '', ...renderTable(header, rows, styler), '', tally(outcomes)];
+}
+
+/** `3 nodes: 1 succeeded, 1 unchanged, 1 offline` (zero counts left out). */
+export function tally(outcomes: readonly NodeOutcome[]): string {
+  const order: Outcome[] = [
+    'succeeded',
+    'unchanged',
+    'failed',
+    'offline',
+    'unauthorized',
+    'skipped',
+    'declined',
+  ];
+  const counts = new Map<Outcome, number>();
+  for (const { outcome } of outcomes) counts.set(outcome, (counts.get(outcome) ?? 0) + 1);
+  const parts = order.filter((o) => counts.has(o)).map((o) => `${counts.get(o)} ${o}`);
+  const total = `${outcomes.length} node${outcomes.length === 1 ? '' : 's'}`;
+  return parts.length ? `${total}: ${parts.join(', ')}` : total;
+}

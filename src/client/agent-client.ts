@@ -1,0 +1,483 @@
+/**
+ * A client for one node's agent: JSON requests, and NDJSON streams for the long operations
+ * (deploy, rollback, stop) whose progress lines are handed to a callback as they arrive.
+ *
+ * Built on node:http(s) with a keep-alive agent per node so that the several calls a command
+ * makes to one node (plan, then deploy) share one connection. Every request has a connect
+ * timeout and a deadline; failures come out as the typed errors of `errors.ts`.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { z } from 'zod';
+import {
+  type AgentInfo,
+  AgentInfoSchema,
+  type DeployRequest,
+  ErrorBodySchema,
+  type JobHistory,
+  JobHistorySchema,
+  type JobList,
+  JobListSchema,
+  type JobStatus,
+  JobStatusSchema,
+  OperationLineSchema,
+  type OperationResult,
+  OperationResultSchema,
+  type Plan,
+  type PlanRequest,
+  PlanSchema,
+  type ProgressLine,
+  type RollbackRequest,
+  routes,
+  type StopRequest,
+} from '../protocol/api.js';
+import type { InventoryNode } from '../protocol/inventory.js';
+import type { JobSpec } from '../protocol/job.js';
+import {
+  AgentHttpError,
+  AgentProtocolError,
+  AgentRequestError,
+  AgentUnauthorizedError,
+  AgentUnreachableError,
+  isUnreachableCode,
+} from './errors.js';
+
+export interface AgentClientOptions {
+  /** Time allowed to open the TCP (and TLS) connection. Default 5 s. */
+  connectTimeoutMs?: number;
+  /** Deadline for a plain request, body included; for a long operation, for its first byte. Default 30 s. */
+  requestTimeoutMs?: number;
+  /** Deadline for the whole stream of a long operation (deploy, rollback, stop). Default 30 min. */
+  operationTimeoutMs?: number;
+  /** Keep connections open between requests to the same node. Default true. */
+  keepAlive?: boolean;
+  /** Sent as `User-Agent`. */
+  userAgent?: string;
+}
+
+export interface RequestOptions {
+  /** Aborting cancels the request; the promise rejects with an `AgentRequestError`. */
+  signal?: AbortSignal;
+}
+
+export type ProgressCallback = (line: ProgressLine) => void;
+
+const DEFAULTS = {
+  connectTimeoutMs: 5_000,
+  requestTimeoutMs: 30_000,
+  operationTimeoutMs: 30 * 60_000,
+};
+
+/** Largest JSON answer the client accepts: a job status of a few thousand containers fits easily. */
+const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+
+/** Turns `host:port` or `http(s)://host:port[/prefix]` into a base URL without trailing slash. */
+export function baseUrlOf(location: string): string {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(location) ? location : `http://${location}`;
+  return withScheme.replace(/\/+$/, '');
+}
+
+export class AgentClient {
+  readonly node: InventoryNode;
+  private readonly url: URL;
+  private readonly transport: typeof http | typeof https;
+  private readonly agent: http.Agent;
+  private readonly options: Required<Omit<AgentClientOptions, 'userAgent'>> & { userAgent: string };
+
+  constructor(node: InventoryNode, options: AgentClientOptions = {}) {
+    this.node = node;
+    this.url = new URL(node.baseUrl || baseUrlOf(node.location));
+    this.transport = this.url.protocol === 'https:' ? https : http;
+    this.options = {
+      connectTimeoutMs: options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
+      requestTimeoutMs: options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
+      operationTimeoutMs: options.operationTimeoutMs ?? DEFAULTS.operationTimeoutMs,
+      keepAlive: options.keepAlive ?? true,
+      userAgent: options.userAgent ?? 'dokkup-cli',
+    };
+    const agentOptions = { keepAlive: this.options.keepAlive, maxSockets: 4, maxFreeSockets: 2 };
+    this.agent =
+      this.url.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+  }
+
+  info(options?: RequestOptions): Promise<AgentInfo> {
+    return this.json('GET', routes.info, undefined, AgentInfoSchema, options);
+  }
+
+  listJobs(options?: RequestOptions): Promise<JobList> {
+    return this.json('GET', routes.jobs, undefined, JobListSchema, options);
+  }
+
+  status(job: string, options?: RequestOptions): Promise<JobStatus> {
+    return this.json('GET', routes.job(job), undefined, JobStatusSchema, options);
+  }
+
+  history(job: string, options?: RequestOptions): Promise<JobHistory> {
+    return this.json('GET', routes.history(job), undefined, JobHistorySchema, options);
+  }
+
+  plan(job: string, request: PlanRequest, options?: RequestOptions): Promise<Plan> {
+    return this.json('POST', routes.plan(job), request, PlanSchema, options);
+  }
+
+  deploy(spec: JobSpec, onProgress: ProgressCallback, options?: RequestOptions): Promise<OperationResult> {
+    const body: DeployRequest = { spec };
+    return this.operation(routes.deploy(spec.name), body, onProgress, options);
+  }
+
+  rollback(
+    job: string,
+    to: string | undefined,
+    onProgress: ProgressCallback,
+    options?: RequestOptions,
+  ): Promise<OperationResult> {
+    const body: RollbackRequest = to === undefined ? {} : { to };
+    return this.operation(routes.rollback(job), body, onProgress, options);
+  }
+
+  stop(
+    job: string,
+    purge: boolean,
+    onProgress: ProgressCallback,
+    options?: RequestOptions,
+  ): Promise<OperationResult> {
+    const body: StopRequest = { purge };
+    return this.operation(routes.stop(job), body, onProgress, options);
+  }
+
+  /** Closes idle kept-alive connections; the client stays usable and reconnects when needed. */
+  releaseConnections(): void {
+    for (const sockets of Object.values(this.agent.freeSockets)) {
+      for (const socket of sockets ?? []) socket.destroy();
+    }
+  }
+
+  /** Closes every connection, in use or idle. */
+  close(): void {
+    this.agent.destroy();
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private async json<S extends z.ZodType>(
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    schema: S,
+    options: RequestOptions = {},
+  ): Promise<z.infer<S>> {
+    const deadline = Date.now() + this.options.requestTimeoutMs;
+    const res = await this.send(method, path, body, this.options.requestTimeoutMs, options.signal);
+    const text = await this.readBody(res, Math.max(1, deadline - Date.now()), options.signal);
+    await this.throwIfError(res, text);
+    return this.parse(schema, text, path);
+  }
+
+  private async operation(
+    path: string,
+    body: unknown,
+    onProgress: ProgressCallback,
+    options: RequestOptions = {},
+  ): Promise<OperationResult> {
+    const res = await this.send('POST', path, body, this.options.requestTimeoutMs, options.signal);
+    const status = res.statusCode ?? 0;
+    const contentType = String(res.headers['content-type'] ?? '');
+    if (status >= 300 || !contentType.includes('ndjson')) {
+      // An error answered before the operation started, or an agent answering in one piece.
+      const text = await this.readBody(res, this.options.requestTimeoutMs, options.signal);
+      await this.throwIfError(res, text);
+      const parsed = this.tryJson(text);
+      const done = OperationLineSchema.safeParse(parsed);
+      if (done.success && done.data.type === 'done') return done.data.result;
+      return this.parse(OperationResultSchema, text, path);
+    }
+    return this.readOperationStream(res, path, onProgress, options.signal);
+  }
+
+  /** Sends a request and resolves with the response once its headers arrived. */
+  private send(
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    headersTimeoutMs: number,
+    signal: AbortSignal | undefined,
+    retried = false,
+  ): Promise<http.IncomingMessage> {
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const node = this.node.name;
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(new AgentRequestError(node, 'request cancelled'));
+        return;
+      }
+      const basePath = this.url.pathname.replace(/\/+$/, '');
+      const req = this.transport.request({
+        protocol: this.url.protocol,
+        hostname: this.url.hostname.replace(/^\[|\]$/g, ''),
+        port: this.url.port || (this.url.protocol === 'https:' ? 443 : 80),
+        path: basePath + path,
+        method,
+        agent: this.agent,
+        headers: {
+          authorization: `Bearer ${this.node.key}`,
+          accept: 'application/json, application/x-ndjson',
+          'user-agent': this.options.userAgent,
+          ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
+        },
+      });
+      let connectTimer: NodeJS.Timeout | undefined;
+      const deadlineTimer = setTimeout(() => {
+        req.destroy(timeoutError('REQUEST_TIMEOUT', `no answer within ${seconds(headersTimeoutMs)}`));
+      }, headersTimeoutMs);
+      const onAbort = () => req.destroy(Object.assign(new Error('request cancelled'), { code: 'ABORTED' }));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const cleanup = () => {
+        clearTimeout(deadlineTimer);
+        clearTimeout(connectTimer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      req.on('socket', (socket) => {
+        if (!socket.connecting) return;
+        connectTimer = setTimeout(() => {
+          req.destroy(
+            timeoutError(
+              'CONNECT_TIMEOUT',
+              `could not connect within ${seconds(this.options.connectTimeoutMs)}`,
+            ),
+          );
+        }, this.options.connectTimeoutMs);
+        socket.once('connect', () => clearTimeout(connectTimer));
+      });
+      req.on('response', (res) => {
+        cleanup();
+        resolve(res);
+      });
+      req.on('error', (error: NodeJS.ErrnoException) => {
+        cleanup();
+        // A kept-alive socket the agent closed just as we reused it: the request never reached
+        // the agent, so sending it again on a fresh connection is safe (once).
+        if (req.reusedSocket && !retried && (error.code === 'ECONNRESET' || error.code === 'EPIPE')) {
+          this.send(method, path, body, headersTimeoutMs, signal, true).then(resolve, reject);
+          return;
+        }
+        reject(this.transportError(error));
+      });
+      req.end(payload);
+    });
+  }
+
+  private transportError(error: NodeJS.ErrnoException): AgentRequestError {
+    const node = this.node.name;
+    if (error.code === 'ABORTED') return new AgentRequestError(node, 'request cancelled', { cause: error });
+    if (isUnreachableCode(error.code)) {
+      const message =
+        error.code === 'CONNECT_TIMEOUT' || error.code === 'REQUEST_TIMEOUT'
+          ? error.message
+          : `${describeCode(error.code)} (${this.url.host})`;
+      return new AgentUnreachableError(node, message, error.code ?? 'UNKNOWN', { cause: error });
+    }
+    return new AgentRequestError(node, error.message, { cause: error });
+  }
+
+  private readBody(res: http.IncomingMessage, timeoutMs: number, signal?: AbortSignal): Promise<string> {
+    const node = this.node.name;
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let settled = false;
+      const finish = (error?: Error) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        if (error) {
+          res.destroy();
+          reject(error);
+        } else resolve(Buffer.concat(chunks).toString('utf8'));
+      };
+      const timer = setTimeout(
+        () =>
+          finish(
+            new AgentUnreachableError(
+              node,
+              `no complete answer within ${seconds(timeoutMs)}`,
+              'REQUEST_TIMEOUT',
+            ),
+          ),
+        timeoutMs,
+      );
+      const onAbort = () => finish(new AgentRequestError(node, 'request cancelled'));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > MAX_RESPONSE_BYTES) {
+          finish(new AgentProtocolError(node, `answer larger than ${MAX_RESPONSE_BYTES} bytes`));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      res.on('end', () => finish());
+      res.on('error', (error) => finish(this.transportError(error)));
+      res.on('aborted', () =>
+        finish(new AgentUnreachableError(node, 'connection lost while reading the answer', 'ECONNRESET')),
+      );
+    });
+  }
+
+  private readOperationStream(
+    res: http.IncomingMessage,
+    path: string,
+    onProgress: ProgressCallback,
+    signal?: AbortSignal,
+  ): Promise<OperationResult> {
+    const node = this.node.name;
+    return new Promise((resolve, reject) => {
+      let buffered = '';
+      let result: OperationResult | undefined;
+      let settled = false;
+      const finish = (error?: Error) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        if (error) {
+          res.destroy();
+          reject(error);
+        } else if (result) resolve(result);
+        else {
+          reject(
+            new AgentProtocolError(
+              node,
+              'the connection closed before the operation reported its result; its outcome on the node is unknown',
+            ),
+          );
+        }
+      };
+      const timer = setTimeout(
+        () =>
+          finish(
+            new AgentProtocolError(
+              node,
+              `the operation did not finish within ${seconds(this.options.operationTimeoutMs)}; its outcome on the node is unknown`,
+            ),
+          ),
+        this.options.operationTimeoutMs,
+      );
+      const onAbort = () => finish(new AgentRequestError(node, 'request cancelled'));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const handleLine = (raw: string) => {
+        const text = raw.trim();
+        if (!text || result) return;
+        const parsed = OperationLineSchema.safeParse(this.tryJson(text));
+        if (!parsed.success) {
+          finish(new AgentProtocolError(node, `unexpected line from ${path}: ${text.slice(0, 200)}`));
+          return;
+        }
+        if (parsed.data.type === 'progress') {
+          try {
+            onProgress(parsed.data);
+          } catch (error) {
+            finish(error instanceof Error ? error : new Error(String(error)));
+          }
+        } else result = parsed.data.result;
+      };
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        buffered += chunk;
+        let newline = buffered.indexOf('\n');
+        while (newline !== -1 && !settled) {
+          handleLine(buffered.slice(0, newline));
+          buffered = buffered.slice(newline + 1);
+          newline = buffered.indexOf('\n');
+        }
+        if (buffered.length > MAX_RESPONSE_BYTES)
+          finish(new AgentProtocolError(node, 'progress line too long'));
+      });
+      res.on('end', () => {
+        handleLine(buffered);
+        finish();
+      });
+      res.on('error', (error) => finish(result ? undefined : lostDuringOperation(node, error)));
+      res.on('aborted', () => finish(result ? undefined : lostDuringOperation(node)));
+    });
+  }
+
+  private async throwIfError(res: http.IncomingMessage, text: string): Promise<void> {
+    const status = res.statusCode ?? 0;
+    if (status >= 200 && status < 300) return;
+    const body = ErrorBodySchema.safeParse(this.tryJson(text));
+    if (status === 401) {
+      throw new AgentUnauthorizedError(
+        this.node.name,
+        body.success ? body.data.error.message : 'the agent refused the key (401)',
+      );
+    }
+    if (body.success) throw new AgentHttpError(this.node.name, status, body.data.error);
+    throw new AgentHttpError(this.node.name, status, {
+      code: status === 404 ? 'not_found' : 'internal',
+      message: `HTTP ${status}${text ? `: ${text.slice(0, 200)}` : ''}`,
+    });
+  }
+
+  private parse<S extends z.ZodType>(schema: S, text: string, path: string): z.infer<S> {
+    const parsed = schema.safeParse(this.tryJson(text));
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const where = issue?.path.length ? ` at ${issue.path.join('.')}` : '';
+      throw new AgentProtocolError(
+        this.node.name,
+        `unexpected answer from ${path}${where}: ${issue?.message ?? 'invalid'} (is this a dokkup agent of a matching version?)`,
+      );
+    }
+    return parsed.data;
+  }
+
+  private tryJson(text: string): unknown {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+function lostDuringOperation(node: string, cause?: unknown): AgentProtocolError {
+  return new AgentProtocolError(
+    node,
+    'the connection was lost during the operation; its outcome on the node is unknown',
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+function timeoutError(code: string, message: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(message), { code });
+}
+
+function seconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(1)}s`;
+}
+
+function describeCode(code: string | undefined): string {
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_FAIL':
+      return 'host name not found';
+    case 'EHOSTUNREACH':
+    case 'EHOSTDOWN':
+      return 'host unreachable';
+    case 'ENETUNREACH':
+    case 'ENETDOWN':
+      return 'network unreachable';
+    case 'ECONNRESET':
+    case 'EPIPE':
+    case 'ECONNABORTED':
+      return 'connection reset';
+    case 'ETIMEDOUT':
+      return 'connection timed out';
+    default:
+      return code ?? 'network error';
+  }
+}

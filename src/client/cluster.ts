@@ -1,0 +1,163 @@
+/**
+ * Fan-out over many nodes: runs one task per node through a bounded p-queue (default 32 at
+ * once), times each, and classifies every outcome. A node's failure never stops the others;
+ * aborting the signal stops dispatching new nodes while the ones in flight finish.
+ */
+import PQueue from 'p-queue';
+import type { InventoryNode } from '../protocol/inventory.js';
+import { AgentClient, type AgentClientOptions } from './agent-client.js';
+import { reachabilityOf } from './errors.js';
+
+export const DEFAULT_CONCURRENCY = 32;
+
+/**
+ * Connections are kept open between a command's phases (plan, then deploy) for inventories up
+ * to this size; above it each node's idle connections are closed as soon as its task is done,
+ * so ten thousand nodes never mean ten thousand open sockets.
+ */
+export const KEEP_CONNECTIONS_UP_TO = 256;
+
+/** `skipped`: never contacted because the run was interrupted first. */
+export type NodeRunStatus = 'ok' | 'offline' | 'unauthorized' | 'failed' | 'skipped';
+
+export interface NodeResult<T> {
+  node: InventoryNode;
+  status: NodeRunStatus;
+  /** Set when `status` is `ok`. */
+  value?: T;
+  /** Set for every other status but `skipped`. */
+  error?: Error;
+  /** Time from dispatch to settling, in milliseconds (0 when skipped). */
+  latencyMs: number;
+}
+
+export interface ClusterRun<T> {
+  /** One result per node, in the order the nodes were given. */
+  results: NodeResult<T>[];
+  /** True when the signal was aborted before every node was dispatched. */
+  interrupted: boolean;
+}
+
+export interface ClusterOptions {
+  /** Nodes contacted at once. Default 32. */
+  concurrency?: number;
+  client?: AgentClientOptions;
+  /** Keep idle connections between tasks (default: only for inventories of up to 256 nodes). */
+  keepConnections?: boolean;
+  /** Makes the client for a node; tests pass their own. */
+  clientFactory?: (node: InventoryNode, options: AgentClientOptions) => AgentClient;
+}
+
+export interface RunOptions<T> {
+  /** Once aborted, no further node is dispatched; the ones in flight finish. */
+  signal?: AbortSignal;
+  /** Called as each node settles (not for skipped ones). */
+  onSettled?: (result: NodeResult<T>) => void;
+  /** Called just before a node's task starts. */
+  onDispatch?: (node: InventoryNode) => void;
+}
+
+export type NodeTask<T> = (client: AgentClient, node: InventoryNode) => Promise<T>;
+
+export class Cluster {
+  readonly nodes: readonly InventoryNode[];
+  readonly concurrency: number;
+  private readonly keepConnections: boolean;
+  private readonly clientOptions: AgentClientOptions;
+  private readonly factory: (node: InventoryNode, options: AgentClientOptions) => AgentClient;
+  private readonly clients = new Map<string, AgentClient>();
+
+  constructor(nodes: readonly InventoryNode[], options: ClusterOptions = {}) {
+    const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw new RangeError(`concurrency must be a whole number of at least 1, got ${concurrency}`);
+    }
+    this.nodes = nodes;
+    this.concurrency = concurrency;
+    this.keepConnections = options.keepConnections ?? nodes.length <= KEEP_CONNECTIONS_UP_TO;
+    this.clientOptions = options.client ?? {};
+    this.factory = options.clientFactory ?? ((node, clientOptions) => new AgentClient(node, clientOptions));
+  }
+
+  /** The client for a node (one per node, reused across tasks). */
+  client(node: InventoryNode): AgentClient {
+    let client = this.clients.get(node.name);
+    if (!client) {
+      client = this.factory(node, this.clientOptions);
+      this.clients.set(node.name, client);
+    }
+    return client;
+  }
+
+  /** Runs `task` for every node (or the given subset), at most `concurrency` at a time. */
+  async run<T>(
+    task: NodeTask<T>,
+    options: RunOptions<T> = {},
+    nodes: readonly InventoryNode[] = this.nodes,
+  ): Promise<ClusterRun<T>> {
+    const { signal } = options;
+    const queue = new PQueue({ concurrency: this.concurrency });
+    const results: (NodeResult<T> | undefined)[] = new Array(nodes.length);
+    let stopped = signal?.aborted ?? false;
+    // A throwing callback is a bug of the caller: report it after the run, never as a node's fault.
+    let callbackError: unknown;
+    const onAbort = () => {
+      stopped = true;
+      queue.clear();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+
+    try {
+      if (!stopped) {
+        nodes.forEach((node, index) => {
+          void queue.add(async () => {
+            if (stopped) return;
+            try {
+              options.onDispatch?.(node);
+              const result = await this.runOne(node, task);
+              results[index] = result;
+              options.onSettled?.(result);
+            } catch (error) {
+              callbackError ??= error;
+            }
+          });
+        });
+        await queue.onIdle();
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+    if (callbackError !== undefined) throw callbackError;
+
+    let interrupted = false;
+    const settled = results.map((result, index): NodeResult<T> => {
+      if (result) return result;
+      interrupted = true;
+      return { node: nodes[index]!, status: 'skipped', latencyMs: 0 };
+    });
+    return { results: settled, interrupted };
+  }
+
+  /** Closes every connection of every node. */
+  close(): void {
+    for (const client of this.clients.values()) client.close();
+    this.clients.clear();
+  }
+
+  private async runOne<T>(node: InventoryNode, task: NodeTask<T>): Promise<NodeResult<T>> {
+    const started = performance.now();
+    const client = this.client(node);
+    try {
+      const value = await task(client, node);
+      return { node, status: 'ok', value, latencyMs: performance.now() - started };
+    } catch (caught) {
+      const error = caught instanceof Error ? caught : new Error(String(caught));
+      return { node, status: reachabilityOf(error), error, latencyMs: performance.now() - started };
+    } finally {
+      if (!this.keepConnections) {
+        client.close();
+        this.clients.delete(node.name);
+      }
+    }
+  }
+}

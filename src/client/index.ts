@@ -1,0 +1,3 @@
+export * from './agent-client.js';
+export * from './cluster.js';
+export * from './errors.js';

@@ -1,0 +1,138 @@
+/**
+ * What `dokkup … --json` prints: one JSON document on stdout per command, for scripts.
+ *
+ * Stable contract (schema version 1): fields are only ever added, never renamed or removed
+ * while `schema` stays 1. Every document has `schema`, `command`, `exitCode` (the process's exit
+ * code) and `nodes` — one entry per target node, in inventory order, each with the node's
+ * `status` as the tables show it and, when it could not be asked, an `error`.
+ *
+ * Invalid input (exit code 2) prints no document, only the error on stderr.
+ */
+import { z } from 'zod';
+import {
+  AgentInfoSchema,
+  JobHistorySchema,
+  JobStatusSchema,
+  OperationResultSchema,
+  PlanSchema,
+} from './api.js';
+
+export const CLI_JSON_SCHEMA_VERSION = 1;
+
+/** ONLINE / OFFLINE / UNAUTHORIZED / ERROR (answered with an error) / SKIPPED (not contacted: interrupted). */
+export const CliNodeStatusSchema = z.enum(['online', 'offline', 'unauthorized', 'error', 'skipped']);
+export type CliNodeStatus = z.infer<typeof CliNodeStatusSchema>;
+
+export const CliNodeErrorSchema = z.object({
+  /** An agent error code (`job_busy`, `pull_failed`, …) or `offline` / `unauthorized` / `protocol`. */
+  code: z.string(),
+  message: z.string(),
+});
+export type CliNodeError = z.infer<typeof CliNodeErrorSchema>;
+
+const nodeFields = {
+  node: z.string(),
+  /** As written in the inventory. */
+  location: z.string(),
+  status: CliNodeStatusSchema,
+  error: CliNodeErrorSchema.nullable(),
+  /** Round trip of the command's request(s) to this node; null when not contacted. */
+  latencyMs: z.number().nonnegative().nullable(),
+};
+
+const header = {
+  schema: z.literal(CLI_JSON_SCHEMA_VERSION),
+  exitCode: z.number().int(),
+};
+
+/** `dokkup show job --json FILE` */
+export const ShowJobJsonSchema = z.object({
+  ...header,
+  command: z.literal('show job'),
+  job: z.string(),
+  nodes: z.array(z.object({ ...nodeFields, job: JobStatusSchema.nullable() })),
+});
+export type ShowJobJson = z.infer<typeof ShowJobJsonSchema>;
+
+/** `dokkup show nodes --json` */
+export const ShowNodesJsonSchema = z.object({
+  ...header,
+  command: z.literal('show nodes'),
+  nodes: z.array(z.object({ ...nodeFields, info: AgentInfoSchema.nullable() })),
+});
+export type ShowNodesJson = z.infer<typeof ShowNodesJsonSchema>;
+
+/** `dokkup history job --json FILE` */
+export const HistoryJsonSchema = z.object({
+  ...header,
+  command: z.literal('history job'),
+  job: z.string(),
+  nodes: z.array(z.object({ ...nodeFields, history: JobHistorySchema.nullable() })),
+});
+export type HistoryJson = z.infer<typeof HistoryJsonSchema>;
+
+/** `dokkup plan job --json FILE`: exit code 0 no changes, 1 changes, 2 error, 3 unreachable nodes. */
+export const PlanJsonSchema = z.object({
+  ...header,
+  command: z.literal('plan job'),
+  job: z.string(),
+  /** The job file's version, computed locally. */
+  version: z.string(),
+  /** True when carrying out the plan would change something on some node. */
+  changes: z.boolean(),
+  nodes: z.array(z.object({ ...nodeFields, plan: PlanSchema.nullable() })),
+});
+export type PlanJson = z.infer<typeof PlanJsonSchema>;
+
+/**
+ * What happened on a node: `succeeded` (changed), `unchanged` (nothing to do), `failed`,
+ * `offline` / `unauthorized` (skipped with a warning), `skipped` (not contacted: interrupted),
+ * `declined` (the operator said no, or no terminal to ask on and no `-y`).
+ */
+export const CliOutcomeSchema = z.enum([
+  'succeeded',
+  'unchanged',
+  'failed',
+  'offline',
+  'unauthorized',
+  'skipped',
+  'declined',
+]);
+export type CliOutcome = z.infer<typeof CliOutcomeSchema>;
+
+/** `dokkup run job|rollback job|stop job --json FILE` */
+export const OperationJsonSchema = z.object({
+  ...header,
+  command: z.enum(['run job', 'rollback job', 'stop job']),
+  job: z.string(),
+  /** run: the job file's version; rollback: `--to` if given; stop: null. */
+  version: z.string().nullable(),
+  /** stop only: whether containers and history are removed. */
+  purge: z.boolean().optional(),
+  /** True when the operation was carried out (confirmed, or `-y`); false when declined or nothing to do. */
+  confirmed: z.boolean(),
+  /** Ctrl-C stopped dispatching before every node was done. */
+  interrupted: z.boolean(),
+  nodes: z.array(
+    z.object({
+      ...nodeFields,
+      plan: PlanSchema.nullable(),
+      /** Null when the operation was not run on this node. */
+      result: OperationResultSchema.nullable(),
+      outcome: CliOutcomeSchema,
+      /** `Deployment successful`, `Already up to date`, the error, … */
+      message: z.string(),
+    }),
+  ),
+});
+export type OperationJson = z.infer<typeof OperationJsonSchema>;
+
+/** Any document the CLI prints with `--json`, told apart by `command`. */
+export const CliJsonSchema = z.discriminatedUnion('command', [
+  ShowJobJsonSchema,
+  ShowNodesJsonSchema,
+  HistoryJsonSchema,
+  PlanJsonSchema,
+  OperationJsonSchema,
+]);
+export type CliJson = z.infer<typeof CliJsonSchema>;
