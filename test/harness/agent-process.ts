@@ -1,0 +1,213 @@
+/**
+ * Runs the BUILT agent (`node dist/src/cli/bin.js agent`) as a real process against a harness
+ * engine, the way an operator runs it: tests can then kill -9 it, restart it on the same data
+ * directory and port, and talk to it over HTTP with the key it printed.
+ *
+ * The agent's contract used here: on first start it prints exactly one line
+ * `Your new API key is: <key>` on stdout (never again on later starts), and it answers
+ * `GET /healthz` with 200 without a key once it serves.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, sleep } from './proc.js';
+
+export { freePort };
+
+const KEY_LINE = /^Your new API key is: (\S+)\s*$/;
+
+/** The repository root: the nearest ancestor holding dokkup's package.json (works from dist/ too). */
+export function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      try {
+        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'dokkup') return dir;
+      } catch {}
+    }
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('cannot find the dokkup repository root');
+    dir = parent;
+  }
+}
+
+export function agentBinary(): string {
+  return join(repoRoot(), 'dist', 'src', 'cli', 'bin.js');
+}
+
+export interface AgentProcessOptions {
+  /** The engine the agent drives (its DOCKER_HOST). */
+  dockerHost: string;
+  /** Data directory; a new temp directory when omitted. */
+  configDir?: string;
+  /** The key, when configDir already holds one (the agent prints no key then). */
+  key?: string;
+  /** Port on 127.0.0.1; a free one when omitted. */
+  port?: number;
+  /** Extra environment (e.g. LOG_LEVEL). */
+  env?: NodeJS.ProcessEnv;
+  /** Extra arguments after `agent`. */
+  args?: readonly string[];
+  /** How long the agent may take to print its key and answer /healthz (default 30 s). */
+  startTimeoutMs?: number;
+}
+
+export interface AgentProcess {
+  /** `http://127.0.0.1:<port>` */
+  baseUrl: string;
+  key: string;
+  port: number;
+  configDir: string;
+  /** The current process (a new one after restart()). */
+  readonly process: ChildProcess;
+  /** Everything the agent printed on stdout and stderr so far, across restarts. */
+  output(): string;
+  /** Sends the signal (default SIGTERM) and waits for the exit (SIGKILL after 10 s). */
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** kill -9, waits until the process is gone. */
+  kill9(): Promise<void>;
+  /** Starts the agent again on the same data directory and port; it must come up healthy. */
+  restart(): Promise<void>;
+}
+
+/** Agents started by this process and not yet exited: killed if the test process exits. */
+const liveAgents = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function track(child: ChildProcess): void {
+  liveAgents.add(child);
+  child.once('exit', () => liveAgents.delete(child));
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const c of liveAgents) c.kill('SIGKILL');
+  });
+}
+
+async function healthy(baseUrl: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(1000) });
+    await res.text();
+    return res.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+function waitExit(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (child.exitCode !== null || child.signalCode !== null) {
+    return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  }
+  return new Promise((res) => child.once('exit', (code, signal) => res({ code, signal })));
+}
+
+export async function startAgentProcess(opts: AgentProcessOptions): Promise<AgentProcess> {
+  const bin = agentBinary();
+  if (!existsSync(bin)) throw new Error(`${bin} does not exist: run \`npm run build\` first`);
+  let configDir: string;
+  if (opts.configDir) {
+    configDir = resolve(opts.configDir);
+    mkdirSync(configDir, { recursive: true });
+  } else {
+    configDir = mkdtempSync(join(tmpdir(), 'dokkup-agent-'));
+  }
+  // A data directory with something in it may already hold a key: the agent prints none then.
+  const expectNewKey = readdirSync(configDir).length === 0;
+  if (!expectNewKey && !opts.key) {
+    throw new Error(`${configDir} is not empty, so the agent will print no key: pass the key in opts.key`);
+  }
+  const port = opts.port ?? (await freePort());
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const timeoutMs = opts.startTimeoutMs ?? 30_000;
+  let output = '';
+  let key = opts.key;
+  let child: ChildProcess;
+
+  const launch = async (wantKey: boolean): Promise<void> => {
+    const args = [
+      bin,
+      'agent',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--config',
+      configDir,
+      ...(opts.args ?? []),
+    ];
+    child = spawn(process.execPath, args, {
+      env: { ...process.env, DOCKER_HOST: opts.dockerHost, ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    track(child);
+    let printedKey: string | undefined;
+    let partial = '';
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      output += chunk;
+      partial += chunk;
+      const complete = partial.split('\n');
+      partial = complete.pop() ?? '';
+      for (const line of complete) {
+        const match = KEY_LINE.exec(line);
+        if (match) printedKey = match[1];
+      }
+    });
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      output += chunk;
+    });
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw new Error(
+          `agent exited (${child.signalCode ?? child.exitCode}) before serving:\n${output.slice(-4000)}`,
+        );
+      }
+      if ((!wantKey || printedKey) && (await healthy(baseUrl))) break;
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        const missing = wantKey && !printedKey ? 'print its key' : 'answer /healthz';
+        throw new Error(`agent did not ${missing} within ${timeoutMs} ms:\n${output.slice(-4000)}`);
+      }
+      await sleep(50);
+    }
+    if (wantKey) key = printedKey;
+  };
+
+  await launch(expectNewKey);
+
+  const agent: AgentProcess = {
+    baseUrl,
+    get key() {
+      return key ?? '';
+    },
+    port,
+    configDir,
+    get process() {
+      return child;
+    },
+    output: () => output,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      const exited = waitExit(child);
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      try {
+        return await exited;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    async kill9() {
+      const exited = waitExit(child);
+      child.kill('SIGKILL');
+      await exited;
+    },
+    async restart() {
+      if (child.exitCode === null && child.signalCode === null) await agent.stop();
+      await launch(false);
+    },
+  };
+  return agent;
+}

@@ -1,0 +1,47 @@
+/**
+ * The docker CLI pointed at one harness engine. Tests use it to check state independently of
+ * the agent under test; the harness uses it to build and move images.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { type RunOptions, type RunResult, run, runSync } from './proc.js';
+import { HARNESS_BASE } from './resources.js';
+
+/** Environment for the docker CLI: the given engine, never the developer's own settings. */
+export function dockerEnv(dockerHost: string): NodeJS.ProcessEnv {
+  const configDir = join(HARNESS_BASE, 'docker-config');
+  mkdirSync(configDir, { recursive: true });
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const key of ['DOCKER_CONTEXT', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH', 'DOCKER_TLS'])
+    delete env[key];
+  return {
+    ...env,
+    DOCKER_HOST: dockerHost,
+    // No ~/.docker of the developer's (credentials, contexts, plugins).
+    DOCKER_CONFIG: configDir,
+    // buildx is not installed; the classic builder is what `docker build` uses here.
+    DOCKER_BUILDKIT: '0',
+    DOCKER_CLI_HINTS: 'false',
+  };
+}
+
+/** Runs `docker ARGS` against an engine. Throws CommandError on a non-zero exit. */
+export function docker(
+  dockerHost: string,
+  args: readonly string[],
+  opts: RunOptions = {},
+): Promise<RunResult> {
+  return run('docker', args, { timeoutMs: 120_000, ...opts, env: dockerEnv(dockerHost) });
+}
+
+export function dockerSync(dockerHost: string, args: readonly string[], opts: RunOptions = {}): RunResult {
+  return runSync('docker', args, { timeoutMs: 60_000, ...opts, env: dockerEnv(dockerHost) });
+}
+
+/** Non-empty output lines. */
+export function lines(text: string): string[] {
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
+}
