@@ -7,7 +7,7 @@ import { type Inventory, InventoryFileSchema, type InventoryNode } from '../prot
 import { readUserFile } from './read-file.js';
 import { type FileKind, parseYamlSource, positionOf, sortErrors, validateSource } from './yaml-source.js';
 
-const INVENTORY: FileKind = { noun: 'inventory', expects: 'nodes and groups' };
+const INVENTORY: FileKind = { noun: 'inventory', article: 'an', expects: 'nodes and groups' };
 const ENV_REFERENCE = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/;
 
 /**

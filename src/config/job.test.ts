@@ -326,6 +326,16 @@ describe('loadJobFile', () => {
     expect(await failure(latin1)).toEqual([`${latin1}: is not UTF-8 text`]);
   });
 
+  it('reads the job file again to position target errors when no text is given', () => {
+    const path = join(dir, 'target.yaml');
+    const text = 'name: web\ncontainer:\n  - image: nginx\ngroup: nowhere\n';
+    writeFileSync(path, text);
+    const inventory = parseInventoryText('nodes:\n  - {name: a, location: "a:1", key: k}\n', 'inv.yaml', {});
+    expect(() => checkJobAgainstInventory(parseJobText(text, path), inventory, path)).toThrow(
+      `${path}:4:8 group: unknown group "nowhere" (not in inv.yaml); it defines no groups`,
+    );
+  });
+
   it('positions errors in the file by its path', async () => {
     const path = join(dir, 'bad.yaml');
     writeFileSync(path, 'name: web\ngroup: labs\ncount: 0\ncontainer:\n  - image: nginx\n');

@@ -16,7 +16,7 @@ import {
   withPositions,
 } from './yaml-source.js';
 
-const JOB: FileKind = { noun: 'job file', expects: 'name, group and container' };
+const JOB: FileKind = { noun: 'job file', article: 'a', expects: 'name, group and container' };
 
 /** Parses and normalises a job file's text; throws `InputErrors` with `file:line:col` for every problem. */
 export function parseJobText(text: string, file: string): JobSpec {

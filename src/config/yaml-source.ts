@@ -31,6 +31,8 @@ export interface YamlSource {
 export interface FileKind {
   /** `job file`, `inventory` */
   noun: string;
+  /** `a` or `an`, for `noun`. */
+  article: string;
   /** `name, group and container` — what a valid file holds at the top. */
   expects: string;
 }
@@ -63,7 +65,11 @@ export function parseYamlSource(text: string, file: string, kind: FileKind): Yam
   const doc = real[0];
   if (!doc || isBlank(doc)) {
     throw new InputErrors([
-      new InputError(`is empty: expected a ${kind.noun} with ${kind.expects}`, { file, line: 1, col: 1 }),
+      new InputError(`is empty: expected ${kind.article} ${kind.noun} with ${kind.expects}`, {
+        file,
+        line: 1,
+        col: 1,
+      }),
     ]);
   }
   let data: unknown;

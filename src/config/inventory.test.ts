@@ -1,0 +1,209 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: `${VAR}` is the inventory syntax under test, not a template
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { InputError, InputErrors } from '../core/errors.js';
+import { loadInventoryFile, locationToBaseUrl, parseInventoryText } from './inventory.js';
+
+const here = (name: string) => new URL(name, import.meta.url).pathname;
+
+function errorsOf(text: string, env: Record<string, string> = {}, file = 'inventory.yaml'): string[] {
+  try {
+    parseInventoryText(text, file, env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(InputErrors);
+    for (const e of (err as InputErrors).errors) expect(e.position?.file).toBe(file);
+    return (err as InputErrors).errors.map((e) => e.format());
+  }
+  throw new Error('expected the inventory to be rejected');
+}
+
+describe('parseInventoryText', () => {
+  it('parses the original README inventory.yaml', () => {
+    const inv = parseInventoryText(
+      readFileSync(here('fixtures/inventory.yaml'), 'utf8'),
+      'inventory.yaml',
+      {},
+    );
+    expect(inv).toEqual({
+      source: 'inventory.yaml',
+      nodes: [
+        {
+          name: 'lab1',
+          location: '192.168.0.99:8080',
+          baseUrl: 'http://192.168.0.99:8080',
+          key: 'Z6wC4goD7V2EiL4XuecTuo8jVxfvwVxs',
+        },
+        {
+          name: 'lab2',
+          location: '192.168.0.100:8080',
+          baseUrl: 'http://192.168.0.100:8080',
+          key: 'EcwxaMO3kyBaKETesxInx7ga3Ti93gvI',
+        },
+      ],
+      groups: { labs: ['lab1', 'lab2'] },
+    });
+  });
+
+  it('parses the example inventory with its key from the environment', async () => {
+    const inv = await loadInventoryFile(new URL('../../examples/inventory.yaml', import.meta.url).pathname, {
+      DOKKUP_KEY_LOCAL: 'from-env',
+    });
+    expect(inv.nodes).toEqual([
+      { name: 'local', location: '127.0.0.1:8080', baseUrl: 'http://127.0.0.1:8080', key: 'from-env' },
+    ]);
+    expect(inv.groups).toEqual({ web: ['local'] });
+  });
+
+  it('reads ${VAR} keys from the environment and reports a missing one', () => {
+    const text =
+      'nodes:\n  - name: a\n    location: a:8080\n    key: ${KEY_A}\n  - name: b\n    location: b:8080\n    key: ${KEY_B}\n';
+    expect(parseInventoryText(text, 'i', { KEY_A: 'ka', KEY_B: 'kb' }).nodes.map((n) => n.key)).toEqual([
+      'ka',
+      'kb',
+    ]);
+    expect(errorsOf(text, { KEY_A: 'ka' })).toEqual([
+      'inventory.yaml:7:10 nodes[1].key: environment variable KEY_B is not set (the key of node "b" is read from it)',
+    ]);
+    expect(errorsOf(text, { KEY_A: 'ka', KEY_B: '' })).toHaveLength(1);
+    expect(errorsOf('nodes:\n  - {name: a, location: "a:1", key: "abc${X}"}\n')).toEqual([
+      'inventory.yaml:2:37 nodes[0].key: to read the key from the environment, write the whole value as ${NAME}',
+    ]);
+  });
+
+  it('no groups is fine', () => {
+    expect(parseInventoryText('nodes:\n  - {name: a, location: "a:1", key: k}\n', 'i', {}).groups).toEqual(
+      {},
+    );
+  });
+
+  it('rejects duplicate node names and duplicate group names, naming the first line', () => {
+    const text = `nodes:
+  - name: lab1
+    location: a:8080
+    key: k
+  - name: lab1
+    location: b:8080
+    key: k
+groups:
+  - name: labs
+    nodes: [lab1]
+  - name: labs
+    nodes: [lab1]
+`;
+    expect(errorsOf(text)).toEqual([
+      'inventory.yaml:5:11 nodes[1].name: node "lab1" is already defined on line 2',
+      'inventory.yaml:11:11 groups[1].name: group "labs" is already defined on line 9',
+    ]);
+  });
+
+  it('rejects a group naming an unknown node, or a node twice', () => {
+    const text = `nodes:
+  - {name: lab1, location: "a:8080", key: k}
+  - {name: lab2, location: "b:8080", key: k}
+groups:
+  - name: labs
+    nodes:
+      - lab1
+      - lab3
+      - db
+      - lab1
+`;
+    expect(errorsOf(text)).toEqual([
+      'inventory.yaml:8:9 groups[0].nodes[1]: unknown node "lab3" (did you mean "lab1"?)',
+      'inventory.yaml:9:9 groups[0].nodes[2]: unknown node "db"; nodes are: lab1, lab2',
+      'inventory.yaml:10:9 groups[0].nodes[3]: node "lab1" is already in group "labs"',
+    ]);
+  });
+
+  it('rejects bad locations at their line', () => {
+    const text = `nodes:
+  - {name: a, location: "ftp://a:21", key: k}
+  - {name: b, location: "b", key: k}
+  - {name: c, location: "http://u:p@c:1", key: k}
+  - {name: d, location: "c:99999", key: k}
+`;
+    expect(errorsOf(text)).toEqual([
+      'inventory.yaml:2:25 nodes[0].location: unsupported scheme "ftp": expected host:port, http://host:port or https://host:port, got "ftp://a:21"',
+      'inventory.yaml:3:25 nodes[1].location: not a valid location: expected host:port, http://host:port or https://host:port, got "b"',
+      'inventory.yaml:4:25 nodes[2].location: must not hold credentials (the key goes in "key"): expected host:port, http://host:port or https://host:port, got "http://u:p@c:1"',
+      'inventory.yaml:5:25 nodes[3].location: not a valid location: expected host:port, http://host:port or https://host:port, got "c:99999"',
+    ]);
+  });
+
+  it('unknown keys, wrong types, missing fields, empty lists', () => {
+    expect(errorsOf('nodes:\n  - nme: a\n    location: 8080\n    key: k\n')).toEqual([
+      'inventory.yaml:2:5 nodes[0].name: is required',
+      'inventory.yaml:2:5 nodes[0].nme: unknown key "nme" (did you mean "name"?)',
+      'inventory.yaml:3:15 nodes[0].location: expected a string, got 8080',
+    ]);
+    expect(errorsOf('nodes: []\n')).toEqual(['inventory.yaml:1:8 nodes: must list at least one node']);
+    expect(errorsOf('node:\n  - {name: a, location: "a:1", key: k}\n')).toEqual([
+      'inventory.yaml:1:1 nodes: is required',
+      'inventory.yaml:1:1 node: unknown key "node" (did you mean "nodes"?)',
+    ]);
+    expect(
+      errorsOf('nodes:\n  - {name: a, location: "a:1", key: k}\ngroups:\n  - {name: g, nodes: []}\n'),
+    ).toEqual(['inventory.yaml:4:22 groups[0].nodes: must name at least one node']);
+    expect(errorsOf('')).toEqual([
+      'inventory.yaml:1:1: is empty: expected an inventory with nodes and groups',
+    ]);
+    expect(errorsOf('[a, b]')).toEqual([
+      'inventory.yaml:1:1: must be a mapping of fields (nodes and groups), got a list',
+    ]);
+  });
+});
+
+describe('locationToBaseUrl', () => {
+  it.each([
+    ['192.168.0.99:8080', 'http://192.168.0.99:8080'],
+    ['lab1.example.com:8080', 'http://lab1.example.com:8080'],
+    ['http://lab1:8080', 'http://lab1:8080'],
+    ['https://lab1:8443/', 'https://lab1:8443'],
+    ['https://lab1', 'https://lab1'],
+    ['HTTPS://Lab1:443', 'https://lab1'],
+    ['https://proxy.example.com/dokkup/lab1/', 'https://proxy.example.com/dokkup/lab1'],
+    ['[::1]:8080', 'http://[::1]:8080'],
+    [' 127.0.0.1:8080 ', 'http://127.0.0.1:8080'],
+  ])('%s → %s', (location, url) => {
+    expect(locationToBaseUrl(location)).toBe(url);
+  });
+
+  it.each([
+    'lab1',
+    'lab1:',
+    ':8080',
+    'ftp://x:1',
+    'http://',
+    'http://x:1?a=b',
+    'a b:80',
+    'x:0',
+    'http://x:0',
+  ])('rejects %j', (location) => {
+    expect(() => locationToBaseUrl(location)).toThrow(InputError);
+  });
+});
+
+describe('loadInventoryFile', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dokkup-inv-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reports a missing file and a directory without a stack trace', async () => {
+    await expect(loadInventoryFile(join(dir, 'inventory.yaml'), {})).rejects.toThrow(
+      `${join(dir, 'inventory.yaml')}: no such file`,
+    );
+    await expect(loadInventoryFile(dir, {})).rejects.toThrow(`${dir}: is a directory, expected a YAML file`);
+  });
+
+  it('positions errors with the path it was given', async () => {
+    const path = join(dir, 'bad.yaml');
+    writeFileSync(
+      path,
+      'nodes:\n  - {name: a, location: "a:1", key: k}\n  - {name: a, location: "a:1", key: k}\n',
+    );
+    await expect(loadInventoryFile(path, {})).rejects.toThrow(
+      `${path}:3:12 nodes[1].name: node "a" is already defined on line 2`,
+    );
+  });
+});
