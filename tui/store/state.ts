@@ -1,0 +1,328 @@
+/**
+ * The TUI's whole state as plain data. The reducer (`reducer.ts`) is the only thing that makes
+ * a new one; selectors (`selectors.ts`) derive what the views draw. Time only enters through
+ * actions (`at`, `now`), so every transition is reproducible in a unit test.
+ */
+import type { AgentInfo, JobSpec, JobStatus, Plan } from '../../src/protocol/index.js';
+
+export type PanelId = 'nodes' | 'jobs' | 'containers';
+export type FocusId = PanelId | 'detail';
+export type DetailTab = 'logs' | 'stats' | 'events' | 'info';
+export const PANELS: readonly PanelId[] = ['nodes', 'jobs', 'containers'];
+export const DETAIL_TABS: readonly DetailTab[] = ['logs', 'stats', 'events', 'info'];
+
+/** A node's connection as the feeds and requests see it. */
+export type NodeConn = 'connecting' | 'online' | 'reconnecting' | 'offline' | 'unauthorized';
+
+export interface NodeEntry {
+  name: string;
+  /** As written in the inventory. */
+  location: string;
+  conn: NodeConn;
+  info: AgentInfo | null;
+  /** Round-trip time of the last info request. */
+  latencyMs: number | null;
+  /** Why the node is offline / unauthorized, or the last request's error. */
+  error: string | null;
+  /** Jobs as the node last listed them, by job name. */
+  jobs: Record<string, JobStatus>;
+  /** When `jobs` was last replaced (ms since epoch); null: never listed. */
+  jobsAt: number | null;
+}
+
+export interface StatPoint {
+  at: number;
+  cpu: number;
+  mem: number;
+}
+
+/** One container's resource usage, from the stats feed. */
+export interface StatSample {
+  /** CPU as `docker stats` computes it (100 = one core). */
+  cpuPercent: number;
+  memBytes: number;
+  memLimit: number;
+  netRx: number;
+  netTx: number;
+  blockRead: number;
+  blockWrite: number;
+}
+
+export interface ContainerStats {
+  latest: StatSample;
+  at: number;
+  /** Samples of the last `SPARK_WINDOW_MS`, oldest first, at most `SPARK_MAX_POINTS`. */
+  history: StatPoint[];
+}
+
+export type ContainerScope = { kind: 'all' } | { kind: 'node'; node: string } | { kind: 'job'; job: string };
+
+export interface TableState {
+  /** Key of the selected row (stable across re-sorting), null: the first row. */
+  selected: string | null;
+  /** Index of the first visible row. */
+  top: number;
+  /** Filter as typed (regex, `!` inverse); '' = none. */
+  filter: string;
+}
+
+export interface NavFrame {
+  focus: FocusId;
+  scope: ContainerScope;
+}
+
+export type LogTarget =
+  | { kind: 'container'; node: string; id: string; name: string; job: string }
+  | { kind: 'job'; job: string };
+
+export interface LogLine {
+  /** Increases by one per line received for the current target. */
+  seq: number;
+  node: string;
+  /** Short container name (for merged job logs). */
+  container: string;
+  stream: 'stdout' | 'stderr';
+  /** Docker's RFC 3339 timestamp, when known. */
+  ts: string | null;
+  text: string;
+}
+
+export interface LogState {
+  target: LogTarget | null;
+  lines: LogLine[];
+  nextSeq: number;
+  /** Lines dropped by the agent (slow reader) or by our own bound. */
+  dropped: number;
+  /** Following the end; scrolling up pauses it. */
+  follow: boolean;
+  /** While paused: the seq of the first line on screen. */
+  anchor: number | null;
+  /** Active search ('' none): highlighted, `n`/`N` jump. */
+  search: string;
+  timestamps: boolean;
+  wrap: boolean;
+}
+
+export type FleetEventKind = 'container' | 'operation' | 'connection';
+
+export interface FleetEvent {
+  seq: number;
+  at: number;
+  node: string;
+  kind: FleetEventKind;
+  job: string | null;
+  text: string;
+  level: 'info' | 'warn' | 'error';
+}
+
+export type OperationKind = 'deploy' | 'scale' | 'rollback' | 'stop' | 'purge';
+
+/** Per-node answer to a plan request (the same outcomes the client reports). */
+export interface NodePlan {
+  node: string;
+  outcome: 'ok' | 'offline' | 'unauthorized' | 'failed';
+  plan: Plan | null;
+  error: string | null;
+}
+
+/** What the actions controller needs to carry out a confirmed operation. */
+export interface OperationRequest {
+  /** Distinguishes a request from a cancelled earlier one whose answers arrive late. */
+  id: number;
+  op: OperationKind;
+  job: string;
+  nodes: string[];
+  /** deploy / scale: the spec to send. */
+  spec: JobSpec | null;
+  /** The job file it came from, when known (for the CLI command). */
+  file: string | null;
+  /** scale: the new count. */
+  count: number | null;
+}
+
+export type Modal =
+  | { kind: 'help'; scroll: number }
+  | {
+      kind: 'prompt';
+      purpose: 'filter' | 'command' | 'logSearch' | 'scale';
+      input: string;
+      /** filter: the table being filtered; its filter is restored on esc. */
+      panel: PanelId | null;
+      previousFilter: string;
+      /** scale: the job. */
+      job: string | null;
+      error: string | null;
+    }
+  | { kind: 'chooseFile'; files: string[]; selected: number; error: string | null }
+  | { kind: 'planning'; request: OperationRequest; title: string }
+  | {
+      kind: 'confirm';
+      request: OperationRequest;
+      title: string;
+      /** The tables the CLI prints, line by line. */
+      summary: string[];
+      nodes: NodePlan[];
+      /** The equivalent CLI command. */
+      command: string;
+      focus: 'cancel' | 'confirm';
+      /** Purge: the job name must be typed. */
+      typeToConfirm: string | null;
+      typed: string;
+      error: string | null;
+      scroll: number;
+    };
+
+export type RolloutNodeStatus =
+  | 'waiting'
+  | 'running'
+  | 'ok'
+  | 'failed'
+  | 'offline'
+  | 'unauthorized'
+  | 'skipped';
+
+export interface RolloutNode {
+  node: string;
+  status: RolloutNodeStatus;
+  /** Last progress lines, newest last (bounded). */
+  lines: string[];
+  current: number | null;
+  total: number | null;
+  /** Final message (`Update successful`, the error, …). */
+  message: string | null;
+}
+
+export interface RolloutBoard {
+  request: OperationRequest;
+  title: string;
+  startedAt: number;
+  finishedAt: number | null;
+  nodes: RolloutNode[];
+  scroll: number;
+}
+
+export interface Flash {
+  text: string;
+  level: 'info' | 'ok' | 'error';
+  until: number;
+}
+
+export interface TuiOptions {
+  /** Inventory file name for the header, or `embedded`. */
+  inventoryName: string;
+  /** Path given with -i, null in embedded mode (no CLI equivalent). */
+  inventoryPath: string | null;
+  color: boolean;
+  /** Bound of the log buffer (lines). */
+  logCap: number;
+  /** Bound of the event list. */
+  eventCap: number;
+}
+
+export interface TuiState {
+  options: TuiOptions;
+  now: number;
+  screen: { width: number; height: number };
+  /** Nodes in inventory order. */
+  nodeOrder: string[];
+  nodes: Record<string, NodeEntry>;
+  /** By `containerKey(node, id)`. */
+  stats: Record<string, ContainerStats>;
+  /** Start times seen on the event feed, by container key (ms). */
+  startedAt: Record<string, number>;
+  focus: FocusId;
+  /** Panel focused before the detail pane took focus (esc returns there). */
+  lastPanel: PanelId;
+  scope: ContainerScope;
+  navStack: NavFrame[];
+  tables: Record<PanelId, TableState>;
+  detail: { tab: DetailTab; open: boolean; scroll: number };
+  logs: LogState;
+  events: FleetEvent[];
+  nextEventSeq: number;
+  modal: Modal | null;
+  rollout: RolloutBoard | null;
+  flash: Flash | null;
+  quitting: boolean;
+}
+
+/** How long a container's sparkline looks back. */
+export const SPARK_WINDOW_MS = 60_000;
+/** Upper bound of stored points per container, whatever the stats interval. */
+export const SPARK_MAX_POINTS = 60;
+/** Progress lines kept per node on the rollout board. */
+export const ROLLOUT_LINES = 4;
+export const FLASH_MS = 6_000;
+
+export function containerKey(node: string, id: string): string {
+  return `${node}/${id}`;
+}
+
+export function emptyLogs(timestamps = false, wrap = false): LogState {
+  return {
+    target: null,
+    lines: [],
+    nextSeq: 0,
+    dropped: 0,
+    follow: true,
+    anchor: null,
+    search: '',
+    timestamps,
+    wrap,
+  };
+}
+
+export interface InitialNode {
+  name: string;
+  location: string;
+}
+
+export function initialState(
+  nodes: readonly InitialNode[],
+  options: Partial<TuiOptions> & { inventoryName: string },
+  now: number,
+  screen = { width: 160, height: 48 },
+): TuiState {
+  const entries: Record<string, NodeEntry> = {};
+  for (const n of nodes) {
+    entries[n.name] = {
+      name: n.name,
+      location: n.location,
+      conn: 'connecting',
+      info: null,
+      latencyMs: null,
+      error: null,
+      jobs: {},
+      jobsAt: null,
+    };
+  }
+  const table = (): TableState => ({ selected: null, top: 0, filter: '' });
+  return {
+    options: {
+      inventoryPath: null,
+      color: true,
+      logCap: 5_000,
+      eventCap: 500,
+      ...options,
+    },
+    now,
+    screen,
+    nodeOrder: nodes.map((n) => n.name),
+    nodes: entries,
+    stats: {},
+    startedAt: {},
+    focus: 'nodes',
+    lastPanel: 'nodes',
+    scope: { kind: 'all' },
+    navStack: [],
+    tables: { nodes: table(), jobs: table(), containers: table() },
+    detail: { tab: 'info', open: false, scroll: 0 },
+    logs: emptyLogs(),
+    events: [],
+    nextEventSeq: 0,
+    modal: null,
+    rollout: null,
+    flash: null,
+    quitting: false,
+  };
+}
