@@ -1,0 +1,186 @@
+/**
+ * Puts the feeds WebSocket on the agent's HTTP server: `routes.feeds`, taken over from the
+ * server's `upgrade` event (ws in noServer mode). The key is checked before the upgrade; a
+ * request without the right key gets a plain HTTP 401 and never becomes a WebSocket.
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import type { ErrorBody, ErrorCode } from '../../src/protocol/api.js';
+import { routes } from '../../src/protocol/api.js';
+import { FEED_MAX_CLIENT_FRAME_BYTES } from '../../src/protocol/feeds.js';
+import type { AuthOutcome } from '../auth/verifier.js';
+import type { FeedRuntime } from '../docker/feed-runtime.js';
+import { createDockerFeedRuntime, type DockerClient } from '../docker/feeds-docker.js';
+import { FeedHub, type FeedLogger, type HubOptions, type OperationSource } from './hub.js';
+import { AgentFeedSession } from './session.js';
+import { DEFAULT_FEED_LIMITS, type FeedLimits } from './subscription.js';
+
+/** The key check (`KeyVerifier` from agent/auth has both). `authorize` is preferred: scrypt off the loop. */
+export type FeedAuthorizer =
+  | { authorize(req: IncomingMessage): Promise<AuthOutcome> }
+  | { verifyRequestAuth(req: IncomingMessage): boolean };
+
+export interface AttachFeedsOptions {
+  verifier: FeedAuthorizer;
+  /** The agent's dockerode client. Either this or `runtime`. */
+  docker?: DockerClient;
+  /** A feed runtime of one's own (tests, simulations); wins over `docker`. */
+  runtime?: FeedRuntime;
+  /** The job engine, for operation events; without it only Docker events are sent. */
+  engine?: OperationSource;
+  logger: FeedLogger;
+  /** Server → client ping interval; a client that missed the previous pong is cut off. Default 15 s. */
+  heartbeatMs?: number;
+  /** Concurrent sessions; more get HTTP 503. Default 128. */
+  maxSessions?: number;
+  limits?: Partial<FeedLimits>;
+  hub?: HubOptions;
+}
+
+export interface FeedsHandle {
+  /** Open sessions. */
+  readonly sessions: number;
+  /** Docker streams held right now (none when nobody subscribes). */
+  readonly openStreams: { events: boolean; stats: number };
+  /** Closes every session (code 1001, going away) and releases every Docker stream. */
+  close(): Promise<void>;
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  401: 'Unauthorized',
+  404: 'Not Found',
+  429: 'Too Many Requests',
+  503: 'Service Unavailable',
+};
+
+/** Answers an upgrade request with a plain HTTP error and closes the socket. */
+function refuseUpgrade(
+  socket: Duplex,
+  status: number,
+  code: ErrorCode,
+  message: string,
+  extraHeaders: Record<string, string> = {},
+): void {
+  const body = JSON.stringify({ error: { code, message } } satisfies ErrorBody);
+  const headers = {
+    'Content-Type': 'application/json',
+    'Content-Length': String(Buffer.byteLength(body)),
+    Connection: 'close',
+    ...extraHeaders,
+  };
+  const head = Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join('\r\n');
+  if (socket.writable)
+    socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\n${head}\r\n\r\n${body}`);
+  else socket.destroy();
+}
+
+async function authorize(verifier: FeedAuthorizer, req: IncomingMessage): Promise<AuthOutcome> {
+  if ('authorize' in verifier) return verifier.authorize(req);
+  return verifier.verifyRequestAuth(req) ? { ok: true } : { ok: false, reason: 'invalid' };
+}
+
+export function attachFeeds(server: Server, options: AttachFeedsOptions): FeedsHandle {
+  const runtime = options.runtime ?? (options.docker ? createDockerFeedRuntime(options.docker) : undefined);
+  if (!runtime) throw new Error('attachFeeds needs either `docker` or `runtime`');
+  const logger = options.logger;
+  const limits: FeedLimits = { ...DEFAULT_FEED_LIMITS, ...options.limits };
+  const hub = new FeedHub(runtime, options.engine, logger, options.hub);
+  const maxSessions = options.maxSessions ?? 128;
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: FEED_MAX_CLIENT_FRAME_BYTES,
+    // Frames are small JSON; compression would cost CPU on every stats batch for little gain.
+    perMessageDeflate: false,
+  });
+  const sessions = new Set<AgentFeedSession>();
+  const alive = new WeakMap<object, boolean>();
+  let closing = false;
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    const path = (req.url ?? '/').split('?')[0];
+    if (path !== routes.feeds) {
+      refuseUpgrade(socket, 404, 'not_found', `no WebSocket at ${path}; the feeds are at ${routes.feeds}`);
+      return;
+    }
+    authorize(options.verifier, req).then(
+      (outcome) => {
+        if (!outcome.ok) {
+          if (outcome.reason === 'throttled') {
+            refuseUpgrade(socket, 429, 'unauthorized', 'too many wrong keys; try again later', {
+              'Retry-After': String(outcome.retryAfterSeconds),
+            });
+          } else {
+            refuseUpgrade(
+              socket,
+              401,
+              'unauthorized',
+              outcome.reason === 'missing' ? 'missing Authorization: Bearer <key>' : 'wrong key',
+            );
+          }
+          return;
+        }
+        if (closing) {
+          refuseUpgrade(socket, 503, 'interrupted', 'the agent is shutting down');
+          return;
+        }
+        if (sessions.size >= maxSessions) {
+          refuseUpgrade(socket, 503, 'internal', `too many feed sessions (at most ${maxSessions})`);
+          return;
+        }
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          alive.set(ws, true);
+          ws.on('pong', () => alive.set(ws, true));
+          const session = new AgentFeedSession(ws, { hub, runtime, logger, limits }, (s) =>
+            sessions.delete(s),
+          );
+          sessions.add(session);
+          logger.debug({ remote: req.socket.remoteAddress, sessions: sessions.size }, 'feeds session opened');
+        });
+      },
+      (error: unknown) => {
+        logger.warn({ error: String(error) }, 'feeds key check failed');
+        refuseUpgrade(socket, 503, 'internal', 'key check failed');
+      },
+    );
+  };
+  server.on('upgrade', onUpgrade);
+
+  const heartbeat = setInterval(() => {
+    for (const ws of wss.clients) {
+      if (alive.get(ws) === false) {
+        ws.terminate();
+        continue;
+      }
+      alive.set(ws, false);
+      ws.ping();
+    }
+  }, options.heartbeatMs ?? 15_000);
+  heartbeat.unref();
+
+  return {
+    get sessions() {
+      return sessions.size;
+    },
+    get openStreams() {
+      return hub.openStreams;
+    },
+    async close() {
+      closing = true;
+      clearInterval(heartbeat);
+      server.off('upgrade', onUpgrade);
+      for (const ws of wss.clients) ws.close(1001, 'agent shutting down');
+      for (const session of [...sessions]) session.dispose();
+      hub.close();
+      const closed = new Promise<void>((resolve) => wss.close(() => resolve()));
+      // Clients that do not answer the close handshake within a second are cut off.
+      const grace = new Promise<void>((resolve) => setTimeout(resolve, 1000).unref());
+      await Promise.race([closed, grace]);
+      for (const ws of wss.clients) ws.terminate();
+      await closed;
+    },
+  };
+}

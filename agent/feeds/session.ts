@@ -1,0 +1,216 @@
+/**
+ * One client's WebSocket: parses its frames, holds its subscriptions and sends their frames,
+ * round-robin, while the socket keeps up. When the socket's unsent bytes pass the high-water
+ * mark nothing more is handed to it; each subscription's own bounded queue then decides what
+ * waits (history), what is dropped and counted (live lines, old stats batches).
+ */
+import type { WebSocket } from 'ws';
+import type { z } from 'zod';
+import { DokkupError } from '../../src/core/errors.js';
+import {
+  type AgentFrame,
+  FEED_MAX_SUBSCRIPTIONS,
+  type FeedErrorFrame,
+  SubscribeFrameSchema,
+  UnsubscribeFrameSchema,
+} from '../../src/protocol/feeds.js';
+import { EventsSubscription } from './events.js';
+import { LogsSubscription } from './logs.js';
+import { StatsSubscription } from './stats.js';
+import type { Subscription, SubscriptionContext } from './subscription.js';
+
+/** Session-level errors waiting to be sent; a client causing more than this is cut off. */
+const MAX_PENDING_SESSION_ERRORS = 64;
+
+function firstIssue(error: z.ZodError): { path: string; message: string } {
+  const issue = error.issues[0];
+  const path = issue ? issue.path.map(String).join('.') : '';
+  return { path, message: issue ? issue.message : 'invalid frame' };
+}
+
+export class AgentFeedSession {
+  private readonly subscriptions = new Map<string, Subscription<unknown>>();
+  private readonly sessionErrors: FeedErrorFrame[] = [];
+  private order: string[] = [];
+  private cursor = 0;
+  private pumpScheduled = false;
+  private closed = false;
+  /** Frames sent, for diagnostics and tests. */
+  framesSent = 0;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly base: Omit<SubscriptionContext, 'wake'>,
+    private readonly onClose: (session: AgentFeedSession) => void,
+  ) {
+    ws.on('message', (data, isBinary) => this.onMessage(data as Buffer | Buffer[], isBinary));
+    ws.on('close', () => this.dispose());
+    ws.on('error', (error) => {
+      base.logger.debug({ error: error.message }, 'feeds socket error');
+      this.dispose();
+    });
+  }
+
+  get subscriptionCount(): number {
+    return this.subscriptions.size;
+  }
+
+  /** Bytes queued in this session's subscriptions (for diagnostics and tests). */
+  get queuedBytes(): number {
+    let total = 0;
+    for (const sub of this.subscriptions.values()) total += sub.queue.bytes;
+    return total;
+  }
+
+  private onMessage(data: Buffer | Buffer[], isBinary: boolean): void {
+    if (this.closed) return;
+    if (isBinary) {
+      this.sessionError(null, 'frames must be JSON text, not binary');
+      return;
+    }
+    const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : data.toString('utf8');
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      this.sessionError(null, 'frame is not valid JSON');
+      return;
+    }
+    const id =
+      typeof raw === 'object' && raw !== null && typeof (raw as { id?: unknown }).id === 'string'
+        ? ((raw as { id: string }).id.slice(0, 64) ?? null)
+        : null;
+    const type = typeof raw === 'object' && raw !== null ? (raw as { type?: unknown }).type : undefined;
+    if (type === 'unsubscribe') {
+      const parsed = UnsubscribeFrameSchema.safeParse(raw);
+      if (!parsed.success) {
+        const issue = firstIssue(parsed.error);
+        this.sessionError(id, issue.message, issue.path);
+        return;
+      }
+      this.unsubscribe(parsed.data.id);
+      return;
+    }
+    if (type !== 'subscribe') {
+      this.sessionError(id, 'type must be "subscribe" or "unsubscribe"', 'type');
+      return;
+    }
+    const topic = (raw as { topic?: unknown }).topic;
+    if (topic !== 'events' && topic !== 'stats' && topic !== 'logs') {
+      this.sessionError(id, 'topic must be "events", "stats" or "logs"', 'topic');
+      return;
+    }
+    const parsed = SubscribeFrameSchema.safeParse(raw);
+    if (!parsed.success) {
+      const issue = firstIssue(parsed.error);
+      this.sessionError(id, issue.message, issue.path);
+      return;
+    }
+    const frame = parsed.data;
+    if (this.subscriptions.has(frame.id)) {
+      this.sessionError(null, `subscription id "${frame.id}" is already in use`, 'id');
+      return;
+    }
+    if (this.subscriptions.size >= FEED_MAX_SUBSCRIPTIONS) {
+      this.sessionError(frame.id, `at most ${FEED_MAX_SUBSCRIPTIONS} subscriptions per session`);
+      return;
+    }
+    const context: SubscriptionContext = { ...this.base, wake: () => this.schedulePump() };
+    let subscription: Subscription<unknown>;
+    switch (frame.topic) {
+      case 'events':
+        subscription = new EventsSubscription(frame.id, context, frame.params) as Subscription<unknown>;
+        break;
+      case 'stats':
+        subscription = new StatsSubscription(frame.id, context, frame.params) as Subscription<unknown>;
+        break;
+      case 'logs':
+        subscription = new LogsSubscription(frame.id, context, frame.params) as Subscription<unknown>;
+        break;
+    }
+    this.subscriptions.set(frame.id, subscription);
+    this.order.push(frame.id);
+    subscription.start().catch((error: unknown) => {
+      if (!(error instanceof DokkupError)) {
+        this.base.logger.warn({ topic: frame.topic, error: String(error) }, 'feed subscription failed');
+      }
+      subscription.fail(error);
+    });
+  }
+
+  private unsubscribe(id: string): void {
+    const subscription = this.subscriptions.get(id);
+    if (!subscription) return;
+    subscription.stop();
+    this.remove(id);
+  }
+
+  private remove(id: string): void {
+    this.subscriptions.delete(id);
+    this.order = this.order.filter((x) => x !== id);
+  }
+
+  private sessionError(id: string | null, message: string, path?: string): void {
+    if (this.sessionErrors.length >= MAX_PENDING_SESSION_ERRORS) {
+      this.ws.close(1008, 'too many invalid frames');
+      this.dispose();
+      return;
+    }
+    const frame: FeedErrorFrame = { type: 'error', id, code: 'invalid_request', message };
+    if (path) frame.path = path;
+    this.sessionErrors.push(frame);
+    this.schedulePump();
+  }
+
+  private schedulePump(): void {
+    if (this.pumpScheduled || this.closed) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    const ws = this.ws;
+    const highWater = this.base.limits.highWaterBytes;
+    while (!this.closed && ws.readyState === ws.OPEN && ws.bufferedAmount < highWater) {
+      const frame = this.sessionErrors.shift() ?? this.nextSubscriptionFrame();
+      if (!frame) return;
+      this.send(frame);
+    }
+  }
+
+  /** One frame from the next subscription that has one (round-robin, so none starves). */
+  private nextSubscriptionFrame(): AgentFrame | null {
+    for (let tried = 0; tried < this.order.length; tried++) {
+      if (this.cursor >= this.order.length) this.cursor = 0;
+      const id = this.order[this.cursor] as string;
+      const subscription = this.subscriptions.get(id);
+      this.cursor++;
+      if (!subscription) continue;
+      const frame = subscription.nextFrame();
+      if (subscription.finished && subscription.queue.isEmpty) this.remove(id);
+      if (frame) return frame;
+    }
+    return null;
+  }
+
+  private send(frame: AgentFrame): void {
+    this.framesSent++;
+    // The callback runs once the frame is handed to the kernel: room again, maybe.
+    this.ws.send(JSON.stringify(frame), (error) => {
+      if (!error) this.schedulePump();
+    });
+  }
+
+  dispose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const subscription of this.subscriptions.values()) subscription.stop();
+    this.subscriptions.clear();
+    this.order = [];
+    this.sessionErrors.length = 0;
+    this.onClose(this);
+  }
+}

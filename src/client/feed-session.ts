@@ -1,0 +1,527 @@
+/**
+ * One node's live feeds: a WebSocket to the agent's `routes.feeds` that stays up. It reconnects
+ * with exponential backoff and jitter, re-subscribes everything (logs resume after the last line
+ * seen, with repeats skipped), pings to notice a vanished node, and reports its connection state
+ * so a UI can show it per node:
+ *
+ *   connecting → open → reconnecting → (after N failed attempts or T ms) offline
+ *   unauthorized: the agent refused the key (no retry); closed: `close()` was called.
+ *
+ * ```ts
+ * const session = new FeedSession({ name: 'lab1', baseUrl: 'http://10.0.0.5:8080', key });
+ * session.onState(({ state }) => console.log(state));
+ * const stop = session.subscribeLogs({ job: 'web', tail: 100, follow: true }, (lines) => …);
+ * stop(); session.close();
+ * ```
+ */
+import WebSocket from 'ws';
+import { routes } from '../protocol/api.js';
+import {
+  type AgentFrame,
+  AgentFrameSchema,
+  type EventsParams,
+  FEED_MAX_AGENT_FRAME_BYTES,
+  type FeedEvent,
+  type FeedTopic,
+  type LogLine,
+  type LogsParams,
+  type StatsBatch,
+  type StatsParams,
+  type SubscribeFrameInput,
+} from '../protocol/feeds.js';
+import type { InventoryNode } from '../protocol/inventory.js';
+import { baseUrlOf } from './agent-client.js';
+import { logTimestampNanos } from './feeds/timestamps.js';
+
+export type FeedConnectionState =
+  | 'connecting'
+  | 'open'
+  | 'reconnecting'
+  | 'offline'
+  | 'unauthorized'
+  | 'closed';
+
+export interface FeedStateChange {
+  node: string;
+  state: FeedConnectionState;
+  /** Failed connection attempts since the connection was last open. */
+  attempts: number;
+  /** Why the last attempt failed or the connection dropped. */
+  error?: string;
+  /** Unix ms when the connection was lost (null while open or before the first open). */
+  lostAt: number | null;
+}
+
+export interface FeedSessionOptions {
+  /** The node's name (inventory), for state reports and log prefixes. */
+  name: string;
+  /** `http(s)://host:port` (or an inventory `location`). */
+  baseUrl: string;
+  key: string;
+  /** TCP + WebSocket handshake deadline. Default 5 s. */
+  connectTimeoutMs?: number;
+  /** The client pings this often; no answer by the next ping means the node is gone. Default 10 s. */
+  heartbeatMs?: number;
+  /** Reconnect delays: initial, factor and cap, with ±`jitter` (fraction) randomness. */
+  backoff?: { initialMs?: number; factor?: number; maxMs?: number; jitter?: number };
+  /** Reported `offline` after this many failed attempts in a row… Default 5. */
+  offlineAfterAttempts?: number;
+  /** …or this long after the connection was lost. Default 15 s. */
+  offlineAfterMs?: number;
+  /** Start connecting at once (default) or at the first subscription. */
+  lazy?: boolean;
+  /** For tests: the randomness of the jitter. */
+  random?: () => number;
+}
+
+/** An agent's refusal of one subscription (the subscription is over). */
+export class FeedSubscriptionError extends Error {
+  override readonly name = 'FeedSubscriptionError';
+  constructor(
+    readonly node: string,
+    readonly code: string,
+    message: string,
+    readonly path?: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface SubscriptionHandlers {
+  /** The agent acknowledged the subscription (again after every reconnect). */
+  onSubscribed?(): void;
+  /** The agent dropped this many items because this client did not keep up. */
+  onDropped?(count: number): void;
+  /** A finite subscription (logs without follow) delivered everything; it is over. */
+  onEnd?(): void;
+  /** The agent refused or ended the subscription with an error; it is over. */
+  onError?(error: FeedSubscriptionError): void;
+}
+
+export type Unsubscribe = () => void;
+
+interface ClientSubscription {
+  id: string;
+  topic: FeedTopic;
+  params: Record<string, unknown>;
+  handlers: SubscriptionHandlers;
+  onEvent?: (event: FeedEvent) => void;
+  onBatch?: (batch: StatsBatch) => void;
+  onLines?: (lines: LogLine[]) => void;
+  /** Logs: exact time of the last line delivered per container (to skip repeats on resume). */
+  lastNanos?: Map<string, bigint>;
+  /** The agent acknowledged it on the current connection. */
+  acknowledged: boolean;
+}
+
+const DEFAULTS = {
+  connectTimeoutMs: 5_000,
+  heartbeatMs: 10_000,
+  initialMs: 250,
+  factor: 2,
+  maxMs: 10_000,
+  jitter: 0.3,
+  offlineAfterAttempts: 5,
+  offlineAfterMs: 15_000,
+};
+
+/** `http://host:port/prefix` → `ws://host:port/prefix/v1/feeds`. */
+export function feedsUrlOf(baseUrl: string): string {
+  const url = new URL(baseUrlOf(baseUrl));
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}${routes.feeds}`;
+  return url.toString();
+}
+
+export class FeedSession {
+  readonly node: string;
+  private readonly url: string;
+  private readonly key: string;
+  private readonly opts: typeof DEFAULTS;
+  private readonly random: () => number;
+
+  private ws: WebSocket | null = null;
+  private currentState: FeedConnectionState = 'connecting';
+  private attempts = 0;
+  private lostAt: number | null = null;
+  private lastError: string | undefined;
+  private everOpened = false;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private awaitingPong = false;
+  private started = false;
+  private closedByUser = false;
+  private nextId = 1;
+
+  private readonly subscriptions = new Map<string, ClientSubscription>();
+  private readonly stateListeners = new Set<(change: FeedStateChange) => void>();
+  private readonly sessionErrorListeners = new Set<(error: FeedSubscriptionError) => void>();
+  /** Agent frames that failed validation (ignored), for diagnostics. */
+  invalidFrames = 0;
+
+  constructor(options: FeedSessionOptions) {
+    this.node = options.name;
+    this.url = feedsUrlOf(options.baseUrl);
+    this.key = options.key;
+    this.random = options.random ?? Math.random;
+    this.opts = {
+      connectTimeoutMs: options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
+      heartbeatMs: options.heartbeatMs ?? DEFAULTS.heartbeatMs,
+      initialMs: options.backoff?.initialMs ?? DEFAULTS.initialMs,
+      factor: options.backoff?.factor ?? DEFAULTS.factor,
+      maxMs: options.backoff?.maxMs ?? DEFAULTS.maxMs,
+      jitter: options.backoff?.jitter ?? DEFAULTS.jitter,
+      offlineAfterAttempts: options.offlineAfterAttempts ?? DEFAULTS.offlineAfterAttempts,
+      offlineAfterMs: options.offlineAfterMs ?? DEFAULTS.offlineAfterMs,
+    };
+    if (!options.lazy) this.start();
+  }
+
+  /** A session for an inventory node. */
+  static forNode(
+    node: Pick<InventoryNode, 'name' | 'baseUrl' | 'key'>,
+    options: Partial<FeedSessionOptions> = {},
+  ) {
+    return new FeedSession({ ...options, name: node.name, baseUrl: node.baseUrl, key: node.key });
+  }
+
+  get state(): FeedConnectionState {
+    return this.currentState;
+  }
+
+  /** The current state as a report (what `onState` listeners get). */
+  get status(): FeedStateChange {
+    const change: FeedStateChange = {
+      node: this.node,
+      state: this.currentState,
+      attempts: this.attempts,
+      lostAt: this.lostAt,
+    };
+    if (this.lastError !== undefined) change.error = this.lastError;
+    return change;
+  }
+
+  /** Calls `listener` on every state change (and once now, with the current state). */
+  onState(listener: (change: FeedStateChange) => void): Unsubscribe {
+    this.stateListeners.add(listener);
+    listener(this.status);
+    return () => {
+      this.stateListeners.delete(listener);
+    };
+  }
+
+  /** Errors the agent could not tie to a subscription (a bug on one side or the other). */
+  onSessionError(listener: (error: FeedSubscriptionError) => void): Unsubscribe {
+    this.sessionErrorListeners.add(listener);
+    return () => {
+      this.sessionErrorListeners.delete(listener);
+    };
+  }
+
+  /** Resolves once the session is open; rejects if it becomes offline, unauthorized or closed first. */
+  waitUntilOpen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const stop = this.onState((change) => {
+        if (change.state === 'open') {
+          queueMicrotask(() => stop());
+          resolve();
+        } else if (
+          change.state === 'offline' ||
+          change.state === 'unauthorized' ||
+          change.state === 'closed'
+        ) {
+          queueMicrotask(() => stop());
+          reject(new Error(`${this.node}: ${change.state}${change.error ? ` (${change.error})` : ''}`));
+        }
+      });
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Subscriptions
+
+  /** Docker events of dokkup containers and the agent's operation events (of one job, if given). */
+  subscribeEvents(
+    onEvent: (event: FeedEvent) => void,
+    options: EventsParams & SubscriptionHandlers = {},
+  ): Unsubscribe {
+    const { job, ...handlers } = options;
+    return this.add('events', job === undefined ? {} : { job }, handlers, { onEvent });
+  }
+
+  /** A batch of per-container stats every `intervalMs` (default 2 s, at least 500 ms). */
+  subscribeStats(
+    params: StatsParams,
+    onBatch: (batch: StatsBatch) => void,
+    handlers: SubscriptionHandlers = {},
+  ): Unsubscribe {
+    return this.add('stats', compact({ ...params }), handlers, { onBatch });
+  }
+
+  /** Log lines of one container or every container of a job, in batches. */
+  subscribeLogs(
+    params: LogsParams,
+    onLines: (lines: LogLine[]) => void,
+    handlers: SubscriptionHandlers = {},
+  ): Unsubscribe {
+    return this.add('logs', compact({ ...params }), handlers, { onLines, lastNanos: new Map() });
+  }
+
+  private add(
+    topic: FeedTopic,
+    params: Record<string, unknown>,
+    handlers: SubscriptionHandlers,
+    extra: Partial<ClientSubscription>,
+  ): Unsubscribe {
+    if (this.closedByUser) throw new Error(`feed session to ${this.node} is closed`);
+    const id = `${topic}-${this.nextId++}`;
+    const subscription: ClientSubscription = { id, topic, params, handlers, acknowledged: false, ...extra };
+    this.subscriptions.set(id, subscription);
+    this.start();
+    if (this.currentState === 'open') this.sendSubscribe(subscription);
+    return () => {
+      if (!this.subscriptions.delete(id)) return;
+      if (this.currentState === 'open') this.sendFrame({ type: 'unsubscribe', id });
+    };
+  }
+
+  private sendSubscribe(subscription: ClientSubscription): void {
+    const frame = {
+      type: 'subscribe',
+      id: subscription.id,
+      topic: subscription.topic,
+      params: this.resumeParams(subscription),
+    };
+    this.sendFrame(frame as SubscribeFrameInput);
+  }
+
+  /**
+   * Logs pick up where they left off: from just before the earliest "last line" of the
+   * containers seen (repeats are skipped by exact timestamp), without the tail.
+   */
+  private resumeParams(subscription: ClientSubscription): Record<string, unknown> {
+    if (subscription.topic !== 'logs' || !subscription.lastNanos || subscription.lastNanos.size === 0) {
+      return subscription.params;
+    }
+    let earliest: bigint | null = null;
+    for (const nanos of subscription.lastNanos.values())
+      if (earliest === null || nanos < earliest) earliest = nanos;
+    const { tail: _tail, ...rest } = subscription.params;
+    const sinceSeconds = Number((earliest as bigint) / 1000n) / 1e6 - 0.001;
+    const original = typeof rest['since'] === 'number' ? rest['since'] : 0;
+    return { ...rest, since: Math.max(sinceSeconds, original, 0) };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Connection
+
+  private start(): void {
+    if (this.started || this.closedByUser) return;
+    this.started = true;
+    this.connect();
+  }
+
+  private setState(state: FeedConnectionState): void {
+    if (this.currentState === state && state !== 'reconnecting') return;
+    this.currentState = state;
+    const change = this.status;
+    for (const listener of [...this.stateListeners]) listener(change);
+  }
+
+  private connect(): void {
+    if (this.closedByUser) return;
+    const ws = new WebSocket(this.url, {
+      headers: { Authorization: `Bearer ${this.key}` },
+      handshakeTimeout: this.opts.connectTimeoutMs,
+      maxPayload: FEED_MAX_AGENT_FRAME_BYTES,
+      perMessageDeflate: false,
+    });
+    this.ws = ws;
+    let refused: { status: number; retryAfterMs?: number } | null = null;
+
+    ws.on('unexpected-response', (_req, res) => {
+      const retryAfter = Number(res.headers['retry-after']);
+      refused = { status: res.statusCode ?? 0 };
+      if (Number.isFinite(retryAfter) && retryAfter > 0) refused.retryAfterMs = retryAfter * 1000;
+      this.lastError = `HTTP ${res.statusCode}${res.statusMessage ? ` ${res.statusMessage}` : ''}`;
+      res.resume();
+      ws.terminate();
+    });
+    ws.on('open', () => {
+      if (this.ws !== ws) return;
+      this.everOpened = true;
+      this.attempts = 0;
+      this.lostAt = null;
+      this.lastError = undefined;
+      this.setState('open');
+      this.startHeartbeat(ws);
+      for (const subscription of this.subscriptions.values()) {
+        subscription.acknowledged = false;
+        this.sendSubscribe(subscription);
+      }
+    });
+    ws.on('message', (data, isBinary) => {
+      this.awaitingPong = false;
+      if (!isBinary) this.onFrame(data.toString());
+    });
+    ws.on('pong', () => {
+      this.awaitingPong = false;
+    });
+    ws.on('ping', () => {
+      this.awaitingPong = false;
+    });
+    ws.on('error', (error) => {
+      if (!refused) this.lastError = error.message;
+    });
+    ws.on('close', () => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      this.stopHeartbeat();
+      if (this.closedByUser) return;
+      const failure = refused as { status: number; retryAfterMs?: number } | null;
+      if (failure?.status === 401) {
+        this.setState('unauthorized');
+        return;
+      }
+      this.scheduleReconnect(failure?.retryAfterMs);
+    });
+  }
+
+  private scheduleReconnect(minimumDelayMs = 0): void {
+    if (this.lostAt === null) this.lostAt = Date.now();
+    const wasOpen = this.currentState === 'open';
+    if (!wasOpen) this.attempts++;
+    const lostFor = Date.now() - this.lostAt;
+    if (this.attempts >= this.opts.offlineAfterAttempts || lostFor >= this.opts.offlineAfterMs) {
+      this.setState('offline');
+    } else {
+      this.setState(this.everOpened ? 'reconnecting' : 'connecting');
+    }
+    const exponent = Math.max(this.attempts - 1, 0);
+    const base = Math.min(this.opts.initialMs * this.opts.factor ** exponent, this.opts.maxMs);
+    const jittered = base * (1 - this.opts.jitter + 2 * this.opts.jitter * this.random());
+    const delay = Math.max(jittered, minimumDelayMs);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      this.connect();
+    }, delay);
+  }
+
+  private startHeartbeat(ws: WebSocket): void {
+    this.stopHeartbeat();
+    this.awaitingPong = false;
+    this.heartbeatTimer = setInterval(() => {
+      if (this.awaitingPong) {
+        // Nothing at all since the last ping: the node or the path to it is gone.
+        this.lastError = `no answer for ${this.opts.heartbeatMs} ms`;
+        ws.terminate();
+        return;
+      }
+      this.awaitingPong = true;
+      ws.ping();
+    }, this.opts.heartbeatMs);
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = null;
+  }
+
+  private sendFrame(frame: SubscribeFrameInput | { type: 'unsubscribe'; id: string }): void {
+    const ws = this.ws;
+    if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(frame));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Frames from the agent
+
+  private onFrame(text: string): void {
+    let parsed: AgentFrame;
+    try {
+      const result = AgentFrameSchema.safeParse(JSON.parse(text));
+      if (!result.success) {
+        this.invalidFrames++;
+        return;
+      }
+      parsed = result.data;
+    } catch {
+      this.invalidFrames++;
+      return;
+    }
+    if (parsed.type === 'error' && parsed.id === null) {
+      const error = new FeedSubscriptionError(this.node, parsed.code, parsed.message, parsed.path);
+      for (const listener of [...this.sessionErrorListeners]) listener(error);
+      return;
+    }
+    const subscription = this.subscriptions.get(parsed.id as string);
+    // Frames of a subscription we already dropped are expected for a moment; ignore them.
+    if (!subscription) return;
+    switch (parsed.type) {
+      case 'subscribed':
+        subscription.acknowledged = true;
+        subscription.handlers.onSubscribed?.();
+        break;
+      case 'event':
+        subscription.onEvent?.(parsed.event);
+        break;
+      case 'stats':
+        subscription.onBatch?.(parsed.batch);
+        break;
+      case 'logs':
+        this.deliverLines(subscription, parsed.lines);
+        break;
+      case 'dropped':
+        subscription.handlers.onDropped?.(parsed.count);
+        break;
+      case 'end':
+        this.subscriptions.delete(subscription.id);
+        subscription.handlers.onEnd?.();
+        break;
+      case 'error':
+        this.subscriptions.delete(subscription.id);
+        subscription.handlers.onError?.(
+          new FeedSubscriptionError(this.node, parsed.code, parsed.message, parsed.path),
+        );
+        break;
+    }
+  }
+
+  private deliverLines(subscription: ClientSubscription, lines: LogLine[]): void {
+    const last = subscription.lastNanos;
+    if (!last) return;
+    const fresh: LogLine[] = [];
+    for (const line of lines) {
+      const nanos = logTimestampNanos(line.ts);
+      if (nanos !== null) {
+        const previous = last.get(line.containerId);
+        if (previous !== undefined && nanos <= previous) continue;
+        last.set(line.containerId, nanos);
+      }
+      fresh.push(line);
+    }
+    if (fresh.length > 0) subscription.onLines?.(fresh);
+  }
+
+  /** Ends the session: no reconnects, every subscription dropped. */
+  close(): void {
+    if (this.closedByUser) return;
+    this.closedByUser = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    this.stopHeartbeat();
+    this.subscriptions.clear();
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) {
+      if (ws.readyState === WebSocket.OPEN) ws.close(1000, 'client closed');
+      else ws.terminate();
+    }
+    this.setState('closed');
+  }
+}
+
+function compact(record: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(record)) if (value !== undefined) out[key] = value;
+  return out;
+}
