@@ -224,6 +224,11 @@ export async function buildTestImages(
     neverPushed: repo('web', 'never-pushed'),
   };
   const h = builderDockerHost;
+  const began = Date.now();
+  const step = (what: string) => {
+    if (process.env.DOKKUP_HARNESS_VERBOSE)
+      console.log(`[dokkup harness] images: ${what} at ${Date.now() - began} ms`);
+  };
   const v1 = join(workDir, 'rootfs-v1');
   const v2 = join(workDir, 'rootfs-v2');
   makeRootfs(v1, WEB_BODY.v1);
@@ -253,6 +258,7 @@ export async function buildTestImages(
     importRootfs(h, v1, trapped('while :; do :; done'), refs.busy),
   ]);
 
+  step('imported');
   const passing = `HEALTHCHECK --interval=1s --timeout=2s --retries=3 CMD wget -q -O /dev/null http://127.0.0.1:${WEB_PORT}/ || exit 1`;
   await Promise.all([
     buildWithDockerfile(
@@ -265,8 +271,15 @@ export async function buildTestImages(
     buildWithDockerfile(h, join(workDir, 'healthy-v2'), `FROM ${refs.webV2}\n${passing}\n`, refs.healthyV2),
   ]);
 
+  step('built');
   const pushed = Object.keys(refs).filter((k) => k !== 'neverPushed') as PushedImage[];
-  await Promise.all(pushed.map((k) => docker(h, ['push', '-q', refs[k]])));
+  // The web images first: every other image shares their layers, which are then skipped as
+  // already in the registry instead of being uploaded by several pushes at once.
+  await Promise.all([docker(h, ['push', '-q', refs.webV1]), docker(h, ['push', '-q', refs.webV2])]);
+  step('pushed web');
+  const rest = pushed.filter((k) => k !== 'webV1' && k !== 'webV2');
+  await Promise.all(rest.map((k) => docker(h, ['push', '-q', refs[k]])));
+  step('pushed');
   const archive = join(workDir, 'images.tar');
   await docker(h, ['save', '-o', archive, ...pushed.map((k) => refs[k])]);
 
@@ -283,7 +296,9 @@ export async function buildTestImages(
     ids[k] = idLines[i] ?? '';
   });
 
+  step('saved');
   await removeAllImages(h);
+  step('removed from the builder');
   return { refs, ids, archive };
 }
 

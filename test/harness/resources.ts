@@ -277,10 +277,8 @@ export function reapStaleSync(): { reaped: number } {
     }
   }
   for (const bridge of bridgesBefore) {
-    if (!named.has(bridge)) {
-      runSync('ip', ['link', 'del', bridge], { allowFail: true });
+    if (!named.has(bridge) && runSync('ip', ['link', 'del', bridge], { allowFail: true }).code === 0)
       reaped++;
-    }
   }
   return { reaped };
 }
