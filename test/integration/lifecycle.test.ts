@@ -1,0 +1,389 @@
+/**
+ * The deploy lifecycle on one node, end to end: a real agent process (the built binary) on a
+ * real Docker engine from the harness, driven through the real HTTP client. Container state is
+ * checked independently of the agent, straight from the engine.
+ */
+import { request } from 'node:http';
+import { afterAll, beforeAll, beforeEach, expect, inject, it } from 'vitest';
+import { AgentClient } from '../../src/client/index.js';
+import { parseJobText } from '../../src/config/index.js';
+import { specVersion } from '../../src/core/version.js';
+import type { OperationResult, ProgressLine } from '../../src/protocol/api.js';
+import type { JobSpec } from '../../src/protocol/job.js';
+import { type AgentProcess, startAgentProcess } from '../harness/agent-process.js';
+import { describeDocker, resetEngine } from '../harness/context.js';
+import { docker, lines } from '../harness/docker-cli.js';
+
+const h = inject('dokkupHarness');
+
+interface EngineContainer {
+  Id: string;
+  Names: string[];
+  State: string;
+  Labels: Record<string, string>;
+  Image: string;
+}
+
+/** Docker Engine API over the engine's socket: fast enough to sample every 50–100 ms. */
+function engineContainers(socketPath: string, filters: Record<string, string[]>): Promise<EngineContainer[]> {
+  const path = `/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify(filters))}`;
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, path, method: 'GET' }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => {
+        body += d;
+      });
+      res.on('end', () => {
+        try {
+          resolve(JSON.parse(body) as EngineContainer[]);
+        } catch (err) {
+          reject(err);
+        }
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describeDocker('deploy lifecycle on one node (real agent, real Docker)', () => {
+  const engine = h.engines[0]!;
+  const images = h.images!;
+  let agent: AgentProcess;
+  let client: AgentClient;
+  let jobSeq = 0;
+  let job = 'demo';
+
+  const containers = (state?: string) =>
+    engineContainers(engine.socketPath, {
+      label: [`dokkup.job.name=${job}`],
+      ...(state ? { status: [state] } : {}),
+    });
+  const ids = async (state?: string) => (await containers(state)).map((c) => c.Id).sort();
+
+  function spec(yamlContainer: string, count = 2, extra = ''): JobSpec {
+    const text = `name: ${job}\nnode: n1\ncount: ${count}\nupdate:\n  healthy_deadline: 20s\n  min_healthy_time: 1s\n${extra}container:\n${yamlContainer}`;
+    return parseJobText(text, `${job}.yaml`);
+  }
+  const web = (image: string, more = '') => `  - image: "${image}"\n    ports:\n      - in: 8000\n${more}`;
+
+  async function deploy(s: JobSpec): Promise<{ result: OperationResult; lines: ProgressLine[] }> {
+    const progress: ProgressLine[] = [];
+    const result = await client.deploy(s, (l) => progress.push(l));
+    return { result, lines: progress };
+  }
+
+  beforeAll(async () => {
+    agent = await startAgentProcess({ dockerHost: engine.dockerHost });
+    client = new AgentClient({ name: 'n1', location: agent.baseUrl, baseUrl: agent.baseUrl, key: agent.key });
+  });
+  afterAll(async () => {
+    await agent?.stop();
+  });
+  beforeEach(async () => {
+    job = `life${++jobSeq}`;
+  });
+
+  it('fresh deploy pulls the missing image, creates count containers named <job>-<uuid>, labelled', async () => {
+    await resetEngine(engine, { images: true });
+    const s = spec(web(images.webV1));
+    const plan = await client.plan(job, { operation: 'deploy', spec: s });
+    expect(plan).toMatchObject({
+      action: 'fresh',
+      fresh: true,
+      changes: true,
+      versionTo: specVersion(s),
+      desired: 2,
+    });
+    const { result, lines: progress } = await deploy(s);
+    expect(result).toMatchObject({
+      ok: true,
+      action: 'fresh',
+      message: 'Deployment successful',
+      running: 2,
+      total: 2,
+    });
+    expect(progress.some((l) => l.phase === 'pull')).toBe(true);
+    const cs = await containers('running');
+    expect(cs).toHaveLength(2);
+    for (const c of cs) {
+      expect(c.Names[0]).toMatch(
+        new RegExp(`^/${job}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`),
+      );
+      expect(c.Labels['dokkup.job.name']).toBe(job);
+      expect(c.Labels['dokkup.job.version']).toBe(specVersion(s));
+    }
+  });
+
+  it('the same spec again changes nothing; a stopped job container is started, other containers are not', async () => {
+    const s = spec(web(images.webV1));
+    await deploy(s);
+    const before = await ids();
+    const again = await deploy(s);
+    expect(again.result).toMatchObject({ ok: true, action: 'noop', message: 'Already up to date' });
+    expect(await ids()).toEqual(before);
+
+    // An unrelated stopped container on the host (defect 8: the original started every one).
+    await docker(engine.dockerHost, ['create', '--name', `${job}-bystander`, images.webV1]);
+    await docker(engine.dockerHost, ['stop', before[0]!]);
+    const restart = await deploy(s);
+    expect(restart.result).toMatchObject({ ok: true, action: 'start', running: 2 });
+    expect(await ids('running')).toEqual(before);
+    const bystander = lines(
+      (await docker(engine.dockerHost, ['inspect', '-f', '{{.State.Status}}', `${job}-bystander`])).stdout,
+    );
+    expect(bystander).toEqual(['created']);
+    await docker(engine.dockerHost, ['rm', '-f', `${job}-bystander`]);
+  });
+
+  it('update is start-first: a prober sampling every 75 ms never sees fewer than count running', async () => {
+    const count = 3;
+    await deploy(spec(web(images.webV1), count));
+    const oldIds = await ids();
+    let min = Number.POSITIVE_INFINITY;
+    let samples = 0;
+    let probing = true;
+    const prober = (async () => {
+      while (probing) {
+        const running = (await containers('running')).length;
+        min = Math.min(min, running);
+        samples++;
+        await new Promise((r) => setTimeout(r, 75));
+      }
+    })();
+    const s2 = spec(web(images.webV2), count);
+    const { result } = await deploy(s2);
+    probing = false;
+    await prober;
+    expect(result).toMatchObject({
+      ok: true,
+      action: 'update',
+      message: 'Update successful',
+      running: count,
+    });
+    expect(samples).toBeGreaterThan(5);
+    expect(min).toBeGreaterThanOrEqual(count);
+    const now = await containers();
+    expect(now).toHaveLength(count);
+    expect(now.every((c) => c.Labels['dokkup.job.version'] === specVersion(s2))).toBe(true);
+    expect(now.some((c) => oldIds.includes(c.Id))).toBe(false);
+  });
+
+  for (const [what, image, code] of [
+    ['a never-pushed tag (pull failure)', () => images.neverPushed, 'pull_failed'],
+    ['a crashing image', () => images.crash, 'start_failed'],
+    ['an image whose health check fails', () => images.unhealthy, 'unhealthy'],
+  ] as const) {
+    it(`an update to ${what} leaves the old version serving with the same container IDs`, async () => {
+      await deploy(spec(web(images.webV1)));
+      const before = await ids('running');
+      const history = await client.history(job);
+      const { result } = await deploy(spec(web(image())));
+      expect(result.ok).toBe(false);
+      expect(result.error?.code).toBe(code);
+      expect(result.restored).toBe(true);
+      expect(await ids('running')).toEqual(before);
+      expect(await ids()).toEqual(before); // no half-made containers left behind (defect 3)
+      expect(await client.history(job)).toEqual(history);
+    });
+  }
+
+  it('a spec health check gates the update too', async () => {
+    await deploy(spec(web(images.webV1)));
+    const before = await ids('running');
+    const failing = web(
+      images.webV2,
+      '    healthcheck:\n      test: ["CMD", "false"]\n      interval: 1s\n      retries: 1\n',
+    );
+    const { result } = await deploy(spec(failing));
+    expect(result.error?.code).toBe('unhealthy');
+    expect(await ids()).toEqual(before);
+    const passing = web(images.webV2, '    healthcheck:\n      test: ["CMD", "true"]\n      interval: 1s\n');
+    expect((await deploy(spec(passing))).result).toMatchObject({ ok: true, action: 'update' });
+  });
+
+  it('pull: always re-pulls and treats a moved tag as an update', async () => {
+    const moving = `${h.registry}/dokkup-test/moving:latest`;
+    await docker(engine.dockerHost, ['pull', images.webV1]);
+    await docker(engine.dockerHost, ['tag', images.webV1, moving]);
+    await docker(engine.dockerHost, ['push', moving]);
+    const s = spec(web(moving, '    pull: always\n'), 1);
+    expect((await deploy(s)).result).toMatchObject({ ok: true, action: 'fresh' });
+    expect((await deploy(s)).result).toMatchObject({ ok: true, action: 'noop' });
+    const before = await ids();
+    await docker(engine.dockerHost, ['pull', images.webV2]);
+    await docker(engine.dockerHost, ['tag', images.webV2, moving]);
+    await docker(engine.dockerHost, ['push', moving]);
+    // The engine still has the old image under the tag locally: only a re-pull can see the move.
+    await docker(engine.dockerHost, ['tag', images.webV1, moving]);
+    const { result } = await deploy(s);
+    expect(result).toMatchObject({
+      ok: true,
+      action: 'update',
+      versionFrom: specVersion(s),
+      versionTo: specVersion(s),
+    });
+    const after = await containers();
+    expect(after).toHaveLength(1);
+    expect(after[0]!.Id).not.toBe(before[0]);
+    const imageId = lines(
+      (await docker(engine.dockerHost, ['inspect', '-f', '{{.Image}}', after[0]!.Id])).stdout,
+    )[0];
+    expect(imageId).toBe(h.imageIds!.webV2);
+  });
+
+  it('a fixed host port updates stop-first, and a failed new version is put back', async () => {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const fixed = (image: string) =>
+      `  - image: "${image}"\n    ports:\n      - in: 8000\n        out: ${port}\n`;
+    await deploy(spec(fixed(images.webV1), 1));
+    const plan = await client.plan(job, { operation: 'deploy', spec: spec(fixed(images.crash), 1) });
+    expect(plan.strategy).toBe('stop-first');
+    const before = await ids('running');
+    const failed = await deploy(spec(fixed(images.crash), 1));
+    expect(failed.result).toMatchObject({ ok: false, restored: true });
+    expect(await ids('running')).toEqual(before);
+    const body = await (await fetch(`http://127.0.0.1:${port}/`)).text();
+    expect(body.trim()).toBe('v1');
+    expect((await deploy(spec(fixed(images.webV2), 1))).result).toMatchObject({ ok: true, action: 'update' });
+    expect((await (await fetch(`http://127.0.0.1:${port}/`)).text()).trim()).toBe('v2');
+  });
+
+  it('scale keeps running containers; down removes the newest first', async () => {
+    await deploy(spec(web(images.webV1), 2));
+    const first = await ids();
+    const up = await deploy(spec(web(images.webV1), 4));
+    expect(up.result).toMatchObject({ ok: true, action: 'scale', running: 4 });
+    const four = await containers();
+    expect(four.filter((c) => first.includes(c.Id))).toHaveLength(2);
+    const down = await deploy(spec(web(images.webV1), 1));
+    expect(down.result).toMatchObject({ ok: true, action: 'scale', running: 1 });
+    // The survivor is one of the two oldest.
+    const left = await ids();
+    expect(left).toHaveLength(1);
+    expect(first).toContain(left[0]);
+  });
+
+  it('scale plus a spec change is one update to the new count, one version', async () => {
+    await deploy(spec(web(images.webV1), 2));
+    const s = spec(web(images.webV2), 3);
+    const { result } = await deploy(s);
+    expect(result).toMatchObject({ ok: true, action: 'update', running: 3 });
+    const cs = await containers();
+    expect(new Set(cs.map((c) => c.Labels['dokkup.job.version']))).toEqual(new Set([specVersion(s)]));
+  });
+
+  it('rollback goes back start-first, then further back; history is kept across agent restarts', async () => {
+    const v1 = spec(web(images.webV1), 1);
+    const v2 = spec(web(images.webV2), 2);
+    const v3 = spec(web(images.webV1, '    environment:\n      - V=3\n'), 1);
+    for (const s of [v1, v2, v3]) expect((await deploy(s)).result.ok).toBe(true);
+    const hist = await client.history(job);
+    expect(hist.entries.map((e) => e.version)).toEqual([v1, v2, v3].map(specVersion));
+    expect(hist.current).toBe(specVersion(v3));
+
+    await agent.restart();
+    expect((await client.history(job)).current).toBe(specVersion(v3));
+
+    const plan = await client.plan(job, { operation: 'rollback' });
+    expect(plan).toMatchObject({
+      action: 'rollback',
+      canRollback: true,
+      versionFrom: specVersion(v3),
+      versionTo: specVersion(v2),
+    });
+    const back1 = await client.rollback(job, undefined, () => {});
+    expect(back1).toMatchObject({
+      ok: true,
+      message: 'Rollback successful',
+      versionTo: specVersion(v2),
+      running: 2,
+    });
+    const back2 = await client.rollback(job, undefined, () => {});
+    expect(back2).toMatchObject({ ok: true, versionTo: specVersion(v1), running: 1 });
+    const none = await client.plan(job, { operation: 'rollback' });
+    expect(none.canRollback).toBe(false);
+    const toV3 = await client.rollback(job, specVersion(v3), () => {});
+    expect(toV3).toMatchObject({ ok: true, versionTo: specVersion(v3) });
+    const cs = await containers();
+    expect(cs.map((c) => c.Labels['dokkup.job.version'])).toEqual([specVersion(v3)]);
+  });
+
+  it('stop keeps the containers; run after stop starts them; purge removes containers and history only', async () => {
+    const s = spec(web(images.webV1, '    volumes:\n      - lifevol:/data\n'), 2);
+    await deploy(s);
+    const before = await ids();
+    const stopped = await client.stop(job, false, () => {});
+    expect(stopped).toMatchObject({
+      ok: true,
+      action: 'stop',
+      message: 'Job stopped successfully',
+      running: 0,
+      total: 2,
+    });
+    expect(await ids()).toEqual(before);
+    expect(await ids('running')).toEqual([]);
+    expect((await deploy(s)).result).toMatchObject({ ok: true, action: 'start', running: 2 });
+    expect(await ids('running')).toEqual(before);
+    const purged = await client.stop(job, true, () => {});
+    expect(purged).toMatchObject({ ok: true, action: 'purge', total: 0 });
+    expect(await ids()).toEqual([]);
+    expect((await client.history(job)).entries).toEqual([]);
+    const vols = lines((await docker(engine.dockerHost, ['volume', 'ls', '-q'])).stdout);
+    expect(vols).toContain('lifevol');
+    const imgs = lines((await docker(engine.dockerHost, ['images', '-q', images.webV1])).stdout);
+    expect(imgs.length).toBe(1);
+  });
+
+  it('all networks are attached, not just the first', async () => {
+    const s = spec(web(images.webV1, '    networks:\n      - lifenet-a\n      - lifenet-b\n'), 1);
+    expect((await deploy(s)).result.ok).toBe(true);
+    const [c] = await containers();
+    const nets = (
+      await docker(engine.dockerHost, [
+        'inspect',
+        '-f',
+        '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}',
+        c!.Id,
+      ])
+    ).stdout;
+    expect(nets.trim().split(' ').sort()).toEqual(['lifenet-a', 'lifenet-b']);
+  });
+
+  it('one operation per job: a concurrent second deploy is refused clearly, never interleaved', async () => {
+    const slow = spec(web(images.webV1), 2, '');
+    const first = deploy(slow);
+    await new Promise((r) => setTimeout(r, 150));
+    const second = await deploy(spec(web(images.webV2), 2));
+    expect(second.result.ok).toBe(false);
+    expect(second.result.error?.code).toBe('job_busy');
+    expect(second.result.message).toMatch(/busy/);
+    expect((await first).result.ok).toBe(true);
+    const cs = await containers();
+    expect(new Set(cs.map((c) => c.Labels['dokkup.job.version']))).toEqual(new Set([specVersion(slow)]));
+  });
+
+  it('kill -9 of the agent mid-update, restart, re-run: exactly count containers of one version, no orphans', async () => {
+    const count = 3;
+    await deploy(spec(web(images.webV1), count));
+    const v2 = spec(web(images.webV2), count, '');
+    // Kill at several points of the update: while creating, while health-gating, while removing.
+    for (const delayMs of [150, 600, 1300]) {
+      await deploy(spec(web(images.webV1), count));
+      const pending = client.deploy(v2, () => {}).catch((e: unknown) => e);
+      await new Promise((r) => setTimeout(r, delayMs));
+      await agent.kill9();
+      await pending;
+      const during = await containers('running');
+      expect(during.length).toBeGreaterThanOrEqual(count); // the old version never stopped serving
+      await agent.restart();
+      const { result } = await deploy(v2);
+      expect(result.ok).toBe(true);
+      const cs = await containers();
+      expect(cs).toHaveLength(count);
+      expect(new Set(cs.map((c) => c.Labels['dokkup.job.version']))).toEqual(new Set([specVersion(v2)]));
+      expect(cs.every((c) => c.State === 'running')).toBe(true);
+    }
+  });
+});
