@@ -197,7 +197,7 @@ export async function runOperation(
     try {
       executed = await cluster.run(
         async (client, node) => {
-          reporter?.update(node.name, 'Starting');
+          reporter?.begin(node.name);
           const result = await def.execute(client, (line) => reporter?.update(node.name, line.message));
           const { outcome, message } = outcomeOfResult(result);
           reporter?.finish(node.name, message, outcome !== 'failed');

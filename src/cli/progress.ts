@@ -10,6 +10,8 @@
 import type { OutputStream, Style } from './io.js';
 
 export interface ProgressReporter {
+  /** A node's operation was sent (live view only: plain output waits for real progress). */
+  begin(node: string): void;
   /** A node's latest message. */
   update(node: string, message: string): void;
   /** A node is done; its final message stays on screen. */
@@ -32,6 +34,7 @@ class PlainProgress implements ProgressReporter {
     private readonly out: OutputStream,
     private readonly style: Style,
   ) {}
+  begin(): void {}
   update(node: string, message: string): void {
     this.out.write(`${node}: ${message}\n`);
   }
@@ -54,6 +57,10 @@ export class LiveProgress implements ProgressReporter {
     private readonly out: OutputStream,
     private readonly style: Style,
   ) {}
+
+  begin(node: string): void {
+    this.update(node, this.style.dim('waiting for the agent…'));
+  }
 
   update(node: string, message: string): void {
     if (this.closed) return;

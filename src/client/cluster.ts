@@ -97,7 +97,7 @@ export class Cluster {
   ): Promise<ClusterRun<T>> {
     const { signal } = options;
     const queue = new PQueue({ concurrency: this.concurrency });
-    const results: (NodeResult<T> | undefined)[] = new Array(nodes.length);
+    const results: (NodeResult<T> | undefined)[] = new Array(nodes.length).fill(undefined);
     let stopped = signal?.aborted ?? false;
     // A throwing callback is a bug of the caller: report it after the run, never as a node's fault.
     let callbackError: unknown;

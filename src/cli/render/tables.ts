@@ -2,6 +2,14 @@
  * Every table the CLI prints, built from plain data so each can be tested as exact text.
  * Titles, headers and cell formats follow the original dokkup README.
  */
+
+import {
+  deploymentSummaryLines,
+  type JobSummary,
+  nodeStatusLines,
+  type SummaryOperation,
+  stopSummaryLines,
+} from '../../core/summary.js';
 import type {
   AgentInfo,
   ContainerInfo,
@@ -11,7 +19,6 @@ import type {
   PublishedPort,
 } from '../../protocol/api.js';
 import type { CliOutcome } from '../../protocol/cli-json.js';
-import type { JobSpec } from '../../protocol/job.js';
 import { plainStyle, type Style } from '../io.js';
 import { type CellStyler, renderTable } from './table.js';
 
@@ -45,55 +52,11 @@ function statusStyler(header: readonly string[], style: Style): CellStyler | und
 }
 
 // ---------------------------------------------------------------------------------------------
-// Job summaries (from the job file)
+// Job summary and node statuses before an operation: shared with the TUI (src/core/summary.ts)
 
-export interface JobSummary {
-  name: string;
-  image: string;
-  restart: string;
-  count: number;
-  /** The group name, or the node names when the job targets nodes directly. */
-  group: string;
-  network: string;
-}
+export { containersCell, type JobSummary, jobSummaryOf, versionCell } from '../../core/summary.js';
 
-export function jobSummaryOf(spec: JobSpec): JobSummary {
-  return {
-    name: spec.name,
-    image: spec.container.image,
-    restart: spec.container.restart,
-    count: spec.count,
-    group: spec.target.kind === 'group' ? spec.target.group : spec.target.nodes.join(','),
-    network: spec.container.networks.join(','),
-  };
-}
-
-/** `Deployment summary:` and its table (run, rollback, plan). */
-export function renderDeploymentSummary(job: JobSummary, style: Style = plainStyle): string[] {
-  const header = ['NAME', 'IMAGE', 'RESTART', 'COUNT', 'GROUP', 'NETWORK'];
-  return [
-    'Deployment summary:',
-    '',
-    ...renderTable(
-      header,
-      [[job.name, job.image, job.restart, String(job.count), job.group, job.network]],
-      statusStyler(header, style),
-    ),
-  ];
-}
-
-/** `Stop job summary:` and its table. */
-export function renderStopSummary(job: JobSummary, style: Style = plainStyle): string[] {
-  const header = ['NAME', 'IMAGE', 'GROUP'];
-  return [
-    'Stop job summary:',
-    '',
-    ...renderTable(header, [[job.name, job.image, job.group]], statusStyler(header, style)),
-  ];
-}
-
-// ---------------------------------------------------------------------------------------------
-// Node statuses before an operation (from each node's plan)
+export type OperationKind = SummaryOperation;
 
 export interface PlannedNode {
   name: string;
@@ -102,20 +65,15 @@ export interface PlannedNode {
   plan?: Plan;
 }
 
-/** `0 -> 2` when the number of running containers changes, else `running/total` (`2/2`). */
-export function containersCell(plan: Pick<Plan, 'running' | 'total' | 'desired'>): string {
-  return plan.running !== plan.desired
-    ? `${plan.running} -> ${plan.desired}`
-    : `${plan.running}/${plan.total}`;
+/** `Deployment summary:` and its table (run, rollback, plan). */
+export function renderDeploymentSummary(job: JobSummary, style: Style = plainStyle): string[] {
+  return deploymentSummaryLines(job, statusStyler(['NAME'], style));
 }
 
-/** `55dab35`, or `55dab35 -> 9470cdc` when the version changes. */
-export function versionCell(from: string | null, to: string | null): string {
-  if (from && to && from !== to) return `${from} -> ${to}`;
-  return to ?? from ?? UNKNOWN;
+/** `Stop job summary:` and its table. */
+export function renderStopSummary(job: JobSummary, style: Style = plainStyle): string[] {
+  return stopSummaryLines(job, statusStyler(['NAME'], style));
 }
-
-export type OperationKind = 'run' | 'rollback' | 'stop';
 
 /**
  * `Node statuses:` and its table. run: NAME STATUS CONTAINERS UPDATE VERSION (with `lab1*` for
@@ -127,30 +85,10 @@ export function renderNodeStatuses(
   options: { purge?: boolean; style?: Style } = {},
 ): string[] {
   const style = options.style ?? plainStyle;
-  let header: string[];
-  let rows: string[][];
-  if (kind === 'stop') {
-    header = ['NAME', 'STATUS', 'CONTAINERS', 'PURGE'];
-    rows = nodes.map(({ name, label, plan }) =>
-      plan
-        ? [name, label, containersCell(plan), String(options.purge ?? false)]
-        : [name, label, UNKNOWN, UNKNOWN],
-    );
-  } else {
-    header = ['NAME', 'STATUS', 'CONTAINERS', kind === 'run' ? 'UPDATE' : 'ROLLBACK', 'VERSION'];
-    rows = nodes.map(({ name, label, plan }) => {
-      if (!plan) return [name, label, UNKNOWN, UNKNOWN, UNKNOWN];
-      const shownName = kind === 'run' && plan.fresh ? `${name}*` : name;
-      return [
-        shownName,
-        label,
-        containersCell(plan),
-        String(plan.changes),
-        versionCell(plan.versionFrom, plan.versionTo),
-      ];
-    });
-  }
-  return ['Node statuses:', '', ...renderTable(header, rows, statusStyler(header, style))];
+  return nodeStatusLines(kind, nodes, {
+    purge: options.purge,
+    style: (header) => statusStyler(header, style),
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

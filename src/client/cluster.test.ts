@@ -1,0 +1,214 @@
+/**
+ * Fan-out: against the simulator (the real agent HTTP code and job engine over a fake container
+ * runtime, one loopback listener per node) and small fake servers where a test needs to count
+ * or stall requests.
+ */
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Simulator, startSimulator } from '../../test/sim/simulator.js';
+import type { JobSpec } from '../protocol/job.js';
+import { Cluster, type NodeResult } from './cluster.js';
+import { AgentUnauthorizedError, AgentUnreachableError } from './errors.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function simulator(options: Parameters<typeof startSimulator>[0]): Promise<Simulator> {
+  const sim = await startSimulator(options);
+  cleanups.push(() => sim.stop());
+  return sim;
+}
+
+function cluster(...args: ConstructorParameters<typeof Cluster>): Cluster {
+  const c = new Cluster(...args);
+  cleanups.push(() => c.close());
+  return c;
+}
+
+const spec = (image: string, count = 2): JobSpec => ({
+  name: 'web',
+  count,
+  target: { kind: 'group', group: 'all' },
+  update: { healthyDeadlineMs: 10_000, minHealthyMs: 0 },
+  container: {
+    image,
+    command: null,
+    entrypoint: null,
+    ports: [{ in: 8000, protocol: 'tcp', out: null }],
+    restart: 'always',
+    labels: {},
+    environment: { MODE: 'test' },
+    volumes: [],
+    networks: ['bridge'],
+    healthcheck: null,
+    resources: { nanoCpus: null, memoryBytes: null },
+    pull: 'missing',
+  },
+});
+
+describe('Cluster against the simulator', () => {
+  it('plans and deploys on every node, streaming progress, one result per node in order', async () => {
+    const sim = await simulator({ nodes: 5 });
+    const c = cluster(sim.inventory().nodes, { concurrency: 2 });
+    const plans = await c.run((client) => client.plan('web', { operation: 'deploy', spec: spec('web:1') }));
+    expect(plans.results.map((r) => [r.node.name, r.status, r.value?.action])).toEqual(
+      sim.nodes.map((n) => [n.name, 'ok', 'fresh']),
+    );
+    const progress = new Map<string, string[]>();
+    const deployed = await c.run((client, node) =>
+      client.deploy(spec('web:1'), (line) =>
+        progress.set(node.name, [...(progress.get(node.name) ?? []), line.message]),
+      ),
+    );
+    for (const result of deployed.results) {
+      expect(result.status).toBe('ok');
+      expect(result.value).toMatchObject({
+        ok: true,
+        action: 'fresh',
+        message: 'Deployment successful',
+        running: 2,
+      });
+      expect(progress.get(result.node.name)).toContain('Starting container (2/2)');
+    }
+    for (const node of sim.nodes) expect(node.runtime!.counts()).toEqual({ running: 2, total: 2 });
+    expect(deployed.interrupted).toBe(false);
+  });
+
+  it('classifies OFFLINE, UNAUTHORIZED and timed-out nodes without stopping the others', async () => {
+    const sim = await simulator({ nodes: 6, offline: [1], wrongKey: [3], hanging: [4] });
+    const c = cluster(sim.inventory().nodes, { concurrency: 3, client: { requestTimeoutMs: 500 } });
+    const run = await c.run((client) => client.info());
+    expect(run.results.map((r) => r.status)).toEqual([
+      'ok',
+      'offline',
+      'ok',
+      'unauthorized',
+      'offline',
+      'ok',
+    ]);
+    expect(run.results[1]!.error).toBeInstanceOf(AgentUnreachableError);
+    expect((run.results[1]!.error as AgentUnreachableError).reason).toBe('ECONNREFUSED');
+    expect(run.results[3]!.error).toBeInstanceOf(AgentUnauthorizedError);
+    expect((run.results[4]!.error as AgentUnreachableError).reason).toBe('REQUEST_TIMEOUT');
+  });
+
+  it('a hanging node does not hold up the others: they all settle before it times out', async () => {
+    const sim = await simulator({ nodes: 8, hanging: [0] });
+    const c = cluster(sim.inventory().nodes, { concurrency: 2, client: { requestTimeoutMs: 1_500 } });
+    const settled: string[] = [];
+    const run = await c.run((client) => client.info(), { onSettled: (r) => settled.push(r.node.name) });
+    // n1 hangs and was dispatched first, yet every other node went through the second slot.
+    expect(settled.at(-1)).toBe(sim.nodes[0]!.name);
+    expect(settled.slice(0, -1).sort()).toEqual(sim.nodes.slice(1).map((n) => n.name));
+    expect(run.results[0]!.status).toBe('offline');
+    expect(run.results.slice(1).every((r) => r.status === 'ok')).toBe(true);
+  });
+
+  it('aborting stops dispatching; nodes in flight finish; the rest are skipped', async () => {
+    const sim = await simulator({ nodes: 10 });
+    const c = cluster(sim.inventory().nodes, { concurrency: 2 });
+    const controller = new AbortController();
+    let dispatched = 0;
+    const run = await c.run(
+      async (client) => {
+        dispatched++;
+        if (dispatched === 3) controller.abort();
+        return client.info();
+      },
+      { signal: controller.signal },
+    );
+    expect(run.interrupted).toBe(true);
+    const statuses = run.results.map((r) => r.status);
+    // The two in flight when the signal fired (and the one that fired it) finished normally.
+    expect(statuses.filter((s) => s === 'ok').length).toBe(3);
+    expect(statuses.filter((s) => s === 'skipped').length).toBe(7);
+    expect(statuses.slice(3).every((s) => s === 'skipped')).toBe(true);
+  });
+});
+
+describe('Cluster concurrency and connections', () => {
+  async function countingServer(delayMs: number) {
+    let inFlight = 0;
+    let peak = 0;
+    let connections = 0;
+    const server: Server = createServer((_req, res) => {
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      setTimeout(() => {
+        inFlight--;
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            agentVersion: '1',
+            dockerVersion: '1',
+            dockerApiVersion: '1',
+            hostname: 'h',
+            os: 'linux',
+            arch: 'x64',
+            jobs: 0,
+            containers: { running: 0, total: 0 },
+          }),
+        );
+      }, delayMs);
+    });
+    server.on('connection', () => connections++);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    );
+    const { port } = server.address() as AddressInfo;
+    const nodes = Array.from({ length: 40 }, (_, i) => ({
+      name: `n${i}`,
+      location: `127.0.0.1:${port}`,
+      baseUrl: `http://127.0.0.1:${port}`,
+      key: 'k',
+    }));
+    return { nodes, peak: () => peak, connections: () => connections };
+  }
+
+  it('never has more than `concurrency` nodes in flight, and does use that many', async () => {
+    const server = await countingServer(30);
+    const run = await cluster(server.nodes, { concurrency: 5 }).run((client) => client.info());
+    expect(run.results.every((r: NodeResult<unknown>) => r.status === 'ok')).toBe(true);
+    expect(server.peak()).toBe(5);
+  });
+
+  it('defaults to 32 at once', async () => {
+    const server = await countingServer(50);
+    const c = cluster(server.nodes);
+    expect(c.concurrency).toBe(32);
+    await c.run((client) => client.info());
+    expect(server.peak()).toBe(32);
+  });
+
+  it('small clusters keep each node connection between runs; large ones close it after each task', async () => {
+    const kept = await countingServer(1);
+    const small = cluster(kept.nodes, { concurrency: 8 });
+    await small.run((client) => client.info());
+    await small.run((client) => client.info());
+    expect(kept.connections()).toBe(40);
+
+    const closed = await countingServer(1);
+    const large = cluster(closed.nodes, { concurrency: 8, keepConnections: false });
+    await large.run(async (client) => {
+      await client.info();
+      return client.info();
+    });
+    await large.run((client) => client.info());
+    // Two requests of one task share a connection; the second run needs new ones.
+    expect(closed.connections()).toBe(80);
+  });
+
+  it('rejects a concurrency below 1', () => {
+    expect(() => new Cluster([], { concurrency: 0 })).toThrow(RangeError);
+  });
+});

@@ -1,0 +1,200 @@
+/**
+ * SIMULATION: N dokkup agents in one process, for measuring the CLI's fan-out.
+ *
+ * Every simulated node is the REAL agent HTTP server (`createAgentServer`, real key check) in
+ * front of the REAL job engine (`JobEngine`, `MemoryJobStateStore`) — only the container
+ * runtime is fake (`FakeRuntime`: in memory, everything instantly running and healthy). Each
+ * node has its own listener on its own loopback port, so the CLI opens real TCP connections to
+ * N distinct addresses exactly as it would to N servers.
+ *
+ * What it does not simulate: Docker's own latency, network latency, or anything a real engine
+ * does. Figures measured against it are the CLI's (and the agent code's) overhead, not a
+ * deployment's duration.
+ */
+import { once } from 'node:events';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createTcpServer, type Server as TcpServer } from 'node:net';
+import { type AgentServer, createAgentServer } from '../../agent/app.js';
+import { KeyVerifier } from '../../agent/auth/index.js';
+import { JobEngine } from '../../agent/jobs/engine.js';
+import { silentLogger } from '../../agent/logger.js';
+import { MemoryJobStateStore } from '../../agent/store/job-store.js';
+import type { Inventory, InventoryNode } from '../../src/protocol/inventory.js';
+import { FakeRuntime, type FakeRuntimeOptions } from './fake-runtime.js';
+
+/** Cheap scrypt: the key check is real, its cost is not what the simulation measures. */
+const SIM_SCRYPT = { N: 2 ** 10, r: 8, p: 1, keyLength: 32 };
+
+export const SIM_KEY_ENV = 'DOKKUP_SIM_KEY';
+
+export interface SimulatorOptions {
+  nodes: number;
+  /** Loopback address to listen on. Default 127.0.0.1. */
+  host?: string;
+  /** Node names are `<prefix><index, zero-padded>`. Default `n`. */
+  namePrefix?: string;
+  /** The key every node accepts (and the inventory holds). Default: random. */
+  key?: string;
+  /** Indexes of nodes that accept a different key: UNAUTHORIZED with the inventory's key. */
+  wrongKey?: readonly number[];
+  /** Indexes of nodes that are listed but nothing listens on their port: OFFLINE. */
+  offline?: readonly number[];
+  /** Indexes of nodes that accept connections and never answer: they must time out. */
+  hanging?: readonly number[];
+  runtime?: FakeRuntimeOptions;
+  /** Per node: how many operations (deploy/plan/...) run at once inside its engine. */
+  engineConcurrency?: number;
+  /** How often the engine polls a new container's health (default 10 ms; nothing to wait for). */
+  pollMs?: number;
+}
+
+export interface SimulatedNode extends InventoryNode {
+  index: number;
+  port: number;
+  kind: 'agent' | 'offline' | 'hanging';
+  /** For `agent` nodes. */
+  runtime?: FakeRuntime;
+  engine?: JobEngine;
+}
+
+export interface Simulator {
+  nodes: SimulatedNode[];
+  key: string;
+  /** The inventory as the CLI would load it, with a group `all` of every node. */
+  inventory(): Inventory;
+  /**
+   * The inventory as YAML; keys are written as `${DOKKUP_SIM_KEY}` (set it in the CLI's
+   * environment) so that ten thousand nodes still fit the 1 MiB inventory limit.
+   */
+  inventoryYaml(): string;
+  stop(): Promise<void>;
+}
+
+function randomKey(): string {
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url');
+}
+
+export async function startSimulator(options: SimulatorOptions): Promise<Simulator> {
+  const host = options.host ?? '127.0.0.1';
+  const prefix = options.namePrefix ?? 'n';
+  const key = options.key ?? randomKey();
+  const width = String(Math.max(1, options.nodes)).length;
+  const logger = silentLogger();
+  const wrongKey = new Set(options.wrongKey ?? []);
+  const offline = new Set(options.offline ?? []);
+  const hanging = new Set(options.hanging ?? []);
+  // One verifier for all nodes that share the key: the real check, paid once (it caches).
+  const sharedVerifier = KeyVerifier.forKey(key, {
+    params: SIM_SCRYPT,
+    throttle: { maxFailures: 1_000_000 },
+  });
+
+  const servers: (AgentServer | TcpServer)[] = [];
+  const hangingSockets = new Set<import('node:net').Socket>();
+  const nodes: SimulatedNode[] = [];
+
+  const listen = async (server: AgentServer | TcpServer): Promise<number> => {
+    server.listen(0, host);
+    await once(server, 'listening');
+    const address = server.address();
+    if (!address || typeof address === 'string') throw new Error('simulator: no port');
+    return address.port;
+  };
+
+  const startNode = async (index: number): Promise<SimulatedNode> => {
+    const name = `${prefix}${String(index + 1).padStart(width, '0')}`;
+    const base = (port: number) => ({
+      index,
+      name,
+      location: `${host}:${port}`,
+      baseUrl: `http://${host}:${port}`,
+      key,
+      port,
+    });
+    if (offline.has(index)) {
+      // Take a free port and give it back: nothing listens there afterwards.
+      const probe = createHttpServer();
+      const port = await listen(probe);
+      probe.close();
+      return { ...base(port), kind: 'offline' };
+    }
+    if (hanging.has(index)) {
+      const server = createTcpServer((socket) => {
+        hangingSockets.add(socket);
+        socket.on('close', () => hangingSockets.delete(socket));
+        socket.on('error', () => {});
+      });
+      servers.push(server);
+      return { ...base(await listen(server)), kind: 'hanging' };
+    }
+    const runtime = new FakeRuntime(options.runtime);
+    const engine = new JobEngine({
+      runtime,
+      store: new MemoryJobStateStore(),
+      logger,
+      agentVersion: '0.0.0-sim',
+      hostname: name,
+      concurrency: options.engineConcurrency,
+      pollMs: options.pollMs ?? 10,
+    });
+    const verifier = wrongKey.has(index)
+      ? KeyVerifier.forKey(randomKey(), { params: SIM_SCRYPT, throttle: { maxFailures: 1_000_000 } })
+      : sharedVerifier;
+    const server = createAgentServer({ service: engine, verifier, logger, agentVersion: '0.0.0-sim' });
+    servers.push(server);
+    return { ...base(await listen(server)), kind: 'agent', runtime, engine };
+  };
+
+  try {
+    // Listen in batches: bounded, and fast enough for ten thousand listeners.
+    const batch = 256;
+    for (let start = 0; start < options.nodes; start += batch) {
+      const indexes = Array.from({ length: Math.min(batch, options.nodes - start) }, (_, i) => start + i);
+      nodes.push(...(await Promise.all(indexes.map(startNode))));
+    }
+  } catch (error) {
+    await closeAll(servers, hangingSockets);
+    throw error;
+  }
+
+  const inventoryNodes = (): InventoryNode[] =>
+    nodes.map(({ name, location, baseUrl }) => ({ name, location, baseUrl, key }));
+
+  return {
+    nodes,
+    key,
+    inventory: () => ({
+      source: 'simulator',
+      nodes: inventoryNodes(),
+      groups: { all: nodes.map((n) => n.name) },
+    }),
+    inventoryYaml: () => {
+      const lines = [
+        '# SIMULATION: every node below is a simulated agent (test/sim), not a server.',
+        'nodes:',
+      ];
+      for (const n of nodes) {
+        lines.push(`  - name: ${n.name}`, `    location: ${n.location}`, `    key: \${${SIM_KEY_ENV}}`);
+      }
+      lines.push('groups:', '  - name: all', `    nodes: [${nodes.map((n) => n.name).join(', ')}]`, '');
+      return lines.join('\n');
+    },
+    stop: () => closeAll(servers, hangingSockets),
+  };
+}
+
+async function closeAll(
+  servers: readonly (AgentServer | TcpServer)[],
+  sockets: Set<import('node:net').Socket>,
+): Promise<void> {
+  for (const socket of sockets) socket.destroy();
+  await Promise.all(
+    servers.map(
+      (server) =>
+        new Promise<void>((resolve) => {
+          if ('closeAllConnections' in server) server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    ),
+  );
+}
