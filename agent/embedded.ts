@@ -1,0 +1,82 @@
+/**
+ * An agent inside another process, for the TUI's "no inventory" mode: the local Docker engine
+ * behind the same HTTP API, reachable only from this machine (127.0.0.1, random port) and only
+ * with a key that never leaves memory.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { issueKey, KeyVerifier } from './auth/index.js';
+import { createLogger, silentLogger } from './logger.js';
+import { readAgentVersion, wireAgent } from './main.js';
+
+export interface EmbeddedAgentOptions {
+  /** Default: `DOCKER_HOST`, else the local socket. */
+  dockerHost?: string;
+  /** Job history; default a temp directory removed on close. */
+  dataDir?: string;
+  /** Append JSON logs to this file; default: no logs. */
+  logFile?: string;
+  /** A logger of one's own (wins over `logFile`). */
+  logger?: Logger;
+  /** How long `close()` waits for a running operation. Default 30 s. */
+  closeGraceMs?: number;
+}
+
+export interface EmbeddedAgent {
+  /** `http://127.0.0.1:<port>` */
+  baseUrl: string;
+  /** The throwaway key this agent accepts. */
+  key: string;
+  /** Stops accepting requests, waits for running operations, frees the port (and the temp dir). */
+  close(): Promise<void>;
+}
+
+export async function startEmbeddedAgent(options: EmbeddedAgentOptions = {}): Promise<EmbeddedAgent> {
+  const ownDataDir = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'dokkup-embedded-')));
+  const logger =
+    options.logger ??
+    (options.logFile ? createLogger({ destination: options.logFile, format: 'json' }) : silentLogger());
+  const key = issueKey();
+  const verifier = KeyVerifier.forKey(key, { logger });
+  const { server, engine } = wireAgent({
+    dataDir,
+    dockerHost: options.dockerHost ?? process.env['DOCKER_HOST'],
+    verifier,
+    logger,
+    agentVersion: readAgentVersion(),
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    if (ownDataDir) await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('embedded agent has no TCP address');
+  logger.info({ port: address.port }, 'embedded agent listening');
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      const grace = options.closeGraceMs ?? 30_000;
+      server.beginShutdown();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await Promise.all([server.waitForOperations(grace), engine.drain(grace)]);
+      server.closeAllConnections();
+      await closed;
+      if (ownDataDir) await rm(dataDir, { recursive: true, force: true });
+    })();
+    return closing;
+  };
+  return { baseUrl: `http://127.0.0.1:${address.port}`, key, close };
+}

@@ -1,0 +1,246 @@
+/**
+ * The agent process: options, first-start key, Docker unreachable at start, graceful stop.
+ * Docker is deliberately absent here (DOCKER_HOST names a socket that does not exist); the
+ * agent against real engines is covered by the Docker-backed suites.
+ */
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { routes } from '../src/protocol/api.js';
+import type { AgentServer } from './app.js';
+import { keyFilePath } from './auth/index.js';
+import {
+  type AgentProcessIO,
+  DEFAULT_PORT,
+  defaultDataDir,
+  parseAgentArgs,
+  readAgentVersion,
+  runAgentCommand,
+} from './main.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'dokkup-main-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('parseAgentArgs', () => {
+  const env = { DOKKUP_CONFIG: '/data' };
+  const fallback = () => '/fallback';
+
+  it('has the documented defaults', () => {
+    expect(parseAgentArgs([], {}, fallback)).toEqual({
+      kind: 'run',
+      options: { port: DEFAULT_PORT, host: '0.0.0.0', dataDir: '/fallback', rotateKey: false },
+    });
+  });
+
+  it('takes options from flags first, then the environment', () => {
+    expect(parseAgentArgs([], { PORT: '9000', DOKKUP_CONFIG: '/data' }, fallback)).toMatchObject({
+      options: { port: 9000, dataDir: '/data' },
+    });
+    expect(
+      parseAgentArgs(
+        ['--port', '9100', '--host=127.0.0.1', '--config', '/cfg', '--rotate-key'],
+        { PORT: '9000', ...env },
+        fallback,
+      ),
+    ).toEqual({ kind: 'run', options: { port: 9100, host: '127.0.0.1', dataDir: '/cfg', rotateKey: true } });
+    expect(parseAgentArgs(['--port', '0'], {}, fallback)).toMatchObject({ options: { port: 0 } });
+  });
+
+  it.each([
+    [['--port', 'abc'], /--port must be a port number.*"abc"/],
+    [['--port', '70000'], /--port must be a port number/],
+    [['--port', '-1'], /port/],
+    [['--port'], /--port must be a port number/],
+    [['--prot', '80'], /unknown option --prot/],
+    [['--port=80', '-x'], /unknown option -x/],
+    [['serve'], /unexpected argument "serve"/],
+    [['--port', '1', '--port', '2'], /only be set once/],
+    [['--config', ''], /--config must name a directory/],
+  ])('refuses %j', (argv, message) => {
+    const parsed = parseAgentArgs(argv, {}, fallback);
+    expect(parsed.kind).toBe('usage-error');
+    expect(parsed.kind === 'usage-error' && parsed.message).toMatch(message);
+  });
+
+  it('refuses a bad PORT from the environment, naming it', () => {
+    expect(parseAgentArgs([], { PORT: 'http' }, fallback)).toEqual({
+      kind: 'usage-error',
+      message: 'PORT must be a port number from 0 to 65535 (got "http")',
+    });
+  });
+
+  it('answers --help and --version', () => {
+    const help = parseAgentArgs(['--help'], {}, fallback);
+    expect(help.kind === 'help' && help.text).toMatch(/--rotate-key/);
+    expect(parseAgentArgs(['-h'], {}, fallback).kind).toBe('help');
+    expect(parseAgentArgs(['--version'], {}, fallback).kind).toBe('version');
+    expect(readAgentVersion()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+});
+
+describe('defaultDataDir', () => {
+  it('uses /config when it is a writable directory, else ~/.config/dokkup-agent', async () => {
+    const config = join(dir, 'config');
+    expect(defaultDataDir('/home/op', config)).toBe('/home/op/.config/dokkup-agent');
+    await mkdir(config);
+    expect(defaultDataDir('/home/op', config)).toBe(config);
+  });
+});
+
+/** Runs `dokkup agent` in this process with fake stdio and signals; Docker does not exist. */
+function startAgent(argv: string[], env: NodeJS.ProcessEnv = {}) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const logs: Array<Record<string, unknown>> = [];
+  let signal: ((name: string) => void) | undefined;
+  let listening!: (server: AgentServer) => void;
+  const server = new Promise<AgentServer>((resolve) => {
+    listening = resolve;
+  });
+  const io: AgentProcessIO = {
+    stdout: (text) => out.push(text),
+    stderr: (text) => err.push(text),
+    env: { DOCKER_HOST: `unix://${join(dir, 'no-docker.sock')}`, LOG_LEVEL: 'info', ...env },
+    onSignal(handler) {
+      signal = handler;
+      return () => {
+        signal = undefined;
+      };
+    },
+    exit: (code) => {
+      throw new Error(`unexpected exit(${code})`);
+    },
+    logDestination: new Writable({
+      write(chunk, _encoding, done) {
+        for (const line of chunk.toString().split('\n').filter(Boolean)) logs.push(JSON.parse(line));
+        done();
+      },
+    }),
+    onListening: (s) => listening(s),
+  };
+  const exitCode = runAgentCommand(argv, io);
+  return {
+    out,
+    err,
+    logs,
+    exitCode,
+    async url(path: string) {
+      const address = (await server).address();
+      if (address === null || typeof address === 'string') throw new Error('no address');
+      return `http://127.0.0.1:${address.port}${path}`;
+    },
+    stop(name = 'SIGTERM') {
+      if (!signal) throw new Error('no signal handler registered');
+      signal(name);
+      return exitCode;
+    },
+  };
+}
+
+async function get(url: string, key?: string) {
+  const response = await fetch(url, { headers: key ? { authorization: `Bearer ${key}` } : {} });
+  return { status: response.status, body: (await response.json()) as { error: { code: string } } };
+}
+
+describe('runAgentCommand', () => {
+  it('prints the key once on first start, keeps serving without Docker, and stops cleanly', async () => {
+    const dataDir = join(dir, 'data');
+    const first = startAgent(['--port', '0', '--host', '127.0.0.1', '--config', dataDir]);
+    const health = await get(await first.url(routes.health));
+    expect(health).toEqual({ status: 200, body: { ok: true } });
+
+    expect(first.out).toHaveLength(1);
+    const match = /^Your new API key is: ([A-Za-z0-9_-]{43})\n$/.exec(first.out[0]!);
+    expect(match).not.toBeNull();
+    const key = match![1]!;
+    expect((await stat(keyFilePath(dataDir))).mode & 0o777).toBe(0o600);
+
+    // Docker is unreachable: authenticated requests are answered with 503, the process lives on.
+    const info = await get(await first.url(routes.info), key);
+    expect(info.status).toBe(503);
+    expect(info.body.error.code).toBe('docker_unavailable');
+    expect((await get(await first.url(routes.info), 'wrong')).status).toBe(401);
+
+    const messages = first.logs.map((l) => l['msg']);
+    expect(messages).toContain('server is listening');
+    expect(first.logs.find((l) => l['msg'] === 'server is listening')).toMatchObject({ host: '127.0.0.1' });
+    expect(
+      first.logs.some((l) => l['level'] === 40 && String(l['msg']).includes('Docker is not reachable')),
+    ).toBe(true);
+    expect(JSON.stringify(first.logs)).not.toContain(key);
+
+    const healthUrl = await first.url(routes.health);
+    expect(await first.stop()).toBe(0);
+    expect(first.logs.map((l) => l['msg'])).toContain('stopped');
+    await expect(fetch(healthUrl)).rejects.toThrow();
+
+    // Later starts never print a key; the same key still works.
+    const second = startAgent(['--port', '0', '--host', '127.0.0.1'], { DOKKUP_CONFIG: dataDir });
+    expect((await get(await second.url(routes.info), key)).status).toBe(503);
+    expect(second.out).toEqual([]);
+
+    // --rotate-key (another process, same data dir): new key printed, the old one refused at once.
+    const rotated = startAgent(['--rotate-key', '--config', dataDir]);
+    expect(await rotated.exitCode).toBe(0);
+    const newKey = /^Your new API key is: ([A-Za-z0-9_-]{43})\n$/.exec(rotated.out.join(''))![1]!;
+    expect(newKey).not.toBe(key);
+    expect((await get(await second.url(routes.info), key)).status).toBe(401);
+    expect((await get(await second.url(routes.info), newKey)).status).toBe(503);
+    expect(await second.stop('SIGINT')).toBe(0);
+  });
+
+  it('exits 2 with a clear message for bad options and a bad LOG_LEVEL', async () => {
+    const bad = startAgent(['--port', 'eighty']);
+    expect(await bad.exitCode).toBe(2);
+    expect(bad.err.join('')).toMatch(/^dokkup agent: --port must be a port number.*\n.*--help/);
+    expect(bad.out).toEqual([]);
+
+    const unknown = startAgent(['--verbose']);
+    expect(await unknown.exitCode).toBe(2);
+    expect(unknown.err.join('')).toMatch(/unknown option --verbose/);
+
+    const level = startAgent(['--config', join(dir, 'x')], { LOG_LEVEL: 'loud' });
+    expect(await level.exitCode).toBe(2);
+    expect(level.err.join('')).toMatch(/LOG_LEVEL must be one of/);
+  });
+
+  it('prints help and exits 0', async () => {
+    const help = startAgent(['--help']);
+    expect(await help.exitCode).toBe(0);
+    expect(help.out.join('')).toMatch(/^Usage\n\s+\$ dokkup agent/);
+  });
+
+  it('exits 1 with a clear message when the port is taken', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const agent = startAgent(['--port', String(port), '--host', '127.0.0.1', '--config', join(dir, 'd')]);
+      expect(await agent.exitCode).toBe(1);
+      expect(agent.err.join('')).toMatch(
+        new RegExp(`cannot listen on 127.0.0.1:${port}: the port is already in use`),
+      );
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('exits 1 naming the file when the key file is damaged', async () => {
+    const dataDir = join(dir, 'broken');
+    await mkdir(dataDir);
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(keyFilePath(dataDir), '{oops');
+    const agent = startAgent(['--port', '0', '--config', dataDir]);
+    expect(await agent.exitCode).toBe(1);
+    expect(agent.err.join('')).toMatch(/agent-key\.json is not valid JSON.*--rotate-key/);
+    expect(agent.out).toEqual([]);
+  });
+});
