@@ -36,19 +36,13 @@ export function fitColumns<Id extends string>(
   }
   const fitted: FittedColumn<Id>[] = kept.map((c) => ({ ...c, width: c.min }));
   let spare = width - needed(kept);
-  // Hand out spare width one cell at a time, most important columns first, up to their max.
+  // Spare width goes to the most important columns first, each up to its max.
   const order = [...fitted].sort((a, b) => a.priority - b.priority);
-  let grew = true;
-  while (spare > 0 && grew) {
-    grew = false;
-    for (const c of order) {
-      if (spare <= 0) break;
-      if (c.width < (c.max ?? c.min)) {
-        c.width++;
-        spare--;
-        grew = true;
-      }
-    }
+  for (const c of order) {
+    if (spare <= 0) break;
+    const grow = Math.min(spare, (c.max ?? c.min) - c.width);
+    c.width += grow;
+    spare -= grow;
   }
   // Never wider than the space available, even when nothing could be dropped.
   let over = fitted.reduce((s, c) => s + c.width, 0) + COLUMN_GAP * Math.max(0, fitted.length - 1) - width;

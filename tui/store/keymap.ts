@@ -360,3 +360,44 @@ function aliasesOf(name: string): string {
     .map(([alias]) => `:${alias}`);
   return aliases.length > 0 ? ` (${aliases.join(' ')})` : '';
 }
+
+/** What a terminal library reports for a key press (blessed's shape). */
+export interface RawKey {
+  name?: string;
+  full?: string;
+  ctrl?: boolean;
+  meta?: boolean;
+  shift?: boolean;
+}
+
+const NAMED_KEYS = new Set([
+  'tab',
+  'escape',
+  'up',
+  'down',
+  'left',
+  'right',
+  'pageup',
+  'pagedown',
+  'home',
+  'end',
+  'backspace',
+  'delete',
+  'enter',
+]);
+
+/**
+ * Our key name for a raw key press, or null for keys we ignore. Enter arrives twice from
+ * blessed (`return`, then `enter`): only `enter` counts.
+ */
+export function keyNameOf(ch: string | undefined, key: RawKey | undefined): string | null {
+  const name = key?.name;
+  if (name === 'return' || name === 'linefeed') return null;
+  if (name === 'enter') return 'enter';
+  if (key?.ctrl && name) return `C-${name}`;
+  if (key?.meta) return null;
+  if (name === 'space' || ch === ' ') return 'space';
+  if (name && NAMED_KEYS.has(name)) return key?.shift ? `S-${name}` : name;
+  if (ch !== undefined && Array.from(ch).length === 1 && ch >= ' ' && ch !== '\x7f') return ch;
+  return null;
+}

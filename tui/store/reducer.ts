@@ -628,14 +628,18 @@ function editInput(state: TuiState, edit: (text: string) => string): TuiState {
 function startRollout(state: TuiState): TuiState {
   const m = state.modal;
   if (m?.kind !== 'confirm') return state;
-  const nodes: RolloutNode[] = m.nodes.map((np) => ({
-    node: np.node,
-    status: np.outcome === 'ok' ? 'waiting' : np.outcome,
-    lines: [],
-    current: null,
-    total: null,
-    message: np.outcome === 'ok' ? null : (np.error ?? np.outcome),
-  }));
+  // Like the CLI: only nodes whose plan changes something are contacted again.
+  const nodes: RolloutNode[] = m.nodes.map((np) => {
+    const unchanged = np.outcome === 'ok' && np.plan !== null && !np.plan.changes;
+    return {
+      node: np.node,
+      status: np.outcome === 'ok' ? (unchanged ? 'ok' : 'waiting') : np.outcome,
+      lines: [],
+      current: null,
+      total: null,
+      message: unchanged ? 'Nothing to change' : np.outcome === 'ok' ? null : (np.error ?? np.outcome),
+    };
+  });
   const runnable = nodes.some((n) => n.status === 'waiting');
   const board: RolloutBoard = {
     request: m.request,
@@ -646,7 +650,11 @@ function startRollout(state: TuiState): TuiState {
     scroll: 0,
   };
   const next = { ...state, modal: null, rollout: board };
-  return runnable ? next : flash(next, 'No node could be reached: nothing was changed', 'error');
+  if (runnable) return next;
+  const reached = m.nodes.some((np) => np.outcome === 'ok');
+  return reached
+    ? flash(next, 'Nothing to change on any reachable node', 'info')
+    : flash(next, 'No node could be reached: nothing was changed', 'error');
 }
 
 function cancelled(state: TuiState): TuiState {

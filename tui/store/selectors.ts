@@ -496,17 +496,23 @@ export function headerSummary(state: TuiState): HeaderSummary {
 
 export function headerSegments(state: TuiState): Cell[] {
   const h = headerSummary(state);
-  const cells: Cell[] = [
-    { text: ' dokkup ', tone: 'accent' },
+  // Short words on small terminals, so that the totals still fit in 80 columns.
+  const narrow = state.screen.width < 110;
+  const cells: Cell[] = narrow ? [] : [{ text: ' dokkup ', tone: 'accent' }];
+  cells.push(
     { text: ` ${h.inventory} ` },
-    { text: ` nodes ${h.online} online`, tone: h.online > 0 ? 'ok' : 'normal' },
-    { text: ` · ${h.offline} offline`, tone: h.offline > 0 ? 'error' : 'normal' },
-    { text: ` · ${h.unauthorized} unauthorized`, tone: h.unauthorized > 0 ? 'error' : 'normal' },
-  ];
-  if (h.connecting > 0) cells.push({ text: ` · ${h.connecting} connecting`, tone: 'warn' });
+    { text: ` nodes ${h.online} ${narrow ? 'on' : 'online'}`, tone: h.online > 0 ? 'ok' : 'normal' },
+    { text: ` · ${h.offline} ${narrow ? 'off' : 'offline'}`, tone: h.offline > 0 ? 'error' : 'normal' },
+    {
+      text: ` · ${h.unauthorized} ${narrow ? 'unauth' : 'unauthorized'}`,
+      tone: h.unauthorized > 0 ? 'error' : 'normal',
+    },
+  );
+  if (h.connecting > 0)
+    cells.push({ text: ` · ${h.connecting} ${narrow ? 'conn' : 'connecting'}`, tone: 'warn' });
   cells.push(
     {
-      text: `  jobs healthy ${h.jobsHealthy}/${h.jobsTotal}`,
+      text: `  jobs ${narrow ? 'ok' : 'healthy'} ${h.jobsHealthy}/${h.jobsTotal}`,
       tone: h.jobsHealthy === h.jobsTotal ? 'normal' : 'warn',
     },
     { text: `  CPU ${h.cpu}` },
@@ -579,7 +585,7 @@ type ContainerCol =
   | 'version';
 const CONTAINER_COLUMNS: ColumnDef<ContainerCol>[] = [
   { id: 'node', title: 'NODE', min: 6, max: 14, priority: 0 },
-  { id: 'name', title: 'NAME', min: 14, max: 48, priority: 0 },
+  { id: 'name', title: 'NAME', min: 14, max: 42, priority: 0 },
   { id: 'state', title: 'STATE', min: 7, max: 10, priority: 0 },
   { id: 'health', title: 'HEALTH', min: 7, max: 9, priority: 2 },
   { id: 'cpu', title: 'CPU', min: 6, priority: 1, align: 'right' },

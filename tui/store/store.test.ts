@@ -5,13 +5,14 @@ import { fitColumns } from './columns.js';
 import { compileFilter } from './filter.js';
 import { agentInfo, container, jobStatus } from './fixtures.js';
 import { formatBytes, formatDuration, formatPorts, sparkline } from './format.js';
-import { BINDINGS, footerHints, helpSections, resolveKey } from './keymap.js';
+import { BINDINGS, footerHints, helpSections, keyNameOf, resolveKey } from './keymap.js';
 import { computeLayout, layoutOf } from './layout.js';
 import { detailContentSize, parseCount, reduce } from './reducer.js';
 import {
   driftText,
   eventLines,
   flashText,
+  headerSegments,
   headerSummary,
   highlight,
   infoLines,
@@ -711,6 +712,27 @@ describe('rollout board', () => {
     s = press(s, 'enter');
     expect(s.rollout).toBeNull();
   });
+  it('does not run nodes whose plan changes nothing', () => {
+    const s = press(
+      withPlan(fleet(), 'deploy', [
+        { node: 'lab1', outcome: 'ok', plan: plan({ changes: false, action: 'noop' }), error: null },
+        { node: 'lab2', outcome: 'ok', plan: plan(), error: null },
+      ]),
+      'y',
+    );
+    expect(s.rollout!.nodes.map((n) => [n.status, n.message])).toEqual([
+      ['ok', 'Nothing to change'],
+      ['waiting', null],
+    ]);
+    const none = press(
+      withPlan(fleet(), 'deploy', [
+        { node: 'lab1', outcome: 'ok', plan: plan({ changes: false }), error: null },
+      ]),
+      'y',
+    );
+    expect(none.rollout!.finishedAt).not.toBeNull();
+    expect(flashText(none)!.text).toBe('Nothing to change on any reachable node');
+  });
   it('finishes at once when no node can be reached', () => {
     const s = press(
       withPlan(fleet(), 'stop', [{ node: 'lab3', outcome: 'offline', plan: null, error: 'down' }]),
@@ -934,5 +956,37 @@ describe('views from selectors', () => {
     }
     expect(s.events.length).toBe(10);
     expect(s.events[0]!.text).toBe('e20');
+  });
+});
+
+describe('raw keys', () => {
+  it('names keys the way the keymap spells them', () => {
+    expect(keyNameOf('\r', { name: 'return' })).toBeNull();
+    expect(keyNameOf(undefined, { name: 'enter' })).toBe('enter');
+    expect(keyNameOf('R', { name: 'r', shift: true, full: 'S-r' })).toBe('R');
+    expect(keyNameOf('\t', { name: 'tab', shift: true })).toBe('S-tab');
+    expect(keyNameOf(undefined, { name: 'c', ctrl: true })).toBe('C-c');
+    expect(keyNameOf(' ', { name: 'space' })).toBe('space');
+    expect(keyNameOf(':', { name: undefined })).toBe(':');
+    expect(keyNameOf('\x1b', { name: 'escape' })).toBe('escape');
+  });
+});
+
+describe('header', () => {
+  it('shows inventory, node states, healthy jobs and totals, and fits 80 columns', () => {
+    const wide = headerSegments(fleet())
+      .map((c) => c.text)
+      .join('');
+    expect(wide).toContain('inventory.yaml');
+    expect(wide).toContain('2 online');
+    expect(wide).toContain('1 offline');
+    expect(wide).toContain('0 unauthorized');
+    expect(wide).toContain('jobs healthy 1/2');
+    expect(wide).toMatch(/CPU .*MEM /);
+    const narrow = headerSegments(fleet({ width: 80, height: 24 }))
+      .map((c) => c.text)
+      .join('');
+    expect(narrow.length).toBeLessThanOrEqual(80);
+    expect(narrow).toContain('jobs ok 1/2');
   });
 });

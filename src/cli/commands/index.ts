@@ -10,6 +10,7 @@ import { runJobCommand } from './run.js';
 import { showJobCommand } from './show-job.js';
 import { showNodesCommand } from './show-nodes.js';
 import { stopJobCommand } from './stop.js';
+import { tuiCommand } from './tui.js';
 import { versionCommand } from './version.js';
 
 export const commands: readonly Command[] = [
@@ -20,5 +21,6 @@ export const commands: readonly Command[] = [
   showJobCommand,
   showNodesCommand,
   historyJobCommand,
+  tuiCommand,
   versionCommand,
 ];

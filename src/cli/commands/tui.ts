@@ -1,0 +1,89 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { loadInventoryFile } from '../../config/index.js';
+import type { Inventory } from '../../protocol/inventory.js';
+import { type Command, optionalStringFlag, UsageError } from '../command.js';
+import { userPath } from '../context.js';
+import { colorEnabled } from '../io.js';
+
+export const tuiCommand: Command = {
+  path: ['tui'],
+  summary: 'Full-screen control center: every node, job and container, live',
+  usage: '[-i inventory.yaml] [JOB.yaml …]',
+  description: `Watch the whole fleet and deploy (d), scale (s), roll back (r), stop (x) and purge (p) from
+the keyboard, with the plan and a confirmation before anything changes. Press ? for every key.
+Job files given here (and *.yaml in the working directory) are offered by d.
+
+Without an inventory (no -i and no inventory.yaml here), dokkup starts an agent inside this
+process against the local Docker engine (DOCKER_HOST or the default socket), on 127.0.0.1
+with a throwaway key, and shows this machine as the node \`local\`.`,
+  flags: {
+    inventory: {
+      type: 'string',
+      shortFlag: 'i',
+      valueName: 'FILE',
+      description: 'Inventory file (default: inventory.yaml here; none: an embedded local agent)',
+    },
+  },
+  args: { min: 0, max: Number.MAX_SAFE_INTEGER, names: 'JOB.yaml …' },
+  async run(context) {
+    const { io } = context;
+    if (io.stdout.isTTY !== true || io.stdin.isTTY !== true) {
+      throw new UsageError('dokkup tui needs a terminal (stdin and stdout must be a TTY)');
+    }
+    for (const file of context.args) {
+      if (!existsSync(userPath(context, file))) throw new UsageError(`job file not found: ${file}`);
+    }
+    const given = optionalStringFlag(context.flags, 'inventory');
+    const defaultPath = userPath(context, 'inventory.yaml');
+    const inventoryFile = given ? userPath(context, given) : existsSync(defaultPath) ? defaultPath : null;
+    const color = colorEnabled(io.stdout, io.env, context.flags['color'] as boolean | undefined);
+    const { runTui } = await import('../../../tui/app.js');
+
+    if (inventoryFile) {
+      const inventory = await loadInventoryFile(inventoryFile, io.env);
+      await runTui({
+        inventory,
+        inventoryName: path.basename(inventoryFile),
+        inventoryPath: given ?? 'inventory.yaml',
+        embedded: false,
+        jobFiles: context.args,
+        cwd: io.cwd,
+        color,
+      });
+      return 0;
+    }
+
+    // No inventory: this machine's Docker engine through an agent in this process.
+    const { startEmbeddedAgent } = await import('../../../agent/embedded.js');
+    const agent = await startEmbeddedAgent(
+      io.env['DOCKER_HOST'] ? { dockerHost: io.env['DOCKER_HOST'] } : {},
+    );
+    const inventory: Inventory = {
+      source: 'embedded',
+      nodes: [
+        {
+          name: 'local',
+          location: agent.baseUrl.replace(/^http:\/\//, ''),
+          baseUrl: agent.baseUrl,
+          key: agent.key,
+        },
+      ],
+      groups: {},
+    };
+    try {
+      await runTui({
+        inventory,
+        inventoryName: 'local (embedded agent)',
+        inventoryPath: null,
+        embedded: true,
+        jobFiles: context.args,
+        cwd: io.cwd,
+        color,
+      });
+    } finally {
+      await agent.close();
+    }
+    return 0;
+  },
+};

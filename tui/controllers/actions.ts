@@ -1,0 +1,388 @@
+/**
+ * The keys that change things — d (deploy/update), s (scale), r (rollback), x (stop), p (purge)
+ * — go through the same client calls as the CLI: plan on every target node → the confirmation
+ * pane with the CLI's plan tables and the equivalent CLI command → the operation with NDJSON
+ * progress per node on the rollout board → a refresh of the nodes involved.
+ */
+import type { AgentClient } from '../../src/client/agent-client.js';
+import type { Cluster } from '../../src/client/cluster.js';
+import { checkJobAgainstInventory, type LoadedJob } from '../../src/config/index.js';
+import {
+  deploymentSummaryLines,
+  jobSummaryOf,
+  nodeStatusLines,
+  type SummaryNodeLabel,
+  stopSummaryLines,
+} from '../../src/core/summary.js';
+import type { OperationResult, PlanRequest } from '../../src/protocol/api.js';
+import type { Inventory, InventoryNode } from '../../src/protocol/inventory.js';
+import type { CommandId } from '../store/keymap.js';
+import { jobRows, selectedJob } from '../store/selectors.js';
+import type { NodePlan, OperationKind, OperationRequest, TuiState } from '../store/state.js';
+import type { Store } from '../store/store.js';
+import { candidateJobFiles, describeError, findJobFile, loadJob } from './job-files.js';
+
+export interface ActionsOptions {
+  inventory: Inventory;
+  /** Path to show in CLI commands (`-i …`); null in embedded mode. */
+  inventoryPath: string | null;
+  /** Job files given on the command line. */
+  jobFiles: readonly string[];
+  cwd: string;
+  /** Embedded mode: every job goes to the one local node, whatever its target says. */
+  embedded: boolean;
+  refreshNode(node: string): void;
+  refreshAll(): void;
+}
+
+const TITLES: Readonly<Record<OperationKind, string>> = {
+  deploy: 'Deploy',
+  scale: 'Scale',
+  rollback: 'Rollback',
+  stop: 'Stop',
+  purge: 'Purge',
+};
+
+function labelOf(outcome: NodePlan['outcome']): SummaryNodeLabel {
+  return outcome === 'ok'
+    ? 'ONLINE'
+    : outcome === 'offline'
+      ? 'OFFLINE'
+      : outcome === 'unauthorized'
+        ? 'UNAUTHORIZED'
+        : 'ERROR';
+}
+
+function quote(arg: string): string {
+  return /^[\w./:@%+=,-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+export class ActionsController {
+  private nextId = 1;
+  private running = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly cluster: Cluster,
+    private readonly options: ActionsOptions,
+  ) {}
+
+  /** Called after every key command, with the state before and after the reducer saw it. */
+  afterCommand(command: CommandId, before: TuiState, after: TuiState): void {
+    switch (command) {
+      case 'refresh':
+        this.options.refreshAll();
+        this.store.dispatch({ type: 'flash', text: 'Refreshing every node…', level: 'info' });
+        return;
+      case 'op.deploy':
+        void this.openChooser();
+        return;
+      case 'chooser.choose':
+        if (before.modal?.kind === 'chooseFile') {
+          const file = before.modal.files[before.modal.selected];
+          if (file) void this.planDeployFile(file);
+        }
+        return;
+      case 'op.rollback':
+      case 'op.stop':
+      case 'op.purge': {
+        const job = selectedJob(before);
+        if (!job) {
+          this.store.dispatch({
+            type: 'flash',
+            text: 'Select a job (or one of its containers) first',
+            level: 'info',
+          });
+          return;
+        }
+        const op: OperationKind =
+          command === 'op.rollback' ? 'rollback' : command === 'op.stop' ? 'stop' : 'purge';
+        void this.planJobOperation(op, job, before);
+        return;
+      }
+      case 'input.submit':
+        if (before.modal?.kind === 'prompt' && before.modal.purpose === 'scale' && after.modal === null) {
+          void this.planScale(before.modal.job!, Number(before.modal.input.trim()));
+        }
+        return;
+      default:
+        if (
+          after.rollout &&
+          after.rollout !== before.rollout &&
+          before.rollout?.request !== after.rollout.request
+        ) {
+          void this.execute(after);
+        }
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Choosing and planning
+
+  private async openChooser(): Promise<void> {
+    const files = await candidateJobFiles(
+      this.options.jobFiles,
+      this.options.cwd,
+      this.options.inventoryPath,
+    );
+    this.store.dispatch({ type: 'openChooser', files });
+  }
+
+  private targetsOf(loaded: LoadedJob): InventoryNode[] {
+    if (this.options.embedded) return [...this.options.inventory.nodes];
+    return checkJobAgainstInventory(loaded.spec, this.options.inventory, loaded.file);
+  }
+
+  private async planDeployFile(file: string): Promise<void> {
+    const loaded = await loadJob(this.options.cwd, file);
+    if ('error' in loaded) {
+      this.store.dispatch({ type: 'flash', text: loaded.error, level: 'error' });
+      return;
+    }
+    let nodes: InventoryNode[];
+    try {
+      nodes = this.targetsOf(loaded.job);
+    } catch (error) {
+      this.store.dispatch({ type: 'flash', text: describeError(error), level: 'error' });
+      return;
+    }
+    const spec = loaded.job.spec;
+    await this.plan(
+      {
+        id: this.nextId++,
+        op: 'deploy',
+        job: spec.name,
+        nodes: nodes.map((n) => n.name),
+        spec,
+        file,
+        count: null,
+      },
+      { operation: 'deploy', spec },
+      deploymentSummaryLines(jobSummaryOf(spec)),
+    );
+  }
+
+  private async planScale(job: string, count: number): Promise<void> {
+    const files = await candidateJobFiles(
+      this.options.jobFiles,
+      this.options.cwd,
+      this.options.inventoryPath,
+    );
+    const found = await findJobFile(this.options.cwd, files, job);
+    if (!found) {
+      this.store.dispatch({
+        type: 'flash',
+        text: `No job file defines ${job}: pass it on the command line (dokkup tui ${job}.yaml) to scale it`,
+        level: 'error',
+      });
+      return;
+    }
+    let nodes: InventoryNode[];
+    try {
+      nodes = this.targetsOf(found.job);
+    } catch (error) {
+      this.store.dispatch({ type: 'flash', text: describeError(error), level: 'error' });
+      return;
+    }
+    const spec = { ...found.job.spec, count };
+    await this.plan(
+      { id: this.nextId++, op: 'scale', job, nodes: nodes.map((n) => n.name), spec, file: found.file, count },
+      { operation: 'deploy', spec },
+      deploymentSummaryLines(jobSummaryOf(spec)),
+    );
+  }
+
+  private async planJobOperation(
+    op: 'rollback' | 'stop' | 'purge',
+    job: string,
+    state: TuiState,
+  ): Promise<void> {
+    const files = await candidateJobFiles(
+      this.options.jobFiles,
+      this.options.cwd,
+      this.options.inventoryPath,
+    );
+    const found = await findJobFile(this.options.cwd, files, job);
+    let nodes: string[];
+    if (found) {
+      try {
+        nodes = this.targetsOf(found.job).map((n) => n.name);
+      } catch (error) {
+        this.store.dispatch({ type: 'flash', text: describeError(error), level: 'error' });
+        return;
+      }
+    } else {
+      // No job file: the nodes that report the job.
+      nodes = state.nodeOrder.filter((n) => state.nodes[n]?.jobs[job]);
+    }
+    if (nodes.length === 0) {
+      this.store.dispatch({ type: 'flash', text: `No node has ${job}`, level: 'info' });
+      return;
+    }
+    const row = jobRows(state).find((j) => j.job === job);
+    const image = found?.job.spec.container.image ?? row?.image ?? '-';
+    const group = found ? jobSummaryOf(found.job.spec).group : nodes.join(',');
+    const summary =
+      op === 'rollback'
+        ? found
+          ? deploymentSummaryLines(jobSummaryOf(found.job.spec))
+          : ['Rollback summary:', '', `NAME     IMAGE`, `${job}     ${image}`]
+        : stopSummaryLines({ name: job, image, group });
+    const request: PlanRequest =
+      op === 'rollback' ? { operation: 'rollback' } : { operation: 'stop', purge: op === 'purge' };
+    await this.plan(
+      {
+        id: this.nextId++,
+        op,
+        job,
+        nodes,
+        spec: found?.job.spec ?? null,
+        file: found?.file ?? null,
+        count: null,
+      },
+      request,
+      summary,
+    );
+  }
+
+  private nodesOf(names: readonly string[]): InventoryNode[] {
+    return names
+      .map((n) => this.options.inventory.nodes.find((x) => x.name === n))
+      .filter((n): n is InventoryNode => !!n);
+  }
+
+  private async plan(request: OperationRequest, planRequest: PlanRequest, summary: string[]): Promise<void> {
+    const title = `${TITLES[request.op]} ${request.job}`;
+    this.store.dispatch({ type: 'planStarted', request, title });
+    try {
+      const run = await this.cluster.run(
+        (client) => client.plan(request.job, planRequest),
+        {},
+        this.nodesOf(request.nodes),
+      );
+      const nodes: NodePlan[] = run.results.map((r) => ({
+        node: r.node.name,
+        outcome: r.status === 'skipped' ? 'failed' : r.status,
+        plan: r.value ?? null,
+        error: r.error?.message ?? null,
+      }));
+      const kind =
+        request.op === 'rollback'
+          ? 'rollback'
+          : request.op === 'stop' || request.op === 'purge'
+            ? 'stop'
+            : 'run';
+      const table = nodeStatusLines(
+        kind,
+        nodes.map((n) => ({ name: n.node, label: labelOf(n.outcome), ...(n.plan ? { plan: n.plan } : {}) })),
+        { purge: request.op === 'purge' },
+      );
+      const lines = [...summary, '', ...table];
+      if (request.op === 'scale') lines.push('', `Count per node: ${request.count}`);
+      if (nodes.every((n) => n.outcome !== 'ok' || (n.plan !== null && !n.plan.changes))) {
+        lines.push('', 'Nothing to do: every reachable node is already up to date.');
+      }
+      this.store.dispatch({
+        type: 'planReady',
+        request,
+        title,
+        summary: lines,
+        nodes,
+        command: this.cliCommand(request),
+      });
+    } catch (error) {
+      this.store.dispatch({ type: 'planFailed', request, error: describeError(error) });
+    }
+  }
+
+  /** The CLI command that does the same. */
+  cliCommand(request: OperationRequest): string {
+    const inv = this.options.inventoryPath ? ` -i ${quote(this.options.inventoryPath)}` : '';
+    const file = request.file ? quote(request.file) : `<${request.job}.yaml>`;
+    const embedded = this.options.embedded ? '   # embedded agent: with an inventory of this machine' : '';
+    switch (request.op) {
+      case 'deploy':
+        return `dokkup run job${inv} ${file}${embedded}`;
+      case 'scale':
+        return `dokkup run job${inv} ${file}   # with count: ${request.count} in ${file}${embedded ? ';' : ''}${embedded}`;
+      case 'rollback':
+        return `dokkup rollback job${inv} ${file}${embedded}`;
+      case 'stop':
+        return `dokkup stop job${inv} ${file}${embedded}`;
+      case 'purge':
+        return `dokkup stop job --purge${inv} ${file}${embedded}`;
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Carrying it out
+
+  private async execute(state: TuiState): Promise<void> {
+    const board = state.rollout;
+    if (!board || this.running) return;
+    const request = board.request;
+    const names = board.nodes.filter((n) => n.status === 'waiting').map((n) => n.node);
+    if (names.length === 0) return;
+    this.running = true;
+    const dispatch = this.store.dispatch.bind(this.store);
+    const task = (client: AgentClient, node: InventoryNode): Promise<OperationResult> => {
+      const onProgress = (line: { message: string; current?: number; total?: number }) =>
+        dispatch({
+          type: 'rolloutProgress',
+          node: node.name,
+          message: line.message,
+          ...(line.current !== undefined ? { current: line.current } : {}),
+          ...(line.total !== undefined ? { total: line.total } : {}),
+        });
+      switch (request.op) {
+        case 'deploy':
+        case 'scale':
+          return client.deploy(request.spec!, onProgress);
+        case 'rollback':
+          return client.rollback(request.job, undefined, onProgress);
+        case 'stop':
+        case 'purge':
+          return client.stop(request.job, request.op === 'purge', onProgress);
+      }
+    };
+    try {
+      await this.cluster.run(
+        task,
+        {
+          onDispatch: (node) => dispatch({ type: 'rolloutProgress', node: node.name, message: 'Starting' }),
+          onSettled: (result) => {
+            const node = result.node.name;
+            if (result.status === 'ok') {
+              const r = result.value!;
+              const restored = r.ok
+                ? ''
+                : r.restored
+                  ? ' (the previous version was left running)'
+                  : r.restored === false
+                    ? ' (nothing was restored)'
+                    : '';
+              const error =
+                !r.ok && r.error && !r.message.includes(r.error.message) ? `: ${r.error.message}` : '';
+              dispatch({
+                type: 'rolloutNode',
+                node,
+                status: r.ok ? 'ok' : 'failed',
+                message: `${r.message}${error}${restored}`,
+              });
+            } else {
+              const status = result.status === 'skipped' ? 'skipped' : result.status;
+              dispatch({ type: 'rolloutNode', node, status, message: result.error?.message ?? status });
+            }
+            this.options.refreshNode(node);
+          },
+        },
+        this.nodesOf(names),
+      );
+    } catch (error) {
+      dispatch({ type: 'flash', text: describeError(error), level: 'error' });
+    } finally {
+      this.running = false;
+      dispatch({ type: 'rolloutFinished', at: Date.now() });
+    }
+  }
+}

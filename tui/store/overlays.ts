@@ -1,0 +1,230 @@
+/**
+ * Text of the overlays (help, file chooser, planning, confirmation, rollout board) and of the
+ * status line, as rows of segments. Pure, like every selector.
+ */
+import { formatDuration } from './format.js';
+import { footerHints, helpSections, keyName } from './keymap.js';
+import { flashText, type Segment, type Tone } from './selectors.js';
+import type { RolloutNodeStatus, TuiState } from './state.js';
+
+export interface OverlayView {
+  kind: 'help' | 'chooser' | 'planning' | 'confirm' | 'rollout';
+  title: string;
+  rows: Segment[][];
+  /** Preferred size (the view clamps it to the screen). */
+  width: number;
+  height: number;
+}
+
+const STATUS_MARK: Readonly<Record<RolloutNodeStatus, string>> = {
+  waiting: '·',
+  running: '▶',
+  ok: '✔',
+  failed: '✖',
+  offline: '○',
+  unauthorized: '✖',
+  skipped: '-',
+};
+
+const STATUS_TONE: Readonly<Record<RolloutNodeStatus, Tone>> = {
+  waiting: 'dim',
+  running: 'warn',
+  ok: 'ok',
+  failed: 'error',
+  offline: 'error',
+  unauthorized: 'error',
+  skipped: 'dim',
+};
+
+function bar(current: number | null, total: number | null, width: number): string {
+  if (current === null || total === null || total <= 0) return '';
+  const filled = Math.round((Math.min(current, total) / total) * width);
+  return `[${'█'.repeat(filled)}${'░'.repeat(width - filled)}] ${current}/${total}`;
+}
+
+const text = (t: string, tone?: Tone): Segment[] => [tone ? { text: t, tone } : { text: t }];
+
+export function overlayView(state: TuiState): OverlayView | null {
+  const { width, height } = state.screen;
+  const modal = state.modal;
+  if (modal?.kind === 'help') {
+    const rows: Segment[][] = [];
+    for (const section of helpSections()) {
+      rows.push(text(section.title, 'accent'));
+      for (const r of section.rows) rows.push([{ text: `  ${r.keys.padEnd(22)} ` }, { text: r.label }]);
+      rows.push([]);
+    }
+    return {
+      kind: 'help',
+      title: ' Help — esc closes, ↑↓ scroll ',
+      rows: rows.slice(modal.scroll),
+      width: Math.min(90, width - 4),
+      height: height - 4,
+    };
+  }
+  if (modal?.kind === 'chooseFile') {
+    const rows: Segment[][] = [
+      text('Job file to deploy or update (files given on the command line, then *.yaml here):', 'dim'),
+      [],
+    ];
+    modal.files.forEach((file, i) => {
+      rows.push([{ text: `${i === modal.selected ? '▶ ' : '  '}${file}`, match: i === modal.selected }]);
+    });
+    if (modal.error) rows.push([], text(modal.error, 'error'));
+    rows.push([], text('enter: plan this file   esc: cancel', 'dim'));
+    return {
+      kind: 'chooser',
+      title: ' Deploy ',
+      rows,
+      width: Math.min(80, width - 4),
+      height: Math.min(height - 4, modal.files.length + 8),
+    };
+  }
+  if (modal?.kind === 'planning') {
+    const n = modal.request.nodes.length;
+    return {
+      kind: 'planning',
+      title: ` ${modal.title} `,
+      rows: [text(`Asking ${n} node${n === 1 ? '' : 's'} for a plan…`), [], text('esc: cancel', 'dim')],
+      width: Math.min(60, width - 4),
+      height: 7,
+    };
+  }
+  if (modal?.kind === 'confirm') {
+    const rows: Segment[][] = modal.summary.map((line) => text(line));
+    const problems = modal.nodes.filter((n) => n.outcome !== 'ok' || (n.plan?.warnings.length ?? 0) > 0);
+    if (problems.length > 0) {
+      rows.push([]);
+      for (const n of problems) {
+        if (n.outcome !== 'ok')
+          rows.push(text(`${n.node}: ${n.outcome.toUpperCase()} — ${n.error ?? ''} (skipped)`, 'error'));
+        for (const w of n.plan?.warnings ?? []) rows.push(text(`${n.node}: ${w}`, 'warn'));
+      }
+    }
+    rows.push([], text('Equivalent command:', 'dim'), text(`  ${modal.command}`, 'accent'), []);
+    const verb = modal.title.split(' ')[0] ?? 'Confirm';
+    const confirmLabel = `[ ${verb.charAt(0).toUpperCase()}${verb.slice(1)} ]`;
+    if (modal.typeToConfirm !== null) {
+      rows.push(
+        text(
+          `Purge removes every container of ${modal.typeToConfirm} and its history. Type the job name to confirm:`,
+          'warn',
+        ),
+        [{ text: '  > ' }, { text: `${modal.typed}█`, tone: 'accent' }],
+      );
+      if (modal.error) rows.push(text(modal.error, 'error'));
+      rows.push(
+        [],
+        [{ text: '[ Cancel ]', match: true }, { text: '   ' }, { text: confirmLabel, tone: 'dim' }],
+      );
+      rows.push(text('enter: purge (when the name matches)   esc: cancel', 'dim'));
+    } else {
+      rows.push([
+        { text: '[ Cancel ]', match: modal.focus === 'cancel' },
+        { text: '   ' },
+        { text: confirmLabel, match: modal.focus === 'confirm' },
+      ]);
+      rows.push(
+        text('y: confirm   n/esc: cancel   tab: switch button   enter: press the focused one', 'dim'),
+      );
+    }
+    const visible = rows.slice(Math.min(modal.scroll, Math.max(0, rows.length - 1)));
+    const longest = Math.max(...rows.map((r) => r.reduce((s, seg) => s + Array.from(seg.text).length, 0)));
+    return {
+      kind: 'confirm',
+      title: ` ${modal.title} — nothing changes until you confirm `,
+      rows: visible,
+      width: Math.min(width - 2, Math.max(70, longest + 4)),
+      height: Math.min(height - 2, rows.length + 2),
+    };
+  }
+  const board = state.rollout;
+  if (board && !modal) {
+    const rows: Segment[][] = [];
+    const detailed = board.nodes.length <= 8;
+    for (const n of board.nodes.slice(board.scroll)) {
+      const last = n.message ?? n.lines[n.lines.length - 1] ?? (n.status === 'waiting' ? 'waiting' : '');
+      rows.push([
+        { text: `${STATUS_MARK[n.status]} `, tone: STATUS_TONE[n.status] },
+        { text: `${n.node.padEnd(14)} ` },
+        { text: `${n.status.toUpperCase().padEnd(13)}`, tone: STATUS_TONE[n.status] },
+        { text: `${bar(n.current, n.total, 10).padEnd(20)} ` },
+        {
+          text: last,
+          tone:
+            n.status === 'failed' || n.status === 'offline' || n.status === 'unauthorized'
+              ? 'error'
+              : undefined,
+        },
+      ]);
+      if (detailed && n.message !== null) {
+        for (const line of n.lines.slice(-3)) rows.push(text(`      ${line}`, 'dim'));
+      } else if (detailed) {
+        for (const line of n.lines.slice(0, -1).slice(-3)) rows.push(text(`      ${line}`, 'dim'));
+      }
+    }
+    const done = board.nodes.filter((n) => n.status !== 'waiting' && n.status !== 'running').length;
+    rows.push([]);
+    if (board.finishedAt === null) {
+      rows.push(
+        text(
+          `Running… ${done}/${board.nodes.length} nodes done (${formatDuration(state.now - board.startedAt)})`,
+          'warn',
+        ),
+      );
+    } else {
+      const ok = board.nodes.filter((n) => n.status === 'ok').length;
+      rows.push(
+        text(
+          `Finished in ${formatDuration(board.finishedAt - board.startedAt)}: ${ok} ok, ${board.nodes.length - ok} not — esc/enter to dismiss`,
+          ok === board.nodes.length ? 'ok' : 'error',
+        ),
+      );
+    }
+    return {
+      kind: 'rollout',
+      title: ` Rollout: ${board.title} `,
+      rows,
+      width: Math.min(width - 2, 110),
+      height: Math.min(height - 2, rows.length + 2),
+    };
+  }
+  return null;
+}
+
+/** The line above the footer: an active prompt, else the flash message, else where we are. */
+export function statusLine(state: TuiState): Segment[] {
+  const modal = state.modal;
+  if (modal?.kind === 'prompt') {
+    const prefix =
+      modal.purpose === 'filter'
+        ? `Filter ${modal.panel ?? ''} (regex, !inverse): /`
+        : modal.purpose === 'command'
+          ? ':'
+          : modal.purpose === 'logSearch'
+            ? 'Search logs: /'
+            : `Scale ${modal.job} to how many containers per node? `;
+    const segs: Segment[] = [{ text: prefix, tone: 'accent' }, { text: `${modal.input}█` }];
+    if (modal.error) segs.push({ text: `  ${modal.error}`, tone: 'error' });
+    return segs;
+  }
+  const flash = flashText(state);
+  if (flash)
+    return [
+      { text: flash.text, tone: flash.level === 'error' ? 'error' : flash.level === 'ok' ? 'ok' : 'accent' },
+    ];
+  const crumbs = ['dokkup', ...state.navStack.map((f) => f.focus)];
+  if (state.scope.kind !== 'all')
+    crumbs.push(`${state.scope.kind} ${state.scope.kind === 'node' ? state.scope.node : state.scope.job}`);
+  return [{ text: crumbs.length > 1 ? crumbs.join(' › ') : '', tone: 'dim' }];
+}
+
+export function footerLine(state: TuiState): Segment[] {
+  const segs: Segment[] = [];
+  for (const h of footerHints(state)) {
+    segs.push({ text: ` ${h.keys} `, tone: 'accent' }, { text: `${h.label} ` });
+  }
+  return segs;
+}
+
+export { keyName };
