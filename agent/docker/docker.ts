@@ -15,7 +15,15 @@ import type {
   RuntimeContainer,
 } from './runtime.js';
 
-const CONTAINER_STATES = new Set<ContainerState>(['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead']);
+const CONTAINER_STATES = new Set<ContainerState>([
+  'created',
+  'running',
+  'paused',
+  'restarting',
+  'removing',
+  'exited',
+  'dead',
+]);
 const MS_TO_NS = 1_000_000;
 
 function toState(s: string | undefined): ContainerState {
@@ -49,13 +57,9 @@ function isConnectionError(err: unknown): boolean {
 
 function wrap(code: ConstructorParameters<typeof DokkupError>[0], what: string, err: unknown): DokkupError {
   if (err instanceof DokkupError) return err;
-  if (isConnectionError(err)) return new DokkupError('docker_unavailable', `Docker engine unreachable: ${dockerMessage(err)}`);
+  if (isConnectionError(err))
+    return new DokkupError('docker_unavailable', `Docker engine unreachable: ${dockerMessage(err)}`);
   return new DokkupError(code, `${what}: ${dockerMessage(err)}`);
-}
-
-function parseDockerTime(iso: string | undefined): number {
-  const t = iso ? Date.parse(iso) : Number.NaN;
-  return Number.isFinite(t) ? Math.floor(t / 1000) : 0;
 }
 
 export function containerConfig(req: CreateContainerRequest): Docker.ContainerCreateOptions {
@@ -65,7 +69,8 @@ export function containerConfig(req: CreateContainerRequest): Docker.ContainerCr
   for (const p of spec.ports) {
     const key = `${p.in}/${p.protocol}`;
     exposed[key] = {};
-    (bindings[key] ??= []).push({ HostIp: '', HostPort: p.out === null ? '' : String(p.out) });
+    const binding = { HostIp: '', HostPort: p.out === null ? '' : String(p.out) };
+    bindings[key] = [...(bindings[key] ?? []), binding];
   }
   const hc = spec.healthcheck;
   const [primaryNetwork] = spec.networks;
@@ -188,13 +193,21 @@ export class DockerRuntime implements ContainerRuntime {
         this.docker.modem.followProgress(
           stream,
           (err: unknown) => (err ? reject(err) : resolve()),
-          (event: { id?: string; status?: string; error?: string; progressDetail?: { current?: number; total?: number } }) => {
+          (event: {
+            id?: string;
+            status?: string;
+            error?: string;
+            progressDetail?: { current?: number; total?: number };
+          }) => {
             if (event.error) {
               pullError = event.error;
               return;
             }
             if (event.id && event.progressDetail?.total) {
-              layers.set(event.id, { current: event.progressDetail.current ?? 0, total: event.progressDetail.total });
+              layers.set(event.id, {
+                current: event.progressDetail.current ?? 0,
+                total: event.progressDetail.total,
+              });
             }
             let current = 0;
             let total = 0;

@@ -75,7 +75,8 @@ const noSteps = (): ExecutionSteps => ({
 });
 
 const isRunning = (c: ObservedContainer) => c.state === 'running' || c.state === 'restarting';
-const newestFirst = (a: ObservedContainer, b: ObservedContainer) => b.createdAt - a.createdAt || b.id.localeCompare(a.id);
+const newestFirst = (a: ObservedContainer, b: ObservedContainer) =>
+  b.createdAt - a.createdAt || b.id.localeCompare(a.id);
 const oldestFirst = (a: ObservedContainer, b: ObservedContainer) => -newestFirst(a, b);
 const ids = (cs: ObservedContainer[]) => cs.map((c) => c.id);
 
@@ -105,7 +106,10 @@ interface ConvergeInput {
 }
 
 /** Planning of deploy and rollback: converge the node to `count` containers of `version`. */
-function converge({ obs, spec, version, pulledImageId }: ConvergeInput, operation: 'deploy' | 'rollback'): ExecutionPlan {
+function converge(
+  { obs, spec, version, pulledImageId }: ConvergeInput,
+  operation: 'deploy' | 'rollback',
+): ExecutionPlan {
   const steps = noSteps();
   const warnings: string[] = [];
   const current = effectiveCurrent(obs);
@@ -122,13 +126,18 @@ function converge({ obs, spec, version, pulledImageId }: ConvergeInput, operatio
   const sameVersion = current === version || adopt || (current === null && others.length === 0);
   const fresh = total === 0;
   const staleImage =
-    pulledImageId != null && ofTarget.some((c) => c.imageId !== pulledImageId) && spec.container.pull === 'always';
+    pulledImageId != null &&
+    ofTarget.some((c) => c.imageId !== pulledImageId) &&
+    spec.container.pull === 'always';
 
   let action: PlanAction;
   if (sameVersion && !staleImage) {
     steps.removeLeftovers = ids(others);
     // Keep running containers first, then stopped ones (oldest first), up to count.
-    const ordered = [...ofTarget.filter(isRunning).sort(oldestFirst), ...ofTarget.filter((c) => !isRunning(c)).sort(oldestFirst)];
+    const ordered = [
+      ...ofTarget.filter(isRunning).sort(oldestFirst),
+      ...ofTarget.filter((c) => !isRunning(c)).sort(oldestFirst),
+    ];
     const kept = ordered.slice(0, count);
     steps.removeExtra = ids(ordered.slice(count).sort(newestFirst));
     steps.startExisting = ids(kept.filter((c) => !isRunning(c)));
@@ -149,18 +158,26 @@ function converge({ obs, spec, version, pulledImageId }: ConvergeInput, operatio
     steps.strategy = usesFixedHostPort(spec.container) ? 'stop-first' : 'start-first';
     action = 'update';
     if (steps.strategy === 'stop-first') {
-      warnings.push('fixed host port: old containers are stopped before the new ones start (restored on failure)');
+      warnings.push(
+        'fixed host port: old containers are stopped before the new ones start (restored on failure)',
+      );
     }
     if (staleImage) warnings.push(`image ${spec.container.image} changed since it was last pulled`);
   }
   if (operation === 'rollback' && action !== 'noop') action = 'rollback';
   if (spec.container.pull === 'always' && pulledImageId === undefined) {
-    warnings.push('pull: always — the image is pulled again at deploy; a changed image updates the containers');
+    warnings.push(
+      'pull: always — the image is pulled again at deploy; a changed image updates the containers',
+    );
   }
 
   const base = current ? (findRecord(obs.state, current)?.spec ?? null) : null;
   const changes =
-    steps.removeLeftovers.length + steps.startExisting.length + steps.removeExtra.length + steps.create + steps.replace.length >
+    steps.removeLeftovers.length +
+      steps.startExisting.length +
+      steps.removeExtra.length +
+      steps.create +
+      steps.replace.length >
     0;
   const prev = previousVersion(obs.state);
   return {
@@ -186,12 +203,20 @@ function converge({ obs, spec, version, pulledImageId }: ConvergeInput, operatio
   };
 }
 
-export function planDeploy(obs: Observation, spec: JobSpec, version: string, pulledImageId?: string | null): ExecutionPlan {
+export function planDeploy(
+  obs: Observation,
+  spec: JobSpec,
+  version: string,
+  pulledImageId?: string | null,
+): ExecutionPlan {
   return converge({ obs, spec, version, pulledImageId }, 'deploy');
 }
 
 /** Rollback to `to`, or to the version before the current one. Null when there is none. */
-export function planRollback(obs: Observation, to?: string): ExecutionPlan | { plan: Plan; spec: null; steps: ExecutionSteps } {
+export function planRollback(
+  obs: Observation,
+  to?: string,
+): ExecutionPlan | { plan: Plan; spec: null; steps: ExecutionSteps } {
   const target = to ?? previousVersion(obs.state);
   const record = target ? findRecord(obs.state, target) : null;
   const current = effectiveCurrent(obs);
@@ -234,7 +259,9 @@ export function planRollback(obs: Observation, to?: string): ExecutionPlan | { p
 
 export function planStop(obs: Observation, purge: boolean): ExecutionPlan {
   const steps = noSteps();
-  const runningContainers = obs.containers.filter((c) => c.state !== 'exited' && c.state !== 'dead' && c.state !== 'created');
+  const runningContainers = obs.containers.filter(
+    (c) => c.state !== 'exited' && c.state !== 'dead' && c.state !== 'created',
+  );
   if (purge) steps.purge = ids(obs.containers);
   else steps.stop = ids(runningContainers);
   const current = effectiveCurrent(obs);
@@ -294,9 +321,12 @@ export function diffSpecs(from: JobSpec | null, to: JobSpec, imageIdChanged = fa
   };
   if (a?.image !== b.image) diff.image = { from: a?.image ?? null, to: b.image };
   if (from?.count !== to.count) diff.count = { from: from?.count ?? null, to: to.count };
-  if (!a || formatPorts(a) !== formatPorts(b)) diff.ports = { from: a ? formatPorts(a) : null, to: formatPorts(b) };
-  if (!same(a?.command ?? null, b.command)) diff.command = { from: argv(a?.command ?? null), to: argv(b.command) };
-  if (!same(a?.entrypoint ?? null, b.entrypoint)) diff.entrypoint = { from: argv(a?.entrypoint ?? null), to: argv(b.entrypoint) };
+  if (!a || formatPorts(a) !== formatPorts(b))
+    diff.ports = { from: a ? formatPorts(a) : null, to: formatPorts(b) };
+  if (!same(a?.command ?? null, b.command))
+    diff.command = { from: argv(a?.command ?? null), to: argv(b.command) };
+  if (!same(a?.entrypoint ?? null, b.entrypoint))
+    diff.entrypoint = { from: argv(a?.entrypoint ?? null), to: argv(b.entrypoint) };
   if (a) {
     for (const field of ['volumes', 'networks', 'restart', 'healthcheck', 'resources'] as const) {
       if (!same(a[field], b[field])) diff.other.push(field);
