@@ -29,20 +29,47 @@ export function createProgressReporter(
   return live ? new LiveProgress(out, style) : new PlainProgress(out, style);
 }
 
+/**
+ * Plain lines, written in batches: thousands of nodes each reporting a handful of steps would
+ * otherwise mean one write (a system call on files and pipes) per line.
+ */
 class PlainProgress implements ProgressReporter {
+  private pending = '';
+  private timer: NodeJS.Timeout | undefined;
+
   constructor(
     private readonly out: OutputStream,
     private readonly style: Style,
   ) {}
   begin(): void {}
   update(node: string, message: string): void {
-    this.out.write(`${node}: ${message}\n`);
+    this.push(`${node}: ${message}\n`);
   }
   finish(node: string, message: string, ok: boolean): void {
-    this.out.write(`${node}: ${ok ? message : this.style.red(message)}\n`);
+    this.push(`${node}: ${ok ? message : this.style.red(message)}\n`);
   }
-  close(): void {}
+  close(): void {
+    this.flush();
+  }
+
+  private push(line: string): void {
+    this.pending += line;
+    if (this.pending.length >= PLAIN_BATCH_BYTES) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), PLAIN_BATCH_MS);
+  }
+
+  private flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (!this.pending) return;
+    const text = this.pending;
+    this.pending = '';
+    this.out.write(text);
+  }
 }
+
+const PLAIN_BATCH_BYTES = 64 * 1024;
+const PLAIN_BATCH_MS = 50;
 
 const REDRAW_INTERVAL_MS = 66;
 
