@@ -38,11 +38,24 @@ export interface AttachFeedsOptions {
   hub?: HubOptions;
 }
 
+export interface FeedsDiagnostics {
+  sessions: number;
+  subscriptions: number;
+  /** Bytes waiting in subscription queues (bounded per subscription). */
+  queuedBytes: number;
+  /** Bytes handed to sockets but not yet written to the kernel (bounded by the high-water mark). */
+  socketBufferedBytes: number;
+  /** Docker streams held right now (none when nobody subscribes). */
+  openStreams: { events: boolean; stats: number };
+}
+
 export interface FeedsHandle {
   /** Open sessions. */
   readonly sessions: number;
   /** Docker streams held right now (none when nobody subscribes). */
   readonly openStreams: { events: boolean; stats: number };
+  /** Memory and stream figures, for tests and the agent's own logs. */
+  diagnostics(): FeedsDiagnostics;
   /** Closes every session (code 1001, going away) and releases every Docker stream. */
   close(): Promise<void>;
 }
@@ -167,6 +180,23 @@ export function attachFeeds(server: Server, options: AttachFeedsOptions): FeedsH
     },
     get openStreams() {
       return hub.openStreams;
+    },
+    diagnostics() {
+      let subscriptions = 0;
+      let queuedBytes = 0;
+      let socketBufferedBytes = 0;
+      for (const session of sessions) {
+        subscriptions += session.subscriptionCount;
+        queuedBytes += session.queuedBytes;
+        socketBufferedBytes += session.bufferedBytes;
+      }
+      return {
+        sessions: sessions.size,
+        subscriptions,
+        queuedBytes,
+        socketBufferedBytes,
+        openStreams: hub.openStreams,
+      };
     },
     async close() {
       closing = true;

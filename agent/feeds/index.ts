@@ -1,4 +1,10 @@
 /** Live feeds (events, stats, logs) over the agent's WebSocket; see `attach.ts`. */
-export { type AttachFeedsOptions, attachFeeds, type FeedAuthorizer, type FeedsHandle } from './attach.js';
+export {
+  type AttachFeedsOptions,
+  attachFeeds,
+  type FeedAuthorizer,
+  type FeedsDiagnostics,
+  type FeedsHandle,
+} from './attach.js';
 export { FeedHub, type FeedLogger, type OperationSource } from './hub.js';
 export { DEFAULT_FEED_LIMITS, type FeedLimits } from './subscription.js';

@@ -34,8 +34,14 @@ interface TrackedStream {
   control: LogStreamControl | null;
   /** A Docker stream is open or opening for this container. */
   open: boolean;
-  /** Exact time of the last line passed on, to skip repeats after a re-attach. */
+  /** Exact time of the latest line passed on. */
   lastNanos: bigint | null;
+  /**
+   * After a re-attach: lines at or before this time were passed on already and are skipped,
+   * until the first later one. (Only then: Docker's stdout and stderr lines are not strictly
+   * ordered by timestamp, so a general "older than the last" filter would lose lines.)
+   */
+  skipUntilAfter: bigint | null;
   /** It started again while its previous stream was still ending: re-attach on end. */
   reopen: boolean;
   paused: boolean;
@@ -140,6 +146,7 @@ export class LogsSubscription extends Subscription<LogLine> {
       control: null,
       open: true,
       lastNanos: previous?.lastNanos ?? null,
+      skipUntilAfter: previous?.lastNanos ?? null,
       reopen: false,
       paused: false,
     };
@@ -205,8 +212,11 @@ export class LogsSubscription extends Subscription<LogLine> {
     if (this.stopped) return;
     const nanos = raw.ts ? dockerTimestampNanos(raw.ts) : null;
     if (nanos !== null) {
-      if (tracked.lastNanos !== null && nanos <= tracked.lastNanos) return;
-      tracked.lastNanos = nanos;
+      if (tracked.skipUntilAfter !== null) {
+        if (nanos <= tracked.skipUntilAfter) return;
+        tracked.skipUntilAfter = null;
+      }
+      if (tracked.lastNanos === null || nanos > tracked.lastNanos) tracked.lastNanos = nanos;
     }
     const line: LogLine = {
       containerId: tracked.container.id,

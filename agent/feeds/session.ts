@@ -55,6 +55,11 @@ export class AgentFeedSession {
     return this.subscriptions.size;
   }
 
+  /** Bytes handed to the socket and not yet written to the kernel. */
+  get bufferedBytes(): number {
+    return this.ws.bufferedAmount;
+  }
+
   /** Bytes queued in this session's subscriptions (for diagnostics and tests). */
   get queuedBytes(): number {
     let total = 0;

@@ -50,6 +50,8 @@ export interface FeedStateChange {
   error?: string;
   /** Unix ms when the connection was lost (null while open or before the first open). */
   lostAt: number | null;
+  /** While not open: the delay before the next attempt. */
+  retryInMs?: number;
 }
 
 export interface FeedSessionOptions {
@@ -108,8 +110,14 @@ interface ClientSubscription {
   onEvent?: (event: FeedEvent) => void;
   onBatch?: (batch: StatsBatch) => void;
   onLines?: (lines: LogLine[]) => void;
-  /** Logs: exact time of the last line delivered per container (to skip repeats on resume). */
+  /** Logs: exact time of the latest line delivered per container (where to resume). */
   lastNanos?: Map<string, bigint>;
+  /**
+   * Logs, after a resubscribe: per container, lines at or before this time were delivered
+   * already and are skipped until the first later one. Not applied otherwise: Docker's stdout
+   * and stderr lines are not strictly ordered by timestamp.
+   */
+  skipUntilAfter?: Map<string, bigint>;
   /** The agent acknowledged it on the current connection. */
   acknowledged: boolean;
 }
@@ -143,6 +151,8 @@ export class FeedSession {
   private ws: WebSocket | null = null;
   private currentState: FeedConnectionState = 'connecting';
   private attempts = 0;
+  /** Reconnects scheduled since the connection was last open (the backoff exponent). */
+  private retries = 0;
   private lostAt: number | null = null;
   private lastError: string | undefined;
   private everOpened = false;
@@ -321,10 +331,12 @@ export class FeedSession {
     this.connect();
   }
 
-  private setState(state: FeedConnectionState): void {
-    if (this.currentState === state && state !== 'reconnecting') return;
+  /** Tells the listeners; a retry is reported even when the state name stays the same. */
+  private setState(state: FeedConnectionState, retryInMs?: number): void {
+    if (this.currentState === state && retryInMs === undefined) return;
     this.currentState = state;
     const change = this.status;
+    if (retryInMs !== undefined) change.retryInMs = Math.round(retryInMs);
     for (const listener of [...this.stateListeners]) listener(change);
   }
 
@@ -351,12 +363,14 @@ export class FeedSession {
       if (this.ws !== ws) return;
       this.everOpened = true;
       this.attempts = 0;
+      this.retries = 0;
       this.lostAt = null;
       this.lastError = undefined;
       this.setState('open');
       this.startHeartbeat(ws);
       for (const subscription of this.subscriptions.values()) {
         subscription.acknowledged = false;
+        if (subscription.lastNanos) subscription.skipUntilAfter = new Map(subscription.lastNanos);
         this.sendSubscribe(subscription);
       }
     });
@@ -389,18 +403,20 @@ export class FeedSession {
 
   private scheduleReconnect(minimumDelayMs = 0): void {
     if (this.lostAt === null) this.lostAt = Date.now();
-    const wasOpen = this.currentState === 'open';
-    if (!wasOpen) this.attempts++;
-    const lostFor = Date.now() - this.lostAt;
-    if (this.attempts >= this.opts.offlineAfterAttempts || lostFor >= this.opts.offlineAfterMs) {
-      this.setState('offline');
-    } else {
-      this.setState(this.everOpened ? 'reconnecting' : 'connecting');
-    }
-    const exponent = Math.max(this.attempts - 1, 0);
-    const base = Math.min(this.opts.initialMs * this.opts.factor ** exponent, this.opts.maxMs);
+    // A drop of an open connection is not a failed attempt; every failed reconnect is.
+    if (this.currentState !== 'open') this.attempts++;
+    const base = Math.min(this.opts.initialMs * this.opts.factor ** this.retries, this.opts.maxMs);
+    this.retries++;
     const jittered = base * (1 - this.opts.jitter + 2 * this.opts.jitter * this.random());
     const delay = Math.max(jittered, minimumDelayMs);
+    const lostFor = Date.now() - this.lostAt;
+    const state: FeedConnectionState =
+      this.attempts >= this.opts.offlineAfterAttempts || lostFor >= this.opts.offlineAfterMs
+        ? 'offline'
+        : this.everOpened
+          ? 'reconnecting'
+          : 'connecting';
+    this.setState(state, delay);
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
       this.connect();
@@ -489,13 +505,18 @@ export class FeedSession {
   private deliverLines(subscription: ClientSubscription, lines: LogLine[]): void {
     const last = subscription.lastNanos;
     if (!last) return;
+    const skip = subscription.skipUntilAfter;
     const fresh: LogLine[] = [];
     for (const line of lines) {
       const nanos = logTimestampNanos(line.ts);
       if (nanos !== null) {
+        const floor = skip?.get(line.containerId);
+        if (floor !== undefined) {
+          if (nanos <= floor) continue;
+          skip?.delete(line.containerId);
+        }
         const previous = last.get(line.containerId);
-        if (previous !== undefined && nanos <= previous) continue;
-        last.set(line.containerId, nanos);
+        if (previous === undefined || nanos > previous) last.set(line.containerId, nanos);
       }
       fresh.push(line);
     }

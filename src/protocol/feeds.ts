@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { ErrorCodeSchema, HealthSchema, OperationResultSchema, ProgressLineSchema } from './api.js';
+import { CLI_JSON_SCHEMA_VERSION, CliNodeErrorSchema, CliNodeStatusSchema } from './cli-json.js';
 
 /** Largest frame a client may send (subscribe frames are tiny). The agent's `ws` maxPayload. */
 export const FEED_MAX_CLIENT_FRAME_BYTES = 16 * 1024;
@@ -294,3 +295,34 @@ export type LogsFrame = z.infer<typeof LogsFrameSchema>;
 export type DroppedFrame = z.infer<typeof DroppedFrameSchema>;
 export type EndFrame = z.infer<typeof EndFrameSchema>;
 export type FeedErrorFrame = z.infer<typeof FeedErrorFrameSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// CLI output (`--json`), same contract as `cli-json.ts`: fields are only ever added.
+
+/** `dokkup top job --json FILE`: one document with each node's first stats batch. */
+export const TopJobJsonSchema = z.object({
+  schema: z.literal(CLI_JSON_SCHEMA_VERSION),
+  command: z.literal('top job'),
+  exitCode: z.number().int(),
+  job: z.string(),
+  nodes: z.array(
+    z.object({
+      node: z.string(),
+      location: z.string(),
+      status: CliNodeStatusSchema,
+      error: CliNodeErrorSchema.nullable(),
+      /** From connecting to the first complete batch; null when not reached. */
+      latencyMs: z.number().nonnegative().nullable(),
+      /** The job's running containers on the node; null when the node could not be asked. */
+      containers: z.array(ContainerStatsSchema).nullable(),
+    }),
+  ),
+});
+export type TopJobJson = z.infer<typeof TopJobJsonSchema>;
+
+/** `dokkup events --json [FILE]`: one line per event (NDJSON), until interrupted. */
+export const EventsJsonLineSchema = z.object({
+  node: z.string(),
+  event: FeedEventSchema,
+});
+export type EventsJsonLine = z.infer<typeof EventsJsonLineSchema>;

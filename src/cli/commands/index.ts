@@ -3,13 +3,16 @@
  * `Command` and add it to this list (order = order in `dokkup --help`).
  */
 import type { Command } from '../command.js';
+import { eventsCommand } from './events.js';
 import { historyJobCommand } from './history.js';
+import { logsJobCommand } from './logs.js';
 import { planJobCommand } from './plan.js';
 import { rollbackJobCommand } from './rollback.js';
 import { runJobCommand } from './run.js';
 import { showJobCommand } from './show-job.js';
 import { showNodesCommand } from './show-nodes.js';
 import { stopJobCommand } from './stop.js';
+import { topJobCommand } from './top.js';
 import { tuiCommand } from './tui.js';
 import { versionCommand } from './version.js';
 
@@ -22,5 +25,8 @@ export const commands: readonly Command[] = [
   showNodesCommand,
   historyJobCommand,
   tuiCommand,
+  logsJobCommand,
+  eventsCommand,
+  topJobCommand,
   versionCommand,
 ];
