@@ -156,7 +156,7 @@ describe('toContainerEvent', () => {
       Action: 'die',
       Actor: actor({ exitCode: '4' }),
       time: 1795619474,
-      timeNano: 1795619474425020800,
+      timeNano: 1795619474425000000,
     });
     expect(event).toEqual({
       type: 'container',
@@ -167,7 +167,7 @@ describe('toContainerEvent', () => {
       version: 'abc1234',
       image: 'img:1',
       exitCode: 4,
-      at: 1795619474425020800 / 1e6,
+      at: 1795619474425000000 / 1e6,
     });
   });
 
