@@ -36,7 +36,15 @@ export function engine(which: string | number = 0): EngineInfo {
   if (!dockerAvailable) {
     const name = typeof which === 'number' ? `node${which + 1}` : which;
     const socketPath = `/nonexistent/dokkup-harness/${name}.sock`;
-    return { name, dockerHost: `unix://${socketPath}`, socketPath, bridge: '', subnet: '', logFile: '' };
+    return {
+      name,
+      dockerHost: `unix://${socketPath}`,
+      socketPath,
+      bridge: '',
+      subnet: '',
+      portRange: [0, 0],
+      logFile: '',
+    };
   }
   const found = typeof which === 'number' ? engines[which] : engines.find((e) => e.name === which);
   if (!found)

@@ -21,9 +21,24 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { dockerSync } from './docker-cli.js';
 import { runSync, sleep } from './proc.js';
-import { BRIDGE_PREFIX, createOwnedDir, destroyDirSync, newId, reapStaleSync } from './resources.js';
+import {
+  BRIDGE_PREFIX,
+  createOwnedDir,
+  destroyDirSync,
+  ENGINE_POOL_BASE,
+  MAX_ENGINE_SLOTS,
+  newId,
+  type OwnedDir,
+  reapStaleSync,
+} from './resources.js';
 
-const MAX_ENGINE_SLOTS = 64;
+/**
+ * Random published ports of engine slot N come from PORT_RANGE_BASE + N * PORTS_PER_ENGINE
+ * onwards (20000-29599 for the 64 slots): below the kernel's ephemeral range (32768+), which
+ * agents, registries and loopback simulators get their ports from.
+ */
+export const PORT_RANGE_BASE = 20_000;
+export const PORTS_PER_ENGINE = 150;
 
 export interface EngineOptions {
   /** Extra dockerd arguments. */
@@ -42,6 +57,8 @@ export interface Engine {
   bridge: string;
   /** Subnet of the default bridge network, e.g. 10.99.3.0/24. */
   subnet: string;
+  /** Host ports this engine picks random published ports from (inclusive). */
+  portRange: [number, number];
   /** dockerd's own log, for diagnosing a failed test. */
   logFile: string;
   stop(): Promise<void>;
@@ -57,11 +74,21 @@ export function trackLiveDir(dir: string): void {
   liveDirs.add(dir);
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  // vitest turns SIGINT/SIGTERM into process.exit(), so this also covers an interrupted run.
-  process.on('exit', () => {
+  const destroyAll = (): void => {
     for (const live of liveDirs) destroyDirSync(live);
     liveDirs.clear();
-  });
+  };
+  // In vitest's main process SIGINT/SIGTERM become process.exit(), so 'exit' covers them.
+  process.on('exit', destroyAll);
+  // A test worker is stopped with SIGTERM (then SIGKILL after 500 ms), which skips 'exit':
+  // destroy first, then let the signal do what it would have done. Where someone else
+  // handles the signal (vitest's main process), leave the rest to them.
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      destroyAll();
+      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+    });
+  }
 }
 
 export function untrackLiveDir(dir: string): void {
@@ -105,16 +132,55 @@ function tail(file: string, lineCount = 15): string {
   }
 }
 
+/** Whether the host already routes an engine slot's subnets (someone else's bridge). */
+function slotSubnetsInUse(slot: number): boolean {
+  const routes = runSync('ip', ['-4', 'route', 'show', 'table', 'all'], { allowFail: true }).stdout;
+  return routes
+    .split('\n')
+    .some(
+      (line) =>
+        /^(local |broadcast )?10\.99\.(\d+)\./.exec(line)?.[2] === String(slot) ||
+        line.startsWith(`10.${ENGINE_POOL_BASE + slot}.`),
+    );
+}
+
+/**
+ * Claims the lowest free engine slot whose subnets (bridge 10.99.<slot>.0/24, networks from
+ * 10.<100+slot>.0.0/16) no interface of the host uses yet. Slots that clash are held while
+ * looking further, so the next claim cannot pick them again, then released.
+ */
+function claimEngineSlot(files: Record<string, string>): OwnedDir {
+  const clashing: OwnedDir[] = [];
+  try {
+    for (;;) {
+      const owned = createOwnedDir('engines', files, MAX_ENGINE_SLOTS);
+      trackLiveDir(owned.dir);
+      // Written before dockerd can make any network, so destroying finds all of them.
+      writeFileSync(join(owned.dir, 'pool-prefix'), `10.${ENGINE_POOL_BASE + owned.slot}.`);
+      if (!slotSubnetsInUse(owned.slot)) return owned;
+      clashing.push(owned);
+    }
+  } finally {
+    for (const c of clashing) {
+      destroyDirSync(c.dir);
+      untrackLiveDir(c.dir);
+    }
+  }
+}
+
 export async function startEngine(name: string, opts: EngineOptions = {}): Promise<Engine> {
   assertRoot();
   reapStaleOnce();
   const bridge = `${BRIDGE_PREFIX}${newId().slice(0, 8)}`;
-  const owned = createOwnedDir('engines', { bridge, cgroup: bridge, name }, MAX_ENGINE_SLOTS);
-  trackLiveDir(owned.dir);
+  const owned = claimEngineSlot({ bridge, cgroup: bridge, name });
   const run = owned.runDir;
   const socketPath = join(run, 'docker.sock');
   const logFile = join(run, 'dockerd.log');
   const subnet = `10.99.${owned.slot}.0/24`;
+  const portRange: [number, number] = [
+    PORT_RANGE_BASE + owned.slot * PORTS_PER_ENGINE,
+    PORT_RANGE_BASE + (owned.slot + 1) * PORTS_PER_ENGINE - 1,
+  ];
   let stopped = false;
 
   const stop = async (): Promise<void> => {
@@ -125,10 +191,6 @@ export async function startEngine(name: string, opts: EngineOptions = {}): Promi
   };
 
   try {
-    const inUse = runSync('ip', ['-4', '-o', 'addr', 'show'], { allowFail: true }).stdout;
-    if (inUse.includes(` 10.99.${owned.slot}.`)) {
-      throw new Error(`subnet ${subnet} is already on an interface of this host:\n${inUse}`);
-    }
     runSync('ip', ['link', 'add', bridge, 'type', 'bridge']);
     runSync('ip', ['addr', 'add', `10.99.${owned.slot}.1/24`, 'dev', bridge]);
     runSync('ip', ['link', 'set', bridge, 'up']);
@@ -149,7 +211,7 @@ export async function startEngine(name: string, opts: EngineOptions = {}): Promi
       '--bridge',
       bridge,
       '--default-address-pool',
-      `base=10.${100 + owned.slot}.0.0/16,size=24`,
+      `base=10.${ENGINE_POOL_BASE + owned.slot}.0.0/16,size=24`,
       '--iptables=false',
       '--ip-masq=false',
       '--ip-forward=false',
@@ -170,14 +232,34 @@ export async function startEngine(name: string, opts: EngineOptions = {}): Promi
     //   engine ID (dockerd 20.10 has no flag for that file's path);
     // - its hostname (docker info's Name) is the node name;
     // - every mount it makes (overlay, netns) lives and dies with its processes, so nothing
-    //   stays mounted on the host even after a kill -9.
+    //   stays mounted on the host even after a kill -9;
+    // - its view of ip_local_port_range is the engine's own port range: dockerd hands out
+    //   random published ports from that file, each engine counting up from the same start
+    //   and never checking the host, so engines (and anything else using the kernel's
+    //   ephemeral range) would otherwise collide on the first random port.
     // unshare execs (no fork), so the spawned pid is dockerd's. Detached: a Ctrl-C reaches
     // vitest, whose exit handler destroys the engine as a whole, rather than dockerd alone.
-    const script = 'hostname "$1" && mount --bind "$2" /etc/docker && shift 2 && exec dockerd "$@"';
+    const portRangeFile = join(run, 'ip_local_port_range');
+    writeFileSync(portRangeFile, `${portRange[0]}\t${portRange[1]}\n`);
+    const script =
+      'hostname "$1" && mount --bind "$2" /etc/docker && mount --bind "$3" /proc/sys/net/ipv4/ip_local_port_range && shift 3 && exec dockerd "$@"';
     mkdirSync('/etc/docker', { recursive: true });
     const child = spawn(
       'unshare',
-      ['--mount', '--uts', '--propagation', 'private', 'sh', '-c', script, 'sh', name, etcDocker, ...args],
+      [
+        '--mount',
+        '--uts',
+        '--propagation',
+        'private',
+        'sh',
+        '-c',
+        script,
+        'sh',
+        name,
+        etcDocker,
+        portRangeFile,
+        ...args,
+      ],
       { detached: true, stdio: ['ignore', logFd, logFd] },
     );
     closeSync(logFd);
@@ -205,7 +287,17 @@ export async function startEngine(name: string, opts: EngineOptions = {}): Promi
     throw new Error(`engine ${name} failed to start: ${message}\n--- dockerd log ---\n${log}`);
   }
 
-  return { name, dockerHost: `unix://${socketPath}`, socketPath, dir: run, bridge, subnet, logFile, stop };
+  return {
+    name,
+    dockerHost: `unix://${socketPath}`,
+    socketPath,
+    dir: run,
+    bridge,
+    subnet,
+    portRange,
+    logFile,
+    stop,
+  };
 }
 
 /** Starts several engines at once; if any fails, the others are stopped too. */

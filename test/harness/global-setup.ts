@@ -118,6 +118,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
         socketPath: e.socketPath,
         bridge: e.bridge,
         subnet: e.subnet,
+        portRange: e.portRange,
         logFile: e.logFile,
       })),
       registry: registry.host,

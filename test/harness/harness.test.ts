@@ -2,6 +2,8 @@
  * Smoke test of the test harness itself: the engines, registry and images that every Docker
  * test relies on behave as the tests assume.
  */
+import { existsSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeEach, expect, it } from 'vitest';
 import {
   allContainers,
@@ -19,7 +21,9 @@ import {
   WEB_BODY,
   WEB_PORT,
 } from './context.js';
-import { waitFor } from './proc.js';
+import { type Engine, startEngine, untrackLiveDir } from './engines.js';
+import { listProcesses, runSync, waitFor } from './proc.js';
+import { reapStaleSync } from './resources.js';
 
 describeDocker('test harness', () => {
   const [node1, node2, node3] = [engine('node1'), engine('node2'), engine('node3')];
@@ -127,5 +131,90 @@ describeDocker('test harness', () => {
     });
     expect(logs.stdout).toContain(`${LOGGER_STDOUT_PREFIX} 1`);
     expect(logs.stderr).toContain('dokkup-test-stderr 1');
+  });
+});
+
+describeDocker('engine lifecycle', () => {
+  /** Everything an engine leaves on the host while it runs. */
+  function footprint(e: Engine) {
+    const id = basename(e.dir);
+    const processes = listProcesses().filter((p) => p.cmdline.includes(`/${id}/`));
+    const links = runSync('ip', ['-o', 'link', 'show'], { allowFail: true }).stdout;
+    return { processes: processes.length, bridge: links.includes(`${e.bridge}:`), dir: existsSync(e.dir) };
+  }
+
+  /** An engine with a user-defined network and a container publishing a port. */
+  async function busyEngine(name: string): Promise<{ e: Engine; port: number; networkBridge: string }> {
+    const e = await startEngine(name);
+    try {
+      return await fillEngine(e);
+    } catch (err) {
+      await e.stop();
+      throw err;
+    }
+  }
+
+  async function fillEngine(e: Engine): Promise<{ e: Engine; port: number; networkBridge: string }> {
+    await loadImages(e.dockerHost, harness().imageArchive!);
+    const network = (await docker(e.dockerHost, ['network', 'create', 'harness-net'])).stdout.trim();
+    await docker(e.dockerHost, [
+      'run',
+      '-d',
+      '--network',
+      'harness-net',
+      '-p',
+      String(WEB_PORT),
+      '--label',
+      'dokkup.test=fp',
+      images().webV1,
+    ]);
+    const [c] = await runningContainers(e, { 'dokkup.test': 'fp' });
+    const port = publishedPort(c!, `${WEB_PORT}/tcp`);
+    expect((await waitFor('httpd', () => httpGet(port))).trim()).toBe(WEB_BODY.v1);
+    return { e, port, networkBridge: `br-${network.slice(0, 12)}` };
+  }
+
+  const hasLink = (dev: string) => runSync('ip', ['link', 'show', dev], { allowFail: true }).code === 0;
+
+  it('stop() leaves no process, bridge, network bridge, directory or port behind', async () => {
+    const { e, port, networkBridge } = await busyEngine('lifecycle-stop');
+    try {
+      expect(hasLink(networkBridge)).toBe(true);
+      expect(footprint(e).processes).toBeGreaterThan(2);
+      expect(port).toBeGreaterThanOrEqual(e.portRange[0]);
+      expect(port).toBeLessThanOrEqual(e.portRange[1]);
+    } finally {
+      await e.stop();
+    }
+    const after = footprint(e);
+    expect(after.processes).toBe(0);
+    expect(after.bridge).toBe(false);
+    expect(after.dir).toBe(false);
+    expect(hasLink(networkBridge)).toBe(false);
+    await expect(httpGet(port, '/', 500)).rejects.toThrow();
+  });
+
+  it('a later run reaps the leftovers of a run that died without stopping its engine', async () => {
+    const { e, port, networkBridge } = await busyEngine('lifecycle-crash');
+    // Make the engine look like it belongs to a process that is gone, as after a kill -9 of
+    // the test run; its exit hook must not clean it up either.
+    const slotDir = dirname(e.dir);
+    try {
+      writeFileSync(join(slotDir, 'owner'), '999999999:0');
+      untrackLiveDir(slotDir);
+      reapStaleSync();
+      const after = footprint(e);
+      expect(after.processes).toBe(0);
+      expect(after.bridge).toBe(false);
+      expect(existsSync(slotDir)).toBe(false);
+      expect(hasLink(networkBridge)).toBe(false);
+      await expect(httpGet(port, '/', 500)).rejects.toThrow();
+    } finally {
+      if (existsSync(slotDir)) await e.stop();
+    }
+    // The live engines of this run are not leftovers and were not touched.
+    for (const name of ['node1', 'node2', 'node3']) {
+      await docker(engine(name).dockerHost, ['info', '--format', '{{.ID}}']);
+    }
   });
 });

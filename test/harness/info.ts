@@ -10,6 +10,8 @@ export interface EngineInfo {
   socketPath: string;
   bridge: string;
   subnet: string;
+  /** Host ports the engine picks random published ports from (inclusive). */
+  portRange: [number, number];
   logFile: string;
 }
 

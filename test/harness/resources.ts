@@ -189,6 +189,14 @@ export function destroyDirSync(dir: string): void {
   }
   const bridge = readOptional(join(dir, 'bridge'));
   if (bridge?.startsWith(BRIDGE_PREFIX)) runSync('ip', ['link', 'del', bridge], { allowFail: true });
+  // Bridges dockerd made for user-defined networks live in the host's network namespace and
+  // outlive a killed dockerd; they are the `br-*` interfaces in the engine's address pool.
+  const poolPrefix = readOptional(join(dir, 'pool-prefix'));
+  if (poolPrefix) {
+    for (const { dev } of ipv4Interfaces().filter((i) => i.address.startsWith(poolPrefix))) {
+      if (dev.startsWith('br-')) runSync('ip', ['link', 'del', dev], { allowFail: true });
+    }
+  }
   const cgroup = readOptional(join(dir, 'cgroup'));
   if (cgroup?.startsWith(BRIDGE_PREFIX)) removeCgroups(cgroup);
   rmSync(dir, { recursive: true, force: true });
@@ -280,7 +288,44 @@ export function reapStaleSync(): { reaped: number } {
     if (!named.has(bridge) && runSync('ip', ['link', 'del', bridge], { allowFail: true }).code === 0)
       reaped++;
   }
+  for (const dev of orphanNetworkBridges()) {
+    if (runSync('ip', ['link', 'del', dev], { allowFail: true }).code === 0) reaped++;
+  }
   return { reaped };
+}
+
+export function ipv4Interfaces(): { dev: string; address: string }[] {
+  const out = runSync('ip', ['-4', '-o', 'addr', 'show'], { allowFail: true }).stdout;
+  const found: { dev: string; address: string }[] = [];
+  for (const line of out.split('\n')) {
+    const match = /^\d+:\s+(\S+)\s+inet\s+(\S+)/.exec(line);
+    if (match?.[1] && match[2]) found.push({ dev: match[1], address: match[2] });
+  }
+  return found;
+}
+
+/**
+ * Engine slot N hands out user-defined networks from 10.<ENGINE_POOL_BASE + N>.0.0/16; the
+ * bridge of such a network is `br-<network id>`.
+ */
+export const ENGINE_POOL_BASE = 100;
+export const MAX_ENGINE_SLOTS = 64;
+
+/** `br-*` bridges in an engine slot's pool whose slot no directory holds: a killed engine's. */
+function orphanNetworkBridges(): string[] {
+  const interfaces = ipv4Interfaces();
+  // Interfaces first, directories second (see reapStaleSync).
+  const slotsHeld = new Set(
+    listDirs(join(HARNESS_BASE, 'engines')).map((d) => d.slice(d.lastIndexOf('/') + 1)),
+  );
+  const orphans: string[] = [];
+  for (const { dev, address } of interfaces) {
+    const match = /^10\.(\d+)\./.exec(address);
+    const slot = Number(match?.[1]) - ENGINE_POOL_BASE;
+    if (!dev.startsWith('br-') || !(slot >= 0 && slot < MAX_ENGINE_SLOTS)) continue;
+    if (!slotsHeld.has(String(slot))) orphans.push(dev);
+  }
+  return orphans;
 }
 
 export function listHarnessBridges(): string[] {
