@@ -234,7 +234,8 @@ describeDocker('deploy lifecycle on one node (real agent, real Docker)', () => {
   });
 
   it('a fixed host port updates stop-first, and a failed new version is put back', async () => {
-    const port = 20000 + Math.floor(Math.random() * 20000);
+    // Outside the harness engines' published-port ranges (20000–29599) and the ephemeral range.
+    const port = 30000 + Math.floor(Math.random() * 2000);
     const fixed = (image: string) =>
       `  - image: "${image}"\n    ports:\n      - in: 8000\n        out: ${port}\n`;
     await deploy(spec(fixed(images.webV1), 1));
