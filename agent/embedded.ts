@@ -41,7 +41,7 @@ export async function startEmbeddedAgent(options: EmbeddedAgentOptions = {}): Pr
     (options.logFile ? createLogger({ destination: options.logFile, format: 'json' }) : silentLogger());
   const key = issueKey();
   const verifier = KeyVerifier.forKey(key, { logger });
-  const { server, engine } = wireAgent({
+  const { server, engine, feeds } = wireAgent({
     dataDir,
     dockerHost: options.dockerHost ?? process.env['DOCKER_HOST'],
     verifier,
@@ -73,6 +73,7 @@ export async function startEmbeddedAgent(options: EmbeddedAgentOptions = {}): Pr
       server.closeIdleConnections();
       await Promise.all([server.waitForOperations(grace), engine.drain(grace)]);
       server.closeAllConnections();
+      await feeds.close();
       await closed;
       if (ownDataDir) await rm(dataDir, { recursive: true, force: true });
     })();

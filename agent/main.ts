@@ -12,6 +12,7 @@ import { type AgentServer, createAgentServer } from './app.js';
 import { KeyFileError, type KeyVerifier, loadOrCreateKey, rotateKey } from './auth/index.js';
 import { connectDocker } from './docker/connect.js';
 import { DockerRuntime } from './docker/docker.js';
+import { attachFeeds, type FeedsHandle } from './feeds/index.js';
 import { JobEngine } from './jobs/engine.js';
 import { createLogger } from './logger.js';
 import { FileJobStateStore } from './store/job-store.js';
@@ -172,6 +173,8 @@ export interface WiredAgent {
   engine: JobEngine;
   docker: ReturnType<typeof connectDocker>;
   runtime: DockerRuntime;
+  /** Close on shutdown: open WebSockets would otherwise keep the server from closing. */
+  feeds: FeedsHandle;
 }
 
 export interface WireOptions {
@@ -200,9 +203,9 @@ export function wireAgent(options: WireOptions): WiredAgent {
     logger: options.logger,
     agentVersion: options.agentVersion,
   });
-  // TODO(lead): wire the live feeds here once agreed: attachFeeds from ./feeds/index.js
-  // attachFeeds(server, { verifier: options.verifier, docker, engine, logger: options.logger });
-  return { server, engine, docker, runtime };
+  // Live feeds (events, stats, logs) over a WebSocket on the same server, same key.
+  const feeds = attachFeeds(server, { verifier: options.verifier, docker, engine, logger: options.logger });
+  return { server, engine, docker, runtime, feeds };
 }
 
 /** Warns (and carries on) when Docker does not answer: the agent serves and reports 503 until it is back. */
@@ -358,7 +361,7 @@ async function serve(
     agentVersion,
     dockerHost: io.env['DOCKER_HOST'],
   });
-  const { server, engine } = wired;
+  const { server, engine, feeds } = wired;
   await checkDocker(wired.runtime, logger);
 
   try {
@@ -390,6 +393,7 @@ async function serve(
   if (!httpIdle || !engineIdle)
     logger.warn('operations still running after the grace period; exiting anyway');
   server.closeAllConnections();
+  await feeds.close();
   await closed;
   logger.info('stopped');
   io.afterStop?.(0);
