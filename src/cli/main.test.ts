@@ -234,6 +234,21 @@ describe('the job lifecycle against simulated nodes', () => {
     expect(rollback.nodes.map((n) => n.outcome)).toEqual(['succeeded', 'succeeded']);
     expect(rollback.nodes[0]!.result?.message).toBe('Rollback successful');
 
+    const unknown = await cli([
+      'rollback',
+      'job',
+      '-y',
+      '--to',
+      'abcdef0',
+      '-i',
+      'healthy.yaml',
+      'web1.yaml',
+    ]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stdout).toMatch(/n1\s+FAILED\s+version abcdef0 is not in this node.s history/);
+    const nothing = await cli(['rollback', 'job', '-y', '-i', 'healthy.yaml', 'web1.yaml']);
+    expect(nothing.code).toBe(0);
+
     const stopped = await cli(['stop', 'job', '--json', '-y', '--purge', '-i', 'healthy.yaml', 'web1.yaml']);
     const stop = CliJsonSchema.parse(JSON.parse(stopped.stdout));
     expect(stop.command).toBe('stop job');

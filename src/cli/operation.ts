@@ -46,6 +46,8 @@ export interface OperationDefinition {
   purge?: boolean;
   /** Outcome message of a node where nothing changes: `Already up to date`, … */
   unchangedMessage: string;
+  /** Overrides the outcome of a node whose plan changes nothing (e.g. `rollback --to` a version it lacks). */
+  unchangedOutcome?: (plan: Plan) => { outcome: CliOutcome; message: string };
   /** Printed when no node would change. */
   nothingToDo: string;
 }
@@ -136,9 +138,14 @@ export async function runOperation(
     planned.results.forEach((result, index) => {
       const record = records[index]!;
       record.plan = result;
-      if (result.status === 'ok') {
-        record.outcome = result.value!.changes ? 'skipped' : 'unchanged';
-        record.message = result.value!.changes ? 'not carried out: interrupted' : def.unchangedMessage;
+      if (result.status === 'ok' && result.value!.changes) {
+        record.outcome = 'skipped';
+        record.message = 'not carried out: interrupted';
+      } else if (result.status === 'ok') {
+        Object.assign(
+          record,
+          def.unchangedOutcome?.(result.value!) ?? { outcome: 'unchanged', message: def.unchangedMessage },
+        );
       } else Object.assign(record, outcomeFields(failureOutcome(result)));
     });
 

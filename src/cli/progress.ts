@@ -121,8 +121,9 @@ export class LiveProgress implements ProgressReporter {
 
   /** Erases the live lines, prints finished ones for good, then draws the live ones again. */
   private render(): void {
-    const columns = Math.max(20, this.out.columns ?? 80);
-    const rows = Math.max(4, this.out.rows ?? 24);
+    // A terminal that reports no size (0, e.g. a pty nobody sized) gets the classic 80x24.
+    const columns = Math.max(20, this.out.columns || 80);
+    const rows = Math.max(4, this.out.rows || 24);
     let frame = '';
     if (this.drawnLines > 0) frame += `\x1b[${this.drawnLines}F\x1b[J`;
     for (const line of this.finished) frame += `${line}\n`;

@@ -406,7 +406,8 @@ export class AgentClient {
     const status = res.statusCode ?? 0;
     if (status >= 200 && status < 300) return;
     const body = ErrorBodySchema.safeParse(this.tryJson(text));
-    if (status === 401) {
+    // 401, or 429 when the agent throttles an address after too many wrong keys.
+    if (status === 401 || (body.success && body.data.error.code === 'unauthorized')) {
       throw new AgentUnauthorizedError(
         this.node.name,
         body.success ? body.data.error.message : 'the agent refused the key (401)',

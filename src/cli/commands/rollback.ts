@@ -31,6 +31,11 @@ node has nothing to go back to.`,
       summary: renderDeploymentSummary(jobSummaryOf(spec), context.style),
       version: to ?? null,
       unchangedMessage: 'Nothing to roll back',
+      // Asked for a version this node does not have: that is a failure, not "nothing to do".
+      unchangedOutcome: (plan) =>
+        to !== undefined && plan.versionFrom !== to
+          ? { outcome: 'failed', message: plan.warnings[0] ?? `version ${to} is not in this node's history` }
+          : { outcome: 'unchanged', message: plan.warnings[0] ?? 'Nothing to roll back' },
       nothingToDo: 'Nothing to do: no reachable node has a version to roll back to.',
     });
   },
