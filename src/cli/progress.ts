@@ -133,7 +133,11 @@ export class LiveProgress implements ProgressReporter {
     const shown = entries.length > room ? entries.slice(0, room - 1) : entries;
     const lines = shown.map(([node, message]) => fitWidth(`${node}: ${message}`, columns - 1));
     if (shown.length < entries.length) {
-      lines.push(this.style.dim(`… and ${entries.length - shown.length} more nodes in progress`));
+      lines.push(
+        this.style.dim(
+          fitWidth(`… and ${entries.length - shown.length} more nodes in progress`, columns - 1),
+        ),
+      );
     }
     for (const line of lines) frame += `${line}\n`;
     this.drawnLines = lines.length;

@@ -53,6 +53,11 @@ export interface AgentClientOptions {
   keepAlive?: boolean;
   /** Sent as `User-Agent`. */
   userAgent?: string;
+  /**
+   * Connection pools to use instead of the client's own (shared by many clients, e.g. one-shot
+   * connections for very large fan-outs). The client then never closes them.
+   */
+  sharedAgents?: { http: http.Agent; https: https.Agent };
 }
 
 export interface RequestOptions {
@@ -82,7 +87,10 @@ export class AgentClient {
   private readonly url: URL;
   private readonly transport: typeof http | typeof https;
   private readonly agent: http.Agent;
-  private readonly options: Required<Omit<AgentClientOptions, 'userAgent'>> & { userAgent: string };
+  private readonly ownsAgent: boolean;
+  private readonly options: Required<Omit<AgentClientOptions, 'userAgent' | 'sharedAgents'>> & {
+    userAgent: string;
+  };
 
   constructor(node: InventoryNode, options: AgentClientOptions = {}) {
     this.node = node;
@@ -95,9 +103,13 @@ export class AgentClient {
       keepAlive: options.keepAlive ?? true,
       userAgent: options.userAgent ?? 'dokkup-cli',
     };
-    const agentOptions = { keepAlive: this.options.keepAlive, maxSockets: 4, maxFreeSockets: 2 };
-    this.agent =
-      this.url.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+    const isHttps = this.url.protocol === 'https:';
+    this.ownsAgent = options.sharedAgents === undefined;
+    if (options.sharedAgents) this.agent = isHttps ? options.sharedAgents.https : options.sharedAgents.http;
+    else {
+      const agentOptions = { keepAlive: this.options.keepAlive, maxSockets: 4, maxFreeSockets: 2 };
+      this.agent = isHttps ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+    }
   }
 
   info(options?: RequestOptions): Promise<AgentInfo> {
@@ -147,6 +159,7 @@ export class AgentClient {
 
   /** Closes idle kept-alive connections; the client stays usable and reconnects when needed. */
   releaseConnections(): void {
+    if (!this.ownsAgent) return;
     for (const sockets of Object.values(this.agent.freeSockets)) {
       for (const socket of sockets ?? []) socket.destroy();
     }
@@ -154,7 +167,7 @@ export class AgentClient {
 
   /** Closes every connection, in use or idle. */
   close(): void {
-    this.agent.destroy();
+    if (this.ownsAgent) this.agent.destroy();
   }
 
   // -------------------------------------------------------------------------------------------

@@ -190,7 +190,7 @@ describe('Cluster concurrency and connections', () => {
     expect(server.peak()).toBe(32);
   });
 
-  it('small clusters keep each node connection between runs; large ones close it after each task', async () => {
+  it('small clusters keep each node connection between runs; large ones use one-shot connections', async () => {
     const kept = await countingServer(1);
     const small = cluster(kept.nodes, { concurrency: 8 });
     await small.run((client) => client.info());
@@ -204,8 +204,8 @@ describe('Cluster concurrency and connections', () => {
       return client.info();
     });
     await large.run((client) => client.info());
-    // Two requests of one task share a connection; the second run needs new ones.
-    expect(closed.connections()).toBe(80);
+    // No per-node pools: every request has its own connection, closed after the answer.
+    expect(closed.connections()).toBe(120);
   });
 
   it('rejects a concurrency below 1', () => {

@@ -3,6 +3,8 @@
  * once), times each, and classifies every outcome. A node's failure never stops the others;
  * aborting the signal stops dispatching new nodes while the ones in flight finish.
  */
+import http from 'node:http';
+import https from 'node:https';
 import PQueue from 'p-queue';
 import type { InventoryNode } from '../protocol/inventory.js';
 import { AgentClient, type AgentClientOptions } from './agent-client.js';
@@ -12,8 +14,8 @@ export const DEFAULT_CONCURRENCY = 32;
 
 /**
  * Connections are kept open between a command's phases (plan, then deploy) for inventories up
- * to this size; above it each node's idle connections are closed as soon as its task is done,
- * so ten thousand nodes never mean ten thousand open sockets.
+ * to this size. Above it every request uses a one-shot connection from one shared pool, so ten
+ * thousand nodes never mean ten thousand open sockets (nor ten thousand per-node pools).
  */
 export const KEEP_CONNECTIONS_UP_TO = 256;
 
@@ -42,7 +44,7 @@ export interface ClusterOptions {
   /** Nodes contacted at once. Default 32. */
   concurrency?: number;
   client?: AgentClientOptions;
-  /** Keep idle connections between tasks (default: only for inventories of up to 256 nodes). */
+  /** Per-node kept-alive connections (default: only for inventories of up to 256 nodes). */
   keepConnections?: boolean;
   /** Makes the client for a node; tests pass their own. */
   clientFactory?: (node: InventoryNode, options: AgentClientOptions) => AgentClient;
@@ -63,7 +65,8 @@ export class Cluster {
   readonly nodes: readonly InventoryNode[];
   readonly concurrency: number;
   private readonly keepConnections: boolean;
-  private readonly clientOptions: AgentClientOptions;
+  private clientOptions: AgentClientOptions;
+  private sharedAgents?: { http: http.Agent; https: https.Agent };
   private readonly factory: (node: InventoryNode, options: AgentClientOptions) => AgentClient;
   private readonly clients = new Map<string, AgentClient>();
 
@@ -77,6 +80,12 @@ export class Cluster {
     this.keepConnections = options.keepConnections ?? nodes.length <= KEEP_CONNECTIONS_UP_TO;
     this.clientOptions = options.client ?? {};
     this.factory = options.clientFactory ?? ((node, clientOptions) => new AgentClient(node, clientOptions));
+    if (!this.keepConnections) {
+      // One-shot connections from one shared pool: no per-node pool to build and tear down.
+      const pool = { keepAlive: false, maxSockets: Number.POSITIVE_INFINITY };
+      this.sharedAgents = { http: new http.Agent(pool), https: new https.Agent(pool) };
+      this.clientOptions = { ...this.clientOptions, sharedAgents: this.sharedAgents };
+    }
   }
 
   /** The client for a node (one per node, reused across tasks). */
@@ -142,6 +151,8 @@ export class Cluster {
   close(): void {
     for (const client of this.clients.values()) client.close();
     this.clients.clear();
+    this.sharedAgents?.http.destroy();
+    this.sharedAgents?.https.destroy();
   }
 
   private async runOne<T>(node: InventoryNode, task: NodeTask<T>): Promise<NodeResult<T>> {
@@ -154,10 +165,7 @@ export class Cluster {
       const error = caught instanceof Error ? caught : new Error(String(caught));
       return { node, status: reachabilityOf(error), error, latencyMs: performance.now() - started };
     } finally {
-      if (!this.keepConnections) {
-        client.close();
-        this.clients.delete(node.name);
-      }
+      if (!this.keepConnections) this.clients.delete(node.name);
     }
   }
 }
