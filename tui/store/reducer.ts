@@ -17,9 +17,10 @@ import {
   visibleRows,
 } from './selectors.js';
 import {
+  appendHistory,
   type ContainerStats,
-  containerKey,
   DETAIL_TABS,
+  EMPTY_HISTORY,
   emptyLogs,
   FLASH_MS,
   type FleetEvent,
@@ -31,7 +32,6 @@ import {
   ROLLOUT_LINES,
   type RolloutBoard,
   type RolloutNode,
-  SPARK_MAX_POINTS,
   SPARK_WINDOW_MS,
   type TuiState,
 } from './state.js';
@@ -198,17 +198,16 @@ function nodeJobs(state: TuiState, name: string, list: JobStatus[], at: number):
   const alive = new Set<string>();
   for (const j of list) {
     jobs[j.name] = j;
-    for (const c of j.containers) alive.add(containerKey(name, c.id));
+    for (const c of j.containers) alive.add(c.id);
   }
-  const prefix = `${name}/`;
-  const prune = <T>(record: Record<string, T>): Record<string, T> => {
-    let changed = false;
-    const out: Record<string, T> = {};
-    for (const [k, v] of Object.entries(record)) {
-      if (k.startsWith(prefix) && !alive.has(k)) changed = true;
-      else out[k] = v;
-    }
-    return changed ? out : record;
+  // Forget what belonged to containers that are gone.
+  const prune = <T>(record: Record<string, Record<string, T>>): Record<string, Record<string, T>> => {
+    const mine = record[name];
+    if (!mine) return record;
+    const kept = Object.entries(mine).filter(([id]) => alive.has(id));
+    return kept.length === Object.keys(mine).length
+      ? record
+      : { ...record, [name]: Object.fromEntries(kept) };
   };
   return {
     ...state,
@@ -219,19 +218,34 @@ function nodeJobs(state: TuiState, name: string, list: JobStatus[], at: number):
 }
 
 function statsBatch(state: TuiState, action: Extract<Action, { type: 'statsBatch' }>): TuiState {
-  if (action.samples.length === 0) return state;
-  const stats = { ...state.stats };
+  if (action.samples.length === 0 || !state.nodes[action.node]) return state;
+  const previous = state.stats[action.node] ?? {};
+  const mine: Record<string, ContainerStats> = {};
   const since = action.at - SPARK_WINDOW_MS;
   for (const s of action.samples) {
-    const key = containerKey(action.node, s.id);
-    const prev: ContainerStats | undefined = stats[key];
-    const { id: _id, ...sample } = s;
-    let history = prev ? prev.history.filter((p) => p.at > since) : [];
-    history.push({ at: action.at, cpu: s.cpuPercent, mem: s.memBytes });
-    if (history.length > SPARK_MAX_POINTS) history = history.slice(history.length - SPARK_MAX_POINTS);
-    stats[key] = { latest: sample, at: action.at, history };
+    const prev: ContainerStats | undefined = previous[s.id];
+    mine[s.id] = {
+      latest: {
+        cpuPercent: s.cpuPercent,
+        memBytes: s.memBytes,
+        memLimit: s.memLimit,
+        netRx: s.netRx,
+        netTx: s.netTx,
+        blockRead: s.blockRead,
+        blockWrite: s.blockWrite,
+      },
+      at: action.at,
+      history: appendHistory(
+        prev?.history ?? EMPTY_HISTORY,
+        { at: action.at, cpu: s.cpuPercent, mem: s.memBytes },
+        since,
+      ),
+    };
   }
-  return { ...state, stats };
+  // A batch lists every running container of the node: the others keep their last sample
+  // (they show as stale, then `-`), until the job list says they are gone.
+  for (const [id, prev] of Object.entries(previous)) if (!(id in mine)) mine[id] = prev;
+  return { ...state, stats: { ...state.stats, [action.node]: mine } };
 }
 
 function mapContainers(
@@ -264,14 +278,18 @@ function mapContainers(
 }
 
 function containerEvent(state: TuiState, e: Extract<Action, { type: 'containerEvent' }>): TuiState {
-  const key = containerKey(e.node, e.id);
   let next = state;
   switch (e.action) {
     case 'start':
     case 'restart':
     case 'unpause':
       next = mapContainers(state, e.node, e.id, (c) => ({ ...c, state: 'running' }));
-      if (e.action !== 'unpause') next = { ...next, startedAt: { ...next.startedAt, [key]: e.at } };
+      if (e.action !== 'unpause') {
+        next = {
+          ...next,
+          startedAt: { ...next.startedAt, [e.node]: { ...next.startedAt[e.node], [e.id]: e.at } },
+        };
+      }
       break;
     case 'die':
     case 'stop':
@@ -288,9 +306,13 @@ function containerEvent(state: TuiState, e: Extract<Action, { type: 'containerEv
       break;
     case 'destroy': {
       next = mapContainers(state, e.node, e.id, () => null);
-      const { [key]: _s, ...stats } = next.stats;
-      const { [key]: _t, ...startedAt } = next.startedAt;
-      next = { ...next, stats, startedAt };
+      const { [e.id]: _s, ...stats } = next.stats[e.node] ?? {};
+      const { [e.id]: _t, ...startedAt } = next.startedAt[e.node] ?? {};
+      next = {
+        ...next,
+        stats: { ...next.stats, [e.node]: stats },
+        startedAt: { ...next.startedAt, [e.node]: startedAt },
+      };
       break;
     }
   }

@@ -21,6 +21,7 @@ import {
   type ContainerScope,
   type ContainerStats,
   containerKey,
+  historyPoints,
   type LogLine,
   type LogTarget,
   type NodeConn,
@@ -58,6 +59,9 @@ export interface NodeRow extends RowBase {
   containers: string;
   cpu: string;
   mem: string;
+  /** Sums of fresh samples (0 when none), for the header totals. */
+  cpuTotal: number;
+  memTotal: number;
   error: string | null;
 }
 
@@ -89,14 +93,40 @@ export interface ContainerRow extends RowBase {
   image: string;
   state: ContainerInfo['state'];
   health: ContainerInfo['health'];
+  ports: string;
+  status: string;
+  /** When it (last) started, ms: from the event feed, else its creation time. */
+  since: number;
+}
+
+/** Time-dependent figures of a row, computed only for the rows on screen. */
+export interface ContainerUsage {
   cpu: number | null;
   mem: number | null;
   memLimit: number | null;
   cpuHistory: number[];
   memHistory: number[];
-  ports: string;
   uptime: string;
-  status: string;
+}
+
+/** The last stats of a row's container (maybe stale); null while its node is not online. */
+export function containerStats(state: TuiState, row: ContainerRow): ContainerStats | null {
+  return row.dim ? null : (state.stats[row.node]?.[row.id] ?? null);
+}
+
+export function containerUsage(state: TuiState, row: ContainerRow): ContainerUsage {
+  const now = state.now;
+  const stats = containerStats(state, row);
+  const fresh = freshStats(stats ?? undefined, now);
+  const history = stats ? historyPoints(stats.history) : [];
+  return {
+    cpu: fresh ? fresh.latest.cpuPercent : null,
+    mem: fresh ? fresh.latest.memBytes : null,
+    memLimit: fresh ? fresh.latest.memLimit : null,
+    cpuHistory: history.map((p) => p.cpu),
+    memHistory: history.map((p) => p.mem),
+    uptime: row.state === 'running' ? formatDuration(now - row.since) : '-',
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -149,7 +179,7 @@ export const CONN_TONE: Readonly<Record<NodeConn, Tone>> = {
 
 function nodeUsage(
   node: NodeEntry,
-  stats: TuiState['stats'],
+  stats: Record<string, ContainerStats> | undefined,
   now: number,
 ): { cpu: number; mem: number; seen: boolean; running: number; total: number } {
   let cpu = 0;
@@ -161,7 +191,7 @@ function nodeUsage(
     for (const c of job.containers) {
       total++;
       if (c.state === 'running') running++;
-      const s = freshStats(stats[containerKey(node.name, c.id)], now);
+      const s = freshStats(stats?.[c.id], now);
       if (s && node.conn === 'online') {
         cpu += s.latest.cpuPercent;
         mem += s.latest.memBytes;
@@ -176,7 +206,7 @@ const buildNodeRows = memo(
   (nodeOrder: string[], nodes: TuiState['nodes'], stats: TuiState['stats'], now: number): NodeRow[] =>
     nodeOrder.map((name) => {
       const node = nodes[name]!;
-      const usage = nodeUsage(node, stats, now);
+      const usage = nodeUsage(node, stats[name], now);
       const online = node.conn === 'online';
       const row: NodeRow = {
         key: name,
@@ -191,6 +221,8 @@ const buildNodeRows = memo(
         containers: node.jobsAt === null ? '-' : `${usage.running}/${usage.total}`,
         cpu: usage.seen ? formatPercent(usage.cpu) : '-',
         mem: usage.seen ? formatBytes(usage.mem) : '-',
+        cpuTotal: usage.cpu,
+        memTotal: usage.mem,
         error: node.error,
       };
       row.search = [name, node.location, CONN_LABEL[node.conn], row.agentVersion, row.dockerVersion].join(
@@ -321,59 +353,58 @@ export function jobRows(state: TuiState): JobRow[] {
 // ---------------------------------------------------------------------------------------------
 // Containers
 
+/**
+ * One node's rows, rebuilt only when that node's entry or start times change. Usage figures are
+ * not part of a row (`containerUsage`), so stats batches never rebuild rows.
+ */
+interface NodeRowsCache {
+  started: Record<string, number> | undefined;
+  rows: ContainerRow[];
+}
+const nodeRowsCache = new WeakMap<NodeEntry, NodeRowsCache>();
+
+function nodeContainerRows(node: NodeEntry, started: Record<string, number> | undefined): ContainerRow[] {
+  const cached = nodeRowsCache.get(node);
+  if (cached && cached.started === started) return cached.rows;
+  const online = node.conn === 'online';
+  const containers: ContainerInfo[] = [];
+  for (const job of Object.values(node.jobs)) containers.push(...job.containers);
+  containers.sort((a, b) => a.job.localeCompare(b.job) || a.name.localeCompare(b.name));
+  const rows = containers.map((c): ContainerRow => {
+    const version = c.version ?? '-';
+    return {
+      key: containerKey(node.name, c.id),
+      search: [node.name, c.name, c.id.slice(0, 12), c.job, version, c.state, c.health, c.image].join(' '),
+      dim: !online,
+      node: node.name,
+      id: c.id,
+      name: c.name,
+      job: c.job,
+      version,
+      image: c.image,
+      state: c.state,
+      health: c.health,
+      ports: formatPorts(c.ports),
+      status: c.status,
+      since: started?.[c.id] ?? c.createdAt * 1000,
+    };
+  });
+  nodeRowsCache.set(node, { started, rows });
+  return rows;
+}
+
 const buildContainerRows = memo(
-  (
-    nodeOrder: string[],
-    nodes: TuiState['nodes'],
-    stats: TuiState['stats'],
-    startedAt: TuiState['startedAt'],
-    now: number,
-  ): ContainerRow[] => {
+  (nodeOrder: string[], nodes: TuiState['nodes'], startedAt: TuiState['startedAt']): ContainerRow[] => {
     const rows: ContainerRow[] = [];
     for (const name of nodeOrder) {
-      const node = nodes[name]!;
-      const online = node.conn === 'online';
-      const containers: ContainerInfo[] = [];
-      for (const job of Object.values(node.jobs)) containers.push(...job.containers);
-      containers.sort((a, b) => a.job.localeCompare(b.job) || a.name.localeCompare(b.name));
-      for (const c of containers) {
-        const key = containerKey(name, c.id);
-        const s = online ? freshStats(stats[key], now) : null;
-        const history = stats[key]?.history ?? [];
-        const since = startedAt[key] ?? c.createdAt * 1000;
-        const row: ContainerRow = {
-          key,
-          search: '',
-          dim: !online,
-          node: name,
-          id: c.id,
-          name: c.name,
-          job: c.job,
-          version: c.version ?? '-',
-          image: c.image,
-          state: c.state,
-          health: c.health,
-          cpu: s ? s.latest.cpuPercent : null,
-          mem: s ? s.latest.memBytes : null,
-          memLimit: s ? s.latest.memLimit : null,
-          cpuHistory: history.map((p) => p.cpu),
-          memHistory: history.map((p) => p.mem),
-          ports: formatPorts(c.ports),
-          uptime: c.state === 'running' ? formatDuration(now - since) : '-',
-          status: c.status,
-        };
-        row.search = [name, c.name, c.id.slice(0, 12), c.job, row.version, c.state, c.health, c.image].join(
-          ' ',
-        );
-        rows.push(row);
-      }
+      for (const row of nodeContainerRows(nodes[name]!, startedAt[name])) rows.push(row);
     }
     return rows;
   },
 );
 
 export function allContainerRows(state: TuiState): ContainerRow[] {
-  return buildContainerRows(state.nodeOrder, state.nodes, state.stats, state.startedAt, state.now);
+  return buildContainerRows(state.nodeOrder, state.nodes, state.startedAt);
 }
 
 const scopeContainers = memo((rows: ContainerRow[], scope: ContainerScope): ContainerRow[] => {
@@ -470,15 +501,13 @@ export function headerSummary(state: TuiState): HeaderSummary {
   let connecting = 0;
   let cpu = 0;
   let mem = 0;
-  for (const name of state.nodeOrder) {
-    const node = state.nodes[name]!;
-    if (node.conn === 'online') online++;
-    else if (node.conn === 'offline') offline++;
-    else if (node.conn === 'unauthorized') unauthorized++;
+  for (const row of nodeRows(state)) {
+    if (row.conn === 'online') online++;
+    else if (row.conn === 'offline') offline++;
+    else if (row.conn === 'unauthorized') unauthorized++;
     else connecting++;
-    const usage = nodeUsage(node, state.stats, state.now);
-    cpu += usage.cpu;
-    mem += usage.mem;
+    cpu += row.cpuTotal;
+    mem += row.memTotal;
   }
   const jobs = jobRows(state);
   return {
@@ -584,7 +613,7 @@ type ContainerCol =
   | 'uptime'
   | 'version';
 const CONTAINER_COLUMNS: ColumnDef<ContainerCol>[] = [
-  { id: 'node', title: 'NODE', min: 6, max: 14, priority: 0 },
+  { id: 'node', title: 'NODE', min: 6, max: 10, priority: 0 },
   { id: 'name', title: 'NAME', min: 14, max: 42, priority: 0 },
   { id: 'state', title: 'STATE', min: 7, max: 10, priority: 0 },
   { id: 'health', title: 'HEALTH', min: 7, max: 9, priority: 2 },
@@ -660,7 +689,8 @@ function jobCells(row: JobRow, cols: FittedColumn<JobCol>[]): Cell[] {
   });
 }
 
-function containerCells(row: ContainerRow, cols: FittedColumn<ContainerCol>[]): Cell[] {
+function containerCells(state: TuiState, row: ContainerRow, cols: FittedColumn<ContainerCol>[]): Cell[] {
+  const usage = containerUsage(state, row);
   return cols.map((c): Cell => {
     switch (c.id) {
       case 'node':
@@ -672,14 +702,17 @@ function containerCells(row: ContainerRow, cols: FittedColumn<ContainerCol>[]): 
       case 'health':
         return { text: row.health === 'none' ? '-' : row.health, tone: HEALTH_TONE[row.health] ?? 'normal' };
       case 'cpu':
-        return { text: formatPercent(row.cpu) };
+        return { text: formatPercent(usage.cpu) };
       case 'cpuSpark':
-        return { text: sparkline(row.cpuHistory, c.width, Math.max(5, ...row.cpuHistory)), tone: 'accent' };
+        return {
+          text: sparkline(usage.cpuHistory, c.width, Math.max(5, ...usage.cpuHistory)),
+          tone: 'accent',
+        };
       case 'mem':
-        return { text: formatBytes(row.mem) };
+        return { text: formatBytes(usage.mem) };
       case 'memSpark':
         return {
-          text: sparkline(row.memHistory, c.width, row.memLimit ?? Math.max(1, ...row.memHistory)),
+          text: sparkline(usage.memHistory, c.width, usage.memLimit ?? Math.max(1, ...usage.memHistory)),
           tone: 'accent',
         };
       case 'version':
@@ -687,7 +720,7 @@ function containerCells(row: ContainerRow, cols: FittedColumn<ContainerCol>[]): 
       case 'ports':
         return { text: row.ports };
       case 'uptime':
-        return { text: row.uptime };
+        return { text: usage.uptime };
     }
     return { text: '' };
   });
@@ -747,7 +780,7 @@ export function tableView(state: TuiState, panel: PanelId): TableView | null {
     columns = cols;
     lines = (slice as ContainerRow[]).map((r, i) => ({
       key: r.key,
-      cells: containerCells(r, cols),
+      cells: containerCells(state, r, cols),
       selected: top + i === index,
       dim: r.dim,
     }));
@@ -1055,6 +1088,7 @@ export function infoLines(state: TuiState): string[] {
   }
   if (sel.kind === 'container') {
     const c = sel.container;
+    const u = containerUsage(state, c);
     return [
       `Container   ${c.name}`,
       `ID          ${c.id.slice(0, 12)}`,
@@ -1063,9 +1097,9 @@ export function infoLines(state: TuiState): string[] {
       `Image       ${c.image}`,
       `State       ${c.state}${c.health === 'none' ? '' : ` (${c.health})`} — ${c.status}`,
       `Ports       ${c.ports}`,
-      `Uptime      ${c.uptime}`,
-      `CPU         ${formatPercent(c.cpu)}   ${sparkline(c.cpuHistory, 30, Math.max(5, ...c.cpuHistory))}`,
-      `Memory      ${formatBytes(c.mem)}${c.memLimit ? ` of ${formatBytes(c.memLimit)}` : ''}   ${sparkline(c.memHistory, 30)}`,
+      `Uptime      ${u.uptime}`,
+      `CPU         ${formatPercent(u.cpu)}   ${sparkline(u.cpuHistory, 30, Math.max(5, ...u.cpuHistory))}`,
+      `Memory      ${formatBytes(u.mem)}${u.memLimit ? ` of ${formatBytes(u.memLimit)}` : ''}   ${sparkline(u.memHistory, 30)}`,
     ];
   }
   return ['Nothing selected.'];
@@ -1097,8 +1131,11 @@ export function statsSeries(state: TuiState): StatsSeries | null {
   const cpu: number[] = new Array(SPARK_MAX_POINTS).fill(0);
   const mem: number[] = new Array(SPARK_MAX_POINTS).fill(0);
   let longest = 0;
+  const byKey = new Map(allContainerRows(state).map((r) => [r.key, r]));
   for (const key of keys) {
-    const history = state.stats[key]?.history ?? [];
+    const row = byKey.get(key);
+    const stats = row ? containerStats(state, row) : null;
+    const history = stats ? historyPoints(stats.history) : [];
     longest = Math.max(longest, history.length);
     for (let i = 0; i < history.length; i++) {
       const slot = SPARK_MAX_POINTS - history.length + i;

@@ -48,11 +48,50 @@ export interface StatSample {
   blockWrite: number;
 }
 
+/**
+ * Samples of the last `SPARK_WINDOW_MS`, oldest first, at most `SPARK_MAX_POINTS`: the window
+ * `points[start, end)`. Appending reuses the array when this version owns its tail (nothing was
+ * appended after `end` by another version), so a stats batch does not copy every history; a
+ * version that does not own the tail copies its window first. Read it with `historyPoints`.
+ */
+export interface StatHistory {
+  readonly points: readonly StatPoint[];
+  readonly start: number;
+  readonly end: number;
+}
+
 export interface ContainerStats {
   latest: StatSample;
   at: number;
-  /** Samples of the last `SPARK_WINDOW_MS`, oldest first, at most `SPARK_MAX_POINTS`. */
-  history: StatPoint[];
+  history: StatHistory;
+}
+
+export const EMPTY_HISTORY: StatHistory = { points: [], start: 0, end: 0 };
+
+export function historyPoints(history: StatHistory): StatPoint[] {
+  return history.points.slice(history.start, history.end);
+}
+
+/** The history with `point` appended and points older than `since` (or over the bound) dropped. */
+export function appendHistory(history: StatHistory, point: StatPoint, since: number): StatHistory {
+  let points = history.points as StatPoint[];
+  let { start, end } = history;
+  if (points.length !== end) {
+    // Another version appended after ours: work on a copy of our window.
+    points = points.slice(start, end);
+    end -= start;
+    start = 0;
+  }
+  points.push(point);
+  end++;
+  while (start < end && (points[start]!.at <= since || end - start > SPARK_MAX_POINTS)) start++;
+  if (start >= 2 * SPARK_MAX_POINTS) {
+    // Let go of the dropped points now and then.
+    points = points.slice(start, end);
+    end -= start;
+    start = 0;
+  }
+  return { points, start, end };
 }
 
 export type ContainerScope = { kind: 'all' } | { kind: 'node'; node: string } | { kind: 'job'; job: string };
@@ -226,10 +265,13 @@ export interface TuiState {
   /** Nodes in inventory order. */
   nodeOrder: string[];
   nodes: Record<string, NodeEntry>;
-  /** By `containerKey(node, id)`. */
-  stats: Record<string, ContainerStats>;
-  /** Start times seen on the event feed, by container key (ms). */
-  startedAt: Record<string, number>;
+  /**
+   * Per node, per container ID. Nested so that one node's stats batch copies only that
+   * node's entries, and rows of the other nodes stay cached.
+   */
+  stats: Record<string, Record<string, ContainerStats>>;
+  /** Start times seen on the event feed, per node, per container ID (ms). */
+  startedAt: Record<string, Record<string, number>>;
   focus: FocusId;
   /** Panel focused before the detail pane took focus (esc returns there). */
   lastPanel: PanelId;

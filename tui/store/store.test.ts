@@ -9,6 +9,7 @@ import { BINDINGS, footerHints, helpSections, keyNameOf, resolveKey } from './ke
 import { computeLayout, layoutOf } from './layout.js';
 import { detailContentSize, parseCount, reduce } from './reducer.js';
 import {
+  containerUsage,
   driftText,
   eventLines,
   flashText,
@@ -29,7 +30,9 @@ import {
   versionText,
 } from './selectors.js';
 import {
-  containerKey,
+  appendHistory,
+  EMPTY_HISTORY,
+  historyPoints,
   initialState,
   type NodePlan,
   type OperationRequest,
@@ -315,16 +318,30 @@ describe('containers and stats', () => {
         ],
       });
     }
-    const stats = s.stats[containerKey('lab1', id)]!;
-    expect(stats.history.length).toBeLessThanOrEqual(SPARK_MAX_POINTS);
-    expect(stats.history[0]!.at).toBeGreaterThan(T0 + 99_000 - 60_000);
+    const stats = s.stats['lab1']![id]!;
+    const points = historyPoints(stats.history);
+    expect(points.length).toBeLessThanOrEqual(SPARK_MAX_POINTS);
+    expect(points[0]!.at).toBeGreaterThan(T0 + 99_000 - 60_000);
+    // The array behind the window does not grow without bound either.
+    expect(stats.history.points.length).toBeLessThanOrEqual(3 * SPARK_MAX_POINTS);
     expect(stats.latest.cpuPercent).toBe(99);
-    const row = scopedContainerRows(s).find((r) => r.id === id)!;
+    const row = containerUsage(s, scopedContainerRows(s).find((r) => r.id === id)!);
     expect(row.cpu).toBe(99);
     expect(row.cpuHistory.at(-1)).toBe(99);
     // Node and header totals come from the same samples.
     expect(nodeRows(s)[0]!.cpu).toBe('99.0%');
     expect(headerSummary(s).cpu).toBe('99.0%');
+  });
+  it('keeps histories of older states intact when two states grow from the same one', () => {
+    const base = appendHistory(EMPTY_HISTORY, { at: 1, cpu: 1, mem: 1 }, 0);
+    const a = appendHistory(base, { at: 2, cpu: 2, mem: 2 }, 0);
+    const b = appendHistory(base, { at: 2, cpu: 9, mem: 9 }, 0);
+    expect(historyPoints(base).map((p) => p.cpu)).toEqual([1]);
+    expect(historyPoints(a).map((p) => p.cpu)).toEqual([1, 2]);
+    expect(historyPoints(b).map((p) => p.cpu)).toEqual([1, 9]);
+    const a2 = appendHistory(a, { at: 70_000, cpu: 3, mem: 3 }, 70_000 - 60_000);
+    expect(historyPoints(a2).map((p) => p.cpu)).toEqual([3]);
+    expect(historyPoints(a).map((p) => p.cpu)).toEqual([1, 2]);
   });
   it('stops showing usage once the stats go stale', () => {
     let s = fleet();
@@ -337,9 +354,9 @@ describe('containers and stats', () => {
         { id, cpuPercent: 7, memBytes: 5, memLimit: 10, netRx: 0, netTx: 0, blockRead: 0, blockWrite: 0 },
       ],
     });
-    expect(scopedContainerRows(s).find((r) => r.id === id)!.cpu).toBe(7);
+    expect(containerUsage(s, scopedContainerRows(s).find((r) => r.id === id)!).cpu).toBe(7);
     s = reduce(s, { type: 'tick', now: T0 + 60_000 });
-    expect(scopedContainerRows(s).find((r) => r.id === id)!.cpu).toBeNull();
+    expect(containerUsage(s, scopedContainerRows(s).find((r) => r.id === id)!).cpu).toBeNull();
   });
   it('applies container events: die, start, health, destroy (pruning stats)', () => {
     let s = fleet();
@@ -374,7 +391,7 @@ describe('containers and stats', () => {
       action: 'start',
     });
     expect(s.nodes.lab1!.jobs.web!.running).toBe(2);
-    expect(s.startedAt[containerKey('lab1', id)]).toBe(T0 + 5000);
+    expect(s.startedAt['lab1']![id]).toBe(T0 + 5000);
     s = reduce(s, {
       type: 'containerEvent',
       node: 'lab1',
@@ -397,7 +414,7 @@ describe('containers and stats', () => {
     });
     expect(s.nodes.lab1!.jobs.web!.containers.map((c) => c.id)).not.toContain(id);
     expect(s.nodes.lab1!.jobs.web!.total).toBe(1);
-    expect(s.stats[containerKey('lab1', id)]).toBeUndefined();
+    expect(s.stats['lab1']?.[id]).toBeUndefined();
   });
   it('prunes stats of containers gone from a fresh job list', () => {
     let s = fleet();
@@ -416,7 +433,7 @@ describe('containers and stats', () => {
       at: T0,
       jobs: [jobStatus('web', [container('web', 1)])],
     });
-    expect(s.stats[containerKey('lab1', id)]).toBeUndefined();
+    expect(s.stats['lab1']?.[id]).toBeUndefined();
   });
   it('gives the Stats tab summed series for a job', () => {
     let s = fleet();

@@ -1,0 +1,352 @@
+/**
+ * `dokkup tui` end to end, the way an operator uses it: the built binary in a real terminal
+ * (tmux, 160×48), keys sent with `send-keys`, the screen read with `capture-pane`, against real
+ * agent processes on real Docker engines from the harness. What the screen claims is checked
+ * against the engines themselves with the docker CLI.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { AgentClient } from '../../src/client/index.js';
+import { parseJobText } from '../../src/config/index.js';
+import { type AgentProcess, agentBinary, startAgentProcess } from '../harness/agent-process.js';
+import { describeDocker, LOGGER_STDOUT_PREFIX, resetEngine, runningContainers } from '../harness/context.js';
+import { sleep, waitFor } from '../harness/proc.js';
+
+const h = inject('dokkupHarness');
+
+function tmux(args: string[]): string {
+  const res = spawnSync('tmux', args, { encoding: 'utf8' });
+  if (res.status !== 0) throw new Error(`tmux ${args.join(' ')}: ${res.stderr}`);
+  return res.stdout;
+}
+
+/** A TUI running in its own tmux session. */
+class Terminal {
+  private static next = 0;
+  readonly name = `dokkup-tui-e2e-${process.pid}-${Terminal.next++}`;
+
+  constructor(cwd: string, args: string[], env: Record<string, string>, size = { width: 160, height: 48 }) {
+    const exports = Object.entries({
+      // UTF-8 box drawing instead of the terminal's alternate character set, so captures read
+      // like the screen looks.
+      LANG: 'C.UTF-8',
+      NCURSES_NO_UTF8_ACS: '1',
+      TERM: 'xterm-256color',
+      ...env,
+    })
+      .map(([k, v]) => `${k}='${v}'`)
+      .join(' ');
+    const command = `cd '${cwd}' && env ${exports} '${process.execPath}' '${agentBinary()}' tui ${args.join(' ')} 2>'${cwd}/tui-stderr.txt'; echo "TUI EXITED $?"; sleep 3600`;
+    tmux([
+      'new-session',
+      '-d',
+      '-s',
+      this.name,
+      '-x',
+      String(size.width),
+      '-y',
+      String(size.height),
+      command,
+    ]);
+  }
+
+  screen(): string {
+    return tmux(['capture-pane', '-p', '-t', this.name]);
+  }
+
+  async keys(...keys: string[]): Promise<void> {
+    for (const key of keys) {
+      tmux(['send-keys', '-t', this.name, key]);
+      // blessed reads ESC followed quickly by a key as Alt+key: keep keys apart.
+      await sleep(150);
+    }
+  }
+
+  async type(text: string): Promise<void> {
+    tmux(['send-keys', '-t', this.name, '-l', text]);
+    await sleep(150);
+  }
+
+  /** Waits until the screen matches; on timeout the error shows the last screen. */
+  async waitFor(what: string, test: (screen: string) => boolean, timeoutMs = 30_000): Promise<string> {
+    let last = '';
+    try {
+      return await waitFor(
+        what,
+        () => {
+          last = this.screen();
+          return test(last) ? last : undefined;
+        },
+        { timeoutMs, intervalMs: 200 },
+      );
+    } catch (error) {
+      throw new Error(`${(error as Error).message}\n--- screen ---\n${last}`);
+    }
+  }
+
+  waitForText(text: string | RegExp, timeoutMs?: number): Promise<string> {
+    return this.waitFor(
+      String(text),
+      (s) => (typeof text === 'string' ? s.includes(text) : text.test(s)),
+      timeoutMs,
+    );
+  }
+
+  close(): void {
+    spawnSync('tmux', ['kill-session', '-t', this.name]);
+  }
+}
+
+/** The row of a table whose text contains all the given parts. */
+function row(screen: string, ...parts: string[]): string | undefined {
+  return screen.split('\n').find((line) => parts.every((p) => line.includes(p)));
+}
+
+describeDocker('dokkup tui (tmux, real agents on real Docker engines)', () => {
+  const [e1, e2, e3] = [h.engines[0]!, h.engines[1]!, h.engines[2]!];
+  const images = h.images!;
+  let dir: string;
+  let lab1: AgentProcess;
+  let lab2: AgentProcess;
+  let term: Terminal;
+
+  const webIds = async () =>
+    [
+      ...(await runningContainers(e1, { 'dokkup.job.name': 'web' })),
+      ...(await runningContainers(e2, { 'dokkup.job.name': 'web' })),
+    ]
+      .map((c) => c.id)
+      .sort();
+
+  const job = (name: string, image: string, count: number, extra = '') =>
+    `name: ${name}\ngroup: all\ncount: ${count}\nupdate:\n  healthy_deadline: 30s\n  min_healthy_time: 1s\ncontainer:\n  - image: "${image}"\n${extra}`;
+
+  /** Focuses the jobs table and selects a job by filtering on its exact name. */
+  async function selectJob(name: string): Promise<void> {
+    await term.keys('2', '/');
+    await term.type(`^${name}\\b`);
+    await term.keys('Enter');
+    await term.waitFor(`job ${name} selected`, (s) => /\[2\] Jobs \(1\/\d+\) \/\^/.test(s));
+  }
+
+  async function clearFilter(): Promise<void> {
+    await term.keys('Escape');
+    await term.waitFor('filter cleared', (s) => !/\[2\] Jobs \(\d+\/\d+\)/.test(s));
+  }
+
+  async function confirmAndFinish(title: string): Promise<string> {
+    await term.keys('y');
+    const screen = await term.waitForText(/Finished in .*esc\/enter to dismiss/, 90_000);
+    expect(screen).toContain(`Rollout: ${title}`);
+    await term.keys('Escape');
+    await term.waitFor('board dismissed', (s) => !s.includes('Rollout:'));
+    return screen;
+  }
+
+  beforeAll(async () => {
+    await Promise.all([resetEngine(e1), resetEngine(e2), resetEngine(e3)]);
+    [lab1, lab2] = await Promise.all([
+      startAgentProcess({ dockerHost: e1.dockerHost }),
+      startAgentProcess({ dockerHost: e2.dockerHost }),
+    ]);
+    dir = mkdtempSync(join(tmpdir(), 'dokkup-tui-e2e-'));
+    writeFileSync(
+      join(dir, 'inventory.yaml'),
+      `nodes:\n  - name: lab1\n    location: 127.0.0.1:${lab1.port}\n    key: ${lab1.key}\n  - name: lab2\n    location: 127.0.0.1:${lab2.port}\n    key: ${lab2.key}\ngroups:\n  - name: all\n    nodes: [lab1, lab2]\n`,
+    );
+    const web = (image: string) => job('web', image, 2, '    ports:\n      - in: 8000\n');
+    writeFileSync(join(dir, 'web.yaml'), web(images.webV1));
+    writeFileSync(join(dir, 'web-v2.yaml'), web(images.webV2));
+    // Already running before the TUI starts: a container that prints known lines.
+    const logger = parseJobText(
+      job('logger', images.logger, 1).replace('group: all', 'node: lab1'),
+      'logger.yaml',
+    );
+    const client = new AgentClient({ name: 'lab1', location: '', baseUrl: lab1.baseUrl, key: lab1.key });
+    const result = await client.deploy(logger, () => {});
+    client.close();
+    expect(result.ok).toBe(true);
+    term = new Terminal(dir, ['-i', 'inventory.yaml', 'web.yaml', 'web-v2.yaml'], {});
+  });
+
+  afterAll(async () => {
+    term?.close();
+    await Promise.all([lab1?.stop(), lab2?.stop()]);
+    await Promise.all([resetEngine(e1), resetEngine(e2)]);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('launches and shows every node and the containers already running', async () => {
+    const screen = await term.waitFor('both nodes online and the logger container', (s) => {
+      return /nodes 2 online/.test(s) && !!row(s, 'lab1', 'logger-', 'running');
+    });
+    expect(row(screen, '●', 'lab1', 'ONLINE')).toBeDefined();
+    expect(row(screen, '●', 'lab2', 'ONLINE')).toBeDefined();
+    expect(screen).toContain('[2] Jobs (1)');
+    expect(row(screen, 'logger', '1/1', 'in sync')).toBeDefined();
+  });
+
+  it('deploys a job file with d, after a confirmation showing the plan tables', async () => {
+    await term.keys('d');
+    await term.waitForText('▶ web.yaml');
+    await term.keys('Enter');
+    const plan = await term.waitForText('Node statuses:');
+    expect(row(plan, 'lab1*', 'ONLINE', '0 -> 2', 'true')).toBeDefined();
+    expect(row(plan, 'lab2*', 'ONLINE', '0 -> 2', 'true')).toBeDefined();
+    expect(plan).toContain('dokkup run job -i inventory.yaml web.yaml');
+    expect(plan).toMatch(/\[ Cancel \].*\[ Deploy \]/);
+    const board = await confirmAndFinish('Deploy web');
+    expect(row(board, 'lab1', 'OK', 'Deployment successful')).toBeDefined();
+    expect(row(board, 'lab2', 'OK', 'Deployment successful')).toBeDefined();
+    expect((await runningContainers(e1, { 'dokkup.job.name': 'web' })).length).toBe(2);
+    expect((await runningContainers(e2, { 'dokkup.job.name': 'web' })).length).toBe(2);
+    const screen = await term.waitFor('web 4/4 in the jobs table', (s) => !!row(s, 'web', '4/4', 'in sync'));
+    expect(screen).toMatch(/jobs healthy 2\/2/);
+  });
+
+  it('shows the new containers with live CPU figures', async () => {
+    const screen = await term.waitFor('CPU figures on web rows', (s) => {
+      const rows = s.split('\n').filter((l) => /lab[12]\s+web-/.test(l));
+      return rows.length === 4 && rows.every((l) => /running\s+\S+\s+\d+\.\d%/.test(l));
+    });
+    // The logger prints ten lines a second: it is not idle.
+    const logger = row(screen, 'lab1', 'logger-');
+    expect(logger).toMatch(/\d+\.\d%/);
+  });
+
+  it('shows a known log line with l', async () => {
+    await term.keys('3', '/');
+    await term.type('logger');
+    await term.keys('Enter', 'l');
+    const screen = await term.waitForText(`${LOGGER_STDOUT_PREFIX} `);
+    expect(screen).toMatch(/Logs: lab1\/logger-/);
+    expect(screen).toContain('follow');
+    await term.keys('Escape', 'Escape');
+    await term.waitFor('containers unfiltered', (s) => /\[3\] Containers \(\d+\) /.test(s));
+  });
+
+  it('scales a job with s and a typed count', async () => {
+    await selectJob('web');
+    await term.keys('s');
+    await term.waitForText('Scale web to how many containers per node?');
+    await term.type('3');
+    await term.keys('Enter');
+    const plan = await term.waitForText('Node statuses:');
+    expect(row(plan, 'lab1', '2 -> 3')).toBeDefined();
+    expect(plan).toContain('with count: 3');
+    await confirmAndFinish('Scale web');
+    expect((await runningContainers(e1, { 'dokkup.job.name': 'web' })).length).toBe(3);
+    expect((await runningContainers(e2, { 'dokkup.job.name': 'web' })).length).toBe(3);
+    await clearFilter();
+  });
+
+  it('rolls back with r after an update', async () => {
+    // Update to v2 first (the second file offered by d).
+    await term.keys('d');
+    await term.waitForText('▶ web.yaml');
+    await term.keys('Down');
+    await term.waitForText('▶ web-v2.yaml');
+    await term.keys('Enter');
+    const update = await term.waitForText('Node statuses:');
+    expect(row(update, 'lab1', 'ONLINE', 'true', '->')).toBeDefined();
+    await confirmAndFinish('Deploy web');
+    expect(
+      (await runningContainers(e1, { 'dokkup.job.name': 'web' })).every((c) => c.image === images.webV2),
+    ).toBe(true);
+
+    await selectJob('web');
+    await term.keys('r');
+    const plan = await term.waitForText('ROLLBACK');
+    expect(row(plan, 'lab1', 'ONLINE', 'true', '->')).toBeDefined();
+    expect(plan).toContain('dokkup rollback job');
+    await confirmAndFinish('Rollback web');
+    for (const e of [e1, e2]) {
+      const running = await runningContainers(e, { 'dokkup.job.name': 'web' });
+      expect(running.length).toBeGreaterThan(0);
+      expect(running.every((c) => c.image === images.webV1)).toBe(true);
+    }
+    await clearFilter();
+  });
+
+  it('changes nothing when a confirmation is cancelled (enter on Cancel, n, esc)', async () => {
+    const before = await webIds();
+    await selectJob('web');
+    for (const cancel of ['Enter', 'n', 'Escape']) {
+      await term.keys('x');
+      const pane = await term.waitForText('Stop job summary:');
+      expect(row(pane, 'lab1', 'ONLINE', '-> 0', 'false')).toBeDefined();
+      await term.keys(cancel);
+      await term.waitForText('Cancelled — nothing was changed');
+      await term.waitFor('pane closed', (s) => !s.includes('Stop job summary:'));
+    }
+    await sleep(1000);
+    expect(await webIds()).toEqual(before);
+    await clearFilter();
+  });
+
+  it('purges only after the job name is typed', async () => {
+    const before = await webIds();
+    expect(before.length).toBeGreaterThan(0);
+    await selectJob('web');
+    await term.keys('p');
+    await term.waitForText('Type the job name to confirm');
+    // y is just a letter here, and enter with a wrong name does nothing.
+    await term.keys('y', 'Enter');
+    await term.waitForText('Type web exactly to purge it');
+    expect(await webIds()).toEqual(before);
+    await term.keys('BSpace');
+    await term.type('web');
+    await term.keys('Enter');
+    await term.waitForText(/Finished in .*esc\/enter to dismiss/, 60_000);
+    await term.keys('Escape');
+    expect(await webIds()).toEqual([]);
+    expect(await runningContainers(e1, { 'dokkup.job.name': 'logger' })).toHaveLength(1);
+    await clearFilter();
+  });
+
+  it('shows an agent killed mid-session as offline, and online again after a restart', async () => {
+    await lab2.kill9();
+    const down = await term.waitFor(
+      'lab2 offline',
+      (s) => !!row(s, 'lab2', 'OFFLINE') && /1 offline/.test(s),
+      60_000,
+    );
+    expect(row(down, 'lab1', 'ONLINE')).toBeDefined();
+    await lab2.restart();
+    await term.waitFor(
+      'lab2 online again',
+      (s) => !!row(s, '●', 'lab2', 'ONLINE') && /nodes 2 online/.test(s),
+      60_000,
+    );
+  });
+
+  it('runs with an embedded agent on the local engine when there is no inventory', async () => {
+    const local = mkdtempSync(join(tmpdir(), 'dokkup-tui-local-'));
+    writeFileSync(join(local, 'hello.yaml'), job('hello', images.webV1, 1, '    ports:\n      - in: 8000\n'));
+    const embedded = new Terminal(local, [], { DOCKER_HOST: e3.dockerHost });
+    try {
+      const screen = await embedded.waitFor('node local online', (s) => !!row(s, '●', 'local', 'ONLINE'));
+      expect(screen).toContain('local (embedded agent)');
+      // The job targets group "all", which has no meaning here: it goes to this machine.
+      await embedded.keys('d');
+      await embedded.waitForText('▶ hello.yaml');
+      await embedded.keys('Enter');
+      const plan = await embedded.waitForText('Node statuses:');
+      expect(row(plan, 'local*', 'ONLINE', '0 -> 1')).toBeDefined();
+      await embedded.keys('y');
+      await embedded.waitForText(/Finished in .*esc\/enter to dismiss/, 60_000);
+      await embedded.keys('Escape');
+      await embedded.waitFor('hello container listed', (s) => !!row(s, 'local', 'hello-', 'running'));
+      expect(await runningContainers(e3, { 'dokkup.job.name': 'hello' })).toHaveLength(1);
+      await embedded.keys('q');
+      await embedded.waitForText('TUI EXITED 0');
+    } finally {
+      embedded.close();
+      await resetEngine(e3);
+      rmSync(local, { recursive: true, force: true });
+    }
+  });
+});
