@@ -9,8 +9,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { AgentClient } from '../../src/client/agent-client.js';
 import { FeedSession, type FeedStateChange } from '../../src/client/feed-session.js';
 import { type NodeLogLine, subscribeMergedLogs } from '../../src/client/feeds/merge.js';
+import { parseJobText } from '../../src/config/index.js';
 import { LABEL_JOB, LABEL_VERSION } from '../../src/core/labels.js';
 import type { ContainerEvent, FeedEvent, LogLine, StatsBatch } from '../../src/protocol/feeds.js';
 import { EventsJsonLineSchema, TopJobJsonSchema } from '../../src/protocol/feeds.js';
@@ -321,6 +323,40 @@ describeDocker('live feeds (real agents, real Docker)', () => {
     const mine = lines.filter((l) => l.event.type === 'container' && l.event.containerId === id);
     expect(mine.map((l) => l.node)).toEqual(mine.map(() => 'lab2'));
     expect(mine.map((l) => (l.event as ContainerEvent).action)).toContain('start');
+  });
+
+  it("shows a deploy to a second operator as it happens: the agent's operation events and the containers'", async () => {
+    const watcher = session(agent2, 'lab2');
+    const events: FeedEvent[] = [];
+    await new Promise<void>((resolve, reject) =>
+      watcher.subscribeEvents((e) => events.push(e), {
+        job: 'deployed',
+        onSubscribed: resolve,
+        onError: reject,
+      }),
+    );
+    const operator = new AgentClient({
+      name: 'lab2',
+      location: agent2.baseUrl,
+      baseUrl: agent2.baseUrl,
+      key: agent2.key,
+    });
+    const spec = parseJobText(
+      `name: deployed\nnode: lab2\ncount: 2\nupdate:\n  min_healthy_time: 1s\ncontainer:\n  - image: "${images().logger}"\n`,
+      'deployed.yaml',
+    );
+    const result = await operator.deploy(spec, () => {});
+    expect(result.ok).toBe(true);
+    await until(() => events.some((e) => e.type === 'operation-done'), 'the operation-done event');
+    const kinds = events.map((e) => (e.type === 'container' ? `container:${e.action}` : e.type));
+    expect(kinds[0]).toBe('operation-start');
+    expect(kinds.filter((k) => k === 'container:start')).toHaveLength(2);
+    expect(kinds).toContain('operation-progress');
+    // The containers started while the operation ran, and the result came last.
+    expect(kinds.indexOf('container:start')).toBeLessThan(kinds.indexOf('operation-done'));
+    const done = events.find((e) => e.type === 'operation-done');
+    expect(done).toMatchObject({ job: 'deployed', result: { ok: true, running: 2 } });
+    await operator.stop('deployed', true, () => {});
   });
 
   it('reconnects after an agent restart and resumes logs and events', async () => {
