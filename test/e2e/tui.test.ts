@@ -212,9 +212,22 @@ describeDocker('dokkup tui (tmux, real agents on real Docker engines)', () => {
       const rows = s.split('\n').filter((l) => /lab[12]\s+web-/.test(l));
       return rows.length === 4 && rows.every((l) => /running\s+\S+\s+\d+\.\d%/.test(l));
     });
-    // The logger prints ten lines a second: it is not idle.
-    const logger = row(screen, 'lab1', 'logger-');
-    expect(logger).toMatch(/\d+\.\d%/);
+    expect(row(screen, 'lab1', 'logger-')).toMatch(/\d+\.\d%/);
+    // A container that burns a CPU shows it within a few stats batches.
+    const busy = parseJobText(job('busy', images.busy, 1).replace('group: all', 'node: lab2'), 'busy.yaml');
+    const client = new AgentClient({ name: 'lab2', location: '', baseUrl: lab2.baseUrl, key: lab2.key });
+    try {
+      expect((await client.deploy(busy, () => {})).ok).toBe(true);
+      await term.waitFor('busy container over 20% CPU', (s) => {
+        const cpu = /lab2\s+busy-\S+\s+running\s+\S+\s+(\d+(?:\.\d)?)%/.exec(s);
+        return cpu !== null && Number(cpu[1]) >= 20;
+      });
+    } finally {
+      // It burns a core of a shared machine: gone as soon as it was seen.
+      await client.stop('busy', true, () => {});
+      client.close();
+    }
+    await term.waitFor('busy gone', (s) => !s.includes('busy-'));
   });
 
   it('shows a known log line with l', async () => {

@@ -48,6 +48,7 @@ export class TuiView {
   private readonly overlay: Box;
   private charts: { cpu: LineElement; mem: LineElement } | null = null;
   private chartsData = '';
+  private chartsRect = '';
   private readonly content = new Map<Box, string>();
   private readonly labels = new Map<Box, string>();
   private readonly places = new Map<blessed.Widgets.BlessedElement, string>();
@@ -293,32 +294,43 @@ export class TuiView {
       }
       return;
     }
-    if (!this.charts) {
-      const options = (label: string, line: string) =>
-        ({
-          parent: this.screen,
+    const { rect } = what;
+    const top = rect.top + 2;
+    const height = Math.max(6, rect.height - 4);
+    const half = Math.floor((rect.width - 2) / 2);
+    const cpuRect = { left: rect.left + 1, top, width: half, height };
+    const memRect = { left: rect.left + 1 + half, top, width: rect.width - 2 - half, height };
+    const key = JSON.stringify([cpuRect, memRect]);
+    // blessed-contrib sizes its canvas when the chart is attached: a new size needs new charts.
+    if (!this.charts || this.chartsRect !== key) {
+      if (this.charts) {
+        this.charts.cpu.detach();
+        this.charts.mem.detach();
+      }
+      const make = (label: string, line: string, r: Rect) => {
+        const chart = contrib.line({
+          ...r,
           label,
           showLegend: false,
           minY: 0,
           numYLabels: 4,
           style: { line, text: 'white', baseline: 'gray' },
           border: { type: 'line' },
-        }) as never;
-      const cpu = contrib.line(options(' CPU % ', 'yellow'));
-      const mem = contrib.line(options(' MEM MiB ', 'cyan'));
-      this.charts = { cpu, mem };
+        } as never);
+        this.screen.append(chart);
+        return chart;
+      };
+      this.charts = { cpu: make(' CPU % ', 'yellow', cpuRect), mem: make(' MEM MiB ', 'cyan', memRect) };
+      this.chartsRect = key;
+      this.chartsData = '';
     }
-    const { rect } = what;
-    const top = rect.top + 2;
-    const height = Math.max(4, rect.height - 4);
-    const half = Math.floor((rect.width - 2) / 2);
-    this.place(this.charts.cpu, { left: rect.left + 1, top, width: half, height });
-    this.place(this.charts.mem, { left: rect.left + 1 + half, top, width: rect.width - 2 - half, height });
     const data = JSON.stringify(what.series);
     if (data !== this.chartsData || this.charts.cpu.hidden) {
       this.chartsData = data;
       this.charts.cpu.show();
       this.charts.mem.show();
+      this.charts.cpu.setFront();
+      this.charts.mem.setFront();
       this.charts.cpu.setData([{ title: 'cpu', x: what.series.x, y: what.series.cpu }]);
       this.charts.mem.setData([{ title: 'mem', x: what.series.x, y: what.series.memMiB }]);
       this.dirty = true;

@@ -1,0 +1,164 @@
+/**
+ * The blessed view drawn into a dummy terminal stream (no real terminal): what reaches the
+ * terminal with and without colour, and that every overlay and tab draws.
+ */
+import { PassThrough, Writable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Action } from '../store/actions.js';
+import { agentInfo, container, jobStatus } from '../store/fixtures.js';
+import { resolveKey } from '../store/keymap.js';
+import { reduce } from '../store/reducer.js';
+import { initialState, type TuiState } from '../store/state.js';
+import { TuiView } from './screen.js';
+
+class Terminal extends Writable {
+  text = '';
+  isTTY = true;
+  constructor(
+    public columns: number,
+    public rows: number,
+  ) {
+    super();
+  }
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
+    this.text += chunk.toString('utf8');
+    done();
+  }
+}
+
+const T0 = 1_700_000_100_000;
+const views: TuiView[] = [];
+
+function view(color: boolean, width = 120, height = 40): { view: TuiView; out: Terminal } {
+  const out = new Terminal(width, height);
+  const v = new TuiView({ color, output: out, input: new PassThrough(), terminal: 'xterm-256color' });
+  views.push(v);
+  return { view: v, out };
+}
+
+afterEach(() => {
+  for (const v of views.splice(0)) v.destroy();
+});
+
+function fleet(width = 120, height = 40): TuiState {
+  const actions: Action[] = [
+    { type: 'nodeConn', node: 'lab1', conn: 'online', at: T0 },
+    { type: 'nodeConn', node: 'lab2', conn: 'offline', error: 'connection refused', at: T0 },
+    { type: 'nodeInfo', node: 'lab1', info: agentInfo(), latencyMs: 3, at: T0 },
+    {
+      type: 'nodeJobs',
+      node: 'lab1',
+      at: T0,
+      jobs: [jobStatus('web', [container('web', 1), container('web', 2)])],
+    },
+    { type: 'nodeJobs', node: 'lab2', at: T0, jobs: [jobStatus('web', [container('web', 3)])] },
+    {
+      type: 'statsBatch',
+      node: 'lab1',
+      at: T0,
+      samples: [
+        {
+          id: container('web', 1).id,
+          cpuPercent: 42.5,
+          memBytes: 50e6,
+          memLimit: 1e9,
+          netRx: 0,
+          netTx: 0,
+          blockRead: 0,
+          blockWrite: 0,
+        },
+      ],
+    },
+  ];
+  return actions.reduce(
+    reduce,
+    initialState(
+      [
+        { name: 'lab1', location: '10.0.0.1:8080' },
+        { name: 'lab2', location: '10.0.0.2:8080' },
+      ],
+      { inventoryName: 'inventory.yaml' },
+      T0,
+      { width, height },
+    ),
+  );
+}
+
+function press(state: TuiState, ...keys: string[]): TuiState {
+  return keys.reduce((s, key) => {
+    const r = resolveKey(s, key);
+    return r ? reduce(s, { type: 'command', command: r.command, ...(r.char ? { char: r.char } : {}) }) : s;
+  }, state);
+}
+
+/** SGR sequences that set a colour (foreground or background, 16, 256 or true colour). */
+const COLOUR =
+  /\x1b\[(?:[0-9;]*;)?(?:3[0-7]|4[0-7]|9[0-7]|10[0-7]|38;5;\d+|48;5;\d+|38;2;[\d;]+|48;2;[\d;]+)(?:;[0-9;]*)?m/;
+
+describe('TuiView', () => {
+  it('draws the tables, with figures from the store', () => {
+    const { view: v, out } = view(true);
+    expect(v.render(fleet())).toBe(true);
+    expect(out.text).toContain('lab1');
+    expect(out.text).toContain('42.5%');
+    expect(out.text).toContain('OFFLINE');
+    // lab2 is offline: how many of its containers run is unknown.
+    expect(out.text).toContain('? lab2');
+  });
+
+  it('uses no colour at all with color off (NO_COLOR / --no-color), and keeps the selection visible', () => {
+    const { view: v, out } = view(false);
+    v.render(fleet());
+    expect(out.text).not.toMatch(COLOUR);
+    // Inverse video (7) marks the selected row without colour.
+    expect(out.text).toMatch(/\x1b\[[0-9;]*7[0-9;]*m/);
+    expect(out.text).toContain('▶');
+  });
+
+  it('uses colour on a colour terminal, offline nodes greyed', () => {
+    const { view: v, out } = view(true);
+    v.render(fleet());
+    expect(out.text).toMatch(COLOUR);
+    // Grey is colour 8 (bright black): 90 or 38;5;8, set on lab2's row before its name.
+    const at = out.text.indexOf('lab2');
+    const rowStart = out.text.lastIndexOf('H', at);
+    expect(out.text.slice(rowStart, at)).toMatch(/\x1b\[(?:90|38;5;8)m/);
+    const lab1 = out.text.indexOf('lab1');
+    expect(out.text.slice(out.text.lastIndexOf('H', lab1), lab1)).not.toMatch(/\x1b\[(?:90|38;5;8)m/);
+  });
+
+  it('paints nothing when nothing changed', () => {
+    const { view: v, out } = view(true);
+    const s = fleet();
+    v.render(s);
+    const before = out.text.length;
+    expect(v.render(reduce(s, { type: 'tick', now: T0 + 1 }))).toBe(false);
+    expect(out.text.length).toBe(before);
+  });
+
+  it('draws every detail tab, the Stats graphs included, and every overlay', () => {
+    for (const color of [true, false]) {
+      const { view: v, out } = view(color);
+      let s = press(fleet(), '3');
+      for (const tab of ['logs', 'stats', 'events', 'info']) {
+        while (s.detail.tab !== tab) s = press(s, ']');
+        v.render(s);
+      }
+      s = press(s, '?');
+      v.render(s);
+      expect(out.text).toContain('Help');
+      s = press(s, 'escape', ':');
+      v.render(s);
+      s = press(s, 'escape');
+      v.render(s);
+      expect(out.text).toContain('Stats');
+    }
+  });
+
+  it('fits an 80×24 terminal', () => {
+    const { view: v, out } = view(true, 80, 24);
+    v.render(fleet(80, 24));
+    expect(out.text).toContain('lab1');
+    expect(out.text).toContain('jobs ok');
+  });
+});
