@@ -141,6 +141,6 @@ export const eventsCommand: Command = {
     },
     node: { type: 'string', valueName: 'NAME', description: 'Only this node' },
   },
-  args: { min: 0, max: 1, names: 'FILE' },
+  args: { min: 0, max: 1, names: '[FILE]' },
   run: runEvents,
 };
