@@ -23,6 +23,7 @@ import {
   UsageError,
 } from './command.js';
 import type { OutputStream } from './io.js';
+import { collectDuringFanOut, collectGarbage, LARGE_FAN_OUT } from './memory.js';
 import type { NodeLabel, NodeOutcome } from './render/tables.js';
 
 export interface JobTarget {
@@ -39,7 +40,13 @@ export function userPath(context: Pick<CommandContext, 'io'>, given: string): st
 }
 
 export async function loadInventory(context: CommandContext): Promise<Inventory> {
-  return loadInventoryFile(userPath(context, stringFlag(context.flags, 'inventory')), context.io.env);
+  const inventory = await loadInventoryFile(
+    userPath(context, stringFlag(context.flags, 'inventory')),
+    context.io.env,
+  );
+  // Parsing a very large inventory leaves tens of MB of garbage: drop it before fanning out.
+  if (inventory.nodes.length >= LARGE_FAN_OUT) collectGarbage();
+  return inventory;
 }
 
 /** Reads the job file (first positional) and the inventory, and resolves the target nodes. */
@@ -74,6 +81,7 @@ export function makeCluster(context: CommandContext, nodes: readonly InventoryNo
   return new Cluster(nodes, {
     concurrency,
     client: { requestTimeoutMs, connectTimeoutMs: Math.min(5_000, requestTimeoutMs) },
+    onNodeSettled: collectDuringFanOut(nodes.length),
   });
 }
 
