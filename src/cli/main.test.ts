@@ -17,6 +17,7 @@ import {
   ShowJobJsonSchema,
   ShowNodesJsonSchema,
 } from '../protocol/cli-json.js';
+import type { Command } from './command.js';
 import type { CliIO } from './io.js';
 import { runCli } from './main.js';
 
@@ -145,6 +146,39 @@ describe('commands, flags and help', () => {
     const missingJob = await cli(['show', 'job', 'nope-job.yaml']);
     expect(missingJob.code).toBe(2);
     expect(missingJob.stderr).toContain('nope-job.yaml: no such file');
+  });
+});
+
+describe('unexpected errors', () => {
+  const boom: Command = {
+    path: ['boom'],
+    summary: 'throws',
+    usage: '',
+    flags: {},
+    args: { min: 0, max: 0 },
+    run: async () => {
+      throw new TypeError('kaboom\nsecond line');
+    },
+  };
+
+  async function run(env: Record<string, string>) {
+    let stderr = '';
+    const io: CliIO = {
+      stdout: { write: () => true },
+      stderr: { write: (s: string) => (stderr += s) },
+      stdin: new PassThrough(),
+      env,
+      cwd: dir,
+    };
+    const code = await runCli(['boom'], { io, handleSignals: false, commands: [boom] });
+    return { code, stderr };
+  }
+
+  it('print one line `dokkup: <message>` and exit 1; the stack only with DEBUG=dokkup', async () => {
+    expect(await run({})).toEqual({ code: 1, stderr: 'dokkup: kaboom\n' });
+    const debug = await run({ DEBUG: 'express,dokkup' });
+    expect(debug.code).toBe(1);
+    expect(debug.stderr).toMatch(/^dokkup: kaboom\nTypeError: kaboom\nsecond line\n\s+at /);
   });
 });
 
