@@ -99,6 +99,7 @@ class FakeService implements JobService {
   calls: Array<{ method: string; args: unknown[] }> = [];
   info = async (): Promise<AgentInfo> => this.record('info', [], INFO);
   listJobs = async () => this.record('listJobs', [], { jobs: [] });
+  listContainers = async () => this.record('listContainers', [], { containers: [] });
   status = async (job: string) =>
     this.record('status', [job], {
       name: job,
@@ -233,6 +234,7 @@ describe('authentication', () => {
     for (const [method, path] of [
       ['GET', routes.info],
       ['GET', routes.jobs],
+      ['GET', routes.containers],
       ['GET', routes.job('web')],
       ['GET', routes.history('web')],
       ['POST', routes.plan('web')],
@@ -289,10 +291,12 @@ describe('routing', () => {
     expect((await call(routes.jobs)).json).toEqual({ jobs: [] });
     expect((await call(routes.job('web'))).json).toMatchObject({ name: 'web', running: 2 });
     expect((await call(routes.history('web'))).json).toEqual({ job: 'web', current: null, entries: [] });
+    expect((await call(routes.containers)).json).toEqual({ containers: [] });
     expect(service.calls.map((c) => [c.method, ...c.args])).toEqual([
       ['listJobs'],
       ['status', 'web'],
       ['history', 'web'],
+      ['listContainers'],
     ]);
   });
 

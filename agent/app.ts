@@ -78,6 +78,7 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
   const router = new Router()
     .get(routes.info, async ({ res }) => sendJson(res, 200, await service.info()))
     .get(routes.jobs, async ({ res }) => sendJson(res, 200, await service.listJobs()))
+    .get(routes.containers, async ({ res }) => sendJson(res, 200, await service.listContainers()))
     .get(namedRoute(routes.job), async ({ res, params }) =>
       sendJson(res, 200, await service.status(jobName(params))),
     )

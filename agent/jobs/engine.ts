@@ -35,6 +35,7 @@ import { specVersion } from '../../src/core/version.js';
 import type {
   AgentInfo,
   ContainerInfo,
+  ContainerList,
   JobHistory,
   JobList,
   JobStatus,
@@ -191,6 +192,11 @@ export class JobEngine implements JobService {
         .map(async (job) => this.toStatus(job, await this.store.read(job), byJob.get(job) ?? [])),
     );
     return { jobs };
+  }
+
+  async listContainers(): Promise<ContainerList> {
+    const all = await this.runtime.listContainers({});
+    return { containers: all.map(toContainerInfo).sort((a, b) => a.name.localeCompare(b.name)) };
   }
 
   async status(job: string): Promise<JobStatus> {

@@ -4,6 +4,7 @@
  */
 import type {
   AgentInfo,
+  ContainerList,
   JobHistory,
   JobList,
   JobStatus,
@@ -19,6 +20,8 @@ export type ProgressSink = (line: ProgressLine) => void;
 export interface JobService {
   info(): Promise<AgentInfo>;
   listJobs(): Promise<JobList>;
+  /** Every container on the engine, managed by dokkup or not (a newcomer sees their own at once). */
+  listContainers(): Promise<ContainerList>;
   status(job: string): Promise<JobStatus>;
   history(job: string): Promise<JobHistory>;
   plan(job: string, request: PlanRequest): Promise<Plan>;

@@ -11,6 +11,8 @@ export const routes = {
   health: '/healthz',
   info: `${API_PREFIX}/info`,
   jobs: `${API_PREFIX}/jobs`,
+  /** Every container on the node's engine, dokkup's and others (`job` is '' for the others). */
+  containers: `${API_PREFIX}/containers`,
   job: (name: string) => `${API_PREFIX}/jobs/${encodeURIComponent(name)}`,
   history: (name: string) => `${API_PREFIX}/jobs/${encodeURIComponent(name)}/history`,
   plan: (name: string) => `${API_PREFIX}/jobs/${encodeURIComponent(name)}/plan`,
@@ -134,6 +136,9 @@ export type JobStatus = z.infer<typeof JobStatusSchema>;
 
 export const JobListSchema = z.object({ jobs: z.array(JobStatusSchema) });
 export type JobList = z.infer<typeof JobListSchema>;
+
+export const ContainerListSchema = z.object({ containers: z.array(ContainerInfoSchema) });
+export type ContainerList = z.infer<typeof ContainerListSchema>;
 
 // ---------------------------------------------------------------------------------------------
 // Plans
