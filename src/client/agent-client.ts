@@ -12,6 +12,8 @@ import type { z } from 'zod';
 import {
   type AgentInfo,
   AgentInfoSchema,
+  type ContainerList,
+  ContainerListSchema,
   type DeployRequest,
   ErrorBodySchema,
   type JobHistory,
@@ -118,6 +120,11 @@ export class AgentClient {
 
   listJobs(options?: RequestOptions): Promise<JobList> {
     return this.json('GET', routes.jobs, undefined, JobListSchema, options);
+  }
+
+  /** Every container on the node's engine, dokkup's and others. */
+  listContainers(options?: RequestOptions): Promise<ContainerList> {
+    return this.json('GET', routes.containers, undefined, ContainerListSchema, options);
   }
 
   status(job: string, options?: RequestOptions): Promise<JobStatus> {

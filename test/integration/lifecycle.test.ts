@@ -134,6 +134,14 @@ describeDocker('deploy lifecycle on one node (real agent, real Docker)', () => {
       (await docker(engine.dockerHost, ['inspect', '-f', '{{.State.Status}}', `${job}-bystander`])).stdout,
     );
     expect(bystander).toEqual(['created']);
+    // The node's container list shows every container, the unmanaged bystander too.
+    const listed = await client.listContainers();
+    const mine = listed.containers.filter((c) => c.name.startsWith(`${job}-`));
+    expect(mine.map((c) => [c.name === `${job}-bystander` ? 'bystander' : 'job', c.job]).sort()).toEqual([
+      ['bystander', ''],
+      ['job', job],
+      ['job', job],
+    ]);
     await docker(engine.dockerHost, ['rm', '-f', `${job}-bystander`]);
   });
 
