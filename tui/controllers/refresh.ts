@@ -70,11 +70,24 @@ export class RefreshController {
       const started = performance.now();
       const info = await client.info();
       const latencyMs = performance.now() - started;
-      const jobs = await client.listJobs();
+      const [jobs, others] = await Promise.all([
+        client.listJobs(),
+        // An agent too old for the route lists only its own containers.
+        client.listContainers().then(
+          (list) => list.containers.filter((c) => c.job === ''),
+          () => undefined,
+        ),
+      ]);
       if (this.stopped) return;
       const at = Date.now();
       this.store.dispatch({ type: 'nodeInfo', node: name, info, latencyMs, at });
-      this.store.dispatch({ type: 'nodeJobs', node: name, jobs: jobs.jobs, at });
+      this.store.dispatch({
+        type: 'nodeJobs',
+        node: name,
+        jobs: jobs.jobs,
+        at,
+        ...(others ? { others } : {}),
+      });
       // A node answering HTTP is up even before its feed has (re)connected.
       this.store.dispatch({ type: 'nodeConn', node: name, conn: 'online', at });
     } catch (error) {

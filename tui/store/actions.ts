@@ -2,7 +2,7 @@
  * Everything that can happen to the TUI's state. Controllers turn keys, feed frames and client
  * answers into these; the reducer is the only place they take effect.
  */
-import type { AgentInfo, JobStatus } from '../../src/protocol/index.js';
+import type { AgentInfo, ContainerInfo, JobStatus } from '../../src/protocol/index.js';
 import type { CommandId } from './keymap.js';
 import type {
   Flash,
@@ -35,7 +35,14 @@ export type Action =
   | { type: 'command'; command: CommandId; char?: string }
   | { type: 'nodeConn'; node: string; conn: NodeConn; error?: string | null; at: number }
   | { type: 'nodeInfo'; node: string; info: AgentInfo; latencyMs: number; at: number }
-  | { type: 'nodeJobs'; node: string; jobs: JobStatus[]; at: number }
+  | {
+      type: 'nodeJobs';
+      node: string;
+      jobs: JobStatus[];
+      at: number;
+      /** Containers dokkup does not manage; omitted: keep the last known list. */
+      others?: ContainerInfo[];
+    }
   | {
       type: 'statsBatch';
       node: string;

@@ -55,7 +55,7 @@ export function reduce(state: TuiState, action: Action): TuiState {
         latencyMs: action.latencyMs,
       }));
     case 'nodeJobs':
-      return nodeJobs(state, action.node, action.jobs, action.at);
+      return nodeJobs(state, action.node, action.jobs, action.at, action.others);
     case 'statsBatch':
       return statsBatch(state, action);
     case 'containerEvent':
@@ -191,7 +191,13 @@ function nodeConn(
   return next;
 }
 
-function nodeJobs(state: TuiState, name: string, list: JobStatus[], at: number): TuiState {
+function nodeJobs(
+  state: TuiState,
+  name: string,
+  list: JobStatus[],
+  at: number,
+  othersListed?: ContainerInfo[],
+): TuiState {
   const node = state.nodes[name];
   if (!node) return state;
   const jobs: Record<string, JobStatus> = {};
@@ -200,6 +206,8 @@ function nodeJobs(state: TuiState, name: string, list: JobStatus[], at: number):
     jobs[j.name] = j;
     for (const c of j.containers) alive.add(c.id);
   }
+  const others = othersListed ? othersListed.filter((c) => c.job === '') : node.others;
+  for (const c of others) alive.add(c.id);
   // Forget what belonged to containers that are gone.
   const prune = <T>(record: Record<string, Record<string, T>>): Record<string, Record<string, T>> => {
     const mine = record[name];
@@ -211,7 +219,7 @@ function nodeJobs(state: TuiState, name: string, list: JobStatus[], at: number):
   };
   return {
     ...state,
-    nodes: { ...state.nodes, [name]: { ...node, jobs, jobsAt: at } },
+    nodes: { ...state.nodes, [name]: { ...node, jobs, jobsAt: at, others } },
     stats: prune(state.stats),
     startedAt: prune(state.startedAt),
   };

@@ -369,7 +369,9 @@ function nodeContainerRows(node: NodeEntry, started: Record<string, number> | un
   const online = node.conn === 'online';
   const containers: ContainerInfo[] = [];
   for (const job of Object.values(node.jobs)) containers.push(...job.containers);
+  // dokkup's containers first, by job; then the node's other containers.
   containers.sort((a, b) => a.job.localeCompare(b.job) || a.name.localeCompare(b.name));
+  containers.push(...[...node.others].sort((a, b) => a.name.localeCompare(b.name)));
   const rows = containers.map((c): ContainerRow => {
     const version = c.version ?? '-';
     return {
@@ -672,7 +674,7 @@ function jobCells(row: JobRow, cols: FittedColumn<JobCol>[]): Cell[] {
   return cols.map((c): Cell => {
     switch (c.id) {
       case 'job':
-        return { text: row.job };
+        return { text: row.job || '-' };
       case 'image':
         return { text: row.image };
       case 'version':

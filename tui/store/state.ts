@@ -3,7 +3,7 @@
  * a new one; selectors (`selectors.ts`) derive what the views draw. Time only enters through
  * actions (`at`, `now`), so every transition is reproducible in a unit test.
  */
-import type { AgentInfo, JobSpec, JobStatus, Plan } from '../../src/protocol/index.js';
+import type { AgentInfo, ContainerInfo, JobSpec, JobStatus, Plan } from '../../src/protocol/index.js';
 
 export type PanelId = 'nodes' | 'jobs' | 'containers';
 export type FocusId = PanelId | 'detail';
@@ -28,6 +28,8 @@ export interface NodeEntry {
   jobs: Record<string, JobStatus>;
   /** When `jobs` was last replaced (ms since epoch); null: never listed. */
   jobsAt: number | null;
+  /** Containers on the node that dokkup does not manage (shown so a newcomer sees their own). */
+  others: ContainerInfo[];
 }
 
 export interface StatPoint {
@@ -336,6 +338,7 @@ export function initialState(
       error: null,
       jobs: {},
       jobsAt: null,
+      others: [],
     };
   }
   const table = (): TableState => ({ selected: null, top: 0, filter: '' });

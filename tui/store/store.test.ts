@@ -292,6 +292,27 @@ describe('containers and stats', () => {
     expect(rows.at(-1)!.dim).toBe(true);
     expect(rows[0]!.dim).toBe(false);
   });
+  it("lists the node's unmanaged containers after dokkup's, and keeps them until the next full list", () => {
+    let s = fleet();
+    const mine = container('', 7, { name: 'my-postgres', version: null });
+    s = reduce(s, {
+      type: 'nodeJobs',
+      node: 'lab1',
+      at: T0,
+      jobs: [jobStatus('web', [container('web', 1)])],
+      others: [mine],
+    });
+    const names = () =>
+      scopedContainerRows(s)
+        .filter((r) => r.node === 'lab1')
+        .map((r) => `${r.job || '-'}:${r.name}`);
+    expect(names()).toEqual([`web:${container('web', 1).name}`, '-:my-postgres']);
+    // A refresh without the list (an older agent) keeps what is known; an empty list clears it.
+    s = reduce(s, { type: 'nodeJobs', node: 'lab1', at: T0, jobs: [] });
+    expect(names()).toEqual(['-:my-postgres']);
+    s = reduce(s, { type: 'nodeJobs', node: 'lab1', at: T0, jobs: [], others: [] });
+    expect(names()).toEqual([]);
+  });
   it('keeps a bounded sparkline history of the last minute', () => {
     let s = fleet();
     const id = container('web', 1).id;
