@@ -79,6 +79,8 @@ export function parseInventoryText(
     }
     groupIndex.set(g.name, i);
     const members: string[] = [];
+    // A set beside the list: groups of 10,000 nodes must not cost n² lookups.
+    const seen = new Set<string>();
     g.nodes.forEach((name, j) => {
       if (!nodeIndex.has(name)) {
         const close = closestName(name, [...nodeIndex.keys()]);
@@ -86,9 +88,10 @@ export function parseInventoryText(
           ['groups', i, 'nodes', j],
           `unknown node "${name}"${close ? ` (did you mean "${close}"?)` : `; nodes are: ${[...nodeIndex.keys()].join(', ')}`}`,
         );
-      } else if (members.includes(name)) {
+      } else if (seen.has(name)) {
         fail(['groups', i, 'nodes', j], `node "${name}" is already in group "${g.name}"`);
       } else {
+        seen.add(name);
         members.push(name);
       }
     });
