@@ -101,6 +101,7 @@ export class RefreshController {
         if (!this.feedOpen(name))
           this.store.dispatch({ type: 'nodeConn', node: name, conn: 'offline', error: message, at });
       } else {
+        this.store.dispatch({ type: 'nodeProblem', node: name, problem: message });
         this.store.dispatch({ type: 'flash', text: `${name}: ${message}`, level: 'error' });
       }
     } finally {

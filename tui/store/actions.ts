@@ -35,6 +35,7 @@ export type Action =
   | { type: 'command'; command: CommandId; char?: string }
   | { type: 'nodeConn'; node: string; conn: NodeConn; error?: string | null; at: number }
   | { type: 'nodeInfo'; node: string; info: AgentInfo; latencyMs: number; at: number }
+  | { type: 'nodeProblem'; node: string; problem: string }
   | {
       type: 'nodeJobs';
       node: string;

@@ -53,7 +53,12 @@ export function reduce(state: TuiState, action: Action): TuiState {
         ...n,
         info: action.info,
         latencyMs: action.latencyMs,
+        problem: null,
       }));
+    case 'nodeProblem':
+      return updateNode(state, action.node, (n) =>
+        n.problem === action.problem ? n : { ...n, problem: action.problem },
+      );
     case 'nodeJobs':
       return nodeJobs(state, action.node, action.jobs, action.at, action.others);
     case 'statsBatch':

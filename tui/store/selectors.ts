@@ -63,6 +63,8 @@ export interface NodeRow extends RowBase {
   cpuTotal: number;
   memTotal: number;
   error: string | null;
+  /** The node answers but its last refresh failed (e.g. Docker is down). */
+  problem: string | null;
 }
 
 export interface JobNodeState {
@@ -224,6 +226,7 @@ const buildNodeRows = memo(
         cpuTotal: usage.cpu,
         memTotal: usage.mem,
         error: node.error,
+        problem: node.problem,
       };
       row.search = [name, node.location, CONN_LABEL[node.conn], row.agentVersion, row.dockerVersion].join(
         ' ',
@@ -652,6 +655,7 @@ function nodeCells(row: NodeRow, cols: FittedColumn<NodeCol>[]): Cell[] {
       case 'name':
         return { text: row.name };
       case 'status':
+        if (row.conn === 'online' && row.problem) return { text: 'ERROR', tone: 'error' };
         return { text: CONN_LABEL[row.conn], tone: CONN_TONE[row.conn] };
       case 'agent':
         return { text: row.agentVersion };
@@ -1049,6 +1053,7 @@ export function infoLines(state: TuiState): string[] {
       `Node        ${n.name}`,
       `Location    ${n.location}`,
       `Status      ${CONN_LABEL[n.conn]}${n.error ? ` — ${n.error}` : ''}`,
+      ...(n.problem ? [`Problem     ${n.problem}`] : []),
       `Latency     ${formatLatency(n.latencyMs)}`,
     ];
     if (i) {

@@ -30,6 +30,11 @@ export interface NodeEntry {
   jobsAt: number | null;
   /** Containers on the node that dokkup does not manage (shown so a newcomer sees their own). */
   others: ContainerInfo[];
+  /**
+   * Why the last refresh of a reachable node failed (e.g. its Docker engine is down); cleared by
+   * the next successful one. Shown as status ERROR, since the node answers but cannot work.
+   */
+  problem: string | null;
 }
 
 export interface StatPoint {
@@ -339,6 +344,7 @@ export function initialState(
       jobs: {},
       jobsAt: null,
       others: [],
+      problem: null,
     };
   }
   const table = (): TableState => ({ selected: null, top: 0, filter: '' });

@@ -292,6 +292,20 @@ describe('containers and stats', () => {
     expect(rows.at(-1)!.dim).toBe(true);
     expect(rows[0]!.dim).toBe(false);
   });
+  it('shows a reachable node whose refresh fails (Docker down) as ERROR until a refresh succeeds', () => {
+    let s = fleet();
+    const status = () => plainLine(tableView(s, 'nodes')!.lines[0]!, tableView(s, 'nodes')!.columns);
+    expect(status()).toMatch(/ONLINE/);
+    s = reduce(s, {
+      type: 'nodeProblem',
+      node: 'lab1',
+      problem: 'Docker engine unreachable: connect ENOENT',
+    });
+    expect(status()).toMatch(/ERROR/);
+    expect(infoLines(s).join('\n')).toMatch(/Docker engine unreachable/);
+    s = reduce(s, { type: 'nodeInfo', node: 'lab1', info: agentInfo(), latencyMs: 3, at: T0 });
+    expect(status()).toMatch(/ONLINE/);
+  });
   it("lists the node's unmanaged containers after dokkup's, and keeps them until the next full list", () => {
     let s = fleet();
     const mine = container('', 7, { name: 'my-postgres', version: null });
