@@ -27,6 +27,7 @@ import {
   type ExecutionPlan,
   effectiveCurrent,
   type Observation,
+  type ObservedContainer,
   planDeploy,
   planRollback,
   planStop,
@@ -89,6 +90,18 @@ class OperationFailed extends DokkupError {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function toObserved(c: RuntimeContainer): ObservedContainer {
+  return {
+    id: c.id,
+    name: c.name,
+    version: c.labels[LABEL_VERSION] ?? null,
+    state: c.state,
+    health: c.health,
+    imageId: c.imageId,
+    createdAt: c.createdAt,
+  };
+}
 
 function toContainerInfo(c: RuntimeContainer): ContainerInfo {
   return {
@@ -652,15 +665,7 @@ export class JobEngine implements JobService {
     return {
       job,
       state,
-      containers: containers.map((c) => ({
-        id: c.id,
-        name: c.name,
-        version: c.labels[LABEL_VERSION] ?? null,
-        state: c.state,
-        health: c.health,
-        imageId: c.imageId,
-        createdAt: c.createdAt,
-      })),
+      containers: containers.map(toObserved),
     };
   }
 
@@ -669,15 +674,7 @@ export class JobEngine implements JobService {
     const obs: Observation = {
       job,
       state,
-      containers: containers.map((c) => ({
-        id: c.id,
-        name: c.name,
-        version: c.labels[LABEL_VERSION] ?? null,
-        state: c.state,
-        health: c.health,
-        imageId: c.imageId,
-        createdAt: c.createdAt,
-      })),
+      containers: containers.map(toObserved),
     };
     return {
       name: job,
