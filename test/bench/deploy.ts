@@ -7,12 +7,12 @@
  * observe, plan, create, start, health gate (min_healthy_time 0: the gate's polling is part of
  * the measured cost), history commit.
  */
-import { request } from 'node:http';
 import PQueue from 'p-queue';
 import { AgentClient } from '../../src/client/index.js';
 import { parseJobText } from '../../src/config/index.js';
 import { startAgentProcess } from '../harness/agent-process.js';
 import { docker } from '../harness/docker-cli.js';
+import { engineApi } from '../harness/engine-api.js';
 import { startEngine } from '../harness/engines.js';
 import { buildTestImages } from '../harness/images.js';
 import { startRegistry } from '../harness/registry.js';
@@ -20,37 +20,6 @@ import { createOwnedDir, destroyDirSync } from '../harness/resources.js';
 
 const N = Number(process.env.BENCH_CONTAINERS ?? 20);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-
-function engineApi(
-  socketPath: string,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; json: unknown }> {
-  return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = request(
-      {
-        socketPath,
-        method,
-        path,
-        headers: payload
-          ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
-          : {},
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d) => {
-          text += d;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : null }));
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
 
 async function directDeploy(socketPath: string, image: string, n: number, round: number): Promise<number> {
   const started = performance.now();

@@ -12,7 +12,6 @@
  * CPU is read from /proc/<pid>/stat (user+system ticks), RSS from /proc/<pid>/status.
  */
 import { readFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { join } from 'node:path';
 import PQueue from 'p-queue';
 import { FeedSession } from '../../src/client/feed-session.js';
@@ -20,6 +19,7 @@ import { LABEL_JOB, LABEL_VERSION } from '../../src/core/labels.js';
 import type { FeedEvent, StatsBatch } from '../../src/protocol/feeds.js';
 import { startAgentProcess } from '../harness/agent-process.js';
 import { docker } from '../harness/docker-cli.js';
+import { engineApi } from '../harness/engine-api.js';
 import { startEngine } from '../harness/engines.js';
 import { buildTestImages } from '../harness/images.js';
 import { startRegistry } from '../harness/registry.js';
@@ -29,37 +29,6 @@ const N = Number(process.env.BENCH_CONTAINERS ?? 100);
 const WINDOW_MS = Number(process.env.BENCH_WINDOW_MS ?? 20_000);
 const CYCLES = Number(process.env.BENCH_CYCLES ?? 50);
 const TICKS_PER_SECOND = 100;
-
-function engineApi(
-  socketPath: string,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; json: unknown }> {
-  return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = request(
-      {
-        socketPath,
-        method,
-        path,
-        headers: payload
-          ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
-          : {},
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d) => {
-          text += d;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : null }));
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
 
 function cpuTicks(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

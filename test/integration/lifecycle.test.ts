@@ -3,7 +3,6 @@
  * real Docker engine from the harness, driven through the real HTTP client. Container state is
  * checked independently of the agent, straight from the engine.
  */
-import { request } from 'node:http';
 import { afterAll, beforeAll, beforeEach, expect, inject, it } from 'vitest';
 import { AgentClient } from '../../src/client/index.js';
 import { parseJobText } from '../../src/config/index.js';
@@ -13,39 +12,9 @@ import type { JobSpec } from '../../src/protocol/job.js';
 import { type AgentProcess, startAgentProcess } from '../harness/agent-process.js';
 import { describeDocker, resetEngine } from '../harness/context.js';
 import { docker, lines } from '../harness/docker-cli.js';
+import { engineContainers } from '../harness/engine-api.js';
 
 const h = inject('dokkupHarness');
-
-interface EngineContainer {
-  Id: string;
-  Names: string[];
-  State: string;
-  Labels: Record<string, string>;
-  Image: string;
-}
-
-/** Docker Engine API over the engine's socket: fast enough to sample every 50–100 ms. */
-function engineContainers(socketPath: string, filters: Record<string, string[]>): Promise<EngineContainer[]> {
-  const path = `/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify(filters))}`;
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath, path, method: 'GET' }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => {
-        body += d;
-      });
-      res.on('end', () => {
-        try {
-          resolve(JSON.parse(body) as EngineContainer[]);
-        } catch (err) {
-          reject(err);
-        }
-      });
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 describeDocker('deploy lifecycle on one node (real agent, real Docker)', () => {
   const engine = h.engines[0]!;
