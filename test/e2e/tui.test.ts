@@ -5,7 +5,7 @@
  * against the engines themselves with the docker CLI.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
@@ -339,7 +339,10 @@ describeDocker('dokkup tui (tmux, real agents on real Docker engines)', () => {
   it('runs with an embedded agent on the local engine when there is no inventory', async () => {
     const local = mkdtempSync(join(tmpdir(), 'dokkup-tui-local-'));
     writeFileSync(join(local, 'hello.yaml'), job('hello', images.webV1, 1, '    ports:\n      - in: 8000\n'));
-    const embedded = new Terminal(local, [], { DOCKER_HOST: e3.dockerHost });
+    const embedded = new Terminal(local, [], {
+      DOCKER_HOST: e3.dockerHost,
+      XDG_STATE_HOME: join(local, 'state'),
+    });
     try {
       const screen = await embedded.waitFor('node local online', (s) => !!row(s, '●', 'local', 'ONLINE'));
       expect(screen).toContain('local (embedded agent)');
@@ -356,6 +359,8 @@ describeDocker('dokkup tui (tmux, real agents on real Docker engines)', () => {
       expect(await runningContainers(e3, { 'dokkup.job.name': 'hello' })).toHaveLength(1);
       await embedded.keys('q');
       await embedded.waitForText('TUI EXITED 0');
+      // The embedded agent's history outlives the session.
+      expect(readdirSync(join(local, 'state', 'dokkup', 'embedded', 'jobs'))).toContain('hello.json');
     } finally {
       embedded.close();
       await resetEngine(e3);

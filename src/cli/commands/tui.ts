@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
 import path from 'node:path';
 import { loadInventoryFile } from '../../config/index.js';
 import type { Inventory } from '../../protocol/inventory.js';
@@ -56,9 +57,11 @@ with a throwaway key, and shows this machine as the node \`local\`.`,
 
     // No inventory: this machine's Docker engine through an agent in this process.
     const { startEmbeddedAgent } = await import('../../../agent/embedded.js');
-    const agent = await startEmbeddedAgent(
-      io.env['DOCKER_HOST'] ? { dockerHost: io.env['DOCKER_HOST'] } : {},
-    );
+    // The job history persists between sessions (rollback after a restart); the key does not.
+    const agent = await startEmbeddedAgent({
+      dataDir: embeddedDataDir(io.env),
+      ...(io.env['DOCKER_HOST'] ? { dockerHost: io.env['DOCKER_HOST'] } : {}),
+    });
     const inventory: Inventory = {
       source: 'embedded',
       nodes: [
@@ -87,3 +90,10 @@ with a throwaway key, and shows this machine as the node \`local\`.`,
     return 0;
   },
 };
+
+/** `$DOKKUP_EMBEDDED_DIR`, else `$XDG_STATE_HOME/dokkup/embedded` (default `~/.local/state`). */
+export function embeddedDataDir(env: NodeJS.ProcessEnv): string {
+  if (env['DOKKUP_EMBEDDED_DIR']) return env['DOKKUP_EMBEDDED_DIR'];
+  const state = env['XDG_STATE_HOME'] || path.join(env['HOME'] || homedir(), '.local', 'state');
+  return path.join(state, 'dokkup', 'embedded');
+}
