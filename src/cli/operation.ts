@@ -65,7 +65,9 @@ export function outcomeOfResult(result: OperationResult): { outcome: CliOutcome;
     return { outcome: result.action === 'noop' ? 'unchanged' : 'succeeded', message: result.message };
   const restored =
     result.restored === true
-      ? ' (the previous version was left running)'
+      ? result.action === 'fresh'
+        ? ' (the new containers were removed)'
+        : ' (the previous version was left running)'
       : result.restored === false
         ? ' (nothing was restored)'
         : '';
