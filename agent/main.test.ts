@@ -36,7 +36,13 @@ describe('parseAgentArgs', () => {
   it('has the documented defaults', () => {
     expect(parseAgentArgs([], {}, fallback)).toEqual({
       kind: 'run',
-      options: { port: DEFAULT_PORT, host: '0.0.0.0', dataDir: '/fallback', rotateKey: false },
+      options: {
+        port: DEFAULT_PORT,
+        host: '0.0.0.0',
+        dataDir: '/fallback',
+        rotateKey: false,
+        allowHostBinds: false,
+      },
     });
   });
 
@@ -46,11 +52,14 @@ describe('parseAgentArgs', () => {
     });
     expect(
       parseAgentArgs(
-        ['--port', '9100', '--host=127.0.0.1', '--config', '/cfg', '--rotate-key'],
+        ['--port', '9100', '--host=127.0.0.1', '--config', '/cfg', '--rotate-key', '--allow-host-binds'],
         { PORT: '9000', ...env },
         fallback,
       ),
-    ).toEqual({ kind: 'run', options: { port: 9100, host: '127.0.0.1', dataDir: '/cfg', rotateKey: true } });
+    ).toEqual({
+      kind: 'run',
+      options: { port: 9100, host: '127.0.0.1', dataDir: '/cfg', rotateKey: true, allowHostBinds: true },
+    });
     expect(parseAgentArgs(['--port', '0'], {}, fallback)).toMatchObject({ options: { port: 0 } });
   });
 

@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import meow from 'meow';
 import type { DestinationStream, Logger } from 'pino';
+import type { AgentPolicy } from '../src/core/policy.js';
 import { type AgentServer, createAgentServer } from './app.js';
 import { KeyFileError, type KeyVerifier, loadOrCreateKey, rotateKey } from './auth/index.js';
 import { connectDocker } from './docker/connect.js';
@@ -38,6 +39,9 @@ Options
                    default /config if writable, else ~/.config/dokkup-agent)
   --rotate-key     Issue a new API key, print it and exit (the old key stops working,
                    also in an agent that is running)
+  --allow-host-binds
+                   Let jobs bind the Docker socket, / and other host system paths
+                   (refused by default: such a container controls the host)
   --version        Print the agent version
   -h, --help       Show this help
 
@@ -52,6 +56,7 @@ export interface AgentOptions {
   host: string;
   dataDir: string;
   rotateKey: boolean;
+  allowHostBinds: boolean;
 }
 
 export type ParsedAgentArgs =
@@ -60,7 +65,18 @@ export type ParsedAgentArgs =
   | { kind: 'version' }
   | { kind: 'usage-error'; message: string };
 
-const KNOWN_FLAGS = new Set(['port', 'host', 'config', 'rotateKey', 'rotate-key', 'help', 'h', 'version']);
+const KNOWN_FLAGS = new Set([
+  'port',
+  'host',
+  'config',
+  'rotateKey',
+  'rotate-key',
+  'allowHostBinds',
+  'allow-host-binds',
+  'help',
+  'h',
+  'version',
+]);
 
 /** The data directory when none is given: `/config` (the image's volume) if usable, else per user. */
 export function defaultDataDir(home = homedir(), configDir = '/config'): string {
@@ -122,7 +138,16 @@ export function parseAgentArgs(
     };
   }
   const dataDir = resolve(configText ?? fallbackDataDir());
-  return { kind: 'run', options: { port, host, dataDir, rotateKey: cli.flags.rotateKey } };
+  return {
+    kind: 'run',
+    options: {
+      port,
+      host,
+      dataDir,
+      rotateKey: cli.flags.rotateKey,
+      allowHostBinds: cli.flags.allowHostBinds,
+    },
+  };
 }
 
 function isKnownArg(arg: string): boolean {
@@ -144,6 +169,7 @@ function parseWithMeow(argv: readonly string[]) {
       host: { type: 'string', default: DEFAULT_HOST },
       config: { type: 'string' },
       rotateKey: { type: 'boolean', default: false },
+      allowHostBinds: { type: 'boolean', default: false },
       help: { type: 'boolean', shortFlag: 'h', default: false },
       version: { type: 'boolean', default: false },
     },
@@ -184,6 +210,7 @@ export interface WireOptions {
   logger: Logger;
   agentVersion: string;
   hostname?: string;
+  policy?: AgentPolicy;
 }
 
 /** Engine, Docker runtime, store and HTTP server, put together (not listening yet). */
@@ -196,6 +223,7 @@ export function wireAgent(options: WireOptions): WiredAgent {
     logger: options.logger,
     agentVersion: options.agentVersion,
     hostname: options.hostname ?? osHostname(),
+    ...(options.policy ? { policy: options.policy } : {}),
   });
   const server = createAgentServer({
     service: engine,
@@ -360,7 +388,10 @@ async function serve(
     logger,
     agentVersion,
     dockerHost: io.env['DOCKER_HOST'],
+    policy: { allowHostBinds: options.allowHostBinds },
   });
+  if (options.allowHostBinds)
+    logger.warn('--allow-host-binds: jobs may bind the Docker socket and host system paths');
   const { server, engine, feeds } = wired;
   await checkDocker(wired.runtime, logger);
 

@@ -32,6 +32,7 @@ import {
   planRollback,
   planStop,
 } from '../../src/core/planner.js';
+import { type AgentPolicy, DEFAULT_POLICY, policyViolations } from '../../src/core/policy.js';
 import { specVersion } from '../../src/core/version.js';
 import type {
   AgentInfo,
@@ -66,6 +67,8 @@ export interface JobEngineOptions {
   pollMs?: number;
   /** Seconds Docker gives a container between SIGTERM and SIGKILL when we stop it. */
   stopTimeoutSec?: number;
+  /** What this agent refuses to run (default: no binds of the Docker socket or the host root). */
+  policy?: AgentPolicy;
 }
 
 const SUCCESS: Record<PlanAction, string> = {
@@ -224,6 +227,7 @@ export class JobEngine implements JobService {
   async plan(job: string, request: PlanRequest): Promise<Plan> {
     const obs = await this.observe(job);
     if (request.operation === 'deploy') {
+      this.checkPolicy(request.spec, 'spec.');
       if (request.spec.name !== job)
         throw new DokkupError('invalid_request', 'spec.name does not match the job in the path', 'spec.name');
       const plan = planDeploy(obs, request.spec, specVersion(request.spec)).plan;
@@ -375,6 +379,12 @@ export class JobEngine implements JobService {
     };
   }
 
+  /** Refuses a spec this agent's policy forbids, naming the field (`prefix` + its path). */
+  private checkPolicy(spec: JobSpec, prefix = ''): void {
+    const [first] = policyViolations(spec, this.opts.policy ?? DEFAULT_POLICY);
+    if (first) throw new DokkupError('invalid_request', first.message, `${prefix}${first.field}`);
+  }
+
   private async execute(
     exec: ExecutionPlan,
     obs: Observation,
@@ -382,6 +392,8 @@ export class JobEngine implements JobService {
   ): Promise<OperationResult> {
     const { plan, steps } = exec;
     const spec = exec.spec as JobSpec;
+    // Rollbacks too: the policy may have been tightened since that version was deployed.
+    if (plan.changes) this.checkPolicy(spec);
     const version = plan.versionTo as string;
     const operationIsRollback = plan.operation === 'rollback';
     const commit = async () => {

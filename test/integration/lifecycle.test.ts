@@ -314,6 +314,18 @@ describeDocker('deploy lifecycle on one node (real agent, real Docker)', () => {
     expect(imgs.length).toBe(1);
   });
 
+  it('refuses a job binding the Docker socket (agent policy), in the plan and the deploy, creating nothing', async () => {
+    const s = spec(web(images.webV1, '    volumes:\n      - /var/run/docker.sock:/var/run/docker.sock\n'), 1);
+    await expect(client.plan(job, { operation: 'deploy', spec: s })).rejects.toMatchObject({
+      status: 400,
+      body: { code: 'invalid_request', path: 'spec.container.volumes.0' },
+    });
+    const { result } = await deploy(s);
+    expect(result).toMatchObject({ ok: false, error: { code: 'invalid_request' } });
+    expect(result.message).toMatch(/control of Docker.*--allow-host-binds/);
+    expect(await ids()).toEqual([]);
+  });
+
   it('all networks are attached, not just the first', async () => {
     const s = spec(web(images.webV1, '    networks:\n      - lifenet-a\n      - lifenet-b\n'), 1);
     expect((await deploy(s)).result.ok).toBe(true);

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import type { JobSpec } from '../protocol/job.js';
+import { DEFAULT_POLICY, hostPathOf, policyViolations } from './policy.js';
+
+const spec = (volumes: string[]): JobSpec => ({
+  name: 'demo',
+  count: 1,
+  target: { kind: 'nodes', nodes: ['n1'] },
+  update: { healthyDeadlineMs: 1000, minHealthyMs: 0 },
+  container: {
+    image: 'web:v1',
+    command: null,
+    entrypoint: null,
+    ports: [],
+    restart: 'always',
+    labels: {},
+    environment: {},
+    volumes,
+    networks: ['bridge'],
+    healthcheck: null,
+    resources: { nanoCpus: null, memoryBytes: null },
+    pull: 'missing',
+  },
+});
+
+describe('agent policy', () => {
+  it('tells binds from named volumes and normalises the host path', () => {
+    expect(hostPathOf('data:/data')).toBeNull();
+    expect(hostPathOf('/srv/app/:/app:ro')).toBe('/srv/app');
+    expect(hostPathOf('/var/run/../run/docker.sock:/s')).toBe('/var/run/docker.sock');
+    expect(hostPathOf('//:/host')).toBe('/');
+  });
+
+  it('refuses the Docker socket, its directories and the host root by default, naming the volume', () => {
+    for (const v of [
+      '/var/run/docker.sock:/var/run/docker.sock',
+      '/run:/r',
+      '/:/host:ro',
+      '/var/run/:/x',
+      '/etc:/e',
+    ]) {
+      const found = policyViolations(spec(['cache:/cache', v]), DEFAULT_POLICY);
+      expect(found).toHaveLength(1);
+      expect(found[0]!.field).toBe('container.volumes.1');
+      expect(found[0]!.message).toContain(`"${v}"`);
+      expect(found[0]!.message).toContain('--allow-host-binds');
+    }
+  });
+
+  it('allows named volumes and ordinary host directories, and everything when the agent allows it', () => {
+    expect(
+      policyViolations(spec(['data:/data', '/srv/www:/www:ro', '/var/log/app:/logs']), DEFAULT_POLICY),
+    ).toEqual([]);
+    expect(policyViolations(spec(['/var/run/docker.sock:/s']), { allowHostBinds: true })).toEqual([]);
+  });
+});
