@@ -4,7 +4,7 @@
  * command shares (a node's result → its STATUS label, JSON error, outcome).
  */
 import path from 'node:path';
-import { Cluster, type NodeResult } from '../client/cluster.js';
+import { Cluster, type ClusterRun, type NodeResult } from '../client/cluster.js';
 import {
   AgentHttpError,
   AgentProtocolError,
@@ -22,6 +22,7 @@ import {
   stringFlag,
   UsageError,
 } from './command.js';
+import { exitCodeFor } from './exit-codes.js';
 import type { OutputStream } from './io.js';
 import { collectDuringFanOut, collectGarbage, LARGE_FAN_OUT } from './memory.js';
 import type { NodeLabel, NodeOutcome } from './render/tables.js';
@@ -151,4 +152,40 @@ export function writeJson(out: OutputStream, document: unknown): void {
 
 export function roundMs(ms: number): number {
   return Math.round(ms * 10) / 10;
+}
+
+/** Exit code of a read-only command: nodes that answered are fine; the others decide. */
+export function readExitCode(run: ClusterRun<unknown>): number {
+  const outcomes = run.results.map((r) =>
+    r.status === 'ok' ? { name: r.node.name, outcome: 'unchanged' as const, message: '' } : failureOutcome(r),
+  );
+  return exitCodeFor(outcomes, run.interrupted);
+}
+
+/** The fields every node entry of a `--json` document starts with. */
+export function jsonNodeOf(r: NodeResult<unknown>): {
+  node: string;
+  location: string;
+  status: CliNodeStatus;
+  error: CliNodeError | null;
+  latencyMs: number | null;
+} {
+  return {
+    node: r.node.name,
+    location: r.node.location,
+    status: jsonStatusOf(r),
+    error: jsonErrorOf(r.error),
+    latencyMs: r.status === 'skipped' ? null : roundMs(r.latencyMs),
+  };
+}
+
+/** A read of a job the node has never heard of (404 not_found) is `empty()`, not an error. */
+export async function unlessUnknownJob<T>(read: Promise<T>, empty: () => T): Promise<T> {
+  try {
+    return await read;
+  } catch (error) {
+    if (error instanceof AgentHttpError && error.status === 404 && error.body.code === 'not_found')
+      return empty();
+    throw error;
+  }
 }

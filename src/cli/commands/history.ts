@@ -1,19 +1,16 @@
-import { AgentHttpError } from '../../client/errors.js';
 import { CLI_JSON_SCHEMA_VERSION, type HistoryJson, HistoryJsonSchema } from '../../protocol/cli-json.js';
 import { booleanFlag, type Command, jobReadFlags } from '../command.js';
 import {
-  failureOutcome,
-  jsonErrorOf,
-  jsonStatusOf,
+  jsonNodeOf,
   labelOf,
   loadJobTarget,
   makeCluster,
-  roundMs,
+  readExitCode,
+  unlessUnknownJob,
   warnSkipped,
   writeJson,
   writeLines,
 } from '../context.js';
-import { exitCodeFor } from '../exit-codes.js';
 import { renderHistory } from '../render/tables.js';
 
 export const historyJobCommand: Command = {
@@ -30,38 +27,17 @@ export const historyJobCommand: Command = {
     const cluster = makeCluster(context, target.nodes);
     try {
       const run = await cluster.run(
-        async (client) => {
-          try {
-            return await client.history(job);
-          } catch (error) {
-            if (error instanceof AgentHttpError && error.status === 404 && error.body.code === 'not_found') {
-              return { job, current: null, entries: [] };
-            }
-            throw error;
-          }
-        },
+        (client) => unlessUnknownJob(client.history(job), () => ({ job, current: null, entries: [] })),
         { signal: context.signal },
       );
-      const outcomes = run.results.map((r) =>
-        r.status === 'ok'
-          ? { name: r.node.name, outcome: 'unchanged' as const, message: '' }
-          : failureOutcome(r),
-      );
-      const exitCode = exitCodeFor(outcomes, run.interrupted);
+      const exitCode = readExitCode(run);
       if (booleanFlag(context.flags, 'json')) {
         const document: HistoryJson = {
           schema: CLI_JSON_SCHEMA_VERSION,
           command: 'history job',
           exitCode,
           job,
-          nodes: run.results.map((r) => ({
-            node: r.node.name,
-            location: r.node.location,
-            status: jsonStatusOf(r),
-            error: jsonErrorOf(r.error),
-            latencyMs: r.status === 'skipped' ? null : roundMs(r.latencyMs),
-            history: r.value ?? null,
-          })),
+          nodes: run.results.map((r) => ({ ...jsonNodeOf(r), history: r.value ?? null })),
         };
         writeJson(context.io.stdout, HistoryJsonSchema.parse(document));
       } else {

@@ -2,12 +2,10 @@ import { CLI_JSON_SCHEMA_VERSION, type PlanJson, PlanJsonSchema } from '../../pr
 import { booleanFlag, type Command, jobReadFlags } from '../command.js';
 import {
   failureOutcome,
-  jsonErrorOf,
-  jsonStatusOf,
+  jsonNodeOf,
   labelOf,
   loadJobTarget,
   makeCluster,
-  roundMs,
   warnSkipped,
   writeJson,
   writeLines,
@@ -47,14 +45,7 @@ label keys (never values), ports, command, other fields. Exit code 0: no changes
           job: spec.name,
           version,
           changes,
-          nodes: run.results.map((r) => ({
-            node: r.node.name,
-            location: r.node.location,
-            status: jsonStatusOf(r),
-            error: jsonErrorOf(r.error),
-            latencyMs: r.status === 'skipped' ? null : roundMs(r.latencyMs),
-            plan: r.value ?? null,
-          })),
+          nodes: run.results.map((r) => ({ ...jsonNodeOf(r), plan: r.value ?? null })),
         };
         writeJson(context.io.stdout, PlanJsonSchema.parse(document));
       } else {

@@ -1,20 +1,17 @@
-import { AgentHttpError } from '../../client/errors.js';
 import type { JobStatus } from '../../protocol/api.js';
 import { CLI_JSON_SCHEMA_VERSION, type ShowJobJson, ShowJobJsonSchema } from '../../protocol/cli-json.js';
 import { booleanFlag, type Command, jobReadFlags } from '../command.js';
 import {
-  failureOutcome,
-  jsonErrorOf,
-  jsonStatusOf,
+  jsonNodeOf,
   labelOf,
   loadJobTarget,
   makeCluster,
-  roundMs,
+  readExitCode,
+  unlessUnknownJob,
   warnSkipped,
   writeJson,
   writeLines,
 } from '../context.js';
-import { exitCodeFor } from '../exit-codes.js';
 import { renderShowJob } from '../render/tables.js';
 
 /** A job the node has never heard of: shown as 0/0, not as an error. */
@@ -35,38 +32,17 @@ export const showJobCommand: Command = {
     const cluster = makeCluster(context, target.nodes);
     try {
       const run = await cluster.run(
-        async (client) => {
-          try {
-            return await client.status(job);
-          } catch (error) {
-            if (error instanceof AgentHttpError && error.status === 404 && error.body.code === 'not_found') {
-              return emptyStatus(job);
-            }
-            throw error;
-          }
-        },
+        (client) => unlessUnknownJob(client.status(job), () => emptyStatus(job)),
         { signal: context.signal },
       );
-      const outcomes = run.results.map((r) =>
-        r.status === 'ok'
-          ? { name: r.node.name, outcome: 'unchanged' as const, message: '' }
-          : failureOutcome(r),
-      );
-      const exitCode = exitCodeFor(outcomes, run.interrupted);
+      const exitCode = readExitCode(run);
       if (booleanFlag(context.flags, 'json')) {
         const document: ShowJobJson = {
           schema: CLI_JSON_SCHEMA_VERSION,
           command: 'show job',
           exitCode,
           job,
-          nodes: run.results.map((r) => ({
-            node: r.node.name,
-            location: r.node.location,
-            status: jsonStatusOf(r),
-            error: jsonErrorOf(r.error),
-            latencyMs: r.status === 'skipped' ? null : roundMs(r.latencyMs),
-            job: r.value ?? null,
-          })),
+          nodes: run.results.map((r) => ({ ...jsonNodeOf(r), job: r.value ?? null })),
         };
         writeJson(context.io.stdout, ShowJobJsonSchema.parse(document));
       } else {

@@ -1,18 +1,15 @@
 import { CLI_JSON_SCHEMA_VERSION, type ShowNodesJson, ShowNodesJsonSchema } from '../../protocol/cli-json.js';
 import { booleanFlag, type Command, fanOutFlags, inventoryFlag, jsonFlag } from '../command.js';
 import {
-  failureOutcome,
-  jsonErrorOf,
-  jsonStatusOf,
+  jsonNodeOf,
   labelOf,
   loadInventory,
   makeCluster,
-  roundMs,
+  readExitCode,
   warnSkipped,
   writeJson,
   writeLines,
 } from '../context.js';
-import { exitCodeFor } from '../exit-codes.js';
 import { renderShowNodes } from '../render/tables.js';
 
 export const showNodesCommand: Command = {
@@ -26,25 +23,13 @@ export const showNodesCommand: Command = {
     const cluster = makeCluster(context, inventory.nodes);
     try {
       const run = await cluster.run((client) => client.info(), { signal: context.signal });
-      const outcomes = run.results.map((r) =>
-        r.status === 'ok'
-          ? { name: r.node.name, outcome: 'unchanged' as const, message: '' }
-          : failureOutcome(r),
-      );
-      const exitCode = exitCodeFor(outcomes, run.interrupted);
+      const exitCode = readExitCode(run);
       if (booleanFlag(context.flags, 'json')) {
         const document: ShowNodesJson = {
           schema: CLI_JSON_SCHEMA_VERSION,
           command: 'show nodes',
           exitCode,
-          nodes: run.results.map((r) => ({
-            node: r.node.name,
-            location: r.node.location,
-            status: jsonStatusOf(r),
-            error: jsonErrorOf(r.error),
-            latencyMs: r.status === 'skipped' ? null : roundMs(r.latencyMs),
-            info: r.value ?? null,
-          })),
+          nodes: run.results.map((r) => ({ ...jsonNodeOf(r), info: r.value ?? null })),
         };
         writeJson(context.io.stdout, ShowNodesJsonSchema.parse(document));
       } else {
