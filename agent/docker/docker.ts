@@ -4,7 +4,12 @@
  */
 import type Docker from 'dockerode';
 import { DokkupError } from '../../src/core/errors.js';
-import type { ContainerState, Health, PublishedPort } from '../../src/protocol/api.js';
+import {
+  type ContainerState,
+  ContainerStateSchema,
+  type Health,
+  type PublishedPort,
+} from '../../src/protocol/api.js';
 import type { ContainerSpec } from '../../src/protocol/job.js';
 import type {
   ContainerInspect,
@@ -15,19 +20,11 @@ import type {
   RuntimeContainer,
 } from './runtime.js';
 
-const CONTAINER_STATES = new Set<ContainerState>([
-  'created',
-  'running',
-  'paused',
-  'restarting',
-  'removing',
-  'exited',
-  'dead',
-]);
+const CONTAINER_STATES = new Set<string>(ContainerStateSchema.options);
 const MS_TO_NS = 1_000_000;
 
 function toState(s: string | undefined): ContainerState {
-  return CONTAINER_STATES.has(s as ContainerState) ? (s as ContainerState) : 'dead';
+  return s !== undefined && CONTAINER_STATES.has(s) ? (s as ContainerState) : 'dead';
 }
 
 /** Docker puts the health in the human status: `Up 8 minutes (healthy)`. */
