@@ -50,7 +50,10 @@ export interface LogRequest {
 export interface FeedRuntime {
   /** dokkup containers (label `dokkup.job.name`), optionally of one job / running only. */
   listContainers(filter: { job?: string | undefined; runningOnly: boolean }): Promise<FeedContainer[]>;
-  /** A dokkup container by ID, unique ID prefix or name; null when absent or not managed by dokkup. */
+  /**
+   * Any container by ID, unique ID prefix or name (`job` is '' for one dokkup does not manage:
+   * the TUI lists those too, and their logs are one key away); null when absent.
+   */
   findContainer(ref: string): Promise<FeedContainer | null>;
   /** Docker events of dokkup containers. Resolves once the stream is open; `onEnd` when it breaks. */
   watchEvents(handlers: {

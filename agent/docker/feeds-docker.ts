@@ -57,13 +57,16 @@ function watchStream(
   };
 }
 
-function toFeedContainer(info: {
-  Id: string;
-  Names?: string[];
-  Labels?: Record<string, string>;
-  State?: string;
-}): FeedContainer | null {
-  const job = info.Labels?.[LABEL_JOB];
+function toFeedContainer(
+  info: {
+    Id: string;
+    Names?: string[];
+    Labels?: Record<string, string>;
+    State?: string;
+  },
+  unmanagedToo = false,
+): FeedContainer | null {
+  const job = info.Labels?.[LABEL_JOB] ?? (unmanagedToo ? '' : undefined);
   if (job === undefined) return null;
   return {
     id: info.Id,
@@ -80,18 +83,21 @@ export class DockerFeedRuntime implements FeedRuntime {
   async listContainers(filter: { job?: string | undefined; runningOnly: boolean }): Promise<FeedContainer[]> {
     const label = filter.job === undefined ? LABEL_JOB : `${LABEL_JOB}=${filter.job}`;
     const list = await this.docker.listContainers({ all: !filter.runningOnly, filters: { label: [label] } });
-    return list.map(toFeedContainer).filter((c): c is FeedContainer => c !== null);
+    return list.map((c) => toFeedContainer(c)).filter((c): c is FeedContainer => c !== null);
   }
 
   async findContainer(ref: string): Promise<FeedContainer | null> {
     try {
       const info = await this.docker.getContainer(ref).inspect();
-      return toFeedContainer({
-        Id: info.Id,
-        Names: [info.Name],
-        Labels: info.Config.Labels ?? {},
-        State: info.State.Running ? 'running' : info.State.Status,
-      });
+      return toFeedContainer(
+        {
+          Id: info.Id,
+          Names: [info.Name],
+          Labels: info.Config.Labels ?? {},
+          State: info.State.Running ? 'running' : info.State.Status,
+        },
+        true,
+      );
     } catch (err) {
       if ((err as { statusCode?: number }).statusCode === 404) return null;
       throw err;

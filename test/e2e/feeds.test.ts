@@ -226,6 +226,26 @@ describeDocker('live feeds (real agents, real Docker)', () => {
     expect(numbers[0]).toBeGreaterThan(lastOfTail);
   });
 
+  it('shows the logs of a container dokkup does not manage (the TUI lists those too)', async () => {
+    const out = await docker(node1.dockerHost, ['run', '-d', '--name', 'own-printer', images().logger]);
+    const id = out.stdout.trim();
+    await until(
+      async () => (await docker(node1.dockerHost, ['logs', id])).stdout.includes(`${LOGGER_STDOUT_PREFIX} 3`),
+      'three lines',
+    );
+    const s = session(agent1, 'lab1');
+    const lines: LogLine[] = [];
+    await new Promise<void>((resolve, reject) =>
+      s.subscribeLogs({ container: 'own-printer', tail: 2 }, (l) => lines.push(...l), {
+        onEnd: resolve,
+        onError: reject,
+      }),
+    );
+    expect(lines).toHaveLength(2);
+    expect(lines.every((l) => l.containerId === id && l.text.startsWith('dokkup-test-std'))).toBe(true);
+    await docker(node1.dockerHost, ['rm', '-f', id]);
+  });
+
   it('merges the logs of two nodes in time order (client helper and `dokkup logs job`)', async () => {
     await Promise.all([
       runLabelled(node1, 'merged', images().logger),
