@@ -8,6 +8,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DokkupError, JobBusyError, NotFoundError } from '../src/core/errors.js';
+import { testSpec } from '../src/core/spec.fixture.js';
 import {
   type AgentInfo,
   ErrorBodySchema,
@@ -28,26 +29,10 @@ const KEY = issueKey();
 const FAST = { N: 2 ** 10, r: 8, p: 1, keyLength: 32 };
 
 function spec(name = 'web'): JobSpec {
-  return {
-    name,
-    count: 2,
-    target: { kind: 'group', group: 'all' },
-    container: {
-      image: 'busybox:1',
-      command: null,
-      entrypoint: null,
-      ports: [{ in: 80, protocol: 'tcp', out: null }],
-      restart: 'always',
-      labels: {},
-      environment: {},
-      volumes: [],
-      networks: ['bridge'],
-      healthcheck: null,
-      resources: { nanoCpus: null, memoryBytes: null },
-      pull: 'missing',
-    },
-    update: { healthyDeadlineMs: 60_000, minHealthyMs: 1000 },
-  };
+  return testSpec(
+    { image: 'busybox:1', ports: [{ in: 80, protocol: 'tcp', out: null }] },
+    { name, count: 2, target: { kind: 'group', group: 'all' } },
+  );
 }
 
 const INFO: AgentInfo = {

@@ -8,27 +8,10 @@ import {
   recordScale,
   toJobHistory,
 } from './history.js';
+import { testSpec } from './spec.fixture.js';
 
-const spec = (image: string, count = 1): JobSpec => ({
-  name: 'demo',
-  count,
-  target: { kind: 'nodes', nodes: ['n1'] },
-  update: { healthyDeadlineMs: 1000, minHealthyMs: 0 },
-  container: {
-    image,
-    command: null,
-    entrypoint: null,
-    ports: [],
-    restart: 'always',
-    labels: {},
-    environment: {},
-    volumes: [],
-    networks: ['bridge'],
-    healthcheck: null,
-    resources: { nanoCpus: null, memoryBytes: null },
-    pull: 'missing',
-  },
-});
+const spec = (image: string, count = 1): JobSpec =>
+  testSpec({ image }, { count, update: { healthyDeadlineMs: 1000, minHealthyMs: 0 } });
 
 describe('history', () => {
   it('deploy appends and points at the new version', () => {

@@ -11,29 +11,13 @@ import {
   planRollback,
   planStop,
 } from './planner.js';
+import { testSpec } from './spec.fixture.js';
 
 function spec(over: Partial<JobSpec['container']> = {}, count = 2): JobSpec {
-  return {
-    name: 'demo',
-    count,
-    target: { kind: 'group', group: 'labs' },
-    update: { healthyDeadlineMs: 60_000, minHealthyMs: 1000 },
-    container: {
-      image: 'web:v1',
-      command: null,
-      entrypoint: null,
-      ports: [{ in: 8000, protocol: 'tcp', out: null }],
-      restart: 'always',
-      labels: {},
-      environment: { A: '1' },
-      volumes: [],
-      networks: ['bridge'],
-      healthcheck: null,
-      resources: { nanoCpus: null, memoryBytes: null },
-      pull: 'missing',
-      ...over,
-    },
-  };
+  return testSpec(
+    { ports: [{ in: 8000, protocol: 'tcp', out: null }], environment: { A: '1' }, ...over },
+    { count, target: { kind: 'group', group: 'labs' } },
+  );
 }
 
 let seq = 0;

@@ -1,27 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { JobSpec } from '../protocol/job.js';
 import { DEFAULT_POLICY, hostPathOf, policyViolations } from './policy.js';
+import { testSpec } from './spec.fixture.js';
 
-const spec = (volumes: string[]): JobSpec => ({
-  name: 'demo',
-  count: 1,
-  target: { kind: 'nodes', nodes: ['n1'] },
-  update: { healthyDeadlineMs: 1000, minHealthyMs: 0 },
-  container: {
-    image: 'web:v1',
-    command: null,
-    entrypoint: null,
-    ports: [],
-    restart: 'always',
-    labels: {},
-    environment: {},
-    volumes,
-    networks: ['bridge'],
-    healthcheck: null,
-    resources: { nanoCpus: null, memoryBytes: null },
-    pull: 'missing',
-  },
-});
+const spec = (volumes: string[]): JobSpec =>
+  testSpec({ volumes }, { update: { healthyDeadlineMs: 1000, minHealthyMs: 0 } });
 
 describe('agent policy', () => {
   it('tells binds from named volumes and normalises the host path', () => {
