@@ -1,0 +1,286 @@
+/**
+ * The executor: carries out a plan from src/core/planner against a ContainerRuntime.
+ *
+ * Safety rules it keeps:
+ * - new containers are only ever added beside the old ones and health-gated before anything old
+ *   is touched (start-first); with a fixed host port the old ones are stopped first and started
+ *   again if the new ones fail (stop-first);
+ * - any failure before the commit removes every container this operation created, so the node is
+ *   as it was;
+ * - the history is committed after the new containers are healthy and before the old ones are
+ *   removed, so a kill -9 at any point leaves a state the planner converges from.
+ *
+ * Which record to commit and what a health inspection means are decided in src/core (commit.ts,
+ * health-verdict.ts); this file only carries the work out.
+ */
+import { randomUUID } from 'node:crypto';
+import PQueue from 'p-queue';
+import type { Logger } from 'pino';
+import { adoptsUnrecordedVersion, committedState } from '../../src/core/commit.js';
+import { DokkupError } from '../../src/core/errors.js';
+import { jobLabels } from '../../src/core/labels.js';
+import type { ExecutionPlan, Observation } from '../../src/core/planner.js';
+import { type AgentPolicy, DEFAULT_POLICY, policyViolations } from '../../src/core/policy.js';
+import type { OperationResult, Phase, Plan, PlanAction } from '../../src/protocol/api.js';
+import type { JobSpec } from '../../src/protocol/job.js';
+import type { ContainerRuntime } from '../docker/runtime.js';
+import type { JobStateStore } from '../store/job-store.js';
+import { type GateOptions, hasHealthcheck, waitHealthy } from './health-gate.js';
+import { containersOf } from './observe.js';
+import { asDokkupError, OperationFailed } from './operation.js';
+import type { ProgressSink } from './service.js';
+
+export interface ExecutorOptions {
+  runtime: ContainerRuntime;
+  store: JobStateStore;
+  logger: Logger;
+  now: () => number;
+  sleep: (ms: number) => Promise<void>;
+  /** Creates/starts/stops in flight at once on this node. */
+  concurrency: number;
+  /** How often new containers are inspected while waiting for them to become healthy. */
+  pollMs: number;
+  /** Seconds Docker gives a container between SIGTERM and SIGKILL when we stop it. */
+  stopTimeoutSec: number;
+  policy: AgentPolicy;
+}
+
+const SUCCESS: Record<PlanAction, string> = {
+  fresh: 'Deployment successful',
+  update: 'Update successful',
+  scale: 'Scale successful',
+  start: 'Job started successfully',
+  noop: 'Already up to date',
+  rollback: 'Rollback successful',
+  stop: 'Job stopped successfully',
+  purge: 'Job purged successfully',
+};
+
+export class Executor {
+  private readonly runtime: ContainerRuntime;
+  private readonly gate: GateOptions;
+
+  constructor(private readonly opts: ExecutorOptions) {
+    this.runtime = opts.runtime;
+    this.gate = { runtime: opts.runtime, now: opts.now, sleep: opts.sleep, pollMs: opts.pollMs };
+  }
+
+  /** Refuses a spec this agent's policy forbids, naming the field (`prefix` + its path). */
+  checkPolicy(spec: JobSpec, prefix = ''): void {
+    const [first] = policyViolations(spec, this.opts.policy ?? DEFAULT_POLICY);
+    if (first) throw new DokkupError('invalid_request', first.message, `${prefix}${first.field}`);
+  }
+
+  /** Converge the node to a deploy's or a rollback's plan. */
+  async execute(exec: ExecutionPlan, obs: Observation, report: ProgressSink): Promise<OperationResult> {
+    const { plan, steps } = exec;
+    const spec = exec.spec as JobSpec;
+    // Rollbacks too: the policy may have been tightened since that version was deployed.
+    if (plan.changes) this.checkPolicy(spec);
+    const version = plan.versionTo as string;
+    const commit = async () => {
+      const stored = await this.opts.store.read(spec.name);
+      const operation = plan.operation === 'rollback' ? 'rollback' : 'deploy';
+      const at = new Date(this.opts.now()).toISOString();
+      await this.opts.store.write(
+        committedState({ operation, stored, planned: obs.state, spec, version, at }),
+      );
+    };
+
+    if (!plan.changes) {
+      if (adoptsUnrecordedVersion(obs, version)) await commit();
+      return this.result(plan, obs.containers);
+    }
+
+    await this.forEach(steps.removeLeftovers, 'cleanup', 'Removing leftover container', report, (id) =>
+      this.runtime.removeContainer(id),
+    );
+
+    if (steps.create > 0) await this.ensureImage(spec, report);
+    const gated = await hasHealthcheck(this.runtime, spec);
+
+    if (steps.replace.length > 0 || steps.strategy) {
+      const wasRunning = new Set(obs.containers.filter((c) => c.state === 'running').map((c) => c.id));
+      const stoppedFirst: string[] = [];
+      if (steps.strategy === 'stop-first') {
+        const toStop = steps.replace.filter((id) => wasRunning.has(id));
+        await this.forEach(toStop, 'stop', 'Stopping old container', report, (id) =>
+          this.runtime.stopContainer(id, this.opts.stopTimeoutSec),
+        );
+        stoppedFirst.push(...toStop);
+      }
+      try {
+        await this.createGated(spec, version, steps.create, gated, report);
+      } catch (err) {
+        if (stoppedFirst.length > 0) await this.restore(stoppedFirst, report);
+        throw err;
+      }
+      await commit();
+      await this.forEach(steps.replace, 'remove', 'Removing old container', report, async (id) => {
+        await this.runtime.stopContainer(id, this.opts.stopTimeoutSec);
+        await this.runtime.removeContainer(id);
+      });
+    } else {
+      await this.forEach(steps.removeExtra, 'remove', 'Removing container', report, async (id) => {
+        await this.runtime.stopContainer(id, this.opts.stopTimeoutSec);
+        await this.runtime.removeContainer(id);
+      });
+      await this.forEach(steps.startExisting, 'start', 'Starting container', report, (id) =>
+        this.runtime.startContainer(id),
+      );
+      await this.createGated(spec, version, steps.create, gated, report);
+      await commit();
+    }
+    return this.result(plan, await containersOf(this.runtime, spec.name));
+  }
+
+  /** Stop (keep) or purge (remove, and forget the history) a job's containers. */
+  async stop(
+    exec: ExecutionPlan,
+    job: string,
+    purge: boolean,
+    report: ProgressSink,
+  ): Promise<OperationResult> {
+    const { steps } = exec;
+    await this.forEach(steps.stop, 'stop', 'Stopping container', report, (id) =>
+      this.runtime.stopContainer(id, this.opts.stopTimeoutSec),
+    );
+    await this.forEach(steps.purge, 'remove', 'Removing container', report, (id) =>
+      this.runtime.removeContainer(id),
+    );
+    if (purge) await this.opts.store.remove(job);
+    return this.result(exec.plan, await containersOf(this.runtime, job));
+  }
+
+  async pull(image: string, report: ProgressSink): Promise<void> {
+    report({ type: 'progress', phase: 'pull', message: `Pulling ${image}` });
+    let last = 0;
+    await this.runtime.pullImage(image, (p) => {
+      // Docker reports every chunk; a few lines a second is plenty for a progress line.
+      const t = this.opts.now();
+      if (t - last < 250) return;
+      last = t;
+      report({
+        type: 'progress',
+        phase: 'pull',
+        message: p.message,
+        ...(p.current !== undefined ? { current: p.current } : {}),
+        ...(p.total !== undefined ? { total: p.total } : {}),
+      });
+    });
+    report({ type: 'progress', phase: 'pull', message: `Pulled ${image}` });
+  }
+
+  /** Start containers that were stopped for a stop-first update whose new version failed. */
+  private async restore(ids: string[], report: ProgressSink): Promise<void> {
+    try {
+      await this.forEach(ids, 'restore', 'Restarting old container', report, (id) =>
+        this.runtime.startContainer(id),
+      );
+    } catch (err) {
+      this.opts.logger.error({ err }, 'restoring the old containers failed');
+      throw new OperationFailed(asDokkupError(err), { restored: false });
+    }
+  }
+
+  /**
+   * Create, start and health-gate `n` new containers. All or nothing: if any of them fails, every
+   * container created here is removed before the error propagates.
+   */
+  private async createGated(
+    spec: JobSpec,
+    version: string,
+    n: number,
+    gated: boolean,
+    report: ProgressSink,
+  ): Promise<void> {
+    if (n === 0) return;
+    const created: string[] = [];
+    try {
+      const queue = new PQueue({ concurrency: this.opts.concurrency });
+      let started = 0;
+      const labels = { ...jobLabels(spec.name, version) };
+      const tasks = Array.from({ length: n }, () =>
+        queue.add(async () => {
+          const id = await this.runtime.createContainer({
+            name: `${spec.name}-${randomUUID()}`,
+            spec: spec.container,
+            labels,
+          });
+          created.push(id);
+          report({
+            type: 'progress',
+            phase: 'start',
+            message: `Starting container (${++started}/${n})`,
+            current: started,
+            total: n,
+          });
+          await this.runtime.startContainer(id);
+          return id;
+        }),
+      );
+      const settled = await Promise.allSettled(tasks);
+      const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (failed) throw failed.reason;
+      await waitHealthy(this.gate, created, spec, gated, report);
+    } catch (err) {
+      const cause = asDokkupError(err);
+      report({
+        type: 'progress',
+        phase: 'cleanup',
+        message: `${cause.message}; removing the new containers`,
+      });
+      await this.forEach([...created], 'cleanup', 'Removing new container', report, (id) =>
+        this.runtime.removeContainer(id),
+      ).catch((e) => this.opts.logger.error({ err: e }, 'removing failed new containers'));
+      throw new OperationFailed(cause, { restored: true });
+    }
+  }
+
+  private async ensureImage(spec: JobSpec, report: ProgressSink): Promise<void> {
+    if (spec.container.pull === 'always') return; // pulled before planning
+    if ((await this.runtime.imageId(spec.container.image)) !== null) return;
+    await this.pull(spec.container.image, report);
+  }
+
+  /** Run `fn` over `ids` with bounded concurrency, reporting `label (i/n)`; first error wins after all settle. */
+  private async forEach(
+    ids: string[],
+    phase: Phase,
+    label: string,
+    report: ProgressSink,
+    fn: (id: string) => Promise<void>,
+  ): Promise<void> {
+    if (ids.length === 0) return;
+    const queue = new PQueue({ concurrency: this.opts.concurrency });
+    let i = 0;
+    const settled = await Promise.allSettled(
+      ids.map((id) =>
+        queue.add(async () => {
+          await fn(id);
+          report({
+            type: 'progress',
+            phase,
+            message: `${label} (${++i}/${ids.length})`,
+            current: i,
+            total: ids.length,
+          });
+        }),
+      ),
+    );
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  private result(plan: Plan, after: { state: string }[]): OperationResult {
+    return {
+      ok: true,
+      action: plan.action,
+      message: SUCCESS[plan.action],
+      versionFrom: plan.versionFrom,
+      versionTo: plan.versionTo,
+      running: after.filter((c) => c.state === 'running').length,
+      total: after.length,
+    };
+  }
+}
