@@ -20,7 +20,7 @@ import { JobEngine } from '../../agent/jobs/engine.js';
 import { silentLogger } from '../../agent/logger.js';
 import { MemoryJobStateStore } from '../../agent/store/job-store.js';
 import type { Inventory, InventoryNode } from '../../src/protocol/inventory.js';
-import { FakeRuntime, type FakeRuntimeOptions } from './fake-runtime.js';
+import { FakeRuntime, type FakeRuntimeOptions } from '../fakes/container-runtime.js';
 
 /** Cheap scrypt: the key check is real, its cost is not what the simulation measures. */
 const SIM_SCRYPT = { N: 2 ** 10, r: 8, p: 1, keyLength: 32 };
