@@ -422,8 +422,11 @@ export class FakeRuntime implements ContainerRuntime {
 /** A clock for tests: `sleep` advances it (no timer), then lets pending I/O run. */
 export class FakeClock {
   constructor(private t = Date.UTC(2026, 0, 1)) {}
+  /** Every sleep asked for, in order. */
+  readonly slept: number[] = [];
   readonly now = (): number => this.t;
   readonly sleep = async (ms: number): Promise<void> => {
+    this.slept.push(ms);
     this.t += ms;
     await new Promise<void>((r) => setImmediate(r));
   };

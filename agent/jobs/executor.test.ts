@@ -1,0 +1,371 @@
+/**
+ * The job engine end to end without Docker: a real JobEngine (real locks, the real file store on
+ * a temp dir) on the fake runtime (test/fakes) with a fake clock, so the health gate's waiting is
+ * fake time and every scenario runs in milliseconds. Each test names the safety rule it proves.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { LABEL_VERSION } from '../../src/core/labels.js';
+import { testSpec } from '../../src/core/spec.fixture.js';
+import { specVersion } from '../../src/core/version.js';
+import type { ContainerSpec, JobSpec } from '../../src/protocol/job.js';
+import type { RuntimeCall } from '../../test/fakes/container-runtime.js';
+import { EngineRig, type Ran } from '../../test/fakes/engine-rig.js';
+import { silentLogger } from '../logger.js';
+import { JobEngine } from './engine.js';
+
+const rigs: EngineRig[] = [];
+function rig(...args: ConstructorParameters<typeof EngineRig>): EngineRig {
+  const r = new EngineRig(...args);
+  rigs.push(r);
+  return r;
+}
+afterEach(() => {
+  for (const r of rigs.splice(0)) r.cleanup();
+});
+
+const web = (
+  image: string,
+  count = 3,
+  container: Partial<ContainerSpec> = {},
+  minHealthyMs = 1000,
+): JobSpec =>
+  testSpec(
+    { image, ports: [{ in: 8000, protocol: 'tcp', out: null }], ...container },
+    { count, update: { healthyDeadlineMs: 20_000, minHealthyMs } },
+  );
+const fixedPort = (image: string, count = 1): JobSpec =>
+  web(image, count, { ports: [{ in: 8000, protocol: 'tcp', out: 8080 }] });
+
+const phases = (ran: Ran) => ran.lines.map((l) => l.phase).filter((p, i, all) => p !== all[i - 1]);
+
+const versionOf = (call: RuntimeCall) => call.container?.labels[LABEL_VERSION];
+
+describe('start-first update', () => {
+  it('new containers come up and pass the gate beside the old ones; the old ones go only after the commit', async () => {
+    const r = rig();
+    const v1 = web('web:v1');
+    const v2 = web('web:v2');
+    expect((await r.deploy(v1)).result).toMatchObject({ ok: true, action: 'fresh', running: 3 });
+    const old = r.ids();
+    // At every call: the running containers of each version, and whether v2 was committed yet.
+    const seen: { op: string; v1: number; v2: number; committed: boolean }[] = [];
+    r.runtime.afterCall = (call) => {
+      const running = r.containers().filter((c) => c.state === 'running');
+      seen.push({
+        op: `${call.op}:${versionOf(call) === specVersion(v1) ? 'old' : 'new'}`,
+        v1: running.filter((c) => c.version === specVersion(v1)).length,
+        v2: running.filter((c) => c.version === specVersion(v2)).length,
+        committed: r.store.writes.at(-1)?.current === specVersion(v2),
+      });
+    };
+    const ran = await r.deploy(v2);
+    expect(ran.result).toMatchObject({
+      ok: true,
+      action: 'update',
+      message: 'Update successful',
+      versionFrom: specVersion(v1),
+      versionTo: specVersion(v2),
+      running: 3,
+      total: 3,
+    });
+    expect(phases(ran)).toEqual(['pull', 'start', 'health', 'remove']);
+    // Never fewer than 3 running of one version; nothing old touched before the commit.
+    expect(seen.length).toBeGreaterThan(10);
+    for (const s of seen) expect(Math.max(s.v1, s.v2)).toBeGreaterThanOrEqual(3);
+    const firstOldTouched = seen.findIndex((s) => s.op === 'stop:old' || s.op === 'remove:old');
+    expect(firstOldTouched).toBeGreaterThan(0);
+    expect(seen[firstOldTouched]!.committed).toBe(true);
+    expect(seen.slice(0, firstOldTouched).every((s) => s.v1 === 3)).toBe(true);
+    expect(r.ids({ version: specVersion(v2), state: 'running' })).toHaveLength(3);
+    expect(r.ids().some((id) => old.includes(id))).toBe(false);
+    expect((await r.engine.history('demo')).current).toBe(specVersion(v2));
+  });
+});
+
+describe('stop-first update (fixed host port)', () => {
+  it('stops the old container first, then the new one takes the port', async () => {
+    const r = rig();
+    await r.deploy(fixedPort('web:v1'));
+    const plan = await r.engine.plan('demo', { operation: 'deploy', spec: fixedPort('web:v2') });
+    expect(plan.strategy).toBe('stop-first');
+    const ran = await r.deploy(fixedPort('web:v2'));
+    expect(ran.result).toMatchObject({ ok: true, action: 'update', running: 1, total: 1 });
+    // The image is pulled before anything old is stopped.
+    expect(phases(ran)).toEqual(['pull', 'stop', 'start', 'health', 'remove']);
+  });
+
+  it('a new version that crashes is removed and the old container is started again (same ID)', async () => {
+    const r = rig();
+    await r.deploy(fixedPort('web:v1'));
+    const before = r.ids();
+    r.runtime.scriptImage('web:bad', { kind: 'exits', afterMs: 200, code: 3 });
+    const ran = await r.deploy(fixedPort('web:bad'));
+    expect(ran.result).toMatchObject({ ok: false, restored: true, error: { code: 'start_failed' } });
+    expect(ran.result.message).toMatch(/exited with code 3/);
+    expect(phases(ran)).toEqual(['pull', 'stop', 'start', 'health', 'cleanup', 'restore']);
+    expect(r.ids({ state: 'running' })).toEqual(before);
+    expect(r.ids()).toEqual(before);
+    expect((await r.engine.history('demo')).current).toBe(specVersion(fixedPort('web:v1')));
+  });
+
+  it('a restore that itself fails says so: restored false, nothing running', async () => {
+    const r = rig();
+    const v1 = fixedPort('web:v1');
+    await r.deploy(v1);
+    const before = r.ids();
+    r.runtime.scriptImage('web:bad', { kind: 'exits', afterMs: 200, code: 3 });
+    r.runtime.fault({ op: 'start', when: (c) => versionOf(c) === specVersion(v1) });
+    const ran = await r.deploy(fixedPort('web:bad'));
+    expect(ran.result).toMatchObject({ ok: false, restored: false, running: 0, total: 1 });
+    expect(ran.result.error?.message).toMatch(/injected fault/);
+    expect(r.ids()).toEqual(before);
+    expect(r.ids({ state: 'running' })).toEqual([]);
+    // The next deploy of the old version starts it again.
+    expect((await r.deploy(v1)).result).toMatchObject({ ok: true, action: 'start', running: 1 });
+    expect(r.ids({ state: 'running' })).toEqual(before);
+  });
+});
+
+describe('a failed update leaves the old version running with the same IDs and removes every new container', () => {
+  const cases: [string, (r: EngineRig) => void, string, RegExp][] = [
+    ['the 3rd of 4 creates fails', (r) => r.runtime.failCreate(3), 'create_failed', /create: injected fault/],
+    [
+      'the start of the 2nd new container fails',
+      (r) => r.runtime.failStartOfCreated(2),
+      'start_failed',
+      /start/,
+    ],
+    [
+      'a new container crashes during the gate',
+      (r) => r.runtime.scriptImage('web:v2', { kind: 'exits', afterMs: 200, code: 3 }),
+      'start_failed',
+      /exited with code 3/,
+    ],
+    [
+      'a new container crashes and Docker restarts it',
+      (r) => r.runtime.scriptCreate(2, { kind: 'restarts', afterMs: 600 }),
+      'start_failed',
+      /crashed and was restarted/,
+    ],
+  ];
+  for (const [what, inject, code, message] of cases) {
+    it(what, async () => {
+      const r = rig();
+      const v1 = web('web:v1', 2);
+      await r.deploy(v1);
+      const before = r.ids();
+      const history = await r.engine.history('demo');
+      inject(r);
+      const ran = await r.deploy(web('web:v2', 4));
+      expect(ran.result).toMatchObject({ ok: false, action: 'update', restored: true, running: 2, total: 2 });
+      expect(ran.result.error?.code).toBe(code);
+      expect(ran.result.message).toMatch(message);
+      expect(r.ids({ state: 'running' })).toEqual(before);
+      expect(r.ids()).toEqual(before);
+      expect(await r.engine.history('demo')).toEqual(history);
+      expect(
+        ran.lines.some((l) => l.phase === 'cleanup' && /removing the new containers/.test(l.message)),
+      ).toBe(true);
+    });
+  }
+});
+
+describe('the health gate, on the fake clock', () => {
+  it('an unhealthy verdict fails the update with the check output', async () => {
+    const r = rig({ runtime: { healthcheckImages: new Set(['web:v1', 'web:v2']) } });
+    await r.deploy(web('web:v1', 2));
+    const before = r.ids();
+    r.runtime.scriptImage('web:v2', { kind: 'unhealthy', afterMs: 1500 });
+    const ran = await r.deploy(web('web:v2', 2));
+    expect(ran.result).toMatchObject({ ok: false, restored: true, error: { code: 'unhealthy' } });
+    expect(ran.result.message).toMatch(/is unhealthy: injected: health check failed/);
+    expect(r.ids()).toEqual(before);
+  });
+
+  it('the deadline expires while a health check stays starting', async () => {
+    const r = rig({ runtime: { healthcheckImages: new Set(['web:v1', 'web:v2']) } });
+    await r.deploy(web('web:v1', 2));
+    r.runtime.scriptImage('web:v2', { kind: 'healthy', afterMs: Number.POSITIVE_INFINITY });
+    const began = r.clock.now();
+    const ran = await r.deploy(web('web:v2', 2));
+    expect(ran.result).toMatchObject({ ok: false, restored: true, error: { code: 'unhealthy' } });
+    expect(ran.result.message).toBe('2 new container(s) not healthy within 20s');
+    // The gate waited the deadline out in fake time, and gave up at the first poll past it.
+    expect(r.clock.now() - began).toBeGreaterThan(20_000);
+    expect(r.clock.now() - began).toBeLessThanOrEqual(20_250);
+    expect(r.ids({ version: specVersion(web('web:v2', 2)) })).toEqual([]);
+  });
+
+  it('a health check that turns healthy late still passes within the deadline', async () => {
+    const r = rig({ runtime: { healthcheckImages: new Set(['web:v2']) } });
+    r.runtime.scriptImage('web:v2', { kind: 'healthy', afterMs: 5000 });
+    const ran = await r.deploy(web('web:v2', 2));
+    expect(ran.result).toMatchObject({ ok: true, action: 'fresh', running: 2 });
+    expect(ran.lines.at(-1)?.message).toBe('Waiting for containers to be healthy (2/2)');
+    expect(ran.at.at(-1)! - ran.at[ran.lines.findIndex((l) => l.phase === 'health')]!).toBe(5000);
+  });
+
+  it('min_healthy_time: just under does not pass yet, at or over passes', async () => {
+    const r = rig({ pollMs: 300 });
+    const ran = await r.deploy(web('web:v1', 1, {}, 1000));
+    expect(ran.result.ok).toBe(true);
+    const gateAt = ran.at[ran.lines.findIndex((l) => l.phase === 'health')]!;
+    const passed = ran.lines.findIndex((l) => l.message === 'Waiting for containers to be running (1/1)');
+    // Polls at 0, 300, 600, 900 (just under: not yet) and 1200 (over): it passes at 1200.
+    expect(ran.at[passed]! - gateAt).toBe(1200);
+    const exact = rig({ pollMs: 250 });
+    const ran2 = await exact.deploy(web('web:v1', 1, {}, 1000));
+    const gate2 = ran2.at[ran2.lines.findIndex((l) => l.phase === 'health')]!;
+    expect(ran2.at.at(-1)! - gate2).toBe(1000);
+  });
+
+  it('a container that dies inside min_healthy_time never passes; one that outlives it does', async () => {
+    const dies = rig();
+    dies.runtime.scriptImage('web:v1', { kind: 'exits', afterMs: 999, code: 1 });
+    expect((await dies.deploy(web('web:v1', 1))).result).toMatchObject({ ok: false, restored: true });
+    expect(dies.containers()).toEqual([]);
+    const lives = rig();
+    lives.runtime.scriptImage('web:v1', { kind: 'exits', afterMs: 1001, code: 1 });
+    expect((await lives.deploy(web('web:v1', 1))).result).toMatchObject({ ok: true, action: 'fresh' });
+  });
+
+  it('waits only in fake time: no real timer runs', async () => {
+    const r = rig();
+    const timers = vi.spyOn(globalThis, 'setTimeout');
+    try {
+      const ran = await r.deploy(web('web:v1', 3, {}, 15_000));
+      expect(ran.result).toMatchObject({ ok: true, running: 3 });
+      expect(ran.at.at(-1)! - ran.at[0]!).toBe(15_000);
+      expect(r.clock.slept).toEqual(Array.from({ length: 60 }, () => 250));
+      expect(timers.mock.calls.filter(([, ms]) => (ms ?? 0) > 0)).toEqual([]);
+    } finally {
+      timers.mockRestore();
+    }
+  });
+});
+
+describe('a kill -9 of the agent, then a fresh engine on the same engine and data dir', () => {
+  async function midUpdate(kill: (r: EngineRig) => void) {
+    const r = rig();
+    const v1 = web('web:v1');
+    const v2 = web('web:v2');
+    await r.deploy(v1);
+    const old = r.ids();
+    kill(r);
+    const died = await r.deploy(v2);
+    expect(died.result.ok).toBe(false);
+    expect(r.runtime.died).not.toBeNull();
+    const fresh = r.restart();
+    return { r, v1, v2, old, fresh };
+  }
+
+  it('dying during the gate (before the commit): status and plan say v1 with debris; one deploy converges', async () => {
+    const { r, v1, v2, old, fresh } = await midUpdate((r) => r.runtime.dieAt('inspect', 2));
+    expect(r.ids({ version: specVersion(v1), state: 'running' })).toEqual(old);
+    const status = await fresh.status('demo');
+    expect(status).toMatchObject({ version: specVersion(v1), desired: 3, running: 6, total: 6 });
+    const plan = await fresh.plan('demo', { operation: 'deploy', spec: v2 });
+    expect(plan).toMatchObject({
+      action: 'update',
+      changes: true,
+      versionFrom: specVersion(v1),
+      versionTo: specVersion(v2),
+    });
+    const ran = await r.deploy(v2);
+    expect(ran.result).toMatchObject({ ok: true, action: 'update', running: 3, total: 3 });
+    expect(phases(ran)[0]).toBe('cleanup'); // the debris of the dead update goes first
+    expect(r.ids({ version: specVersion(v2), state: 'running' })).toHaveLength(3);
+    expect(r.ids()).toHaveLength(3);
+  });
+
+  it('dying at the commit, before it is written: the same, nothing committed', async () => {
+    const { r, v1, v2, fresh } = await midUpdate((r) => r.store.dieAtNextWrite('before'));
+    expect((await fresh.history('demo')).current).toBe(specVersion(v1));
+    expect((await fresh.status('demo')).version).toBe(specVersion(v1));
+    expect((await r.deploy(v2)).result).toMatchObject({ ok: true, action: 'update', running: 3 });
+    expect(r.ids()).toHaveLength(3);
+  });
+
+  it('dying right after the commit: status says v2; the plan only removes the old ones, keeping the new IDs', async () => {
+    const { r, v1, v2, old, fresh } = await midUpdate((r) => r.store.dieAtNextWrite('after'));
+    const committed = r.ids({ version: specVersion(v2) });
+    expect(committed).toHaveLength(3);
+    expect(r.ids({ version: specVersion(v1) })).toEqual(old);
+    expect(await fresh.status('demo')).toMatchObject({ version: specVersion(v2), running: 6, total: 6 });
+    const plan = await fresh.plan('demo', { operation: 'deploy', spec: v2 });
+    expect(plan).toMatchObject({ action: 'scale', changes: true, versionFrom: specVersion(v2) });
+    const ran = await r.deploy(v2);
+    expect(ran.result).toMatchObject({ ok: true, running: 3, total: 3 });
+    expect(r.ids()).toEqual(committed);
+  });
+
+  it('dying while removing the old ones: the same convergence, no second rollout', async () => {
+    const { r, v1, v2, fresh } = await midUpdate((r) =>
+      r.runtime.dieAt('stop', 2, (c) => c.container?.labels[LABEL_VERSION] === specVersion(web('web:v1'))),
+    );
+    const committed = r.ids({ version: specVersion(v2) });
+    expect(r.ids({ version: specVersion(v1) }).length).toBeGreaterThan(0);
+    expect((await fresh.status('demo')).version).toBe(specVersion(v2));
+    expect((await r.deploy(v2)).result).toMatchObject({ ok: true, running: 3, total: 3 });
+    expect(r.ids()).toEqual(committed);
+  });
+
+  it('a history lost with the data dir: the running version is adopted without touching a container', async () => {
+    const r = rig();
+    const v1 = web('web:v1');
+    await r.deploy(v1);
+    const before = r.ids();
+    const other = rig();
+    // Same Docker engine, new (empty) data directory.
+    const engine = new JobEngine({
+      runtime: r.runtime,
+      store: other.store,
+      logger: silentLogger(),
+      agentVersion: 'test',
+      now: r.clock.now,
+      sleep: r.clock.sleep,
+    });
+    expect((await engine.status('demo')).version).toBe(specVersion(v1));
+    const result = await engine.deploy(v1, () => {});
+    expect(result).toMatchObject({ ok: true, action: 'noop', message: 'Already up to date' });
+    expect((await engine.history('demo')).current).toBe(specVersion(v1));
+    expect(r.ids()).toEqual(before);
+  });
+});
+
+describe('the job lock and the policy, through the real engine', () => {
+  it('a second operation on a busy job is refused at once (job_busy); other jobs are not blocked', async () => {
+    const r = rig();
+    const first = r.deploy(web('web:v1', 2));
+    const second = await r.deploy(web('web:v2', 2));
+    expect(second.result).toMatchObject({ ok: false, restored: false, error: { code: 'job_busy' } });
+    expect(second.result.message).toMatch(/job demo is busy: a deploy started 0s ago/);
+    const other = await r.deploy({ ...web('web:v1', 1), name: 'other' });
+    expect(other.result).toMatchObject({ ok: true, action: 'fresh' });
+    expect((await first).result).toMatchObject({ ok: true, action: 'fresh' });
+    expect(new Set(r.containers().map((c) => c.version))).toEqual(new Set([specVersion(web('web:v1'))]));
+    expect((await r.deploy(web('web:v2', 2))).result.ok).toBe(true);
+  });
+
+  it('a rollback to a version the tightened policy now refuses creates nothing', async () => {
+    const r = rig({ policy: { allowHostBinds: true } });
+    const risky = web('web:v1', 2, { volumes: ['/var/run/docker.sock:/var/run/docker.sock'] });
+    await r.deploy(risky);
+    await r.deploy(web('web:v2', 2));
+    const before = r.ids();
+    const history = await r.engine.history('demo');
+    const tight = r.restart({ allowHostBinds: false });
+    const plan = await tight.plan('demo', { operation: 'rollback' });
+    expect(plan).toMatchObject({ action: 'rollback', versionTo: specVersion(risky) });
+    let created = 0;
+    r.runtime.afterCall = (c) => {
+      if (c.op === 'create') created++;
+    };
+    const ran = await r.rollback('demo');
+    expect(ran.result).toMatchObject({ ok: false, restored: true, error: { code: 'invalid_request' } });
+    expect(ran.result.message).toMatch(/control of Docker.*--allow-host-binds/);
+    expect(created).toBe(0);
+    expect(r.ids()).toEqual(before);
+    expect(await tight.history('demo')).toEqual(history);
+  });
+});

@@ -1,0 +1,112 @@
+/**
+ * TEST RIG: a real `JobEngine` (real JobLocks, the real file store on a temp directory) on the
+ * fake runtime and a fake clock, for the engine's unit tests. The agent "process" can die
+ * (see FakeRuntime.dieAt / MortalStore.dieAtNextWrite) and `restart()` starts a fresh engine on
+ * the same runtime and store, like a restarted agent on the same Docker engine and data dir.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { JobEngine } from '../../agent/jobs/engine.js';
+import { silentLogger } from '../../agent/logger.js';
+import { FileJobStateStore } from '../../agent/store/job-store.js';
+import { LABEL_VERSION } from '../../src/core/labels.js';
+import type { AgentPolicy } from '../../src/core/policy.js';
+import type { OperationResult, ProgressLine } from '../../src/protocol/api.js';
+import type { JobSpec } from '../../src/protocol/job.js';
+import { FakeClock, FakeRuntime, type FakeRuntimeOptions } from './container-runtime.js';
+import { MortalStore } from './job-store.js';
+
+export interface RigOptions {
+  runtime?: Omit<FakeRuntimeOptions, 'now'>;
+  policy?: AgentPolicy;
+  pollMs?: number;
+  concurrency?: number;
+}
+
+export interface Ran {
+  result: OperationResult;
+  lines: ProgressLine[];
+  /** Fake time at which each progress line was reported. */
+  at: number[];
+}
+
+export class EngineRig {
+  readonly dir = mkdtempSync(join(tmpdir(), 'dokkup-engine-'));
+  readonly clock = new FakeClock();
+  readonly runtime: FakeRuntime;
+  readonly store: MortalStore;
+  engine: JobEngine;
+
+  constructor(private readonly options: RigOptions = {}) {
+    this.runtime = new FakeRuntime({ ...options.runtime, now: this.clock.now });
+    this.store = new MortalStore(new FileJobStateStore(this.dir), this.runtime);
+    this.engine = this.makeEngine(options.policy);
+  }
+
+  private makeEngine(policy = this.options.policy): JobEngine {
+    return new JobEngine({
+      runtime: this.runtime,
+      store: this.store,
+      logger: silentLogger(),
+      agentVersion: '0.0.0-test',
+      hostname: 'n1',
+      now: this.clock.now,
+      sleep: this.clock.sleep,
+      pollMs: this.options.pollMs ?? 250,
+      ...(this.options.concurrency ? { concurrency: this.options.concurrency } : {}),
+      ...(policy ? { policy } : {}),
+    });
+  }
+
+  /** A new agent process on the same engine and data directory (optionally with another policy). */
+  restart(policy?: AgentPolicy): JobEngine {
+    this.runtime.revive();
+    this.runtime.clearFaults();
+    this.engine = this.makeEngine(policy ?? this.options.policy);
+    return this.engine;
+  }
+
+  private collect(op: (progress: (l: ProgressLine) => void) => Promise<OperationResult>): Promise<Ran> {
+    const lines: ProgressLine[] = [];
+    const at: number[] = [];
+    return op((l) => {
+      lines.push(l);
+      at.push(this.clock.now());
+    }).then((result) => ({ result, lines, at }));
+  }
+
+  deploy(spec: JobSpec): Promise<Ran> {
+    return this.collect((p) => this.engine.deploy(spec, p));
+  }
+
+  rollback(job: string, to?: string): Promise<Ran> {
+    return this.collect((p) => this.engine.rollback(job, to, p));
+  }
+
+  stop(job: string, purge = false): Promise<Ran> {
+    return this.collect((p) => this.engine.stop(job, purge, p));
+  }
+
+  /** The job's containers now: id, version, state. */
+  containers(): { id: string; version: string | null; state: string }[] {
+    return this.runtime
+      .all()
+      .map((c) => ({ id: c.id, version: c.labels[LABEL_VERSION] ?? null, state: c.state }));
+  }
+
+  ids(filter: { version?: string; state?: string } = {}): string[] {
+    return this.containers()
+      .filter(
+        (c) =>
+          (filter.version === undefined || c.version === filter.version) &&
+          (filter.state === undefined || c.state === filter.state),
+      )
+      .map((c) => c.id)
+      .sort();
+  }
+
+  cleanup(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
