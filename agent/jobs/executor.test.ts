@@ -369,3 +369,70 @@ describe('the job lock and the policy, through the real engine', () => {
     expect(await tight.history('demo')).toEqual(history);
   });
 });
+
+describe('a failure after the commit (the new version is what runs)', () => {
+  it('is not reported as "the previous version was left running": restored false, committed, and the message says what runs', async () => {
+    const r = rig();
+    const v1 = web('web:v1');
+    const v2 = web('web:v2');
+    await r.deploy(v1);
+    const old = r.ids();
+    r.runtime.fault({ op: 'remove', when: (c) => c.id === old[1] });
+    const ran = await r.deploy(v2);
+    expect(ran.result).toMatchObject({
+      ok: false,
+      action: 'update',
+      versionTo: specVersion(v2),
+      restored: false,
+      committed: true,
+      running: 3,
+      total: 4,
+      error: { code: 'internal' },
+    });
+    expect(ran.result.message).toBe(
+      `version ${specVersion(v2)} is running, but 1 old container could not be removed: remove ${old[1]!.slice(0, 12)}: injected fault`,
+    );
+    expect((await r.engine.history('demo')).current).toBe(specVersion(v2));
+    expect(r.ids({ version: specVersion(v2), state: 'running' })).toHaveLength(3);
+    // The old container that stayed is stopped, not serving; the next deploy removes it.
+    expect(r.ids({ version: specVersion(v1) })).toEqual([old[1]]);
+    expect(r.ids({ version: specVersion(v1), state: 'running' })).toEqual([]);
+    const again = await r.deploy(v2);
+    expect(again.result).toMatchObject({ ok: true, running: 3, total: 3 });
+    expect(r.ids({ version: specVersion(v1) })).toEqual([]);
+  });
+
+  it('a scale whose final listing fails after the commit says the scaled version runs', async () => {
+    const r = rig();
+    await r.deploy(web('web:v1', 2));
+    // Deploy lists twice: to observe, then (after the commit) to count what runs.
+    r.runtime.fault({ op: 'list', nth: 2 });
+    const ran = await r.deploy(web('web:v1', 3));
+    expect(ran.result).toMatchObject({
+      ok: false,
+      action: 'scale',
+      restored: false,
+      committed: true,
+      running: 3,
+    });
+    expect(ran.result.message).toBe(
+      `version ${specVersion(web('web:v1'))} is running, but the operation failed after committing it: list: injected fault`,
+    );
+    expect((await r.engine.history('demo')).entries[0]?.count).toBe(3);
+  });
+
+  it('a rollback whose old containers cannot be stopped says the rolled-back version runs', async () => {
+    const r = rig();
+    await r.deploy(web('web:v1', 2));
+    await r.deploy(web('web:v2', 2));
+    r.runtime.fault({ op: 'stop', times: 2 });
+    const ran = await r.rollback('demo');
+    expect(ran.result).toMatchObject({ ok: false, action: 'rollback', restored: false, committed: true });
+    expect(ran.result.message).toMatch(
+      new RegExp(
+        `^version ${specVersion(web('web:v1'))} is running, but 2 old containers could not be removed: stop`,
+      ),
+    );
+    expect((await r.engine.history('demo')).current).toBe(specVersion(web('web:v1')));
+  });
+});

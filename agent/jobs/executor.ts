@@ -18,7 +18,7 @@ import PQueue from 'p-queue';
 import type { Logger } from 'pino';
 import { adoptsUnrecordedVersion, committedState } from '../../src/core/commit.js';
 import { DokkupError } from '../../src/core/errors.js';
-import { jobLabels } from '../../src/core/labels.js';
+import { jobLabels, LABEL_VERSION } from '../../src/core/labels.js';
 import type { ExecutionPlan, Observation } from '../../src/core/planner.js';
 import { type AgentPolicy, DEFAULT_POLICY, policyViolations } from '../../src/core/policy.js';
 import type { OperationResult, Phase, Plan, PlanAction } from '../../src/protocol/api.js';
@@ -73,11 +73,10 @@ export class Executor {
 
   /** Converge the node to a deploy's or a rollback's plan. */
   async execute(exec: ExecutionPlan, obs: Observation, report: ProgressSink): Promise<OperationResult> {
-    const { plan, steps } = exec;
+    const { plan } = exec;
     const spec = exec.spec as JobSpec;
-    // Rollbacks too: the policy may have been tightened since that version was deployed.
-    if (plan.changes) this.checkPolicy(spec);
     const version = plan.versionTo as string;
+    let committed = false;
     const commit = async () => {
       const stored = await this.opts.store.read(spec.name);
       const operation = plan.operation === 'rollback' ? 'rollback' : 'deploy';
@@ -85,7 +84,27 @@ export class Executor {
       await this.opts.store.write(
         committedState({ operation, stored, planned: obs.state, spec, version, at }),
       );
+      committed = true;
     };
+    try {
+      return await this.converge(exec, obs, report, commit);
+    } catch (err) {
+      if (committed) throw await this.failedAfterCommit(spec.name, version, err);
+      throw err;
+    }
+  }
+
+  private async converge(
+    exec: ExecutionPlan,
+    obs: Observation,
+    report: ProgressSink,
+    commit: () => Promise<void>,
+  ): Promise<OperationResult> {
+    const { plan, steps } = exec;
+    const spec = exec.spec as JobSpec;
+    const version = plan.versionTo as string;
+    // Rollbacks too: the policy may have been tightened since that version was deployed.
+    if (plan.changes) this.checkPolicy(spec);
 
     if (!plan.changes) {
       if (adoptsUnrecordedVersion(obs, version)) await commit();
@@ -132,6 +151,32 @@ export class Executor {
       await commit();
     }
     return this.result(plan, await containersOf(this.runtime, spec.name));
+  }
+
+  /**
+   * After the commit the new version is what runs, whatever fails next: the result must not
+   * claim the previous version was left running. It says what runs and what was left over (a
+   * later deploy of this version removes the leftovers).
+   */
+  private async failedAfterCommit(job: string, version: string, err: unknown): Promise<OperationFailed> {
+    const cause = asDokkupError(err);
+    let left: number | null = null;
+    try {
+      left = (await containersOf(this.runtime, job)).filter(
+        (c) => c.labels[LABEL_VERSION] !== version,
+      ).length;
+    } catch {
+      // Docker failing is the cause being reported; the count is then unknown.
+    }
+    const what =
+      left === null || left === 0
+        ? 'the operation failed after committing it'
+        : `${left} old container${left === 1 ? '' : 's'} could not be removed`;
+    return new OperationFailed(
+      cause,
+      { restored: false, committed: true },
+      `version ${version} is running, but ${what}: ${cause.message}`,
+    );
   }
 
   /** Stop (keep) or purge (remove, and forget the history) a job's containers. */

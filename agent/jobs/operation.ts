@@ -163,6 +163,7 @@ export class OperationEnvelope {
       running: 0,
       total: 0,
       restored: state.restored,
+      ...(state.committed ? { committed: true } : {}),
       error: { code: cause.code, message: cause.message },
     };
   }

@@ -263,6 +263,12 @@ export const OperationResultSchema = z.object({
   total: z.number().int(),
   /** On failure: true when the previous version was left (or put back) running. */
   restored: z.boolean().optional(),
+  /**
+   * On failure: true when the new version had already been committed (it passed the health gate
+   * and is what runs); the failure came after, while removing the old containers. `restored` is
+   * then false.
+   */
+  committed: z.boolean().optional(),
   error: ErrorBodySchema.shape.error.optional(),
 });
 export type OperationResult = z.infer<typeof OperationResultSchema>;
