@@ -108,6 +108,17 @@ describe('stop-first update (fixed host port)', () => {
     expect((await r.engine.history('demo')).current).toBe(specVersion(fixedPort('web:v1')));
   });
 
+  it('when stopping one of the old containers fails, the ones already stopped are started again', async () => {
+    const r = rig();
+    await r.deploy(web('web:v1', 3));
+    const before = r.ids();
+    r.runtime.fault({ op: 'stop', nth: 3 });
+    const ran = await r.deploy(fixedPort('web:v2'));
+    expect(ran.result).toMatchObject({ ok: false, action: 'update', restored: true, running: 3, total: 3 });
+    expect(phases(ran)).toEqual(['pull', 'stop', 'restore']);
+    expect(r.ids({ state: 'running' })).toEqual(before);
+  });
+
   it('a restore that itself fails says so: restored false, nothing running', async () => {
     const r = rig();
     const v1 = fixedPort('web:v1');
@@ -308,6 +319,20 @@ describe('a kill -9 of the agent, then a fresh engine on the same engine and dat
     expect((await fresh.status('demo')).version).toBe(specVersion(v2));
     expect((await r.deploy(v2)).result).toMatchObject({ ok: true, running: 3, total: 3 });
     expect(r.ids()).toEqual(committed);
+  });
+
+  it('dying before the commit of a scale: the re-run is "Already up to date" and records the new count', async () => {
+    const r = rig();
+    await r.deploy(web('web:v1', 2));
+    r.store.dieAtNextWrite('before');
+    expect((await r.deploy(web('web:v1', 4))).result.ok).toBe(false);
+    const fresh = r.restart();
+    // Four run, the history still says two: status must not hide that.
+    expect(await fresh.status('demo')).toMatchObject({ desired: 2, running: 4 });
+    const ran = await r.deploy(web('web:v1', 4));
+    expect(ran.result).toMatchObject({ ok: true, action: 'noop', running: 4 });
+    expect(await fresh.status('demo')).toMatchObject({ desired: 4, running: 4 });
+    expect((await fresh.history('demo')).entries.map((e) => e.count)).toEqual([4]);
   });
 
   it('a history lost with the data dir: the running version is adopted without touching a container', async () => {

@@ -16,7 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import PQueue from 'p-queue';
 import type { Logger } from 'pino';
-import { adoptsUnrecordedVersion, committedState } from '../../src/core/commit.js';
+import { committedState, unchangedPlanCommits } from '../../src/core/commit.js';
 import { DokkupError } from '../../src/core/errors.js';
 import { jobLabels, LABEL_VERSION } from '../../src/core/labels.js';
 import type { ExecutionPlan, Observation } from '../../src/core/planner.js';
@@ -107,7 +107,7 @@ export class Executor {
     if (plan.changes) this.checkPolicy(spec);
 
     if (!plan.changes) {
-      if (adoptsUnrecordedVersion(obs, version)) await commit();
+      if (unchangedPlanCommits(obs, spec, version)) await commit();
       return this.result(plan, obs.containers);
     }
 
@@ -123,9 +123,15 @@ export class Executor {
       const stoppedFirst: string[] = [];
       if (steps.strategy === 'stop-first') {
         const toStop = steps.replace.filter((id) => wasRunning.has(id));
-        await this.forEach(toStop, 'stop', 'Stopping old container', report, (id) =>
-          this.runtime.stopContainer(id, this.opts.stopTimeoutSec),
-        );
+        try {
+          await this.forEach(toStop, 'stop', 'Stopping old container', report, (id) =>
+            this.runtime.stopContainer(id, this.opts.stopTimeoutSec),
+          );
+        } catch (err) {
+          // Some may have stopped before one failed: start them all again (a running one is a no-op).
+          await this.restore(toStop, report);
+          throw err;
+        }
         stoppedFirst.push(...toStop);
       }
       try {

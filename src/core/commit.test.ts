@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { JobSpec } from '../protocol/job.js';
-import { adoptsUnrecordedVersion, commitKind, committedState } from './commit.js';
+import { commitKind, committedState, unchangedPlanCommits } from './commit.js';
 import { recordDeploy, recordRollback } from './history.js';
 import type { ObservedContainer } from './planner.js';
 import { testSpec } from './spec.fixture.js';
@@ -127,23 +127,39 @@ describe('committedState: which history record an operation commits', () => {
   });
 });
 
-describe('adoptsUnrecordedVersion: a plan with nothing to change still commits', () => {
+describe('unchangedPlanCommits: a plan with nothing to change still commits', () => {
   it('when the containers run a version the history does not name as current', () => {
     const state = deployed(['aaaaaaa', spec('a')]);
     expect(
-      adoptsUnrecordedVersion({ job: 'demo', state, containers: [container('bbbbbbb')] }, 'bbbbbbb'),
+      unchangedPlanCommits({ job: 'demo', state, containers: [container('bbbbbbb')] }, spec('b'), 'bbbbbbb'),
     ).toBe(true);
     // History lost (a new data directory): the running version is recorded.
     expect(
-      adoptsUnrecordedVersion({ job: 'demo', state: null, containers: [container('aaaaaaa')] }, 'aaaaaaa'),
+      unchangedPlanCommits(
+        { job: 'demo', state: null, containers: [container('aaaaaaa')] },
+        spec('a'),
+        'aaaaaaa',
+      ),
     ).toBe(true);
   });
 
-  it('not when the history already names it, nor when there is nothing on the node', () => {
+  it('when the current record holds another count (a crash after a scale, before its commit) or update policy', () => {
+    const state = deployed(['aaaaaaa', spec('a', 2)]);
+    const running = [container('aaaaaaa')];
+    expect(unchangedPlanCommits({ job: 'demo', state, containers: running }, spec('a', 4), 'aaaaaaa')).toBe(
+      true,
+    );
+    const slower = { ...spec('a', 2), update: { healthyDeadlineMs: 1, minHealthyMs: 0 } };
+    expect(unchangedPlanCommits({ job: 'demo', state, containers: running }, slower, 'aaaaaaa')).toBe(true);
+  });
+
+  it('not when the history already records exactly this, nor when there is nothing on the node', () => {
     const state = deployed(['aaaaaaa', spec('a')]);
     expect(
-      adoptsUnrecordedVersion({ job: 'demo', state, containers: [container('aaaaaaa')] }, 'aaaaaaa'),
+      unchangedPlanCommits({ job: 'demo', state, containers: [container('aaaaaaa')] }, spec('a'), 'aaaaaaa'),
     ).toBe(false);
-    expect(adoptsUnrecordedVersion({ job: 'demo', state: null, containers: [] }, 'aaaaaaa')).toBe(false);
+    expect(unchangedPlanCommits({ job: 'demo', state: null, containers: [] }, spec('a'), 'aaaaaaa')).toBe(
+      false,
+    );
   });
 });

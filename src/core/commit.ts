@@ -7,8 +7,9 @@
  */
 import type { JobSpec } from '../protocol/job.js';
 import type { JobState } from '../protocol/state.js';
-import { recordDeploy, recordRollback, recordScale } from './history.js';
+import { currentRecord, recordDeploy, recordRollback, recordScale } from './history.js';
 import type { Observation } from './planner.js';
+import { canonicalJson } from './version.js';
 
 /**
  * - `rollback`: the pointer moves back to a version already in the history;
@@ -50,10 +51,16 @@ export function committedState(input: CommitInput): JobState {
 }
 
 /**
- * A plan with nothing to change still commits when the node runs a version its history does not
- * name as current: containers of a version found only on their labels (history lost, or a crash
- * after the old containers were removed but before the commit) are adopted into the history.
+ * A plan with nothing to change still commits when the history does not record what runs:
+ * - a version found only on the containers' labels (history lost, or a crash after the old
+ *   containers were removed but before the commit) is adopted into the history;
+ * - the current version's record holds another spec than the one deployed (a crash after a
+ *   scale's new containers passed the gate but before its commit leaves the old count recorded,
+ *   so the job's status would show the wrong desired count; or fields outside the version hash,
+ *   like `update`, changed): the record takes the deployed spec.
  */
-export function adoptsUnrecordedVersion(obs: Observation, version: string): boolean {
-  return obs.state?.current !== version && obs.containers.length > 0;
+export function unchangedPlanCommits(obs: Observation, spec: JobSpec, version: string): boolean {
+  if (obs.containers.length === 0) return false;
+  const record = currentRecord(obs.state);
+  return record?.version !== version || canonicalJson(record.spec) !== canonicalJson(spec);
 }

@@ -172,8 +172,22 @@ export class FakeRuntime implements ContainerRuntime {
     this.fault({ op, nth, effect: 'die', ...(when ? { when } : {}) });
   }
 
+  /** Forgets faults and per-create scripts that have not fired yet. */
   clearFaults(): void {
     this.faults.length = 0;
+    this.createScripts.clear();
+  }
+
+  /**
+   * Containers keep what their script did so far and behave from now on (a step's faults end
+   * with the step: a container that passed the gate does not crash later on its own).
+   */
+  settleScripts(): void {
+    for (const c of this.containers.values()) {
+      this.advance(c);
+      c.script = { kind: 'runs' };
+      this.advance(c);
+    }
   }
 
   /** The call at which the process died, or null. */

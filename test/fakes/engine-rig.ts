@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JobEngine } from '../../agent/jobs/engine.js';
 import { silentLogger } from '../../agent/logger.js';
-import { FileJobStateStore } from '../../agent/store/job-store.js';
+import { FileJobStateStore, MemoryJobStateStore } from '../../agent/store/job-store.js';
 import { LABEL_VERSION } from '../../src/core/labels.js';
 import type { AgentPolicy } from '../../src/core/policy.js';
 import type { OperationResult, ProgressLine } from '../../src/protocol/api.js';
@@ -22,6 +22,8 @@ export interface RigOptions {
   policy?: AgentPolicy;
   pollMs?: number;
   concurrency?: number;
+  /** Keep the history in memory instead of files on a temp dir (for many short runs). */
+  memoryStore?: boolean;
 }
 
 export interface Ran {
@@ -32,15 +34,19 @@ export interface Ran {
 }
 
 export class EngineRig {
-  readonly dir = mkdtempSync(join(tmpdir(), 'dokkup-engine-'));
+  readonly dir: string;
   readonly clock = new FakeClock();
   readonly runtime: FakeRuntime;
   readonly store: MortalStore;
   engine: JobEngine;
 
   constructor(private readonly options: RigOptions = {}) {
+    this.dir = options.memoryStore ? '' : mkdtempSync(join(tmpdir(), 'dokkup-engine-'));
     this.runtime = new FakeRuntime({ ...options.runtime, now: this.clock.now });
-    this.store = new MortalStore(new FileJobStateStore(this.dir), this.runtime);
+    this.store = new MortalStore(
+      options.memoryStore ? new MemoryJobStateStore() : new FileJobStateStore(this.dir),
+      this.runtime,
+    );
     this.engine = this.makeEngine(options.policy);
   }
 
@@ -107,6 +113,6 @@ export class EngineRig {
   }
 
   cleanup(): void {
-    rmSync(this.dir, { recursive: true, force: true });
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
   }
 }

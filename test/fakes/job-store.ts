@@ -23,6 +23,11 @@ export class MortalStore implements JobStateStore {
     this.dieOnWrite = when;
   }
 
+  /** Forgets a `dieAtNextWrite` that has not fired. */
+  clearFault(): void {
+    this.dieOnWrite = null;
+  }
+
   async read(job: string): Promise<JobState | null> {
     this.runtime.assertAlive(`read ${job}`);
     return this.inner.read(job);
