@@ -35,8 +35,15 @@ export const LOGGER_STDERR_PREFIX = 'dokkup-test-stderr';
 /** Body of GET / for each web version. */
 export const WEB_BODY = { v1: 'v1', v2: 'v2' } as const;
 
-/** The crash image exits with this code about 1 s after it starts. */
+/** The crash image exits with this code about 0.2 s after it starts. */
 export const CRASH_EXIT_CODE = 3;
+
+/**
+ * When the crash image dies after it starts: well inside any `min_healthy_time` of 1 s or more
+ * that tests use, so the health gate always sees it die (the gate starts counting at its own first
+ * sight of the container running, which can come later than the start itself).
+ */
+export const CRASH_AFTER_SECONDS = 0.2;
 
 /** References (`127.0.0.1:<port>/dokkup-test/<name>:<tag>`) of the test images in the registry. */
 export interface TestImages {
@@ -44,7 +51,7 @@ export interface TestImages {
   webV1: string;
   /** Same as webV1 but serving "v2" (different image ID). */
   webV2: string;
-  /** Prints a line, exits with CRASH_EXIT_CODE after ~1 s. */
+  /** Prints a line, exits with CRASH_EXIT_CODE after CRASH_AFTER_SECONDS. */
   crash: string;
   /** webV1 plus a HEALTHCHECK that always fails (interval 1 s, 1 retry). */
   unhealthy: string;
@@ -243,7 +250,7 @@ export async function buildTestImages(
       [
         '/bin/sh',
         '-c',
-        `echo 'crash: starting'; sleep 1; echo 'crash: exiting' >&2; exit ${CRASH_EXIT_CODE}`,
+        `echo 'crash: starting'; sleep ${CRASH_AFTER_SECONDS}; echo 'crash: exiting' >&2; exit ${CRASH_EXIT_CODE}`,
       ],
       refs.crash,
     ),

@@ -31,8 +31,8 @@ describeDocker('deploy lifecycle on one node (real agent, real Docker)', () => {
     });
   const ids = async (state?: string) => (await containers(state)).map((c) => c.Id).sort();
 
-  function spec(yamlContainer: string, count = 2, extra = ''): JobSpec {
-    const text = `name: ${job}\nnode: n1\ncount: ${count}\nupdate:\n  healthy_deadline: 20s\n  min_healthy_time: 1s\n${extra}container:\n${yamlContainer}`;
+  function spec(yamlContainer: string, count = 2, extra = '', minHealthy = '1s'): JobSpec {
+    const text = `name: ${job}\nnode: n1\ncount: ${count}\nupdate:\n  healthy_deadline: 20s\n  min_healthy_time: ${minHealthy}\n${extra}container:\n${yamlContainer}`;
     return parseJobText(text, `${job}.yaml`);
   }
   const web = (image: string, more = '') => `  - image: "${image}"\n    ports:\n      - in: 8000\n${more}`;
@@ -114,17 +114,39 @@ describeDocker('deploy lifecycle on one node (real agent, real Docker)', () => {
     await docker(engine.dockerHost, ['rm', '-f', `${job}-bystander`]);
   });
 
-  it('update is start-first: a prober sampling every 75 ms never sees fewer than count running', async () => {
+  it('update is start-first: a prober sampling every 75 ms never sees fewer than count running, nor answering HTTP', async () => {
     const count = 3;
     await deploy(spec(web(images.webV1), count));
     const oldIds = await ids();
     let min = Number.POSITIVE_INFINITY;
+    let minServing = Number.POSITIVE_INFINITY;
     let samples = 0;
+    const bodies = new Set<string>();
     let probing = true;
+    // Every running container's published port is asked for GET /: how many answer, and what.
+    const serving = async (running: Awaited<ReturnType<typeof containers>>) => {
+      const answers = await Promise.all(
+        running.map(async (c) => {
+          const port = (c as unknown as { Ports: { PrivatePort: number; PublicPort?: number }[] }).Ports.find(
+            (p) => p.PrivatePort === 8000 && p.PublicPort,
+          )?.PublicPort;
+          if (!port) return null;
+          try {
+            const res = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) });
+            return res.ok ? (await res.text()).trim() : null;
+          } catch {
+            return null; // a container on its way out (or not listening yet)
+          }
+        }),
+      );
+      for (const a of answers) if (a) bodies.add(a);
+      return answers.filter((a) => a !== null).length;
+    };
     const prober = (async () => {
       while (probing) {
-        const running = (await containers('running')).length;
-        min = Math.min(min, running);
+        const running = await containers('running');
+        min = Math.min(min, running.length);
+        minServing = Math.min(minServing, await serving(running));
         samples++;
         await new Promise((r) => setTimeout(r, 75));
       }
@@ -141,6 +163,9 @@ describeDocker('deploy lifecycle on one node (real agent, real Docker)', () => {
     });
     expect(samples).toBeGreaterThan(5);
     expect(min).toBeGreaterThanOrEqual(count);
+    expect(minServing).toBeGreaterThanOrEqual(count);
+    // Both versions answered during the switch: the probe really spanned it.
+    expect([...bodies].sort()).toEqual(['v1', 'v2']);
     const now = await containers();
     expect(now).toHaveLength(count);
     expect(now.every((c) => c.Labels['dokkup.job.version'] === specVersion(s2))).toBe(true);
@@ -326,6 +351,78 @@ describeDocker('deploy lifecycle on one node (real agent, real Docker)', () => {
     expect(await ids()).toEqual([]);
   });
 
+  it('the spec reaches Docker as written: docker inspect shows env, restart, resources, command, entrypoint, health check, ports, labels', async () => {
+    const port = 30000 + Math.floor(Math.random() * 2000);
+    const s = spec(
+      `  - image: "${images.webV1}"
+    ports:
+      - in: 8000
+        out: ${port}
+      - in: 9000/udp
+    environment:
+      MODE: inspected
+      EMPTY: ""
+    labels:
+      team: web
+    restart: on-failure
+    entrypoint: ["/bin/sh", "-c"]
+    command: ["trap 'exit 0' TERM; httpd -f -p 8000 -h /www & wait"]
+    healthcheck:
+      test: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8000/"]
+      interval: 1s
+      timeout: 2s
+      retries: 2
+      start_period: 500ms
+    resources:
+      cpus: 0.5
+      memory: 64m
+`,
+      1,
+    );
+    expect((await deploy(s)).result).toMatchObject({ ok: true, action: 'fresh', running: 1 });
+    const [id] = await ids();
+    const [inspected] = JSON.parse((await docker(engine.dockerHost, ['inspect', id!])).stdout) as {
+      Config: {
+        Env: string[];
+        Cmd: string[];
+        Entrypoint: string[];
+        Labels: Record<string, string>;
+        Healthcheck: Record<string, unknown>;
+      };
+      HostConfig: {
+        RestartPolicy: { Name: string };
+        Memory: number;
+        NanoCpus: number;
+        PortBindings: Record<string, { HostIp: string; HostPort: string }[]>;
+      };
+    }[];
+    const { Config: config, HostConfig: host } = inspected!;
+    expect(config.Env).toEqual(expect.arrayContaining(['MODE=inspected', 'EMPTY=']));
+    expect(config.Entrypoint).toEqual(['/bin/sh', '-c']);
+    expect(config.Cmd).toEqual(["trap 'exit 0' TERM; httpd -f -p 8000 -h /www & wait"]);
+    expect(config.Healthcheck).toEqual({
+      Test: ['CMD', 'wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:8000/'],
+      Interval: 1_000_000_000,
+      Timeout: 2_000_000_000,
+      Retries: 2,
+      StartPeriod: 500_000_000,
+    });
+    expect(config.Labels).toMatchObject({
+      team: 'web',
+      'dokkup.job.name': job,
+      'dokkup.job.version': specVersion(s),
+    });
+    expect(host.RestartPolicy.Name).toBe('on-failure');
+    expect(host.Memory).toBe(64 * 1024 * 1024);
+    expect(host.NanoCpus).toBe(500_000_000);
+    expect(host.PortBindings).toEqual({
+      '8000/tcp': [{ HostIp: '', HostPort: String(port) }],
+      '9000/udp': [{ HostIp: '', HostPort: '' }],
+    });
+    // The command really runs: it serves on the fixed port.
+    expect((await (await fetch(`http://127.0.0.1:${port}/`)).text()).trim()).toBe('v1');
+  });
+
   it('all networks are attached, not just the first', async () => {
     const s = spec(web(images.webV1, '    networks:\n      - lifenet-a\n      - lifenet-b\n'), 1);
     expect((await deploy(s)).result.ok).toBe(true);
@@ -343,37 +440,127 @@ describeDocker('deploy lifecycle on one node (real agent, real Docker)', () => {
 
   it('one operation per job: a concurrent second deploy is refused clearly, never interleaved', async () => {
     const slow = spec(web(images.webV1), 2, '');
-    const first = deploy(slow);
-    await new Promise((r) => setTimeout(r, 150));
+    // The second deploy is sent once the first reported progress (it holds the job's lock then).
+    const events: string[] = [];
+    let started!: () => void;
+    const firstLine = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    const first = client.deploy(slow, (l) => {
+      events.push(`first:${l.phase}:${l.message}`);
+      started();
+    });
+    await firstLine;
     const second = await deploy(spec(web(images.webV2), 2));
+    events.push('second refused');
     expect(second.result.ok).toBe(false);
     expect(second.result.error?.code).toBe('job_busy');
     expect(second.result.message).toMatch(/busy/);
-    expect((await first).result.ok).toBe(true);
+    expect(await first).toMatchObject({ ok: true, action: 'fresh' });
+    // The refusal came while the first was still at work: its gate passed only afterwards.
+    const refused = events.indexOf('second refused');
+    const gatePassed = events.indexOf('first:health:Waiting for containers to be running (2/2)');
+    expect(refused).toBeGreaterThan(0);
+    expect(gatePassed).toBeGreaterThan(refused);
     const cs = await containers();
     expect(new Set(cs.map((c) => c.Labels['dokkup.job.version']))).toEqual(new Set([specVersion(slow)]));
   });
 
-  it('kill -9 of the agent mid-update, restart, re-run: exactly count containers of one version, no orphans', async () => {
+  /**
+   * Starts an update v1 → v2 and kills the agent (kill -9) when its progress first reaches
+   * `phase`; resolves with the progress seen. Fails if the update ended before the kill.
+   */
+  async function killAtPhase(v2: JobSpec, phase: ProgressLine['phase']): Promise<ProgressLine[]> {
+    const seen: ProgressLine[] = [];
+    let killed: Promise<void> | null = null;
+    const outcome = await client
+      .deploy(v2, (l) => {
+        seen.push(l);
+        if (l.phase === phase && !killed) killed = agent.kill9();
+      })
+      .then(
+        (result) => ({ result }),
+        (error: unknown) => ({ error }),
+      );
+    await killed;
+    expect(killed).not.toBeNull();
+    // The connection died with the agent: no result came.
+    expect(outcome).toHaveProperty('error');
+    // The kill landed in the phase: nothing after it was reported.
+    const at = seen.findIndex((l) => l.phase === phase);
+    expect(seen.slice(at).map((l) => l.phase)).toEqual(seen.slice(at).map(() => phase));
+    return seen;
+  }
+
+  it('kill -9 while health-gating: the old version keeps serving; after a restart status and plan say v1 with the new ones as debris; a re-run converges', async () => {
     const count = 3;
-    await deploy(spec(web(images.webV1), count));
-    const v2 = spec(web(images.webV2), count, '');
-    // Kill at several points of the update: while creating, while health-gating, while removing.
-    for (const delayMs of [150, 600, 1300]) {
-      await deploy(spec(web(images.webV1), count));
-      const pending = client.deploy(v2, () => {}).catch((e: unknown) => e);
-      await new Promise((r) => setTimeout(r, delayMs));
-      await agent.kill9();
-      await pending;
-      const during = await containers('running');
-      expect(during.length).toBeGreaterThanOrEqual(count); // the old version never stopped serving
-      await agent.restart();
-      const { result } = await deploy(v2);
-      expect(result.ok).toBe(true);
-      const cs = await containers();
-      expect(cs).toHaveLength(count);
-      expect(new Set(cs.map((c) => c.Labels['dokkup.job.version']))).toEqual(new Set([specVersion(v2)]));
-      expect(cs.every((c) => c.State === 'running')).toBe(true);
-    }
+    const v1 = spec(web(images.webV1), count);
+    await deploy(v1);
+    const old = await ids('running');
+    // A long min_healthy_time keeps the gate open long enough for the kill to land in it.
+    const v2 = spec(web(images.webV2), count, '', '5s');
+    const seen = await killAtPhase(v2, 'health');
+    expect(seen.map((l) => l.phase)).toContain('start');
+    expect(await ids('running')).toEqual(expect.arrayContaining(old)); // never stopped serving
+
+    await agent.restart();
+    const status = await client.status(job);
+    expect(status).toMatchObject({
+      version: specVersion(v1),
+      desired: count,
+      running: 2 * count,
+      total: 2 * count,
+    });
+    const plan = await client.plan(job, { operation: 'deploy', spec: v2 });
+    expect(plan).toMatchObject({
+      action: 'update',
+      changes: true,
+      versionFrom: specVersion(v1),
+      versionTo: specVersion(v2),
+    });
+
+    const { result } = await deploy(v2);
+    expect(result).toMatchObject({ ok: true, action: 'update', running: count, total: count });
+    const cs = await containers();
+    expect(cs).toHaveLength(count);
+    expect(new Set(cs.map((c) => c.Labels['dokkup.job.version']))).toEqual(new Set([specVersion(v2)]));
+    expect(cs.filter((c) => c.State === 'running')).toHaveLength(count);
+    expect((await client.history(job)).current).toBe(specVersion(v2));
+  });
+
+  it('kill -9 while removing the old containers (after the commit): status says v2; the re-run only removes the old ones', async () => {
+    // Five old containers whose stop takes ~2 s (a TERM trap that lingers): with four removals at
+    // once, the fifth waits, so the kill lands while removing, after the first one is gone.
+    const count = 5;
+    const lingering = (image: string) =>
+      web(
+        image,
+        `    command: ["/bin/sh", "-c", "trap 'sleep 2; exit 0' TERM; httpd -f -p 8000 -h /www & wait"]\n`,
+      );
+    const v1 = spec(lingering(images.webV1), count);
+    await deploy(v1);
+    const v2 = spec(web(images.webV2), count);
+    const seen = await killAtPhase(v2, 'remove');
+    expect(seen.map((l) => l.phase)).toEqual(expect.arrayContaining(['start', 'health', 'remove']));
+    const newOnes = (await containers()).filter((c) => c.Labels['dokkup.job.version'] === specVersion(v2));
+    expect(newOnes.filter((c) => c.State === 'running')).toHaveLength(count);
+    const leftOld = (await containers()).filter((c) => c.Labels['dokkup.job.version'] === specVersion(v1));
+    expect(leftOld.length).toBeGreaterThan(0);
+    expect(leftOld.length).toBeLessThan(count);
+
+    await agent.restart();
+    expect(await client.status(job)).toMatchObject({
+      version: specVersion(v2),
+      desired: count,
+      total: count + leftOld.length,
+    });
+    const plan = await client.plan(job, { operation: 'deploy', spec: v2 });
+    expect(plan).toMatchObject({ changes: true, versionFrom: specVersion(v2), versionTo: specVersion(v2) });
+    expect(plan.action).not.toBe('update'); // no second rollout
+
+    const { result } = await deploy(v2);
+    expect(result).toMatchObject({ ok: true, running: count, total: count });
+    const after = await ids();
+    expect(after).toEqual(newOnes.map((c) => c.Id).sort());
   });
 });
