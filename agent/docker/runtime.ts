@@ -1,6 +1,7 @@
 /**
  * What the agent needs from a container engine. `docker.ts` implements it with dockerode (the
- * only place that imports it); the fan-out simulator implements it in memory.
+ * only place that imports it); test/fakes/container-runtime.ts implements it in memory for the
+ * engine's unit tests and the fan-out simulator.
  */
 import type { ContainerState, Health, PublishedPort } from '../../src/protocol/api.js';
 import type { ContainerSpec } from '../../src/protocol/job.js';

@@ -181,6 +181,28 @@ describe('a failed update leaves the old version running with the same IDs and r
   }
 });
 
+describe('a failed rollback', () => {
+  it('goes through the same gate: the version rolled back to crashes, the current one keeps running', async () => {
+    const r = rig();
+    await r.deploy(web('web:v1', 2));
+    await r.deploy(web('web:v2', 2));
+    const before = r.ids();
+    const history = await r.engine.history('demo');
+    r.runtime.scriptImage('web:v1', { kind: 'exits', afterMs: 200, code: 3 });
+    const ran = await r.rollback('demo');
+    expect(ran.result).toMatchObject({
+      ok: false,
+      action: 'rollback',
+      restored: true,
+      versionTo: specVersion(web('web:v1')),
+      running: 2,
+    });
+    expect(ran.result.message).toMatch(/exited with code 3/);
+    expect(r.ids({ state: 'running' })).toEqual(before);
+    expect(await r.engine.history('demo')).toEqual(history);
+  });
+});
+
 describe('the health gate, on the fake clock', () => {
   it('an unhealthy verdict fails the update with the check output', async () => {
     const r = rig({ runtime: { healthcheckImages: new Set(['web:v1', 'web:v2']) } });

@@ -20,7 +20,7 @@ import { committedState, unchangedPlanCommits } from '../../src/core/commit.js';
 import { DokkupError } from '../../src/core/errors.js';
 import { jobLabels, LABEL_VERSION } from '../../src/core/labels.js';
 import type { ExecutionPlan, Observation } from '../../src/core/planner.js';
-import { type AgentPolicy, DEFAULT_POLICY, policyViolations } from '../../src/core/policy.js';
+import { type AgentPolicy, policyViolations } from '../../src/core/policy.js';
 import type { OperationResult, Phase, Plan, PlanAction } from '../../src/protocol/api.js';
 import type { JobSpec } from '../../src/protocol/job.js';
 import type { ContainerRuntime } from '../docker/runtime.js';
@@ -67,7 +67,7 @@ export class Executor {
 
   /** Refuses a spec this agent's policy forbids, naming the field (`prefix` + its path). */
   checkPolicy(spec: JobSpec, prefix = ''): void {
-    const [first] = policyViolations(spec, this.opts.policy ?? DEFAULT_POLICY);
+    const [first] = policyViolations(spec, this.opts.policy);
     if (first) throw new DokkupError('invalid_request', first.message, `${prefix}${first.field}`);
   }
 
