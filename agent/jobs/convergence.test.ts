@@ -238,10 +238,11 @@ async function runSequence(seed: number, log: string[]): Promise<void> {
         else if (step.op === 'purge')
           check(counts.total === 0 && after.current === null, 'purge leaves nothing');
         else {
-          const desired = status.desired ?? -1;
+          const wanted = target ? target.count : (plan?.desired ?? -1);
           const all = r.containers();
           check(after.current === result.versionTo, 'history names the version converged to');
-          check(all.length === desired, `exactly count containers (${all.length} of ${desired})`);
+          check(status.desired === wanted, `the history records the count (${status.desired} for ${wanted})`);
+          check(all.length === wanted, `exactly count containers (${all.length} of ${wanted})`);
           check(
             all.every((c) => c.state === 'running' && c.version === after.current),
             'every container runs the current version',

@@ -277,6 +277,26 @@ describe('the health gate, on the fake clock', () => {
   });
 });
 
+describe('draining for a shutdown, on the fake clock', () => {
+  it('waits for the running operation, or gives up at its deadline, without a real timer', async () => {
+    // Two sleepers share the fake clock here; with real file I/O in between, the drain's polls
+    // would spin fake time ahead while the disk works. The history is kept in memory instead.
+    const r = rig({ memoryStore: true });
+    const timers = vi.spyOn(globalThis, 'setTimeout');
+    try {
+      const slow = r.deploy(web('web:v1', 1, {}, 15_000));
+      expect(r.engine.busy).toBe(1);
+      expect(await r.engine.drain(1000)).toBe(false);
+      expect(await r.engine.drain(60_000)).toBe(true);
+      expect(r.engine.busy).toBe(0);
+      expect((await slow).result.ok).toBe(true);
+      expect(timers.mock.calls.filter(([, ms]) => (ms ?? 0) > 0)).toEqual([]);
+    } finally {
+      timers.mockRestore();
+    }
+  });
+});
+
 describe('a kill -9 of the agent, then a fresh engine on the same engine and data dir', () => {
   async function midUpdate(kill: (r: EngineRig) => void) {
     const r = rig();
