@@ -7,6 +7,7 @@ import { DokkupError } from '../../src/core/errors.js';
 import {
   type ContainerState,
   ContainerStateSchema,
+  type ErrorCode,
   type Health,
   type PublishedPort,
 } from '../../src/protocol/api.js';
@@ -52,7 +53,7 @@ function isConnectionError(err: unknown): boolean {
   return code === 'ECONNREFUSED' || code === 'ENOENT' || code === 'EACCES' || code === 'ECONNRESET';
 }
 
-function wrap(code: ConstructorParameters<typeof DokkupError>[0], what: string, err: unknown): DokkupError {
+function wrap(code: ErrorCode, what: string, err: unknown): DokkupError {
   if (err instanceof DokkupError) return err;
   if (isConnectionError(err))
     return new DokkupError('docker_unavailable', `Docker engine unreachable: ${dockerMessage(err)}`);

@@ -3,6 +3,7 @@
  * `Command`, and is listed once in `commands/index.ts`; `main.ts` finds it by its words
  * (`run job`), parses its flags with meow, checks them, and calls `run`.
  */
+import { DokkupError } from '../core/errors.js';
 import type { CliIO, Style } from './io.js';
 
 export interface FlagDefinition {
@@ -48,13 +49,13 @@ export interface Command {
 }
 
 /** Wrong flags or arguments: printed with a pointer to `--help`, exit code 2. */
-export class UsageError extends Error {
+export class UsageError extends DokkupError<'usage'> {
   override readonly name = 'UsageError';
   constructor(
     message: string,
     readonly command?: Command,
   ) {
-    super(message);
+    super('usage', message);
   }
 }
 
@@ -86,13 +87,12 @@ export const fanOutFlags: Record<string, FlagDefinition> = {
   },
 };
 
-export const jsonFlag: Record<string, FlagDefinition> = {
-  json: {
-    type: 'boolean',
-    default: false,
-    description: 'Print one JSON document (schema: src/protocol/cli-json.ts)',
-  },
-};
+/** `--json`; commands whose JSON is not one `cli-json.ts` document say what it is instead. */
+export function jsonFlag(
+  description = 'Print one JSON document (schema: src/protocol/cli-json.ts)',
+): Record<string, FlagDefinition> {
+  return { json: { type: 'boolean', default: false, description } };
+}
 
 export const yesFlag: Record<string, FlagDefinition> = {
   yes: {
@@ -104,7 +104,11 @@ export const yesFlag: Record<string, FlagDefinition> = {
 };
 
 /** `-i`, `--parallel`, `--timeout`, `--json`: what every command reading a job file takes. */
-export const jobReadFlags: Record<string, FlagDefinition> = { ...inventoryFlag, ...fanOutFlags, ...jsonFlag };
+export const jobReadFlags: Record<string, FlagDefinition> = {
+  ...inventoryFlag,
+  ...fanOutFlags,
+  ...jsonFlag(),
+};
 
 // ---------------------------------------------------------------------------------------------
 // Typed access to flag values (checked, so a command never sees NaN or a missing value)

@@ -5,14 +5,10 @@
  */
 import path from 'node:path';
 import { Cluster, type ClusterRun, type NodeResult } from '../client/cluster.js';
-import {
-  AgentHttpError,
-  AgentProtocolError,
-  AgentUnauthorizedError,
-  AgentUnreachableError,
-} from '../client/errors.js';
+import { AgentHttpError } from '../client/errors.js';
 import { checkJobAgainstInventory, type LoadedJob, loadInventoryFile, loadJobFile } from '../config/index.js';
-import { InputError, InputErrors } from '../core/errors.js';
+import { DokkupError, InputError, InputErrors } from '../core/errors.js';
+import { exitCodeForStatuses, type NodeLabel, nodeLabel, outcomeOfStatus } from '../core/outcome.js';
 import type { CliNodeError, CliNodeStatus } from '../protocol/cli-json.js';
 import type { Inventory, InventoryNode } from '../protocol/inventory.js';
 import {
@@ -22,10 +18,9 @@ import {
   stringFlag,
   UsageError,
 } from './command.js';
-import { exitCodeFor } from './exit-codes.js';
 import type { OutputStream } from './io.js';
 import { collectDuringFanOut, collectGarbage, LARGE_FAN_OUT } from './memory.js';
-import type { NodeLabel, NodeOutcome } from './render/tables.js';
+import type { NodeOutcome } from './render/tables.js';
 
 export interface JobTarget {
   job: LoadedJob;
@@ -89,53 +84,28 @@ export function makeCluster(context: CommandContext, nodes: readonly InventoryNo
 // ---------------------------------------------------------------------------------------------
 
 export function labelOf(result: Pick<NodeResult<unknown>, 'status'>): NodeLabel {
-  switch (result.status) {
-    case 'ok':
-      return 'ONLINE';
-    case 'offline':
-      return 'OFFLINE';
-    case 'unauthorized':
-      return 'UNAUTHORIZED';
-    case 'skipped':
-      return 'SKIPPED';
-    default:
-      return 'ERROR';
-  }
+  return nodeLabel(result.status);
 }
 
 export function jsonStatusOf(result: Pick<NodeResult<unknown>, 'status'>): CliNodeStatus {
-  return labelOf(result).toLowerCase() as CliNodeStatus;
+  return result.status;
 }
 
+/** A node's `error` in `--json`: the error's code (the agent's, or `offline`, `protocol`, …). */
 export function jsonErrorOf(error: Error | undefined): CliNodeError | null {
   if (!error) return null;
-  if (error instanceof AgentHttpError) return { code: error.body.code, message: error.message };
-  if (error instanceof AgentUnreachableError) return { code: 'offline', message: error.message };
-  if (error instanceof AgentUnauthorizedError) return { code: 'unauthorized', message: error.message };
-  if (error instanceof AgentProtocolError) return { code: 'protocol', message: error.message };
-  return { code: 'error', message: error.message };
+  return { code: error instanceof DokkupError ? error.code : 'error', message: error.message };
 }
 
 /** The outcome of a node that could not be asked (or answered with an error). */
 export function failureOutcome(result: NodeResult<unknown>): NodeOutcome {
-  const name = result.node.name;
-  const message = result.error?.message ?? 'not contacted';
-  switch (result.status) {
-    case 'offline':
-      return { name, outcome: 'offline', message };
-    case 'unauthorized':
-      return { name, outcome: 'unauthorized', message };
-    case 'skipped':
-      return { name, outcome: 'skipped', message: 'not contacted: interrupted' };
-    default:
-      return { name, outcome: 'failed', message };
-  }
+  return { name: result.node.name, ...outcomeOfStatus(result.status, result.error?.message) };
 }
 
 /** Warnings (on stderr) for nodes that will be left out. */
 export function warnSkipped(out: OutputStream, results: readonly NodeResult<unknown>[], what: string): void {
   for (const result of results) {
-    if (result.status === 'ok' || result.status === 'skipped') continue;
+    if (result.status === 'online' || result.status === 'skipped') continue;
     out.write(
       `Warning: ${result.node.name} is ${labelOf(result)} (${result.error?.message ?? 'no answer'}); ${what}\n`,
     );
@@ -156,10 +126,10 @@ export function roundMs(ms: number): number {
 
 /** Exit code of a read-only command: nodes that answered are fine; the others decide. */
 export function readExitCode(run: ClusterRun<unknown>): number {
-  const outcomes = run.results.map((r) =>
-    r.status === 'ok' ? { name: r.node.name, outcome: 'unchanged' as const, message: '' } : failureOutcome(r),
+  return exitCodeForStatuses(
+    run.results.map((r) => r.status),
+    run.interrupted,
   );
-  return exitCodeFor(outcomes, run.interrupted);
 }
 
 /** The fields every node entry of a `--json` document starts with. */

@@ -210,6 +210,9 @@ describe('the job lifecycle against simulated nodes', () => {
     expect(ran.stdout).toMatch(/n1\*\s+ONLINE\s+0 -> 2\s+true\s+[0-9a-f]{7}/);
     expect(ran.stdout).toContain('n1: Deployment successful');
     expect(ran.stdout).toMatch(/Summary:\n\nNAME\s+RESULT\s+MESSAGE\nn1\s+OK\s+Deployment successful/);
+    // Progress first, then the summary, which ends the output.
+    expect(ran.stdout.indexOf('n2: Deployment successful')).toBeLessThan(ran.stdout.indexOf('Summary:'));
+    expect(ran.stdout.endsWith('2 nodes: 2 succeeded\n')).toBe(true);
     expect(sim.nodes[0]!.runtime!.counts()).toEqual({ running: 2, total: 2 });
 
     const again = await cli(['run', 'job', '-i', 'healthy.yaml', 'web1.yaml']);

@@ -5,6 +5,7 @@
  */
 import process from 'node:process';
 import meow from 'meow';
+import { ExitCode } from '../core/outcome.js';
 import {
   type Command,
   type CommandContext,
@@ -15,7 +16,6 @@ import {
 } from './command.js';
 import { commands as registeredCommands } from './commands/index.js';
 import { inputErrorsOf } from './context.js';
-import { ExitCode } from './exit-codes.js';
 import { type CliIO, colorEnabled, makeStyle, processIO } from './io.js';
 
 export interface RunCliOptions {

@@ -1,34 +1,40 @@
 /**
- * The flow shared by `run job`, `rollback job` and `stop job`:
+ * The two shapes every fan-out command has.
+ *
+ * `runOperation` (`run job`, `rollback job`, `stop job`) drives a rollout (src/client/rollout.ts)
+ * and renders it:
  *   1. plan on every target node at once (bounded fan-out);
  *   2. print the summary and the `Node statuses:` table, warn about nodes left out;
  *   3. ask (unless `-y`; refuse without a terminal), or stop here when nothing would change;
  *   4. carry the operation out on the nodes that change, showing progress per node;
  *   5. print the per-node outcome summary and exit with the code the outcomes call for.
+ *
+ * `runRead` (`show job`, `show nodes`, `history job`, `plan job`): ask every node one question,
+ * print a table (warning about nodes that did not answer) or one JSON document.
  */
-import type { AgentClient, ProgressCallback } from '../client/agent-client.js';
-import type { ClusterRun, NodeResult } from '../client/cluster.js';
-import type { OperationResult, Plan, PlanRequest } from '../protocol/api.js';
+import type { AgentClient } from '../client/agent-client.js';
+import type { ClusterRun } from '../client/cluster.js';
 import {
-  CLI_JSON_SCHEMA_VERSION,
-  type CliOutcome,
-  type OperationJson,
-  OperationJsonSchema,
-} from '../protocol/cli-json.js';
+  planRollout,
+  type RolloutNode,
+  type RolloutOperation,
+  type RolloutResult,
+} from '../client/rollout.js';
+import { exitCodeFor, nodeLabel } from '../core/outcome.js';
+import { CLI_JSON_SCHEMA_VERSION, type OperationJson, OperationJsonSchema } from '../protocol/cli-json.js';
+import type { InventoryNode } from '../protocol/inventory.js';
 import { booleanFlag, type CommandContext } from './command.js';
 import {
-  failureOutcome,
   type JobTarget,
   jsonErrorOf,
   jsonStatusOf,
-  labelOf,
   makeCluster,
+  readExitCode,
   roundMs,
   warnSkipped,
   writeJson,
   writeLines,
 } from './context.js';
-import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { plainStyle } from './io.js';
 import { createProgressReporter, type ProgressReporter } from './progress.js';
 import { confirm, NO_TERMINAL_MESSAGE } from './prompt.js';
@@ -37,41 +43,15 @@ import { type NodeOutcome, type OperationKind, renderNodeStatuses, renderOutcome
 export interface OperationDefinition {
   kind: OperationKind;
   command: OperationJson['command'];
-  planRequest: PlanRequest;
-  execute(client: AgentClient, onProgress: ProgressCallback): Promise<OperationResult>;
+  /** What is rolled out (`deployOperation(spec)`, …: src/client/rollout.ts). */
+  operation: RolloutOperation;
   /** `Deployment summary:` or `Stop job summary:` with its table. */
   summary: string[];
   /** For the JSON document (see `OperationJsonSchema.version`). */
   version: string | null;
   purge?: boolean;
-  /** Outcome message of a node where nothing changes: `Already up to date`, … */
-  unchangedMessage: string;
-  /** Overrides the outcome of a node whose plan changes nothing (e.g. `rollback --to` a version it lacks). */
-  unchangedOutcome?: (plan: Plan) => { outcome: CliOutcome; message: string };
   /** Printed when no node would change. */
   nothingToDo: string;
-}
-
-interface NodeRecord {
-  plan?: NodeResult<Plan>;
-  run?: NodeResult<OperationResult>;
-  outcome: CliOutcome;
-  message: string;
-}
-
-/** The final line of a node's progress and its outcome, from the agent's result. */
-export function outcomeOfResult(result: OperationResult): { outcome: CliOutcome; message: string } {
-  if (result.ok)
-    return { outcome: result.action === 'noop' ? 'unchanged' : 'succeeded', message: result.message };
-  const restored =
-    result.restored === true
-      ? result.action === 'fresh'
-        ? ' (the new containers were removed)'
-        : ' (the previous version was left running)'
-      : result.restored === false
-        ? ' (nothing was restored)'
-        : '';
-  return { outcome: 'failed', message: `${result.message}${restored}` };
 }
 
 export async function runOperation(
@@ -86,49 +66,16 @@ export async function runOperation(
   const job = target.job.spec.name;
   const cluster = makeCluster(context, target.nodes);
 
-  const records: NodeRecord[] = target.nodes.map(() => ({
-    outcome: 'skipped',
-    message: 'not contacted: interrupted',
-  }));
-  let confirmed = false;
-  let interrupted = false;
-
-  const finish = (code?: number): number => {
-    const outcomes: NodeOutcome[] = records.map((record, index) => ({
-      name: target.nodes[index]!.name,
-      outcome: record.outcome,
-      message: record.message,
-    }));
-    const exitCode = code ?? exitCodeFor(outcomes, interrupted);
-    if (json) {
-      const document: OperationJson = {
-        schema: CLI_JSON_SCHEMA_VERSION,
-        command: def.command,
-        exitCode,
-        job,
-        version: def.version,
-        ...(def.purge === undefined ? {} : { purge: def.purge }),
-        confirmed,
-        interrupted,
-        nodes: records.map((record, index) => {
-          const node = target.nodes[index]!;
-          const last = record.run ?? record.plan;
-          const latency = (record.plan?.latencyMs ?? 0) + (record.run?.latencyMs ?? 0);
-          return {
-            node: node.name,
-            location: node.location,
-            status: last ? jsonStatusOf(last) : 'skipped',
-            error: jsonErrorOf(last?.error),
-            latencyMs: last && last.status !== 'skipped' ? roundMs(latency) : null,
-            plan: record.plan?.value ?? null,
-            result: record.run?.value ?? null,
-            outcome: record.outcome,
-            message: record.message,
-          };
-        }),
-      };
-      writeJson(out, OperationJsonSchema.parse(document));
-    } else if (code === undefined) {
+  /** The summary table (unless the operator was asked and said no), or the JSON document. */
+  const finish = (result: RolloutResult): number => {
+    const exitCode = exitCodeFor(result.nodes, result.interrupted);
+    if (json) writeJson(out, operationJson(def, job, exitCode, result));
+    else if (result.ended !== 'declined' && result.ended !== 'confirm-interrupted') {
+      const outcomes: NodeOutcome[] = result.nodes.map((r) => ({
+        name: r.node.name,
+        outcome: r.outcome,
+        message: r.message,
+      }));
       writeLines(out, ['', ...renderOutcomes(outcomes, style)]);
     }
     return exitCode;
@@ -136,26 +83,14 @@ export async function runOperation(
 
   try {
     // 1. Plan everywhere.
-    const planned = await cluster.run((client) => client.plan(job, def.planRequest), { signal });
-    planned.results.forEach((result, index) => {
-      const record = records[index]!;
-      record.plan = result;
-      if (result.status === 'ok' && result.value!.changes) {
-        record.outcome = 'skipped';
-        record.message = 'not carried out: interrupted';
-      } else if (result.status === 'ok') {
-        Object.assign(
-          record,
-          def.unchangedOutcome?.(result.value!) ?? { outcome: 'unchanged', message: def.unchangedMessage },
-        );
-      } else Object.assign(record, outcomeFields(failureOutcome(result)));
-    });
+    const planned = await planRollout({ cluster, job, operation: def.operation, signal });
 
     // 2. Tables and warnings.
+    const plans = planned.nodes.map((r) => r.plan);
     if (!json) {
-      const rows = planned.results.map((result) => ({
+      const rows = plans.map((result) => ({
         name: result.node.name,
-        label: labelOf(result),
+        label: nodeLabel(result.status),
         plan: result.value,
       }));
       writeLines(out, [
@@ -164,87 +99,118 @@ export async function runOperation(
         ...renderNodeStatuses(def.kind, rows, { purge: def.purge, style }),
       ]);
     }
-    warnSkipped(err, planned.results, 'it will be skipped');
-    if (planned.interrupted) {
-      interrupted = true;
-      return finish();
-    }
-
-    const toChange = planned.results.flatMap((result, index) =>
-      result.status === 'ok' && result.value!.changes ? [index] : [],
-    );
-    if (toChange.length === 0) {
-      if (!json) writeLines(out, ['', def.nothingToDo]);
-      return finish();
+    warnSkipped(err, plans, 'it will be skipped');
+    if (!planned.needsConfirmation) {
+      const result = planned.unasked();
+      if (result.ended === 'nothing-to-change' && !json) writeLines(out, ['', def.nothingToDo]);
+      return finish(result);
     }
 
     // 3. Ask.
     const answer = await confirm(io, json ? err : out, { yes: booleanFlag(context.flags, 'yes'), signal });
     if (answer !== 'yes') {
-      for (const index of toChange) {
-        const record = records[index]!;
-        record.outcome = answer === 'interrupted' ? 'skipped' : 'declined';
-        record.message =
-          answer === 'interrupted' ? 'not carried out: interrupted' : 'declined; nothing was changed';
-      }
-      if (answer === 'interrupted') {
-        interrupted = true;
-        return finish(ExitCode.interrupted);
-      }
+      const result = planned.decline(answer === 'interrupted' ? 'interrupted' : 'no');
       if (answer === 'no-terminal') err.write(`${NO_TERMINAL_MESSAGE}\n`);
-      else if (!json) out.write('Aborted: nothing was changed.\n');
-      return finish(ExitCode.declined);
+      else if (answer === 'no' && !json) out.write('Aborted: nothing was changed.\n');
+      return finish(result);
     }
-    confirmed = true;
 
     // 4. Carry it out, with progress.
-    const progressOut = json ? err : out;
     const reporter: ProgressReporter | undefined =
-      json && err.isTTY !== true ? undefined : createProgressReporter(progressOut, json ? plainStyle : style);
+      json && err.isTTY !== true
+        ? undefined
+        : createProgressReporter(json ? err : out, json ? plainStyle : style);
     if (!json) out.write('\n');
-    let executed: ClusterRun<OperationResult>;
+    let result: RolloutResult;
     try {
-      executed = await cluster.run(
-        async (client, node) => {
-          reporter?.begin(node.name);
-          const result = await def.execute(client, (line) => reporter?.update(node.name, line.message));
-          const { outcome, message } = outcomeOfResult(result);
-          reporter?.finish(node.name, message, outcome !== 'failed');
-          return result;
+      result = await planned.execute({
+        onNodeStart: (node) => reporter?.begin(node.name),
+        onProgress: (node, line) => reporter?.update(node.name, line.message),
+        onNodeDone: (record) => {
+          const run = record.run!;
+          if (run.status === 'online')
+            reporter?.finish(run.node.name, record.message, record.outcome !== 'failed');
+          else
+            reporter?.finish(
+              run.node.name,
+              `${nodeLabel(run.status)}: ${run.error?.message ?? 'failed'}`,
+              false,
+            );
         },
-        {
-          signal,
-          onSettled: (result) => {
-            if (result.status !== 'ok') {
-              reporter?.finish(
-                result.node.name,
-                `${labelOf(result)}: ${result.error?.message ?? 'failed'}`,
-                false,
-              );
-            }
-          },
-        },
-        toChange.map((index) => target.nodes[index]!),
-      );
+      });
     } finally {
+      // The live lines are gone (and the plain ones flushed) before the summary is printed.
       reporter?.close();
     }
-    executed.results.forEach((result, index) => {
-      const record = records[toChange[index]!]!;
-      record.run = result;
-      if (result.status === 'ok') Object.assign(record, outcomeOfResult(result.value!));
-      else if (result.status === 'skipped') {
-        record.outcome = 'skipped';
-        record.message = 'not carried out: interrupted';
-      } else Object.assign(record, outcomeFields(failureOutcome(result)));
-    });
-    interrupted = executed.interrupted || signal.aborted;
-    return finish();
+    return finish(result);
   } finally {
     cluster.close();
   }
 }
 
-function outcomeFields(outcome: NodeOutcome): Pick<NodeRecord, 'outcome' | 'message'> {
-  return { outcome: outcome.outcome, message: outcome.message };
+function operationJson(
+  def: OperationDefinition,
+  job: string,
+  exitCode: number,
+  result: RolloutResult,
+): OperationJson {
+  const document: OperationJson = {
+    schema: CLI_JSON_SCHEMA_VERSION,
+    command: def.command,
+    exitCode,
+    job,
+    version: def.version,
+    ...(def.purge === undefined ? {} : { purge: def.purge }),
+    confirmed: result.confirmed,
+    interrupted: result.interrupted,
+    nodes: result.nodes.map((record: RolloutNode) => {
+      const last = record.run ?? record.plan;
+      const latency = record.plan.latencyMs + (record.run?.latencyMs ?? 0);
+      return {
+        node: record.node.name,
+        location: record.node.location,
+        status: jsonStatusOf(last),
+        error: jsonErrorOf(last.error),
+        latencyMs: last.status !== 'skipped' ? roundMs(latency) : null,
+        plan: record.plan.value ?? null,
+        result: record.run?.value ?? null,
+        outcome: record.outcome,
+        message: record.message,
+      };
+    }),
+  };
+  return OperationJsonSchema.parse(document);
+}
+
+export interface ReadDefinition<T> {
+  /** The question every node is asked. */
+  read(client: AgentClient, node: InventoryNode): Promise<T>;
+  /** The `--json` document (checked against its schema by the command). */
+  json(run: ClusterRun<T>, exitCode: number): unknown;
+  /** The table, as lines. */
+  render(run: ClusterRun<T>): string[];
+  /** How a node that did not answer is warned about: `…; ${skipped}`. */
+  skipped: string;
+  /** Default: nodes that answered are fine; the others decide (`readExitCode`). */
+  exitCode?(run: ClusterRun<T>): number;
+}
+
+export async function runRead<T>(
+  context: CommandContext,
+  nodes: readonly InventoryNode[],
+  def: ReadDefinition<T>,
+): Promise<number> {
+  const cluster = makeCluster(context, nodes);
+  try {
+    const run = await cluster.run(def.read, { signal: context.signal });
+    const exitCode = (def.exitCode ?? readExitCode)(run);
+    if (booleanFlag(context.flags, 'json')) writeJson(context.io.stdout, def.json(run, exitCode));
+    else {
+      writeLines(context.io.stdout, def.render(run));
+      warnSkipped(context.io.stderr, run.results, def.skipped);
+    }
+    return exitCode;
+  } finally {
+    cluster.close();
+  }
 }

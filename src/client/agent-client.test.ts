@@ -113,7 +113,7 @@ describe('AgentClient requests', () => {
     expect(error).toBeInstanceOf(AgentHttpError);
     expect((error as AgentHttpError).status).toBe(409);
     expect((error as AgentHttpError).body.code).toBe('job_busy');
-    expect(reachabilityOf(error)).toBe('failed');
+    expect(reachabilityOf(error)).toBe('error');
   });
 
   it('an answer of the wrong shape is a protocol error, not a crash', async () => {

@@ -56,7 +56,7 @@ describe('Cluster against the simulator', () => {
     const c = cluster(sim.inventory().nodes, { concurrency: 2 });
     const plans = await c.run((client) => client.plan('web', { operation: 'deploy', spec: spec('web:1') }));
     expect(plans.results.map((r) => [r.node.name, r.status, r.value?.action])).toEqual(
-      sim.nodes.map((n) => [n.name, 'ok', 'fresh']),
+      sim.nodes.map((n) => [n.name, 'online', 'fresh']),
     );
     const progress = new Map<string, string[]>();
     const deployed = await c.run((client, node) =>
@@ -65,7 +65,7 @@ describe('Cluster against the simulator', () => {
       ),
     );
     for (const result of deployed.results) {
-      expect(result.status).toBe('ok');
+      expect(result.status).toBe('online');
       expect(result.value).toMatchObject({
         ok: true,
         action: 'fresh',
@@ -83,12 +83,12 @@ describe('Cluster against the simulator', () => {
     const c = cluster(sim.inventory().nodes, { concurrency: 3, client: { requestTimeoutMs: 500 } });
     const run = await c.run((client) => client.info());
     expect(run.results.map((r) => r.status)).toEqual([
-      'ok',
+      'online',
       'offline',
-      'ok',
+      'online',
       'unauthorized',
       'offline',
-      'ok',
+      'online',
     ]);
     expect(run.results[1]!.error).toBeInstanceOf(AgentUnreachableError);
     expect((run.results[1]!.error as AgentUnreachableError).reason).toBe('ECONNREFUSED');
@@ -105,7 +105,7 @@ describe('Cluster against the simulator', () => {
     expect(settled.at(-1)).toBe(sim.nodes[0]!.name);
     expect(settled.slice(0, -1).sort()).toEqual(sim.nodes.slice(1).map((n) => n.name));
     expect(run.results[0]!.status).toBe('offline');
-    expect(run.results.slice(1).every((r) => r.status === 'ok')).toBe(true);
+    expect(run.results.slice(1).every((r) => r.status === 'online')).toBe(true);
   });
 
   it('aborting stops dispatching; nodes in flight finish; the rest are skipped', async () => {
@@ -124,7 +124,7 @@ describe('Cluster against the simulator', () => {
     expect(run.interrupted).toBe(true);
     const statuses = run.results.map((r) => r.status);
     // The two in flight when the signal fired (and the one that fired it) finished normally.
-    expect(statuses.filter((s) => s === 'ok').length).toBe(3);
+    expect(statuses.filter((s) => s === 'online').length).toBe(3);
     expect(statuses.filter((s) => s === 'skipped').length).toBe(7);
     expect(statuses.slice(3).every((s) => s === 'skipped')).toBe(true);
   });
@@ -178,7 +178,7 @@ describe('Cluster concurrency and connections', () => {
   it('never has more than `concurrency` nodes in flight, and does use that many', async () => {
     const server = await countingServer(30);
     const run = await cluster(server.nodes, { concurrency: 5 }).run((client) => client.info());
-    expect(run.results.every((r: NodeResult<unknown>) => r.status === 'ok')).toBe(true);
+    expect(run.results.every((r: NodeResult<unknown>) => r.status === 'online')).toBe(true);
     expect(server.peak()).toBe(5);
   });
 

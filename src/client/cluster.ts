@@ -6,6 +6,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import PQueue from 'p-queue';
+import type { NodeStatus } from '../core/outcome.js';
 import type { InventoryNode } from '../protocol/inventory.js';
 import { AgentClient, type AgentClientOptions } from './agent-client.js';
 import { reachabilityOf } from './errors.js';
@@ -19,13 +20,11 @@ export const DEFAULT_CONCURRENCY = 32;
  */
 export const KEEP_CONNECTIONS_UP_TO = 256;
 
-/** `skipped`: never contacted because the run was interrupted first. */
-export type NodeRunStatus = 'ok' | 'offline' | 'unauthorized' | 'failed' | 'skipped';
-
 export interface NodeResult<T> {
   node: InventoryNode;
-  status: NodeRunStatus;
-  /** Set when `status` is `ok`. */
+  /** `online`: the task succeeded; `skipped`: never contacted because the run was interrupted first. */
+  status: NodeStatus;
+  /** Set when `status` is `online`. */
   value?: T;
   /** Set for every other status but `skipped`. */
   error?: Error;
@@ -165,7 +164,7 @@ export class Cluster {
     const client = this.client(node);
     try {
       const value = await task(client, node);
-      return { node, status: 'ok', value, latencyMs: performance.now() - started };
+      return { node, status: 'online', value, latencyMs: performance.now() - started };
     } catch (caught) {
       const error = caught instanceof Error ? caught : new Error(String(caught));
       return { node, status: reachabilityOf(error), error, latencyMs: performance.now() - started };

@@ -1,18 +1,23 @@
 /**
- * What can go wrong when talking to one agent, as typed errors. The CLI turns them into node
- * statuses (OFFLINE / UNAUTHORIZED / failed) and exit codes; nothing here prints or exits.
+ * What can go wrong when talking to one agent, as typed errors. Each says which node status it
+ * means (OFFLINE, UNAUTHORIZED, ERROR), so the fan-out classifies a failure by asking the error;
+ * the faces turn statuses into labels and exit codes. Nothing here prints or exits.
  */
+import { DokkupError, type DokkupErrorCode } from '../core/errors.js';
+import type { NodeStatus } from '../core/outcome.js';
 import type { ErrorBody } from '../protocol/api.js';
 
 /** Base class: every error the client throws names the node it was talking to. */
-export class AgentRequestError extends Error {
+export class AgentRequestError extends DokkupError<DokkupErrorCode> {
   override readonly name: string = 'AgentRequestError';
+  /** The status of the node this error leaves it in. */
+  readonly nodeStatus: NodeStatus = 'error';
   constructor(
     readonly node: string,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; code?: DokkupErrorCode },
   ) {
-    super(message, options);
+    super(options?.code ?? 'error', message, undefined, options);
   }
 }
 
@@ -22,6 +27,7 @@ export class AgentRequestError extends Error {
  */
 export class AgentUnreachableError extends AgentRequestError {
   override readonly name = 'AgentUnreachableError';
+  override readonly nodeStatus = 'offline';
   constructor(
     node: string,
     message: string,
@@ -29,13 +35,17 @@ export class AgentUnreachableError extends AgentRequestError {
     readonly reason: string,
     options?: { cause?: unknown },
   ) {
-    super(node, message, options);
+    super(node, message, { ...options, code: 'offline' });
   }
 }
 
 /** The agent answered 401: the inventory's key is wrong. Shown as UNAUTHORIZED. */
 export class AgentUnauthorizedError extends AgentRequestError {
   override readonly name = 'AgentUnauthorizedError';
+  override readonly nodeStatus = 'unauthorized';
+  constructor(node: string, message: string, options?: { cause?: unknown }) {
+    super(node, message, { ...options, code: 'unauthorized' });
+  }
 }
 
 /** The agent answered with an error status and (usually) its `ErrorBody`. */
@@ -46,7 +56,7 @@ export class AgentHttpError extends AgentRequestError {
     readonly status: number,
     readonly body: ErrorBody['error'],
   ) {
-    super(node, body.message);
+    super(node, body.message, { code: body.code });
   }
 }
 
@@ -56,6 +66,9 @@ export class AgentHttpError extends AgentRequestError {
  */
 export class AgentProtocolError extends AgentRequestError {
   override readonly name = 'AgentProtocolError';
+  constructor(node: string, message: string, options?: { cause?: unknown }) {
+    super(node, message, { ...options, code: 'protocol' });
+  }
 }
 
 /** Error codes of Node's socket layer that mean "could not reach the agent". */
@@ -81,11 +94,8 @@ export function isUnreachableCode(code: string | undefined): boolean {
   return code !== undefined && UNREACHABLE_CODES.has(code);
 }
 
-/** How a node is doing, as far as one request could tell. */
-export type NodeReachability = 'ok' | 'offline' | 'unauthorized' | 'failed';
-
-export function reachabilityOf(error: unknown): Exclude<NodeReachability, 'ok'> {
-  if (error instanceof AgentUnreachableError) return 'offline';
-  if (error instanceof AgentUnauthorizedError) return 'unauthorized';
-  return 'failed';
+/** The status a failed request leaves its node in: the error's own, or ERROR for anything else. */
+export function reachabilityOf(error: unknown): Exclude<NodeStatus, 'online' | 'skipped'> {
+  const status = error instanceof AgentRequestError ? error.nodeStatus : 'error';
+  return status === 'online' || status === 'skipped' ? 'error' : status;
 }

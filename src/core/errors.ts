@@ -4,14 +4,28 @@
  */
 import type { ErrorCode } from '../protocol/api.js';
 
-export class DokkupError extends Error {
+/**
+ * Codes of errors raised on the operator's side, never sent by an agent: a wrong command line
+ * (`usage`), an agent that cannot be reached (`offline`) or whose answer makes no sense
+ * (`protocol`), and anything else a request ran into (`error`). The `--json` documents carry
+ * them as a node's `error.code`, beside the agents' own codes.
+ */
+export type LocalErrorCode = 'usage' | 'offline' | 'protocol' | 'error';
+export type DokkupErrorCode = ErrorCode | LocalErrorCode;
+
+/**
+ * The root of every error dokkup throws on purpose; anything else is a bug. The agent's errors
+ * carry a wire code (`ErrorCode`, the default); the operator's side may also use a local one.
+ */
+export class DokkupError<Code extends DokkupErrorCode = ErrorCode> extends Error {
   override readonly name: string = 'DokkupError';
   constructor(
-    readonly code: ErrorCode,
+    readonly code: Code,
     message: string,
     readonly path?: string,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
   }
 }
 

@@ -10,6 +10,7 @@
  */
 import type { Plan } from '../protocol/api.js';
 import type { JobSpec } from '../protocol/job.js';
+import type { NodeLabel } from './outcome.js';
 
 export const SUMMARY_COLUMN_GAP = 5;
 
@@ -87,12 +88,10 @@ export function stopSummaryLines(
   return ['Stop job summary:', '', ...summaryTable(header, [[job.name, job.image, job.group]], style)];
 }
 
-/** What the STATUS column says about a node. */
-export type SummaryNodeLabel = 'ONLINE' | 'OFFLINE' | 'UNAUTHORIZED' | 'ERROR' | 'SKIPPED';
-
 export interface SummaryNode {
   name: string;
-  label: SummaryNodeLabel;
+  /** The STATUS column (`nodeLabel()` of the node's status). */
+  label: NodeLabel;
   /** Absent when the node could not be planned (offline, unauthorized, error). */
   plan?: Plan;
 }

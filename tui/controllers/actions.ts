@@ -7,11 +7,11 @@
 import type { AgentClient } from '../../src/client/agent-client.js';
 import type { Cluster } from '../../src/client/cluster.js';
 import { checkJobAgainstInventory, type LoadedJob } from '../../src/config/index.js';
+import { type NodeStatus, nodeLabel, outcomeOfResult } from '../../src/core/outcome.js';
 import {
   deploymentSummaryLines,
   jobSummaryOf,
   nodeStatusLines,
-  type SummaryNodeLabel,
   stopSummaryLines,
 } from '../../src/core/summary.js';
 import type { OperationResult, PlanRequest } from '../../src/protocol/api.js';
@@ -43,14 +43,14 @@ const TITLES: Readonly<Record<OperationKind, string>> = {
   purge: 'Purge',
 };
 
-function labelOf(outcome: NodePlan['outcome']): SummaryNodeLabel {
-  return outcome === 'ok'
-    ? 'ONLINE'
-    : outcome === 'offline'
-      ? 'OFFLINE'
-      : outcome === 'unauthorized'
-        ? 'UNAUTHORIZED'
-        : 'ERROR';
+/** The node's status behind a plan outcome of the board (`ok` is a node that answered). */
+function statusOf(outcome: NodePlan['outcome']): NodeStatus {
+  return outcome === 'ok' ? 'online' : outcome === 'failed' ? 'error' : outcome;
+}
+
+/** The board's outcome of a node from the status its request left it in. */
+function planOutcomeOf(status: NodeStatus): NodePlan['outcome'] {
+  return status === 'online' ? 'ok' : status === 'error' || status === 'skipped' ? 'failed' : status;
 }
 
 function quote(arg: string): string {
@@ -262,7 +262,7 @@ export class ActionsController {
       );
       const nodes: NodePlan[] = run.results.map((r) => ({
         node: r.node.name,
-        outcome: r.status === 'skipped' ? 'failed' : r.status,
+        outcome: planOutcomeOf(r.status),
         plan: r.value ?? null,
         error: r.error?.message ?? null,
       }));
@@ -274,7 +274,11 @@ export class ActionsController {
             : 'run';
       const table = nodeStatusLines(
         kind,
-        nodes.map((n) => ({ name: n.node, label: labelOf(n.outcome), ...(n.plan ? { plan: n.plan } : {}) })),
+        nodes.map((n) => ({
+          name: n.node,
+          label: nodeLabel(statusOf(n.outcome)),
+          ...(n.plan ? { plan: n.plan } : {}),
+        })),
         { purge: request.op === 'purge' },
       );
       const lines = [...summary, '', ...table];
@@ -352,25 +356,16 @@ export class ActionsController {
           onDispatch: (node) => dispatch({ type: 'rolloutProgress', node: node.name, message: 'Starting' }),
           onSettled: (result) => {
             const node = result.node.name;
-            if (result.status === 'ok') {
+            if (result.status === 'online') {
               const r = result.value!;
-              const restored = r.ok
-                ? ''
-                : r.restored
-                  ? ' (the previous version was left running)'
-                  : r.restored === false
-                    ? ' (nothing was restored)'
-                    : '';
-              const error =
-                !r.ok && r.error && !r.message.includes(r.error.message) ? `: ${r.error.message}` : '';
               dispatch({
                 type: 'rolloutNode',
                 node,
                 status: r.ok ? 'ok' : 'failed',
-                message: `${r.message}${error}${restored}`,
+                message: outcomeOfResult(r).message,
               });
             } else {
-              const status = result.status === 'skipped' ? 'skipped' : result.status;
+              const status = result.status === 'error' ? 'failed' : result.status;
               dispatch({ type: 'rolloutNode', node, status, message: result.error?.message ?? status });
             }
             this.options.refreshNode(node);

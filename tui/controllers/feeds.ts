@@ -9,6 +9,7 @@
  * compared with the current one.
  */
 import { FeedSession, type FeedStateChange } from '../../src/client/feed-session.js';
+import { describeFeedEvent, feedEventLevel } from '../../src/core/format.js';
 import type { FeedEvent, LogLine as FeedLogLine, StatsBatch } from '../../src/protocol/feeds.js';
 import type { InventoryNode } from '../../src/protocol/inventory.js';
 import { logTargetKey, subscriptions } from '../store/selectors.js';
@@ -136,8 +137,8 @@ export class FeedsController {
           node,
           at,
           job: event.job,
-          text: `${event.operation} ${event.job} started`,
-          level: 'info',
+          text: describeFeedEvent(event, { job: true }),
+          level: feedEventLevel(event) === 'error' ? 'error' : 'info',
         });
         break;
       case 'operation-progress':
@@ -153,8 +154,8 @@ export class FeedsController {
           node,
           at,
           job: event.job,
-          text: `${event.job}: ${event.line.message}`,
-          level: 'info',
+          text: describeFeedEvent(event, { job: true }),
+          level: feedEventLevel(event) === 'error' ? 'error' : 'info',
         });
         break;
       case 'operation-done':
@@ -163,8 +164,8 @@ export class FeedsController {
           node,
           at,
           job: event.job,
-          text: `${event.job}: ${event.result.message}${event.result.error ? ` — ${event.result.error.message}` : ''}`,
-          level: event.result.ok ? 'info' : 'error',
+          text: describeFeedEvent(event, { job: true }),
+          level: feedEventLevel(event) === 'error' ? 'error' : 'info',
         });
         this.hooks.refresh(node);
         break;

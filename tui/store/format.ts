@@ -1,7 +1,13 @@
 /**
  * Pure formatting helpers for the TUI's cells: sizes, percentages, durations, sparklines, ports.
- * No terminal, no clock: times are passed in.
+ * No terminal, no clock: times are passed in. Figures read as in the CLI (src/core/format.ts).
  */
+import {
+  formatBinaryBytes,
+  formatElapsed,
+  formatPercent as formatPercentage,
+  formatLatency as formatRoundTrip,
+} from '../../src/core/format.js';
 import type { PublishedPort } from '../../src/protocol/api.js';
 
 const SPARK_BARS = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'] as const;
@@ -22,44 +28,24 @@ export function sparkline(values: readonly number[], width: number, max?: number
   return out.padStart(width, ' ');
 }
 
-const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'] as const;
-
 /** `512B`, `1.5KiB`, `340MiB`, `2.1GiB`. */
 export function formatBytes(bytes: number | null | undefined): string {
-  if (bytes === null || bytes === undefined || !Number.isFinite(bytes) || bytes < 0) return '-';
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < UNITS.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  const digits = unit === 0 || value >= 100 ? 0 : 1;
-  return `${value.toFixed(digits)}${UNITS[unit]}`;
+  return formatBinaryBytes(bytes);
 }
 
 /** `0.0%`, `12.3%`, `250%` (several cores). */
 export function formatPercent(percent: number | null | undefined): string {
-  if (percent === null || percent === undefined || !Number.isFinite(percent)) return '-';
-  return percent >= 100 ? `${Math.round(percent)}%` : `${percent.toFixed(1)}%`;
+  return formatPercentage(percent);
 }
 
 /** Compact age/uptime: `42s`, `5m`, `3h12m`, `4d2h`. */
 export function formatDuration(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined || !Number.isFinite(ms) || ms < 0) return '-';
-  const s = Math.floor(ms / 1000);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m`;
-  const h = Math.floor(m / 60);
-  if (h < 24) return `${h}h${m % 60 ? `${m % 60}m` : ''}`;
-  const d = Math.floor(h / 24);
-  return `${d}d${h % 24 ? `${h % 24}h` : ''}`;
+  return formatElapsed(ms);
 }
 
-/** Round-trip latency: `3ms`, `1.2s`. */
+/** Round-trip latency: `3.2ms`, `42ms`, `1.2s`. */
 export function formatLatency(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined || !Number.isFinite(ms)) return '-';
-  return ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(1)}s`;
+  return formatRoundTrip(ms);
 }
 
 /** Docker-style ports: `0.0.0.0:32768->8000/tcp, 53/udp`. */

@@ -199,7 +199,7 @@ describe('nodes', () => {
   it('shows versions, latency and container counts; greys offline nodes', () => {
     const rows = nodeRows(fleet());
     expect(rows.map((r) => [r.name, r.conn, r.dockerVersion, r.latency, r.containers, r.dim])).toEqual([
-      ['lab1', 'online', '28.2.2', '3ms', '2/2', false],
+      ['lab1', 'online', '28.2.2', '3.0ms', '2/2', false],
       ['lab2', 'online', '27.0.1', '12ms', '2/2', false],
       ['lab3', 'offline', '-', '-', '-', true],
     ]);

@@ -4,7 +4,8 @@
  * (with exit code), health changes, removals, and deploys/rollbacks/stops as they run.
  */
 import { FeedSession } from '../../client/feed-session.js';
-import { describeFeedEvent, feedEventKind, formatEventTime } from '../../client/feeds/format.js';
+import { describeFeedEvent, feedEventKind, feedEventLevel, formatEventTime } from '../../core/format.js';
+import { ExitCode, exitCodeForStatuses, type NodeStatus } from '../../core/outcome.js';
 import type { EventsJsonLine, FeedEvent } from '../../protocol/feeds.js';
 import type { InventoryNode } from '../../protocol/inventory.js';
 import {
@@ -17,19 +18,14 @@ import {
   UsageError,
 } from '../command.js';
 import { loadInventory, loadJobTarget } from '../context.js';
-import { ExitCode } from '../exit-codes.js';
 import type { Style } from '../io.js';
 
 /** `2024-05-01T10:00:00.123Z  lab1  web  container  start web-1f0c… (3f2a9c1e4b5d)` */
 export function formatEventLine(node: string, event: FeedEvent, style: Style): string {
   const what = describeFeedEvent(event);
-  const failed =
-    (event.type === 'container' &&
-      ((event.action === 'die' && event.exitCode !== 0) ||
-        event.action === 'oom' ||
-        event.health === 'unhealthy')) ||
-    (event.type === 'operation-done' && !event.result.ok);
-  const text = failed ? style.red(what) : event.type === 'operation-done' ? style.green(what) : what;
+  const level = feedEventLevel(event);
+  const text =
+    level === 'warn' || level === 'error' ? style.red(what) : level === 'ok' ? style.green(what) : what;
   return `${style.dim(formatEventTime(event.at))}  ${style.bold(node)}  ${event.job}  ${feedEventKind(event)}  ${text}`;
 }
 
@@ -118,8 +114,12 @@ export async function runEvents(context: CommandContext): Promise<number> {
     for (const stop of stops) stop();
     for (const session of sessions) session.close();
   }
+  // Following ends on Ctrl-C, or once no node is left: each refused the key or failed.
   if (context.signal.aborted) return ExitCode.interrupted;
-  return failed.size > 0 ? ExitCode.failed : ExitCode.unreachable;
+  const statuses: NodeStatus[] = nodes.map((n) =>
+    failed.has(n.name) ? 'error' : unauthorized.has(n.name) ? 'unauthorized' : 'offline',
+  );
+  return exitCodeForStatuses(statuses);
 }
 
 export const eventsCommand: Command = {
@@ -133,12 +133,7 @@ export const eventsCommand: Command = {
     'Nodes that go away are reconnected to. --json prints one JSON object per line: {"node", "event"}.',
   flags: {
     ...inventoryFlag,
-    ...jsonFlag,
-    json: {
-      type: 'boolean',
-      default: false,
-      description: 'One JSON object per event and line: {"node", "event"}',
-    },
+    ...jsonFlag('One JSON object per event and line: {"node", "event"}'),
     node: { type: 'string', valueName: 'NAME', description: 'Only this node' },
   },
   args: { min: 0, max: 1, names: '[FILE]' },

@@ -1,16 +1,7 @@
 import { CLI_JSON_SCHEMA_VERSION, type HistoryJson, HistoryJsonSchema } from '../../protocol/cli-json.js';
-import { booleanFlag, type Command, jobReadFlags } from '../command.js';
-import {
-  jsonNodeOf,
-  labelOf,
-  loadJobTarget,
-  makeCluster,
-  readExitCode,
-  unlessUnknownJob,
-  warnSkipped,
-  writeJson,
-  writeLines,
-} from '../context.js';
+import { type Command, jobReadFlags } from '../command.js';
+import { jsonNodeOf, labelOf, loadJobTarget, unlessUnknownJob } from '../context.js';
+import { runRead } from '../operation.js';
 import { renderHistory } from '../render/tables.js';
 
 export const historyJobCommand: Command = {
@@ -24,30 +15,22 @@ export const historyJobCommand: Command = {
   async run(context) {
     const target = await loadJobTarget(context);
     const job = target.job.spec.name;
-    const cluster = makeCluster(context, target.nodes);
-    try {
-      const run = await cluster.run(
-        (client) => unlessUnknownJob(client.history(job), () => ({ job, current: null, entries: [] })),
-        { signal: context.signal },
-      );
-      const exitCode = readExitCode(run);
-      if (booleanFlag(context.flags, 'json')) {
-        const document: HistoryJson = {
+    return runRead(context, target.nodes, {
+      read: (client) => unlessUnknownJob(client.history(job), () => ({ job, current: null, entries: [] })),
+      json: (run, exitCode) =>
+        HistoryJsonSchema.parse({
           schema: CLI_JSON_SCHEMA_VERSION,
           command: 'history job',
           exitCode,
           job,
           nodes: run.results.map((r) => ({ ...jsonNodeOf(r), history: r.value ?? null })),
-        };
-        writeJson(context.io.stdout, HistoryJsonSchema.parse(document));
-      } else {
-        const rows = run.results.map((r) => ({ name: r.node.name, label: labelOf(r), history: r.value }));
-        writeLines(context.io.stdout, renderHistory(rows, context.style));
-        warnSkipped(context.io.stderr, run.results, 'its history is not shown');
-      }
-      return exitCode;
-    } finally {
-      cluster.close();
-    }
+        } satisfies HistoryJson),
+      render: (run) =>
+        renderHistory(
+          run.results.map((r) => ({ name: r.node.name, label: labelOf(r), history: r.value })),
+          context.style,
+        ),
+      skipped: 'its history is not shown',
+    });
   },
 };

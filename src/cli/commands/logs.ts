@@ -4,9 +4,10 @@
  * Like `docker compose logs`, stdout and stderr of the containers both go to stdout.
  */
 import { FeedSession } from '../../client/feed-session.js';
-import { shortId } from '../../client/feeds/format.js';
 import { type NodeLogLine, type NodeLogsOutcome, subscribeMergedLogs } from '../../client/feeds/merge.js';
 import { parseDurationMs } from '../../core/duration.js';
+import { shortId } from '../../core/format.js';
+import { ExitCode, exitCodeForStatuses, type NodeStatus } from '../../core/outcome.js';
 import { LOGS_MAX_TAIL } from '../../protocol/feeds.js';
 import type { InventoryNode } from '../../protocol/inventory.js';
 import {
@@ -18,7 +19,6 @@ import {
   UsageError,
 } from '../command.js';
 import { loadJobTarget } from '../context.js';
-import { ExitCode } from '../exit-codes.js';
 import type { OutputStream } from '../io.js';
 
 /** Distinct, readable foreground colours, one per replica in order of appearance. */
@@ -105,11 +105,23 @@ function onAbort(signal: AbortSignal): Promise<void> {
   });
 }
 
+/** A node's status once its logs were read (or could not be). */
+function statusOfLogs(outcome: NodeLogsOutcome): NodeStatus {
+  switch (outcome.status) {
+    case 'ended':
+      return 'online';
+    case 'error':
+      return 'error';
+    case 'unauthorized':
+      return 'unauthorized';
+    default:
+      return 'offline';
+  }
+}
+
 /** Exit code of a finite read: failures first, then unreachable nodes. */
 export function logsExitCode(outcomes: readonly NodeLogsOutcome[]): number {
-  if (outcomes.some((o) => o.status === 'error')) return ExitCode.failed;
-  if (outcomes.some((o) => o.status !== 'ended')) return ExitCode.unreachable;
-  return ExitCode.ok;
+  return exitCodeForStatuses(outcomes.map(statusOfLogs));
 }
 
 function outcomeMessage(outcome: NodeLogsOutcome): string | null {

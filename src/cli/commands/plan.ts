@@ -1,16 +1,8 @@
+import { outcomeOfStatus, planExitCode } from '../../core/outcome.js';
 import { CLI_JSON_SCHEMA_VERSION, type PlanJson, PlanJsonSchema } from '../../protocol/cli-json.js';
-import { booleanFlag, type Command, jobReadFlags } from '../command.js';
-import {
-  failureOutcome,
-  jsonNodeOf,
-  labelOf,
-  loadJobTarget,
-  makeCluster,
-  warnSkipped,
-  writeJson,
-  writeLines,
-} from '../context.js';
-import { planExitCode } from '../exit-codes.js';
+import { type Command, jobReadFlags } from '../command.js';
+import { jsonNodeOf, labelOf, loadJobTarget } from '../context.js';
+import { runRead } from '../operation.js';
 import { renderChanges } from '../render/diff.js';
 import { jobSummaryOf, renderDeploymentSummary, renderNodeStatuses } from '../render/tables.js';
 
@@ -26,43 +18,38 @@ label keys (never values), ports, command, other fields. Exit code 0: no changes
   async run(context) {
     const target = await loadJobTarget(context);
     const { spec, version } = target.job;
-    const cluster = makeCluster(context, target.nodes);
-    try {
-      const run = await cluster.run((client) => client.plan(spec.name, { operation: 'deploy', spec }), {
-        signal: context.signal,
-      });
-      const nodes = run.results.map((r) => ({
-        ...(r.status === 'ok' ? { outcome: 'unchanged' as const } : failureOutcome(r)),
-        changes: r.value?.changes ?? false,
-      }));
-      const exitCode = planExitCode(nodes, run.interrupted);
-      const changes = nodes.some((n) => n.changes);
-      if (booleanFlag(context.flags, 'json')) {
-        const document: PlanJson = {
+    return runRead(context, target.nodes, {
+      read: (client) => client.plan(spec.name, { operation: 'deploy', spec }),
+      exitCode: (run) =>
+        planExitCode(
+          run.results.map((r) => ({
+            outcome: outcomeOfStatus(r.status).outcome,
+            changes: r.value?.changes ?? false,
+          })),
+          run.interrupted,
+        ),
+      json: (run, exitCode) =>
+        PlanJsonSchema.parse({
           schema: CLI_JSON_SCHEMA_VERSION,
           command: 'plan job',
           exitCode,
           job: spec.name,
           version,
-          changes,
+          changes: run.results.some((r) => r.value?.changes ?? false),
           nodes: run.results.map((r) => ({ ...jsonNodeOf(r), plan: r.value ?? null })),
-        };
-        writeJson(context.io.stdout, PlanJsonSchema.parse(document));
-      } else {
+        } satisfies PlanJson),
+      render: (run) => {
         const rows = run.results.map((r) => ({ name: r.node.name, label: labelOf(r), plan: r.value }));
         const planned = run.results.flatMap((r) => (r.value ? [{ name: r.node.name, plan: r.value }] : []));
-        writeLines(context.io.stdout, [
+        return [
           ...renderDeploymentSummary(jobSummaryOf(spec), context.style),
           '',
           ...renderNodeStatuses('run', rows, { style: context.style }),
           '',
           ...renderChanges(planned, context.style),
-        ]);
-        warnSkipped(context.io.stderr, run.results, 'it was not planned');
-      }
-      return exitCode;
-    } finally {
-      cluster.close();
-    }
+        ];
+      },
+      skipped: 'it was not planned',
+    });
   },
 };

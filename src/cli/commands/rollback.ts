@@ -1,3 +1,4 @@
+import { rollbackOperation } from '../../client/rollout.js';
 import { type Command, jobReadFlags, optionalStringFlag, UsageError, yesFlag } from '../command.js';
 import { loadJobTarget } from '../context.js';
 import { runOperation } from '../operation.js';
@@ -26,16 +27,9 @@ node has nothing to go back to.`,
     return runOperation(context, target, {
       kind: 'rollback',
       command: 'rollback job',
-      planRequest: { operation: 'rollback', to },
-      execute: (client, onProgress) => client.rollback(spec.name, to, onProgress),
+      operation: rollbackOperation(spec.name, to),
       summary: renderDeploymentSummary(jobSummaryOf(spec), context.style),
       version: to ?? null,
-      unchangedMessage: 'Nothing to roll back',
-      // Asked for a version this node does not have: that is a failure, not "nothing to do".
-      unchangedOutcome: (plan) =>
-        to !== undefined && plan.versionFrom !== to
-          ? { outcome: 'failed', message: plan.warnings[0] ?? `version ${to} is not in this node's history` }
-          : { outcome: 'unchanged', message: plan.warnings[0] ?? 'Nothing to roll back' },
       nothingToDo: 'Nothing to do: no reachable node has a version to roll back to.',
     });
   },

@@ -1,3 +1,4 @@
+import { deployOperation } from '../../client/rollout.js';
 import { type Command, jobReadFlags, yesFlag } from '../command.js';
 import { loadJobTarget } from '../context.js';
 import { runOperation } from '../operation.js';
@@ -19,11 +20,9 @@ a warning and make the exit code 3.`,
     return runOperation(context, target, {
       kind: 'run',
       command: 'run job',
-      planRequest: { operation: 'deploy', spec },
-      execute: (client, onProgress) => client.deploy(spec, onProgress),
+      operation: deployOperation(spec),
       summary: renderDeploymentSummary(jobSummaryOf(spec), context.style),
       version,
-      unchangedMessage: 'Already up to date',
       nothingToDo: 'Nothing to do: every reachable node is already up to date.',
     });
   },

@@ -1,17 +1,8 @@
 import type { JobStatus } from '../../protocol/api.js';
 import { CLI_JSON_SCHEMA_VERSION, type ShowJobJson, ShowJobJsonSchema } from '../../protocol/cli-json.js';
-import { booleanFlag, type Command, jobReadFlags } from '../command.js';
-import {
-  jsonNodeOf,
-  labelOf,
-  loadJobTarget,
-  makeCluster,
-  readExitCode,
-  unlessUnknownJob,
-  warnSkipped,
-  writeJson,
-  writeLines,
-} from '../context.js';
+import { type Command, jobReadFlags } from '../command.js';
+import { jsonNodeOf, labelOf, loadJobTarget, unlessUnknownJob } from '../context.js';
+import { runRead } from '../operation.js';
 import { renderShowJob } from '../render/tables.js';
 
 /** A job the node has never heard of: shown as 0/0, not as an error. */
@@ -29,36 +20,28 @@ export const showJobCommand: Command = {
   async run(context) {
     const target = await loadJobTarget(context);
     const job = target.job.spec.name;
-    const cluster = makeCluster(context, target.nodes);
-    try {
-      const run = await cluster.run(
-        (client) => unlessUnknownJob(client.status(job), () => emptyStatus(job)),
-        { signal: context.signal },
-      );
-      const exitCode = readExitCode(run);
-      if (booleanFlag(context.flags, 'json')) {
-        const document: ShowJobJson = {
+    return runRead(context, target.nodes, {
+      read: (client) => unlessUnknownJob(client.status(job), () => emptyStatus(job)),
+      json: (run, exitCode) =>
+        ShowJobJsonSchema.parse({
           schema: CLI_JSON_SCHEMA_VERSION,
           command: 'show job',
           exitCode,
           job,
           nodes: run.results.map((r) => ({ ...jsonNodeOf(r), job: r.value ?? null })),
-        };
-        writeJson(context.io.stdout, ShowJobJsonSchema.parse(document));
-      } else {
-        const nodes = run.results.map((r) => ({
-          name: r.node.name,
-          location: r.node.location,
-          label: labelOf(r),
-          job,
-          status: r.value,
-        }));
-        writeLines(context.io.stdout, renderShowJob(nodes, context.style));
-        warnSkipped(context.io.stderr, run.results, 'its containers are not shown');
-      }
-      return exitCode;
-    } finally {
-      cluster.close();
-    }
+        } satisfies ShowJobJson),
+      render: (run) =>
+        renderShowJob(
+          run.results.map((r) => ({
+            name: r.node.name,
+            location: r.node.location,
+            label: labelOf(r),
+            job,
+            status: r.value,
+          })),
+          context.style,
+        ),
+      skipped: 'its containers are not shown',
+    });
   },
 };

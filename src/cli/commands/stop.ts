@@ -1,3 +1,4 @@
+import { stopOperation } from '../../client/rollout.js';
 import { booleanFlag, type Command, jobReadFlags, yesFlag } from '../command.js';
 import { loadJobTarget } from '../context.js';
 import { runOperation } from '../operation.js';
@@ -27,12 +28,10 @@ are kept); rollback cannot undo a purge.`,
     return runOperation(context, target, {
       kind: 'stop',
       command: 'stop job',
-      planRequest: { operation: 'stop', purge },
-      execute: (client, onProgress) => client.stop(spec.name, purge, onProgress),
+      operation: stopOperation(spec.name, purge),
       summary: renderStopSummary(jobSummaryOf(spec), context.style),
       version: null,
       purge,
-      unchangedMessage: purge ? 'Nothing to purge' : 'Already stopped',
       nothingToDo: purge
         ? 'Nothing to do: the job has nothing left to remove on any reachable node.'
         : 'Nothing to do: the job is not running on any reachable node.',

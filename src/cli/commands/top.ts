@@ -6,7 +6,8 @@
 
 import PQueue from 'p-queue';
 import { FeedSession, type FeedSubscriptionError } from '../../client/feed-session.js';
-import { shortId, statsColumns } from '../../client/feeds/format.js';
+import { shortId, statsColumns } from '../../core/format.js';
+import { exitCodeForStatuses, nodeLabel } from '../../core/outcome.js';
 import type { CliNodeError, CliNodeStatus } from '../../protocol/cli-json.js';
 import { CLI_JSON_SCHEMA_VERSION } from '../../protocol/cli-json.js';
 import { type ContainerStats, type TopJobJson, TopJobJsonSchema } from '../../protocol/feeds.js';
@@ -21,7 +22,6 @@ import {
   positiveNumberFlag,
 } from '../command.js';
 import { loadJobTarget, roundMs, writeJson, writeLines } from '../context.js';
-import { ExitCode } from '../exit-codes.js';
 import type { Style } from '../io.js';
 import { renderTable } from '../render/table.js';
 import { selectNodes } from './logs.js';
@@ -143,7 +143,7 @@ export function renderTop(results: readonly NodeTop[], style: Style): string[] {
   );
   const statuses = results
     .filter((r) => r.status !== 'online')
-    .map((r) => `${r.node.name}: ${r.status.toUpperCase()}${r.error ? ` (${r.error.message})` : ''}`);
+    .map((r) => `${r.node.name}: ${nodeLabel(r.status)}${r.error ? ` (${r.error.message})` : ''}`);
   const empty = results
     .filter((r) => r.status === 'online' && r.containers?.length === 0)
     .map((r) => r.node.name);
@@ -152,10 +152,7 @@ export function renderTop(results: readonly NodeTop[], style: Style): string[] {
 }
 
 export function topExitCode(results: readonly NodeTop[]): number {
-  if (results.some((r) => r.status === 'skipped')) return ExitCode.interrupted;
-  if (results.some((r) => r.status === 'error')) return ExitCode.failed;
-  if (results.some((r) => r.status === 'offline' || r.status === 'unauthorized')) return ExitCode.unreachable;
-  return ExitCode.ok;
+  return exitCodeForStatuses(results.map((r) => r.status));
 }
 
 export const topJobCommand: Command = {
@@ -167,12 +164,7 @@ export const topJobCommand: Command = {
     'core, memory without page cache). Takes about a second: Docker needs two readings for a CPU figure.',
   flags: {
     ...inventoryFlag,
-    ...jsonFlag,
-    json: {
-      type: 'boolean',
-      default: false,
-      description: 'Print one JSON document (schema: TopJobJsonSchema in src/protocol/feeds.ts)',
-    },
+    ...jsonFlag('Print one JSON document (schema: TopJobJsonSchema in src/protocol/feeds.ts)'),
     node: { type: 'string', valueName: 'NAME', description: 'Only this node' },
     parallel: {
       type: 'number',

@@ -4,6 +4,14 @@
  */
 
 import {
+  type NodeLabel,
+  type Outcome,
+  outcomeLabel,
+  outcomeTone,
+  type Tone,
+  toneOfLabel,
+} from '../../core/outcome.js';
+import {
   deploymentSummaryLines,
   type JobSummary,
   nodeStatusLines,
@@ -18,27 +26,30 @@ import type {
   Plan,
   PublishedPort,
 } from '../../protocol/api.js';
-import type { CliOutcome } from '../../protocol/cli-json.js';
+import { CliOutcomeSchema } from '../../protocol/cli-json.js';
 import { plainStyle, type Style } from '../io.js';
 import { type CellStyler, renderTable } from './table.js';
 
-/** What the STATUS column says about a node. */
-export type NodeLabel = 'ONLINE' | 'OFFLINE' | 'UNAUTHORIZED' | 'ERROR' | 'SKIPPED';
+export type { NodeLabel, Outcome };
 
 const UNKNOWN = '-';
 
-export function styleNodeLabel(label: string, style: Style): string {
-  switch (label) {
-    case 'ONLINE':
-      return style.green(label);
-    case 'UNAUTHORIZED':
-      return style.yellow(label);
-    case 'OFFLINE':
-    case 'ERROR':
-      return style.red(label);
-    default:
-      return style.dim(label);
+/** A tone of the outcome kernel as a terminal colour. */
+export function styleTone(tone: Tone, text: string, style: Style): string {
+  switch (tone) {
+    case 'good':
+      return style.green(text);
+    case 'warn':
+      return style.yellow(text);
+    case 'bad':
+      return style.red(text);
+    case 'muted':
+      return style.dim(text);
   }
+}
+
+export function styleNodeLabel(label: string, style: Style): string {
+  return styleTone(toneOfLabel(label), label, style);
 }
 
 /** Colours the STATUS column (wherever it is) and the header. */
@@ -246,8 +257,6 @@ export function renderHistory(nodes: readonly NodeHistory[], style: Style = plai
 // ---------------------------------------------------------------------------------------------
 // Outcome summary (end of every command)
 
-export type Outcome = CliOutcome;
-
 export interface NodeOutcome {
   name: string;
   outcome: Outcome;
@@ -255,45 +264,24 @@ export interface NodeOutcome {
   message: string;
 }
 
-const OUTCOME_LABEL: Record<Outcome, string> = {
-  succeeded: 'OK',
-  unchanged: 'OK',
-  failed: 'FAILED',
-  offline: 'OFFLINE',
-  unauthorized: 'UNAUTHORIZED',
-  skipped: 'SKIPPED',
-  declined: 'DECLINED',
-};
-
 export function renderOutcomes(outcomes: readonly NodeOutcome[], style: Style = plainStyle): string[] {
   const header = ['NAME', 'RESULT', 'MESSAGE'];
-  const rows = outcomes.map((o) => [o.name, OUTCOME_LABEL[o.outcome], o.message]);
+  const rows = outcomes.map((o) => [o.name, outcomeLabel(o.outcome), o.message]);
   const styler: CellStyler | undefined = style.enabled
     ? (column, text, row) => {
         if (row === -1) return style.bold(text);
         if (column !== 1) return text;
-        if (text === 'OK') return style.green(text);
-        if (text === 'UNAUTHORIZED' || text === 'SKIPPED' || text === 'DECLINED') return style.yellow(text);
-        return style.red(text);
+        return styleTone(outcomeTone(outcomes[row]!.outcome), text, style);
       }
     : undefined;
   return ['Summary:', '', ...renderTable(header, rows, styler), '', tally(outcomes)];
 }
 
-/** `3 nodes: 1 succeeded, 1 unchanged, 1 offline` (zero counts left out). */
+/** `3 nodes: 1 succeeded, 1 unchanged, 1 offline` (zero counts left out; in the schema's order). */
 export function tally(outcomes: readonly NodeOutcome[]): string {
-  const order: Outcome[] = [
-    'succeeded',
-    'unchanged',
-    'failed',
-    'offline',
-    'unauthorized',
-    'skipped',
-    'declined',
-  ];
   const counts = new Map<Outcome, number>();
   for (const { outcome } of outcomes) counts.set(outcome, (counts.get(outcome) ?? 0) + 1);
-  const parts = order.filter((o) => counts.has(o)).map((o) => `${counts.get(o)} ${o}`);
+  const parts = CliOutcomeSchema.options.filter((o) => counts.has(o)).map((o) => `${counts.get(o)} ${o}`);
   const total = `${outcomes.length} node${outcomes.length === 1 ? '' : 's'}`;
   return parts.length ? `${total}: ${parts.join(', ')}` : total;
 }

@@ -1,0 +1,356 @@
+/**
+ * The rollout flow: against the simulator (the real agent HTTP code and job engine over a fake
+ * container runtime) for the whole path, and against agents answering from memory (a test double
+ * of the client, below) where a test needs to hold a node mid-operation or make it fail.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Simulator, startSimulator } from '../../test/sim/simulator.js';
+import { testSpec } from '../core/spec.fixture.js';
+import type { OperationResult, Plan, ProgressLine } from '../protocol/api.js';
+import type { InventoryNode } from '../protocol/inventory.js';
+import type { AgentClient } from './agent-client.js';
+import { Cluster } from './cluster.js';
+import { AgentUnreachableError } from './errors.js';
+import {
+  type ConfirmAnswer,
+  deployOperation,
+  executionWaves,
+  type PlannedRollout,
+  planRollout,
+  type RolloutNode,
+  rollbackOperation,
+  runRollout,
+  stopOperation,
+} from './rollout.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function cluster(...args: ConstructorParameters<typeof Cluster>): Cluster {
+  const c = new Cluster(...args);
+  cleanups.push(() => c.close());
+  return c;
+}
+
+const spec = testSpec(
+  { image: 'sim/web:1' },
+  { name: 'web', count: 2, update: { healthyDeadlineMs: 10_000, minHealthyMs: 0 } },
+);
+
+describe('a rollout against the simulator', () => {
+  it('plans everywhere, asks once, carries out only the nodes that change, and says what happened', async () => {
+    const sim: Simulator = await startSimulator({ nodes: 4, offline: [2], wrongKey: [3] });
+    cleanups.push(() => sim.stop());
+    const c = cluster(sim.inventory().nodes);
+    // n1 already runs the version: it has nothing to change.
+    await c.run((client) => client.deploy(spec, () => {}), {}, [sim.nodes[1]!]);
+
+    const asked: string[][] = [];
+    const progress = new Map<string, string[]>();
+    const done: string[] = [];
+    const result = await runRollout({
+      cluster: c,
+      job: 'web',
+      operation: deployOperation(spec),
+      confirm: async (planned) => {
+        asked.push(planned.changing.map((r) => r.node.name));
+        return 'yes';
+      },
+      onProgress: (node, line) => progress.set(node.name, [...(progress.get(node.name) ?? []), line.message]),
+      onNodeDone: (record) => done.push(record.node.name),
+    });
+
+    const [n0, n1, n2, n3] = sim.nodes.map((n) => n.name);
+    expect(asked).toEqual([[n0]]);
+    expect(done).toEqual([n0]);
+    expect(progress.get(n0!)).toContain('Starting container (2/2)');
+    expect(result).toMatchObject({ ended: 'executed', confirmed: true, interrupted: false });
+    expect(
+      result.nodes.map((r) => [r.node.name, r.plan.status, r.run?.status ?? null, r.outcome, r.message]),
+    ).toEqual([
+      [n0, 'online', 'online', 'succeeded', 'Deployment successful'],
+      [n1, 'online', null, 'unchanged', 'Already up to date'],
+      [n2, 'offline', null, 'offline', expect.stringContaining('refused')],
+      [n3, 'unauthorized', null, 'unauthorized', expect.any(String)],
+    ]);
+    expect(sim.nodes[0]!.runtime!.counts()).toEqual({ running: 2, total: 2 });
+
+    // Again: nothing changes anywhere, so nobody is asked.
+    const again = await runRollout({
+      cluster: c,
+      job: 'web',
+      operation: deployOperation(spec),
+      confirm: async () => {
+        throw new Error('asked although nothing changes');
+      },
+    });
+    expect(again.ended).toBe('nothing-to-change');
+    expect(again.confirmed).toBe(false);
+    expect(again.nodes.slice(0, 2).map((r) => r.outcome)).toEqual(['unchanged', 'unchanged']);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Agents answering from memory
+
+const node = (name: string): InventoryNode => ({
+  name,
+  location: `${name}:8080`,
+  baseUrl: `http://${name}:8080`,
+  key: 'k',
+});
+
+function plan(overrides: Partial<Plan> = {}): Plan {
+  return {
+    job: 'web',
+    operation: 'deploy',
+    action: 'update',
+    changes: true,
+    fresh: false,
+    versionFrom: 'aaaaaaa',
+    versionTo: 'bbbbbbb',
+    running: 2,
+    total: 2,
+    desired: 2,
+    strategy: 'start-first',
+    canRollback: true,
+    rollbackTo: null,
+    diff: null,
+    warnings: [],
+    ...overrides,
+  };
+}
+
+const success: OperationResult = {
+  ok: true,
+  action: 'update',
+  message: 'Update successful',
+  versionFrom: 'aaaaaaa',
+  versionTo: 'bbbbbbb',
+  running: 2,
+  total: 2,
+};
+
+interface Behaviour {
+  plan?: () => Promise<Plan>;
+  operate?: (onProgress: (line: ProgressLine) => void) => Promise<OperationResult>;
+}
+
+/** A cluster of nodes that answer as told; `calls` records which node was asked what. */
+function memoryCluster(behaviours: Record<string, Behaviour>, concurrency = 32) {
+  const calls: string[] = [];
+  const names = Object.keys(behaviours);
+  const operate = (name: string) => (onProgress: (line: ProgressLine) => void) => {
+    calls.push(`operate ${name}`);
+    return (behaviours[name]!.operate ?? (async () => success))(onProgress);
+  };
+  const c = cluster(names.map(node), {
+    concurrency,
+    clientFactory: (n) =>
+      ({
+        plan: () => {
+          calls.push(`plan ${n.name}`);
+          return (behaviours[n.name]!.plan ?? (async () => plan()))();
+        },
+        deploy: (_spec: unknown, onProgress: (line: ProgressLine) => void) => operate(n.name)(onProgress),
+        rollback: (_job: string, _to: string | undefined, onProgress: (line: ProgressLine) => void) =>
+          operate(n.name)(onProgress),
+        stop: (_job: string, _purge: boolean, onProgress: (line: ProgressLine) => void) =>
+          operate(n.name)(onProgress),
+        close: () => {},
+      }) as unknown as AgentClient,
+  });
+  return { cluster: c, calls };
+}
+
+function deferred<T = void>() {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+const summary = (nodes: readonly RolloutNode[]) => nodes.map((r) => [r.node.name, r.outcome, r.message]);
+
+describe('a rollout', () => {
+  it('declined: nothing is carried out, the changing nodes say so, the others keep their outcome', async () => {
+    const { cluster: c, calls } = memoryCluster({
+      a: {},
+      b: { plan: async () => plan({ changes: false, action: 'noop' }) },
+      c: {
+        plan: async () => {
+          throw new AgentUnreachableError('c', 'connect ECONNREFUSED', 'ECONNREFUSED');
+        },
+      },
+    });
+    const result = await runRollout({
+      cluster: c,
+      job: 'web',
+      operation: deployOperation(spec),
+      confirm: async () => 'no',
+    });
+    expect(result).toMatchObject({ ended: 'declined', confirmed: false, interrupted: false });
+    expect(summary(result.nodes)).toEqual([
+      ['a', 'declined', 'declined; nothing was changed'],
+      ['b', 'unchanged', 'Already up to date'],
+      ['c', 'offline', 'connect ECONNREFUSED'],
+    ]);
+    expect(calls.filter((call) => call.startsWith('operate'))).toEqual([]);
+  });
+
+  it('Ctrl-C at the question: nothing is carried out and the rollout is interrupted', async () => {
+    const { cluster: c, calls } = memoryCluster({ a: {}, b: {} });
+    const result = await runRollout({
+      cluster: c,
+      job: 'web',
+      operation: deployOperation(spec),
+      confirm: async (): Promise<ConfirmAnswer> => 'interrupted',
+    });
+    expect(result).toMatchObject({ ended: 'confirm-interrupted', interrupted: true, confirmed: false });
+    expect(summary(result.nodes)).toEqual([
+      ['a', 'skipped', 'not carried out: interrupted'],
+      ['b', 'skipped', 'not carried out: interrupted'],
+    ]);
+    expect(calls.filter((call) => call.startsWith('operate'))).toEqual([]);
+  });
+
+  it('Ctrl-C while carrying out: no further node starts, the one in flight finishes', async () => {
+    const holding = deferred();
+    const started = deferred();
+    const { cluster: c, calls } = memoryCluster(
+      {
+        a: {
+          operate: async (onProgress) => {
+            onProgress({ type: 'progress', phase: 'start', message: 'Starting container (1/2)' });
+            started.resolve();
+            await holding.promise;
+            return success;
+          },
+        },
+        b: {},
+        c: {},
+      },
+      1,
+    );
+    const controller = new AbortController();
+    const planned = await planRollout({
+      cluster: c,
+      job: 'web',
+      operation: deployOperation(spec),
+      signal: controller.signal,
+    });
+    const lines: string[] = [];
+    const running = planned.execute({ onProgress: (n, line) => lines.push(`${n.name}: ${line.message}`) });
+    await started.promise;
+    controller.abort();
+    holding.resolve();
+    const result = await running;
+    expect(result).toMatchObject({ ended: 'executed', confirmed: true, interrupted: true });
+    expect(summary(result.nodes)).toEqual([
+      ['a', 'succeeded', 'Update successful'],
+      ['b', 'skipped', 'not carried out: interrupted'],
+      ['c', 'skipped', 'not carried out: interrupted'],
+    ]);
+    expect(result.nodes[1]!.run?.status).toBe('skipped');
+    expect(lines).toEqual(['a: Starting container (1/2)']);
+    expect(calls.filter((call) => call.startsWith('operate'))).toEqual(['operate a']);
+  });
+
+  it('a failed operation says what it left on the node, as the kernel words it', async () => {
+    const { cluster: c } = memoryCluster({
+      a: {
+        plan: async () => plan({ action: 'fresh', fresh: true, versionFrom: null }),
+        operate: async () => ({
+          ...success,
+          ok: false,
+          action: 'fresh',
+          message: 'new container 0123456789ab exited with code 3',
+          restored: true,
+        }),
+      },
+      b: {
+        operate: async () => {
+          throw new AgentUnreachableError('b', 'connection lost while reading the answer', 'ECONNRESET');
+        },
+      },
+    });
+    const planned = await planRollout({ cluster: c, job: 'web', operation: deployOperation(spec) });
+    const result = await planned.execute();
+    expect(summary(result.nodes)).toEqual([
+      ['a', 'failed', 'new container 0123456789ab exited with code 3 (the new containers were removed)'],
+      ['b', 'offline', 'connection lost while reading the answer'],
+    ]);
+  });
+
+  it('carries out waves one after the other, in the order the wave planner gives', async () => {
+    const order: string[] = [];
+    const behaviours: Record<string, Behaviour> = {};
+    for (const name of ['a', 'b', 'c', 'd']) {
+      behaviours[name] = {
+        operate: async () => {
+          order.push(`start ${name}`);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          order.push(`end ${name}`);
+          return success;
+        },
+      };
+    }
+    behaviours['b']!.plan = async () => plan({ changes: false, action: 'noop' });
+    const { cluster: c } = memoryCluster(behaviours);
+    const planned = await planRollout({
+      cluster: c,
+      job: 'web',
+      operation: deployOperation(spec),
+      // A canary (the last changing node) first, then the rest.
+      waves: (changing) => [changing.slice(-1), changing.slice(0, -1)],
+    });
+    await planned.execute();
+    expect(order.slice(0, 2)).toEqual(['start d', 'end d']);
+    expect(order.slice(2).sort()).toEqual(['end a', 'end c', 'start a', 'start c']);
+  });
+
+  it('by default, one wave of every changing node; no wave when nothing changes', () => {
+    const record = (name: string) => ({ node: node(name) }) as RolloutNode;
+    expect(executionWaves([record('a'), record('b')]).map((w) => w.map((r) => r.node.name))).toEqual([
+      ['a', 'b'],
+    ]);
+    expect(executionWaves([])).toEqual([]);
+  });
+
+  it('cannot be answered twice', async () => {
+    const { cluster: c } = memoryCluster({ a: {} });
+    const planned: PlannedRollout = await planRollout({
+      cluster: c,
+      job: 'web',
+      operation: deployOperation(spec),
+    });
+    planned.decline();
+    await expect(planned.execute()).rejects.toThrow(/already answered/);
+  });
+});
+
+describe('the operations', () => {
+  it('rollback --to a version a node does not have is a failure there, not "nothing to do"', () => {
+    const unchanged = plan({ changes: false, action: 'noop', versionFrom: 'aaaaaaa', warnings: [] });
+    expect(rollbackOperation('web', 'ccccccc').unchanged(unchanged)).toEqual({
+      outcome: 'failed',
+      message: "version ccccccc is not in this node's history",
+    });
+    expect(rollbackOperation('web').unchanged({ ...unchanged, warnings: ['no earlier version'] })).toEqual({
+      outcome: 'unchanged',
+      message: 'no earlier version',
+    });
+    expect(rollbackOperation('web').unchanged(unchanged).message).toBe('Nothing to roll back');
+  });
+
+  it('say what "nothing to change" means for each', () => {
+    const unchanged = plan({ changes: false });
+    expect(deployOperation(spec).unchanged(unchanged).message).toBe('Already up to date');
+    expect(stopOperation('web', false).unchanged(unchanged).message).toBe('Already stopped');
+    expect(stopOperation('web', true).unchanged(unchanged).message).toBe('Nothing to purge');
+    expect(stopOperation('web', true).planRequest).toEqual({ operation: 'stop', purge: true });
+  });
+});

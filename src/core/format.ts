@@ -1,0 +1,178 @@
+/**
+ * How figures and events read, the same in `dokkup top` / `dokkup events` and in the TUI: byte
+ * sizes, percentages, elapsed times and latencies, short container IDs, the `docker stats`
+ * columns of one container, and one line describing a feed event. Pure: times are passed in.
+ *
+ * Precision: sizes have three significant digits, like Docker's go-units (`1.23MiB`, `12.3MB`,
+ * `123MiB`); percentages one decimal below 100 and whole numbers from 100 (`0.3%`, `42.5%`,
+ * `250%`), which stays readable and fits a narrow TUI column.
+ */
+import type { ContainerStats, FeedEvent } from '../protocol/feeds.js';
+
+/** The 12-character ID `docker ps` shows (an image's `sha256:` prefix dropped). */
+export function shortId(id: string): string {
+  return id.replace(/^sha256:/, '').slice(0, 12);
+}
+
+const DECIMAL_UNITS = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
+const BINARY_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+
+function humanSize(bytes: number, base: number, units: string[]): string {
+  let value = Math.max(bytes, 0);
+  let unit = 0;
+  while (value >= base && unit < units.length - 1) {
+    value /= base;
+    unit++;
+  }
+  const text = value >= 100 || unit === 0 ? String(Math.round(value)) : value.toPrecision(3);
+  return `${Number(text)}${units[unit]}`;
+}
+
+function known(value: number | null | undefined): value is number {
+  return value !== null && value !== undefined && Number.isFinite(value);
+}
+
+/** `12.3MB` (powers of 1000): network and block I/O, as `docker stats` shows them. `-` when unknown. */
+export function formatDecimalBytes(bytes: number | null | undefined): string {
+  return known(bytes) && bytes >= 0 ? humanSize(bytes, 1000, DECIMAL_UNITS) : '-';
+}
+
+/** `1.5MiB` (powers of 1024): memory, as `docker stats` shows it. `-` when unknown. */
+export function formatBinaryBytes(bytes: number | null | undefined): string {
+  return known(bytes) && bytes >= 0 ? humanSize(bytes, 1024, BINARY_UNITS) : '-';
+}
+
+/** `0.3%`, `42.5%`, `250%` (CPU over several cores). `-` when unknown. */
+export function formatPercent(percent: number | null | undefined): string {
+  if (!known(percent)) return '-';
+  return Math.abs(percent) >= 100 ? `${Math.round(percent)}%` : `${percent.toFixed(1)}%`;
+}
+
+/** Compact age, uptime or time taken: `42s`, `5m`, `3h12m`, `4d2h`. `-` when unknown. */
+export function formatElapsed(ms: number | null | undefined): string {
+  if (!known(ms) || ms < 0) return '-';
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return `${h}h${m % 60 ? `${m % 60}m` : ''}`;
+  const d = Math.floor(h / 24);
+  return `${d}d${h % 24 ? `${h % 24}h` : ''}`;
+}
+
+/** A round trip: `3.2ms` (one decimal below 10 ms), `42ms`, `1.2s`. `-` when unknown. */
+export function formatLatency(ms: number | null | undefined): string {
+  if (!known(ms) || ms < 0) return '-';
+  if (ms < 10) return `${ms.toFixed(1)}ms`;
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  return `${(ms / 1000).toFixed(1)}s`;
+}
+
+/** The columns of `docker stats`, for one container. */
+export function statsColumns(stats: ContainerStats): {
+  cpu: string;
+  memory: string;
+  memoryPercent: string;
+  network: string;
+  block: string;
+  pids: string;
+} {
+  return {
+    cpu: formatPercent(stats.cpuPercent),
+    memory: `${formatBinaryBytes(stats.memoryUsage)} / ${formatBinaryBytes(stats.memoryLimit)}`,
+    memoryPercent: formatPercent(stats.memoryPercent),
+    network: `${formatDecimalBytes(stats.networkRx)} / ${formatDecimalBytes(stats.networkTx)}`,
+    block: `${formatDecimalBytes(stats.blockRead)} / ${formatDecimalBytes(stats.blockWrite)}`,
+    pids: stats.pids === null ? '-' : String(stats.pids),
+  };
+}
+
+type ContainerFeedEvent = Extract<FeedEvent, { type: 'container' }>;
+
+/** What a container event says, for faces that hold its fields rather than the event. */
+export type ContainerEventFacts = Pick<ContainerFeedEvent, 'action' | 'containerName' | 'containerId'> &
+  Partial<Pick<ContainerFeedEvent, 'exitCode' | 'signal' | 'health' | 'version'>>;
+
+/** `die web-1 (3f2a9c1e4b5d): exit code 137, version abc1234` */
+export function describeContainerEvent(event: ContainerEventFacts): string {
+  const details: string[] = [];
+  if (event.exitCode !== undefined && event.exitCode !== null) details.push(`exit code ${event.exitCode}`);
+  if (event.signal !== undefined) details.push(`signal ${event.signal}`);
+  if (event.health !== undefined && event.health !== null) details.push(event.health);
+  if (event.version !== undefined && event.version !== null) details.push(`version ${event.version}`);
+  const action = event.action === 'health_status' ? 'health' : event.action;
+  const what = `${action} ${event.containerName} (${shortId(event.containerId)})`;
+  return details.length ? `${what}: ${details.join(', ')}` : what;
+}
+
+/**
+ * One line saying what happened, without time or node: `start web-1 (3f2a9c1e4b5d)`,
+ * `deploy started`, `done: Update successful (a -> b, 2/2 running)`. With `job`, prefixed with
+ * the job's name for lists that have no job column (`web: deploy started`).
+ */
+export function describeFeedEvent(event: FeedEvent, options: { job?: boolean } = {}): string {
+  const text = describeEvent(event);
+  return options.job && event.job ? `${event.job}: ${text}` : text;
+}
+
+function describeEvent(event: FeedEvent): string {
+  switch (event.type) {
+    case 'container':
+      return describeContainerEvent(event);
+    case 'operation-start':
+      return `${event.operation} started`;
+    case 'operation-progress':
+      return event.line.message;
+    case 'operation-done': {
+      const r = event.result;
+      const versions =
+        r.versionFrom && r.versionTo && r.versionFrom !== r.versionTo
+          ? `${r.versionFrom} -> ${r.versionTo}`
+          : (r.versionTo ?? r.versionFrom ?? '');
+      const tail = [versions, `${r.running}/${r.total} running`].filter(Boolean).join(', ');
+      const error = r.ok || !r.error ? '' : `: ${r.error.message}`;
+      return `${r.ok ? 'done' : 'failed'}: ${r.message}${error} (${tail})`;
+    }
+  }
+}
+
+/** How an event should stand out: a crash or failure is bad news, a finished operation good. */
+export type EventLevel = 'info' | 'ok' | 'warn' | 'error';
+
+/** The level of a container event from its facts (see `feedEventLevel`). */
+export function containerEventLevel(
+  event: Pick<ContainerEventFacts, 'action' | 'exitCode' | 'health'>,
+): EventLevel {
+  if (event.action === 'oom') return 'error';
+  if (
+    event.action === 'die' &&
+    event.exitCode !== undefined &&
+    event.exitCode !== null &&
+    event.exitCode !== 0
+  )
+    return 'warn';
+  if (event.health === 'unhealthy') return 'warn';
+  return 'info';
+}
+
+export function feedEventLevel(event: FeedEvent): EventLevel {
+  switch (event.type) {
+    case 'container':
+      return containerEventLevel(event);
+    case 'operation-done':
+      return event.result.ok ? 'ok' : 'error';
+    default:
+      return 'info';
+  }
+}
+
+/** `container` or `operation` (what kind of event it is, for a column). */
+export function feedEventKind(event: FeedEvent): string {
+  return event.type === 'container' ? 'container' : 'operation';
+}
+
+/** ISO-8601 UTC with milliseconds. */
+export function formatEventTime(atMs: number): string {
+  return new Date(Math.floor(atMs)).toISOString();
+}
