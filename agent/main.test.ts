@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { routes } from '../src/protocol/api.js';
-import type { AgentServer } from './app.js';
 import { keyFilePath } from './auth/index.js';
+import type { AgentServer } from './http/server.js';
 import {
   type AgentProcessIO,
   DEFAULT_PORT,

@@ -14,8 +14,8 @@
 import { once } from 'node:events';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createTcpServer, type Server as TcpServer } from 'node:net';
-import { type AgentServer, createAgentServer } from '../../agent/app.js';
 import { KeyVerifier } from '../../agent/auth/index.js';
+import { type AgentServer, createAgentServer } from '../../agent/http/server.js';
 import { JobEngine } from '../../agent/jobs/engine.js';
 import { silentLogger } from '../../agent/logger.js';
 import { MemoryJobStateStore } from '../../agent/store/job-store.js';

@@ -13,15 +13,15 @@ import {
   RollbackRequestSchema,
   routes,
   StopRequestSchema,
-} from '../src/protocol/api.js';
-import { JOB_NAME_PATTERN } from '../src/protocol/job.js';
-import type { AuthOutcome } from './auth/verifier.js';
-import { readJson } from './http/body.js';
-import { HttpError, toErrorResponse } from './http/errors.js';
-import { streamOperation } from './http/ndjson.js';
-import { sendError, sendJson } from './http/respond.js';
-import { type RouteContext, Router } from './http/router.js';
-import type { JobService, ProgressSink } from './jobs/service.js';
+} from '../../src/protocol/api.js';
+import { JOB_NAME_PATTERN } from '../../src/protocol/job.js';
+import type { AuthOutcome } from '../auth/verifier.js';
+import type { JobService, ProgressSink } from '../jobs/service.js';
+import { readJson } from './body.js';
+import { HttpError, toErrorResponse } from './errors.js';
+import { streamOperation } from './ndjson.js';
+import { sendError, sendJson } from './respond.js';
+import { type RouteContext, Router } from './router.js';
 
 /** What the server needs from the key check (`KeyVerifier` from `agent/auth`). */
 export interface RequestAuthorizer {

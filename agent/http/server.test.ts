@@ -7,8 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DokkupError, JobBusyError, NotFoundError } from '../src/core/errors.js';
-import { testSpec } from '../src/core/spec.fixture.js';
+import { DokkupError, JobBusyError, NotFoundError } from '../../src/core/errors.js';
+import { testSpec } from '../../src/core/spec.fixture.js';
 import {
   type AgentInfo,
   ErrorBodySchema,
@@ -19,11 +19,11 @@ import {
   type Plan,
   type PlanRequest,
   routes,
-} from '../src/protocol/api.js';
-import type { JobSpec } from '../src/protocol/job.js';
-import { type AgentServer, createAgentServer } from './app.js';
-import { issueKey, KeyVerifier } from './auth/index.js';
-import type { JobService, ProgressSink } from './jobs/service.js';
+} from '../../src/protocol/api.js';
+import type { JobSpec } from '../../src/protocol/job.js';
+import { issueKey, KeyVerifier } from '../auth/index.js';
+import type { JobService, ProgressSink } from '../jobs/service.js';
+import { type AgentServer, createAgentServer } from './server.js';
 
 const KEY = issueKey();
 const FAST = { N: 2 ** 10, r: 8, p: 1, keyLength: 32 };
