@@ -7,9 +7,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { createAgent, SHUTDOWN_GRACE_MS } from './app.js';
 import { issueKey, KeyVerifier } from './auth/index.js';
 import { createLogger, silentLogger } from './logger.js';
-import { readAgentVersion, wireAgent } from './main.js';
 
 export interface EmbeddedAgentOptions {
   /** Default: `DOCKER_HOST`, else the local socket. */
@@ -41,43 +41,29 @@ export async function startEmbeddedAgent(options: EmbeddedAgentOptions = {}): Pr
     (options.logFile ? createLogger({ destination: options.logFile, format: 'json' }) : silentLogger());
   const key = issueKey();
   const verifier = KeyVerifier.forKey(key, { logger });
-  const { server, engine, feeds } = wireAgent({
+  const agent = createAgent({
     dataDir,
     dockerHost: options.dockerHost ?? process.env['DOCKER_HOST'],
     verifier,
     logger,
-    agentVersion: readAgentVersion(),
   });
+  let port: number;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    ({ port } = await agent.listen(0, '127.0.0.1'));
   } catch (error) {
+    await agent.close(0);
     if (ownDataDir) await rm(dataDir, { recursive: true, force: true });
     throw error;
   }
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('embedded agent has no TCP address');
-  logger.info({ port: address.port }, 'embedded agent listening');
+  logger.info({ port }, 'embedded agent listening');
 
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
-      const grace = options.closeGraceMs ?? 30_000;
-      server.beginShutdown();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      await Promise.all([server.waitForOperations(grace), engine.drain(grace)]);
-      server.closeAllConnections();
-      await feeds.close();
-      await closed;
+      await agent.close(options.closeGraceMs ?? SHUTDOWN_GRACE_MS);
       if (ownDataDir) await rm(dataDir, { recursive: true, force: true });
     })();
     return closing;
   };
-  return { baseUrl: `http://127.0.0.1:${address.port}`, key, close };
+  return { baseUrl: `http://127.0.0.1:${port}`, key, close };
 }

@@ -1,7 +1,8 @@
 /**
- * The agent process: options, first-start key, Docker unreachable at start, graceful stop.
- * Docker is deliberately absent here (DOCKER_HOST names a socket that does not exist); the
- * agent against real engines is covered by the Docker-backed suites.
+ * The agent process: first-start key, Docker unreachable at start, graceful stop, the ways it
+ * fails to start. Docker is deliberately absent here (DOCKER_HOST names a socket that does not
+ * exist); the agent against real engines is covered by the Docker-backed suites. Parsing its
+ * options is the CLI's `agent` command's (src/cli/commands/agent.test.ts).
  */
 import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -10,16 +11,9 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { routes } from '../src/protocol/api.js';
+import type { AgentServer } from './app.js';
 import { keyFilePath } from './auth/index.js';
-import type { AgentServer } from './http/server.js';
-import {
-  type AgentProcessIO,
-  DEFAULT_PORT,
-  defaultDataDir,
-  parseAgentArgs,
-  readAgentVersion,
-  runAgentCommand,
-} from './main.js';
+import { type AgentOptions, type AgentProcessIO, defaultDataDir, runAgent } from './main.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -27,72 +21,6 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
-});
-
-describe('parseAgentArgs', () => {
-  const env = { DOKKUP_CONFIG: '/data' };
-  const fallback = () => '/fallback';
-
-  it('has the documented defaults', () => {
-    expect(parseAgentArgs([], {}, fallback)).toEqual({
-      kind: 'run',
-      options: {
-        port: DEFAULT_PORT,
-        host: '0.0.0.0',
-        dataDir: '/fallback',
-        rotateKey: false,
-        allowHostBinds: false,
-      },
-    });
-  });
-
-  it('takes options from flags first, then the environment', () => {
-    expect(parseAgentArgs([], { PORT: '9000', DOKKUP_CONFIG: '/data' }, fallback)).toMatchObject({
-      options: { port: 9000, dataDir: '/data' },
-    });
-    expect(
-      parseAgentArgs(
-        ['--port', '9100', '--host=127.0.0.1', '--config', '/cfg', '--rotate-key', '--allow-host-binds'],
-        { PORT: '9000', ...env },
-        fallback,
-      ),
-    ).toEqual({
-      kind: 'run',
-      options: { port: 9100, host: '127.0.0.1', dataDir: '/cfg', rotateKey: true, allowHostBinds: true },
-    });
-    expect(parseAgentArgs(['--port', '0'], {}, fallback)).toMatchObject({ options: { port: 0 } });
-  });
-
-  it.each([
-    [['--port', 'abc'], /--port must be a port number.*"abc"/],
-    [['--port', '70000'], /--port must be a port number/],
-    [['--port', '-1'], /port/],
-    [['--port'], /--port must be a port number/],
-    [['--prot', '80'], /unknown option --prot/],
-    [['--port=80', '-x'], /unknown option -x/],
-    [['serve'], /unexpected argument "serve"/],
-    [['--port', '1', '--port', '2'], /only be set once/],
-    [['--config', ''], /--config must name a directory/],
-  ])('refuses %j', (argv, message) => {
-    const parsed = parseAgentArgs(argv, {}, fallback);
-    expect(parsed.kind).toBe('usage-error');
-    expect(parsed.kind === 'usage-error' && parsed.message).toMatch(message);
-  });
-
-  it('refuses a bad PORT from the environment, naming it', () => {
-    expect(parseAgentArgs([], { PORT: 'http' }, fallback)).toEqual({
-      kind: 'usage-error',
-      message: 'PORT must be a port number from 0 to 65535 (got "http")',
-    });
-  });
-
-  it('answers --help and --version', () => {
-    const help = parseAgentArgs(['--help'], {}, fallback);
-    expect(help.kind === 'help' && help.text).toMatch(/--rotate-key/);
-    expect(parseAgentArgs(['-h'], {}, fallback).kind).toBe('help');
-    expect(parseAgentArgs(['--version'], {}, fallback).kind).toBe('version');
-    expect(readAgentVersion()).toMatch(/^\d+\.\d+\.\d+/);
-  });
 });
 
 describe('defaultDataDir', () => {
@@ -104,8 +32,15 @@ describe('defaultDataDir', () => {
   });
 });
 
-/** Runs `dokkup agent` in this process with fake stdio and signals; Docker does not exist. */
-function startAgent(argv: string[], env: NodeJS.ProcessEnv = {}) {
+/** Runs the agent in this process with fake stdio and signals; Docker does not exist. */
+function startAgent(given: Partial<AgentOptions>, env: NodeJS.ProcessEnv = {}) {
+  const options: AgentOptions = {
+    port: 0,
+    host: '127.0.0.1',
+    rotateKey: false,
+    allowHostBinds: false,
+    ...given,
+  };
   const out: string[] = [];
   const err: string[] = [];
   const logs: Array<Record<string, unknown>> = [];
@@ -135,7 +70,7 @@ function startAgent(argv: string[], env: NodeJS.ProcessEnv = {}) {
     }),
     onListening: (s) => listening(s),
   };
-  const exitCode = runAgentCommand(argv, io);
+  const exitCode = runAgent(options, io);
   return {
     out,
     err,
@@ -159,10 +94,10 @@ async function get(url: string, key?: string) {
   return { status: response.status, body: (await response.json()) as { error: { code: string } } };
 }
 
-describe('runAgentCommand', () => {
+describe('runAgent', () => {
   it('prints the key once on first start, keeps serving without Docker, and stops cleanly', async () => {
     const dataDir = join(dir, 'data');
-    const first = startAgent(['--port', '0', '--host', '127.0.0.1', '--config', dataDir]);
+    const first = startAgent({ dataDir });
     const health = await get(await first.url(routes.health));
     expect(health).toEqual({ status: 200, body: { ok: true } });
 
@@ -192,12 +127,12 @@ describe('runAgentCommand', () => {
     await expect(fetch(healthUrl)).rejects.toThrow();
 
     // Later starts never print a key; the same key still works.
-    const second = startAgent(['--port', '0', '--host', '127.0.0.1'], { DOKKUP_CONFIG: dataDir });
+    const second = startAgent({ dataDir });
     expect((await get(await second.url(routes.info), key)).status).toBe(503);
     expect(second.out).toEqual([]);
 
     // --rotate-key (another process, same data dir): new key printed, the old one refused at once.
-    const rotated = startAgent(['--rotate-key', '--config', dataDir]);
+    const rotated = startAgent({ rotateKey: true, dataDir });
     expect(await rotated.exitCode).toBe(0);
     const newKey = /^Your new API key is: ([A-Za-z0-9_-]{43})\n$/.exec(rotated.out.join(''))![1]!;
     expect(newKey).not.toBe(key);
@@ -206,25 +141,11 @@ describe('runAgentCommand', () => {
     expect(await second.stop('SIGINT')).toBe(0);
   });
 
-  it('exits 2 with a clear message for bad options and a bad LOG_LEVEL', async () => {
-    const bad = startAgent(['--port', 'eighty']);
-    expect(await bad.exitCode).toBe(2);
-    expect(bad.err.join('')).toMatch(/^dokkup agent: --port must be a port number.*\n.*--help/);
-    expect(bad.out).toEqual([]);
-
-    const unknown = startAgent(['--verbose']);
-    expect(await unknown.exitCode).toBe(2);
-    expect(unknown.err.join('')).toMatch(/unknown option --verbose/);
-
-    const level = startAgent(['--config', join(dir, 'x')], { LOG_LEVEL: 'loud' });
+  it('exits 2 with a clear message for a bad LOG_LEVEL', async () => {
+    const level = startAgent({ dataDir: join(dir, 'x') }, { LOG_LEVEL: 'loud' });
     expect(await level.exitCode).toBe(2);
-    expect(level.err.join('')).toMatch(/LOG_LEVEL must be one of/);
-  });
-
-  it('prints help and exits 0', async () => {
-    const help = startAgent(['--help']);
-    expect(await help.exitCode).toBe(0);
-    expect(help.out.join('')).toMatch(/^Usage\n\s+\$ dokkup agent/);
+    expect(level.err.join('')).toMatch(/^dokkup agent: LOG_LEVEL must be one of/);
+    expect(level.out).toEqual([]);
   });
 
   it('exits 1 with a clear message when the port is taken', async () => {
@@ -232,7 +153,7 @@ describe('runAgentCommand', () => {
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const port = (blocker.address() as { port: number }).port;
     try {
-      const agent = startAgent(['--port', String(port), '--host', '127.0.0.1', '--config', join(dir, 'd')]);
+      const agent = startAgent({ port, dataDir: join(dir, 'd') });
       expect(await agent.exitCode).toBe(1);
       expect(agent.err.join('')).toMatch(
         new RegExp(`cannot listen on 127.0.0.1:${port}: the port is already in use`),
@@ -247,7 +168,7 @@ describe('runAgentCommand', () => {
     await mkdir(dataDir);
     const { writeFile } = await import('node:fs/promises');
     await writeFile(keyFilePath(dataDir), '{oops');
-    const agent = startAgent(['--port', '0', '--config', dataDir]);
+    const agent = startAgent({ host: '0.0.0.0', dataDir });
     expect(await agent.exitCode).toBe(1);
     expect(agent.err.join('')).toMatch(/agent-key\.json is not valid JSON.*--rotate-key/);
     expect(agent.out).toEqual([]);

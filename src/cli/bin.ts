@@ -1,12 +1,8 @@
 #!/usr/bin/env node
 /**
- * The `dokkup` executable. `dokkup agent` runs the node agent; every other command is the
- * operator CLI. Each side is loaded only when used, so the CLI never pays for the agent's
- * Docker client and vice versa.
+ * The `dokkup` executable: every command, `dokkup agent` included, goes through the CLI's
+ * command registry. Commands load what they drive only when they run, so the CLI never pays
+ * for the agent's Docker client and vice versa.
  */
-const argv = process.argv.slice(2);
-const exitCode =
-  argv[0] === 'agent'
-    ? await (await import('../../agent/main.js')).runAgentCommand(argv.slice(1))
-    : await (await import('./main.js')).runCli(argv);
+const exitCode = await (await import('./main.js')).runCli(process.argv.slice(2));
 if (exitCode !== undefined) process.exitCode = exitCode;

@@ -1,7 +1,8 @@
 /**
  * What a CLI command is. Each command lives in its own file in `commands/`, exports one
- * `Command`, and is listed once in `commands/index.ts`; `main.ts` finds it by its words
- * (`run job`), parses its flags with meow, checks them, and calls `run`.
+ * `Command` that declares its flags (meow's types, short flags, aliases, defaults, plus a line
+ * of help), and is listed once in `commands/index.ts`; `main.ts` finds it by its words
+ * (`run job`), parses argv once with meow against its flags, checks them, and calls `run`.
  */
 import { DokkupError } from '../core/errors.js';
 import type { CliIO, Style } from './io.js';
@@ -9,6 +10,8 @@ import type { CliIO, Style } from './io.js';
 export interface FlagDefinition {
   type: 'string' | 'boolean' | 'number';
   shortFlag?: string;
+  /** Other long names meow accepts for it. */
+  aliases?: string[];
   default?: string | boolean | number;
   /** One line for `--help`. */
   description: string;
@@ -45,6 +48,13 @@ export interface Command {
   flags: Record<string, FlagDefinition>;
   /** How many positional arguments it takes. */
   args: { min: number; max: number; names?: string };
+  /** The `Exit codes:` section of its `--help` (default: the CLI's, see main.ts). */
+  exitCodes?: string;
+  /**
+   * It handles SIGINT/SIGTERM itself (the agent: a graceful shutdown), so the CLI neither turns
+   * Ctrl-C into `signal` nor exits on a second one.
+   */
+  ownsSignals?: boolean;
   run(context: CommandContext): Promise<number>;
 }
 

@@ -18,8 +18,9 @@ import {
   ShowNodesJsonSchema,
 } from '../protocol/cli-json.js';
 import type { Command } from './command.js';
+import { commands } from './commands/index.js';
 import type { CliIO } from './io.js';
-import { runCli } from './main.js';
+import { conflictingFlagTypes, runCli } from './main.js';
 
 let sim: Simulator;
 let dir: string;
@@ -133,6 +134,20 @@ describe('commands, flags and help', () => {
       expect(ran.stderr, argv.join(' ')).toMatch(message);
       expect(ran.stderr).not.toMatch(/\n\s+at /);
     }
+  });
+
+  it('finds the command whatever the flags around its words take (-i FILE is not a word)', async () => {
+    // A flag name means one type in every command, so the words can be found before the command is.
+    expect(conflictingFlagTypes(commands)).toEqual([]);
+    const before = await cli(['-i', 'healthy.yaml', 'history', 'job', '--json', 'web1.yaml']);
+    expect(before.code).toBe(0);
+    expect(HistoryJsonSchema.parse(JSON.parse(before.stdout)).nodes.map((n) => n.status)).toEqual([
+      'online',
+      'online',
+    ]);
+    const between = await cli(['history', '--inventory=healthy.yaml', 'job', 'web1.yaml']);
+    expect(between.code).toBe(0);
+    expect(between.stdout).toMatch(/^NODE\s+STATUS\s+VERSION/);
   });
 
   it('bad files exit 2 with file:line:col messages', async () => {

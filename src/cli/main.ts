@@ -4,7 +4,7 @@
  * and an exit code. Nothing below this function prints a stack trace unless `DEBUG=dokkup`.
  */
 import process from 'node:process';
-import meow from 'meow';
+import meow, { type AnyFlag } from 'meow';
 import { ExitCode } from '../core/outcome.js';
 import {
   type Command,
@@ -37,8 +37,25 @@ const COMMON_FLAGS: Record<string, FlagDefinition> = {
 
 export async function runCli(argv: readonly string[], options: RunCliOptions = {}): Promise<number> {
   const io = options.io ?? processIO();
-  const handleSignals = options.handleSignals ?? options.io === undefined;
   const commands = options.commands ?? registeredCommands;
+  try {
+    const found = route(argv, commands, io);
+    if (typeof found === 'number') return found;
+    const handleSignals = (options.handleSignals ?? options.io === undefined) && !found.command.ownsSignals;
+    return await withSignals(handleSignals, io, (signal) =>
+      runParsed(found.command, found.parsed, io, signal),
+    );
+  } catch (error) {
+    return reportError(error, io);
+  }
+}
+
+/** Ctrl-C aborts the signal (no further nodes are contacted); a second one exits at once. */
+async function withSignals(
+  handleSignals: boolean,
+  io: CliIO,
+  run: (signal: AbortSignal) => Promise<number>,
+): Promise<number> {
   const controller = new AbortController();
   let interrupts = 0;
   const onSigint = () => {
@@ -61,9 +78,7 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
     process.stdout.on('error', onStdoutError);
   }
   try {
-    return await dispatch(argv, io, commands, controller.signal);
-  } catch (error) {
-    return reportError(error, io);
+    return await run(controller.signal);
   } finally {
     if (handleSignals) {
       process.off('SIGINT', onSigint);
@@ -72,12 +87,15 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
   }
 }
 
-async function dispatch(
+/**
+ * Finds the command named by argv's words and parses argv for it, or answers at once (help,
+ * a family's list of commands) with an exit code.
+ */
+function route(
   argv: readonly string[],
-  io: CliIO,
   commands: readonly Command[],
-  signal: AbortSignal,
-): Promise<number> {
+  io: CliIO,
+): { command: Command; parsed: Parsed } | number {
   const first = argv[0];
   if (
     argv.length === 0 ||
@@ -89,22 +107,24 @@ async function dispatch(
   }
   if (argv.length === 1 && (first === '--version' || first === '-v')) {
     const version = commands.find((c) => c.path.join(' ') === 'version');
-    if (version) return runParsed(version, [], io, signal);
+    if (version) return { command: version, parsed: parseFor(version, []) };
   }
 
-  const match = findCommand(argv, commands);
-  if (!match) {
-    // Words that start some command (`dokkup run`, `dokkup show --help`): list what follows.
-    const words = leadingWords(argv);
-    const family = commands.filter((c) => words.length > 0 && startsWith(c.path, words));
-    if (family.length > 0) {
-      const help = argv.includes('--help') || argv.includes('-h');
-      (help ? io.stdout : io.stderr).write(familyHelp(words, family));
-      return help ? ExitCode.ok : ExitCode.invalidInput;
-    }
-    throw new UsageError(`unknown command "${words.join(' ') || argv.join(' ')}"`);
+  const words = wordsOf(argv, commands);
+  const command = [...commands]
+    .sort((a, b) => b.path.length - a.path.length)
+    .find((c) => startsWith(words, c.path));
+  if (command) return { command, parsed: parseFor(command, argv) };
+
+  // Words that start some command (`dokkup run`, `dokkup show --help`): list what follows.
+  const leading = leadingWords(argv);
+  const family = commands.filter((c) => leading.length > 0 && startsWith(c.path, leading));
+  if (family.length > 0) {
+    const help = argv.includes('--help') || argv.includes('-h');
+    (help ? io.stdout : io.stderr).write(familyHelp(leading, family));
+    return help ? ExitCode.ok : ExitCode.invalidInput;
   }
-  return runParsed(match.command, argv, io, signal, match.parsed);
+  throw new UsageError(`unknown command "${leading.join(' ') || argv.join(' ')}"`);
 }
 
 interface Parsed {
@@ -113,66 +133,70 @@ interface Parsed {
   unnormalized: Record<string, unknown>;
 }
 
-function parseFor(command: Command, argv: readonly string[]): Parsed {
-  const flags = { ...command.flags, ...COMMON_FLAGS };
-  const meowFlags: Record<string, { type: FlagDefinition['type']; shortFlag?: string; default?: unknown }> =
-    {};
+/** Every command's flags and the common ones. */
+function flagsOf(command: Command): Record<string, FlagDefinition> {
+  return { ...command.flags, ...COMMON_FLAGS };
+}
+
+/** meow's declaration of a command's flags. */
+function meowFlags(flags: Record<string, FlagDefinition>, withDefaults: boolean) {
+  const declared: Record<string, AnyFlag> = {};
   for (const [name, flag] of Object.entries(flags)) {
-    meowFlags[name] = {
+    declared[name] = {
       type: flag.type,
       ...(flag.shortFlag ? { shortFlag: flag.shortFlag } : {}),
-      ...(flag.default !== undefined ? { default: flag.default } : {}),
-    };
+      ...(flag.aliases ? { aliases: flag.aliases } : {}),
+      ...(withDefaults && flag.default !== undefined ? { default: flag.default } : {}),
+    } as AnyFlag;
   }
-  let result: ReturnType<typeof meow>;
+  return declared;
+}
+
+function parseWith(argv: readonly string[], flags: Record<string, AnyFlag>) {
+  return meow({
+    importMeta: import.meta,
+    argv: [...argv],
+    // Parsed, not acted on: help, version and unknown flags are handled here, never by an exit.
+    autoHelp: false,
+    autoVersion: false,
+    allowUnknownFlags: true,
+    pkg: { name: 'dokkup' },
+    description: false,
+    booleanDefault: undefined,
+    flags,
+  });
+}
+
+/**
+ * The command's words, found the way meow's `commands` option finds a one-word command: a first
+ * parse that only needs to know which flags take a value (so that `-i FILE` is not a word). The
+ * flag names of all commands agree on their types (a test in main.test.ts keeps it so).
+ */
+function wordsOf(argv: readonly string[], commands: readonly Command[]): string[] {
+  const types: Record<string, FlagDefinition> = {};
+  for (const command of commands) Object.assign(types, flagsOf(command));
   try {
-    result = meow({
-      importMeta: import.meta,
-      argv: [...argv],
-      // Parsed, not acted on: help, version and unknown flags are handled here, never by an exit.
-      autoHelp: false,
-      autoVersion: false,
-      allowUnknownFlags: true,
-      pkg: { name: 'dokkup' },
-      description: false,
-      booleanDefault: undefined,
-      // biome-ignore lint/suspicious/noExplicitAny: meow's flag typing is a deep generic
-      flags: meowFlags as any,
-    });
+    return parseWith(argv, meowFlags(types, false)).input.map(String);
+  } catch {
+    return leadingWords(argv);
+  }
+}
+
+/** The one parse of argv for the command found: its flags, with their types and defaults. */
+function parseFor(command: Command, argv: readonly string[]): Parsed {
+  try {
+    const result = parseWith(argv, meowFlags(flagsOf(command), true));
+    return {
+      flags: result.flags as FlagValues,
+      input: result.input.map(String),
+      unnormalized: result.unnormalizedFlags as Record<string, unknown>,
+    };
   } catch (error) {
     throw new UsageError((error as Error).message, command);
   }
-  return {
-    flags: result.flags as FlagValues,
-    input: result.input.map(String),
-    unnormalized: result.unnormalizedFlags as Record<string, unknown>,
-  };
 }
 
-function findCommand(
-  argv: readonly string[],
-  commands: readonly Command[],
-): { command: Command; parsed: Parsed } | undefined {
-  const byLength = [...commands].sort((a, b) => b.path.length - a.path.length);
-  for (const command of byLength) {
-    let parsed: Parsed;
-    try {
-      parsed = parseFor(command, argv);
-    } catch {
-      continue;
-    }
-    if (startsWith(parsed.input, command.path)) return { command, parsed };
-  }
-  return undefined;
-}
-
-async function runParsed(
-  command: Command,
-  argv: readonly string[],
-  io: CliIO,
-  signal: AbortSignal,
-  parsed: Parsed = parseFor(command, argv),
-): Promise<number> {
+async function runParsed(command: Command, parsed: Parsed, io: CliIO, signal: AbortSignal): Promise<number> {
   if (parsed.flags['help'] === true) {
     io.stdout.write(commandHelp(command));
     return ExitCode.ok;
@@ -204,10 +228,14 @@ async function runParsed(
 
 function unknownFlags(command: Command, given: Record<string, unknown>): string[] {
   const known = new Set<string>();
-  for (const [name, flag] of Object.entries({ ...command.flags, ...COMMON_FLAGS })) {
+  for (const [name, flag] of Object.entries(flagsOf(command))) {
     known.add(name);
     known.add(kebab(name));
     if (flag.shortFlag) known.add(flag.shortFlag);
+    for (const alias of flag.aliases ?? []) {
+      known.add(alias);
+      known.add(kebab(alias));
+    }
   }
   return Object.keys(given)
     .filter((key) => key !== '_' && key !== '--' && !known.has(key))
@@ -225,6 +253,22 @@ function leadingWords(argv: readonly string[]): string[] {
 
 function startsWith(list: readonly string[], prefix: readonly string[]): boolean {
   return prefix.length <= list.length && prefix.every((word, i) => list[i] === word);
+}
+
+/** Flag names used by several commands with different types (must be none: see `wordsOf`). */
+export function conflictingFlagTypes(commands: readonly Command[]): string[] {
+  const types = new Map<string, string>();
+  const conflicts = new Set<string>();
+  for (const command of commands) {
+    for (const [name, flag] of Object.entries(flagsOf(command))) {
+      for (const key of [name, ...(flag.shortFlag ? [flag.shortFlag] : []), ...(flag.aliases ?? [])]) {
+        const seen = types.get(key);
+        if (seen !== undefined && seen !== flag.type) conflicts.add(key);
+        types.set(key, flag.type);
+      }
+    }
+  }
+  return [...conflicts];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -252,7 +296,6 @@ export function topHelp(commands: readonly Command[]): string {
     [...c.path, c.args.names ?? ''].filter(Boolean).join(' '),
     c.summary,
   ]);
-  rows.push(['agent', 'Run the node agent (see dokkup agent --help)']);
   return `dokkup: containers across one server or ten thousand, with no master node
 
 Usage: dokkup <command> [options]
@@ -287,7 +330,7 @@ ${description}
 Options:
 ${table(rows)}
 
-${EXIT_CODES}`;
+${command.exitCodes ?? EXIT_CODES}`;
 }
 
 // ---------------------------------------------------------------------------------------------

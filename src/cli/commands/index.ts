@@ -3,6 +3,7 @@
  * `Command` and add it to this list (order = order in `dokkup --help`).
  */
 import type { Command } from '../command.js';
+import { agentCommand } from './agent.js';
 import { eventsCommand } from './events.js';
 import { historyJobCommand } from './history.js';
 import { logsJobCommand } from './logs.js';
@@ -29,4 +30,5 @@ export const commands: readonly Command[] = [
   eventsCommand,
   topJobCommand,
   versionCommand,
+  agentCommand,
 ];

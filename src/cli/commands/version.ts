@@ -1,4 +1,4 @@
-import { versionLine } from '../build-info.js';
+import { versionLine } from '../../build-info.js';
 import type { Command } from '../command.js';
 
 export const versionCommand: Command = {

@@ -1,5 +1,7 @@
 /**
- * `dokkup version`: `Dokkup v<package version>, build <short commit or dev>`.
+ * Which dokkup this is, for both apps: `dokkup version` prints
+ * `Dokkup v<package version>, build <short commit or dev>`; the agent reports the package
+ * version in `/v1/info` and `dokkup agent --version`.
  *
  * The commit comes from `build-info.json` at the package root when a build step wrote one
  * (`{"commit": "fd13a57"}`; release images and CI can), else from `git rev-parse` when the

@@ -1,0 +1,155 @@
+/**
+ * The agent, assembled: job engine, container runtime, history store, HTTP server and live feeds,
+ * built but not listening (the fastify build/listen split). `dokkup agent` (main.ts) adds the
+ * key file, signals and exit codes; the TUI's embedded mode (embedded.ts) a throwaway key on
+ * loopback; tests pass a runtime of their own and need no Docker at all.
+ *
+ *   const agent = createAgent({ dataDir, verifier, logger });
+ *   await agent.listen(8080, '0.0.0.0');
+ *   …
+ *   await agent.close(30_000);   // the one shutdown sequence
+ */
+
+import type { AddressInfo } from 'node:net';
+import { hostname as osHostname } from 'node:os';
+import type { Logger } from 'pino';
+import { packageVersion } from '../src/build-info.js';
+import type { AgentPolicy } from '../src/core/policy.js';
+import { connectDocker } from './docker/connect.js';
+import { DockerRuntime } from './docker/docker.js';
+import type { FeedRuntime } from './docker/feed-runtime.js';
+import type { ContainerRuntime } from './docker/runtime.js';
+import { attachFeeds, type FeedsHandle } from './feeds/index.js';
+import { type AgentServer, createAgentServer, type RequestAuthorizer } from './http/server.js';
+import { JobEngine } from './jobs/engine.js';
+import { FileJobStateStore, type JobStateStore } from './store/job-store.js';
+
+export type { AgentServer } from './http/server.js';
+
+/** How long a shutdown waits for running deploys/rollbacks/stops before closing anyway. */
+export const SHUTDOWN_GRACE_MS = 30_000;
+
+export interface CreateAgentOptions {
+  /** Key hash (for `dokkup agent`) and job history. */
+  dataDir: string;
+  /** The key check: a `KeyVerifier` from agent/auth. */
+  verifier: RequestAuthorizer & Parameters<typeof attachFeeds>[1]['verifier'];
+  logger: Logger;
+  /** The Docker engine to drive (unix://, tcp://); default the local socket. Unused with `runtimes`. */
+  dockerHost?: string;
+  /** Engines of one's own instead of Docker (tests, simulations): jobs and live feeds. */
+  runtimes?: { containers: ContainerRuntime; feeds: FeedRuntime };
+  /** Default: a file store in `dataDir`. */
+  store?: JobStateStore;
+  /** What jobs may not do on this host (default: no binds of the Docker socket or host system paths). */
+  policy?: AgentPolicy;
+  /** Default: dokkup's package version. */
+  agentVersion?: string;
+  /** Default: the machine's host name. */
+  hostname?: string;
+}
+
+export interface Agent {
+  /** The HTTP server (not listening until `listen`). */
+  readonly server: AgentServer;
+  readonly engine: JobEngine;
+  readonly runtime: ContainerRuntime;
+  readonly agentVersion: string;
+  /** Logs whether the engine answers; never throws: without Docker the agent serves 503s until it is back. */
+  checkDocker(timeoutMs?: number): Promise<boolean>;
+  /** Starts accepting connections; rejects (e.g. `EADDRINUSE`) when it cannot. */
+  listen(port: number, host: string): Promise<AddressInfo>;
+  /**
+   * The one shutdown sequence: new requests get 503, idle connections close, running operations
+   * get `graceMs` to finish, then every connection and feed closes. Resolves true when nothing
+   * was still running. Idempotent.
+   */
+  close(graceMs?: number): Promise<boolean>;
+}
+
+export function createAgent(options: CreateAgentOptions): Agent {
+  const { logger } = options;
+  const agentVersion = options.agentVersion ?? packageVersion();
+  const docker = options.runtimes ? undefined : connectDocker(options.dockerHost);
+  const runtime = options.runtimes?.containers ?? new DockerRuntime(docker!);
+  const engine = new JobEngine({
+    runtime,
+    store: options.store ?? new FileJobStateStore(options.dataDir, logger),
+    logger,
+    agentVersion,
+    hostname: options.hostname ?? osHostname(),
+    ...(options.policy ? { policy: options.policy } : {}),
+  });
+  const server = createAgentServer({ service: engine, verifier: options.verifier, logger, agentVersion });
+  // Live feeds (events, stats, logs) over a WebSocket on the same server, same key.
+  const feeds: FeedsHandle = attachFeeds(server, {
+    verifier: options.verifier,
+    ...(options.runtimes ? { runtime: options.runtimes.feeds } : { docker }),
+    engine,
+    logger,
+  });
+
+  let closing: Promise<boolean> | undefined;
+
+  return {
+    server,
+    engine,
+    runtime,
+    agentVersion,
+
+    async checkDocker(timeoutMs = 5000) {
+      try {
+        const info = await withTimeout(runtime.info(), timeoutMs);
+        logger.info({ dockerVersion: info.version, apiVersion: info.apiVersion }, 'connected to Docker');
+        return true;
+      } catch (error) {
+        logger.warn(
+          {
+            dockerHost: options.dockerHost ?? 'unix:///var/run/docker.sock',
+            error: (error as Error).message,
+          },
+          'Docker is not reachable; serving anyway (requests that need Docker answer 503 until it is back)',
+        );
+        return false;
+      }
+    },
+
+    listen(port, host) {
+      return new Promise((resolve, reject) => {
+        const onError = (error: Error) => reject(error);
+        server.once('error', onError);
+        server.listen(port, host, () => {
+          server.off('error', onError);
+          resolve(server.address() as AddressInfo);
+        });
+      });
+    },
+
+    close(graceMs = SHUTDOWN_GRACE_MS) {
+      closing ??= (async () => {
+        server.beginShutdown();
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const [httpIdle, engineIdle] = await Promise.all([
+          server.waitForOperations(graceMs),
+          engine.drain(graceMs),
+        ]);
+        if (!httpIdle || !engineIdle)
+          logger.warn('operations still running after the grace period; closing anyway');
+        server.closeAllConnections();
+        await feeds.close();
+        await closed;
+        return httpIdle && engineIdle;
+      })();
+      return closing;
+    },
+  };
+}
+
+function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
