@@ -45,8 +45,6 @@ export interface ClusterOptions {
   client?: AgentClientOptions;
   /** Per-node kept-alive connections (default: only for inventories of up to 256 nodes). */
   keepConnections?: boolean;
-  /** Called whenever any node of any run settles (the CLI uses it to pace garbage collection). */
-  onNodeSettled?: () => void;
   /** Makes the client for a node; tests pass their own. */
   clientFactory?: (node: InventoryNode, options: AgentClientOptions) => AgentClient;
 }
@@ -70,7 +68,6 @@ export class Cluster {
   private sharedAgents?: { http: http.Agent; https: https.Agent };
   private readonly factory: (node: InventoryNode, options: AgentClientOptions) => AgentClient;
   private readonly clients = new Map<string, AgentClient>();
-  private readonly onNodeSettled?: () => void;
 
   constructor(nodes: readonly InventoryNode[], options: ClusterOptions = {}) {
     const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
@@ -81,7 +78,6 @@ export class Cluster {
     this.concurrency = concurrency;
     this.keepConnections = options.keepConnections ?? nodes.length <= KEEP_CONNECTIONS_UP_TO;
     this.clientOptions = options.client ?? {};
-    this.onNodeSettled = options.onNodeSettled;
     this.factory = options.clientFactory ?? ((node, clientOptions) => new AgentClient(node, clientOptions));
     if (!this.keepConnections) {
       // One-shot connections from one shared pool: no per-node pool to build and tear down.
@@ -128,7 +124,6 @@ export class Cluster {
               options.onDispatch?.(node);
               const result = await this.runOne(node, task);
               results[index] = result;
-              this.onNodeSettled?.();
               options.onSettled?.(result);
             } catch (error) {
               callbackError ??= error;

@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DokkupError } from '../../core/errors.js';
+import { UsageError } from '../command.js';
 import type { CliIO } from '../io.js';
 import { runCli } from '../main.js';
 import { agentOptionsOf } from './agent.js';
@@ -68,6 +70,10 @@ describe('agent options', () => {
     expect(() => agentOptionsOf(flags({}), { DOKKUP_CONFIG: ' ' }, '/')).toThrow(
       'DOKKUP_CONFIG must name a directory',
     );
+    // A usage error is a DokkupError like every other error dokkup throws on purpose.
+    expect(() => agentOptionsOf(flags({ port: 'x' }), {}, '/')).toThrow(UsageError);
+    expect(new UsageError('x')).toBeInstanceOf(DokkupError);
+    expect(new UsageError('x').code).toBe('usage');
   });
 });
 

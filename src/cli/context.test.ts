@@ -1,0 +1,45 @@
+/**
+ * Reading a large inventory in a worker thread: what comes back is the worker's result, and a
+ * worker that fails or cannot run never hides the file's real, located error. The workers here
+ * are stand-ins started from code (the real one, inventory-worker.ts, runs from the build and
+ * is measured by `npm run bench:fanout`).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { afterAll, describe, expect, it } from 'vitest';
+import { inputErrorsOf, loadInventoryInWorker } from './context.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'dokkup-context-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const worker = (code: string) => (workerData: unknown) => new Worker(code, { eval: true, workerData });
+
+describe('loadInventoryInWorker', () => {
+  it('returns what the worker read, given the file and the environment', async () => {
+    const inventory = await loadInventoryInWorker(
+      '/inventory.yaml',
+      { KEY: 'secret' },
+      worker(`const { parentPort, workerData } = require('node:worker_threads');
+        parentPort.postMessage({ ok: true, inventory: { source: workerData.file, nodes: [{ name: workerData.env.KEY }], groups: {} } });`),
+    );
+    expect(inventory).toEqual({ source: '/inventory.yaml', nodes: [{ name: 'secret' }], groups: {} });
+  });
+
+  it('reads the file itself when the worker could not, so the error names file and line', async () => {
+    const file = path.join(dir, 'bad.yaml');
+    writeFileSync(file, 'nodes:\n  - name: a\n    location: nowhere\n    key: k\n');
+    const failing = worker(`require('node:worker_threads').parentPort.postMessage({ ok: false });`);
+    const located = (error: unknown) =>
+      (inputErrorsOf(error) ?? []).map((e) => e.format()).find((text) => /bad\.yaml:3:\d+ /.test(text));
+    expect(located(await loadInventoryInWorker(file, {}, failing).catch((e: unknown) => e))).toMatch(
+      /location/,
+    );
+
+    const crashing = worker(`throw new Error('cannot start');`);
+    expect(located(await loadInventoryInWorker(file, {}, crashing).catch((e: unknown) => e))).toMatch(
+      /location/,
+    );
+  });
+});
