@@ -3,18 +3,19 @@
  * container and feed engines in memory instead of Docker: what the composition root adds on top
  * of its parts (one key for HTTP and the WebSocket, the policy on the HTTP path, one shutdown).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { packageVersion } from '../src/build-info.js';
 import { testSpec } from '../src/core/spec.fixture.js';
-import { routes } from '../src/protocol/api.js';
+import { ErrorCodeSchema, routes } from '../src/protocol/api.js';
 import { FakeRuntime } from '../test/fakes/container-runtime.js';
 import { type Agent, createAgent } from './app.js';
 import { issueKey, KeyVerifier } from './auth/index.js';
 import { MemoryFeedRuntime } from './feeds/memory-runtime.js';
+import { statusForCode } from './http/errors.js';
 import { silentLogger } from './logger.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -126,5 +127,20 @@ describe('createAgent', () => {
   it('says whether the engine answers', async () => {
     const { agent } = await startAgent();
     expect(await agent.checkDocker(1000)).toBe(true);
+  });
+});
+
+describe('the README', () => {
+  it('lists every error code with the HTTP status the agent answers it with', async () => {
+    const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('\n## Errors\n'), readme.indexOf('\n## Testing\n'));
+    const rows = new Map(
+      [...section.matchAll(/^\| `([a-z_]+)` \| (\d{3})\b[^|]*\| (.+) \|$/gm)].map((m) => [
+        m[1]!,
+        Number(m[2]),
+      ]),
+    );
+    expect([...rows.keys()].sort()).toEqual([...ErrorCodeSchema.options].sort());
+    for (const code of ErrorCodeSchema.options) expect(rows.get(code), code).toBe(statusForCode(code));
   });
 });

@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DokkupError } from '../core/errors.js';
 import type { InventoryNode } from '../protocol/inventory.js';
 import { AgentClient, baseUrlOf } from './agent-client.js';
 import {
@@ -99,6 +100,9 @@ describe('AgentClient requests', () => {
     expect(error).toBeInstanceOf(AgentUnauthorizedError);
     expect((error as Error).message).toBe('wrong API key');
     expect(reachabilityOf(error)).toBe('unauthorized');
+    // One error root: the code is what --json shows as the node's error.code.
+    expect(error).toBeInstanceOf(DokkupError);
+    expect((error as AgentUnauthorizedError).code).toBe('unauthorized');
   });
 
   it("other error statuses carry the agent's ErrorBody", async () => {
@@ -114,6 +118,7 @@ describe('AgentClient requests', () => {
     expect((error as AgentHttpError).status).toBe(409);
     expect((error as AgentHttpError).body.code).toBe('job_busy');
     expect(reachabilityOf(error)).toBe('error');
+    expect((error as AgentHttpError).code).toBe('job_busy');
   });
 
   it('an answer of the wrong shape is a protocol error, not a crash', async () => {
@@ -134,6 +139,8 @@ describe('AgentClient requests', () => {
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AgentUnreachableError);
     expect((error as AgentUnreachableError).reason).toBe('ECONNREFUSED');
+    expect((error as AgentUnreachableError).code).toBe('offline');
+    expect(reachabilityOf(error)).toBe('offline');
     expect((error as Error).message).toBe(`connection refused (${node.location})`);
   });
 
