@@ -161,6 +161,12 @@ describe('outcomeOfResult', () => {
     expect(outcomeOfResult(result({ ...failed, restored: false })).message).toMatch(/nothing was restored/);
     expect(outcomeOfResult(result({ ...failed, restored: false })).outcome).toBe('failed');
     expect(outcomeOfResult(result(failed)).message).toBe('new container 0123456789ab exited with code 3');
+    // Committed: the new version runs, and the agent's message says so; nothing to add.
+    const late = 'version bbbbbbb is running, but 1 old container could not be removed: conflict';
+    expect(outcomeOfResult(result({ ok: false, message: late, restored: false, committed: true }))).toEqual({
+      outcome: 'failed',
+      message: late,
+    });
   });
   it('adds the error when the message does not already say it', () => {
     const error = { code: 'pull_failed' as const, message: 'manifest unknown' };

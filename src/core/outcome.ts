@@ -125,7 +125,9 @@ export function outcomeOfStatus(status: NodeStatus, error?: string): OutcomeAndM
 /**
  * The final word on a node from the agent's operation result. A failure says what it left
  * behind: a failed update left the previous version running, a failed fresh deploy (there was
- * no previous version) removed its new containers, and a failed restore restored nothing.
+ * no previous version) removed its new containers, and a failed restore restored nothing. A
+ * failure after the new version was committed needs no such note: the agent's message says
+ * which version runs and what was left over.
  */
 export function outcomeOfResult(result: OperationResult): OutcomeAndMessage {
   if (result.ok)
@@ -134,13 +136,15 @@ export function outcomeOfResult(result: OperationResult): OutcomeAndMessage {
   const error =
     result.error && !result.message.includes(result.error.message) ? `: ${result.error.message}` : '';
   const restored =
-    result.restored === true
-      ? result.action === 'fresh'
-        ? ' (the new containers were removed)'
-        : ' (the previous version was left running)'
-      : result.restored === false
-        ? ' (nothing was restored)'
-        : '';
+    result.committed === true
+      ? ''
+      : result.restored === true
+        ? result.action === 'fresh'
+          ? ' (the new containers were removed)'
+          : ' (the previous version was left running)'
+        : result.restored === false
+          ? ' (nothing was restored)'
+          : '';
   return { outcome: 'failed', message: `${result.message}${error}${restored}` };
 }
 
