@@ -188,18 +188,33 @@ export function signal(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
-/** A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Ports the harness hands out: below Linux's ephemeral range (32768–60999), so no outgoing
+ * connection or `listen(0)` of anyone on the machine is ever given one of them.
+ */
+const HARNESS_PORTS = { first: 20_000, count: 12_000 } as const;
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
     server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+}
+
+/**
+ * A TCP port on 127.0.0.1 that was free a moment ago. Picked at random from a range outside the
+ * ephemeral one rather than by the OS: several test runs share this machine, and a port the OS
+ * just handed to one run (then freed, e.g. for an agent restarted on the same port, or a node
+ * that must stay down) would otherwise soon be handed to another run.
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = HARNESS_PORTS.first + Math.floor(Math.random() * HARNESS_PORTS.count);
+    if (await bindable(port)) return port;
+  }
+  throw new Error(`no free port in ${HARNESS_PORTS.first}–${HARNESS_PORTS.first + HARNESS_PORTS.count - 1}`);
 }
 
 /** Polls `check` until it returns a value (not undefined) or the deadline passes. */
