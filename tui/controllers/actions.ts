@@ -17,7 +17,8 @@ import {
 import type { OperationResult, PlanRequest } from '../../src/protocol/api.js';
 import type { Inventory, InventoryNode } from '../../src/protocol/inventory.js';
 import type { CommandId } from '../store/keymap.js';
-import { jobRows, selectedJob } from '../store/selectors.js';
+import { jobRows } from '../store/panels/jobs.js';
+import { selectedJob } from '../store/select/table.js';
 import type { NodePlan, OperationKind, OperationRequest, TuiState } from '../store/state.js';
 import type { Store } from '../store/store.js';
 import { candidateJobFiles, describeError, findJobFile, loadJob } from './job-files.js';

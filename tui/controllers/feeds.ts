@@ -12,7 +12,8 @@ import { FeedSession, type FeedStateChange } from '../../src/client/feed-session
 import { describeFeedEvent, feedEventLevel } from '../../src/core/format.js';
 import type { FeedEvent, LogLine as FeedLogLine, StatsBatch } from '../../src/protocol/feeds.js';
 import type { InventoryNode } from '../../src/protocol/inventory.js';
-import { logTargetKey, subscriptions } from '../store/selectors.js';
+import { logTargetKey } from '../store/select/logs.js';
+import { subscriptions } from '../store/select/subscriptions.js';
 import type { LogLine, LogTarget, NodeConn, TuiState } from '../store/state.js';
 import type { Store } from '../store/store.js';
 

@@ -114,3 +114,9 @@ export function innerSize(rect: Rect | null): { width: number; height: number } 
     ? { width: Math.max(1, rect.width - 2 * BORDER), height: Math.max(1, rect.height - 2 * BORDER) }
     : { width: 1, height: 1 };
 }
+
+/** Size of the text area of the detail pane (tab bar and status line excluded). */
+export function detailContentSize(state: TuiState): { width: number; height: number } {
+  const inner = innerSize(layoutOf(state).detail);
+  return { width: inner.width, height: Math.max(1, inner.height - 2) };
+}

@@ -4,7 +4,7 @@
  */
 import { formatDuration } from './format.js';
 import { footerHints, helpSections, keyName } from './keymap.js';
-import { flashText, type Segment, type Tone } from './selectors.js';
+import type { Segment, Tone } from './segments.js';
 import type { RolloutNodeStatus, TuiState } from './state.js';
 
 export interface OverlayView {
@@ -190,6 +190,11 @@ export function overlayView(state: TuiState): OverlayView | null {
     };
   }
   return null;
+}
+
+/** The flash message, while it lasts. */
+export function flashText(state: TuiState): { text: string; level: 'info' | 'ok' | 'error' } | null {
+  return state.flash && state.flash.until > state.now ? state.flash : null;
 }
 
 /** The line above the footer: an active prompt, else the flash message, else where we are. */

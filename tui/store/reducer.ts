@@ -6,19 +6,12 @@
 import type { ContainerInfo, JobStatus } from '../../src/protocol/index.js';
 import type { Action } from './actions.js';
 import { COLON_COMMANDS, type CommandId } from './keymap.js';
-import { innerSize, layoutOf, tableBodyHeight } from './layout.js';
-import {
-  findMatch,
-  logTargetFor,
-  logTargetKey,
-  logView,
-  selectedIndex,
-  selectedJob,
-  visibleRows,
-} from './selectors.js';
+import { detailContentSize, layoutOf, tableBodyHeight } from './layout.js';
+import { findMatch, logTargetKey, logView } from './select/logs.js';
+import { logTargetFor, selectedIndex, selectedJob, visibleRows } from './select/table.js';
 import {
   appendHistory,
-  type ContainerStats,
+  type ContainerUsageHistory,
   DETAIL_TABS,
   EMPTY_HISTORY,
   emptyLogs,
@@ -233,10 +226,10 @@ function nodeJobs(
 function statsBatch(state: TuiState, action: Extract<Action, { type: 'statsBatch' }>): TuiState {
   if (action.samples.length === 0 || !state.nodes[action.node]) return state;
   const previous = state.stats[action.node] ?? {};
-  const mine: Record<string, ContainerStats> = {};
+  const mine: Record<string, ContainerUsageHistory> = {};
   const since = action.at - SPARK_WINDOW_MS;
   for (const s of action.samples) {
-    const prev: ContainerStats | undefined = previous[s.id];
+    const prev: ContainerUsageHistory | undefined = previous[s.id];
     mine[s.id] = {
       latest: {
         cpuPercent: s.cpuPercent,
@@ -416,12 +409,6 @@ function moveTable(state: TuiState, panel: PanelId, move: Move): TuiState {
     ...state,
     tables: { ...state.tables, [panel]: { ...table, selected: rows[index]!.key, top } },
   };
-}
-
-/** Size of the text area of the detail pane (tab bar and status line excluded). */
-export function detailContentSize(state: TuiState): { width: number; height: number } {
-  const inner = innerSize(layoutOf(state).detail);
-  return { width: inner.width, height: Math.max(1, inner.height - 2) };
 }
 
 function moveLogs(state: TuiState, move: Move): TuiState {

@@ -1,6 +1,6 @@
 /**
  * The TUI's whole state as plain data. The reducer (`reducer.ts`) is the only thing that makes
- * a new one; selectors (`selectors.ts`) derive what the views draw. Time only enters through
+ * a new one; the panels (`panels/`) and selectors (`select/`) derive what the views draw. Time only enters through
  * actions (`at`, `now`), so every transition is reproducible in a unit test.
  */
 import type { AgentInfo, ContainerInfo, JobSpec, JobStatus, Plan } from '../../src/protocol/index.js';
@@ -67,7 +67,8 @@ export interface StatHistory {
   readonly end: number;
 }
 
-export interface ContainerStats {
+/** One container's usage: the latest sample and the sparkline history. */
+export interface ContainerUsageHistory {
   latest: StatSample;
   at: number;
   history: StatHistory;
@@ -276,7 +277,7 @@ export interface TuiState {
    * Per node, per container ID. Nested so that one node's stats batch copies only that
    * node's entries, and rows of the other nodes stay cached.
    */
-  stats: Record<string, Record<string, ContainerStats>>;
+  stats: Record<string, Record<string, ContainerUsageHistory>>;
   /** Start times seen on the event feed, per node, per container ID (ms). */
   startedAt: Record<string, Record<string, number>>;
   focus: FocusId;

@@ -6,29 +6,17 @@ import { compileFilter } from './filter.js';
 import { agentInfo, container, jobStatus } from './fixtures.js';
 import { formatBytes, formatDuration, formatPorts, sparkline } from './format.js';
 import { BINDINGS, footerHints, helpSections, keyNameOf, resolveKey } from './keymap.js';
-import { computeLayout, layoutOf } from './layout.js';
-import { detailContentSize, parseCount, reduce } from './reducer.js';
-import {
-  containerUsage,
-  driftText,
-  eventLines,
-  flashText,
-  headerSegments,
-  headerSummary,
-  highlight,
-  infoLines,
-  jobRows,
-  logView,
-  nodeRows,
-  plainLine,
-  scopedContainerRows,
-  selectedJob,
-  selectedRow,
-  statsSeries,
-  subscriptions,
-  tableView,
-  versionText,
-} from './selectors.js';
+import { computeLayout, detailContentSize, layoutOf } from './layout.js';
+import { flashText } from './overlays.js';
+import { containerUsage, scopedContainerRows } from './panels/containers.js';
+import { driftText, jobRows, versionText } from './panels/jobs.js';
+import { nodeRows } from './panels/nodes.js';
+import { parseCount, reduce } from './reducer.js';
+import { eventLines, infoLines, statsSeries } from './select/detail.js';
+import { headerSegments, headerSummary } from './select/header.js';
+import { highlight, logView } from './select/logs.js';
+import { subscriptions } from './select/subscriptions.js';
+import { plainLine, selectedJob, selectedRow, tableView } from './select/table.js';
 import {
   appendHistory,
   EMPTY_HISTORY,

@@ -5,7 +5,8 @@
  */
 import { COLUMN_GAP, type FittedColumn } from '../store/columns.js';
 import { fitText } from '../store/format.js';
-import type { Cell, Segment, TableLine, Tone } from '../store/selectors.js';
+import type { Cell, Segment, Tone } from '../store/segments.js';
+import type { TableLine } from '../store/select/table.js';
 
 /** Makes text safe inside tagged content (`{` and `}` are tag delimiters). */
 export function escapeTags(text: string): string {

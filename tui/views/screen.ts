@@ -9,20 +9,14 @@ import blessed from 'blessed';
 import contrib, { type LineElement } from 'blessed-contrib';
 import { sparkline } from '../store/format.js';
 import { keyNameOf } from '../store/keymap.js';
-import { innerSize, layoutOf, type Rect } from '../store/layout.js';
+import { detailContentSize, innerSize, layoutOf, type Rect } from '../store/layout.js';
 import { footerLine, overlayView, statusLine } from '../store/overlays.js';
-import { detailContentSize } from '../store/reducer.js';
-import {
-  eventLines,
-  headerSegments,
-  infoLines,
-  logView,
-  type Segment,
-  statsSeries,
-  TAB_TITLES,
-  tableView,
-} from '../store/selectors.js';
-import { DETAIL_TABS, type PanelId, type TuiState } from '../store/state.js';
+import type { Segment } from '../store/segments.js';
+import { eventLines, infoLines, statsSeries, TAB_TITLES } from '../store/select/detail.js';
+import { headerSegments } from '../store/select/header.js';
+import { logView } from '../store/select/logs.js';
+import { tableView } from '../store/select/table.js';
+import { DETAIL_TABS, PANELS, type PanelId, type TuiState } from '../store/state.js';
 import { cells, escapeTags, type Markup, markup, segments, tableRow } from './markup.js';
 
 type Box = blessed.Widgets.BoxElement;
@@ -183,7 +177,7 @@ export class TuiView {
     this.setContent(this.status, this.clip(statusLine(state), width));
     this.setContent(this.footer, this.clip(footerLine(state), width));
 
-    for (const panel of ['nodes', 'jobs', 'containers'] as const) this.drawTable(state, panel);
+    for (const panel of PANELS) this.drawTable(state, panel);
     this.drawDetail(state);
     this.drawOverlay(state);
   }
