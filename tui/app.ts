@@ -1,10 +1,12 @@
 /**
  * `dokkup tui`: wires the pure store, the blessed view and the controllers (keys, feeds,
- * refresh, actions) for one inventory, and resolves when the operator quits.
+ * refresh, actions) for one inventory, and resolves when the operator quits. Keys and the
+ * controllers dispatch facts; the reducer's effects go through the one effect runner.
  */
 import { Cluster } from '../src/client/cluster.js';
 import type { Inventory } from '../src/protocol/inventory.js';
 import { ActionsController } from './controllers/actions.js';
+import { runEffects } from './controllers/effects.js';
 import { FeedsController } from './controllers/feeds.js';
 import { RefreshController } from './controllers/refresh.js';
 import { RenderLoop } from './controllers/render-loop.js';
@@ -44,23 +46,17 @@ export async function runTui(options: TuiOptions): Promise<void> {
   const cluster = new Cluster(options.inventory.nodes, {
     client: { connectTimeoutMs: 3_000, requestTimeoutMs: 15_000, userAgent: 'dokkup-tui' },
   });
-  let feeds: FeedsController | null = null;
-  const refresh = new RefreshController(
-    store,
-    cluster,
-    options.inventory.nodes,
-    (node) => feeds?.isOpen(node) ?? false,
-  );
-  feeds = new FeedsController(store, options.inventory.nodes, { refresh: (node) => refresh.soon(node) });
+  const refresh = new RefreshController(store, cluster, options.inventory.nodes);
   const actions = new ActionsController(store, cluster, {
     inventory: options.inventory,
     inventoryPath: options.inventoryPath,
     jobFiles: options.jobFiles,
     cwd: options.cwd,
     embedded: options.embedded,
-    refreshNode: (node) => refresh.soon(node),
-    refreshAll: () => refresh.refreshAll(),
   });
+  const stopEffects = runEffects(store, { refresh, actions });
+  // Last: its sessions report their state at once, and the effects must have somewhere to go.
+  const feeds = new FeedsController(store, options.inventory.nodes);
 
   // The clock moves once a second: uptimes, flash expiry and stale stats follow it. A frame is
   // only painted when some text actually changed.
@@ -73,8 +69,9 @@ export async function runTui(options: TuiOptions): Promise<void> {
       done = true;
       clearInterval(clock);
       loop.stop();
+      stopEffects();
       refresh.stop();
-      feeds?.close();
+      feeds.close();
       cluster.close();
       view.destroy();
       resolve();
@@ -82,13 +79,11 @@ export async function runTui(options: TuiOptions): Promise<void> {
     view.onKey((key) => {
       const resolved = resolveKey(store.state, key);
       if (!resolved) return;
-      const before = store.state;
       store.dispatch({
         type: 'command',
         command: resolved.command,
         ...(resolved.char !== undefined ? { char: resolved.char } : {}),
       });
-      actions.afterCommand(resolved.command, before, store.state);
       if (store.state.quitting) quit();
     });
     view.onResize((width, height) => {

@@ -4,7 +4,7 @@
  * SIMULATION: 50 nodes × 40 containers (2,000 rows) fed through the real store, reducer,
  * selectors and blessed view, rendering into a real blessed screen whose output is a dummy
  * 160×48 terminal stream (the bytes are counted, not shown). The "feed" is synthetic actions of
- * the shapes the feed controller dispatches: stats batches per node every 2 s and container
+ * the shapes the feed and refresh controllers dispatch: stats batches per node every 2 s and container
  * events. No agent, network or Docker is involved: this measures the TUI alone.
  *
  * Figures:
@@ -18,11 +18,11 @@ import { cpus, loadavg } from 'node:os';
 import { PassThrough, Writable } from 'node:stream';
 import { RenderLoop } from '../../tui/controllers/render-loop.js';
 import type { Action } from '../../tui/store/actions.js';
-import { agentInfo, container, jobStatus } from '../../tui/store/fixtures.js';
 import { resolveKey } from '../../tui/store/keymap.js';
 import { initialState } from '../../tui/store/state.js';
 import { Store } from '../../tui/store/store.js';
 import { TuiView } from '../../tui/views/screen.js';
+import { agentInfo, container, containerStats, jobStatus, logLine } from '../sim/agent-values.js';
 
 const NODES = 50;
 const JOBS_PER_NODE = 4;
@@ -72,14 +72,6 @@ function fleet(now: number, width: number, height: number): Store {
     ),
   );
   names.forEach((name, n) => {
-    store.dispatch({ type: 'nodeConn', node: name, conn: n % 17 === 16 ? 'offline' : 'online', at: now });
-    store.dispatch({
-      type: 'nodeInfo',
-      node: name,
-      info: agentInfo({ hostname: name }),
-      latencyMs: 2 + (n % 7),
-      at: now,
-    });
     const jobs = Array.from({ length: JOBS_PER_NODE }, (_, j) => {
       const job = `svc${j}`;
       return jobStatus(
@@ -94,7 +86,17 @@ function fleet(now: number, width: number, height: number): Store {
         ),
       );
     });
-    store.dispatch({ type: 'nodeJobs', node: name, jobs, at: now });
+    store.dispatch({
+      type: 'nodeProbed',
+      node: name,
+      info: agentInfo({ hostname: name }),
+      latencyMs: 2 + (n % 7),
+      jobs,
+      at: now,
+    });
+    // Every 17th node stops answering (its last job list stays, greyed).
+    if (n % 17 === 16)
+      store.dispatch({ type: 'nodeProbeFailed', node: name, at: now, failure: 'offline', error: 'timeout' });
   });
   return store;
 }
@@ -104,23 +106,25 @@ function statsRound(store: Store, at: number, seed: number): Action[] {
   const actions: Action[] = [];
   for (const name of store.state.nodeOrder) {
     if (store.state.nodes[name]!.conn !== 'online') continue;
-    const samples = [];
+    const containers = [];
     for (const job of Object.values(store.state.nodes[name]!.jobs)) {
       for (const c of job.containers) {
-        const x: number = Math.sin(seed + c.id.length + samples.length) * 0.5 + 0.5;
-        samples.push({
-          id: c.id,
-          cpuPercent: 100 * x * x,
-          memBytes: 20e6 + 80e6 * x,
-          memLimit: 512e6,
-          netRx: seed * 1000,
-          netTx: seed * 500,
-          blockRead: 0,
-          blockWrite: 0,
-        });
+        const x: number = Math.sin(seed + c.id.length + containers.length) * 0.5 + 0.5;
+        containers.push(
+          containerStats(c.id, {
+            containerName: c.name,
+            job: c.job,
+            cpuPercent: 100 * x * x,
+            memoryUsage: 20e6 + 80e6 * x,
+            memoryLimit: 512e6,
+            networkRx: seed * 1000,
+            networkTx: seed * 500,
+            readAt: at,
+          }),
+        );
       }
     }
-    actions.push({ type: 'statsBatch', node: name, at, samples });
+    actions.push({ type: 'statsBatch', node: name, at, containers });
   }
   return actions;
 }
@@ -298,13 +302,14 @@ async function main(): Promise<void> {
       },
       step: (store, i) => {
         const target = store.state.logs.target!;
-        const lines = Array.from({ length: i === 0 ? 5000 : 50 }, (_, k) => ({
-          node: 'node-01',
-          container: 'svc0-1',
-          stream: 'stdout' as const,
-          ts: new Date(1_700_000_000_000 + i * 1000 + k).toISOString(),
-          text: `${k % 20 === 0 ? 'ERROR' : 'info'} request ${i}-${k} served in ${k % 97} ms from upstream pool`,
-        }));
+        const lines = Array.from({ length: i === 0 ? 5000 : 50 }, (_, k) =>
+          logLine(
+            'node-01',
+            'svc0-1',
+            `${k % 20 === 0 ? 'ERROR' : 'info'} request ${i}-${k} served in ${k % 97} ms from upstream pool`,
+            { at: 1_700_000_000_000 + i * 1000 + k },
+          ),
+        );
         store.dispatch({ type: 'logLines', target, lines });
       },
     },

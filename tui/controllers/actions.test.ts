@@ -1,111 +1,333 @@
 /**
- * The actions controller carrying out a confirmed rollout, against agents that answer from
- * memory (a test double of the client, below): what the board says about each node must be
- * what the CLI says (src/core/outcome.ts).
+ * The operation keys end to end inside the process: the real store and reducer, the real effect
+ * runner and actions controller, job files on disk, and scripted agents behind a real `Cluster`
+ * (the edge). Keys go in as commands; what the agents were asked and what the panes show come out.
  */
-import { describe, expect, it } from 'vitest';
-import type { AgentClient } from '../../src/client/agent-client.js';
-import { Cluster } from '../../src/client/cluster.js';
-import { testSpec } from '../../src/core/spec.fixture.js';
-import type { OperationResult, Plan } from '../../src/protocol/api.js';
-import type { InventoryNode } from '../../src/protocol/inventory.js';
-import { initialState, type OperationRequest } from '../store/state.js';
-import { Store } from '../store/store.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { OperationResult, Plan } from '../../src/protocol/index.js';
+import { agentInfo, container, jobStatus } from '../../test/sim/agent-values.js';
+import type { Effect } from '../store/effects.js';
+import { resolveKey } from '../store/keymap.js';
+import { flashText, overlayView } from '../store/overlays.js';
+import type { Store } from '../store/store.js';
 import { ActionsController } from './actions.js';
+import { type AgentScript, inventoryOf, scriptedCluster, storeFor, until } from './controllers.fixture.js';
+import { runEffects } from './effects.js';
 
-const NODE: InventoryNode = {
-  name: 'lab1',
-  location: '127.0.0.1:1',
-  baseUrl: 'http://127.0.0.1:1',
-  key: 'k',
-};
+const WEB = `name: web
+group: labs
+count: 2
+container:
+  - image: 127.0.0.1:5000/web:v2
+`;
 
-const freshPlan: Plan = {
-  job: 'demo',
-  operation: 'deploy',
-  action: 'fresh',
-  changes: true,
-  fresh: true,
-  versionFrom: null,
-  versionTo: 'bbbbbbb',
-  running: 0,
-  total: 0,
-  desired: 1,
-  strategy: 'start-first',
-  canRollback: false,
-  rollbackTo: null,
-  diff: null,
-  warnings: [],
-};
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'dokkup-tui-actions-'));
+  writeFileSync(join(dir, 'web.yaml'), WEB);
+  writeFileSync(join(dir, 'inventory.yaml'), 'nodes:\n  - {name: lab1, location: "a:1", key: k}\n');
+  writeFileSync(join(dir, 'other-inventory.yml'), 'nodes:\n  - name: x\n    location: b:1\n');
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-/** A node whose deploy fails the way a first deploy of a crashing image does. */
-function failingFreshDeploy(): AgentClient {
-  const result: OperationResult = {
-    ok: false,
-    action: 'fresh',
-    message: 'new container 0123456789ab exited with code 3',
-    versionFrom: null,
+function plan(overrides: Partial<Plan> = {}): Plan {
+  return {
+    job: 'web',
+    operation: 'deploy',
+    action: 'update',
+    changes: true,
+    fresh: false,
+    versionFrom: 'aaaaaaa',
     versionTo: 'bbbbbbb',
-    running: 0,
-    total: 0,
-    restored: true,
-    error: { code: 'start_failed', message: 'new container 0123456789ab exited with code 3' },
+    running: 2,
+    total: 2,
+    desired: 2,
+    strategy: 'start-first',
+    canRollback: true,
+    rollbackTo: 'aaaaaaa',
+    diff: null,
+    warnings: [],
+    ...overrides,
   };
-  return { deploy: async () => result, close: () => {} } as unknown as AgentClient;
 }
 
-async function rolloutMessage(client: AgentClient): Promise<string | null> {
-  const store = new Store(
-    initialState([{ name: NODE.name, location: NODE.location }], { inventoryName: 'test' }, 0),
-  );
-  const cluster = new Cluster([NODE], { clientFactory: () => client });
+function result(overrides: Partial<OperationResult> = {}): OperationResult {
+  return {
+    ok: true,
+    action: 'update',
+    message: 'Update successful',
+    versionFrom: 'aaaaaaa',
+    versionTo: 'bbbbbbb',
+    running: 2,
+    total: 2,
+    ...overrides,
+  };
+}
+
+function setup(scripts: Record<string, AgentScript>, names = ['lab1', 'lab2', 'lab3']) {
+  const inventory = inventoryOf(names, { labs: names });
+  const { store } = storeFor(inventory.nodes);
+  const { cluster, calls } = scriptedCluster(inventory.nodes, scripts);
+  const refreshed: Effect[] = [];
   const actions = new ActionsController(store, cluster, {
-    inventory: { source: 'test', nodes: [NODE], groups: {} },
+    inventory,
     inventoryPath: 'inventory.yaml',
     jobFiles: [],
-    cwd: '/',
+    cwd: dir,
     embedded: false,
-    refreshNode: () => {},
-    refreshAll: () => {},
+    now: () => 1_700_000_200_000,
   });
-  const request: OperationRequest = {
-    id: 1,
-    op: 'deploy',
-    job: 'demo',
-    nodes: [NODE.name],
-    spec: testSpec(),
-    file: 'demo.yaml',
-    count: null,
+  runEffects(store, {
+    refresh: {
+      soon: (node) => refreshed.push({ kind: 'refresh', node }),
+      refreshAll: () => refreshed.push({ kind: 'refreshAll' }),
+    },
+    actions,
+  });
+  const press = (...keys: string[]) => {
+    for (const key of keys) {
+      const resolved = resolveKey(store.state, key);
+      if (!resolved) throw new Error(`${key} does nothing here`);
+      store.dispatch({
+        type: 'command',
+        command: resolved.command,
+        ...(resolved.char !== undefined ? { char: resolved.char } : {}),
+      });
+    }
   };
-  store.dispatch({ type: 'planStarted', request, title: 'Deploy demo' });
-  store.dispatch({
-    type: 'planReady',
-    request,
-    title: 'Deploy demo',
-    summary: [],
-    nodes: [{ node: NODE.name, outcome: 'ok', plan: freshPlan, error: null }],
-    command: 'dokkup run job demo.yaml',
-  });
-  const before = store.state;
-  store.dispatch({ type: 'command', command: 'confirm.yes' });
-  actions.afterCommand('confirm.yes', before, store.state);
-  const finished = new Promise<void>((resolve) => {
-    const stop = store.subscribe((state) => {
-      if (state.rollout?.finishedAt !== null && state.rollout?.finishedAt !== undefined) {
-        stop();
-        resolve();
-      }
-    });
-  });
-  await finished;
-  cluster.close();
-  return store.state.rollout!.nodes[0]!.message;
+  return { store, calls, refreshed, press };
 }
 
-describe('ActionsController', () => {
+const confirmText = (store: Store) =>
+  overlayView(store.state)!
+    .rows.map((r) => r.map((s) => s.text).join(''))
+    .join('\n');
+
+describe('deploy (d)', () => {
+  it('offers the job files, plans the chosen one everywhere, and runs it only where it changes something', async () => {
+    const progress: AgentScript['result'] = async (_op, onProgress) => {
+      onProgress({
+        type: 'progress',
+        phase: 'start',
+        message: 'Starting container (1/2)',
+        current: 1,
+        total: 2,
+      });
+      return result();
+    };
+    const { store, calls, refreshed, press } = setup({
+      lab1: { plan: async () => plan(), result: progress },
+      lab2: { plan: async () => plan({ changes: false, action: 'noop', versionFrom: 'bbbbbbb' }) },
+      lab3: { reach: 'offline' },
+    });
+    press('d');
+    await until(() => store.state.modal?.kind === 'chooseFile', 'the chooser');
+    // Files that look like inventories are not offered.
+    expect(store.state.modal).toMatchObject({ files: ['web.yaml'] });
+    press('enter');
+    await until(() => store.state.modal?.kind === 'confirm', 'the confirmation');
+    expect(calls.filter((c) => c.method === 'plan').map((c) => [c.node, c.args[1]])).toEqual([
+      ['lab1', { operation: 'deploy', spec: expect.objectContaining({ name: 'web', count: 2 }) }],
+      ['lab2', { operation: 'deploy', spec: expect.objectContaining({ name: 'web' }) }],
+      ['lab3', { operation: 'deploy', spec: expect.objectContaining({ name: 'web' }) }],
+    ]);
+    const text = confirmText(store);
+    expect(text).toContain('Deployment summary:');
+    expect(text).toMatch(/lab1\s+ONLINE\s+2\/2\s+true\s+aaaaaaa -> bbbbbbb/);
+    expect(text).toMatch(/lab3\s+OFFLINE/);
+    expect(text).toContain('dokkup run job -i inventory.yaml web.yaml');
+    press('y');
+    await until(() => store.state.rollout?.finishedAt !== null, 'the end of the rollout');
+    // Only lab1 changes: lab2 is not asked again, lab3 could not be reached.
+    expect(calls.filter((c) => c.method === 'deploy').map((c) => c.node)).toEqual(['lab1']);
+    expect(store.state.rollout!.nodes.map((n) => [n.node, n.status, n.message])).toEqual([
+      ['lab1', 'ok', 'Update successful'],
+      ['lab2', 'ok', 'Nothing to change'],
+      ['lab3', 'offline', 'lab3: connect ECONNREFUSED'],
+    ]);
+    expect(store.state.rollout!.nodes[0]!.lines).toEqual(['Starting', 'Starting container (1/2)']);
+    expect(refreshed).toEqual([{ kind: 'refresh', node: 'lab1' }]);
+    expect(flashText(store.state)).toMatchObject({ text: 'Deploy web: 2 nodes ok, 1 not', level: 'error' });
+  });
+
+  it('says what a failed update left running', async () => {
+    const { store, press } = setup(
+      {
+        lab1: {
+          plan: async () => plan(),
+          result: async () =>
+            result({
+              ok: false,
+              message: 'Update failed',
+              restored: true,
+              error: { code: 'unhealthy', message: 'container web-1 is unhealthy' },
+            }),
+        },
+        lab2: {
+          plan: async () => plan(),
+          result: async () => result({ ok: false, message: 'Update failed', restored: false }),
+        },
+      },
+      ['lab1', 'lab2'],
+    );
+    press('d');
+    await until(() => store.state.modal?.kind === 'chooseFile');
+    press('enter');
+    await until(() => store.state.modal?.kind === 'confirm');
+    press('y');
+    await until(() => store.state.rollout?.finishedAt !== null);
+    expect(store.state.rollout!.nodes.map((n) => [n.status, n.message])).toEqual([
+      ['failed', 'Update failed: container web-1 is unhealthy (the previous version was left running)'],
+      ['failed', 'Update failed (nothing was restored)'],
+    ]);
+  });
+
   it('says that a failed fresh deploy removed its new containers (there is no previous version)', async () => {
-    const message = await rolloutMessage(failingFreshDeploy());
+    const { store, press } = setup(
+      {
+        lab1: {
+          plan: async () => plan({ action: 'fresh', fresh: true, versionFrom: null, running: 0, total: 0 }),
+          result: async () =>
+            result({
+              ok: false,
+              action: 'fresh',
+              message: 'new container 0123456789ab exited with code 3',
+              versionFrom: null,
+              running: 0,
+              total: 0,
+              restored: true,
+              error: { code: 'start_failed', message: 'new container 0123456789ab exited with code 3' },
+            }),
+        },
+      },
+      ['lab1'],
+    );
+    press('d');
+    await until(() => store.state.modal?.kind === 'chooseFile');
+    press('enter');
+    await until(() => store.state.modal?.kind === 'confirm');
+    press('y');
+    await until(() => store.state.rollout?.finishedAt !== null);
+    const message = store.state.rollout!.nodes[0]!.message;
     expect(message).toBe('new container 0123456789ab exited with code 3 (the new containers were removed)');
     expect(message).not.toMatch(/previous version/);
   });
+
+  it('says which file is wrong and where, and plans nothing', async () => {
+    writeFileSync(join(dir, 'web.yaml'), 'name: web\ngroup: labs\ncontainer:\n  - image: 5\n');
+    const { store, calls, press } = setup({});
+    press('d');
+    await until(() => store.state.modal?.kind === 'chooseFile');
+    press('enter');
+    await until(() => flashText(store.state) !== null, 'the error');
+    expect(flashText(store.state)).toMatchObject({
+      level: 'error',
+      text: expect.stringMatching(/web\.yaml:4:\d+/),
+    });
+    expect(store.state.modal).toBeNull();
+    expect(calls).toEqual([]);
+  });
 });
+
+describe('scale, rollback, stop, purge', () => {
+  function listed(store: Store): void {
+    for (const node of ['lab1', 'lab2']) {
+      store.dispatch({
+        type: 'nodeProbed',
+        node,
+        at: 1,
+        info: agentInfo({ hostname: node }),
+        latencyMs: 1,
+        jobs: [jobStatus('api', [container('api', node === 'lab1' ? 1 : 2)])],
+      });
+    }
+  }
+
+  it('scales a job its file defines, with the typed count', async () => {
+    const { store, calls, press } = setup({
+      lab1: { plan: async () => plan({ action: 'scale', desired: 5 }) },
+      lab2: { plan: async () => plan({ action: 'scale', desired: 5 }) },
+      lab3: { plan: async () => plan({ action: 'scale', desired: 5 }) },
+    });
+    // web runs somewhere so that it can be selected.
+    store.dispatch(probedWeb('lab1'));
+    press('2', 's', '5', 'enter');
+    await until(() => store.state.modal?.kind === 'confirm');
+    expect(calls.find((c) => c.method === 'plan')!.args[1]).toMatchObject({
+      operation: 'deploy',
+      spec: { name: 'web', count: 5 },
+    });
+    expect(confirmText(store)).toContain('Count per node: 5');
+    expect(confirmText(store)).toContain(
+      'dokkup run job -i inventory.yaml web.yaml   # with count: 5 in web.yaml',
+    );
+  });
+
+  it('cannot scale a job no file defines, and says how to', async () => {
+    const { store, calls, press } = setup({});
+    listed(store);
+    press('2', 's', '3', 'enter');
+    await until(() => flashText(store.state) !== null);
+    expect(flashText(store.state)!.text).toBe(
+      'No job file defines api: pass it on the command line (dokkup tui api.yaml) to scale it',
+    );
+    expect(calls.filter((c) => c.method === 'plan')).toEqual([]);
+  });
+
+  it('stops or purges a job without a file on the nodes that report it', async () => {
+    const stopPlan = async () => plan({ operation: 'stop', action: 'stop', desired: 0 });
+    const { store, calls, press } = setup({ lab1: { plan: stopPlan }, lab2: { plan: stopPlan } });
+    listed(store);
+    press('2', 'p');
+    await until(() => store.state.modal?.kind === 'confirm');
+    expect(calls.filter((c) => c.method === 'plan').map((c) => [c.node, c.args])).toEqual([
+      ['lab1', ['api', { operation: 'stop', purge: true }]],
+      ['lab2', ['api', { operation: 'stop', purge: true }]],
+    ]);
+    const text = confirmText(store);
+    expect(text).toContain('Stop job summary:');
+    expect(text).toMatch(/api\s+127\.0\.0\.1:5000\/api:v1\s+lab1,lab2/);
+    expect(text).toContain('dokkup stop job --purge -i inventory.yaml <api.yaml>');
+    expect(store.state.modal).toMatchObject({ typeToConfirm: 'api' });
+  });
+
+  it('rolls back on the job file’s targets', async () => {
+    const rollbackPlan = async () => plan({ operation: 'rollback', action: 'rollback' });
+    const { store, calls, press } = setup({
+      lab1: {
+        plan: rollbackPlan,
+        result: async () => result({ action: 'rollback', message: 'Rollback successful' }),
+      },
+      lab2: {
+        plan: rollbackPlan,
+        result: async () => result({ action: 'rollback', message: 'Rollback successful' }),
+      },
+      lab3: { reach: 'unauthorized' },
+    });
+    store.dispatch(probedWeb('lab1'));
+    press('2', 'r');
+    await until(() => store.state.modal?.kind === 'confirm');
+    expect(calls.filter((c) => c.method === 'plan').map((c) => c.node)).toEqual(['lab1', 'lab2', 'lab3']);
+    expect(confirmText(store)).toMatch(/lab3\s+UNAUTHORIZED/);
+    press('y');
+    await until(() => store.state.rollout?.finishedAt !== null);
+    expect(calls.filter((c) => c.method === 'rollback').map((c) => [c.node, c.args])).toEqual([
+      ['lab1', ['web']],
+      ['lab2', ['web']],
+    ]);
+  });
+});
+
+function probedWeb(node: string) {
+  return {
+    type: 'nodeProbed' as const,
+    node,
+    at: 1,
+    info: agentInfo({ hostname: node }),
+    latencyMs: 1,
+    jobs: [jobStatus('web', [container('web', 1)])],
+  };
+}

@@ -2,7 +2,8 @@
  * The keys that change things — d (deploy/update), s (scale), r (rollback), x (stop), p (purge)
  * — go through the same client calls as the CLI: plan on every target node → the confirmation
  * pane with the CLI's plan tables and the equivalent CLI command → the operation with NDJSON
- * progress per node on the rollout board → a refresh of the nodes involved.
+ * progress per node on the rollout board. The reducer decides when (`plan`, `execute` effects);
+ * this carries them out and reports back.
  */
 import type { AgentClient } from '../../src/client/agent-client.js';
 import type { Cluster } from '../../src/client/cluster.js';
@@ -16,10 +17,8 @@ import {
 } from '../../src/core/summary.js';
 import type { OperationResult, PlanRequest } from '../../src/protocol/api.js';
 import type { Inventory, InventoryNode } from '../../src/protocol/inventory.js';
-import type { CommandId } from '../store/keymap.js';
-import { jobRows } from '../store/panels/jobs.js';
-import { selectedJob } from '../store/select/table.js';
-import type { NodePlan, OperationKind, OperationRequest, TuiState } from '../store/state.js';
+import type { PlanIntent } from '../store/effects.js';
+import type { NodePlan, OperationKind, OperationRequest } from '../store/state.js';
 import type { Store } from '../store/store.js';
 import { candidateJobFiles, describeError, findJobFile, loadJob } from './job-files.js';
 
@@ -32,8 +31,8 @@ export interface ActionsOptions {
   cwd: string;
   /** Embedded mode: every job goes to the one local node, whatever its target says. */
   embedded: boolean;
-  refreshNode(node: string): void;
-  refreshAll(): void;
+  /** When a rollout finished (default: the wall clock). */
+  now?: () => number;
 }
 
 const TITLES: Readonly<Record<OperationKind, string>> = {
@@ -68,65 +67,29 @@ export class ActionsController {
     private readonly options: ActionsOptions,
   ) {}
 
-  /** Called after every key command, with the state before and after the reducer saw it. */
-  afterCommand(command: CommandId, before: TuiState, after: TuiState): void {
-    switch (command) {
-      case 'refresh':
-        this.options.refreshAll();
-        this.store.dispatch({ type: 'flash', text: 'Refreshing every node…', level: 'info' });
-        return;
-      case 'op.deploy':
-        void this.openChooser();
-        return;
-      case 'chooser.choose':
-        if (before.modal?.kind === 'chooseFile') {
-          const file = before.modal.files[before.modal.selected];
-          if (file) void this.planDeployFile(file);
-        }
-        return;
-      case 'op.rollback':
-      case 'op.stop':
-      case 'op.purge': {
-        const job = selectedJob(before);
-        if (!job) {
-          this.store.dispatch({
-            type: 'flash',
-            text: 'Select a job (or one of its containers) first',
-            level: 'info',
-          });
-          return;
-        }
-        const op: OperationKind =
-          command === 'op.rollback' ? 'rollback' : command === 'op.stop' ? 'stop' : 'purge';
-        void this.planJobOperation(op, job, before);
-        return;
-      }
-      case 'input.submit':
-        if (before.modal?.kind === 'prompt' && before.modal.purpose === 'scale' && after.modal === null) {
-          void this.planScale(before.modal.job!, Number(before.modal.input.trim()));
-        }
-        return;
-      default:
-        if (
-          after.rollout &&
-          after.rollout !== before.rollout &&
-          before.rollout?.request !== after.rollout.request
-        ) {
-          void this.execute(after);
-        }
-    }
-  }
-
   // -------------------------------------------------------------------------------------------
   // Choosing and planning
 
-  private async openChooser(): Promise<void> {
+  /** The `listJobFiles` effect: the files `d` offers. */
+  async listJobFiles(): Promise<void> {
     const files = await candidateJobFiles(
       this.options.jobFiles,
       this.options.cwd,
       this.options.inventoryPath,
     );
-    this.store.dispatch({ type: 'openChooser', files });
+    this.store.dispatch({ type: 'jobFilesListed', files });
+  }
+
+  /** The `plan` effect: load what the operation needs, then ask every target node for a plan. */
+  async plan(intent: PlanIntent): Promise<void> {
+    switch (intent.op) {
+      case 'deploy':
+        return this.planDeployFile(intent.file);
+      case 'scale':
+        return this.planScale(intent.job, intent.count);
+      default:
+        return this.planJobOperation(intent.op, intent.job, intent.reporting, intent.image);
+    }
   }
 
   private targetsOf(loaded: LoadedJob): InventoryNode[] {
@@ -148,7 +111,7 @@ export class ActionsController {
       return;
     }
     const spec = loaded.job.spec;
-    await this.plan(
+    await this.planOn(
       {
         id: this.nextId++,
         op: 'deploy',
@@ -186,7 +149,7 @@ export class ActionsController {
       return;
     }
     const spec = { ...found.job.spec, count };
-    await this.plan(
+    await this.planOn(
       { id: this.nextId++, op: 'scale', job, nodes: nodes.map((n) => n.name), spec, file: found.file, count },
       { operation: 'deploy', spec },
       deploymentSummaryLines(jobSummaryOf(spec)),
@@ -196,7 +159,8 @@ export class ActionsController {
   private async planJobOperation(
     op: 'rollback' | 'stop' | 'purge',
     job: string,
-    state: TuiState,
+    reporting: readonly string[],
+    reportedImage: string | null,
   ): Promise<void> {
     const files = await candidateJobFiles(
       this.options.jobFiles,
@@ -214,14 +178,13 @@ export class ActionsController {
       }
     } else {
       // No job file: the nodes that report the job.
-      nodes = state.nodeOrder.filter((n) => state.nodes[n]?.jobs[job]);
+      nodes = [...reporting];
     }
     if (nodes.length === 0) {
       this.store.dispatch({ type: 'flash', text: `No node has ${job}`, level: 'info' });
       return;
     }
-    const row = jobRows(state).find((j) => j.job === job);
-    const image = found?.job.spec.container.image ?? row?.image ?? '-';
+    const image = found?.job.spec.container.image ?? reportedImage ?? '-';
     const group = found ? jobSummaryOf(found.job.spec).group : nodes.join(',');
     const summary =
       op === 'rollback'
@@ -231,7 +194,7 @@ export class ActionsController {
         : stopSummaryLines({ name: job, image, group });
     const request: PlanRequest =
       op === 'rollback' ? { operation: 'rollback' } : { operation: 'stop', purge: op === 'purge' };
-    await this.plan(
+    await this.planOn(
       {
         id: this.nextId++,
         op,
@@ -252,7 +215,11 @@ export class ActionsController {
       .filter((n): n is InventoryNode => !!n);
   }
 
-  private async plan(request: OperationRequest, planRequest: PlanRequest, summary: string[]): Promise<void> {
+  private async planOn(
+    request: OperationRequest,
+    planRequest: PlanRequest,
+    summary: string[],
+  ): Promise<void> {
     const title = `${TITLES[request.op]} ${request.job}`;
     this.store.dispatch({ type: 'planStarted', request, title });
     try {
@@ -322,12 +289,9 @@ export class ActionsController {
   // -------------------------------------------------------------------------------------------
   // Carrying it out
 
-  private async execute(state: TuiState): Promise<void> {
-    const board = state.rollout;
-    if (!board || this.running) return;
-    const request = board.request;
-    const names = board.nodes.filter((n) => n.status === 'waiting').map((n) => n.node);
-    if (names.length === 0) return;
+  /** The `execute` effect: the confirmed operation on the nodes whose plan changes something. */
+  async execute(request: OperationRequest, names: readonly string[]): Promise<void> {
+    if (this.running || names.length === 0) return;
     this.running = true;
     const dispatch = this.store.dispatch.bind(this.store);
     const task = (client: AgentClient, node: InventoryNode): Promise<OperationResult> => {
@@ -369,7 +333,6 @@ export class ActionsController {
               const status = result.status === 'error' ? 'failed' : result.status;
               dispatch({ type: 'rolloutNode', node, status, message: result.error?.message ?? status });
             }
-            this.options.refreshNode(node);
           },
         },
         this.nodesOf(names),
@@ -378,7 +341,7 @@ export class ActionsController {
       dispatch({ type: 'flash', text: describeError(error), level: 'error' });
     } finally {
       this.running = false;
-      dispatch({ type: 'rolloutFinished', at: Date.now() });
+      dispatch({ type: 'rolloutFinished', at: (this.options.now ?? Date.now)() });
     }
   }
 }

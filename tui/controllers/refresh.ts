@@ -1,8 +1,10 @@
 /**
- * Node info and job lists over HTTP (the client's `info` and `listJobs`). The feeds carry
- * everything live; this is for what they do not: agent/Docker versions, round-trip latency and
- * each job's desired count. It runs when a node's feed (re)opens, when a container is created
- * or destroyed, after an operation, on `R`, and slowly in the background (every 15 s).
+ * Node info and job lists over HTTP (the client's `info`, `listJobs`, `listContainers`). The
+ * feeds carry everything live; this is for what they do not: agent/Docker versions, round-trip
+ * latency and each job's desired count. It runs when the reducer asks (`refresh` effects: a
+ * feed (re)opened or gave up, a container was created or destroyed, an operation ended, `R`) and
+ * slowly in the background (every 15 s). It reports what it saw (`nodeProbed`,
+ * `nodeProbeFailed`); what that means for the node's connection is the reducer's call.
  */
 import type { Cluster } from '../../src/client/cluster.js';
 import { reachabilityOf } from '../../src/client/errors.js';
@@ -12,24 +14,37 @@ import type { Store } from '../store/store.js';
 export const BACKGROUND_REFRESH_MS = 15_000;
 const DEBOUNCE_MS = 300;
 
+export interface RefreshOptions {
+  /** Bursts of `soon` within this many ms fold into one request. Default 300. */
+  debounceMs?: number;
+  backgroundMs?: number;
+  /** Wall clock of the answers; `elapsed` times the round trip. */
+  now?: () => number;
+  elapsed?: () => number;
+}
+
 export class RefreshController {
   private readonly inFlight = new Set<string>();
   private readonly again = new Set<string>();
   private readonly debounce = new Map<string, NodeJS.Timeout>();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  private readonly now: () => number;
+  private readonly elapsed: () => number;
 
   constructor(
     private readonly store: Store,
     private readonly cluster: Cluster,
     private readonly nodes: readonly InventoryNode[],
-    /** The feed's view of a node: HTTP failures do not override an open feed. */
-    private readonly feedOpen: (node: string) => boolean,
-  ) {}
+    private readonly options: RefreshOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+    this.elapsed = options.elapsed ?? (() => performance.now());
+  }
 
   start(): void {
     this.refreshAll();
-    this.timer = setInterval(() => this.refreshAll(), BACKGROUND_REFRESH_MS);
+    this.timer = setInterval(() => this.refreshAll(), this.options.backgroundMs ?? BACKGROUND_REFRESH_MS);
     this.timer.unref?.();
   }
 
@@ -52,7 +67,7 @@ export class RefreshController {
       setTimeout(() => {
         this.debounce.delete(node);
         void this.refresh(node);
-      }, DEBOUNCE_MS),
+      }, this.options.debounceMs ?? DEBOUNCE_MS),
     );
   }
 
@@ -67,9 +82,9 @@ export class RefreshController {
     this.inFlight.add(name);
     try {
       const client = this.cluster.client(node);
-      const started = performance.now();
+      const started = this.elapsed();
       const info = await client.info();
-      const latencyMs = performance.now() - started;
+      const latencyMs = this.elapsed() - started;
       const [jobs, others] = await Promise.all([
         client.listJobs(),
         // An agent too old for the route lists only its own containers.
@@ -79,31 +94,24 @@ export class RefreshController {
         ),
       ]);
       if (this.stopped) return;
-      const at = Date.now();
-      this.store.dispatch({ type: 'nodeInfo', node: name, info, latencyMs, at });
       this.store.dispatch({
-        type: 'nodeJobs',
+        type: 'nodeProbed',
         node: name,
+        at: this.now(),
+        info,
+        latencyMs,
         jobs: jobs.jobs,
-        at,
         ...(others ? { others } : {}),
       });
-      // A node answering HTTP is up even before its feed has (re)connected.
-      this.store.dispatch({ type: 'nodeConn', node: name, conn: 'online', at });
     } catch (error) {
       if (this.stopped) return;
-      const status = reachabilityOf(error);
-      const message = error instanceof Error ? error.message : String(error);
-      const at = Date.now();
-      if (status === 'unauthorized') {
-        this.store.dispatch({ type: 'nodeConn', node: name, conn: 'unauthorized', error: message, at });
-      } else if (status === 'offline') {
-        if (!this.feedOpen(name))
-          this.store.dispatch({ type: 'nodeConn', node: name, conn: 'offline', error: message, at });
-      } else {
-        this.store.dispatch({ type: 'nodeProblem', node: name, problem: message });
-        this.store.dispatch({ type: 'flash', text: `${name}: ${message}`, level: 'error' });
-      }
+      this.store.dispatch({
+        type: 'nodeProbeFailed',
+        node: name,
+        at: this.now(),
+        failure: reachabilityOf(error),
+        error: error instanceof Error ? error.message : String(error),
+      });
     } finally {
       this.inFlight.delete(name);
       if (this.again.delete(name)) void this.refresh(name);

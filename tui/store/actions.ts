@@ -1,77 +1,47 @@
 /**
- * Everything that can happen to the TUI's state. Controllers turn keys, feed frames and client
- * answers into these; the reducer is the only place they take effect.
+ * Everything that can happen to the TUI's state. Controllers dispatch facts as they find them —
+ * a key's command, a feed's connection state, a feed event, a stats batch, log lines, what an
+ * HTTP request to a node answered, the answers to the effects they were asked to carry out — and
+ * the reducer alone decides what they mean (a node's connectivity, what to refresh, …).
  */
+import type { FeedConnectionState } from '../../src/client/feed-session.js';
+import type { NodeLogLine } from '../../src/client/feeds/merge.js';
+import type { NodeStatus } from '../../src/core/outcome.js';
+import type { ContainerStats, FeedEvent } from '../../src/protocol/feeds.js';
 import type { AgentInfo, ContainerInfo, JobStatus } from '../../src/protocol/index.js';
 import type { CommandId } from './keymap.js';
-import type {
-  Flash,
-  LogLine,
-  LogTarget,
-  NodeConn,
-  NodePlan,
-  OperationRequest,
-  RolloutNodeStatus,
-  StatSample,
-} from './state.js';
+import type { Flash, LogTarget, NodePlan, OperationRequest, RolloutNodeStatus } from './state.js';
 
-export type ContainerEventAction =
-  | 'create'
-  | 'start'
-  | 'restart'
-  | 'die'
-  | 'stop'
-  | 'kill'
-  | 'pause'
-  | 'unpause'
-  | 'oom'
-  | 'health_status'
-  | 'destroy'
-  | (string & {});
+/** The status an HTTP request to a node failed with (`reachabilityOf` of the client's error). */
+export type ProbeFailure = Exclude<NodeStatus, 'online' | 'skipped'>;
 
 export type Action =
   | { type: 'tick'; now: number }
   | { type: 'resize'; width: number; height: number }
   | { type: 'command'; command: CommandId; char?: string }
-  | { type: 'nodeConn'; node: string; conn: NodeConn; error?: string | null; at: number }
-  | { type: 'nodeInfo'; node: string; info: AgentInfo; latencyMs: number; at: number }
-  | { type: 'nodeProblem'; node: string; problem: string }
+  // Facts from a node's feed session.
+  | { type: 'feedState'; node: string; state: FeedConnectionState; error: string | null; at: number }
+  | { type: 'feedEvent'; node: string; at: number; event: FeedEvent }
+  /** A stats batch as the agent sent it; `at` is our clock's arrival time. */
+  | { type: 'statsBatch'; node: string; at: number; containers: ContainerStats[] }
+  /** Log lines for `target`, in time order (merged across containers and nodes). */
+  | { type: 'logLines'; target: LogTarget; lines: NodeLogLine[]; dropped?: number }
+  // Facts from HTTP requests to a node (info, job list, other containers).
   | {
-      type: 'nodeJobs';
+      type: 'nodeProbed';
       node: string;
-      jobs: JobStatus[];
       at: number;
+      info: AgentInfo;
+      /** Round-trip time of the info request. */
+      latencyMs: number;
+      jobs: JobStatus[];
       /** Containers dokkup does not manage; omitted: keep the last known list. */
       others?: ContainerInfo[];
     }
-  | {
-      type: 'statsBatch';
-      node: string;
-      at: number;
-      samples: (StatSample & { id: string })[];
-    }
-  | {
-      type: 'containerEvent';
-      node: string;
-      at: number;
-      id: string;
-      job: string | null;
-      name: string | null;
-      action: ContainerEventAction;
-      exitCode?: number | null;
-      health?: 'healthy' | 'unhealthy' | 'starting' | null;
-    }
-  | {
-      type: 'operationEvent';
-      node: string;
-      at: number;
-      job: string | null;
-      text: string;
-      level: 'info' | 'warn' | 'error';
-    }
-  | { type: 'logLines'; target: LogTarget; lines: Omit<LogLine, 'seq'>[]; dropped?: number }
+  | { type: 'nodeProbeFailed'; node: string; at: number; failure: ProbeFailure; error: string }
+  // Answers to effects.
   | { type: 'flash'; text: string; level: Flash['level'] }
-  | { type: 'openChooser'; files: string[] }
+  | { type: 'jobFilesListed'; files: string[] }
   | { type: 'planStarted'; request: OperationRequest; title: string }
   | {
       type: 'planReady';

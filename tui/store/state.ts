@@ -3,6 +3,8 @@
  * a new one; the panels (`panels/`) and selectors (`select/`) derive what the views draw. Time only enters through
  * actions (`at`, `now`), so every transition is reproducible in a unit test.
  */
+import type { FeedConnectionState } from '../../src/client/feed-session.js';
+import type { ContainerStats } from '../../src/protocol/feeds.js';
 import type { AgentInfo, ContainerInfo, JobSpec, JobStatus, Plan } from '../../src/protocol/index.js';
 
 export type PanelId = 'nodes' | 'jobs' | 'containers';
@@ -11,7 +13,7 @@ export type DetailTab = 'logs' | 'stats' | 'events' | 'info';
 export const PANELS: readonly PanelId[] = ['nodes', 'jobs', 'containers'];
 export const DETAIL_TABS: readonly DetailTab[] = ['logs', 'stats', 'events', 'info'];
 
-/** A node's connection as the feeds and requests see it. */
+/** A node's connection as the feeds and requests see it (`deriveConn` decides it). */
 export type NodeConn = 'connecting' | 'online' | 'reconnecting' | 'offline' | 'unauthorized';
 
 export interface NodeEntry {
@@ -19,6 +21,8 @@ export interface NodeEntry {
   /** As written in the inventory. */
   location: string;
   conn: NodeConn;
+  /** The node's feed session as it last reported itself (a fact `conn` is derived from). */
+  feed: FeedConnectionState;
   info: AgentInfo | null;
   /** Round-trip time of the last info request. */
   latencyMs: number | null;
@@ -43,18 +47,6 @@ export interface StatPoint {
   mem: number;
 }
 
-/** One container's resource usage, from the stats feed. */
-export interface StatSample {
-  /** CPU as `docker stats` computes it (100 = one core). */
-  cpuPercent: number;
-  memBytes: number;
-  memLimit: number;
-  netRx: number;
-  netTx: number;
-  blockRead: number;
-  blockWrite: number;
-}
-
 /**
  * Samples of the last `SPARK_WINDOW_MS`, oldest first, at most `SPARK_MAX_POINTS`: the window
  * `points[start, end)`. Appending reuses the array when this version owns its tail (nothing was
@@ -67,9 +59,10 @@ export interface StatHistory {
   readonly end: number;
 }
 
-/** One container's usage: the latest sample and the sparkline history. */
+/** One container's usage: the latest sample as the agent sent it, and the sparkline history. */
 export interface ContainerUsageHistory {
-  latest: StatSample;
+  latest: ContainerStats;
+  /** When the sample arrived, by our clock (staleness is judged against it). */
   at: number;
   history: StatHistory;
 }
@@ -339,6 +332,7 @@ export function initialState(
       name: n.name,
       location: n.location,
       conn: 'connecting',
+      feed: 'connecting',
       info: null,
       latencyMs: null,
       error: null,

@@ -4,11 +4,8 @@
  */
 import { PassThrough, Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Action } from '../store/actions.js';
-import { agentInfo, container, jobStatus } from '../store/fixtures.js';
-import { resolveKey } from '../store/keymap.js';
-import { reduce } from '../store/reducer.js';
 import { initialState, type TuiState } from '../store/state.js';
+import { apply, container, containerStats, jobStatus, press, probed, T0 } from '../store/store.fixture.js';
 import { TuiView } from './screen.js';
 
 class Terminal extends Writable {
@@ -26,7 +23,6 @@ class Terminal extends Writable {
   }
 }
 
-const T0 = 1_700_000_100_000;
 const views: TuiView[] = [];
 
 function view(color: boolean, width = 120, height = 40): { view: TuiView; out: Terminal } {
@@ -41,37 +37,7 @@ afterEach(() => {
 });
 
 function fleet(width = 120, height = 40): TuiState {
-  const actions: Action[] = [
-    { type: 'nodeConn', node: 'lab1', conn: 'online', at: T0 },
-    { type: 'nodeConn', node: 'lab2', conn: 'offline', error: 'connection refused', at: T0 },
-    { type: 'nodeInfo', node: 'lab1', info: agentInfo(), latencyMs: 3, at: T0 },
-    {
-      type: 'nodeJobs',
-      node: 'lab1',
-      at: T0,
-      jobs: [jobStatus('web', [container('web', 1), container('web', 2)])],
-    },
-    { type: 'nodeJobs', node: 'lab2', at: T0, jobs: [jobStatus('web', [container('web', 3)])] },
-    {
-      type: 'statsBatch',
-      node: 'lab1',
-      at: T0,
-      samples: [
-        {
-          id: container('web', 1).id,
-          cpuPercent: 42.5,
-          memBytes: 50e6,
-          memLimit: 1e9,
-          netRx: 0,
-          netTx: 0,
-          blockRead: 0,
-          blockWrite: 0,
-        },
-      ],
-    },
-  ];
-  return actions.reduce(
-    reduce,
+  return apply(
     initialState(
       [
         { name: 'lab1', location: '10.0.0.1:8080' },
@@ -81,14 +47,19 @@ function fleet(width = 120, height = 40): TuiState {
       T0,
       { width, height },
     ),
+    probed('lab1', [jobStatus('web', [container('web', 1), container('web', 2)])]),
+    // lab2 listed its jobs once, then stopped answering.
+    probed('lab2', [jobStatus('web', [container('web', 3)])]),
+    { type: 'nodeProbeFailed', node: 'lab2', at: T0, failure: 'offline', error: 'connection refused' },
+    {
+      type: 'statsBatch',
+      node: 'lab1',
+      at: T0,
+      containers: [
+        containerStats(container('web', 1).id, { cpuPercent: 42.5, memoryUsage: 50e6, memoryLimit: 1e9 }),
+      ],
+    },
   );
-}
-
-function press(state: TuiState, ...keys: string[]): TuiState {
-  return keys.reduce((s, key) => {
-    const r = resolveKey(s, key);
-    return r ? reduce(s, { type: 'command', command: r.command, ...(r.char ? { char: r.char } : {}) }) : s;
-  }, state);
 }
 
 /** SGR sequences that set a colour (foreground or background, 16, 256 or true colour). */
@@ -132,7 +103,7 @@ describe('TuiView', () => {
     const s = fleet();
     v.render(s);
     const before = out.text.length;
-    expect(v.render(reduce(s, { type: 'tick', now: T0 + 1 }))).toBe(false);
+    expect(v.render(apply(s, { type: 'tick', now: T0 + 1 }))).toBe(false);
     expect(out.text.length).toBe(before);
   });
 

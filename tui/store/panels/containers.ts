@@ -67,8 +67,8 @@ export function containerUsage(state: TuiState, row: ContainerRow): ContainerUsa
   const history = stats ? historyPoints(stats.history) : [];
   return {
     cpu: fresh ? fresh.latest.cpuPercent : null,
-    mem: fresh ? fresh.latest.memBytes : null,
-    memLimit: fresh ? fresh.latest.memLimit : null,
+    mem: fresh ? fresh.latest.memoryUsage : null,
+    memLimit: fresh ? fresh.latest.memoryLimit : null,
     cpuHistory: history.map((p) => p.cpu),
     memHistory: history.map((p) => p.mem),
     uptime: row.state === 'running' ? formatDuration(now - row.since) : '-',

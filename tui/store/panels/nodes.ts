@@ -71,7 +71,7 @@ function nodeUsage(
       const s = freshStats(stats?.[c.id], now);
       if (s && node.conn === 'online') {
         cpu += s.latest.cpuPercent;
-        mem += s.latest.memBytes;
+        mem += s.latest.memoryUsage;
         seen = true;
       }
     }

@@ -1,0 +1,40 @@
+/**
+ * The one effect runner: carries out what the reducer asks for (`Effect`) by handing it to the
+ * controller that owns that part of the outside world. Controllers never call each other; what
+ * they find out comes back as actions, and the reducer decides what follows.
+ */
+import type { Effect } from '../store/effects.js';
+import type { Store } from '../store/store.js';
+import type { ActionsController } from './actions.js';
+import type { RefreshController } from './refresh.js';
+
+export interface EffectTargets {
+  refresh: Pick<RefreshController, 'soon' | 'refreshAll'>;
+  actions: Pick<ActionsController, 'listJobFiles' | 'plan' | 'execute'>;
+}
+
+export function runEffect(effect: Effect, targets: EffectTargets): void {
+  switch (effect.kind) {
+    case 'refresh':
+      targets.refresh.soon(effect.node);
+      return;
+    case 'refreshAll':
+      targets.refresh.refreshAll();
+      return;
+    case 'listJobFiles':
+      void targets.actions.listJobFiles();
+      return;
+    case 'plan':
+      void targets.actions.plan(effect.intent);
+      return;
+    case 'execute':
+      void targets.actions.execute(effect.request, effect.nodes);
+      return;
+  }
+}
+
+/** Makes `targets` carry out every effect of `store` from now on. */
+export function runEffects(store: Store, targets: EffectTargets): () => void {
+  store.handleEffects((effect) => runEffect(effect, targets));
+  return () => store.handleEffects(null);
+}

@@ -1,0 +1,423 @@
+/**
+ * Facts about the fleet: feed connection states, HTTP probe answers, feed events, stats batches
+ * and log lines. This room decides what they mean — a node's connectivity (`deriveConn`), which
+ * node to refresh, the Events list — so no controller has to.
+ */
+import type { FeedConnectionState } from '../../../src/client/feed-session.js';
+import type { ContainerEvent } from '../../../src/protocol/feeds.js';
+import type { ContainerInfo, JobStatus } from '../../../src/protocol/index.js';
+import type { Action, ProbeFailure } from '../actions.js';
+import { type Effect, type Step, step } from '../effects.js';
+import { logTargetKey } from '../select/logs.js';
+import {
+  appendHistory,
+  type ContainerUsageHistory,
+  EMPTY_HISTORY,
+  type FleetEvent,
+  type LogLine,
+  type NodeConn,
+  type NodeEntry,
+  SPARK_WINDOW_MS,
+  type TuiState,
+} from '../state.js';
+import { type CommandTable, flash } from './room.js';
+
+// ---------------------------------------------------------------------------------------------
+// Connectivity
+
+/** A fact about a node's reachability: its feed's state, or how an HTTP request to it went. */
+export type ConnFact =
+  | { source: 'feed'; state: FeedConnectionState; error: string | null }
+  | { source: 'http'; outcome: 'ok' | ProbeFailure; error: string | null };
+
+/**
+ * The node's connection after a fact, or null when the fact says nothing new about it. Two
+ * sources speak: the feed (a WebSocket that stays up) and HTTP requests (the refresh), and
+ * either can be up while the other is refused.
+ */
+export function deriveConn(
+  node: Pick<NodeEntry, 'conn' | 'feed'>,
+  fact: ConnFact,
+): { conn: NodeConn; error: string | null } | null {
+  if (fact.source === 'http') {
+    switch (fact.outcome) {
+      case 'ok':
+        // A node answering HTTP is up even before its feed has (re)connected.
+        return { conn: 'online', error: null };
+      case 'unauthorized':
+        return { conn: 'unauthorized', error: fact.error };
+      case 'offline':
+        // HTTP failures do not override an open feed.
+        return node.feed === 'open' ? null : { conn: 'offline', error: fact.error };
+      case 'error':
+        // The node answers but cannot work (e.g. Docker is down): a problem, not a connection state.
+        return null;
+    }
+  }
+  switch (fact.state) {
+    case 'open':
+      return { conn: 'online', error: null };
+    case 'unauthorized':
+      return { conn: 'unauthorized', error: fact.error };
+    case 'offline':
+      // The feed gave up for now; whether the node is down is for an HTTP request to say (an
+      // agent can answer requests while its feed endpoint is refused, or the other way round).
+      return null;
+    case 'closed':
+      return null;
+    case 'connecting':
+      // Retries of a feed that never opened say nothing new about a node HTTP already judged.
+      return node.conn === 'connecting' ? { conn: 'connecting', error: fact.error } : null;
+    case 'reconnecting':
+      // A node known to be down stays down until something answers.
+      return node.conn === 'offline' || node.conn === 'unauthorized'
+        ? null
+        : { conn: 'reconnecting', error: fact.error };
+  }
+}
+
+function updateNode(state: TuiState, name: string, fn: (n: NodeEntry) => NodeEntry): TuiState {
+  const node = state.nodes[name];
+  if (!node) return state;
+  return { ...state, nodes: { ...state.nodes, [name]: fn(node) } };
+}
+
+/** Applies a fact to a node's connection, recording a change in the Events list. */
+function applyConn(state: TuiState, name: string, fact: ConnFact, at: number): TuiState {
+  const node = state.nodes[name];
+  if (!node) return state;
+  const derived = deriveConn(node, fact);
+  if (!derived) return state;
+  const { conn, error } = derived;
+  if (node.conn === conn && node.error === error) return state;
+  let next = updateNode(state, name, (n) => ({ ...n, conn, error }));
+  if (node.conn !== conn && !(node.conn === 'connecting' && conn === 'online')) {
+    const level =
+      conn === 'online' ? 'info' : conn === 'reconnecting' || conn === 'connecting' ? 'warn' : 'error';
+    next = appendEvent(next, {
+      at,
+      node: name,
+      kind: 'connection',
+      job: null,
+      text: `node ${conn}${error && conn !== 'online' ? `: ${error}` : ''}`,
+      level,
+    });
+  }
+  return next;
+}
+
+function feedState(state: TuiState, action: Extract<Action, { type: 'feedState' }>): Step {
+  const node = state.nodes[action.node];
+  if (!node) return step(state);
+  const withFeed =
+    node.feed === action.state
+      ? state
+      : updateNode(state, action.node, (n) => ({ ...n, feed: action.state }));
+  const next = applyConn(
+    withFeed,
+    action.node,
+    { source: 'feed', state: action.state, error: action.error },
+    action.at,
+  );
+  // Opened: fetch what the feeds do not carry. Gave up: ask HTTP whether the node is down.
+  const ask = action.state === 'open' || action.state === 'offline';
+  return ask ? step(next, { kind: 'refresh', node: action.node }) : step(next);
+}
+
+function nodeProbed(state: TuiState, action: Extract<Action, { type: 'nodeProbed' }>): TuiState {
+  const node = state.nodes[action.node];
+  if (!node) return state;
+  const next = nodeJobs(
+    updateNode(state, action.node, (n) => ({
+      ...n,
+      info: action.info,
+      latencyMs: action.latencyMs,
+      problem: null,
+    })),
+    action.node,
+    action.jobs,
+    action.at,
+    action.others,
+  );
+  return applyConn(next, action.node, { source: 'http', outcome: 'ok', error: null }, action.at);
+}
+
+function nodeProbeFailed(state: TuiState, action: Extract<Action, { type: 'nodeProbeFailed' }>): TuiState {
+  if (!state.nodes[action.node]) return state;
+  if (action.failure === 'error') {
+    const next = updateNode(state, action.node, (n) =>
+      n.problem === action.error ? n : { ...n, problem: action.error },
+    );
+    return flash(next, `${action.node}: ${action.error}`, 'error');
+  }
+  return applyConn(
+    state,
+    action.node,
+    { source: 'http', outcome: action.failure, error: action.error },
+    action.at,
+  );
+}
+
+function nodeJobs(
+  state: TuiState,
+  name: string,
+  list: JobStatus[],
+  at: number,
+  othersListed?: ContainerInfo[],
+): TuiState {
+  const node = state.nodes[name];
+  if (!node) return state;
+  const jobs: Record<string, JobStatus> = {};
+  const alive = new Set<string>();
+  for (const j of list) {
+    jobs[j.name] = j;
+    for (const c of j.containers) alive.add(c.id);
+  }
+  const others = othersListed ? othersListed.filter((c) => c.job === '') : node.others;
+  for (const c of others) alive.add(c.id);
+  // Forget what belonged to containers that are gone.
+  const prune = <T>(record: Record<string, Record<string, T>>): Record<string, Record<string, T>> => {
+    const mine = record[name];
+    if (!mine) return record;
+    const kept = Object.entries(mine).filter(([id]) => alive.has(id));
+    return kept.length === Object.keys(mine).length
+      ? record
+      : { ...record, [name]: Object.fromEntries(kept) };
+  };
+  return {
+    ...state,
+    nodes: { ...state.nodes, [name]: { ...node, jobs, jobsAt: at, others } },
+    stats: prune(state.stats),
+    startedAt: prune(state.startedAt),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events
+
+/** Appends to the Events list (bounded); a scrolled-back view keeps looking at the same events. */
+export function appendEvent(state: TuiState, event: Omit<FleetEvent, 'seq'>): TuiState {
+  const events = [...state.events, { ...event, seq: state.nextEventSeq }];
+  const cap = state.options.eventCap;
+  const scroll = state.focus === 'detail' && state.detail.tab === 'events' && state.detail.scroll > 0;
+  return {
+    ...state,
+    events: events.length > cap ? events.slice(events.length - cap) : events,
+    nextEventSeq: state.nextEventSeq + 1,
+    detail: scroll ? { ...state.detail, scroll: Math.min(cap - 1, state.detail.scroll + 1) } : state.detail,
+  };
+}
+
+function mapContainers(
+  state: TuiState,
+  nodeName: string,
+  id: string,
+  fn: (c: ContainerInfo) => ContainerInfo | null,
+): TuiState {
+  const node = state.nodes[nodeName];
+  if (!node) return state;
+  for (const [jobName, job] of Object.entries(node.jobs)) {
+    const index = job.containers.findIndex((c) => c.id === id || c.id.startsWith(id) || id.startsWith(c.id));
+    if (index < 0) continue;
+    const updated = fn(job.containers[index]!);
+    const containers = [...job.containers];
+    if (updated) containers[index] = updated;
+    else containers.splice(index, 1);
+    const nextJob: JobStatus = {
+      ...job,
+      containers,
+      running: containers.filter((c) => c.state === 'running').length,
+      total: containers.length,
+    };
+    return {
+      ...state,
+      nodes: { ...state.nodes, [nodeName]: { ...node, jobs: { ...node.jobs, [jobName]: nextJob } } },
+    };
+  }
+  return state;
+}
+
+/** A container's state, health and start time follow its events until the next job list. */
+function containerEvent(state: TuiState, node: string, at: number, e: ContainerEvent): TuiState {
+  const id = e.containerId;
+  let next = state;
+  switch (e.action) {
+    case 'start':
+    case 'restart':
+    case 'unpause':
+      next = mapContainers(state, node, id, (c) => ({ ...c, state: 'running' }));
+      if (e.action !== 'unpause') {
+        next = { ...next, startedAt: { ...next.startedAt, [node]: { ...next.startedAt[node], [id]: at } } };
+      }
+      break;
+    case 'die':
+    case 'stop':
+      next = mapContainers(state, node, id, (c) => ({ ...c, state: 'exited' }));
+      break;
+    case 'pause':
+      next = mapContainers(state, node, id, (c) => ({ ...c, state: 'paused' }));
+      break;
+    case 'health_status':
+      if (e.health && e.health !== 'none') {
+        const health = e.health;
+        next = mapContainers(state, node, id, (c) => ({ ...c, health }));
+      }
+      break;
+    case 'destroy': {
+      next = mapContainers(state, node, id, () => null);
+      const { [id]: _s, ...stats } = next.stats[node] ?? {};
+      const { [id]: _t, ...startedAt } = next.startedAt[node] ?? {};
+      next = {
+        ...next,
+        stats: { ...next.stats, [node]: stats },
+        startedAt: { ...next.startedAt, [node]: startedAt },
+      };
+      break;
+    }
+  }
+  const who = e.containerName || id.slice(0, 12);
+  const exit = e.exitCode !== undefined ? ` (exit ${e.exitCode})` : '';
+  const health = e.action === 'health_status' && e.health && e.health !== 'none' ? `: ${e.health}` : '';
+  const level =
+    e.action === 'oom'
+      ? 'error'
+      : (e.action === 'die' && e.exitCode) || e.health === 'unhealthy'
+        ? 'warn'
+        : 'info';
+  return appendEvent(next, {
+    at,
+    node,
+    kind: 'container',
+    job: e.job,
+    text: `${who} ${e.action}${exit}${health}`,
+    level,
+  });
+}
+
+function feedEvent(state: TuiState, action: Extract<Action, { type: 'feedEvent' }>): Step {
+  const { node, at, event } = action;
+  if (!state.nodes[node]) return step(state);
+  const refresh: Effect = { kind: 'refresh', node };
+  switch (event.type) {
+    case 'container': {
+      const next = containerEvent(state, node, at, event);
+      // What a container event cannot tell (the job list, the desired count) is asked for again.
+      const listChanged =
+        event.action === 'create' || event.action === 'destroy' || event.action === 'rename';
+      return listChanged ? step(next, refresh) : step(next);
+    }
+    case 'operation-start':
+      return step(
+        operationEvent(state, action, event.job, `${event.operation} ${event.job} started`, 'info'),
+      );
+    case 'operation-progress': {
+      // Byte-level pull progress would flood the list; phases and counts are what matter.
+      const line = event.line;
+      if (line.phase === 'pull' && line.current !== undefined && line.current !== line.total)
+        return step(state);
+      return step(operationEvent(state, action, event.job, `${event.job}: ${line.message}`, 'info'));
+    }
+    case 'operation-done': {
+      const r = event.result;
+      const text = `${event.job}: ${r.message}${r.error ? ` — ${r.error.message}` : ''}`;
+      return step(operationEvent(state, action, event.job, text, r.ok ? 'info' : 'error'), refresh);
+    }
+  }
+}
+
+function operationEvent(
+  state: TuiState,
+  where: { node: string; at: number },
+  job: string,
+  text: string,
+  level: FleetEvent['level'],
+): TuiState {
+  return appendEvent(state, { at: where.at, node: where.node, kind: 'operation', job, text, level });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stats and logs
+
+function statsBatch(state: TuiState, action: Extract<Action, { type: 'statsBatch' }>): TuiState {
+  if (action.containers.length === 0 || !state.nodes[action.node]) return state;
+  const previous = state.stats[action.node] ?? {};
+  const mine: Record<string, ContainerUsageHistory> = {};
+  const since = action.at - SPARK_WINDOW_MS;
+  for (const sample of action.containers) {
+    const id = sample.containerId;
+    mine[id] = {
+      latest: sample,
+      at: action.at,
+      history: appendHistory(
+        previous[id]?.history ?? EMPTY_HISTORY,
+        { at: action.at, cpu: sample.cpuPercent, mem: sample.memoryUsage },
+        since,
+      ),
+    };
+  }
+  // A batch lists every running container of the node: the others keep their last sample
+  // (they show as stale, then `-`), until the job list says they are gone.
+  for (const [id, prev] of Object.entries(previous)) if (!(id in mine)) mine[id] = prev;
+  return { ...state, stats: { ...state.stats, [action.node]: mine } };
+}
+
+/** `web-1b2c3d4e-…` → `web-1b2c3d4e`: enough to tell replicas apart in merged logs. */
+export function shortContainerName(name: string): string {
+  const m = /^(.*?-[0-9a-f]{8})-[0-9a-f]{4}-/.exec(name);
+  return m ? m[1]! : name;
+}
+
+function logLines(state: TuiState, action: Extract<Action, { type: 'logLines' }>): TuiState {
+  const logs = state.logs;
+  if (logTargetKey(logs.target) !== logTargetKey(action.target)) return state;
+  if (action.lines.length === 0 && !action.dropped) return state;
+  let seq = logs.nextSeq;
+  const added = action.lines.map(
+    (l): LogLine => ({
+      seq: seq++,
+      node: l.node,
+      container: shortContainerName(l.containerName),
+      stream: l.stream,
+      ts: l.ts,
+      text: l.truncated ? `${l.text}…` : l.text,
+    }),
+  );
+  let lines = logs.lines.concat(added);
+  let dropped = logs.dropped + (action.dropped ?? 0);
+  const cap = state.options.logCap;
+  if (lines.length > cap) {
+    dropped += lines.length - cap;
+    lines = lines.slice(lines.length - cap);
+  }
+  const first = lines[0]?.seq ?? seq;
+  const anchor = logs.anchor !== null && logs.anchor < first ? first : logs.anchor;
+  return { ...state, logs: { ...logs, lines, nextSeq: seq, dropped, anchor } };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+type FleetAction = Extract<
+  Action,
+  { type: 'feedState' | 'feedEvent' | 'statsBatch' | 'logLines' | 'nodeProbed' | 'nodeProbeFailed' }
+>;
+
+export function reduceFleet(state: TuiState, action: FleetAction): TuiState | Step {
+  switch (action.type) {
+    case 'feedState':
+      return feedState(state, action);
+    case 'feedEvent':
+      return feedEvent(state, action);
+    case 'statsBatch':
+      return statsBatch(state, action);
+    case 'logLines':
+      return logLines(state, action);
+    case 'nodeProbed':
+      return nodeProbed(state, action);
+    case 'nodeProbeFailed':
+      return nodeProbeFailed(state, action);
+  }
+}
+
+export const fleetCommands = {
+  refresh: (state) => step(flash(state, 'Refreshing every node…', 'info'), { kind: 'refreshAll' }),
+} satisfies CommandTable;

@@ -1,0 +1,206 @@
+/**
+ * Operations, from the key to the board: `d` lists job files (the chooser), the operation keys
+ * ask for a plan, the confirmation pane shows it, and a confirmed plan becomes the rollout board
+ * whose nodes follow the progress and outcome actions. Only nodes whose plan changes something
+ * are carried out.
+ */
+import type { Action } from '../actions.js';
+import { type Step, step } from '../effects.js';
+import { jobRows } from '../panels/jobs.js';
+import { selectedJob } from '../select/table.js';
+import { ROLLOUT_LINES, type RolloutBoard, type RolloutNode, type TuiState } from '../state.js';
+import { type CommandTable, flash } from './room.js';
+
+function planJobOperation(state: TuiState, op: 'rollback' | 'stop' | 'purge'): TuiState | Step {
+  const job = selectedJob(state);
+  if (!job) return flash(state, 'Select a job (or one of its containers) first', 'info');
+  const reporting = state.nodeOrder.filter((n) => state.nodes[n]?.jobs[job]);
+  const image = jobRows(state).find((j) => j.job === job)?.image ?? null;
+  return step(state, { kind: 'plan', intent: { op, job, reporting, image } });
+}
+
+function moveChooser(state: TuiState, d: 1 | -1): TuiState {
+  const m = state.modal;
+  if (m?.kind !== 'chooseFile') return state;
+  return { ...state, modal: { ...m, selected: Math.max(0, Math.min(m.files.length - 1, m.selected + d)) } };
+}
+
+function choose(state: TuiState): TuiState | Step {
+  const m = state.modal;
+  if (m?.kind !== 'chooseFile') return state;
+  const file = m.files[m.selected];
+  const closed = { ...state, modal: null };
+  return file === undefined ? closed : step(closed, { kind: 'plan', intent: { op: 'deploy', file } });
+}
+
+function cancelled(state: TuiState): TuiState {
+  return flash({ ...state, modal: null }, 'Cancelled — nothing was changed', 'info');
+}
+
+/** The confirmed plan becomes the board; the nodes whose plan changes something are carried out. */
+function startRollout(state: TuiState): TuiState | Step {
+  const m = state.modal;
+  if (m?.kind !== 'confirm') return state;
+  const nodes: RolloutNode[] = m.nodes.map((np) => {
+    const unchanged = np.outcome === 'ok' && np.plan !== null && !np.plan.changes;
+    return {
+      node: np.node,
+      status: np.outcome === 'ok' ? (unchanged ? 'ok' : 'waiting') : np.outcome,
+      lines: [],
+      current: null,
+      total: null,
+      message: unchanged ? 'Nothing to change' : np.outcome === 'ok' ? null : (np.error ?? np.outcome),
+    };
+  });
+  const waiting = nodes.filter((n) => n.status === 'waiting').map((n) => n.node);
+  const board: RolloutBoard = {
+    request: m.request,
+    title: m.title,
+    startedAt: state.now,
+    finishedAt: waiting.length > 0 ? null : state.now,
+    nodes,
+    scroll: 0,
+  };
+  const next = { ...state, modal: null, rollout: board };
+  if (waiting.length > 0) return step(next, { kind: 'execute', request: m.request, nodes: waiting });
+  const reached = m.nodes.some((np) => np.outcome === 'ok');
+  return reached
+    ? flash(next, 'Nothing to change on any reachable node', 'info')
+    : flash(next, 'No node could be reached: nothing was changed', 'error');
+}
+
+function activate(state: TuiState): TuiState | Step {
+  const m = state.modal;
+  if (m?.kind !== 'confirm') return state;
+  if (m.typeToConfirm !== null) {
+    if (m.typed === m.typeToConfirm) return startRollout(state);
+    return {
+      ...state,
+      modal: { ...m, error: `Type ${m.typeToConfirm} exactly to purge it, or esc to cancel` },
+    };
+  }
+  return m.focus === 'confirm' ? startRollout(state) : cancelled(state);
+}
+
+function updateRolloutNode(state: TuiState, name: string, fn: (n: RolloutNode) => RolloutNode): TuiState {
+  const board = state.rollout;
+  if (!board) return state;
+  const index = board.nodes.findIndex((n) => n.node === name);
+  if (index < 0) return state;
+  const nodes = [...board.nodes];
+  nodes[index] = fn(nodes[index]!);
+  return { ...state, rollout: { ...board, nodes } };
+}
+
+export const rolloutCommands = {
+  'op.deploy': (state) => step(state, { kind: 'listJobFiles' }),
+  'op.rollback': (state) => planJobOperation(state, 'rollback'),
+  'op.stop': (state) => planJobOperation(state, 'stop'),
+  'op.purge': (state) => planJobOperation(state, 'purge'),
+  'chooser.up': (state) => moveChooser(state, -1),
+  'chooser.down': (state) => moveChooser(state, 1),
+  'chooser.choose': choose,
+  'modal.cancel': (state) =>
+    state.modal?.kind === 'planning' ? cancelled(state) : { ...state, modal: null },
+  'confirm.yes': (state) =>
+    state.modal?.kind === 'confirm' && state.modal.typeToConfirm === null ? startRollout(state) : state,
+  'confirm.no': (state) => (state.modal?.kind === 'confirm' ? cancelled(state) : state),
+  'confirm.toggle': (state) => {
+    const m = state.modal;
+    if (m?.kind !== 'confirm') return state;
+    return { ...state, modal: { ...m, focus: m.focus === 'cancel' ? 'confirm' : 'cancel' } };
+  },
+  'confirm.activate': activate,
+  'rollout.dismiss': (state) => {
+    if (!state.rollout) return state;
+    if (state.rollout.finishedAt === null)
+      return flash(state, 'Still running: the board can be closed when it ends', 'info');
+    return { ...state, rollout: null };
+  },
+} satisfies CommandTable;
+
+type RolloutAction = Extract<
+  Action,
+  {
+    type:
+      | 'jobFilesListed'
+      | 'planStarted'
+      | 'planReady'
+      | 'planFailed'
+      | 'rolloutProgress'
+      | 'rolloutNode'
+      | 'rolloutFinished';
+  }
+>;
+
+export function reduceRollout(state: TuiState, action: RolloutAction): TuiState | Step {
+  switch (action.type) {
+    case 'jobFilesListed':
+      if (action.files.length === 0) {
+        return flash(
+          state,
+          'No job files: pass JOB.yaml files on the command line or put them in the working directory',
+          'error',
+        );
+      }
+      return { ...state, modal: { kind: 'chooseFile', files: action.files, selected: 0, error: null } };
+    case 'planStarted':
+      return { ...state, modal: { kind: 'planning', request: action.request, title: action.title } };
+    case 'planReady': {
+      const m = state.modal;
+      // A late answer for a request that was cancelled (esc while planning) changes nothing.
+      if (m?.kind !== 'planning' || m.request.id !== action.request.id) return state;
+      return {
+        ...state,
+        modal: {
+          kind: 'confirm',
+          request: action.request,
+          title: action.title,
+          summary: action.summary,
+          nodes: action.nodes,
+          command: action.command,
+          focus: 'cancel',
+          typeToConfirm: action.request.op === 'purge' ? action.request.job : null,
+          typed: '',
+          error: null,
+          scroll: 0,
+        },
+      };
+    }
+    case 'planFailed': {
+      const m = state.modal;
+      if (m?.kind !== 'planning' || m.request.id !== action.request.id) return state;
+      return flash({ ...state, modal: null }, action.error, 'error');
+    }
+    case 'rolloutProgress':
+      return updateRolloutNode(state, action.node, (n) => ({
+        ...n,
+        status: 'running',
+        lines: [...n.lines, action.message].slice(-ROLLOUT_LINES),
+        current: action.current ?? n.current,
+        total: action.total ?? n.total,
+      }));
+    case 'rolloutNode':
+      // The node changed: show what it runs now.
+      return step(
+        updateRolloutNode(state, action.node, (n) => ({
+          ...n,
+          status: action.status,
+          message: action.message,
+        })),
+        { kind: 'refresh', node: action.node },
+      );
+    case 'rolloutFinished': {
+      const board = state.rollout;
+      if (!board || board.finishedAt !== null) return state;
+      const ok = board.nodes.filter((n) => n.status === 'ok').length;
+      const bad = board.nodes.length - ok;
+      const text = `${board.title}: ${ok} node${ok === 1 ? '' : 's'} ok${bad > 0 ? `, ${bad} not` : ''}`;
+      return flash(
+        { ...state, rollout: { ...board, finishedAt: action.at } },
+        text,
+        bad > 0 ? 'error' : 'ok',
+      );
+    }
+  }
+}

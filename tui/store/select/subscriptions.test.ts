@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { fleet, press, type } from '../store.fixture.js';
+import { subscriptions } from './subscriptions.js';
+
+describe('subscriptions', () => {
+  it('subscribes to logs only while the logs tab is visible, and to stats of online nodes', () => {
+    let s = fleet();
+    expect(subscriptions(s)).toEqual({ stats: ['lab1', 'lab2'], logs: null });
+    s = press(s, '3', 'l');
+    expect(subscriptions(s).logs).toMatchObject({ kind: 'container' });
+    s = press(s, ']');
+    expect(subscriptions(s).logs).toBeNull();
+    // Small terminal, detail open on the events tab: no table, no stats.
+    let small = fleet({ width: 80, height: 24 });
+    small = press(small, ':');
+    small = type(small, 'events');
+    small = press(small, 'enter');
+    expect(subscriptions(small)).toEqual({ stats: [], logs: null });
+  });
+});
