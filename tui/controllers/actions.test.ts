@@ -144,8 +144,9 @@ describe('deploy (d)', () => {
     // Only lab1 changes: lab2 is not asked again, lab3 could not be reached.
     expect(calls.filter((c) => c.method === 'deploy').map((c) => c.node)).toEqual(['lab1']);
     expect(store.state.rollout!.nodes.map((n) => [n.node, n.status, n.message])).toEqual([
-      ['lab1', 'ok', 'Update successful'],
-      ['lab2', 'ok', 'Nothing to change'],
+      ['lab1', 'succeeded', 'Update successful'],
+      // In the CLI's words.
+      ['lab2', 'unchanged', 'Already up to date'],
       ['lab3', 'offline', 'lab3: connect ECONNREFUSED'],
     ]);
     expect(store.state.rollout!.nodes[0]!.lines).toEqual(['Starting', 'Starting container (1/2)']);
@@ -214,6 +215,44 @@ describe('deploy (d)', () => {
     const message = store.state.rollout!.nodes[0]!.message;
     expect(message).toBe('new container 0123456789ab exited with code 3 (the new containers were removed)');
     expect(message).not.toMatch(/previous version/);
+  });
+
+  it('carries nothing out when the operator cancels, while planning or at the confirmation', async () => {
+    let answer!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      answer = resolve;
+    });
+    const { store, calls, press } = setup(
+      {
+        lab1: {
+          plan: async () => {
+            await gate;
+            return plan();
+          },
+          result: async () => result(),
+        },
+      },
+      ['lab1'],
+    );
+    press('d');
+    await until(() => store.state.modal?.kind === 'chooseFile');
+    press('enter');
+    await until(() => store.state.modal?.kind === 'planning');
+    press('escape');
+    answer();
+    await until(() => calls.some((c) => c.method === 'plan'));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // The late plan is dropped: no pane comes back.
+    expect(store.state.modal).toBeNull();
+    // Planned again, then declined at the pane.
+    press('d');
+    await until(() => store.state.modal?.kind === 'chooseFile');
+    press('enter');
+    await until(() => store.state.modal?.kind === 'confirm');
+    press('n');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(store.state.rollout).toBeNull();
+    expect(calls.filter((c) => c.method === 'deploy')).toEqual([]);
   });
 
   it('says which file is wrong and where, and plans nothing', async () => {

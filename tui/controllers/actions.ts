@@ -1,21 +1,28 @@
 /**
  * The keys that change things — d (deploy/update), s (scale), r (rollback), x (stop), p (purge)
- * — go through the same client calls as the CLI: plan on every target node → the confirmation
- * pane with the CLI's plan tables and the equivalent CLI command → the operation with NDJSON
- * progress per node on the rollout board. The reducer decides when (`plan`, `execute` effects);
- * this carries them out and reports back.
+ * — go through the CLI's own rollout (`src/client/rollout.ts`): plan on every target node → the
+ * confirmation pane (the rollout's confirm step) with the CLI's plan tables and the equivalent
+ * CLI command → the operation on the nodes whose plan changes something, with NDJSON progress
+ * per node on the rollout board. The reducer decides when (`plan`, `execute`, `decline`
+ * effects); this carries them out and reports back.
  */
-import type { AgentClient } from '../../src/client/agent-client.js';
 import type { Cluster } from '../../src/client/cluster.js';
+import {
+  deployOperation,
+  type PlannedRollout,
+  planRollout,
+  type RolloutOperation,
+  rollbackOperation,
+  stopOperation,
+} from '../../src/client/rollout.js';
 import { checkJobAgainstInventory, type LoadedJob } from '../../src/config/index.js';
-import { type NodeStatus, nodeLabel, outcomeOfResult } from '../../src/core/outcome.js';
+import { nodeLabel } from '../../src/core/outcome.js';
 import {
   deploymentSummaryLines,
   jobSummaryOf,
   nodeStatusLines,
   stopSummaryLines,
 } from '../../src/core/summary.js';
-import type { OperationResult, PlanRequest } from '../../src/protocol/api.js';
 import type { Inventory, InventoryNode } from '../../src/protocol/inventory.js';
 import type { PlanIntent } from '../store/effects.js';
 import type { NodePlan, OperationKind, OperationRequest } from '../store/state.js';
@@ -43,16 +50,6 @@ const TITLES: Readonly<Record<OperationKind, string>> = {
   purge: 'Purge',
 };
 
-/** The node's status behind a plan outcome of the board (`ok` is a node that answered). */
-function statusOf(outcome: NodePlan['outcome']): NodeStatus {
-  return outcome === 'ok' ? 'online' : outcome === 'failed' ? 'error' : outcome;
-}
-
-/** The board's outcome of a node from the status its request left it in. */
-function planOutcomeOf(status: NodeStatus): NodePlan['outcome'] {
-  return status === 'online' ? 'ok' : status === 'error' || status === 'skipped' ? 'failed' : status;
-}
-
 function quote(arg: string): string {
   return /^[\w./:@%+=,-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
@@ -60,6 +57,8 @@ function quote(arg: string): string {
 export class ActionsController {
   private nextId = 1;
   private running = false;
+  /** The rollout planned for the request the confirmation pane shows (one at a time). */
+  private pending: { request: OperationRequest; planned: PlannedRollout | null } | null = null;
 
   constructor(
     private readonly store: Store,
@@ -112,16 +111,8 @@ export class ActionsController {
     }
     const spec = loaded.job.spec;
     await this.planOn(
-      {
-        id: this.nextId++,
-        op: 'deploy',
-        job: spec.name,
-        nodes: nodes.map((n) => n.name),
-        spec,
-        file,
-        count: null,
-      },
-      { operation: 'deploy', spec },
+      { id: this.nextId++, op: 'deploy', job: spec.name, nodes: nodes.map((n) => n.name), file, count: null },
+      deployOperation(spec),
       deploymentSummaryLines(jobSummaryOf(spec)),
     );
   }
@@ -150,8 +141,8 @@ export class ActionsController {
     }
     const spec = { ...found.job.spec, count };
     await this.planOn(
-      { id: this.nextId++, op: 'scale', job, nodes: nodes.map((n) => n.name), spec, file: found.file, count },
-      { operation: 'deploy', spec },
+      { id: this.nextId++, op: 'scale', job, nodes: nodes.map((n) => n.name), file: found.file, count },
+      deployOperation(spec),
       deploymentSummaryLines(jobSummaryOf(spec)),
     );
   }
@@ -192,19 +183,9 @@ export class ActionsController {
           ? deploymentSummaryLines(jobSummaryOf(found.job.spec))
           : ['Rollback summary:', '', `NAME     IMAGE`, `${job}     ${image}`]
         : stopSummaryLines({ name: job, image, group });
-    const request: PlanRequest =
-      op === 'rollback' ? { operation: 'rollback' } : { operation: 'stop', purge: op === 'purge' };
     await this.planOn(
-      {
-        id: this.nextId++,
-        op,
-        job,
-        nodes,
-        spec: found?.job.spec ?? null,
-        file: found?.file ?? null,
-        count: null,
-      },
-      request,
+      { id: this.nextId++, op, job, nodes, file: found?.file ?? null, count: null },
+      op === 'rollback' ? rollbackOperation(job) : stopOperation(job, op === 'purge'),
       summary,
     );
   }
@@ -217,54 +198,67 @@ export class ActionsController {
 
   private async planOn(
     request: OperationRequest,
-    planRequest: PlanRequest,
+    operation: RolloutOperation,
     summary: string[],
   ): Promise<void> {
     const title = `${TITLES[request.op]} ${request.job}`;
+    this.pending = { request, planned: null };
     this.store.dispatch({ type: 'planStarted', request, title });
+    let planned: PlannedRollout;
     try {
-      const run = await this.cluster.run(
-        (client) => client.plan(request.job, planRequest),
-        {},
-        this.nodesOf(request.nodes),
-      );
-      const nodes: NodePlan[] = run.results.map((r) => ({
-        node: r.node.name,
-        outcome: planOutcomeOf(r.status),
-        plan: r.value ?? null,
-        error: r.error?.message ?? null,
-      }));
-      const kind =
-        request.op === 'rollback'
-          ? 'rollback'
-          : request.op === 'stop' || request.op === 'purge'
-            ? 'stop'
-            : 'run';
-      const table = nodeStatusLines(
-        kind,
-        nodes.map((n) => ({
-          name: n.node,
-          label: nodeLabel(statusOf(n.outcome)),
-          ...(n.plan ? { plan: n.plan } : {}),
-        })),
-        { purge: request.op === 'purge' },
-      );
-      const lines = [...summary, '', ...table];
-      if (request.op === 'scale') lines.push('', `Count per node: ${request.count}`);
-      if (nodes.every((n) => n.outcome !== 'ok' || (n.plan !== null && !n.plan.changes))) {
-        lines.push('', 'Nothing to do: every reachable node is already up to date.');
-      }
-      this.store.dispatch({
-        type: 'planReady',
-        request,
-        title,
-        summary: lines,
-        nodes,
-        command: this.cliCommand(request),
+      planned = await planRollout({
+        cluster: this.cluster,
+        job: request.job,
+        operation,
+        nodes: this.nodesOf(request.nodes),
       });
     } catch (error) {
+      if (this.pending?.request === request) this.pending = null;
       this.store.dispatch({ type: 'planFailed', request, error: describeError(error) });
+      return;
     }
+    // Cancelled (or replaced) while the nodes were answering: nothing to keep.
+    if (this.pending?.request !== request) return;
+    this.pending.planned = planned;
+    const changing = new Set(planned.changing);
+    const nodes: NodePlan[] = planned.nodes.map((record) => ({
+      node: record.node.name,
+      status: record.plan.status,
+      plan: record.plan.value ?? null,
+      error: record.plan.error?.message ?? null,
+      changes: changing.has(record),
+      outcome: record.outcome,
+      message: record.message,
+    }));
+    const kind =
+      request.op === 'rollback'
+        ? 'rollback'
+        : request.op === 'stop' || request.op === 'purge'
+          ? 'stop'
+          : 'run';
+    const table = nodeStatusLines(
+      kind,
+      nodes.map((n) => ({ name: n.node, label: nodeLabel(n.status), ...(n.plan ? { plan: n.plan } : {}) })),
+      { purge: request.op === 'purge' },
+    );
+    const lines = [...summary, '', ...table];
+    if (request.op === 'scale') lines.push('', `Count per node: ${request.count}`);
+    if (changing.size === 0) lines.push('', 'Nothing to do: every reachable node is already up to date.');
+    this.store.dispatch({
+      type: 'planReady',
+      request,
+      title,
+      summary: lines,
+      nodes,
+      command: this.cliCommand(request),
+    });
+  }
+
+  /** The `decline` effect: the operator cancelled; the planned rollout is dropped. */
+  decline(request: OperationRequest): void {
+    if (this.pending?.request.id !== request.id) return;
+    this.pending.planned?.decline();
+    this.pending = null;
   }
 
   /** The CLI command that does the same. */
@@ -289,54 +283,32 @@ export class ActionsController {
   // -------------------------------------------------------------------------------------------
   // Carrying it out
 
-  /** The `execute` effect: the confirmed operation on the nodes whose plan changes something. */
-  async execute(request: OperationRequest, names: readonly string[]): Promise<void> {
-    if (this.running || names.length === 0) return;
+  /** The `execute` effect: the confirmed rollout, on the nodes whose plan changes something. */
+  async execute(request: OperationRequest): Promise<void> {
+    const pending = this.pending;
+    if (this.running || pending?.request.id !== request.id || !pending.planned) return;
+    this.pending = null;
     this.running = true;
     const dispatch = this.store.dispatch.bind(this.store);
-    const task = (client: AgentClient, node: InventoryNode): Promise<OperationResult> => {
-      const onProgress = (line: { message: string; current?: number; total?: number }) =>
-        dispatch({
-          type: 'rolloutProgress',
-          node: node.name,
-          message: line.message,
-          ...(line.current !== undefined ? { current: line.current } : {}),
-          ...(line.total !== undefined ? { total: line.total } : {}),
-        });
-      switch (request.op) {
-        case 'deploy':
-        case 'scale':
-          return client.deploy(request.spec!, onProgress);
-        case 'rollback':
-          return client.rollback(request.job, undefined, onProgress);
-        case 'stop':
-        case 'purge':
-          return client.stop(request.job, request.op === 'purge', onProgress);
-      }
-    };
     try {
-      await this.cluster.run(
-        task,
-        {
-          onDispatch: (node) => dispatch({ type: 'rolloutProgress', node: node.name, message: 'Starting' }),
-          onSettled: (result) => {
-            const node = result.node.name;
-            if (result.status === 'online') {
-              const r = result.value!;
-              dispatch({
-                type: 'rolloutNode',
-                node,
-                status: r.ok ? 'ok' : 'failed',
-                message: outcomeOfResult(r).message,
-              });
-            } else {
-              const status = result.status === 'error' ? 'failed' : result.status;
-              dispatch({ type: 'rolloutNode', node, status, message: result.error?.message ?? status });
-            }
-          },
-        },
-        this.nodesOf(names),
-      );
+      await pending.planned.execute({
+        onNodeStart: (node) => dispatch({ type: 'rolloutProgress', node: node.name, message: 'Starting' }),
+        onProgress: (node, line) =>
+          dispatch({
+            type: 'rolloutProgress',
+            node: node.name,
+            message: line.message,
+            ...(line.current !== undefined ? { current: line.current } : {}),
+            ...(line.total !== undefined ? { total: line.total } : {}),
+          }),
+        onNodeDone: (record) =>
+          dispatch({
+            type: 'rolloutNode',
+            node: record.node.name,
+            status: record.outcome,
+            message: record.message,
+          }),
+      });
     } catch (error) {
       dispatch({ type: 'flash', text: describeError(error), level: 'error' });
     } finally {

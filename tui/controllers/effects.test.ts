@@ -24,8 +24,11 @@ function recorder() {
         plan: async (intent: { op: string }) => {
           calls.push(`plan ${intent.op}`);
         },
-        execute: async (_request: unknown, nodes: readonly string[]) => {
-          calls.push(`execute ${nodes.join(',')}`);
+        execute: async (request: { id: number }) => {
+          calls.push(`execute ${request.id}`);
+        },
+        decline: (request: { id: number }): void => {
+          calls.push(`decline ${request.id}`);
         },
       },
     },
@@ -40,10 +43,18 @@ describe('effect runner', () => {
       { kind: 'refreshAll' },
       { kind: 'listJobFiles' },
       { kind: 'plan', intent: { op: 'deploy', file: 'web.yaml' } },
-      { kind: 'execute', request: request('deploy', ['lab1', 'lab2']), nodes: ['lab2'] },
+      { kind: 'execute', request: request('deploy', ['lab1', 'lab2'], 3) },
+      { kind: 'decline', request: request('deploy', ['lab1'], 4) },
     ];
     for (const effect of effects) runEffect(effect, targets);
-    expect(calls).toEqual(['soon lab1', 'refreshAll', 'listJobFiles', 'plan deploy', 'execute lab2']);
+    expect(calls).toEqual([
+      'soon lab1',
+      'refreshAll',
+      'listJobFiles',
+      'plan deploy',
+      'execute 3',
+      'decline 4',
+    ]);
   });
   it('runs the effects of the store’s actions, after the state changed, until stopped', () => {
     const { store } = storeFor([inventoryNode('lab1')]);

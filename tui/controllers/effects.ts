@@ -10,7 +10,7 @@ import type { RefreshController } from './refresh.js';
 
 export interface EffectTargets {
   refresh: Pick<RefreshController, 'soon' | 'refreshAll'>;
-  actions: Pick<ActionsController, 'listJobFiles' | 'plan' | 'execute'>;
+  actions: Pick<ActionsController, 'listJobFiles' | 'plan' | 'execute' | 'decline'>;
 }
 
 export function runEffect(effect: Effect, targets: EffectTargets): void {
@@ -28,7 +28,10 @@ export function runEffect(effect: Effect, targets: EffectTargets): void {
       void targets.actions.plan(effect.intent);
       return;
     case 'execute':
-      void targets.actions.execute(effect.request, effect.nodes);
+      void targets.actions.execute(effect.request);
+      return;
+    case 'decline':
+      targets.actions.decline(effect.request);
       return;
   }
 }

@@ -83,7 +83,10 @@ describe('FeedsController', () => {
       at: 1,
     });
     expect(store.state.nodes.lab2!.jobs.web!.running).toBe(0);
-    expect(store.state.events.at(-1)).toMatchObject({ node: 'lab2', text: 'web-3 die (exit 1)' });
+    expect(store.state.events.at(-1)).toMatchObject({
+      node: 'lab2',
+      text: 'die web-3 (web0003aaaaa): exit code 1, version aaaaaaa',
+    });
     expect(store.state.events.at(-1)!.at).toBeGreaterThan(T);
     expect(effects).toEqual([]);
   });

@@ -29,8 +29,10 @@ export type Effect =
   | { kind: 'listJobFiles' }
   /** Ask the target nodes for a plan; answered by `planStarted`, then `planReady` / `planFailed`. */
   | { kind: 'plan'; intent: PlanIntent }
-  /** Carry a confirmed operation out on these nodes; answered by `rollout*` actions. */
-  | { kind: 'execute'; request: OperationRequest; nodes: string[] };
+  /** Carry the confirmed rollout out (on the nodes its plan changes); answered by `rollout*` actions. */
+  | { kind: 'execute'; request: OperationRequest }
+  /** The operator cancelled while planning or at the confirmation: nothing is carried out. */
+  | { kind: 'decline'; request: OperationRequest };
 
 /** A reducer's answer: the next state and what to do about it. */
 export interface Step {

@@ -1,13 +1,7 @@
 /**
- * Pure formatting helpers for the TUI's cells: sizes, percentages, durations, sparklines, ports.
- * No terminal, no clock: times are passed in. Figures read as in the CLI (src/core/format.ts).
+ * Text helpers only the TUI needs: sparklines, port lists, fitting text to a cell. Figures (sizes,
+ * percentages, elapsed times, latencies) come from `src/core/format.ts`, so they read as in the CLI.
  */
-import {
-  formatBinaryBytes,
-  formatElapsed,
-  formatPercent as formatPercentage,
-  formatLatency as formatRoundTrip,
-} from '../../src/core/format.js';
 import type { PublishedPort } from '../../src/protocol/api.js';
 
 const SPARK_BARS = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'] as const;
@@ -26,26 +20,6 @@ export function sparkline(values: readonly number[], width: number, max?: number
     out += SPARK_BARS[Math.min(SPARK_BARS.length - 1, Math.round(ratio * (SPARK_BARS.length - 1)))];
   }
   return out.padStart(width, ' ');
-}
-
-/** `512B`, `1.5KiB`, `340MiB`, `2.1GiB`. */
-export function formatBytes(bytes: number | null | undefined): string {
-  return formatBinaryBytes(bytes);
-}
-
-/** `0.0%`, `12.3%`, `250%` (several cores). */
-export function formatPercent(percent: number | null | undefined): string {
-  return formatPercentage(percent);
-}
-
-/** Compact age/uptime: `42s`, `5m`, `3h12m`, `4d2h`. */
-export function formatDuration(ms: number | null | undefined): string {
-  return formatElapsed(ms);
-}
-
-/** Round-trip latency: `3.2ms`, `42ms`, `1.2s`. */
-export function formatLatency(ms: number | null | undefined): string {
-  return formatRoundTrip(ms);
 }
 
 /** Docker-style ports: `0.0.0.0:32768->8000/tcp, 53/udp`. */

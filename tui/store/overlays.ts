@@ -2,10 +2,12 @@
  * Text of the overlays (help, file chooser, planning, confirmation, rollout board) and of the
  * status line, as rows of segments. Pure, like every selector.
  */
-import { formatDuration } from './format.js';
+
+import { formatElapsed } from '../../src/core/format.js';
+import { nodeLabel, outcomeLabel, outcomeTone } from '../../src/core/outcome.js';
 import { footerHints, helpSections, keyName } from './keymap.js';
-import type { Segment, Tone } from './segments.js';
-import type { RolloutNodeStatus, TuiState } from './state.js';
+import { type Segment, type Tone, toneOf } from './segments.js';
+import { type RolloutNodeStatus, rolloutNodeOk, type TuiState } from './state.js';
 
 export interface OverlayView {
   kind: 'help' | 'chooser' | 'planning' | 'confirm' | 'rollout';
@@ -16,25 +18,25 @@ export interface OverlayView {
   height: number;
 }
 
+/** Distinct shapes, so a node's state reads without colour too. */
 const STATUS_MARK: Readonly<Record<RolloutNodeStatus, string>> = {
   waiting: '·',
   running: '▶',
-  ok: '✔',
+  succeeded: '✔',
+  unchanged: '✔',
   failed: '✖',
   offline: '○',
   unauthorized: '✖',
   skipped: '-',
+  declined: '-',
 };
 
-const STATUS_TONE: Readonly<Record<RolloutNodeStatus, Tone>> = {
-  waiting: 'dim',
-  running: 'warn',
-  ok: 'ok',
-  failed: 'error',
-  offline: 'error',
-  unauthorized: 'error',
-  skipped: 'dim',
-};
+/** A board node's state: waiting and running are the board's own; outcomes read as in the CLI. */
+function statusLabel(status: RolloutNodeStatus): { text: string; tone: Tone } {
+  if (status === 'waiting') return { text: 'WAITING', tone: 'dim' };
+  if (status === 'running') return { text: 'RUNNING', tone: 'warn' };
+  return { text: outcomeLabel(status), tone: toneOf(outcomeTone(status)) };
+}
 
 function bar(current: number | null, total: number | null, width: number): string {
   if (current === null || total === null || total <= 0) return '';
@@ -92,12 +94,12 @@ export function overlayView(state: TuiState): OverlayView | null {
   }
   if (modal?.kind === 'confirm') {
     const rows: Segment[][] = modal.summary.map((line) => text(line));
-    const problems = modal.nodes.filter((n) => n.outcome !== 'ok' || (n.plan?.warnings.length ?? 0) > 0);
+    const problems = modal.nodes.filter((n) => n.status !== 'online' || (n.plan?.warnings.length ?? 0) > 0);
     if (problems.length > 0) {
       rows.push([]);
       for (const n of problems) {
-        if (n.outcome !== 'ok')
-          rows.push(text(`${n.node}: ${n.outcome.toUpperCase()} — ${n.error ?? ''} (skipped)`, 'error'));
+        if (n.status !== 'online')
+          rows.push(text(`${n.node}: ${nodeLabel(n.status)} — ${n.error ?? ''} (skipped)`, 'error'));
         for (const w of n.plan?.warnings ?? []) rows.push(text(`${n.node}: ${w}`, 'warn'));
       }
     }
@@ -144,18 +146,15 @@ export function overlayView(state: TuiState): OverlayView | null {
     const detailed = board.nodes.length <= 8;
     for (const n of board.nodes.slice(board.scroll)) {
       const last = n.message ?? n.lines[n.lines.length - 1] ?? (n.status === 'waiting' ? 'waiting' : '');
+      const label = statusLabel(n.status);
+      const settled = n.status !== 'waiting' && n.status !== 'running';
       rows.push([
-        { text: `${STATUS_MARK[n.status]} `, tone: STATUS_TONE[n.status] },
+        { text: `${STATUS_MARK[n.status]} `, tone: label.tone },
         { text: `${n.node.padEnd(14)} ` },
-        { text: `${n.status.toUpperCase().padEnd(13)}`, tone: STATUS_TONE[n.status] },
+        { text: `${label.text.padEnd(13)}`, tone: label.tone },
         { text: `${bar(n.current, n.total, 10).padEnd(20)} ` },
-        {
-          text: last,
-          tone:
-            n.status === 'failed' || n.status === 'offline' || n.status === 'unauthorized'
-              ? 'error'
-              : undefined,
-        },
+        // A node that needs a look says why in its status's colour.
+        settled && !rolloutNodeOk(n.status) ? { text: last, tone: label.tone } : { text: last },
       ]);
       if (detailed && n.message !== null) {
         for (const line of n.lines.slice(-3)) rows.push(text(`      ${line}`, 'dim'));
@@ -168,15 +167,15 @@ export function overlayView(state: TuiState): OverlayView | null {
     if (board.finishedAt === null) {
       rows.push(
         text(
-          `Running… ${done}/${board.nodes.length} nodes done (${formatDuration(state.now - board.startedAt)})`,
+          `Running… ${done}/${board.nodes.length} nodes done (${formatElapsed(state.now - board.startedAt)})`,
           'warn',
         ),
       );
     } else {
-      const ok = board.nodes.filter((n) => n.status === 'ok').length;
+      const ok = board.nodes.filter((n) => rolloutNodeOk(n.status)).length;
       rows.push(
         text(
-          `Finished in ${formatDuration(board.finishedAt - board.startedAt)}: ${ok} ok, ${board.nodes.length - ok} not — esc/enter to dismiss`,
+          `Finished in ${formatElapsed(board.finishedAt - board.startedAt)}: ${ok} ok, ${board.nodes.length - ok} not — esc/enter to dismiss`,
           ok === board.nodes.length ? 'ok' : 'error',
         ),
       );

@@ -2,6 +2,8 @@
  * What every selector hands the views: text with a tone, never markup. The views (`tui/views/`)
  * turn tones into colours, or into nothing under NO_COLOR.
  */
+import type { Tone as KernelTone } from '../../src/core/outcome.js';
+
 export type Tone = 'normal' | 'dim' | 'ok' | 'warn' | 'error' | 'accent';
 
 /** One table cell. */
@@ -15,4 +17,16 @@ export interface Segment {
   text: string;
   match?: boolean;
   tone?: Tone;
+}
+
+const FROM_KERNEL: Readonly<Record<KernelTone, Tone>> = {
+  good: 'ok',
+  warn: 'warn',
+  bad: 'error',
+  muted: 'dim',
+};
+
+/** The TUI's tone for the colour the kernel gives a status or an outcome (as the CLI shows it). */
+export function toneOf(tone: KernelTone): Tone {
+  return FROM_KERNEL[tone];
 }

@@ -4,8 +4,9 @@
  * actions (`at`, `now`), so every transition is reproducible in a unit test.
  */
 import type { FeedConnectionState } from '../../src/client/feed-session.js';
+import { type NodeStatus, OUTCOMES, type Outcome } from '../../src/core/outcome.js';
 import type { ContainerStats } from '../../src/protocol/feeds.js';
-import type { AgentInfo, ContainerInfo, JobSpec, JobStatus, Plan } from '../../src/protocol/index.js';
+import type { AgentInfo, ContainerInfo, JobStatus, Plan } from '../../src/protocol/index.js';
 
 export type PanelId = 'nodes' | 'jobs' | 'containers';
 export type FocusId = PanelId | 'detail';
@@ -13,8 +14,14 @@ export type DetailTab = 'logs' | 'stats' | 'events' | 'info';
 export const PANELS: readonly PanelId[] = ['nodes', 'jobs', 'containers'];
 export const DETAIL_TABS: readonly DetailTab[] = ['logs', 'stats', 'events', 'info'];
 
-/** A node's connection as the feeds and requests see it (`deriveConn` decides it). */
-export type NodeConn = 'connecting' | 'online' | 'reconnecting' | 'offline' | 'unauthorized';
+/**
+ * A node's connection as the feeds and requests see it (`deriveConn` decides it): the kernel's
+ * node statuses that a connection can be in, and the two passing states of a live feed.
+ */
+export type NodeConn =
+  | Extract<NodeStatus, 'online' | 'offline' | 'unauthorized'>
+  | 'connecting'
+  | 'reconnecting';
 
 export interface NodeEntry {
   name: string;
@@ -157,23 +164,30 @@ export interface FleetEvent {
 
 export type OperationKind = 'deploy' | 'scale' | 'rollback' | 'stop' | 'purge';
 
-/** Per-node answer to a plan request (the same outcomes the client reports). */
+/**
+ * A target node's answer to a plan request, as the rollout (`src/client/rollout.ts`) judged it:
+ * carried out once confirmed when its plan changes something, else already settled.
+ */
 export interface NodePlan {
   node: string;
-  outcome: 'ok' | 'offline' | 'unauthorized' | 'failed';
+  /** How the plan request found the node (ONLINE, OFFLINE, UNAUTHORIZED, ERROR). */
+  status: NodeStatus;
   plan: Plan | null;
   error: string | null;
+  /** The plan changes something: the operation is carried out on this node once confirmed. */
+  changes: boolean;
+  /** Otherwise what it comes to, in the CLI's words (`Already up to date`, the error, …). */
+  outcome: Outcome;
+  message: string;
 }
 
-/** What the actions controller needs to carry out a confirmed operation. */
+/** An operation asked for: what the panes show of it (the planned rollout itself stays with the actions controller). */
 export interface OperationRequest {
   /** Distinguishes a request from a cancelled earlier one whose answers arrive late. */
   id: number;
   op: OperationKind;
   job: string;
   nodes: string[];
-  /** deploy / scale: the spec to send. */
-  spec: JobSpec | null;
   /** The job file it came from, when known (for the CLI command). */
   file: string | null;
   /** scale: the new count. */
@@ -212,14 +226,13 @@ export type Modal =
       scroll: number;
     };
 
-export type RolloutNodeStatus =
-  | 'waiting'
-  | 'running'
-  | 'ok'
-  | 'failed'
-  | 'offline'
-  | 'unauthorized'
-  | 'skipped';
+/** Waiting for its turn, running, or done with one of the kernel's outcomes. */
+export type RolloutNodeStatus = 'waiting' | 'running' | Outcome;
+
+/** Done, and nothing needs a look (it succeeded, or had nothing to change). */
+export function rolloutNodeOk(status: RolloutNodeStatus): boolean {
+  return status !== 'waiting' && status !== 'running' && OUTCOMES[status].severity === 'ok';
+}
 
 export interface RolloutNode {
   node: string;

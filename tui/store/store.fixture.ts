@@ -117,15 +117,46 @@ export function plan(overrides: Partial<Plan> = {}): Plan {
   };
 }
 
+/** A node whose plan changes something (as the rollout classifies it: carried out once confirmed). */
+export function changing(node: string, p: Plan = plan()): NodePlan {
+  return {
+    node,
+    status: 'online',
+    plan: p,
+    error: null,
+    changes: true,
+    outcome: 'skipped',
+    message: 'not carried out: interrupted',
+  };
+}
+
+/** A node with nothing to change. */
+export function unchanged(node: string, message = 'Already up to date'): NodePlan {
+  return {
+    node,
+    status: 'online',
+    plan: plan({ changes: false, action: 'noop' }),
+    error: null,
+    changes: false,
+    outcome: 'unchanged',
+    message,
+  };
+}
+
+/** A node the plan request could not reach. */
+export function unreachable(node: string, error = 'connect ECONNREFUSED'): NodePlan {
+  return { node, status: 'offline', plan: null, error, changes: false, outcome: 'offline', message: error };
+}
+
 /** lab1 and lab2 would change; lab3 could not be asked. */
 export const planned: NodePlan[] = [
-  { node: 'lab1', outcome: 'ok', plan: plan(), error: null },
-  { node: 'lab2', outcome: 'ok', plan: plan({ running: 1, total: 1 }), error: null },
-  { node: 'lab3', outcome: 'offline', plan: null, error: 'connect ECONNREFUSED' },
+  changing('lab1'),
+  changing('lab2', plan({ running: 1, total: 1 })),
+  unreachable('lab3'),
 ];
 
 export function request(op: OperationRequest['op'], nodes: readonly string[], id = 7): OperationRequest {
-  return { id, op, job: 'web', nodes: [...nodes], spec: null, file: 'web.yaml', count: 5 };
+  return { id, op, job: 'web', nodes: [...nodes], file: 'web.yaml', count: 5 };
 }
 
 /** The confirmation pane for `op` on web with these per-node plans. */

@@ -4,9 +4,11 @@
  * uptime) are not part of a row: they are read for the rows on screen only, so a stats batch
  * never rebuilds rows.
  */
+
+import { formatBinaryBytes, formatElapsed, formatPercent } from '../../../src/core/format.js';
 import type { ContainerInfo } from '../../../src/protocol/index.js';
 import type { ColumnDef, FittedColumn } from '../columns.js';
-import { formatBytes, formatDuration, formatPercent, formatPorts, sparkline } from '../format.js';
+import { formatPorts, sparkline } from '../format.js';
 import { memo } from '../memo.js';
 import type { Cell, Tone } from '../segments.js';
 import {
@@ -71,7 +73,7 @@ export function containerUsage(state: TuiState, row: ContainerRow): ContainerUsa
     memLimit: fresh ? fresh.latest.memoryLimit : null,
     cpuHistory: history.map((p) => p.cpu),
     memHistory: history.map((p) => p.mem),
-    uptime: row.state === 'running' ? formatDuration(now - row.since) : '-',
+    uptime: row.state === 'running' ? formatElapsed(now - row.since) : '-',
   };
 }
 
@@ -211,7 +213,7 @@ function cellOf(row: ContainerRow, column: FittedColumn, usage: ContainerUsage):
         tone: 'accent',
       };
     case 'mem':
-      return { text: formatBytes(usage.mem) };
+      return { text: formatBinaryBytes(usage.mem) };
     case 'memSpark':
       return {
         text: sparkline(usage.memHistory, column.width, usage.memLimit ?? Math.max(1, ...usage.memHistory)),
@@ -244,7 +246,7 @@ function infoLines(c: ContainerRow, state: TuiState): string[] {
     `Ports       ${c.ports}`,
     `Uptime      ${u.uptime}`,
     `CPU         ${formatPercent(u.cpu)}   ${sparkline(u.cpuHistory, 30, Math.max(5, ...u.cpuHistory))}`,
-    `Memory      ${formatBytes(u.mem)}${u.memLimit ? ` of ${formatBytes(u.memLimit)}` : ''}   ${sparkline(u.memHistory, 30)}`,
+    `Memory      ${formatBinaryBytes(u.mem)}${u.memLimit ? ` of ${formatBinaryBytes(u.memLimit)}` : ''}   ${sparkline(u.memHistory, 30)}`,
   ];
 }
 

@@ -9,7 +9,7 @@ import { memo } from '../memo.js';
 import type { Cell } from '../segments.js';
 import type { TuiState } from '../state.js';
 import { allContainerRows } from './containers.js';
-import { CONN_LABEL } from './nodes.js';
+import { connLabel } from './nodes.js';
 import type { PanelSpec, RowBase } from './spec.js';
 
 export interface JobNodeState {
@@ -183,7 +183,7 @@ function infoLines(j: JobRow, state: TuiState): string[] {
   for (const p of j.perNode) {
     const conn = state.nodes[p.node]?.conn ?? 'offline';
     lines.push(
-      `${fitText(p.node, 14)} ${fitText(CONN_LABEL[conn], 13)} ${fitText(p.version ?? '-', 9)} ${p.running}/${p.desired}`,
+      `${fitText(p.node, 14)} ${fitText(connLabel(conn), 13)} ${fitText(p.version ?? '-', 9)} ${p.running}/${p.desired}`,
     );
   }
   return lines;

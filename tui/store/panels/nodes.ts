@@ -3,10 +3,13 @@
  * round-trip time and the usage summed over its containers. Enter narrows the containers table to
  * the node.
  */
+
+import { formatBinaryBytes, formatLatency, formatPercent } from '../../../src/core/format.js';
+import { nodeLabel, nodeTone } from '../../../src/core/outcome.js';
 import type { ColumnDef, FittedColumn } from '../columns.js';
-import { fitText, formatBytes, formatLatency, formatPercent } from '../format.js';
+import { fitText } from '../format.js';
 import { memo } from '../memo.js';
-import type { Cell, Tone } from '../segments.js';
+import { type Cell, type Tone, toneOf } from '../segments.js';
 import type { ContainerUsageHistory, NodeConn, NodeEntry, TuiState } from '../state.js';
 import { allContainerRows, freshStats } from './containers.js';
 import type { PanelSpec, RowBase } from './spec.js';
@@ -29,29 +32,28 @@ export interface NodeRow extends RowBase {
   problem: string | null;
 }
 
-export const CONN_LABEL: Readonly<Record<NodeConn, string>> = {
-  connecting: 'CONNECTING',
-  online: 'ONLINE',
-  reconnecting: 'RECONNECTING',
-  offline: 'OFFLINE',
-  unauthorized: 'UNAUTHORIZED',
+/** The live feed's two passing states; every other connection is one of the kernel's node statuses. */
+const LIVE: Readonly<Record<'connecting' | 'reconnecting', { label: string; tone: Tone }>> = {
+  connecting: { label: 'CONNECTING', tone: 'warn' },
+  reconnecting: { label: 'RECONNECTING', tone: 'warn' },
 };
 
+/** What the STATUS column says: ONLINE, OFFLINE, UNAUTHORIZED as the CLI says them, or a live state. */
+export function connLabel(conn: NodeConn): string {
+  return conn === 'connecting' || conn === 'reconnecting' ? LIVE[conn].label : nodeLabel(conn);
+}
+
+function connTone(conn: NodeConn): Tone {
+  return conn === 'connecting' || conn === 'reconnecting' ? LIVE[conn].tone : toneOf(nodeTone(conn));
+}
+
 /** Distinct shapes, so the status reads without colour too. */
-export const CONN_PIP: Readonly<Record<NodeConn, string>> = {
+const CONN_PIP: Readonly<Record<NodeConn, string>> = {
   connecting: '◌',
   online: '●',
   reconnecting: '◐',
   offline: '○',
   unauthorized: '✖',
-};
-
-export const CONN_TONE: Readonly<Record<NodeConn, Tone>> = {
-  connecting: 'warn',
-  online: 'ok',
-  reconnecting: 'warn',
-  offline: 'dim',
-  unauthorized: 'error',
 };
 
 function nodeUsage(
@@ -97,15 +99,13 @@ const buildNodeRows = memo(
         latency: online ? formatLatency(node.latencyMs) : '-',
         containers: node.jobsAt === null ? '-' : `${usage.running}/${usage.total}`,
         cpu: usage.seen ? formatPercent(usage.cpu) : '-',
-        mem: usage.seen ? formatBytes(usage.mem) : '-',
+        mem: usage.seen ? formatBinaryBytes(usage.mem) : '-',
         cpuTotal: usage.cpu,
         memTotal: usage.mem,
         error: node.error,
         problem: node.problem,
       };
-      row.search = [name, node.location, CONN_LABEL[node.conn], row.agentVersion, row.dockerVersion].join(
-        ' ',
-      );
+      row.search = [name, node.location, connLabel(node.conn), row.agentVersion, row.dockerVersion].join(' ');
       return row;
     }),
 );
@@ -131,12 +131,14 @@ const COLUMNS: ColumnDef<NodeCol>[] = [
 function cellOf(row: NodeRow, column: FittedColumn): Cell {
   switch (column.id as NodeCol) {
     case 'pip':
-      return { text: CONN_PIP[row.conn], tone: CONN_TONE[row.conn] };
+      return { text: CONN_PIP[row.conn], tone: connTone(row.conn) };
     case 'name':
       return { text: row.name };
     case 'status':
-      if (row.conn === 'online' && row.problem) return { text: 'ERROR', tone: 'error' };
-      return { text: CONN_LABEL[row.conn], tone: CONN_TONE[row.conn] };
+      // The node answers but cannot work (e.g. its Docker engine is down).
+      if (row.conn === 'online' && row.problem)
+        return { text: nodeLabel('error'), tone: toneOf(nodeTone('error')) };
+      return { text: connLabel(row.conn), tone: connTone(row.conn) };
     case 'agent':
       return { text: row.agentVersion };
     case 'docker':
@@ -158,7 +160,7 @@ function infoLines(row: NodeRow, state: TuiState): string[] {
   const lines = [
     `Node        ${n.name}`,
     `Location    ${n.location}`,
-    `Status      ${CONN_LABEL[n.conn]}${n.error ? ` — ${n.error}` : ''}`,
+    `Status      ${connLabel(n.conn)}${n.error ? ` — ${n.error}` : ''}`,
     ...(n.problem ? [`Problem     ${n.problem}`] : []),
     `Latency     ${formatLatency(n.latencyMs)}`,
   ];

@@ -46,7 +46,7 @@ describe('deriveConn: one place decides a node’s connection', () => {
       error: null,
     });
     expect(
-      deriveConn(node('reconnecting', 'reconnecting'), { source: 'http', outcome: 'ok', error: null }),
+      deriveConn(node('reconnecting', 'reconnecting'), { source: 'http', status: 'online', error: null }),
     ).toEqual({
       conn: 'online',
       error: null,
@@ -54,14 +54,14 @@ describe('deriveConn: one place decides a node’s connection', () => {
   });
   it('a refused key is unauthorized, from either source', () => {
     expect(
-      deriveConn(node('online', 'open'), { source: 'http', outcome: 'unauthorized', error: 'wrong key' }),
+      deriveConn(node('online', 'open'), { source: 'http', status: 'unauthorized', error: 'wrong key' }),
     ).toEqual({ conn: 'unauthorized', error: 'wrong key' });
     expect(
       deriveConn(node('connecting', 'connecting'), { source: 'feed', state: 'unauthorized', error: 'no' }),
     ).toEqual({ conn: 'unauthorized', error: 'no' });
   });
   it('HTTP says offline unless the feed is open; a feed giving up leaves it to HTTP', () => {
-    const down = { source: 'http', outcome: 'offline', error: 'ECONNREFUSED' } as const;
+    const down = { source: 'http', status: 'offline', error: 'ECONNREFUSED' } as const;
     expect(deriveConn(node('online', 'open'), down)).toBeNull();
     expect(deriveConn(node('reconnecting', 'reconnecting'), down)).toEqual({
       conn: 'offline',
@@ -89,7 +89,7 @@ describe('deriveConn: one place decides a node’s connection', () => {
   });
   it('a node that answers but cannot work keeps its connection (it is a problem, not a state)', () => {
     expect(
-      deriveConn(node('online', 'open'), { source: 'http', outcome: 'error', error: 'Docker down' }),
+      deriveConn(node('online', 'open'), { source: 'http', status: 'error', error: 'Docker down' }),
     ).toBeNull();
   });
 });
@@ -185,7 +185,10 @@ describe('feed events', () => {
     });
     s = apply(s, { type: 'feedEvent', node: 'lab1', at: T0, event: event({ action: 'die', exitCode: 137 }) });
     expect(s.nodes.lab1!.jobs.web!.running).toBe(1);
-    expect(s.events.at(-1)).toMatchObject({ text: 'web-1 die (exit 137)', level: 'warn' });
+    expect(s.events.at(-1)).toMatchObject({
+      text: 'die web-1 (web0001aaaaa): exit code 137, version aaaaaaa',
+      level: 'warn',
+    });
     s = apply(s, { type: 'feedEvent', node: 'lab1', at: T0 + 5000, event: event({ action: 'start' }) });
     expect(s.nodes.lab1!.jobs.web!.running).toBe(2);
     expect(s.startedAt['lab1']![id]).toBe(T0 + 5000);
@@ -196,7 +199,10 @@ describe('feed events', () => {
       event: event({ action: 'health_status', health: 'unhealthy' }),
     });
     expect(s.nodes.lab1!.jobs.web!.containers[0]!.health).toBe('unhealthy');
-    expect(s.events.at(-1)).toMatchObject({ text: 'web-1 health_status: unhealthy', level: 'warn' });
+    expect(s.events.at(-1)).toMatchObject({
+      text: 'health web-1 (web0001aaaaa): unhealthy, version aaaaaaa',
+      level: 'warn',
+    });
     const destroyed = run(s, {
       type: 'feedEvent',
       node: 'lab1',
@@ -235,7 +241,7 @@ describe('feed events', () => {
     expect(after.effects).toEqual([{ kind: 'refresh', node: 'lab2' }]);
     expect(after.state.events.at(-1)).toMatchObject({
       kind: 'operation',
-      text: 'web: Update failed — unhealthy',
+      text: 'web: failed: Update failed: unhealthy (aaaaaaa -> bbbbbbb, 1/1 running)',
       level: 'error',
     });
   });

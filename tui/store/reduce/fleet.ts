@@ -4,6 +4,13 @@
  * node to refresh, the Events list — so no controller has to.
  */
 import type { FeedConnectionState } from '../../../src/client/feed-session.js';
+import {
+  containerEventLevel,
+  describeContainerEvent,
+  describeFeedEvent,
+  type EventLevel,
+  feedEventLevel,
+} from '../../../src/core/format.js';
 import type { ContainerEvent } from '../../../src/protocol/feeds.js';
 import type { ContainerInfo, JobStatus } from '../../../src/protocol/index.js';
 import type { Action, ProbeFailure } from '../actions.js';
@@ -28,7 +35,7 @@ import { type CommandTable, flash } from './room.js';
 /** A fact about a node's reachability: its feed's state, or how an HTTP request to it went. */
 export type ConnFact =
   | { source: 'feed'; state: FeedConnectionState; error: string | null }
-  | { source: 'http'; outcome: 'ok' | ProbeFailure; error: string | null };
+  | { source: 'http'; status: 'online' | ProbeFailure; error: string | null };
 
 /**
  * The node's connection after a fact, or null when the fact says nothing new about it. Two
@@ -40,8 +47,8 @@ export function deriveConn(
   fact: ConnFact,
 ): { conn: NodeConn; error: string | null } | null {
   if (fact.source === 'http') {
-    switch (fact.outcome) {
-      case 'ok':
+    switch (fact.status) {
+      case 'online':
         // A node answering HTTP is up even before its feed has (re)connected.
         return { conn: 'online', error: null };
       case 'unauthorized':
@@ -139,7 +146,7 @@ function nodeProbed(state: TuiState, action: Extract<Action, { type: 'nodeProbed
     action.at,
     action.others,
   );
-  return applyConn(next, action.node, { source: 'http', outcome: 'ok', error: null }, action.at);
+  return applyConn(next, action.node, { source: 'http', status: 'online', error: null }, action.at);
 }
 
 function nodeProbeFailed(state: TuiState, action: Extract<Action, { type: 'nodeProbeFailed' }>): TuiState {
@@ -153,7 +160,7 @@ function nodeProbeFailed(state: TuiState, action: Extract<Action, { type: 'nodeP
   return applyConn(
     state,
     action.node,
-    { source: 'http', outcome: action.failure, error: action.error },
+    { source: 'http', status: action.failure, error: action.error },
     action.at,
   );
 }
@@ -275,22 +282,13 @@ function containerEvent(state: TuiState, node: string, at: number, e: ContainerE
       break;
     }
   }
-  const who = e.containerName || id.slice(0, 12);
-  const exit = e.exitCode !== undefined ? ` (exit ${e.exitCode})` : '';
-  const health = e.action === 'health_status' && e.health && e.health !== 'none' ? `: ${e.health}` : '';
-  const level =
-    e.action === 'oom'
-      ? 'error'
-      : (e.action === 'die' && e.exitCode) || e.health === 'unhealthy'
-        ? 'warn'
-        : 'info';
   return appendEvent(next, {
     at,
     node,
     kind: 'container',
     job: e.job,
-    text: `${who} ${e.action}${exit}${health}`,
-    level,
+    text: describeContainerEvent(e),
+    level: levelOf(containerEventLevel(e)),
   });
 }
 
@@ -298,41 +296,33 @@ function feedEvent(state: TuiState, action: Extract<Action, { type: 'feedEvent' 
   const { node, at, event } = action;
   if (!state.nodes[node]) return step(state);
   const refresh: Effect = { kind: 'refresh', node };
-  switch (event.type) {
-    case 'container': {
-      const next = containerEvent(state, node, at, event);
-      // What a container event cannot tell (the job list, the desired count) is asked for again.
-      const listChanged =
-        event.action === 'create' || event.action === 'destroy' || event.action === 'rename';
-      return listChanged ? step(next, refresh) : step(next);
-    }
-    case 'operation-start':
-      return step(
-        operationEvent(state, action, event.job, `${event.operation} ${event.job} started`, 'info'),
-      );
-    case 'operation-progress': {
-      // Byte-level pull progress would flood the list; phases and counts are what matter.
-      const line = event.line;
-      if (line.phase === 'pull' && line.current !== undefined && line.current !== line.total)
-        return step(state);
-      return step(operationEvent(state, action, event.job, `${event.job}: ${line.message}`, 'info'));
-    }
-    case 'operation-done': {
-      const r = event.result;
-      const text = `${event.job}: ${r.message}${r.error ? ` — ${r.error.message}` : ''}`;
-      return step(operationEvent(state, action, event.job, text, r.ok ? 'info' : 'error'), refresh);
-    }
+  if (event.type === 'container') {
+    const next = containerEvent(state, node, at, event);
+    // What a container event cannot tell (the job list, the desired count) is asked for again.
+    const listChanged = event.action === 'create' || event.action === 'destroy' || event.action === 'rename';
+    return listChanged ? step(next, refresh) : step(next);
   }
+  // Byte-level pull progress would flood the list; phases and counts are what matter.
+  if (event.type === 'operation-progress') {
+    const line = event.line;
+    if (line.phase === 'pull' && line.current !== undefined && line.current !== line.total)
+      return step(state);
+  }
+  const next = appendEvent(state, {
+    at,
+    node,
+    kind: 'operation',
+    job: event.job,
+    text: describeFeedEvent(event, { job: true }),
+    level: levelOf(feedEventLevel(event)),
+  });
+  // An operation ended: the node's jobs changed.
+  return event.type === 'operation-done' ? step(next, refresh) : step(next);
 }
 
-function operationEvent(
-  state: TuiState,
-  where: { node: string; at: number },
-  job: string,
-  text: string,
-  level: FleetEvent['level'],
-): TuiState {
-  return appendEvent(state, { at: where.at, node: where.node, kind: 'operation', job, text, level });
+/** The Events list marks problems only: a finished operation is information like any other. */
+function levelOf(level: EventLevel): FleetEvent['level'] {
+  return level === 'ok' ? 'info' : level;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,15 +3,17 @@ import { flashText } from '../overlays.js';
 import type { NodePlan } from '../state.js';
 import {
   apply,
+  changing,
   fleet,
   keys,
-  plan,
   planned,
   press,
   request,
   run,
   T0,
   type,
+  unchanged,
+  unreachable,
   withPlan,
 } from '../store.fixture.js';
 
@@ -58,7 +60,8 @@ describe('confirmation', () => {
     const after = keys(s, 'enter');
     expect(after.state.modal).toBeNull();
     expect(after.state.rollout).toBeNull();
-    expect(after.effects).toEqual([]);
+    // The planned rollout is dropped; nothing is carried out.
+    expect(after.effects).toEqual([{ kind: 'decline', request: request('scale', ['lab1', 'lab2', 'lab3']) }]);
     expect(flashText(after.state)!.text).toMatch(/Cancelled/);
   });
   it('aborts on n and esc', () => {
@@ -66,7 +69,8 @@ describe('confirmation', () => {
     expect(press(s, 'n').rollout).toBeNull();
     expect(press(s, 'escape').rollout).toBeNull();
     expect(press(s, 'escape').modal).toBeNull();
-    expect(keys(s, 'n').effects).toEqual([]);
+    expect(keys(s, 'n').effects).toMatchObject([{ kind: 'decline' }]);
+    expect(keys(s, 'escape').effects).toMatchObject([{ kind: 'decline' }]);
   });
   it('y confirms into a rollout board and carries it out on the nodes that change; offline nodes are marked, not run', () => {
     const confirmed = keys(withPlan(fleet(), 'scale', planned), 'y');
@@ -78,7 +82,7 @@ describe('confirmation', () => {
       ['lab3', 'offline'],
     ]);
     expect(confirmed.effects).toEqual([
-      { kind: 'execute', request: request('scale', ['lab1', 'lab2', 'lab3']), nodes: ['lab1', 'lab2'] },
+      { kind: 'execute', request: request('scale', ['lab1', 'lab2', 'lab3']) },
     ]);
   });
   it('enter confirms only when the focus was moved to the confirm button', () => {
@@ -98,12 +102,14 @@ describe('confirmation', () => {
     const done = keys(s, 'enter');
     expect(done.state.modal).toBeNull();
     expect(done.state.rollout!.request.op).toBe('purge');
-    expect(done.effects).toMatchObject([{ kind: 'execute', nodes: ['lab1', 'lab2'] }]);
+    expect(done.effects).toMatchObject([{ kind: 'execute', request: { op: 'purge' } }]);
   });
   it('ignores a plan answer for a request that was cancelled', () => {
     const req = request('stop', ['lab1'], 1);
     let s = apply(fleet(), { type: 'planStarted', request: req, title: 'stop web' });
-    s = press(s, 'escape');
+    const esc = keys(s, 'escape');
+    expect(esc.effects).toEqual([{ kind: 'decline', request: req }]);
+    s = esc.state;
     expect(flashText(s)!.text).toMatch(/Cancelled/);
     s = apply(s, { type: 'planReady', request: req, title: 'x', summary: [], nodes: planned, command: '' });
     expect(s.modal).toBeNull();
@@ -149,7 +155,7 @@ describe('rollout board', () => {
     expect(s.rollout).not.toBeNull();
     const settled = run(
       s,
-      { type: 'rolloutNode', node: 'lab1', status: 'ok', message: 'Update successful' },
+      { type: 'rolloutNode', node: 'lab1', status: 'succeeded', message: 'Update successful' },
       { type: 'rolloutNode', node: 'lab2', status: 'failed', message: 'pull failed: not found' },
       { type: 'rolloutFinished', at: T0 + 10 },
     );
@@ -171,30 +177,19 @@ describe('rollout board', () => {
     expect(s.rollout).toBeNull();
   });
   it('does not run nodes whose plan changes nothing', () => {
-    const some = keys(
-      withPlan(fleet(), 'deploy', [
-        { node: 'lab1', outcome: 'ok', plan: plan({ changes: false, action: 'noop' }), error: null },
-        { node: 'lab2', outcome: 'ok', plan: plan(), error: null },
-      ]),
-      'y',
-    );
+    const some = keys(withPlan(fleet(), 'deploy', [unchanged('lab1'), changing('lab2')]), 'y');
     expect(some.state.rollout!.nodes.map((n) => [n.status, n.message])).toEqual([
-      ['ok', 'Nothing to change'],
+      ['unchanged', 'Already up to date'],
       ['waiting', null],
     ]);
-    expect(some.effects).toMatchObject([{ kind: 'execute', nodes: ['lab2'] }]);
-    const none = keys(
-      withPlan(fleet(), 'deploy', [
-        { node: 'lab1', outcome: 'ok', plan: plan({ changes: false }), error: null },
-      ]),
-      'y',
-    );
+    expect(some.effects).toMatchObject([{ kind: 'execute' }]);
+    const none = keys(withPlan(fleet(), 'deploy', [unchanged('lab1')]), 'y');
     expect(none.state.rollout!.finishedAt).not.toBeNull();
     expect(none.effects).toEqual([]);
     expect(flashText(none.state)!.text).toBe('Nothing to change on any reachable node');
   });
   it('finishes at once when no node can be reached', () => {
-    const offline: NodePlan[] = [{ node: 'lab3', outcome: 'offline', plan: null, error: 'down' }];
+    const offline: NodePlan[] = [unreachable('lab3', 'down')];
     const s = keys(withPlan(fleet(), 'stop', offline), 'y');
     expect(s.state.rollout!.finishedAt).not.toBeNull();
     expect(s.effects).toEqual([]);

@@ -1,14 +1,20 @@
 /**
  * Operations, from the key to the board: `d` lists job files (the chooser), the operation keys
  * ask for a plan, the confirmation pane shows it, and a confirmed plan becomes the rollout board
- * whose nodes follow the progress and outcome actions. Only nodes whose plan changes something
- * are carried out.
+ * whose nodes follow the progress and outcome actions. Which nodes are carried out, and what the
+ * others come to, is the rollout's call (`src/client/rollout.ts`), as in the CLI.
  */
 import type { Action } from '../actions.js';
 import { type Step, step } from '../effects.js';
 import { jobRows } from '../panels/jobs.js';
 import { selectedJob } from '../select/table.js';
-import { ROLLOUT_LINES, type RolloutBoard, type RolloutNode, type TuiState } from '../state.js';
+import {
+  ROLLOUT_LINES,
+  type RolloutBoard,
+  type RolloutNode,
+  rolloutNodeOk,
+  type TuiState,
+} from '../state.js';
 import { type CommandTable, flash } from './room.js';
 
 function planJobOperation(state: TuiState, op: 'rollback' | 'stop' | 'purge'): TuiState | Step {
@@ -33,37 +39,39 @@ function choose(state: TuiState): TuiState | Step {
   return file === undefined ? closed : step(closed, { kind: 'plan', intent: { op: 'deploy', file } });
 }
 
-function cancelled(state: TuiState): TuiState {
-  return flash({ ...state, modal: null }, 'Cancelled — nothing was changed', 'info');
+/** Esc while planning, or no at the confirmation: nothing is carried out. */
+function cancelled(state: TuiState): TuiState | Step {
+  const m = state.modal;
+  const next = flash({ ...state, modal: null }, 'Cancelled — nothing was changed', 'info');
+  return m?.kind === 'planning' || m?.kind === 'confirm'
+    ? step(next, { kind: 'decline', request: m.request })
+    : next;
 }
 
 /** The confirmed plan becomes the board; the nodes whose plan changes something are carried out. */
 function startRollout(state: TuiState): TuiState | Step {
   const m = state.modal;
   if (m?.kind !== 'confirm') return state;
-  const nodes: RolloutNode[] = m.nodes.map((np) => {
-    const unchanged = np.outcome === 'ok' && np.plan !== null && !np.plan.changes;
-    return {
-      node: np.node,
-      status: np.outcome === 'ok' ? (unchanged ? 'ok' : 'waiting') : np.outcome,
-      lines: [],
-      current: null,
-      total: null,
-      message: unchanged ? 'Nothing to change' : np.outcome === 'ok' ? null : (np.error ?? np.outcome),
-    };
-  });
-  const waiting = nodes.filter((n) => n.status === 'waiting').map((n) => n.node);
+  const nodes: RolloutNode[] = m.nodes.map((np) => ({
+    node: np.node,
+    status: np.changes ? 'waiting' : np.outcome,
+    lines: [],
+    current: null,
+    total: null,
+    message: np.changes ? null : np.message,
+  }));
+  const runnable = m.nodes.some((np) => np.changes);
   const board: RolloutBoard = {
     request: m.request,
     title: m.title,
     startedAt: state.now,
-    finishedAt: waiting.length > 0 ? null : state.now,
+    finishedAt: runnable ? null : state.now,
     nodes,
     scroll: 0,
   };
   const next = { ...state, modal: null, rollout: board };
-  if (waiting.length > 0) return step(next, { kind: 'execute', request: m.request, nodes: waiting });
-  const reached = m.nodes.some((np) => np.outcome === 'ok');
+  if (runnable) return step(next, { kind: 'execute', request: m.request });
+  const reached = m.nodes.some((np) => np.status === 'online');
   return reached
     ? flash(next, 'Nothing to change on any reachable node', 'info')
     : flash(next, 'No node could be reached: nothing was changed', 'error');
@@ -193,7 +201,7 @@ export function reduceRollout(state: TuiState, action: RolloutAction): TuiState 
     case 'rolloutFinished': {
       const board = state.rollout;
       if (!board || board.finishedAt !== null) return state;
-      const ok = board.nodes.filter((n) => n.status === 'ok').length;
+      const ok = board.nodes.filter((n) => rolloutNodeOk(n.status)).length;
       const bad = board.nodes.length - ok;
       const text = `${board.title}: ${ok} node${ok === 1 ? '' : 's'} ok${bad > 0 ? `, ${bad} not` : ''}`;
       return flash(

@@ -26,7 +26,7 @@ describe('detail pane', () => {
     );
     const rows = eventLines(s, 10).map((r) => r.map((x) => x.text).join(''));
     expect(rows[0]).toContain('deploy done');
-    expect(rows[1]).toContain('deploy web started');
+    expect(rows[1]).toContain('web: deploy started');
   });
   it('gives the Stats tab summed series for a job', () => {
     const sample = (i: number) =>

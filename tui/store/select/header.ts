@@ -2,7 +2,7 @@
  * The header line: inventory, how many nodes are online / offline / unauthorized / connecting,
  * healthy jobs, CPU and memory totals, and a running rollout.
  */
-import { formatBytes, formatPercent } from '../format.js';
+import { formatBinaryBytes, formatPercent } from '../../../src/core/format.js';
 import { jobRows } from '../panels/jobs.js';
 import { nodeRows } from '../panels/nodes.js';
 import type { Cell } from '../segments.js';
@@ -45,7 +45,7 @@ export function headerSummary(state: TuiState): HeaderSummary {
     jobsHealthy: jobs.filter((j) => j.healthy).length,
     jobsTotal: jobs.length,
     cpu: formatPercent(cpu),
-    mem: formatBytes(mem),
+    mem: formatBinaryBytes(mem),
   };
 }
 
