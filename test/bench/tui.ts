@@ -16,13 +16,14 @@
  */
 import { cpus, loadavg } from 'node:os';
 import { PassThrough, Writable } from 'node:stream';
+import type { ContainerStats } from '../../src/protocol/feeds.js';
 import { RenderLoop } from '../../tui/controllers/render-loop.js';
 import type { Action } from '../../tui/store/actions.js';
 import { resolveKey } from '../../tui/store/keymap.js';
 import { initialState } from '../../tui/store/state.js';
 import { Store } from '../../tui/store/store.js';
 import { TuiView } from '../../tui/views/screen.js';
-import { agentInfo, container, containerStats, jobStatus, logLine } from '../sim/agent-values.js';
+import { agentInfo, container, jobStatus, logLine } from '../sim/agent-values.js';
 
 const NODES = 50;
 const JOBS_PER_NODE = 4;
@@ -106,22 +107,27 @@ function statsRound(store: Store, at: number, seed: number): Action[] {
   const actions: Action[] = [];
   for (const name of store.state.nodeOrder) {
     if (store.state.nodes[name]!.conn !== 'online') continue;
-    const containers = [];
+    const containers: ContainerStats[] = [];
     for (const job of Object.values(store.state.nodes[name]!.jobs)) {
       for (const c of job.containers) {
         const x: number = Math.sin(seed + c.id.length + containers.length) * 0.5 + 0.5;
-        containers.push(
-          containerStats(c.id, {
-            containerName: c.name,
-            job: c.job,
-            cpuPercent: 100 * x * x,
-            memoryUsage: 20e6 + 80e6 * x,
-            memoryLimit: 512e6,
-            networkRx: seed * 1000,
-            networkTx: seed * 500,
-            readAt: at,
-          }),
-        );
+        // The shape the wire carries (what the feed session parses), built directly.
+        containers.push({
+          containerId: c.id,
+          containerName: c.name,
+          job: c.job,
+          version: c.version,
+          cpuPercent: 100 * x * x,
+          memoryUsage: 20e6 + 80e6 * x,
+          memoryLimit: 512e6,
+          memoryPercent: (100 * (20e6 + 80e6 * x)) / 512e6,
+          networkRx: seed * 1000,
+          networkTx: seed * 500,
+          blockRead: 0,
+          blockWrite: 0,
+          pids: 4,
+          readAt: at,
+        });
       }
     }
     actions.push({ type: 'statsBatch', node: name, at, containers });
