@@ -255,6 +255,38 @@ describe('deploy (d)', () => {
     expect(calls.filter((c) => c.method === 'deploy')).toEqual([]);
   });
 
+  it('never leaves a board waiting for a plan it does not hold', async () => {
+    const { store } = setup({ lab1: { plan: async () => plan() } }, ['lab1']);
+    // A board for a request this controller never planned (the keys cannot do this).
+    store.dispatch({
+      type: 'planStarted',
+      request: { id: 99, op: 'stop', job: 'web', nodes: ['lab1'], file: null, count: null },
+      title: 'Stop web',
+    });
+    store.dispatch({
+      type: 'planReady',
+      request: { id: 99, op: 'stop', job: 'web', nodes: ['lab1'], file: null, count: null },
+      title: 'Stop web',
+      summary: [],
+      nodes: [
+        {
+          node: 'lab1',
+          status: 'online',
+          plan: plan(),
+          error: null,
+          changes: true,
+          outcome: 'skipped',
+          message: '',
+        },
+      ],
+      command: '',
+    });
+    store.dispatch({ type: 'command', command: 'confirm.yes' });
+    await until(() => store.state.rollout?.finishedAt !== null, 'the board to end');
+    expect(store.state.rollout!.nodes[0]!.status).toBe('waiting');
+    expect(flashText(store.state)).toMatchObject({ level: 'error', text: 'Stop web: 0 nodes ok, 1 not' });
+  });
+
   it('says which file is wrong and where, and plans nothing', async () => {
     writeFileSync(join(dir, 'web.yaml'), 'name: web\ngroup: labs\ncontainer:\n  - image: 5\n');
     const { store, calls, press } = setup({});

@@ -285,11 +285,15 @@ export class ActionsController {
 
   /** The `execute` effect: the confirmed rollout, on the nodes whose plan changes something. */
   async execute(request: OperationRequest): Promise<void> {
+    const dispatch = this.store.dispatch.bind(this.store);
     const pending = this.pending;
-    if (this.running || pending?.request.id !== request.id || !pending.planned) return;
+    if (this.running || pending?.request.id !== request.id || !pending.planned) {
+      // Not the plan that was confirmed (the keys cannot do this): the board must not wait forever.
+      dispatch({ type: 'rolloutFinished', at: (this.options.now ?? Date.now)() });
+      return;
+    }
     this.pending = null;
     this.running = true;
-    const dispatch = this.store.dispatch.bind(this.store);
     try {
       await pending.planned.execute({
         onNodeStart: (node) => dispatch({ type: 'rolloutProgress', node: node.name, message: 'Starting' }),
