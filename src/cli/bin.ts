@@ -4,5 +4,13 @@
  * command registry. Commands load what they drive only when they run, so the CLI never pays
  * for the agent's Docker client and vice versa.
  */
-const exitCode = await (await import('./main.js')).runCli(process.argv.slice(2));
-if (exitCode !== undefined) process.exitCode = exitCode;
+import { unsupportedNode } from './node-support.js';
+
+const unsupported = unsupportedNode(process.version);
+if (unsupported) {
+  process.stderr.write(`${unsupported}\n`);
+  process.exitCode = 1;
+} else {
+  const exitCode = await (await import('./main.js')).runCli(process.argv.slice(2));
+  if (exitCode !== undefined) process.exitCode = exitCode;
+}

@@ -21,6 +21,14 @@ export interface FlagDefinition {
   hidden?: boolean;
 }
 
+/** One example in `--help`: a real command line and what it does. */
+export interface CommandExample {
+  /** What it does, one line (printed as a `#` comment above the command). */
+  does: string;
+  /** The command line, starting with `dokkup` and the command's words. */
+  run: string;
+}
+
 export type FlagValues = Record<string, string | boolean | number | undefined>;
 
 export interface CommandContext {
@@ -48,6 +56,11 @@ export interface Command {
   flags: Record<string, FlagDefinition>;
   /** How many positional arguments it takes. */
   args: { min: number; max: number; names?: string };
+  /**
+   * Two or three real command lines for `--help` (as `kubectl` and `nomad` show them); a test
+   * parses each against this command's flags, so they cannot go stale.
+   */
+  examples: readonly CommandExample[];
   /** The `Exit codes:` section of its `--help` (default: the CLI's, see main.ts). */
   exitCodes?: string;
   /**

@@ -170,6 +170,7 @@ describe('unexpected errors', () => {
     summary: 'throws',
     usage: '',
     flags: {},
+    examples: [],
     args: { min: 0, max: 0 },
     run: async () => {
       throw new TypeError('kaboom\nsecond line');

@@ -94,7 +94,7 @@ async function withSignals(
 function route(
   argv: readonly string[],
   commands: readonly Command[],
-  io: CliIO,
+  io: Pick<CliIO, 'stdout' | 'stderr'>,
 ): { command: Command; parsed: Parsed } | number {
   const first = argv[0];
   if (
@@ -201,6 +201,19 @@ async function runParsed(command: Command, parsed: Parsed, io: CliIO, signal: Ab
     io.stdout.write(commandHelp(command));
     return ExitCode.ok;
   }
+  const args = checkedArgs(command, parsed);
+  const color = colorEnabled(io.stdout, io.env, parsed.flags['color'] as boolean | undefined);
+  const context: CommandContext = { flags: parsed.flags, args, io, signal, style: makeStyle(color) };
+  try {
+    return await command.run(context);
+  } catch (error) {
+    if (error instanceof UsageError && !error.command) throw new UsageError(error.message, command);
+    throw error;
+  }
+}
+
+/** The positional arguments after the command's words, once flags and arity are checked. */
+function checkedArgs(command: Command, parsed: Parsed): string[] {
   const unknown = unknownFlags(command, parsed.unnormalized);
   if (unknown.length > 0) {
     throw new UsageError(`unknown option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`, command);
@@ -216,14 +229,25 @@ async function runParsed(command: Command, parsed: Parsed, io: CliIO, signal: Ab
       command,
     );
   }
-  const color = colorEnabled(io.stdout, io.env, parsed.flags['color'] as boolean | undefined);
-  const context: CommandContext = { flags: parsed.flags, args, io, signal, style: makeStyle(color) };
-  try {
-    return await command.run(context);
-  } catch (error) {
-    if (error instanceof UsageError && !error.command) throw new UsageError(error.message, command);
-    throw error;
-  }
+  return args;
+}
+
+/**
+ * What argv would run, without running it: the command, its flags and arguments, checked as a
+ * run checks them (throws the same UsageError). For the tests of `--help` examples.
+ */
+export function resolveInvocation(
+  argv: readonly string[],
+  commands: readonly Command[] = registeredCommands,
+): { command: Command; flags: FlagValues; args: string[] } | undefined {
+  const silent = { write: () => true, isTTY: false };
+  const found = route(argv, commands, { stdout: silent, stderr: silent });
+  if (typeof found === 'number') return undefined;
+  return {
+    command: found.command,
+    flags: found.parsed.flags,
+    args: checkedArgs(found.command, found.parsed),
+  };
 }
 
 function unknownFlags(command: Command, given: Record<string, unknown>): string[] {
@@ -323,13 +347,14 @@ export function commandHelp(command: Command): string {
       return [`${flag.shortFlag ? `-${flag.shortFlag}, ` : '    '}${long}`, flag.description];
     });
   const description = command.description ? `\n${command.description}\n` : '';
+  const examples = command.examples.map((e) => `  # ${e.does}\n  ${e.run}`).join('\n\n');
   return `Usage: ${commandLine(command)}
 
 ${command.summary}
 ${description}
 Options:
 ${table(rows)}
-
+${examples ? `\nExamples:\n${examples}\n` : ''}
 ${command.exitCodes ?? EXIT_CODES}`;
 }
 

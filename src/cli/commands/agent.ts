@@ -95,6 +95,17 @@ Environment:
     },
     version: { type: 'boolean', default: false, description: 'Print the agent version' },
   },
+  examples: [
+    {
+      does: 'Run the agent on port 8080 with its data in /var/lib/dokkup',
+      run: 'dokkup agent --config /var/lib/dokkup',
+    },
+    { does: 'Listen on one address and port only', run: 'dokkup agent --host 10.0.0.5 --port 9090' },
+    {
+      does: 'Issue a new API key (the old one stops working at once)',
+      run: 'dokkup agent --config /var/lib/dokkup --rotate-key',
+    },
+  ],
   args: { min: 0, max: 0 },
   exitCodes: `Exit codes:
   0    stopped cleanly (SIGTERM/SIGINT), or --rotate-key / --version done

@@ -136,6 +136,11 @@ export const eventsCommand: Command = {
     ...jsonFlag('One JSON object per event and line: {"node", "event"}'),
     node: { type: 'string', valueName: 'NAME', description: 'Only this node' },
   },
+  examples: [
+    { does: 'Live events of every node of the inventory', run: 'dokkup events' },
+    { does: "Live events of a job's nodes, one JSON object per line", run: 'dokkup events --json web.yaml' },
+    { does: 'Live events of one node', run: 'dokkup events --node lab1' },
+  ],
   args: { min: 0, max: 1, names: '[FILE]' },
   run: runEvents,
 };

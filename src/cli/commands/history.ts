@@ -11,6 +11,10 @@ export const historyJobCommand: Command = {
   description:
     'CURRENT true marks the version running now; roll back to any listed version with\n`dokkup rollback job --to VERSION FILE`.',
   flags: { ...jobReadFlags },
+  examples: [
+    { does: "Show the job's versions on each node, newest first", run: 'dokkup history job web.yaml' },
+    { does: 'As JSON', run: 'dokkup history job --json web.yaml' },
+  ],
   args: { min: 1, max: 1, names: 'FILE' },
   async run(context) {
     const target = await loadJobTarget(context);

@@ -242,6 +242,16 @@ export const logsJobCommand: Command = {
       description: "Show each line's Docker timestamp",
     },
   },
+  examples: [
+    {
+      does: 'Follow the logs of every replica, merged in time order, starting with the last 50 lines of each',
+      run: 'dokkup logs job -f --tail 50 web.yaml',
+    },
+    {
+      does: 'The last ten minutes of one node, with timestamps',
+      run: 'dokkup logs job --since 10m --node lab1 -t web.yaml',
+    },
+  ],
   args: { min: 1, max: 1, names: 'FILE' },
   run: runLogs,
 };

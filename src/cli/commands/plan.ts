@@ -14,6 +14,17 @@ export const planJobCommand: Command = {
 label keys (never values), ports, command, other fields. Exit code 0: no changes; 1: changes;
 2: error; 3: some nodes unreachable or unauthorized (the convention of \`nomad job plan\`).`,
   flags: { ...jobReadFlags },
+  examples: [
+    {
+      does: 'Show what `run job` would change on each node; exit code 1 when something would',
+      run: 'dokkup plan job web.yaml',
+    },
+    {
+      does: 'Plan against another inventory, 100 nodes at a time',
+      run: 'dokkup plan job -i prod.yaml --parallel 100 web.yaml',
+    },
+    { does: 'Plan as JSON, e.g. for a CI check', run: 'dokkup plan job --json web.yaml' },
+  ],
   args: { min: 1, max: 1, names: 'FILE' },
   async run(context) {
     const target = await loadJobTarget(context);

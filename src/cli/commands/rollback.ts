@@ -16,6 +16,13 @@ node has nothing to go back to.`,
     ...yesFlag,
     to: { type: 'string', valueName: 'VERSION', description: 'Version to go back to (7 hex characters)' },
   },
+  examples: [
+    { does: 'Go back to the version before the current one', run: 'dokkup rollback job web.yaml' },
+    {
+      does: 'Go back to a version listed by `dokkup history job`, without asking',
+      run: 'dokkup rollback job --to 55dab35 -y web.yaml',
+    },
+  ],
   args: { min: 1, max: 1, names: 'FILE' },
   async run(context) {
     const to = optionalStringFlag(context.flags, 'to');

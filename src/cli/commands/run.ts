@@ -13,6 +13,17 @@ node to exactly \`count\` running containers of the job's version: new container
 must be healthy before old ones stop. Nodes that are OFFLINE or UNAUTHORIZED are skipped with
 a warning and make the exit code 3.`,
   flags: { ...jobReadFlags, ...yesFlag },
+  examples: [
+    {
+      does: 'Deploy web.yaml to the nodes it names in inventory.yaml, asking before any change',
+      run: 'dokkup run job web.yaml',
+    },
+    {
+      does: 'Deploy with another inventory, without asking (scripts, CI)',
+      run: 'dokkup run job -i prod.yaml -y web.yaml',
+    },
+    { does: 'Deploy and print the outcome as one JSON document', run: 'dokkup run job -y --json web.yaml' },
+  ],
   args: { min: 1, max: 1, names: 'FILE' },
   async run(context) {
     const target = await loadJobTarget(context);

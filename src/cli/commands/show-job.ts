@@ -16,6 +16,10 @@ export const showJobCommand: Command = {
   usage: '[options] FILE',
   description: 'Per node: status, image, running/total containers and version, then each container.',
   flags: { ...jobReadFlags },
+  examples: [
+    { does: "Show the job's containers on each of its nodes", run: 'dokkup show job web.yaml' },
+    { does: 'The same with another inventory, as JSON', run: 'dokkup show job -i prod.yaml --json web.yaml' },
+  ],
   args: { min: 1, max: 1, names: 'FILE' },
   async run(context) {
     const target = await loadJobTarget(context);

@@ -9,6 +9,14 @@ export const showNodesCommand: Command = {
   summary: 'Show every inventory node: status, agent and Docker version, jobs, containers, latency',
   usage: '[options]',
   flags: { ...inventoryFlag, ...fanOutFlags, ...jsonFlag() },
+  examples: [
+    { does: 'Show every node of inventory.yaml', run: 'dokkup show nodes' },
+    {
+      does: 'Show the nodes of another inventory, 5 seconds per node at most',
+      run: 'dokkup show nodes -i prod.yaml --timeout 5',
+    },
+    { does: 'As JSON', run: 'dokkup show nodes --json' },
+  ],
   args: { min: 0, max: 0 },
   async run(context) {
     const inventory = await loadInventory(context);

@@ -20,6 +20,16 @@ are kept); rollback cannot undo a purge.`,
       description: "Also remove the containers and the job's history",
     },
   },
+  examples: [
+    {
+      does: "Stop the job's containers and keep them (`run job` starts them again)",
+      run: 'dokkup stop job web.yaml',
+    },
+    {
+      does: "Remove the job's containers and its history on every node, without asking",
+      run: 'dokkup stop job --purge -y web.yaml',
+    },
+  ],
   args: { min: 1, max: 1, names: 'FILE' },
   async run(context) {
     const purge = booleanFlag(context.flags, 'purge');

@@ -179,6 +179,10 @@ export const topJobCommand: Command = {
       description: 'Per-node deadline in seconds (default 15)',
     },
   },
+  examples: [
+    { does: "CPU, memory and I/O of the job's containers on every node", run: 'dokkup top job web.yaml' },
+    { does: 'One node only, as JSON', run: 'dokkup top job --node lab1 --json web.yaml' },
+  ],
   args: { min: 1, max: 1, names: 'FILE' },
   async run(context) {
     const timeoutMs = Math.round(positiveNumberFlag(context.flags, 'timeout') * 1000);

@@ -26,6 +26,16 @@ with a throwaway key, and shows this machine as the node \`local\`.`,
       description: 'Inventory file (default: inventory.yaml here; none: an embedded local agent)',
     },
   },
+  examples: [
+    {
+      does: 'Open the control center on inventory.yaml (or, without one, an embedded agent on this machine)',
+      run: 'dokkup tui',
+    },
+    {
+      does: 'Open it on another inventory, offering these job files to deploy with `d`',
+      run: 'dokkup tui -i prod.yaml web.yaml hello.yaml',
+    },
+  ],
   args: { min: 0, max: Number.MAX_SAFE_INTEGER, names: 'JOB.yaml …' },
   async run(context) {
     const { io } = context;
