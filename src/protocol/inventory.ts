@@ -2,23 +2,37 @@ import { z } from 'zod';
 
 const name = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'must use only letters, digits, _ . -');
 
-export const InventoryNodeSchema = z.strictObject({
-  name,
-  /** `host:port`, `http://host:port` or `https://host:port`. */
-  location: z.string().min(1, 'must not be empty'),
-  /** The agent's API key, or `${ENV_VAR}` to read it from the environment. */
-  key: z.string().min(1, 'must not be empty'),
-});
+export const InventoryNodeSchema = z
+  .strictObject({
+    name: name.describe('Node name (unique): letters, digits, _ . -'),
+    location: z
+      .string()
+      .min(1, 'must not be empty')
+      .describe("The agent's address: host:port, http://host:port or https://host:port"),
+    key: z
+      .string()
+      .min(1, 'must not be empty')
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the inventory's own ${ENV} syntax
+      .describe("The agent's API key, or ${ENV_VAR} to read it from the environment"),
+  })
+  .describe('A server running the dokkup agent');
 
-export const InventoryGroupSchema = z.strictObject({
-  name,
-  nodes: z.array(z.string().min(1)).min(1, 'must name at least one node'),
-});
+export const InventoryGroupSchema = z
+  .strictObject({
+    name: name.describe('Group name (unique): letters, digits, _ . -'),
+    nodes: z
+      .array(z.string().min(1))
+      .min(1, 'must name at least one node')
+      .describe('Names of the nodes in the group'),
+  })
+  .describe('A named set of nodes that jobs can target with group:');
 
-export const InventoryFileSchema = z.strictObject({
-  nodes: z.array(InventoryNodeSchema).min(1, 'must list at least one node'),
-  groups: z.array(InventoryGroupSchema).optional(),
-});
+export const InventoryFileSchema = z
+  .strictObject({
+    nodes: z.array(InventoryNodeSchema).min(1, 'must list at least one node').describe('The agents'),
+    groups: z.array(InventoryGroupSchema).optional().describe('Named sets of nodes'),
+  })
+  .describe('A dokkup inventory: the agents the CLI and the TUI talk to');
 export type InventoryFile = z.infer<typeof InventoryFileSchema>;
 
 /** An inventory after validation: keys resolved, locations turned into base URLs. */

@@ -24,74 +24,156 @@ const keyValueList = z.union([
   z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
 ]);
 
-export const PortFileSchema = z.strictObject({
-  in: z.union([
-    z.number().int().min(1).max(65535),
-    z.string().regex(/^\d{1,5}(\/(tcp|udp))?$/, 'must be a port like 8000 or 53/udp'),
-  ]),
-  out: z.number().int().min(1).max(65535).optional(),
-});
+export const PortFileSchema = z
+  .strictObject({
+    in: z
+      .union([
+        z.number().int().min(1).max(65535),
+        z.string().regex(/^\d{1,5}(\/(tcp|udp))?$/, 'must be a port like 8000 or 53/udp'),
+      ])
+      .describe('Container port, TCP unless written like 53/udp'),
+    out: z
+      .number()
+      .int()
+      .min(1)
+      .max(65535)
+      .optional()
+      .describe(
+        'Fixed host port (needs count: 1; updates then stop first). Without it each container gets a random host port',
+      ),
+  })
+  .describe('A published port');
 
-export const HealthcheckFileSchema = z.strictObject({
-  test: stringOrList.optional(),
-  interval: duration.optional(),
-  timeout: duration.optional(),
-  retries: z.number().int().min(0).optional(),
-  start_period: duration.optional(),
-  disable: z.boolean().optional(),
-});
+export const HealthcheckFileSchema = z
+  .strictObject({
+    test: stringOrList
+      .optional()
+      .describe(
+        'A shell command (a string, run with CMD-SHELL) or a list like ["CMD", "curl", "-f", "http://localhost/"]',
+      ),
+    interval: duration.optional().describe('Time between checks (30s, 1m30s, 500ms or seconds)'),
+    timeout: duration.optional().describe('Time one check may take'),
+    retries: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe('Failed checks in a row that make the container unhealthy'),
+    start_period: duration
+      .optional()
+      .describe('Time after the start during which failed checks do not count'),
+    disable: z.boolean().optional().describe("true: no health check, not even the image's HEALTHCHECK"),
+  })
+  .describe("Health check in docker-compose spelling; without one the image's HEALTHCHECK is used");
 
-export const ResourcesFileSchema = z.strictObject({
-  cpus: z
-    .union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?$/, 'must be a number like 0.5')])
-    .optional(),
-  memory: z
-    .union([
-      z.number().int().positive(),
-      z.string().regex(/^\d+(\.\d+)?\s*([kmgt]i?b?|b)?$/i, 'must be a size like 256m or 1g'),
-    ])
-    .optional(),
-});
+export const ResourcesFileSchema = z
+  .strictObject({
+    cpus: z
+      .union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?$/, 'must be a number like 0.5')])
+      .optional()
+      .describe('CPU limit in cores, e.g. 0.5'),
+    memory: z
+      .union([
+        z.number().int().positive(),
+        // Spelled without the `i` flag: JSON Schema patterns have no flags.
+        z.string().regex(/^\d+(\.\d+)?\s*([kmgtKMGT][iI]?[bB]?|[bB])?$/, 'must be a size like 256m or 1g'),
+      ])
+      .optional()
+      .describe('Memory limit: bytes, or a size like 256m or 1g'),
+  })
+  .describe('Resource limits');
 
 export const RESTART_POLICIES = ['no', 'always', 'on-failure', 'unless-stopped'] as const;
 
-export const ContainerFileSchema = z.strictObject({
-  image: nonEmpty,
-  ports: z.array(PortFileSchema).optional(),
-  restart: z.enum(RESTART_POLICIES).optional(),
-  labels: keyValueList.optional(),
-  environment: keyValueList.optional(),
-  volumes: z.array(nonEmpty).optional(),
-  networks: z
-    .array(nonEmpty)
-    .min(1, 'must name at least one network (omit it for the default bridge)')
-    .optional(),
-  command: stringOrList.optional(),
-  entrypoint: stringOrList.optional(),
-  healthcheck: HealthcheckFileSchema.optional(),
-  resources: ResourcesFileSchema.optional(),
-  pull: z.enum(['missing', 'always']).optional(),
-});
+export const ContainerFileSchema = z
+  .strictObject({
+    image: nonEmpty.describe('Image reference, e.g. nginx:alpine or registry.example.com/app:1.2'),
+    ports: z
+      .array(PortFileSchema)
+      .optional()
+      .describe('Published ports: - in: 8000 (random host port), - in: 53/udp, - {in: 80, out: 8080}'),
+    restart: z
+      .enum(RESTART_POLICIES)
+      .optional()
+      .describe('Restart policy: no, always (default), on-failure, unless-stopped'),
+    labels: keyValueList
+      .optional()
+      .describe(
+        'Container labels: a list of key=value (split at the first =) or a map; dokkup.* is reserved',
+      ),
+    environment: keyValueList.optional().describe('Environment variables: a list of KEY=value or a map'),
+    volumes: z
+      .array(nonEmpty)
+      .optional()
+      .describe('Volumes: name:/path (a named volume) or /host/path:/path[:ro]'),
+    networks: z
+      .array(nonEmpty)
+      .min(1, 'must name at least one network (omit it for the default bridge)')
+      .optional()
+      .describe('Networks to attach (default bridge); missing user networks are created'),
+    command: stringOrList
+      .optional()
+      .describe(
+        "Command: a string (split like a shell would, nothing expanded) or a list; default the image's CMD",
+      ),
+    entrypoint: stringOrList
+      .optional()
+      .describe("Entrypoint: a string (split like a shell would) or a list; default the image's ENTRYPOINT"),
+    healthcheck: HealthcheckFileSchema.optional(),
+    resources: ResourcesFileSchema.optional(),
+    pull: z
+      .enum(['missing', 'always'])
+      .optional()
+      .describe(
+        'missing (default): pull when the image is not on the node; always: pull on every run (a tag that now points at a new image is an update)',
+      ),
+  })
+  .describe('The container every replica runs');
 
-export const UpdateFileSchema = z.strictObject({
-  /** How long new containers get to become running and healthy before the update is abandoned. */
-  healthy_deadline: duration.optional(),
-  /** How long a container without a health check must stay running to count as healthy. */
-  min_healthy_time: duration.optional(),
-});
+export const UpdateFileSchema = z
+  .strictObject({
+    healthy_deadline: duration
+      .optional()
+      .describe(
+        'Time new containers get to be running and healthy before the update is abandoned (default 120s)',
+      ),
+    min_healthy_time: duration
+      .optional()
+      .describe(
+        'Without a health check, how long a new container must stay running to count as healthy (default 3s)',
+      ),
+  })
+  .describe('How an update judges its new containers');
 
-export const JobFileSchema = z.strictObject({
-  name: jobName,
-  group: nonEmpty.optional(),
-  node: nonEmpty.optional(),
-  nodes: z.array(nonEmpty).min(1, 'must name at least one node').optional(),
-  count: z.number().int().min(1, 'must be at least 1').max(1000, 'must be at most 1000').optional(),
-  container: z
-    .array(ContainerFileSchema)
-    .min(1, 'must hold one container')
-    .max(1, 'only one container per job is supported for now'),
-  update: UpdateFileSchema.optional(),
-});
+export const JobFileSchema = z
+  .strictObject({
+    name: jobName.describe(
+      'Job name: letters, digits, _ . - (at most 63, starting with a letter or digit); containers are named <name>-<uuid>',
+    ),
+    group: nonEmpty
+      .optional()
+      .describe('Run on the nodes of this inventory group (give one of group, node, nodes)'),
+    node: nonEmpty.optional().describe('Run on this inventory node (give one of group, node, nodes)'),
+    nodes: z
+      .array(nonEmpty)
+      .min(1, 'must name at least one node')
+      .optional()
+      .describe('Run on these inventory nodes (give one of group, node, nodes)'),
+    count: z
+      .number()
+      .int()
+      .min(1, 'must be at least 1')
+      .max(1000, 'must be at most 1000')
+      .optional()
+      .describe('Containers per node (default 1)'),
+    container: z
+      .array(ContainerFileSchema)
+      .min(1, 'must hold one container')
+      .max(1, 'only one container per job is supported for now')
+      .describe('The container to run: a list with exactly one entry'),
+    update: UpdateFileSchema.optional(),
+  })
+  .describe('A dokkup job file: what to run and where (docker-compose spelling)');
 export type JobFile = z.infer<typeof JobFileSchema>;
 
 // ---------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import { logsJobCommand } from './logs.js';
 import { planJobCommand } from './plan.js';
 import { rollbackJobCommand } from './rollback.js';
 import { runJobCommand } from './run.js';
+import { schemaCommand } from './schema.js';
 import { showJobCommand } from './show-job.js';
 import { showNodesCommand } from './show-nodes.js';
 import { stopJobCommand } from './stop.js';
@@ -30,5 +31,6 @@ export const commands: readonly Command[] = [
   eventsCommand,
   topJobCommand,
   versionCommand,
+  schemaCommand,
   agentCommand,
 ];
