@@ -57,6 +57,11 @@ export interface Command {
   /** How many positional arguments it takes. */
   args: { min: number; max: number; names?: string };
   /**
+   * The words its arguments are (`dokkup schema job|inventory`), for shell completion; without
+   * it, an argument is a job (or inventory) file and completion offers `*.yaml` / `*.yml`.
+   */
+  argChoices?: readonly string[];
+  /**
    * Two or three real command lines for `--help` (as `kubectl` and `nomad` show them); a test
    * parses each against this command's flags, so they cannot go stale.
    */
@@ -84,6 +89,21 @@ export class UsageError extends DokkupError<'usage'> {
 
 // ---------------------------------------------------------------------------------------------
 // Flags shared by several commands
+
+/** Flags every command takes. */
+export const COMMON_FLAGS: Record<string, FlagDefinition> = {
+  color: {
+    type: 'boolean',
+    default: true,
+    description: 'No colours (colour is only ever used on a terminal; NO_COLOR also turns it off)',
+  },
+  help: { type: 'boolean', shortFlag: 'h', default: false, description: 'Show this help' },
+};
+
+/** A command's flags and the common ones. */
+export function flagsOf(command: Command): Record<string, FlagDefinition> {
+  return { ...command.flags, ...COMMON_FLAGS };
+}
 
 export const inventoryFlag: Record<string, FlagDefinition> = {
   inventory: {

@@ -7,10 +7,12 @@ import process from 'node:process';
 import meow, { type AnyFlag } from 'meow';
 import { ExitCode } from '../core/outcome.js';
 import {
+  COMMON_FLAGS,
   type Command,
   type CommandContext,
   type FlagDefinition,
   type FlagValues,
+  flagsOf,
   kebab,
   UsageError,
 } from './command.js';
@@ -24,16 +26,6 @@ export interface RunCliOptions {
   handleSignals?: boolean;
   commands?: readonly Command[];
 }
-
-/** Flags every command takes. */
-const COMMON_FLAGS: Record<string, FlagDefinition> = {
-  color: {
-    type: 'boolean',
-    default: true,
-    description: 'No colours (colour is only ever used on a terminal; NO_COLOR also turns it off)',
-  },
-  help: { type: 'boolean', shortFlag: 'h', default: false, description: 'Show this help' },
-};
 
 export async function runCli(argv: readonly string[], options: RunCliOptions = {}): Promise<number> {
   const io = options.io ?? processIO();
@@ -131,11 +123,6 @@ interface Parsed {
   flags: FlagValues;
   input: string[];
   unnormalized: Record<string, unknown>;
-}
-
-/** Every command's flags and the common ones. */
-function flagsOf(command: Command): Record<string, FlagDefinition> {
-  return { ...command.flags, ...COMMON_FLAGS };
 }
 
 /** meow's declaration of a command's flags. */

@@ -4,6 +4,7 @@
  */
 import type { Command } from '../command.js';
 import { agentCommand } from './agent.js';
+import { completionCommand } from './completion.js';
 import { eventsCommand } from './events.js';
 import { historyJobCommand } from './history.js';
 import { logsJobCommand } from './logs.js';
@@ -32,5 +33,6 @@ export const commands: readonly Command[] = [
   topJobCommand,
   versionCommand,
   schemaCommand,
+  completionCommand,
   agentCommand,
 ];

@@ -18,6 +18,7 @@ The repository holds both schemas in ${Object.values(SCHEMA_FILES)
     { does: 'Save the inventory schema', run: 'dokkup schema inventory > inventory.schema.json' },
   ],
   args: { min: 1, max: 1, names: SCHEMA_NAMES.join('|') },
+  argChoices: SCHEMA_NAMES,
   async run({ args, io }) {
     const name = args[0] as string;
     if (!(SCHEMA_NAMES as string[]).includes(name)) {
