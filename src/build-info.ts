@@ -7,11 +7,21 @@
  * (`{"commit": "fd13a57"}`; release images and CI can), else from `git rev-parse` when the
  * package is a git checkout, else `dev`. Nothing here may throw: a missing or odd file, no git,
  * a slow git — all just give `dev` (or `0.0.0` for the version).
+ *
+ * A bundle (the single-file `dokkup`, scripts/package.mjs) has no package root: the bundler
+ * defines `DOKKUP_BUNDLED_BUILD` with the version and commit it was built from.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+declare const DOKKUP_BUNDLED_BUILD: { version: string; commit: string } | undefined;
+
+/** What the bundler wrote in, when this runs from a bundle. */
+function bundledBuild(): { version: string; commit: string } | undefined {
+  return typeof DOKKUP_BUNDLED_BUILD === 'undefined' ? undefined : DOKKUP_BUNDLED_BUILD;
+}
 
 /** The package root: the nearest parent directory holding dokkup's package.json. */
 export function packageRoot(from: string = path.dirname(fileURLToPath(import.meta.url))): string | undefined {
@@ -30,6 +40,8 @@ export function packageRoot(from: string = path.dirname(fileURLToPath(import.met
 }
 
 export function packageVersion(root = packageRoot()): string {
+  const bundled = bundledBuild();
+  if (bundled) return bundled.version;
   try {
     if (!root) return '0.0.0';
     const version = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).version;
@@ -42,6 +54,8 @@ export function packageVersion(root = packageRoot()): string {
 const SHORT_COMMIT = /^[0-9a-f]{7,40}$/;
 
 export function buildCommit(root = packageRoot()): string {
+  const bundled = bundledBuild();
+  if (bundled) return bundled.commit;
   if (!root) return 'dev';
   try {
     const file = path.join(root, 'build-info.json');

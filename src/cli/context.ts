@@ -6,6 +6,7 @@
 import { once } from 'node:events';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
+import sea from 'node:sea';
 import { Worker } from 'node:worker_threads';
 import { Cluster, type ClusterRun, type NodeResult } from '../client/cluster.js';
 import { AgentHttpError } from '../client/errors.js';
@@ -58,8 +59,7 @@ export async function loadInventory(context: CommandContext): Promise<Inventory>
 export async function loadInventoryInWorker(
   file: string,
   env: Record<string, string | undefined>,
-  startWorker: (workerData: unknown) => Worker = (workerData) =>
-    new Worker(new URL('./inventory-worker.js', import.meta.url), { workerData }),
+  startWorker: (workerData: unknown) => Worker = startInventoryWorker,
 ): Promise<Inventory> {
   let worker: Worker;
   try {
@@ -79,6 +79,12 @@ export async function loadInventoryInWorker(
   }
   // Unreadable or invalid: read it here, to throw the error with its file, line and field.
   return loadInventoryFile(file, env);
+}
+
+/** The worker's script: a file beside this one, or in the single-file dokkup an asset (scripts/package.mjs). */
+function startInventoryWorker(workerData: unknown): Worker {
+  if (sea.isSea()) return new Worker(sea.getAsset('inventory-worker.js', 'utf8'), { eval: true, workerData });
+  return new Worker(new URL('./inventory-worker.js', import.meta.url), { workerData });
 }
 
 /** Reads the job file (first positional) and the inventory, and resolves the target nodes. */

@@ -51,6 +51,8 @@ export interface AgentProcessOptions {
   env?: NodeJS.ProcessEnv;
   /** Extra arguments after `agent`. */
   args?: readonly string[];
+  /** The dokkup to run, e.g. the single-file build (default: this Node with dist/src/cli/bin.js). */
+  executable?: string;
   /** How long the agent may take to print its key and answer /healthz (default 30 s). */
   startTimeoutMs?: number;
 }
@@ -105,7 +107,7 @@ function waitExit(child: ChildProcess): Promise<{ code: number | null; signal: N
 }
 
 export async function startAgentProcess(opts: AgentProcessOptions): Promise<AgentProcess> {
-  const bin = agentBinary();
+  const bin = opts.executable ?? agentBinary();
   if (!existsSync(bin)) throw new Error(`${bin} does not exist: run \`npm run build\` first`);
   let configDir: string;
   if (opts.configDir) {
@@ -128,7 +130,7 @@ export async function startAgentProcess(opts: AgentProcessOptions): Promise<Agen
 
   const launch = async (wantKey: boolean): Promise<void> => {
     const args = [
-      bin,
+      ...(opts.executable ? [] : [bin]),
       'agent',
       '--host',
       '127.0.0.1',
@@ -138,7 +140,7 @@ export async function startAgentProcess(opts: AgentProcessOptions): Promise<Agen
       configDir,
       ...(opts.args ?? []),
     ];
-    child = spawn(process.execPath, args, {
+    child = spawn(opts.executable ?? process.execPath, args, {
       env: { ...process.env, DOCKER_HOST: opts.dockerHost, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,0 +1,17 @@
+/**
+ * The entry of the single-file `dokkup` (`npm run package`, see scripts/package.mjs): the same
+ * CLI as bin.ts, bundled into one CommonJS script that Node's single executable applications
+ * run from inside a copy of the Node 24 binary. No top-level await (a CommonJS script has
+ * none) and no Node version check (the binary is the Node it was built for).
+ */
+import { runCli } from './main.js';
+
+runCli(process.argv.slice(2)).then(
+  (exitCode) => {
+    if (exitCode !== undefined) process.exitCode = exitCode;
+  },
+  (error: unknown) => {
+    process.stderr.write(`dokkup: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);
