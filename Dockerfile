@@ -1,30 +1,49 @@
-# The dokkup agent image: `docker run -d -p 8080:8080 -v /var/run/docker.sock:/var/run/docker.sock
-# -v dokkup-config:/config <image>`; the API key is printed once in the container's log.
+# The dokkup agent image.
+#
+#   docker build -t dokkup .
+#   docker run -d --name dokkup-agent -p 8080:8080 --restart always \
+#     -v /var/run/docker.sock:/var/run/docker.sock -v dokkup-config:/config dokkup
+#   docker logs dokkup-agent        # the API key, printed once
+#
+# The image holds Node.js and one file of dokkup: the bundle of the CLI, agent and TUI that
+# `npm run bundle` makes (build/bundle/: dokkup.cjs, its inventory worker, blessed's terminfo
+# files), with every dependency inside it: no node_modules, no TypeScript, no tests.
+#
+# Build arguments:
+#   NODE_IMAGE     the Node.js base image (default node:24-bookworm-slim; 22 works too)
+#   PREBUILT=true  use build/bundle from the build context (made beforehand with
+#                  `npm ci && npm run bundle`) instead of building it here: for builders
+#                  without network access
+#   DOKKUP_COMMIT  the commit `dokkup version` reports (the context has no .git)
+ARG NODE_IMAGE=node:24-bookworm-slim
 
-# Build: compile TypeScript, then drop dev dependencies.
-FROM node:20-bookworm-slim AS build
-WORKDIR /app
-COPY package.json package-lock.json ./
-# No install scripts: `prepare` would build before the sources are copied.
-RUN npm ci --ignore-scripts --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
-COPY src ./src
-COPY agent ./agent
-COPY tui ./tui
-RUN npm run build && npm prune --omit=dev
+# Build: dependencies from the lockfile, then the bundle (scripts/package.mjs --bundle-only).
+FROM ${NODE_IMAGE} AS build
+ARG PREBUILT=false
+ARG DOKKUP_COMMIT=dev
+WORKDIR /src
+COPY . .
+RUN if [ "$PREBUILT" = true ]; then \
+      test -f build/bundle/dokkup.cjs || { echo "PREBUILT=true needs build/bundle: run npm run bundle first" >&2; exit 1; }; \
+    else \
+      rm -rf build && \
+      npm ci --ignore-scripts --no-audit --no-fund && \
+      DOKKUP_COMMIT="$DOKKUP_COMMIT" node scripts/package.mjs --bundle-only; \
+    fi
 
-# Runtime: compiled code and production dependencies only.
-FROM node:20-bookworm-slim
+# Runtime: Node.js and the bundle.
+FROM ${NODE_IMAGE}
 ENV NODE_ENV=production \
     DOKKUP_CONFIG=/config
-WORKDIR /app
-COPY --from=build /app/package.json ./package.json
-COPY --from=build /app/node_modules ./node_modules
-COPY --from=build /app/dist ./dist
+COPY --from=build /src/build/bundle/ /app/
+# `docker exec dokkup-agent dokkup agent --rotate-key` and the other commands.
+RUN printf '#!/bin/sh\nexec node /app/dokkup.cjs "$@"\n' > /usr/local/bin/dokkup && chmod 755 /usr/local/bin/dokkup
 # The agent's data directory (key hash, job history): keep it across container restarts.
 VOLUME /config
 EXPOSE 8080
-HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-ENTRYPOINT ["node", "/app/dist/src/cli/bin.js"]
+# /healthz over HTTPS (the agent's default from 0.4 on; its certificate is self-signed, so
+# not verified here) or plain HTTP.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "const port = process.env.PORT || 8080; const ok = (r) => process.exit(r.statusCode === 200 ? 0 : 1); require('https').get({ host: '127.0.0.1', port, path: '/healthz', rejectUnauthorized: false }, ok).on('error', () => require('http').get({ host: '127.0.0.1', port, path: '/healthz' }, ok).on('error', () => process.exit(1)));"]
+ENTRYPOINT ["node", "/app/dokkup.cjs"]
 CMD ["agent"]

@@ -3,15 +3,19 @@
  * `npm run package`: the single-file `dokkup` (CLI, TUI and agent in one executable, no
  * checkout, no node_modules), built with Node's single executable applications:
  *
- *  1. esbuild bundles src/cli/single-file.ts and every dependency into one CommonJS script;
- *  2. `node --experimental-sea-config` turns it (and its assets) into a blob;
+ *  1. esbuild bundles src/cli/single-file.ts and every dependency into one CommonJS script,
+ *     build/bundle/dokkup.cjs, beside the inventory worker and blessed's terminfo files. That
+ *     folder alone runs dokkup on any Node 22+ (`node build/bundle/dokkup.cjs`): the agent image
+ *     is it on a Node base image (`--bundle-only` stops here; `npm run bundle`);
+ *  2. `node --experimental-sea-config` turns the bundle (and its files, as assets) into a blob;
  *  3. postject injects the blob into a copy of the Node binary running this script (Node 24:
  *     npm scripts run on node_modules/.bin/node, see package.json), stripped of debug symbols.
  *
  * What needed care, and how each is handled:
  *  - blessed loads its widgets with `require('./widgets/' + name)`: rewritten to static
  *    requires. It reads the terminal's terminfo from the system and, failing that, from its own
- *    `usr/` folder: those files travel as SEA assets and are written to a cache folder once.
+ *    `usr/` folder: those files are copied beside the bundle, and in the single file travel as
+ *    SEA assets written to a cache folder the first time they are needed.
  *  - blessed-contrib's index requires every widget (maps, pictures, markdown…): the TUI uses
  *    `line` only, so the bundle gets an index with just that.
  *  - dockerode's BuildKit session and progress decoder (gRPC, .proto files read at run time)
@@ -20,12 +24,15 @@
  *    to JavaScript, as it does wherever they failed to build.
  *  - pino-pretty runs in-process (agent/logger.ts uses it as a stream, not a transport), so no
  *    worker thread has to find a file.
- *  - `import.meta.url` (a CommonJS bundle has none) is the executable's own file URL; the
- *    version and commit are written in (`DOKKUP_BUNDLED_BUILD`, src/build-info.ts).
- *  - The large-inventory worker (src/cli/inventory-worker.ts) is bundled too and started from
- *    an asset (`eval`), so big inventories keep their lower peak memory.
+ *  - `import.meta.url` (a CommonJS bundle has none) is the bundle's file URL (the executable's
+ *    in the single file); the version and commit are written in (`DOKKUP_BUNDLED_BUILD`,
+ *    src/build-info.ts; the commit from git, or DOKKUP_COMMIT where there is no checkout).
+ *  - The large-inventory worker (src/cli/inventory-worker.ts) is bundled too, beside the bundle
+ *    and in the single file as an asset (started with `eval`), so big inventories keep their
+ *    lower peak memory.
  *
- * Output: build/dokkup (and build/sea/ with the bundle and the blob). Options: `--no-strip`.
+ * Output: build/bundle/ and build/dokkup (build/sea/ holds the blob). Options: `--bundle-only`,
+ * `--no-strip`.
  */
 import { execFileSync } from 'node:child_process';
 import {
@@ -44,12 +51,14 @@ import { build } from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const out = path.join(root, 'build');
+const bundleDir = path.join(out, 'bundle');
 const seaDir = path.join(out, 'sea');
+const bundleOnly = process.argv.includes('--bundle-only');
 const executable = path.join(out, 'dokkup');
 const SENTINEL = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
 const major = Number(process.versions.node.split('.')[0]);
-if (major < 24) {
+if (major < 24 && !bundleOnly) {
   console.error(
     `npm run package needs Node 24 (this is ${process.version}); run it through npm on Linux x64`,
   );
@@ -57,15 +66,20 @@ if (major < 24) {
 }
 
 const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
-let commit = 'dev';
+let commit = process.env.DOKKUP_COMMIT || 'dev';
 try {
-  commit = execFileSync('git', ['rev-parse', '--short=7', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+  commit = execFileSync('git', ['rev-parse', '--short=7', 'HEAD'], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  }).trim();
 } catch {
-  // not a checkout: `dev`, as src/build-info.ts says
+  // not a checkout (e.g. a Docker build context): DOKKUP_COMMIT or `dev`, as src/build-info.ts says
 }
+if (!/^([0-9a-f]{7,40}|dev)$/.test(commit)) commit = 'dev';
 
 rmSync(out, { recursive: true, force: true });
-mkdirSync(seaDir, { recursive: true });
+mkdirSync(bundleDir, { recursive: true });
 
 /** Bundle-time replacements of dependency code, each explained in the header. */
 const singleFilePlugin = {
@@ -114,9 +128,11 @@ const singleFilePlugin = {
 };
 
 /** Defines and helpers every bundle gets (CommonJS has no import.meta; the SEA asset cache). */
-const banner = `var __dokkupImportMeta = { url: require('node:url').pathToFileURL(process.execPath).href };
+const banner = `var __dokkupSea = require('node:sea').isSea();
+var __dokkupImportMeta = { url: require('node:url').pathToFileURL(__dokkupSea ? process.execPath : __filename).href };
 function __dokkupBlessedUsr() {
   const fs = require('node:fs'), os = require('node:os'), path = require('node:path'), sea = require('node:sea');
+  if (!__dokkupSea) return path.join(__dirname, 'blessed-usr');
   const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
   const dir = path.join(base, 'dokkup', ${JSON.stringify(`${pkg.version}-${commit}`)}, 'blessed-usr');
   if (!fs.existsSync(path.join(dir, 'xterm'))) {
@@ -133,7 +149,9 @@ const common = {
   platform: 'node',
   target: 'node24',
   format: 'cjs',
-  minify: true,
+  // Readable stack traces in the agent's logs matter more than a few MiB.
+  minify: false,
+  keepNames: true,
   legalComments: 'none',
   logLevel: 'warning',
   banner: { js: banner },
@@ -145,30 +163,37 @@ const common = {
   plugins: [singleFilePlugin],
 };
 
-await build({
-  ...common,
-  entryPoints: [path.join(root, 'src/cli/single-file.ts')],
-  outfile: path.join(seaDir, 'dokkup.cjs'),
-});
+const bundle = path.join(bundleDir, 'dokkup.cjs');
+const worker = path.join(bundleDir, 'inventory-worker.js');
+await build({ ...common, entryPoints: [path.join(root, 'src/cli/single-file.ts')], outfile: bundle });
 await build({
   ...common,
   banner: { js: '' },
   entryPoints: [path.join(root, 'src/cli/inventory-worker.ts')],
-  outfile: path.join(seaDir, 'inventory-worker.cjs'),
+  outfile: worker,
 });
-
 const usr = path.join(root, 'node_modules/blessed/usr');
-const assets = { 'inventory-worker.js': path.join(seaDir, 'inventory-worker.cjs') };
+const assets = { 'inventory-worker.js': worker };
+mkdirSync(path.join(bundleDir, 'blessed-usr'));
 for (const name of readdirSync(usr)) {
-  if (statSync(path.join(usr, name)).isFile()) assets[`blessed/usr/${name}`] = path.join(usr, name);
+  if (!statSync(path.join(usr, name)).isFile()) continue;
+  copyFileSync(path.join(usr, name), path.join(bundleDir, 'blessed-usr', name));
+  assets[`blessed/usr/${name}`] = path.join(usr, name);
 }
+const size = (file) => `${(statSync(file).size / 1024 / 1024).toFixed(1)} MiB`;
+if (bundleOnly) {
+  console.log(`build/bundle/dokkup.cjs: ${size(bundle)} (dokkup ${pkg.version}, build ${commit})`);
+  process.exit(0);
+}
+
+mkdirSync(seaDir, { recursive: true });
 const config = path.join(seaDir, 'sea-config.json');
 const blob = path.join(seaDir, 'sea-prep.blob');
 writeFileSync(
   config,
   JSON.stringify(
     {
-      main: path.join(seaDir, 'dokkup.cjs'),
+      main: bundle,
       output: blob,
       disableExperimentalSEAWarning: true,
       useCodeCache: true,
@@ -192,7 +217,6 @@ if (!process.argv.includes('--no-strip')) {
 const { inject } = await import('postject');
 await inject(executable, 'NODE_SEA_BLOB', readFileSync(blob), { sentinelFuse: SENTINEL });
 
-const size = (file) => `${(statSync(file).size / 1024 / 1024).toFixed(1)} MiB`;
 console.log(
-  `build/dokkup: ${size(executable)} (Node ${process.versions.node}, bundle ${size(path.join(seaDir, 'dokkup.cjs'))})`,
+  `build/dokkup: ${size(executable)} (Node ${process.versions.node}, dokkup ${pkg.version}, build ${commit})`,
 );

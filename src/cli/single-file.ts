@@ -1,11 +1,17 @@
 /**
  * The entry of the single-file `dokkup` (`npm run package`, see scripts/package.mjs): the same
  * CLI as bin.ts, bundled into one CommonJS script that Node's single executable applications
- * run from inside a copy of the Node 24 binary. No top-level await (a CommonJS script has
- * none) and no Node version check (the binary is the Node it was built for).
+ * run from inside a copy of the Node 24 binary, and that the agent image runs on its Node. No
+ * top-level await: a CommonJS script has none.
  */
 import { runCli } from './main.js';
+import { unsupportedNode } from './node-support.js';
 
+const unsupported = unsupportedNode(process.version);
+if (unsupported) {
+  process.stderr.write(`${unsupported}\n`);
+  process.exit(1);
+}
 runCli(process.argv.slice(2)).then(
   (exitCode) => {
     if (exitCode !== undefined) process.exitCode = exitCode;

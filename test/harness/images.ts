@@ -146,7 +146,7 @@ function makeRootfs(dir: string, indexBody: string): void {
 }
 
 /** Runs `a | b`; resolves with b's output when both exit 0. */
-function pipeline(
+export function pipeline(
   a: { cmd: string; args: readonly string[]; env?: NodeJS.ProcessEnv },
   b: { cmd: string; args: readonly string[]; env?: NodeJS.ProcessEnv },
 ): Promise<RunResult> {
