@@ -172,6 +172,8 @@ await build({
   entryPoints: [path.join(root, 'src/cli/inventory-worker.ts')],
   outfile: worker,
 });
+// The worker is loaded by its `.js` name: say that this folder's `.js` files are CommonJS.
+writeFileSync(path.join(bundleDir, 'package.json'), '{ "type": "commonjs", "private": true }\n');
 const usr = path.join(root, 'node_modules/blessed/usr');
 const assets = { 'inventory-worker.js': worker };
 mkdirSync(path.join(bundleDir, 'blessed-usr'));

@@ -84,6 +84,7 @@ describeDocker('the agent image (Dockerfile)', () => {
       'blessed-usr',
       'dokkup.cjs',
       'inventory-worker.js',
+      'package.json',
     ]);
     const version = await docker(e.dockerHost, ['run', '--rm', IMAGE, 'version']);
     expect(version.stdout).toMatch(/^Dokkup v\d+\.\d+\.\d+, build [0-9a-f]{7}\n$/);
@@ -168,5 +169,13 @@ describeDocker('the agent image (Dockerfile)', () => {
         intervalMs: 1000,
       },
     );
+
+    // The README's way to run the other commands in the container: a new key, the old one refused.
+    const rotated = await docker(e.dockerHost, ['exec', NAME, 'dokkup', 'agent', '--rotate-key']);
+    const newKey = KEY_LINE.exec(rotated.stdout)?.[1];
+    expect(newKey).toMatch(/^[A-Za-z0-9_-]{40,}$/);
+    expect((await cli(['show', 'nodes'])).code).toBe(3);
+    key = newKey!;
+    expect((await cli(['show', 'nodes'])).code).toBe(0);
   });
 });
