@@ -78,7 +78,9 @@ try {
 }
 if (!/^([0-9a-f]{7,40}|dev)$/.test(commit)) commit = 'dev';
 
-rmSync(out, { recursive: true, force: true });
+// A bundle-only run leaves an earlier single file alone.
+for (const made of bundleOnly ? [bundleDir] : [bundleDir, seaDir, executable])
+  rmSync(made, { recursive: true, force: true });
 mkdirSync(bundleDir, { recursive: true });
 
 /** Bundle-time replacements of dependency code, each explained in the header. */
