@@ -159,4 +159,17 @@ describe('containerConfig: spec → Docker create options', () => {
     expect(c.HostConfig?.Binds).toEqual(['data:/data', '/srv/conf:/etc/app:ro']);
     expect(config({ networks: ['host'] }).HostConfig?.NetworkMode).toBe('host');
   });
+
+  it('stop fields: StopSignal, StopTimeout (whole seconds) and HostConfig.Init only when the job sets them', () => {
+    const c = config({ stopSignal: 'SIGQUIT', stopGracePeriodMs: 30_000, init: true });
+    expect(c.StopSignal).toBe('SIGQUIT');
+    expect(c.StopTimeout).toBe(30);
+    expect(c.HostConfig?.Init).toBe(true);
+    expect(config({ init: false }).HostConfig?.Init).toBe(false);
+    expect(config({ stopGracePeriodMs: 0 }).StopTimeout).toBe(0);
+    const plain = config({});
+    expect(plain).not.toHaveProperty('StopSignal');
+    expect(plain).not.toHaveProperty('StopTimeout');
+    expect(plain.HostConfig).not.toHaveProperty('Init');
+  });
 });

@@ -80,6 +80,8 @@ export function containerConfig(req: CreateContainerRequest): Docker.ContainerCr
     Env: Object.entries(spec.environment).map(([k, v]) => `${k}=${v}`),
     Labels: { ...spec.labels, ...req.labels },
     ExposedPorts: exposed,
+    ...(spec.stopSignal !== undefined ? { StopSignal: spec.stopSignal } : {}),
+    ...(spec.stopGracePeriodMs !== undefined ? { StopTimeout: spec.stopGracePeriodMs / 1000 } : {}),
     ...(hc
       ? {
           Healthcheck: {
@@ -96,6 +98,7 @@ export function containerConfig(req: CreateContainerRequest): Docker.ContainerCr
       RestartPolicy: { Name: spec.restart === 'no' ? '' : spec.restart },
       Binds: spec.volumes,
       NetworkMode: primaryNetwork ?? 'bridge',
+      ...(spec.init !== undefined ? { Init: spec.init } : {}),
       ...(spec.resources.nanoCpus ? { NanoCpus: spec.resources.nanoCpus } : {}),
       ...(spec.resources.memoryBytes ? { Memory: spec.resources.memoryBytes } : {}),
     },

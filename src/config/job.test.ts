@@ -121,6 +121,18 @@ describe('parseJobText: every bad input names file:line:col field', () => {
     ]);
   });
 
+  it('stop fields: bad grace periods, signals and init values at file:line:col', () => {
+    expect(errorsOf(`${ok}    stop_grace_period: forever\n    stop_signal: 99\n    init: "yes"\n`)).toEqual([
+      'job.yaml:5:24 container[0].stop_grace_period: must be a duration like 30s, 1m30s or 500ms',
+      'job.yaml:6:18 container[0].stop_signal: must be a signal name like SIGTERM, SIGQUIT or SIGINT, or a number from 1 to 64, got 99 (Linux signals stop at 64)',
+      'job.yaml:7:11 container[0].init: expected true or false, got "yes"',
+    ]);
+    expect(errorsOf(`${ok}    stop_signal: SIGTERMINATE\n    stop_grace_period: 1h\n`)).toEqual([
+      'job.yaml:5:18 container[0].stop_signal: must be a signal name like SIGTERM, SIGQUIT or SIGINT, or a number from 1 to 64, got "SIGTERMINATE"',
+      `job.yaml:6:24 container[0].stop_grace_period: must be at most 10m (an update waits for it, within the CLI's 30-minute operation timeout), got "1h"`,
+    ]);
+  });
+
   it('wrong types', () => {
     expect(errorsOf('name: web\ngroup: labs\ncount: two\ncontainer:\n  - image: nginx\n')).toEqual([
       'job.yaml:3:8 count: expected a number, got "two"',

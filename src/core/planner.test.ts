@@ -303,6 +303,17 @@ describe('diffSpecs', () => {
     expect(d.command).toEqual({ from: null, to: 'sh -c x' });
     expect(d.other).toEqual(['volumes']);
   });
+  it('shows the stop fields with their values, null where Docker’s default applies', () => {
+    const d = diffSpecs(spec(), spec({ stopGracePeriodMs: 30_000, stopSignal: 'SIGQUIT', init: true }));
+    expect(d.stop_grace_period).toEqual({ from: null, to: '30s' });
+    expect(d.stop_signal).toEqual({ from: null, to: 'SIGQUIT' });
+    expect(d.init).toEqual({ from: null, to: 'true' });
+    expect(d.other).toEqual([]);
+    const back = diffSpecs(spec({ stopGracePeriodMs: 30_000, init: true }), spec({ init: true }));
+    expect(back.stop_grace_period).toEqual({ from: '30s', to: null });
+    expect(back).not.toHaveProperty('init');
+    expect(diffSpecs(null, spec({ init: true })).init).toEqual({ from: null, to: 'true' });
+  });
   it('identical specs differ in nothing', () => {
     const d = diffSpecs(spec(), spec());
     expect(d).toEqual({

@@ -15,6 +15,7 @@
 import type { ContainerState, Health, Plan, PlanAction, SpecDiff } from '../protocol/api.js';
 import type { ContainerSpec, JobSpec } from '../protocol/job.js';
 import type { JobState } from '../protocol/state.js';
+import { formatDurationMs } from './duration.js';
 import { currentRecord, findRecord, previousVersion } from './history.js';
 
 export interface ObservedContainer {
@@ -327,6 +328,19 @@ export function diffSpecs(from: JobSpec | null, to: JobSpec, imageIdChanged = fa
     diff.command = { from: argv(a?.command ?? null), to: argv(b.command) };
   if (!same(a?.entrypoint ?? null, b.entrypoint))
     diff.entrypoint = { from: argv(a?.entrypoint ?? null), to: argv(b.entrypoint) };
+  const stopFields = {
+    stop_grace_period: (c?: ContainerSpec) =>
+      c?.stopGracePeriodMs === undefined ? null : formatDurationMs(c.stopGracePeriodMs),
+    stop_signal: (c?: ContainerSpec) => c?.stopSignal ?? null,
+    init: (c?: ContainerSpec) => (c?.init === undefined ? null : String(c.init)),
+  };
+  for (const [field, show] of Object.entries(stopFields) as [
+    keyof typeof stopFields,
+    typeof stopFields.init,
+  ][]) {
+    // Shown for a first deploy too, when set: the operator sees how the containers will stop.
+    if (show(a) !== show(b)) diff[field] = { from: show(a), to: show(b) };
+  }
   if (a) {
     for (const field of ['volumes', 'networks', 'restart', 'healthcheck', 'resources'] as const) {
       if (!same(a[field], b[field])) diff.other.push(field);

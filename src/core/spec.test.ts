@@ -302,3 +302,43 @@ describe('normalizeJob collects every problem', () => {
     expect(formatFieldPath([])).toBe('');
   });
 });
+
+describe('normalizeJob stop fields (docker-compose spelling)', () => {
+  it('are absent from the spec when the file does not set them', () => {
+    const spec = normalizeJob(job());
+    expect(Object.keys(spec.container)).not.toContain('stopGracePeriodMs');
+    expect(Object.keys(spec.container)).not.toContain('stopSignal');
+    expect(Object.keys(spec.container)).not.toContain('init');
+  });
+
+  it('are normalised when set, and the result passes the wire schema', () => {
+    const spec = normalizeJob(job({ stop_grace_period: '1m', stop_signal: 'quit', init: true }));
+    expect(spec.container).toMatchObject({ stopGracePeriodMs: 60_000, stopSignal: 'SIGQUIT', init: true });
+    expect(JobSpecSchema.parse(spec)).toEqual(spec);
+    expect(normalizeJob(job({ stop_signal: 15, init: false })).container).toMatchObject({
+      stopSignal: 'SIGTERM',
+      init: false,
+    });
+  });
+
+  it('reports bad values at their field', () => {
+    expect(problems(job({ stop_grace_period: '2s500ms', stop_signal: 99 }))).toEqual([
+      'container[0].stop_grace_period: must be a whole number of seconds (Docker counts the grace period in seconds), got "2s500ms"',
+      'container[0].stop_signal: must be a signal name like SIGTERM, SIGQUIT or SIGINT, or a number from 1 to 64, got 99 (Linux signals stop at 64)',
+    ]);
+  });
+
+  it('the wire schema refuses what normalisation never produces (the agent is the boundary)', () => {
+    const spec = normalizeJob(job());
+    for (const bad of [
+      { stopSignal: '99' },
+      { stopSignal: 'sigterm' },
+      { stopGracePeriodMs: 1500 },
+      { stopGracePeriodMs: 3_600_000 },
+    ]) {
+      expect(JobSpecSchema.safeParse({ ...spec, container: { ...spec.container, ...bad } }).success).toBe(
+        false,
+      );
+    }
+  });
+});

@@ -22,6 +22,7 @@ import type {
 import { formatDurationMs, parseDurationMs } from './duration.js';
 import { InputError, InputErrors } from './errors.js';
 import { splitShellWords } from './shell-words.js';
+import { parseStopGracePeriodMs, parseStopSignal } from './stop.js';
 
 /** A path into the job file: object keys and list indices. */
 export type FieldPath = readonly (string | number)[];
@@ -144,7 +145,29 @@ function normalizeContainer(
     healthcheck: normalizeHealthcheck(c.healthcheck, [...at, 'healthcheck'], problems),
     resources: normalizeResources(c.resources, [...at, 'resources'], problems),
     pull: c.pull ?? 'missing',
+    ...normalizeStop(c, at, problems),
   };
+}
+
+/** The stop fields, each present only when the file sets it (see ContainerSpecSchema). */
+function normalizeStop(
+  c: ContainerFile,
+  at: FieldPath,
+  problems: Problems,
+): Pick<ContainerSpec, 'stopGracePeriodMs' | 'stopSignal' | 'init'> {
+  const out: Pick<ContainerSpec, 'stopGracePeriodMs' | 'stopSignal' | 'init'> = {};
+  const grace = c.stop_grace_period;
+  if (typeof grace === 'string' || typeof grace === 'number') {
+    const ms = problems.attempt([...at, 'stop_grace_period'], null, () => parseStopGracePeriodMs(grace));
+    if (ms !== null) out.stopGracePeriodMs = ms;
+  }
+  const signal = c.stop_signal;
+  if (typeof signal === 'string' || typeof signal === 'number') {
+    const name = problems.attempt([...at, 'stop_signal'], null, () => parseStopSignal(signal));
+    if (name !== null) out.stopSignal = name;
+  }
+  if (typeof c.init === 'boolean') out.init = c.init;
+  return out;
 }
 
 function normalizeImage(image: string, at: FieldPath, problems: Problems): string {

@@ -25,6 +25,42 @@ const base: JobSpec = normalizeJob({
   ],
 });
 
+/** A job file written for dokkup 0.3, using every container field 0.3 knew. */
+const SHOP_0_3 = `name: shop
+group: web
+count: 3
+container:
+  - image: 127.0.0.1:5000/shop:1.4.2
+    command: ["httpd", "-f", "-p", "8000"]
+    entrypoint: /bin/busybox
+    ports:
+      - in: 8000
+      - in: 53/udp
+    restart: unless-stopped
+    labels:
+      team: shop
+    environment:
+      - MODE=production
+      - GREETING=hello world
+    volumes:
+      - shop-data:/data
+      - /srv/shop/config:/config:ro
+    networks: [front, back]
+    healthcheck:
+      test: wget -q -O /dev/null http://127.0.0.1:8000/
+      interval: 5s
+      timeout: 2s
+      retries: 3
+      start_period: 1s
+    resources:
+      cpus: 0.5
+      memory: 256m
+    pull: always
+update:
+  healthy_deadline: 1m
+  min_healthy_time: 2s
+`;
+
 const withContainer = (patch: Partial<ContainerSpec>): JobSpec => ({
   ...base,
   container: { ...base.container, ...patch },
@@ -51,6 +87,53 @@ describe('specVersion', () => {
     );
     expect(specVersion(hello)).toBe(specVersion(structuredClone(hello)));
     expect(fullVersion(hello)).toBe('b5f56bca9bbefa59940d8bcf7d7369f58d0b506c064f97e597dd50c01e2539ee');
+  });
+
+  it('keeps the exact version 0.3 gave a job file that uses every 0.3 field (upgrading never redeploys)', () => {
+    // Computed with dokkup 0.3 (main before the stop fields existed). Never change these literals.
+    const shop = parseJobText(SHOP_0_3, 'shop.yaml');
+    expect(fullVersion(shop)).toBe('61c7e12aad8d065570a3b16c5b340e9e3630c3f76ab1626609536ad2aff19ca5');
+    expect(specVersion(shop)).toBe('61c7e12');
+    expect(Object.keys(shop.container)).toEqual([
+      'image',
+      'command',
+      'entrypoint',
+      'ports',
+      'restart',
+      'labels',
+      'environment',
+      'volumes',
+      'networks',
+      'healthcheck',
+      'resources',
+      'pull',
+    ]);
+  });
+
+  it.each([
+    ['stop_grace_period: 10s', { stopGracePeriodMs: 10_000 }],
+    ['stop_grace_period: 30s', { stopGracePeriodMs: 30_000 }],
+    ['stop_signal: SIGTERM', { stopSignal: 'SIGTERM' }],
+    ['stop_signal: SIGQUIT', { stopSignal: 'SIGQUIT' }],
+    ['init: true', { init: true }],
+    ['init: false', { init: false }],
+  ])('setting %s changes the version (it changes the container Docker creates)', (line, field) => {
+    const set = parseJobText(
+      SHOP_0_3.replace('    pull: always\n', `    pull: always\n    ${line}\n`),
+      'x.yaml',
+    );
+    expect(set.container).toMatchObject(field);
+    expect(specVersion(set)).not.toBe('61c7e12');
+  });
+
+  it('each stop field spelling of one meaning gives one version', () => {
+    const v = (line: string) =>
+      specVersion(
+        parseJobText(SHOP_0_3.replace('    pull: always\n', `    pull: always\n    ${line}\n`), 'x.yaml'),
+      );
+    expect(v('stop_signal: 15')).toBe(v('stop_signal: SIGTERM'));
+    expect(v('stop_signal: term')).toBe(v('stop_signal: SIGTERM'));
+    expect(v('stop_grace_period: 60')).toBe(v('stop_grace_period: 1m'));
   });
 
   it('ignores YAML key order, formatting, quoting and list-vs-map spellings', () => {

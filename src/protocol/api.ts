@@ -197,6 +197,10 @@ export const SpecDiffSchema = z.object({
   ports: ChangeSchema.optional(),
   command: ChangeSchema.optional(),
   entrypoint: ChangeSchema.optional(),
+  /** How containers are stopped, as the job file spells it (null: not set, Docker's default). */
+  stop_grace_period: ChangeSchema.optional(),
+  stop_signal: ChangeSchema.optional(),
+  init: ChangeSchema.optional(),
   /** Other changed fields by name: volumes, networks, restart, healthcheck, resources. */
   other: z.array(z.string()),
   /** The image tag now points at a different image (`pull: always`). */

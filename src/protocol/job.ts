@@ -85,6 +85,53 @@ export const ResourcesFileSchema = z
 
 export const RESTART_POLICIES = ['no', 'always', 'on-failure', 'unless-stopped'] as const;
 
+/**
+ * Linux signal numbers 1–31 by name (x86 and arm share them), as Docker's `StopSignal` takes
+ * them. Real-time signals (32–64) have no fixed name and are written as numbers.
+ */
+export const SIGNAL_NUMBERS: Readonly<Record<string, number>> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGILL: 4,
+  SIGTRAP: 5,
+  SIGABRT: 6,
+  SIGBUS: 7,
+  SIGFPE: 8,
+  SIGKILL: 9,
+  SIGUSR1: 10,
+  SIGSEGV: 11,
+  SIGUSR2: 12,
+  SIGPIPE: 13,
+  SIGALRM: 14,
+  SIGTERM: 15,
+  SIGSTKFLT: 16,
+  SIGCHLD: 17,
+  SIGCONT: 18,
+  SIGSTOP: 19,
+  SIGTSTP: 20,
+  SIGTTIN: 21,
+  SIGTTOU: 22,
+  SIGURG: 23,
+  SIGXCPU: 24,
+  SIGXFSZ: 25,
+  SIGVTALRM: 26,
+  SIGPROF: 27,
+  SIGWINCH: 28,
+  SIGIO: 29,
+  SIGPWR: 30,
+  SIGSYS: 31,
+};
+/** The highest Linux signal number (SIGRTMAX). */
+export const MAX_SIGNAL = 64;
+/** Docker counts a stop timeout in whole seconds; dokkup caps it so an update fits the CLI's wait. */
+export const MAX_STOP_GRACE_MS = 10 * 60_000;
+/** A normalised stop signal: a name of `SIGNAL_NUMBERS`, or a real-time signal's number. */
+const stopSignal = z.union([
+  z.enum(Object.keys(SIGNAL_NUMBERS) as [string, ...string[]]),
+  z.string().regex(/^(3[2-9]|[45]\d|6[0-4])$/, 'must be a signal name like SIGTERM or a number 32-64'),
+]);
+
 export const ContainerFileSchema = z
   .strictObject({
     image: nonEmpty.describe('Image reference, e.g. nginx:alpine or registry.example.com/app:1.2'),
@@ -127,6 +174,21 @@ export const ContainerFileSchema = z
       .describe(
         'missing (default): pull when the image is not on the node; always: pull on every run (a tag that now points at a new image is an update)',
       ),
+    stop_grace_period: duration
+      .optional()
+      .describe(
+        'docker-compose: how long a container gets after its stop signal before it is killed (default 10s, whole seconds, at most 10m)',
+      ),
+    stop_signal: z
+      .union([nonEmpty, z.number().int()])
+      .optional()
+      .describe(
+        "docker-compose: the signal that asks the container to stop (SIGTERM, SIGQUIT, 15…; default the image's)",
+      ),
+    init: z
+      .boolean()
+      .optional()
+      .describe("docker-compose: run Docker's init process as PID 1 (it forwards signals and reaps zombies)"),
   })
   .describe('The container every replica runs');
 
@@ -213,6 +275,11 @@ export const ContainerSpecSchema = z.strictObject({
     memoryBytes: z.number().int().positive().nullable(),
   }),
   pull: z.enum(['missing', 'always']),
+  // The stop fields are present only when the job file sets them: a spec that does not use them
+  // keeps the version (hash) it had before they existed.
+  stopGracePeriodMs: z.number().int().min(0).max(MAX_STOP_GRACE_MS).multipleOf(1000).optional(),
+  stopSignal: stopSignal.optional(),
+  init: z.boolean().optional(),
 });
 export type ContainerSpec = z.infer<typeof ContainerSpecSchema>;
 

@@ -58,6 +58,20 @@ describe('describeDiff', () => {
     ]);
   });
 
+  it('shows the stop fields with their values and Docker’s defaults by name', () => {
+    const diff: SpecDiff = {
+      ...emptyDiff,
+      stop_grace_period: { from: null, to: '30s' },
+      stop_signal: { from: 'SIGTERM', to: null },
+      init: { from: null, to: 'true' },
+    };
+    expect(describeDiff(diff)).toEqual([
+      '~ stop_grace_period: (default 10s) -> 30s',
+      '~ stop_signal: SIGTERM -> (image default)',
+      '~ init: (engine default) -> true',
+    ]);
+  });
+
   it('an empty diff has no lines', () => {
     expect(describeDiff(emptyDiff)).toEqual([]);
   });

@@ -64,6 +64,13 @@ export function describeDiff(diff: SpecDiff): string[] {
   if (diff.command) lines.push(change('command', diff.command.from, diff.command.to, '(image default)'));
   if (diff.entrypoint)
     lines.push(change('entrypoint', diff.entrypoint.from, diff.entrypoint.to, '(image default)'));
+  if (diff.stop_grace_period)
+    lines.push(
+      change('stop_grace_period', diff.stop_grace_period.from, diff.stop_grace_period.to, '(default 10s)'),
+    );
+  if (diff.stop_signal)
+    lines.push(change('stop_signal', diff.stop_signal.from, diff.stop_signal.to, '(image default)'));
+  if (diff.init) lines.push(change('init', diff.init.from, diff.init.to, '(engine default)'));
   if (diff.other.length) lines.push(`~ ${[...diff.other].sort().join(', ')}`);
   return lines;
 }
