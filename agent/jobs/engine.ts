@@ -38,15 +38,19 @@ export interface JobEngineOptions {
   now?: () => number;
   /** Waits `ms` (default: a real timer). Tests inject one that advances their clock instead. */
   sleep?: (ms: number) => Promise<void>;
-  /** Creates/starts/stops in flight at once on this node (the engine slows sharply past ~8). */
+  /**
+   * Creates, starts and removes in flight at once on this node (see DEFAULT_ENGINE_CONCURRENCY).
+   * Stops are not bounded: each job's old containers are stopped all at once.
+   */
   concurrency?: number;
   /** How often new containers are inspected while waiting for them to become healthy. */
   pollMs?: number;
-  /** Seconds Docker gives a container between SIGTERM and SIGKILL when we stop it. */
-  stopTimeoutSec?: number;
   /** What this agent refuses to run (default: no binds of the Docker socket or the host root). */
   policy?: AgentPolicy;
 }
+
+/** Creates/starts in flight at once on one engine (measured in `npm run bench`; see README Performance). */
+export const DEFAULT_ENGINE_CONCURRENCY = 4;
 
 const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -70,9 +74,8 @@ export class JobEngine implements JobService {
       logger: opts.logger,
       now,
       sleep,
-      concurrency: opts.concurrency ?? 4,
+      concurrency: opts.concurrency ?? DEFAULT_ENGINE_CONCURRENCY,
       pollMs: opts.pollMs ?? 250,
-      stopTimeoutSec: opts.stopTimeoutSec ?? 10,
       policy: opts.policy ?? DEFAULT_POLICY,
     });
   }
@@ -138,7 +141,7 @@ export class JobEngine implements JobService {
   // Operations
 
   deploy(spec: JobSpec, progress: ProgressSink): Promise<OperationResult> {
-    return this.envelope.run(spec.name, 'deploy', progress, async (report, planned) => {
+    return this.envelope.run(spec.name, 'deploy', progress, async (report, planned, marks) => {
       const version = specVersion(spec);
       let pulledImageId: string | null | undefined;
       if (spec.container.pull === 'always') {
@@ -148,19 +151,19 @@ export class JobEngine implements JobService {
       const obs = await observe(this.runtime, this.store, spec.name);
       const exec = planDeploy(obs, spec, version, pulledImageId);
       planned(exec.plan);
-      return this.executor.execute(exec, obs, report);
+      return this.executor.execute(exec, obs, report, marks);
     });
   }
 
   rollback(job: string, to: string | undefined, progress: ProgressSink): Promise<OperationResult> {
-    return this.envelope.run(job, 'rollback', progress, async (report, planned) => {
+    return this.envelope.run(job, 'rollback', progress, async (report, planned, marks) => {
       const obs = await observe(this.runtime, this.store, job);
       const exec = planRollback(obs, to);
       planned(exec.plan);
       if (!exec.spec) {
         throw new DokkupError('nothing_to_rollback', exec.plan.warnings[0] ?? 'nothing to roll back to');
       }
-      return this.executor.execute(exec as ExecutionPlan, obs, report);
+      return this.executor.execute(exec as ExecutionPlan, obs, report, marks);
     });
   }
 

@@ -68,7 +68,7 @@ describe('start-first update', () => {
       running: 3,
       total: 3,
     });
-    expect(phases(ran)).toEqual(['pull', 'start', 'health', 'remove']);
+    expect(phases(ran)).toEqual(['pull', 'start', 'health', 'stop', 'remove']);
     // Never fewer than 3 running of one version; nothing old touched before the commit.
     expect(seen.length).toBeGreaterThan(10);
     for (const s of seen) expect(Math.max(s.v1, s.v2)).toBeGreaterThanOrEqual(3);
@@ -91,7 +91,7 @@ describe('stop-first update (fixed host port)', () => {
     const ran = await r.deploy(fixedPort('web:v2'));
     expect(ran.result).toMatchObject({ ok: true, action: 'update', running: 1, total: 1 });
     // The image is pulled before anything old is stopped.
-    expect(phases(ran)).toEqual(['pull', 'stop', 'start', 'health', 'remove']);
+    expect(phases(ran)).toEqual(['pull', 'stop', 'start', 'health', 'stop', 'remove']);
   });
 
   it('a new version that crashes is removed and the old container is started again (same ID)', async () => {

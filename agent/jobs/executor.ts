@@ -17,10 +17,12 @@ import { randomUUID } from 'node:crypto';
 import PQueue from 'p-queue';
 import type { Logger } from 'pino';
 import { committedState, unchangedPlanCommits } from '../../src/core/commit.js';
+import { formatDurationMs } from '../../src/core/duration.js';
 import { DokkupError } from '../../src/core/errors.js';
 import { jobLabels, LABEL_VERSION } from '../../src/core/labels.js';
 import type { ExecutionPlan, Observation } from '../../src/core/planner.js';
 import { type AgentPolicy, policyViolations } from '../../src/core/policy.js';
+import { stopGraceMs } from '../../src/core/stop.js';
 import type { OperationResult, Phase, Plan, PlanAction } from '../../src/protocol/api.js';
 import type { JobSpec } from '../../src/protocol/job.js';
 import type { ContainerRuntime } from '../docker/runtime.js';
@@ -36,14 +38,23 @@ export interface ExecutorOptions {
   logger: Logger;
   now: () => number;
   sleep: (ms: number) => Promise<void>;
-  /** Creates/starts/stops in flight at once on this node. */
+  /**
+   * Creates, starts and removes in flight at once on this node (engine work: the engine slows
+   * past a few at once). Stops are not bounded by it: see `stopAll`.
+   */
   concurrency: number;
   /** How often new containers are inspected while waiting for them to become healthy. */
   pollMs: number;
-  /** Seconds Docker gives a container between SIGTERM and SIGKILL when we stop it. */
-  stopTimeoutSec: number;
   policy: AgentPolicy;
 }
+
+/** Marks an operation's milestones for its result's timings (see OperationEnvelope). */
+export interface OperationMarks {
+  /** The new version passed its health gate and was committed: it is what serves from now on. */
+  cutover(): void;
+}
+
+const noMarks: OperationMarks = { cutover: () => {} };
 
 const SUCCESS: Record<PlanAction, string> = {
   fresh: 'Deployment successful',
@@ -72,7 +83,12 @@ export class Executor {
   }
 
   /** Converge the node to a deploy's or a rollback's plan. */
-  async execute(exec: ExecutionPlan, obs: Observation, report: ProgressSink): Promise<OperationResult> {
+  async execute(
+    exec: ExecutionPlan,
+    obs: Observation,
+    report: ProgressSink,
+    marks: OperationMarks = noMarks,
+  ): Promise<OperationResult> {
     const { plan } = exec;
     const spec = exec.spec as JobSpec;
     const version = plan.versionTo as string;
@@ -85,6 +101,7 @@ export class Executor {
         committedState({ operation, stored, planned: obs.state, spec, version, at }),
       );
       committed = true;
+      if (plan.changes) marks.cutover();
     };
     try {
       return await this.converge(exec, obs, report, commit);
@@ -118,15 +135,14 @@ export class Executor {
     if (steps.create > 0) await this.ensureImage(spec, report);
     const gated = await hasHealthcheck(this.runtime, spec);
 
+    const grace = stopGraceMs(spec.container);
     if (steps.replace.length > 0 || steps.strategy) {
       const wasRunning = new Set(obs.containers.filter((c) => c.state === 'running').map((c) => c.id));
       const stoppedFirst: string[] = [];
       if (steps.strategy === 'stop-first') {
         const toStop = steps.replace.filter((id) => wasRunning.has(id));
         try {
-          await this.forEach(toStop, 'stop', 'Stopping old container', report, (id) =>
-            this.runtime.stopContainer(id, this.opts.stopTimeoutSec),
-          );
+          await this.stopAll(toStop, 'Stopping old containers', grace, report);
         } catch (err) {
           // Some may have stopped before one failed: start them all again (a running one is a no-op).
           await this.restore(toStop, report);
@@ -141,15 +157,9 @@ export class Executor {
         throw err;
       }
       await commit();
-      await this.forEach(steps.replace, 'remove', 'Removing old container', report, async (id) => {
-        await this.runtime.stopContainer(id, this.opts.stopTimeoutSec);
-        await this.runtime.removeContainer(id);
-      });
+      await this.stopAndRemove(steps.replace, 'old containers', grace, report);
     } else {
-      await this.forEach(steps.removeExtra, 'remove', 'Removing container', report, async (id) => {
-        await this.runtime.stopContainer(id, this.opts.stopTimeoutSec);
-        await this.runtime.removeContainer(id);
-      });
+      await this.stopAndRemove(steps.removeExtra, 'extra containers', grace, report);
       await this.forEach(steps.startExisting, 'start', 'Starting container', report, (id) =>
         this.runtime.startContainer(id),
       );
@@ -193,12 +203,10 @@ export class Executor {
     report: ProgressSink,
   ): Promise<OperationResult> {
     const { steps } = exec;
-    await this.forEach(steps.stop, 'stop', 'Stopping container', report, (id) =>
-      this.runtime.stopContainer(id, this.opts.stopTimeoutSec),
-    );
-    await this.forEach(steps.purge, 'remove', 'Removing container', report, (id) =>
-      this.runtime.removeContainer(id),
-    );
+    // The job's own grace period (its current spec), or Docker's default without a history.
+    const grace = stopGraceMs(exec.spec?.container ?? {});
+    await this.stopAll(steps.stop, 'Stopping containers', grace, report);
+    await this.stopAndRemove(steps.purge, 'containers', grace, report);
     if (purge) await this.opts.store.remove(job);
     return this.result(exec.plan, await containersOf(this.runtime, job));
   }
@@ -292,6 +300,73 @@ export class Executor {
     if (spec.container.pull === 'always') return; // pulled before planning
     if ((await this.runtime.imageId(spec.container.image)) !== null) return;
     await this.pull(spec.container.image, report);
+  }
+
+  /**
+   * Stops every container of `ids` at once, each with `graceMs` to exit after its stop signal.
+   * Stopping is waiting for the containers, not work for the engine, so the phase takes about
+   * one grace period (for containers that ignore the signal) however many there are; bounding it
+   * like creates would make it grow as count / bound × grace. First error wins after all settle.
+   */
+  private async stopAll(ids: string[], label: string, graceMs: number, report: ProgressSink): Promise<void> {
+    if (ids.length === 0) return;
+    const graceSec = graceMs / 1000;
+    let done = 0;
+    const line = () => ({
+      type: 'progress' as const,
+      phase: 'stop' as const,
+      message: `${label} (${done}/${ids.length}, grace ${formatDurationMs(graceMs)})`,
+      current: done,
+      total: ids.length,
+    });
+    report(line());
+    const settled = await Promise.allSettled(
+      ids.map(async (id) => {
+        await this.runtime.stopContainer(id, graceSec);
+        done++;
+        report(line());
+      }),
+    );
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  /**
+   * Stops `ids` gracefully (all at once), then removes the ones that stopped (engine work, bounded).
+   * A container whose stop failed is left in place and the stop's error is thrown after the rest
+   * were removed.
+   */
+  private async stopAndRemove(
+    ids: string[],
+    what: string,
+    graceMs: number,
+    report: ProgressSink,
+  ): Promise<void> {
+    if (ids.length === 0) return;
+    let stopError: unknown;
+    try {
+      await this.stopAll(ids, `Stopping ${what}`, graceMs, report);
+    } catch (err) {
+      stopError = err;
+    }
+    const stopped = stopError === undefined ? ids : await this.stoppedOf(ids);
+    await this.forEach(stopped, 'remove', `Removing ${what}`, report, (id) =>
+      this.runtime.removeContainer(id),
+    );
+    if (stopError !== undefined) throw stopError;
+  }
+
+  /** Which of `ids` are no longer running (after a stop phase in which some stop failed). */
+  private async stoppedOf(ids: string[]): Promise<string[]> {
+    const out: string[] = [];
+    for (const id of ids) {
+      try {
+        if ((await this.runtime.inspectContainer(id)).state !== 'running') out.push(id);
+      } catch {
+        // Gone already, or Docker failing: nothing to remove then.
+      }
+    }
+    return out;
   }
 
   /** Run `fn` over `ids` with bounded concurrency, reporting `label (i/n)`; first error wins after all settle. */

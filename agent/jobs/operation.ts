@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { DokkupError } from '../../src/core/errors.js';
 import type { OperationResult, Plan } from '../../src/protocol/api.js';
 import type { ContainerRuntime } from '../docker/runtime.js';
+import type { OperationMarks } from './executor.js';
 import { JobLocks } from './lock.js';
 import { containersOf } from './observe.js';
 import type { OperationEvent, OperationListener, ProgressSink } from './service.js';
@@ -47,8 +48,15 @@ export interface OperationEnvelopeOptions {
   sleep: (ms: number) => Promise<void>;
 }
 
-/** The body of an operation: reports progress, names its plan once made, returns the result. */
-export type OperationBody = (report: ProgressSink, planned: (plan: Plan) => void) => Promise<OperationResult>;
+/**
+ * The body of an operation: reports progress, names its plan once made, marks its milestones,
+ * returns the result.
+ */
+export type OperationBody = (
+  report: ProgressSink,
+  planned: (plan: Plan) => void,
+  marks: OperationMarks,
+) => Promise<OperationResult>;
 
 export class OperationEnvelope {
   private readonly locks: JobLocks;
@@ -104,12 +112,23 @@ export class OperationEnvelope {
     this.publish({ type: 'operation-start', job, operation, at: now() });
     log.info({ job, operation }, 'operation started');
     let plan: Plan | null = null;
+    const startedAt = now();
+    let cutoverAt: number | undefined;
+    const marks: OperationMarks = {
+      cutover: () => {
+        cutoverAt ??= now();
+      },
+    };
     const run = (async () => {
       let result: OperationResult;
       try {
-        result = await body(report, (p) => {
-          plan = p;
-        });
+        result = await body(
+          report,
+          (p) => {
+            plan = p;
+          },
+          marks,
+        );
       } catch (err) {
         if (!(err instanceof DokkupError)) log.error({ err, job, operation }, 'operation crashed');
         // Without word from the executor nothing was touched yet: the previous version runs.
@@ -126,6 +145,8 @@ export class OperationEnvelope {
       } finally {
         release();
       }
+      if (cutoverAt !== undefined) result.cutoverMs = Math.round(cutoverAt - startedAt);
+      result.durationMs = Math.round(now() - startedAt);
       log[result.ok ? 'info' : 'warn']({ job, operation, result }, 'operation finished');
       this.publish({ type: 'operation-done', job, result, at: now() });
       return result;

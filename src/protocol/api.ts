@@ -274,6 +274,14 @@ export const OperationResultSchema = z.object({
    */
   committed: z.boolean().optional(),
   error: ErrorBodySchema.shape.error.optional(),
+  /**
+   * Milliseconds from the start of the operation on the node until the new version passed its
+   * health gate and was committed (what serves from then on). Absent when nothing new was rolled
+   * out (stop, purge, no change, or a failure before that point).
+   */
+  cutoverMs: z.number().int().nonnegative().optional(),
+  /** Milliseconds the whole operation took on the node (stop phases included). */
+  durationMs: z.number().int().nonnegative().optional(),
 });
 export type OperationResult = z.infer<typeof OperationResultSchema>;
 

@@ -93,6 +93,22 @@ export interface FakeRuntimeOptions {
   unpullable?: ReadonlySet<string>;
   /** Clock in milliseconds; default the real one. */
   now?: () => number;
+  /**
+   * Waits on that clock. With it, a stop takes time: a container that ignores its stop signal
+   * (`ignoreStopSignal`) holds its stop call for the whole grace period, like Docker does before
+   * it sends SIGKILL; others stop after `stopMs` (default 0, still a separate turn).
+   */
+  sleep?: (ms: number) => Promise<void>;
+  stopMs?: number;
+}
+
+/** One stop call as the fake saw it (times on the injected clock). */
+export interface StopRecord {
+  id: string;
+  image: string;
+  timeoutSec: number;
+  startedAt: number;
+  endedAt: number;
 }
 
 interface FakeContainer extends RuntimeContainer {
@@ -128,6 +144,12 @@ export class FakeRuntime implements ContainerRuntime {
   private seq = 0;
   private created = 0;
   private deadAt: RuntimeCall | null = null;
+  private readonly signalIgnoring = new Set<string>();
+  private inFlight: Partial<Record<RuntimeOp, number>> = {};
+  /** The most calls of each operation that were in flight at once (for concurrency tests). */
+  readonly maxInFlight: Partial<Record<RuntimeOp, number>> = {};
+  /** Every finished stop, in the order they finished. */
+  readonly stops: StopRecord[] = [];
   /** Called after every call that got through (not after a failed or dead one). */
   afterCall: ((call: RuntimeCall) => void) | null = null;
 
@@ -150,6 +172,11 @@ export class FakeRuntime implements ContainerRuntime {
   /** The nth container created from now on (1-based) follows `script` (before any image script). */
   scriptCreate(nth: number, script: ContainerScript): void {
     this.createScripts.set(this.created + nth, script);
+  }
+
+  /** Containers of `image` ignore their stop signal (a server as PID 1): a stop waits out the grace period. */
+  ignoreStopSignal(image: string): void {
+    this.signalIgnoring.add(image);
   }
 
   fault(rule: FaultRule): void {
@@ -357,9 +384,22 @@ export class FakeRuntime implements ContainerRuntime {
     this.leave(call);
   }
 
-  async stopContainer(id: string): Promise<void> {
+  async stopContainer(id: string, timeoutSec: number): Promise<void> {
     const c = this.containers.get(id);
     const call = this.enter('stop', { id, ...(c ? { container: this.viewOf(c) } : {}) });
+    const startedAt = this.now();
+    if (this.options.sleep && c?.state === 'running') {
+      this.inFlight.stop = (this.inFlight.stop ?? 0) + 1;
+      this.maxInFlight.stop = Math.max(this.maxInFlight.stop ?? 0, this.inFlight.stop);
+      try {
+        const ignores = this.signalIgnoring.has(c.image);
+        await this.options.sleep(ignores ? timeoutSec * 1000 : (this.options.stopMs ?? 0));
+      } finally {
+        this.inFlight.stop--;
+      }
+      if (this.deadAt) throw new ProcessDeath(call);
+    }
+    if (c) this.stops.push({ id, image: c.image, timeoutSec, startedAt, endedAt: this.now() });
     if (c) {
       c.state = 'exited';
       c.health = 'none';
@@ -373,6 +413,17 @@ export class FakeRuntime implements ContainerRuntime {
   async removeContainer(id: string): Promise<void> {
     const c = this.containers.get(id);
     const call = this.enter('remove', { id, ...(c ? { container: this.viewOf(c) } : {}) });
+    if (this.options.sleep) {
+      // A separate turn (no fake time): enough to see how many removals run at once.
+      this.inFlight.remove = (this.inFlight.remove ?? 0) + 1;
+      this.maxInFlight.remove = Math.max(this.maxInFlight.remove ?? 0, this.inFlight.remove);
+      try {
+        await this.options.sleep(0);
+      } finally {
+        this.inFlight.remove--;
+      }
+      if (this.deadAt) throw new ProcessDeath(call);
+    }
     this.containers.delete(id);
     this.leave(call);
   }
@@ -433,18 +484,45 @@ export class FakeRuntime implements ContainerRuntime {
   }
 }
 
-/** A clock for tests: `sleep` advances it (no timer), then lets pending I/O run. */
+/**
+ * A clock for tests: virtual time, no real timer. `sleep(ms)` sets a wake-up at now + ms; once
+ * pending work has had its turn (setImmediate), the earliest wake-up fires and time jumps to it.
+ * So one sleep advances time by its length, and sleeps that overlap overlap in time too (twenty
+ * concurrent 10 s waits take 10 s of this clock, not 200 s).
+ */
 export class FakeClock {
+  private timers: { at: number; seq: number; wake: () => void }[] = [];
+  private seq = 0;
+  private pumping = false;
+
   constructor(private t = Date.UTC(2026, 0, 1)) {}
   /** Every sleep asked for, in order. */
   readonly slept: number[] = [];
   readonly now = (): number => this.t;
-  readonly sleep = async (ms: number): Promise<void> => {
+  readonly sleep = (ms: number): Promise<void> => {
     this.slept.push(ms);
-    this.t += ms;
-    await new Promise<void>((r) => setImmediate(r));
+    return new Promise<void>((wake) => {
+      this.timers.push({ at: this.t + ms, seq: this.seq++, wake });
+      this.schedule();
+    });
   };
   advance(ms: number): void {
     this.t += ms;
+  }
+
+  private schedule(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    setImmediate(() => this.fire());
+  }
+
+  private fire(): void {
+    this.pumping = false;
+    if (this.timers.length === 0) return;
+    this.timers.sort((a, b) => a.at - b.at || a.seq - b.seq);
+    const next = this.timers.shift()!;
+    this.t = Math.max(this.t, next.at);
+    next.wake();
+    if (this.timers.length > 0) this.schedule();
   }
 }

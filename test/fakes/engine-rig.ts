@@ -18,7 +18,7 @@ import { FakeClock, FakeRuntime, type FakeRuntimeOptions } from './container-run
 import { MortalStore } from './job-store.js';
 
 export interface RigOptions {
-  runtime?: Omit<FakeRuntimeOptions, 'now'>;
+  runtime?: Omit<FakeRuntimeOptions, 'now' | 'sleep'>;
   policy?: AgentPolicy;
   pollMs?: number;
   concurrency?: number;
@@ -42,7 +42,7 @@ export class EngineRig {
 
   constructor(private readonly options: RigOptions = {}) {
     this.dir = options.memoryStore ? '' : mkdtempSync(join(tmpdir(), 'dokkup-engine-'));
-    this.runtime = new FakeRuntime({ ...options.runtime, now: this.clock.now });
+    this.runtime = new FakeRuntime({ ...options.runtime, now: this.clock.now, sleep: this.clock.sleep });
     this.store = new MortalStore(
       options.memoryStore ? new MemoryJobStateStore() : new FileJobStateStore(this.dir),
       this.runtime,
