@@ -68,6 +68,8 @@ export function images(): TestImages {
     healthyV2: none,
     logger: none,
     busy: none,
+    stubborn: none,
+    signals: none,
     neverPushed: none,
   };
 }

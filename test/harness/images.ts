@@ -63,6 +63,13 @@ export interface TestImages {
   logger: string;
   /** Burns one CPU (for stats tests: stop it when done). */
   busy: string;
+  /**
+   * busybox httpd on port 8000 as PID 1 through a shell-form CMD, like an ordinary image: it
+   * ignores SIGTERM, so `docker stop` waits out the whole grace period (unless `init: true`).
+   */
+  stubborn: string;
+  /** Logs `got SIG<NAME>` for the stop signal it receives (TERM, QUIT, INT, HUP, USR1, USR2), then exits 0. */
+  signals: string;
   /** A tag in the web repository that was never pushed: pulling it fails. */
   neverPushed: string;
 }
@@ -200,6 +207,13 @@ function trapped(script: string): string[] {
   return ['/bin/sh', '-c', `trap 'exit 0' TERM; ${script}`];
 }
 
+/** Prints which of the usual stop signals it got, then exits; `ready` once its traps are set. */
+const SIGNAL_LOGGER = [
+  ...['TERM', 'QUIT', 'INT', 'HUP', 'USR1', 'USR2'].map((sig) => `trap 'echo got SIG${sig}; exit 0' ${sig}`),
+  'echo ready',
+  'while :; do sleep 0.1; done',
+].join('; ');
+
 const HTTPD = `httpd -f -p ${WEB_PORT} -h /www & wait`;
 
 async function buildWithDockerfile(dockerHost: string, contextDir: string, dockerfile: string, ref: string) {
@@ -228,6 +242,8 @@ export async function buildTestImages(
     healthyV2: repo('healthy', 'v2'),
     logger: repo('logger', 'v1'),
     busy: repo('busy', 'v1'),
+    stubborn: repo('stubborn', 'v1'),
+    signals: repo('signals', 'v1'),
     neverPushed: repo('web', 'never-pushed'),
   };
   const h = builderDockerHost;
@@ -263,6 +279,8 @@ export async function buildTestImages(
       refs.logger,
     ),
     importRootfs(h, v1, trapped('while :; do :; done'), refs.busy),
+    importRootfs(h, v1, ['/bin/sh', '-c', `httpd -f -p ${WEB_PORT} -h /www`], refs.stubborn),
+    importRootfs(h, v1, ['/bin/sh', '-c', SIGNAL_LOGGER], refs.signals),
   ]);
 
   step('imported');
