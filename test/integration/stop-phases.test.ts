@@ -69,8 +69,9 @@ describeDocker('stop phases, stop_signal, stop_grace_period and init (real agent
   }
 
   /**
-   * Keeps the stopped old containers for inspection: the agent removes them right after their
-   * stop, so their stop times are read from Docker's events (die) as they happen.
+   * Docker's `die` events of the job's containers during `work`, with their times and exit codes:
+   * the agent removes old containers right after stopping them, so `docker inspect` cannot be
+   * asked afterwards when they stopped, but the engine's event log keeps it.
    */
   async function dieTimesDuring<T>(work: () => Promise<T>): Promise<{ value: T; died: Map<string, number> }> {
     const since = Math.floor(Date.now() / 1000) - 1;
