@@ -4,6 +4,7 @@
  *
  *   node dist/test/sim/main.js --nodes 1000 --dir /tmp/sim [--host 127.0.0.1]
  *     [--offline 0,5] [--wrong-key 1] [--hanging 2]     (0-based node indexes)
+ *     [--rtt 100ms] [--jitter 10ms]                      (simulated network round trip)
  *
  * Writes `<dir>/inventory.yaml` (keys as `${DOKKUP_SIM_KEY}`) and `<dir>/job.yaml`, then prints
  * one JSON line `{"ready":true,"nodes":N,"key":"…","inventory":"…","job":"…"}` on stdout and
@@ -12,6 +13,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { parseDurationMs } from '../../src/core/duration.js';
 import { startSimulator } from './simulator.js';
 
 export const SIM_JOB_YAML = `# SIMULATION: deployed onto simulated nodes (test/sim); no container really runs.
@@ -38,8 +40,13 @@ async function main(): Promise<void> {
       offline: { type: 'string', default: '' },
       'wrong-key': { type: 'string', default: '' },
       hanging: { type: 'string', default: '' },
+      /** Simulated round trip per request (see LatencyModel), e.g. 100ms; jitter defaults to 10% of it. */
+      rtt: { type: 'string', default: '0ms' },
+      jitter: { type: 'string' },
     },
   });
+  const rttMs = parseDurationMs(values.rtt);
+  const jitterMs = values.jitter === undefined ? rttMs / 10 : parseDurationMs(values.jitter);
   const count = Number(values.nodes);
   if (!Number.isInteger(count) || count < 1)
     throw new Error(`--nodes must be a positive whole number, got ${values.nodes}`);
@@ -51,12 +58,15 @@ async function main(): Promise<void> {
     offline: indexes(values.offline),
     wrongKey: indexes(values['wrong-key']),
     hanging: indexes(values.hanging),
+    ...(rttMs > 0 ? { latency: { rttMs, jitterMs } } : {}),
   });
   const inventory = path.join(values.dir, 'inventory.yaml');
   const job = path.join(values.dir, 'job.yaml');
   writeFileSync(inventory, sim.inventoryYaml());
   writeFileSync(job, SIM_JOB_YAML);
-  process.stdout.write(`${JSON.stringify({ ready: true, nodes: count, key: sim.key, inventory, job })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ ready: true, nodes: count, key: sim.key, inventory, job, rttMs, jitterMs })}\n`,
+  );
 
   let stopping = false;
   const stop = async () => {

@@ -7,13 +7,18 @@
  * node has its own listener on its own loopback port, so the CLI opens real TCP connections to
  * N distinct addresses exactly as it would to N servers.
  *
- * What it does not simulate: Docker's own latency, network latency, or anything a real engine
- * does. Figures measured against it are the CLI's (and the agent code's) overhead, not a
- * deployment's duration.
+ * Network latency is simulated when asked (`latency`): every request waits one round trip
+ * before the agent handles it, and the first request on a new connection waits one more (the
+ * TCP handshake the client had to complete before it could send). See `LatencyModel`.
+ *
+ * What it does not simulate: Docker's own latency, bandwidth, packet loss, or anything a real
+ * engine does. Figures measured against it are the CLI's (and the agent code's) overhead plus
+ * the simulated round trips, not a deployment's duration.
  */
 import { once } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createHttpServer } from 'node:http';
-import { createServer as createTcpServer, type Server as TcpServer } from 'node:net';
+import { createServer as createTcpServer, type Socket, type Server as TcpServer } from 'node:net';
 import { KeyVerifier } from '../../agent/auth/index.js';
 import { type AgentServer, createAgentServer } from '../../agent/http/server.js';
 import { JobEngine } from '../../agent/jobs/engine.js';
@@ -46,6 +51,58 @@ export interface SimulatorOptions {
   engineConcurrency?: number;
   /** How often the engine polls a new container's health (default 10 ms; nothing to wait for). */
   pollMs?: number;
+  /** Simulated network round trip between the CLI and every node (default: none). */
+  latency?: LatencyModel;
+}
+
+/**
+ * A round-trip time with uniform jitter, applied on the node's side of each HTTP exchange:
+ * - every request is handled one RTT late: half a round trip for the request to arrive and half
+ *   for the answer to come back, folded into one wait before handling (a streamed answer's first
+ *   and last lines are both one RTT later than without latency);
+ * - the first request on a connection waits one RTT more: the client's TCP handshake (SYN,
+ *   SYN-ACK) had to finish before it could send (kept-alive connections skip it, like real ones).
+ * Each wait is `rttMs ± jitterMs`, drawn per wait.
+ */
+export interface LatencyModel {
+  rttMs: number;
+  jitterMs?: number;
+  /** Random numbers in [0, 1) (default Math.random); tests pass a fixed sequence. */
+  random?: () => number;
+}
+
+/** The wait before a request is handled, under `model`. */
+export function requestDelayMs(model: LatencyModel, newConnection: boolean): number {
+  const random = model.random ?? Math.random;
+  const one = () => Math.max(0, model.rttMs + (random() * 2 - 1) * (model.jitterMs ?? 0));
+  return newConnection ? one() + one() : one();
+}
+
+/** What the latency model saw on one node: requests, and how many came on a new connection. */
+export interface LatencyStats {
+  requests: number;
+  newConnections: number;
+}
+
+/** Makes every request to `server` wait as `model` says before its handlers run. */
+export function delayRequests(server: import('node:http').Server, model: LatencyModel): LatencyStats {
+  const stats: LatencyStats = { requests: 0, newConnections: 0 };
+  const handlers = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+  server.removeAllListeners('request');
+  const seen = new WeakSet<Socket>();
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const fresh = !seen.has(req.socket);
+    seen.add(req.socket);
+    stats.requests++;
+    if (fresh) stats.newConnections++;
+    setTimeout(
+      () => {
+        for (const handler of handlers) handler.call(server, req, res);
+      },
+      requestDelayMs(model, fresh),
+    );
+  });
+  return stats;
 }
 
 export interface SimulatedNode extends InventoryNode {
@@ -55,6 +112,8 @@ export interface SimulatedNode extends InventoryNode {
   /** For `agent` nodes. */
   runtime?: FakeRuntime;
   engine?: JobEngine;
+  /** With a latency model: what it delayed. */
+  latency?: LatencyStats;
 }
 
 export interface Simulator {
@@ -141,8 +200,10 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       ? KeyVerifier.forKey(randomKey(), { params: SIM_SCRYPT, throttle: { maxFailures: 1_000_000 } })
       : sharedVerifier;
     const server = createAgentServer({ service: engine, verifier, logger, agentVersion: '0.0.0-sim' });
+    const latency =
+      options.latency && options.latency.rttMs > 0 ? delayRequests(server, options.latency) : undefined;
     servers.push(server);
-    return { ...base(await listen(server)), kind: 'agent', runtime, engine };
+    return { ...base(await listen(server)), kind: 'agent', runtime, engine, ...(latency ? { latency } : {}) };
   };
 
   try {
