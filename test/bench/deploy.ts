@@ -1,33 +1,58 @@
 /**
- * `npm run bench`: deploy N containers on one node through the agent, against the same
- * creates and starts done directly through the Docker Engine API on the same engine, in one run.
+ * `npm run bench`: deploys on one node, against their anchors, on the same harness engine in
+ * one run (figures printed, never asserted):
  *
- * Both sides start from the image already present (no pull), use the same concurrency (4) and
- * end when every container is running. The agent side is the whole user path: HTTP request,
- * observe, plan, create, start, health gate (min_healthy_time 0: the gate's polling is part of
- * the measured cost), history commit.
+ * 1. the Docker API floor: N creates + starts straight through the Engine API, 4, 8 and 16 at
+ *    a time, and the job engine (in this process, over dockerode) doing the same work with the
+ *    same bounds: the data the engine's default bound is picked from;
+ * 2. a fresh deploy of N containers through the agent (HTTP, observe, plan, create, start, the
+ *    health gate with `min_healthy_time: 0s`, history commit) against the floor at the agent's
+ *    bound;
+ * 3. a start-first update of N containers of an image that ignores SIGTERM (busybox httpd as
+ *    PID 1 through a shell-form CMD, like most images), with and without `init: true`, 1 s health
+ *    window, Docker's default 10 s grace period;
+ * 4. Docker Swarm on the same engine: `service create` of the same image, then `service update
+ *    --update-order start-first --update-parallelism 8 --update-monitor 1s`, timed until the
+ *    command returns (all new tasks running: Swarm's routing mesh does not answer on 127.0.0.1
+ *    here, so the comparison is of deploy times, not of traffic);
+ * 5. `dokkup run job -y` with nothing to change (the built CLI as a process: start-up included).
+ *
+ * Env: BENCH_CONTAINERS (default 20), BENCH_ROUNDS (default 3).
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import PQueue from 'p-queue';
+import { connectDocker } from '../../agent/docker/connect.js';
+import { DockerRuntime } from '../../agent/docker/docker.js';
+import { DEFAULT_ENGINE_CONCURRENCY, JobEngine } from '../../agent/jobs/engine.js';
+import { silentLogger } from '../../agent/logger.js';
+import { MemoryJobStateStore } from '../../agent/store/job-store.js';
 import { AgentClient } from '../../src/client/index.js';
 import { parseJobText } from '../../src/config/index.js';
-import { startAgentProcess } from '../harness/agent-process.js';
-import { docker } from '../harness/docker-cli.js';
+import { agentBinary, startAgentProcess } from '../harness/agent-process.js';
+import { docker, lines } from '../harness/docker-cli.js';
 import { engineApi } from '../harness/engine-api.js';
 import { startEngine } from '../harness/engines.js';
 import { buildTestImages } from '../harness/images.js';
+import { run } from '../harness/proc.js';
 import { startRegistry } from '../harness/registry.js';
 import { createOwnedDir, destroyDirSync } from '../harness/resources.js';
 
 const N = Number(process.env.BENCH_CONTAINERS ?? 20);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const BOUNDS = [4, 8, 16];
 
-async function directDeploy(socketPath: string, image: string, n: number, round: number): Promise<number> {
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+async function directDeploy(socketPath: string, image: string, n: number, tag: string, bound: number) {
   const started = performance.now();
-  const queue = new PQueue({ concurrency: 4 });
+  const queue = new PQueue({ concurrency: bound });
   await Promise.all(
     Array.from({ length: n }, (_, i) =>
       queue.add(async () => {
-        const created = await engineApi(socketPath, 'POST', `/containers/create?name=direct-${round}-${i}`, {
+        const created = await engineApi(socketPath, 'POST', `/containers/create?name=direct-${tag}-${i}`, {
           Image: image,
           Labels: { bench: 'direct' },
           ExposedPorts: { '8000/tcp': {} },
@@ -43,13 +68,94 @@ async function directDeploy(socketPath: string, image: string, n: number, round:
   return performance.now() - started;
 }
 
+async function removeDirect(dockerHost: string, tag: string, n: number) {
+  await docker(dockerHost, ['rm', '-f', ...Array.from({ length: n }, (_, i) => `direct-${tag}-${i}`)]);
+}
+
+function job(name: string, image: string, options: { ports?: boolean; minHealthy: string; extra?: string }) {
+  const ports = options.ports === false ? '' : '    ports:\n      - in: 8000\n';
+  return parseJobText(
+    `name: ${name}\nnode: bench\ncount: ${N}\nupdate:\n  min_healthy_time: ${options.minHealthy}\ncontainer:\n` +
+      `  - image: "${image}"\n${ports}${options.extra ?? ''}`,
+    `${name}.yaml`,
+  );
+}
+
+async function waitForTasks(dockerHost: string, service: string, want: number, image: string) {
+  for (;;) {
+    const out = await docker(dockerHost, [
+      'service',
+      'ps',
+      service,
+      '--filter',
+      'desired-state=running',
+      '--format',
+      '{{.CurrentState}} {{.Image}}',
+    ]);
+    const running = lines(out.stdout).filter(
+      (l) => l.startsWith('Running') && l.includes(image.split('@')[0]!),
+    );
+    if (running.length >= want) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 async function main(): Promise<void> {
   const build = createOwnedDir('builds');
   const [engine, registry] = await Promise.all([startEngine('bench'), startRegistry()]);
   let agent: Awaited<ReturnType<typeof startAgentProcess>> | undefined;
+  const cliDir = mkdtempSync(path.join(tmpdir(), 'dokkup-bench-cli-'));
   try {
     const images = await buildTestImages(engine.dockerHost, registry.host, build.runDir);
     await docker(engine.dockerHost, ['pull', images.refs.webV1]);
+    await docker(engine.dockerHost, ['pull', images.refs.stubborn]);
+    const dockerVersion = (
+      await docker(engine.dockerHost, ['version', '-f', '{{.Server.Version}}'])
+    ).stdout.trim();
+    console.log(
+      `dokkup deploy benchmark: ${N} containers on one node, Docker ${dockerVersion}, ${ROUNDS} rounds`,
+    );
+
+    // 1. The floor and the engine's bound, 4/8/16 at a time.
+    const floor = new Map<number, number>();
+    const viaEngine = new Map<number, number>();
+    for (const bound of BOUNDS) {
+      const directRuns: number[] = [];
+      const engineRuns: number[] = [];
+      const eng = new JobEngine({
+        runtime: new DockerRuntime(connectDocker(engine.dockerHost)),
+        store: new MemoryJobStateStore(),
+        logger: silentLogger(),
+        agentVersion: 'bench',
+        concurrency: bound,
+      });
+      for (let round = 1; round <= ROUNDS; round++) {
+        directRuns.push(
+          await directDeploy(engine.socketPath, images.refs.webV1, N, `${bound}-${round}`, bound),
+        );
+        await removeDirect(engine.dockerHost, `${bound}-${round}`, N);
+        const spec = job(`bound${bound}r${round}`, images.refs.webV1, { minHealthy: '0s' });
+        const t0 = performance.now();
+        const result = await eng.deploy(spec, () => {});
+        engineRuns.push(performance.now() - t0);
+        if (!result.ok || result.running !== N) throw new Error(`engine deploy: ${JSON.stringify(result)}`);
+        await eng.stop(spec.name, true, () => {});
+      }
+      floor.set(bound, median(directRuns));
+      viaEngine.set(bound, median(engineRuns));
+    }
+    console.log(
+      '\nCreates + starts at a time (medians): Docker API floor, and the job engine doing the same',
+    );
+    console.log('  BOUND   DOCKER API FLOOR   JOB ENGINE (in-process, gate 0s)');
+    for (const bound of BOUNDS) {
+      const mark = bound === DEFAULT_ENGINE_CONCURRENCY ? '  <- default' : '';
+      console.log(
+        `  ${String(bound).padEnd(6)}  ${seconds(floor.get(bound)!).padEnd(17)}  ${seconds(viaEngine.get(bound)!)}${mark}`,
+      );
+    }
+
+    // 2. Fresh deploy through the agent process.
     agent = await startAgentProcess({ dockerHost: engine.dockerHost, env: { LOG_LEVEL: 'warn' } });
     const client = new AgentClient({
       name: 'bench',
@@ -57,42 +163,186 @@ async function main(): Promise<void> {
       baseUrl: agent.baseUrl,
       key: agent.key,
     });
-    const rows: { round: number; agentMs: number; directMs: number }[] = [];
+    const freshRuns: number[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
-      const spec = parseJobText(
-        `name: bench${round}\nnode: bench\ncount: ${N}\nupdate:\n  min_healthy_time: 0s\ncontainer:\n  - image: "${images.refs.webV1}"\n    ports:\n      - in: 8000\n`,
-        'bench.yaml',
-      );
+      const spec = job(`fresh${round}`, images.refs.webV1, { minHealthy: '0s' });
       const t0 = performance.now();
       const result = await client.deploy(spec, () => {});
-      const agentMs = performance.now() - t0;
+      freshRuns.push(performance.now() - t0);
       if (!result.ok || result.running !== N)
         throw new Error(`agent deploy failed: ${JSON.stringify(result)}`);
       await client.stop(spec.name, true, () => {});
-      const directMs = await directDeploy(engine.socketPath, images.refs.webV1, N, round);
-      await docker(engine.dockerHost, [
-        'rm',
-        '-f',
-        ...Array.from({ length: N }, (_, i) => `direct-${round}-${i}`),
-      ]);
-      rows.push({ round, agentMs, directMs });
     }
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-    const agentMs = median(rows.map((r) => r.agentMs));
-    const directMs = median(rows.map((r) => r.directMs));
-    console.log(
-      `deploy ${N} containers on one node (Docker ${(await docker(engine.dockerHost, ['version', '-f', '{{.Server.Version}}'])).stdout.trim()}), ${ROUNDS} rounds`,
+    const fresh = median(freshRuns);
+    const floorAtDefault = floor.get(DEFAULT_ENGINE_CONCURRENCY) ?? Math.min(...floor.values());
+
+    // 3. Start-first updates of a SIGTERM-ignoring image, with and without init.
+    const update = async (name: string, extra: string) => {
+      const v1 = job(name, images.refs.stubborn, {
+        ports: false,
+        minHealthy: '1s',
+        extra: `${extra}    environment:\n      - V=1\n`,
+      });
+      const v2 = job(name, images.refs.stubborn, {
+        ports: false,
+        minHealthy: '1s',
+        extra: `${extra}    environment:\n      - V=2\n`,
+      });
+      const first = await client.deploy(v1, () => {});
+      if (!first.ok) throw new Error(`deploy ${name}: ${JSON.stringify(first)}`);
+      const t0 = performance.now();
+      const firstAt = new Map<string, number>();
+      const result = await client.deploy(v2, (line) => {
+        if (!firstAt.has(line.phase)) firstAt.set(line.phase, performance.now() - t0);
+      });
+      const ms = performance.now() - t0;
+      const at = (phase: string) => (firstAt.get(phase) ?? Number.NaN) / 1000;
+      console.log(
+        `  ${name}: starts from ${at('start').toFixed(2)} s, gate from ${at('health').toFixed(2)} s, ` +
+          `stop from ${at('stop').toFixed(2)} s, remove from ${at('remove').toFixed(2)} s, done ${(ms / 1000).toFixed(2)} s`,
+      );
+      if (!result.ok || result.running !== N) throw new Error(`update ${name}: ${JSON.stringify(result)}`);
+      // Purge without waiting out a grace period per round: the next round starts clean.
+      await docker(engine.dockerHost, ['rm', '-f', ...(await jobIds(engine.dockerHost, name))]);
+      await client.stop(name, true, () => {});
+      return { ms, cutoverMs: result.cutoverMs ?? Number.NaN };
+    };
+    console.log('\nStart-first updates (phase start times):');
+    const plain: { ms: number; cutoverMs: number }[] = [];
+    const withInit: { ms: number; cutoverMs: number }[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      plain.push(await update(`sigterm${round}`, ''));
+      withInit.push(await update(`init${round}`, '    init: true\n'));
+    }
+    const updatePlain = median(plain.map((r) => r.ms));
+    const updateInit = median(withInit.map((r) => r.ms));
+    const cutoverPlain = median(plain.map((r) => r.cutoverMs));
+
+    // 4. Swarm, same engine, same image.
+    await docker(engine.dockerHost, ['swarm', 'init', '--advertise-addr', '127.0.0.1']);
+    const swarmRuns: { create: number; update: number }[] = [];
+    try {
+      for (let round = 1; round <= ROUNDS; round++) {
+        const service = `swarm${round}`;
+        const t0 = performance.now();
+        await docker(engine.dockerHost, [
+          'service',
+          'create',
+          '--detach',
+          '--quiet',
+          '--no-resolve-image',
+          '--name',
+          service,
+          '--replicas',
+          String(N),
+          '--env',
+          'V=1',
+          images.refs.stubborn,
+        ]);
+        await waitForTasks(engine.dockerHost, service, N, images.refs.stubborn);
+        const create = performance.now() - t0;
+        const t1 = performance.now();
+        await docker(engine.dockerHost, [
+          'service',
+          'update',
+          '--quiet',
+          '--no-resolve-image',
+          '--update-order',
+          'start-first',
+          '--update-parallelism',
+          '8',
+          '--update-monitor',
+          '1s',
+          '--env-add',
+          'V=2',
+          service,
+        ]);
+        const updated = performance.now() - t1;
+        swarmRuns.push({ create, update: updated });
+        await docker(engine.dockerHost, ['service', 'rm', service]);
+      }
+    } finally {
+      await docker(engine.dockerHost, ['swarm', 'leave', '--force']).catch(() => undefined);
+    }
+    const swarmUpdate = median(swarmRuns.map((r) => r.update));
+    const swarmCreate = median(swarmRuns.map((r) => r.create));
+
+    // 5. `run job -y` with nothing to change: the CLI process, start-up included.
+    const noChangeName = 'nochange';
+    const noChange = job(noChangeName, images.refs.webV1, { minHealthy: '0s' });
+    const deployed = await client.deploy(noChange, () => {});
+    if (!deployed.ok) throw new Error(`deploy nochange: ${JSON.stringify(deployed)}`);
+    writeFileSync(
+      path.join(cliDir, 'inventory.yaml'),
+      `nodes:\n  - name: bench\n    location: ${agent.baseUrl.replace('http://', '')}\n    key: "${agent.key}"\n`,
     );
-    for (const r of rows)
-      console.log(`  round ${r.round}: agent ${r.agentMs.toFixed(0)} ms, direct ${r.directMs.toFixed(0)} ms`);
-    console.log(
-      `median: agent ${agentMs.toFixed(0)} ms, direct Docker API ${directMs.toFixed(0)} ms, ratio ${(agentMs / directMs).toFixed(2)}`,
+    writeFileSync(
+      path.join(cliDir, 'job.yaml'),
+      `name: ${noChangeName}\nnode: bench\ncount: ${N}\nupdate:\n  min_healthy_time: 0s\ncontainer:\n  - image: "${images.refs.webV1}"\n    ports:\n      - in: 8000\n`,
     );
+    const cliRuns: number[] = [];
+    for (let i = 0; i < Math.max(5, ROUNDS); i++) {
+      const t0 = performance.now();
+      const ran = await run(
+        process.execPath,
+        [agentBinary(), 'run', 'job', '-y', '-i', 'inventory.yaml', 'job.yaml'],
+        {
+          cwd: cliDir,
+        },
+      );
+      cliRuns.push(performance.now() - t0);
+      if (!/up to date|unchanged/i.test(ran.stdout)) throw new Error(`run job (no change): ${ran.stdout}`);
+    }
+    const cliNoChange = median(cliRuns);
+
+    console.log(
+      `\nUpdate rounds (ms): ${plain.map((r) => r.ms.toFixed(0)).join(', ')} (SIGTERM ignored); ` +
+        `${withInit.map((r) => r.ms.toFixed(0)).join(', ')} (init: true); Swarm ${swarmRuns.map((r) => r.update.toFixed(0)).join(', ')}`,
+    );
+    const rows: [string, string, string, string][] = [
+      [
+        `fresh deploy, min_healthy_time 0s`,
+        seconds(fresh),
+        `<= 1.15x Docker API floor (${seconds(floorAtDefault)}, ${DEFAULT_ENGINE_CONCURRENCY} at a time)`,
+        `${(fresh / floorAtDefault).toFixed(2)}x`,
+      ],
+      [
+        'start-first update, init: true',
+        seconds(updateInit),
+        `<= 0.8x Swarm start-first update (${seconds(swarmUpdate)})`,
+        `${(updateInit / swarmUpdate).toFixed(2)}x`,
+      ],
+      [
+        'start-first update, SIGTERM ignored',
+        seconds(updatePlain),
+        `<= init: true update + one grace (${seconds(updateInit + 10_000)})`,
+        `${(updatePlain / (updateInit + 10_000)).toFixed(2)}x`,
+      ],
+      ['  of which cutover (new version healthy)', seconds(cutoverPlain), '', ''],
+      ['Swarm: service create (tasks running)', seconds(swarmCreate), '', ''],
+      [
+        'run job -y, no change (CLI process)',
+        seconds(cliNoChange),
+        '<= 0.3 s',
+        `${(cliNoChange / 300).toFixed(2)}x`,
+      ],
+    ];
+    console.log(
+      '\nMedians                                     TIME      GOAL                                          RATIO',
+    );
+    for (const [what, time, goal, ratio] of rows) {
+      console.log(`  ${what.padEnd(42)}${time.padEnd(10)}${goal.padEnd(46)}${ratio}`);
+    }
   } finally {
     await agent?.stop();
     await Promise.allSettled([engine.stop(), registry.stop()]);
     destroyDirSync(build.dir);
+    rmSync(cliDir, { recursive: true, force: true });
   }
+}
+
+async function jobIds(dockerHost: string, job: string): Promise<string[]> {
+  return lines((await docker(dockerHost, ['ps', '-aq', '--filter', `label=dokkup.job.name=${job}`])).stdout);
 }
 
 main().catch((err) => {

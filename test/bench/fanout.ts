@@ -11,8 +11,14 @@
  * Output goes to /dev/null; exit codes and the CLI's own per-node tally are checked, so a run
  * that "finished fast" by failing is reported as a failure, not as a figure.
  *
- * Goals on the 2-core dev machine: 1,000 nodes under 5 s, 10,000 under 30 s, CLI memory under
- * 300 MB. Usage: node dist/test/bench/fanout.js [--nodes 100,1000,10000] [--parallel 32]
+ * With `--rtt 100ms` every simulated node answers one round trip late (two on a new connection:
+ * see test/sim's LatencyModel), as nodes across a real network would.
+ *
+ * Goals on the 2-core dev machine: 1,000 nodes under 5 s, 10,000 under 30 s (also at 100 ms RTT),
+ * CLI memory under 300 MB.
+ * Usage: node dist/test/bench/fanout.js [--nodes 100,1000,10000] [--parallel default|32,256,…]
+ *   [--rtt 100ms] [--jitter 10ms] [--fresh-only]
+ * `--parallel default` runs the CLI without the flag (its default); a list runs each value.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -31,6 +37,7 @@ const TIME = '/usr/bin/time';
 
 interface Measurement {
   nodes: number;
+  parallel: string;
   command: string;
   wallSeconds: number;
   peakRssMb: number;
@@ -47,7 +54,7 @@ interface Simulation {
   dir: string;
 }
 
-async function startSimulation(nodes: number): Promise<Simulation> {
+async function startSimulation(nodes: number, latency: string[]): Promise<Simulation> {
   const dir = mkdtempSync(path.join(tmpdir(), `dokkup-fanout-${nodes}-`));
   // Ten thousand listeners need ten thousand descriptors (plus the accepted connections).
   const child = spawn(
@@ -61,6 +68,7 @@ async function startSimulation(nodes: number): Promise<Simulation> {
       String(nodes),
       '--dir',
       dir,
+      ...latency,
     ],
     { stdio: ['pipe', 'pipe', 'inherit'] },
   );
@@ -90,10 +98,11 @@ async function measure(
   nodes: number,
   label: string,
   args: string[],
-  parallel: number,
+  parallel: string,
 ): Promise<Measurement> {
   const useTime = existsSync(TIME);
-  const cliArgs = [...args, '--parallel', String(parallel), '--no-color', '-i', sim.inventory, sim.job];
+  const parallelArgs = parallel === 'default' ? [] : ['--parallel', parallel];
+  const cliArgs = [...args, ...parallelArgs, '--no-color', '-i', sim.inventory, sim.job];
   const command = useTime ? TIME : process.execPath;
   const commandArgs = useTime ? ['-v', process.execPath, CLI, ...cliArgs] : [WRAPPER, CLI, ...cliArgs];
   const stdoutFile = path.join(sim.dir, `${label.replace(/\W+/g, '-')}.out`);
@@ -116,7 +125,7 @@ async function measure(
     exitCode === 0 &&
     (label.startsWith('show') ? countShownNodes(output) === nodes : expectedNodes.test(tally));
   if (!ok) process.stderr.write(`\n[${nodes} ${label}] exit ${exitCode}\n${stderr.slice(-2000)}\n`);
-  return { nodes, command: label, wallSeconds, peakRssMb: rssKb / 1024, exitCode, tally, ok };
+  return { nodes, parallel, command: label, wallSeconds, peakRssMb: rssKb / 1024, exitCode, tally, ok };
 }
 
 function countShownNodes(output: string): number {
@@ -135,28 +144,44 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       nodes: { type: 'string', default: '100,1000,10000' },
-      parallel: { type: 'string', default: '32' },
+      parallel: { type: 'string', default: 'default' },
+      rtt: { type: 'string', default: '0ms' },
+      jitter: { type: 'string' },
+      'fresh-only': { type: 'boolean', default: false },
     },
   });
   const sizes = values.nodes.split(',').map(Number);
-  const parallel = Number(values.parallel);
+  const parallels = values.parallel.split(',');
+  const latency = ['--rtt', values.rtt, ...(values.jitter ? ['--jitter', values.jitter] : [])];
   process.stdout.write(
-    `dokkup fan-out benchmark: the built CLI against SIMULATED nodes (test/sim), --parallel ${parallel}\n` +
+    `dokkup fan-out benchmark: the built CLI against SIMULATED nodes (test/sim), --parallel ${values.parallel}, ` +
+      `simulated RTT ${values.rtt}${values.jitter ? ` ± ${values.jitter}` : ' ± 10%'}\n` +
       `memory from ${existsSync(TIME) ? '/usr/bin/time -v (max RSS of the CLI process)' : 'the CLI process itself (process.resourceUsage)'}\n\n`,
   );
   const results: Measurement[] = [];
   for (const nodes of sizes) {
-    const simStarted = performance.now();
-    const sim = await startSimulation(nodes);
-    process.stdout.write(
-      `${nodes} simulated nodes ready in ${((performance.now() - simStarted) / 1000).toFixed(1)} s\n`,
-    );
-    try {
-      results.push(await measure(sim, nodes, 'run job -y (fresh deploy)', ['run', 'job', '-y'], parallel));
-      results.push(await measure(sim, nodes, 'run job -y (no change)', ['run', 'job', '-y'], parallel));
-      results.push(await measure(sim, nodes, 'show job', ['show', 'job'], parallel));
-    } finally {
-      await stopSimulation(sim);
+    for (const parallel of parallels) {
+      const simStarted = performance.now();
+      const sim = await startSimulation(nodes, latency);
+      process.stdout.write(
+        `${nodes} simulated nodes ready in ${((performance.now() - simStarted) / 1000).toFixed(1)} s\n`,
+      );
+      try {
+        const run = async (label: string, args: string[]) => {
+          const m = await measure(sim, nodes, label, args, parallel);
+          results.push(m);
+          process.stdout.write(
+            `  --parallel ${parallel}: ${label}: ${m.wallSeconds.toFixed(2)} s, ${m.peakRssMb.toFixed(0)} MB${m.ok ? '' : ' FAILED'}\n`,
+          );
+        };
+        await run('run job -y (fresh deploy)', ['run', 'job', '-y']);
+        if (!values['fresh-only']) {
+          await run('run job -y (no change)', ['run', 'job', '-y']);
+          await run('show job', ['show', 'job']);
+        }
+      } finally {
+        await stopSimulation(sim);
+      }
     }
   }
 
@@ -164,9 +189,10 @@ async function main(): Promise<void> {
     const limit = m.nodes <= 1000 ? 5 : 30;
     return m.ok && m.wallSeconds < limit && m.peakRssMb < 300 ? 'yes' : 'NO';
   };
-  const header = ['NODES', 'COMMAND', 'WALL', 'PEAK RSS', 'EXIT', 'WITHIN GOAL', 'CLI TALLY'];
+  const header = ['NODES', 'PARALLEL', 'COMMAND', 'WALL', 'PEAK RSS', 'EXIT', 'WITHIN GOAL', 'CLI TALLY'];
   const rows = results.map((m) => [
     m.nodes.toLocaleString('en-US'),
+    m.parallel,
     m.command,
     `${m.wallSeconds.toFixed(2)} s`,
     `${m.peakRssMb.toFixed(0)} MB`,
