@@ -48,8 +48,14 @@ export async function waitHealthy(
     });
   progress(0);
   while (pending.size > 0) {
-    for (const id of [...pending]) {
-      const c = await runtime.inspectContainer(id);
+    // Inspected together (reads, cheap for the engine), judged in order: one poll costs one
+    // round trip to the engine, not one per container.
+    const ids = [...pending];
+    const inspected = await Promise.allSettled(ids.map((id) => runtime.inspectContainer(id)));
+    for (const [i, id] of ids.entries()) {
+      const got = inspected[i]!;
+      if (got.status === 'rejected') throw got.reason;
+      const c = got.value;
       const v = healthVerdict(c, { gated, minHealthyMs }, now(), runningSince.get(id) ?? null);
       if (v.verdict === 'failed') throw new DokkupError(v.code, v.message);
       if (v.verdict === 'pending') {
