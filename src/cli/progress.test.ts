@@ -74,4 +74,29 @@ describe('live progress (terminal)', () => {
     vi.advanceTimersByTime(100);
     expect(text()).toBe('lab1: Waiting for containers to be running (1/2)\n');
   });
+
+  it("shows the time spent in a node's phase once it passes a second, ticking while nothing else changes", () => {
+    vi.useFakeTimers();
+    const { out, text } = sink({ isTTY: true, columns: 80, rows: 24 });
+    const progress = createProgressReporter(out, plainStyle);
+    progress.update('lab1', 'Waiting for containers to be running (2/2)', 'health');
+    vi.advanceTimersByTime(100);
+    expect(strip(text())).toBe('lab1: Waiting for containers to be running (2/2)\n');
+    progress.update('lab1', 'Stopping old containers (0/20, grace 10s)', 'stop');
+    vi.advanceTimersByTime(2000);
+    expect(strip(text()).endsWith('lab1: Stopping old containers (0/20, grace 10s) · 1s\n')).toBe(true);
+    // No new message for a while: the clock still moves (the stop phase is waiting, not hung).
+    vi.advanceTimersByTime(3000);
+    expect(strip(text()).endsWith('lab1: Stopping old containers (0/20, grace 10s) · 4s\n')).toBe(true);
+    // Progress within the phase keeps its clock; a new phase starts it again.
+    progress.update('lab1', 'Stopping old containers (20/20, grace 10s)', 'stop');
+    vi.advanceTimersByTime(100);
+    expect(strip(text()).endsWith('lab1: Stopping old containers (20/20, grace 10s) · 5s\n')).toBe(true);
+    progress.update('lab1', 'Removing old containers (1/20)', 'remove');
+    vi.advanceTimersByTime(100);
+    expect(strip(text()).endsWith('lab1: Removing old containers (1/20)\n')).toBe(true);
+    progress.finish('lab1', 'Update successful', true);
+    progress.close();
+    expect(vi.getTimerCount()).toBe(0);
+  });
 });

@@ -2,7 +2,9 @@
  * Progress of a long operation across nodes.
  *
  * On a terminal: one live line per node in flight (`lab1: Starting container (2/5)`), redrawn
- * in place at most ~15 times a second; a node's last line is printed for good when it finishes,
+ * in place at most ~15 times a second, with the time spent in the node's current phase once it
+ * passes a second (`lab1: Stopping old containers (0/20, grace 10s) · 4s`: the clock keeps
+ * ticking while nothing else changes, so a wait never looks like a hang); a node's last line is printed for good when it finishes,
  * so the scrollback keeps every node's outcome. Only as many live lines as fit the terminal are
  * drawn (the rest are counted), which keeps ten thousand nodes cheap to watch.
  * Without a terminal: plain lines, `lab1: Starting container (2/5)`, as they come.
@@ -12,8 +14,11 @@ import type { OutputStream, Style } from './io.js';
 export interface ProgressReporter {
   /** A node's operation was sent (live view only: plain output waits for real progress). */
   begin(node: string): void;
-  /** A node's latest message. */
-  update(node: string, message: string): void;
+  /**
+   * A node's latest message. `phase` (e.g. `stop`) starts the node's phase clock again when it
+   * changes; without it the message up to its first ` (` names the phase.
+   */
+  update(node: string, message: string, phase?: string): void;
   /** A node is done; its final message stays on screen. */
   finish(node: string, message: string, ok: boolean): void;
   /** Flushes and removes the live lines. */
@@ -73,11 +78,29 @@ const PLAIN_BATCH_MS = 50;
 
 const REDRAW_INTERVAL_MS = 66;
 
+/** The phase clock is shown once a phase has lasted this long. */
+const CLOCK_FROM_MS = 1000;
+
+interface ActiveLine {
+  message: string;
+  phase: string;
+  /** Date.now() when the node entered this phase. */
+  since: number;
+}
+
+/** `4s`, `1m05s`. */
+function elapsed(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+}
+
 export class LiveProgress implements ProgressReporter {
-  private readonly active = new Map<string, string>();
+  private readonly active = new Map<string, ActiveLine>();
   private finished: string[] = [];
   private drawnLines = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** Redraws every second while a node is in flight, so phase clocks tick. */
+  private ticker: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(
@@ -86,12 +109,17 @@ export class LiveProgress implements ProgressReporter {
   ) {}
 
   begin(node: string): void {
-    this.update(node, this.style.dim('waiting for the agent…'));
+    this.update(node, this.style.dim('waiting for the agent…'), 'begin');
   }
 
-  update(node: string, message: string): void {
+  update(node: string, message: string, phase?: string): void {
     if (this.closed) return;
-    this.active.set(node, message);
+    const key = phase ?? message.split(' (')[0]!;
+    const before = this.active.get(node);
+    const since = before && before.phase === key ? before.since : Date.now();
+    this.active.set(node, { message, phase: key, since });
+    this.ticker ??= setInterval(() => this.schedule(), 1000);
+    this.ticker.unref?.();
     this.schedule();
   }
 
@@ -99,11 +127,18 @@ export class LiveProgress implements ProgressReporter {
     if (this.closed) return;
     this.active.delete(node);
     this.finished.push(`${node}: ${ok ? this.style.green(message) : this.style.red(message)}`);
+    if (this.active.size === 0) this.stopTicking();
     this.schedule();
+  }
+
+  private stopTicking(): void {
+    clearInterval(this.ticker);
+    this.ticker = undefined;
   }
 
   close(): void {
     if (this.closed) return;
+    this.stopTicking();
     clearTimeout(this.timer);
     this.timer = undefined;
     this.active.clear();
@@ -131,7 +166,11 @@ export class LiveProgress implements ProgressReporter {
     const room = rows - 2;
     const entries = [...this.active];
     const shown = entries.length > room ? entries.slice(0, room - 1) : entries;
-    const lines = shown.map(([node, message]) => fitWidth(`${node}: ${message}`, columns - 1));
+    const now = Date.now();
+    const lines = shown.map(([node, { message, since }]) => {
+      const clock = now - since >= CLOCK_FROM_MS ? this.style.dim(` · ${elapsed(now - since)}`) : '';
+      return fitWidth(`${node}: ${message}${clock}`, columns - 1);
+    });
     if (shown.length < entries.length) {
       lines.push(
         this.style.dim(
