@@ -529,19 +529,18 @@ describeDocker('deploy lifecycle on one node (real agent, real Docker)', () => {
   });
 
   it('kill -9 while removing the old containers (after the commit): status says v2; the re-run only removes the old ones', async () => {
-    // Five old containers whose stop takes ~2 s (a TERM trap that lingers): with four removals at
-    // once, the fifth waits, so the kill lands while removing, after the first one is gone.
-    const count = 5;
-    const lingering = (image: string) =>
-      web(
-        image,
-        `    command: ["/bin/sh", "-c", "trap 'sleep 2; exit 0' TERM; httpd -f -p 8000 -h /www & wait"]\n`,
-      );
-    const v1 = spec(lingering(images.webV1), count);
+    // Eight old containers: they are all stopped at once, then removed four at a time, so when
+    // the first removal is reported at least three are still waiting for theirs.
+    const count = 8;
+    const v1 = spec(web(images.webV1), count);
     await deploy(v1);
     const v2 = spec(web(images.webV2), count);
     const seen = await killAtPhase(v2, 'remove');
-    expect(seen.map((l) => l.phase)).toEqual(expect.arrayContaining(['start', 'health', 'remove']));
+    expect(seen.map((l) => l.phase)).toEqual(expect.arrayContaining(['start', 'health', 'stop', 'remove']));
+    // Removals Docker had already begun finish without the agent: count what is left once they have.
+    for (let i = 0; i < 100 && (await containers()).some((c) => c.State === 'removing'); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
     const newOnes = (await containers()).filter((c) => c.Labels['dokkup.job.version'] === specVersion(v2));
     expect(newOnes.filter((c) => c.State === 'running')).toHaveLength(count);
     const leftOld = (await containers()).filter((c) => c.Labels['dokkup.job.version'] === specVersion(v1));
