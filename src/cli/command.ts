@@ -118,9 +118,11 @@ export const inventoryFlag: Record<string, FlagDefinition> = {
 export const fanOutFlags: Record<string, FlagDefinition> = {
   parallel: {
     type: 'number',
-    default: 32,
+    // The Cluster's DEFAULT_CONCURRENCY (a test keeps them equal; importing it here would load
+    // the HTTP client for every command, `version` included).
+    default: 512,
     valueName: 'N',
-    description: 'Nodes contacted at once (default 32)',
+    description: 'Nodes contacted at once (default 512)',
   },
   timeout: {
     type: 'number',

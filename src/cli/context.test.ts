@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DEFAULT_CONCURRENCY } from '../client/cluster.js';
+import { fanOutFlags } from './command.js';
 import { inputErrorsOf, loadInventoryInWorker } from './context.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'dokkup-context-'));
@@ -41,5 +43,11 @@ describe('loadInventoryInWorker', () => {
     expect(located(await loadInventoryInWorker(file, {}, crashing).catch((e: unknown) => e))).toMatch(
       /location/,
     );
+  });
+});
+
+describe('--parallel', () => {
+  it("--parallel defaults to the Cluster's own default (512 at once)", () => {
+    expect(fanOutFlags.parallel!.default).toBe(DEFAULT_CONCURRENCY);
   });
 });

@@ -225,7 +225,9 @@ describe('the job lifecycle against simulated nodes', () => {
     expect(ran.code).toBe(0);
     expect(ran.stdout).toMatch(/n1\*\s+ONLINE\s+0 -> 2\s+true\s+[0-9a-f]{7}/);
     expect(ran.stdout).toContain('n1: Deployment successful');
-    expect(ran.stdout).toMatch(/Summary:\n\nNAME\s+RESULT\s+MESSAGE\nn1\s+OK\s+Deployment successful/);
+    expect(ran.stdout).toMatch(
+      /Summary:\n\nNAME\s+RESULT\s+CUTOVER\s+TOTAL\s+MESSAGE\nn1\s+OK\s+\d+(\.\d)?m?s\s+\d+(\.\d)?m?s\s+Deployment successful/,
+    );
     // Progress first, then the summary, which ends the output.
     expect(ran.stdout.indexOf('n2: Deployment successful')).toBeLessThan(ran.stdout.indexOf('Summary:'));
     expect(ran.stdout.endsWith('2 nodes: 2 succeeded\n')).toBe(true);
@@ -258,7 +260,9 @@ describe('the job lifecycle against simulated nodes', () => {
     expect(ran.stdout).toMatch(/n3\s+OFFLINE\s+-/);
     expect(ran.stdout).toMatch(/n4\s+UNAUTHORIZED\s+-/);
     expect(ran.stderr).toMatch(/Warning: n3 is OFFLINE \(connection refused .*\); it will be skipped/);
-    expect(ran.stdout).toMatch(/n1\s+OK\s+Update successful/);
+    expect(ran.stdout).toMatch(/n1\s+OK\s+\S+\s+\S+\s+Update successful/);
+    // Nodes that were not carried out have no times.
+    expect(ran.stdout).toMatch(/n3\s+OFFLINE\s+-\s+-\s+/);
     expect(ran.stdout).toContain('4 nodes: 2 succeeded, 1 offline, 1 unauthorized');
     expect(sim.nodes[1]!.runtime!.counts()).toEqual({ running: 3, total: 3 });
   });

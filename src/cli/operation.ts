@@ -71,11 +71,16 @@ export async function runOperation(
     const exitCode = exitCodeFor(result.nodes, result.interrupted);
     if (json) writeJson(out, operationJson(def, job, exitCode, result));
     else if (result.ended !== 'declined' && result.ended !== 'confirm-interrupted') {
-      const outcomes: NodeOutcome[] = result.nodes.map((r) => ({
-        name: r.node.name,
-        outcome: r.outcome,
-        message: r.message,
-      }));
+      const outcomes: NodeOutcome[] = result.nodes.map((r) => {
+        const ran = r.run?.status === 'online' ? r.run.value : undefined;
+        return {
+          name: r.node.name,
+          outcome: r.outcome,
+          message: r.message,
+          ...(ran?.cutoverMs !== undefined ? { cutoverMs: ran.cutoverMs } : {}),
+          ...(ran?.durationMs !== undefined ? { totalMs: ran.durationMs } : {}),
+        };
+      });
       writeLines(out, ['', ...renderOutcomes(outcomes, style)]);
     }
     return exitCode;
@@ -125,7 +130,7 @@ export async function runOperation(
     try {
       result = await planned.execute({
         onNodeStart: (node) => reporter?.begin(node.name),
-        onProgress: (node, line) => reporter?.update(node.name, line.message),
+        onProgress: (node, line) => reporter?.update(node.name, line.message, line.phase),
         onNodeDone: (record) => {
           const run = record.run!;
           if (run.status === 'online')

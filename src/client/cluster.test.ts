@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../test/sim/simulator.js';
 import type { JobSpec } from '../protocol/job.js';
-import { Cluster, type NodeResult } from './cluster.js';
+import { Cluster, DEFAULT_CONCURRENCY, type NodeResult } from './cluster.js';
 import { AgentUnauthorizedError, AgentUnreachableError } from './errors.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -131,7 +131,7 @@ describe('Cluster against the simulator', () => {
 });
 
 describe('Cluster concurrency and connections', () => {
-  async function countingServer(delayMs: number) {
+  async function countingServer(delayMs: number, nodeCount = 40) {
     let inFlight = 0;
     let peak = 0;
     let connections = 0;
@@ -166,7 +166,7 @@ describe('Cluster concurrency and connections', () => {
         }),
     );
     const { port } = server.address() as AddressInfo;
-    const nodes = Array.from({ length: 40 }, (_, i) => ({
+    const nodes = Array.from({ length: nodeCount }, (_, i) => ({
       name: `n${i}`,
       location: `127.0.0.1:${port}`,
       baseUrl: `http://127.0.0.1:${port}`,
@@ -182,12 +182,13 @@ describe('Cluster concurrency and connections', () => {
     expect(server.peak()).toBe(5);
   });
 
-  it('defaults to 32 at once', async () => {
-    const server = await countingServer(50);
+  it('defaults to 512 at once (the fan-out bench at 100 ms RTT: README Performance)', async () => {
+    const server = await countingServer(200, 600);
     const c = cluster(server.nodes);
-    expect(c.concurrency).toBe(32);
+    expect(c.concurrency).toBe(DEFAULT_CONCURRENCY);
+    expect(DEFAULT_CONCURRENCY).toBe(512);
     await c.run((client) => client.info());
-    expect(server.peak()).toBe(32);
+    expect(server.peak()).toBe(512);
   });
 
   it('small clusters keep each node connection between runs; large ones use one-shot connections', async () => {

@@ -253,14 +253,23 @@ demo     crccheck/hello-world     always      ${count}         labs      bridge
     for (const lab of ['lab1', 'lab2', 'lab3']) expect(ran.output).toContain(`${lab}: Deployment successful`);
     // A live line drawn while a node was still at work (the health wait lasts about a second).
     expect(ran.output).toMatch(/lab\d: Waiting for containers to be running \(\d\/2\)/);
+    // The times each node took are what they were; everything else is the exact table.
+    const times = (lab: string) => {
+      const row = new RegExp(`^${lab}\\s+OK\\s+(\\S+)\\s+(\\S+)\\s+Deployment successful$`, 'm').exec(
+        ran.output,
+      );
+      expect(row, lab).not.toBeNull();
+      for (const time of row!.slice(1)) expect(time).toMatch(/^\d+(\.\d)?m?s$/);
+      return row!.slice(1) as [string, string];
+    };
     expect(
       ran.output.endsWith(`Summary:
 
 ${table([
-  ['NAME', 'RESULT', 'MESSAGE'],
-  ['lab1', 'OK', 'Deployment successful'],
-  ['lab2', 'OK', 'Deployment successful'],
-  ['lab3', 'OK', 'Deployment successful'],
+  ['NAME', 'RESULT', 'CUTOVER', 'TOTAL', 'MESSAGE'],
+  ['lab1', 'OK', ...times('lab1'), 'Deployment successful'],
+  ['lab2', 'OK', ...times('lab2'), 'Deployment successful'],
+  ['lab3', 'OK', ...times('lab3'), 'Deployment successful'],
 ])}
 
 3 nodes: 3 succeeded

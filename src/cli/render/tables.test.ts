@@ -342,6 +342,30 @@ lab3     FAILED      pulling web:9: manifest unknown
     );
     expect(tally([])).toBe('0 nodes');
   });
+
+  it('outcome summary with the operation times: cutover and total, `-` where none', () => {
+    const outcomes = [
+      {
+        name: 'lab1',
+        outcome: 'succeeded' as const,
+        message: 'Update successful',
+        cutoverMs: 4012,
+        totalMs: 15_580,
+      },
+      { name: 'lab2', outcome: 'succeeded' as const, message: 'Job stopped successfully', totalMs: 420 },
+      { name: 'lab3', outcome: 'unchanged' as const, message: 'Already up to date' },
+    ];
+    expect(text(renderOutcomes(outcomes))).toBe(
+      `Summary:
+
+NAME     RESULT     CUTOVER     TOTAL     MESSAGE
+lab1     OK         4.0s        15.6s     Update successful
+lab2     OK         -           420ms     Job stopped successfully
+lab3     OK         -           -         Already up to date
+
+3 nodes: 2 succeeded, 1 unchanged`,
+    );
+  });
 });
 
 describe('cells', () => {

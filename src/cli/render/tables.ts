@@ -3,6 +3,7 @@
  * Titles, headers and cell formats follow the original dokkup README.
  */
 
+import { formatLatency } from '../../core/format.js';
 import {
   type NodeLabel,
   type Outcome,
@@ -262,11 +263,24 @@ export interface NodeOutcome {
   outcome: Outcome;
   /** `Deployment successful`, `Already up to date`, the error, ... */
   message: string;
+  /** From the node's operation result: time to the new version healthy, and the whole operation. */
+  cutoverMs?: number;
+  totalMs?: number;
 }
 
+/**
+ * `Summary:`, one row per node, and the tally. When an operation ran on some node, its
+ * CUTOVER (new version healthy and committed: what serves from then on) and TOTAL (stop phases
+ * included) times are shown, `-` where there is none.
+ */
 export function renderOutcomes(outcomes: readonly NodeOutcome[], style: Style = plainStyle): string[] {
-  const header = ['NAME', 'RESULT', 'MESSAGE'];
-  const rows = outcomes.map((o) => [o.name, outcomeLabel(o.outcome), o.message]);
+  const timed = outcomes.some((o) => o.totalMs !== undefined);
+  const header = timed ? ['NAME', 'RESULT', 'CUTOVER', 'TOTAL', 'MESSAGE'] : ['NAME', 'RESULT', 'MESSAGE'];
+  const rows = outcomes.map((o) =>
+    timed
+      ? [o.name, outcomeLabel(o.outcome), formatLatency(o.cutoverMs), formatLatency(o.totalMs), o.message]
+      : [o.name, outcomeLabel(o.outcome), o.message],
+  );
   const styler: CellStyler | undefined = style.enabled
     ? (column, text, row) => {
         if (row === -1) return style.bold(text);
