@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { Cluster, type ClusterRun, type NodeResult } from '../client/cluster.js';
 import { AgentHttpError } from '../client/errors.js';
 import { checkJobAgainstInventory, type LoadedJob, loadInventoryFile, loadJobFile } from '../config/index.js';
-import { DokkupError, InputError, InputErrors } from '../core/errors.js';
+import { DokkupError, InputErrors, inputErrorsOf } from '../core/errors.js';
 import { exitCodeForStatuses, type NodeLabel, nodeLabel, outcomeOfStatus } from '../core/outcome.js';
 import type { CliNodeError, CliNodeStatus } from '../protocol/cli-json.js';
 import type { Inventory, InventoryNode } from '../protocol/inventory.js';
@@ -106,12 +106,7 @@ export async function loadJobTarget(context: CommandContext): Promise<JobTarget>
   return { job: job.value, inventory: inventory.value, nodes };
 }
 
-/** The single errors inside an `InputError` or `InputErrors`, or undefined for anything else. */
-export function inputErrorsOf(error: unknown): InputError[] | undefined {
-  if (error instanceof InputErrors) return error.errors;
-  if (error instanceof InputError) return [error];
-  return undefined;
-}
+export { inputErrorsOf };
 
 export function makeCluster(context: CommandContext, nodes: readonly InventoryNode[]): Cluster {
   const concurrency = positiveIntFlag(context.flags, 'parallel', 10_000);

@@ -18,7 +18,7 @@ import {
   ShowNodesJsonSchema,
 } from '../protocol/cli-json.js';
 import type { Command } from './command.js';
-import { commands } from './commands/index.js';
+import { commandLoaders, loadCommands } from './commands/index.js';
 import type { CliIO } from './io.js';
 import { conflictingFlagTypes, runCli } from './main.js';
 
@@ -92,6 +92,12 @@ describe('commands, flags and help', () => {
     expect((await cli(['--version'])).stdout).toBe(ran.stdout);
   });
 
+  it('each command is loaded by the words it answers to (only that one is loaded for them)', async () => {
+    const loaded = await loadCommands();
+    expect(loaded.map((c) => c.path)).toEqual(commandLoaders.map((l) => [...l.path]));
+    expect(new Set(commandLoaders.map((l) => l.path.join(' '))).size).toBe(commandLoaders.length);
+  });
+
   it('--help everywhere, exit 0', async () => {
     const top = await cli(['--help']);
     expect(top.code).toBe(0);
@@ -138,7 +144,7 @@ describe('commands, flags and help', () => {
 
   it('finds the command whatever the flags around its words take (-i FILE is not a word)', async () => {
     // A flag name means one type in every command, so the words can be found before the command is.
-    expect(conflictingFlagTypes(commands)).toEqual([]);
+    expect(conflictingFlagTypes(await loadCommands())).toEqual([]);
     const before = await cli(['-i', 'healthy.yaml', 'history', 'job', '--json', 'web1.yaml']);
     expect(before.code).toBe(0);
     expect(HistoryJsonSchema.parse(JSON.parse(before.stdout)).nodes.map((n) => n.status)).toEqual([

@@ -5,6 +5,7 @@
  */
 import process from 'node:process';
 import meow, { type AnyFlag } from 'meow';
+import { inputErrorsOf } from '../core/errors.js';
 import { ExitCode } from '../core/outcome.js';
 import {
   COMMON_FLAGS,
@@ -16,8 +17,7 @@ import {
   kebab,
   UsageError,
 } from './command.js';
-import { commands as registeredCommands } from './commands/index.js';
-import { inputErrorsOf } from './context.js';
+import { type CommandLoader, commandLoaders, loadCommands } from './commands/index.js';
 import { type CliIO, colorEnabled, makeStyle, processIO } from './io.js';
 
 export interface RunCliOptions {
@@ -29,8 +29,8 @@ export interface RunCliOptions {
 
 export async function runCli(argv: readonly string[], options: RunCliOptions = {}): Promise<number> {
   const io = options.io ?? processIO();
-  const commands = options.commands ?? registeredCommands;
   try {
+    const commands = options.commands ?? (await commandsFor(argv, commandLoaders));
     const found = route(argv, commands, io);
     if (typeof found === 'number') return found;
     const handleSignals = (options.handleSignals ?? options.io === undefined) && !found.command.ownsSignals;
@@ -40,6 +40,19 @@ export async function runCli(argv: readonly string[], options: RunCliOptions = {
   } catch (error) {
     return reportError(error, io);
   }
+}
+
+/**
+ * The commands `route` needs for argv: when argv starts with a command's words (`run job …`,
+ * `version`), only that command's module is loaded; otherwise (flags first, help, a family's
+ * list, a typo) every command is.
+ */
+async function commandsFor(argv: readonly string[], loaders: readonly CommandLoader[]): Promise<Command[]> {
+  const leading = leadingWords(argv);
+  const named = [...loaders]
+    .sort((a, b) => b.path.length - a.path.length)
+    .find((c) => startsWith(leading, c.path));
+  return named ? [await named.load()] : loadCommands();
 }
 
 /** Ctrl-C aborts the signal (no further nodes are contacted); a second one exits at once. */

@@ -80,3 +80,10 @@ export class NotFoundError extends DokkupError {
     super('not_found', message);
   }
 }
+
+/** The single errors inside an `InputError` or `InputErrors`, or undefined for anything else. */
+export function inputErrorsOf(error: unknown): InputError[] | undefined {
+  if (error instanceof InputErrors) return error.errors;
+  if (error instanceof InputError) return [error];
+  return undefined;
+}

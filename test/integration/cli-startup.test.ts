@@ -1,7 +1,8 @@
 /**
  * CLI start-up stays light: `dokkup version` and `dokkup run job` (nothing to change) never load
  * the TUI, blessed, blessed-contrib, dockerode or the agent — they are imported lazily by the
- * commands that need them (`tui`, `agent`). The BUILT binary runs with a module tracer
+ * commands that need them (`tui`, `agent`) — and only the command named is loaded at all
+ * (src/cli/commands/index.ts). The BUILT binary runs with a module tracer
  * (test/harness/module-trace.ts) that records every module the process resolves, so an eager
  * import added anywhere on these paths fails here. No Docker needed: the node is a simulated
  * agent (test/sim).
@@ -65,6 +66,10 @@ describe('CLI start-up loads only what the command needs', () => {
     expect(ran.stdout).toMatch(/^Dokkup v\d+\.\d+\.\d+/);
     expect(modules.some((m) => m.endsWith(path.join('dist', 'src', 'cli', 'bin.js')))).toBe(true);
     expect(modules.filter((m) => HEAVY.test(m))).toEqual([]);
+    // Only the command asked for is loaded: no other command, no job file parsing, no client.
+    const others =
+      /[/\\](dist[/\\]src[/\\](client|config)[/\\]|dist[/\\]src[/\\]cli[/\\]commands[/\\](?!version|index)|node_modules[/\\](zod|yaml|ws)[/\\])/;
+    expect(modules.filter((m) => others.test(m))).toEqual([]);
   });
 
   it('dokkup run job with nothing to change', async () => {
@@ -81,5 +86,9 @@ describe('CLI start-up loads only what the command needs', () => {
     expect(ran.stdout).toMatch(/2 nodes: 2 unchanged/);
     expect(modules.some((m) => m.endsWith(path.join('dist', 'src', 'client', 'cluster.js')))).toBe(true);
     expect(modules.filter((m) => HEAVY.test(m))).toEqual([]);
+    // Nor the live feeds (logs, events, top) or another command.
+    const feeds =
+      /[/\\](node_modules[/\\]ws[/\\]|dist[/\\]src[/\\]cli[/\\]commands[/\\](logs|events|top|tui|agent)\.js$)/;
+    expect(modules.filter((m) => feeds.test(m))).toEqual([]);
   });
 });
