@@ -183,7 +183,8 @@ describe('Cluster concurrency and connections', () => {
   });
 
   it('defaults to 512 at once (the fan-out bench at 100 ms RTT: README Performance)', async () => {
-    const server = await countingServer(200, 600);
+    // Each answer waits 3 s, so all 512 are surely in flight at once even on a loaded machine.
+    const server = await countingServer(3000, 520);
     const c = cluster(server.nodes);
     expect(c.concurrency).toBe(DEFAULT_CONCURRENCY);
     expect(DEFAULT_CONCURRENCY).toBe(512);
