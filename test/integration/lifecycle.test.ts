@@ -529,9 +529,9 @@ describeDocker('deploy lifecycle on one node (real agent, real Docker)', () => {
   });
 
   it('kill -9 while removing the old containers (after the commit): status says v2; the re-run only removes the old ones', async () => {
-    // Eight old containers: they are all stopped at once, then removed four at a time, so when
-    // the first removal is reported at least three are still waiting for theirs.
-    const count = 8;
+    // Twelve old containers: they are all stopped at once, then removed eight at a time (the
+    // engine's bound), so when the first removal is reported at least three still wait for theirs.
+    const count = 12;
     const v1 = spec(web(images.webV1), count);
     await deploy(v1);
     const v2 = spec(web(images.webV2), count);
