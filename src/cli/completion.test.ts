@@ -5,8 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { type Command, flagsOf, kebab } from './command.js';
-import { commands } from './commands/index.js';
+import { loadCommands } from './commands/index.js';
 import { completionScript, SHELLS } from './completion.js';
+
+const commands = await loadCommands();
 
 const flagNames = (command: Command) =>
   Object.entries(flagsOf(command)).flatMap(([name, flag]) => [

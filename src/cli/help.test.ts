@@ -6,8 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import { splitShellWords } from '../core/shell-words.js';
 import { UsageError } from './command.js';
-import { commands } from './commands/index.js';
+import { loadCommands } from './commands/index.js';
 import { commandHelp, resolveInvocation } from './main.js';
+
+const commands = await loadCommands();
 
 describe.each(commands.map((c) => [c.path.join(' '), c] as const))('dokkup %s --help', (_name, command) => {
   it('has two or three examples, each a command line that runs this command', () => {
@@ -20,7 +22,7 @@ describe.each(commands.map((c) => [c.path.join(' '), c] as const))('dokkup %s --
       expect(program).toBe('dokkup');
       let resolved: ReturnType<typeof resolveInvocation>;
       try {
-        resolved = resolveInvocation(argv);
+        resolved = resolveInvocation(argv, commands);
       } catch (error) {
         const reason = error instanceof UsageError ? error.message : String(error);
         throw new Error(`example "${example.run}" is not a valid command line: ${reason}`);
@@ -43,10 +45,14 @@ describe.each(commands.map((c) => [c.path.join(' '), c] as const))('dokkup %s --
 
 describe('resolveInvocation', () => {
   it('refuses what a run would refuse: unknown flags, missing and extra arguments', () => {
-    expect(() => resolveInvocation(['run', 'job', '--bogus', 'web.yaml'])).toThrow(/unknown option --bogus/);
-    expect(() => resolveInvocation(['run', 'job'])).toThrow(/missing FILE/);
-    expect(() => resolveInvocation(['show', 'nodes', 'extra'])).toThrow(/unexpected argument "extra"/);
-    expect(resolveInvocation(['plan', 'job', 'x.yaml', '-i', 'inv.yaml'])?.flags['inventory']).toBe(
+    expect(() => resolveInvocation(['run', 'job', '--bogus', 'web.yaml'], commands)).toThrow(
+      /unknown option --bogus/,
+    );
+    expect(() => resolveInvocation(['run', 'job'], commands)).toThrow(/missing FILE/);
+    expect(() => resolveInvocation(['show', 'nodes', 'extra'], commands)).toThrow(
+      /unexpected argument "extra"/,
+    );
+    expect(resolveInvocation(['plan', 'job', 'x.yaml', '-i', 'inv.yaml'], commands)?.flags['inventory']).toBe(
       'inv.yaml',
     );
   });

@@ -238,7 +238,7 @@ function checkedArgs(command: Command, parsed: Parsed): string[] {
  */
 export function resolveInvocation(
   argv: readonly string[],
-  commands: readonly Command[] = registeredCommands,
+  commands: readonly Command[],
 ): { command: Command; flags: FlagValues; args: string[] } | undefined {
   const silent = { write: () => true, isTTY: false };
   const found = route(argv, commands, { stdout: silent, stderr: silent });

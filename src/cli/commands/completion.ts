@@ -30,8 +30,8 @@ your shell's startup file, or save it where your shell looks for completions:
       throw new UsageError(`no completion for "${shell}" (there is: ${SHELLS.join(', ')})`);
     }
     // Loaded here: the registry lists this command, so it cannot be imported at the top.
-    const { commands } = await import('./index.js');
-    io.stdout.write(completionScript(shell as Shell, commands));
+    const { loadCommands } = await import('./index.js');
+    io.stdout.write(completionScript(shell as Shell, await loadCommands()));
     return 0;
   },
 };
