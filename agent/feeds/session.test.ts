@@ -195,9 +195,9 @@ describe('invalid frames', () => {
     expect(errors.map((e) => e.id)).toEqual([null, null, 'a', 'b', 'c', 'd', 'e', '', null, null]);
     expect(errors[0]?.message).toMatch(/not valid JSON/);
     expect(errors[2]?.path).toBe('topic');
-    expect(errors[3]?.path).toBe('params.intervalMs');
+    expect(errors[3]).toMatchObject({ path: 'params.intervalMs', message: 'must be at least 500' });
     expect(errors[4]?.message).toMatch(/exactly one of job or container/);
-    expect(errors[6]?.message).toMatch(/extra/);
+    expect(errors[6]).toMatchObject({ path: 'params.extra', message: 'unknown key "extra"' });
     expect(errors[8]?.message).toMatch(/binary/);
     expect(errors[9]?.message).toMatch(/already in use/);
     // The session still serves the good subscription.

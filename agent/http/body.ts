@@ -1,7 +1,8 @@
 /** Reading and validating request bodies, with a hard size limit. */
 import type { IncomingMessage } from 'node:http';
 import type { z } from 'zod';
-import { fromZodError, HttpError } from './errors.js';
+import { parseJson } from '../../src/protocol/parse.js';
+import { badRequest, HttpError } from './errors.js';
 
 function tooLarge(limit: number): HttpError {
   return new HttpError(413, 'payload_too_large', `request body is larger than the limit of ${limit} bytes`);
@@ -54,19 +55,10 @@ export async function readJson<T extends z.ZodType>(
 ): Promise<z.infer<T>> {
   const raw = await readBody(req, limit);
   const text = raw.toString('utf8').trim();
-  let json: unknown = {};
-  if (text !== '') {
-    try {
-      json = JSON.parse(text);
-    } catch (error) {
-      throw new HttpError(
-        400,
-        'invalid_request',
-        `request body is not valid JSON: ${(error as Error).message}`,
-      );
-    }
+  const parsed = parseJson(text === '' ? '{}' : text, schema);
+  if (parsed.ok) return parsed.value;
+  if (parsed.problem.kind === 'syntax') {
+    throw new HttpError(400, 'invalid_request', `request body is not valid JSON: ${parsed.problem.message}`);
   }
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) throw fromZodError(parsed.error);
-  return parsed.data;
+  throw badRequest(parsed.problem);
 }
