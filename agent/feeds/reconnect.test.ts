@@ -10,7 +10,7 @@ import type { FeedEvent, LogLine } from '../../src/protocol/feeds.js';
 import { KeyVerifier } from '../auth/verifier.js';
 import { silentLogger } from '../logger.js';
 import { attachFeeds, type FeedsHandle } from './attach.js';
-import { MemoryFeedRuntime, memoryLogLine } from './memory-runtime.js';
+import { MemoryFeedRuntime, memoryLogLine } from './memory-runtime.fixture.js';
 
 const KEY = 'k'.repeat(43);
 const verifier = KeyVerifier.forKey(KEY, { params: { N: 1024, r: 8, p: 1, keyLength: 32 } });

@@ -13,7 +13,7 @@ import type { StatsSample } from '../docker/feed-runtime.js';
 import type { OperationEvent, OperationListener } from '../jobs/service.js';
 import { silentLogger } from '../logger.js';
 import { type AttachFeedsOptions, attachFeeds, type FeedsHandle } from './attach.js';
-import { MemoryFeedRuntime, memoryLogLine } from './memory-runtime.js';
+import { MemoryFeedRuntime, memoryLogLine } from './memory-runtime.fixture.js';
 
 const KEY = 'k'.repeat(43);
 const CHEAP_SCRYPT = { N: 1024, r: 8, p: 1, keyLength: 32 };
