@@ -12,7 +12,8 @@ import { FEED_MAX_CLIENT_FRAME_BYTES } from '../../src/protocol/feeds.js';
 import type { AuthOutcome } from '../auth/verifier.js';
 import type { FeedRuntime } from '../docker/feed-runtime.js';
 import { createDockerFeedRuntime, type DockerClient } from '../docker/feeds-docker.js';
-import { FeedHub, type FeedLogger, type HubOptions, type OperationSource } from './hub.js';
+import { FeedHub, type HubOptions, type OperationSource } from './hub.js';
+import type { FeedLogger } from './logger.js';
 import { AgentFeedSession } from './session.js';
 import { DEFAULT_FEED_LIMITS, type FeedLimits } from './subscription.js';
 

@@ -5,7 +5,8 @@
 import { DokkupError } from '../../src/core/errors.js';
 import type { AgentFrame, FeedTopic } from '../../src/protocol/feeds.js';
 import type { FeedRuntime } from '../docker/feed-runtime.js';
-import type { FeedHub, FeedLogger } from './hub.js';
+import type { FeedHub } from './hub.js';
+import type { FeedLogger } from './logger.js';
 import { BoundedQueue, type QueueLimits } from './queue.js';
 
 export interface FeedLimits {
