@@ -2,7 +2,7 @@
  * The pool of Docker stats streams on its own (the whole path through a WebSocket is in
  * session.test.ts): what it keeps of each sample, and how it finds containers again.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { ContainerEvent } from '../../src/protocol/feeds.js';
 import type { StatsSample } from '../docker/feed-runtime.js';
 import { silentLogger } from '../logger.js';
@@ -41,12 +41,9 @@ function started(id: string, job = 'web'): ContainerEvent {
   };
 }
 
-async function until(check: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+/** Waits until the pool holds `count` streams. */
+async function streams(pool: StatsPool, count: number): Promise<void> {
+  await vi.waitFor(() => expect(pool.openStreams).toBe(count), { timeout: 3000 });
 }
 
 describe('StatsPool', () => {
@@ -57,7 +54,7 @@ describe('StatsPool', () => {
     const pool = new StatsPool(runtime, silentLogger(), 60_000);
     const release = pool.acquire();
     await pool.whenReady();
-    await until(() => pool.openStreams === 2, 'two streams');
+    await streams(pool, 2);
     expect(pool.snapshot()).toEqual({ containers: [], complete: false });
 
     runtime.emitStats(sample('c1', 40));
@@ -85,11 +82,11 @@ describe('StatsPool', () => {
     const pool = new StatsPool(runtime, silentLogger(), 60_000);
     pool.acquire();
     await pool.whenReady();
-    await until(() => pool.openStreams === 1, 'the stream');
+    await streams(pool, 1);
     for (const watcher of runtime.statsWatchers.get('c1') ?? []) watcher.onEnd(new Error('broken pipe'));
     expect(pool.openStreams).toBe(0);
     // Still running, so the resync (a second later, not the 60 s interval) opens it again.
-    await until(() => pool.openStreams === 1, 'the stream again');
+    await streams(pool, 1);
     expect(runtime.opened.stats).toBe(2);
     pool.close();
   });
@@ -102,7 +99,7 @@ describe('StatsPool', () => {
     const release = pool.acquire();
     await pool.whenReady();
     pool.track(started('c2'));
-    await until(() => pool.openStreams === 1, 'the stream of the started container');
+    await streams(pool, 1);
     pool.track({ ...started('c2'), action: 'die' });
     expect(pool.openStreams).toBe(0);
     release();
