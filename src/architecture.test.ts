@@ -29,7 +29,7 @@ const LAZY_APP_EDGES: readonly { from: string; to: string }[] = [
 const CORE_BUILTINS = ['node:crypto', 'node:path'];
 
 /** The only files that may import `ws`: the two ends of the live feeds. */
-const WS_ADAPTERS = ['src/client/feed-session.ts', 'agent/feeds/attach.ts', 'agent/feeds/session.ts'];
+const WS_ADAPTERS = ['src/client/feeds/session.ts', 'agent/feeds/attach.ts', 'agent/feeds/session.ts'];
 
 interface Import {
   /** As written: `../core/spec.js`, `zod`, `node:path`. */

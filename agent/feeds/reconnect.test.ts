@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FeedSession, type FeedStateChange } from '../../src/client/feed-session.js';
+import { FeedSession, type FeedStateChange } from '../../src/client/feeds/session.js';
 import type { FeedEvent, LogLine } from '../../src/protocol/feeds.js';
 import { KeyVerifier } from '../auth/verifier.js';
 import { silentLogger } from '../logger.js';

@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FeedSession } from '../../src/client/feed-session.js';
+import { FeedSession } from '../../src/client/feeds/session.js';
 import type { ContainerEvent, FeedEvent, LogLine, StatsBatch } from '../../src/protocol/feeds.js';
 import { RawFeedClient, type UpgradeRefusal } from '../../test/e2e/feeds-raw-client.js';
 import { KeyVerifier } from '../auth/verifier.js';

@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { FeedSession } from '../../src/client/feed-session.js';
+import { FeedSession } from '../../src/client/feeds/session.js';
 import { AgentClient } from '../../src/client/index.js';
 import { parseJobText } from '../../src/config/index.js';
 import { type AgentProcess, agentBinary, startAgentProcess } from '../harness/agent-process.js';

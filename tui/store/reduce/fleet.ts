@@ -3,7 +3,7 @@
  * and log lines. This room decides what they mean — a node's connectivity (`deriveConn`), which
  * node to refresh, the Events list — so no controller has to.
  */
-import type { FeedConnectionState } from '../../../src/client/feed-session.js';
+import type { FeedConnectionState } from '../../../src/client/feeds/session.js';
 import {
   containerEventLevel,
   describeContainerEvent,

@@ -15,9 +15,9 @@
  * ```
  */
 import WebSocket from 'ws';
-import { type BackoffPolicy, backoffDelay } from '../core/backoff.js';
-import { settleOnce } from '../core/settle.js';
-import { routes } from '../protocol/api.js';
+import { type BackoffPolicy, backoffDelay } from '../../core/backoff.js';
+import { settleOnce } from '../../core/settle.js';
+import { routes } from '../../protocol/api.js';
 import {
   type AgentFrame,
   AgentFrameSchema,
@@ -30,10 +30,10 @@ import {
   type StatsBatch,
   type StatsParams,
   type SubscribeFrameInput,
-} from '../protocol/feeds.js';
-import type { InventoryNode } from '../protocol/inventory.js';
-import { baseUrlOf } from './agent-client.js';
-import { LogCursor } from './feeds/log-cursor.js';
+} from '../../protocol/feeds.js';
+import type { InventoryNode } from '../../protocol/inventory.js';
+import { baseUrlOf } from '../agent-client.js';
+import { LogCursor } from './log-cursor.js';
 
 export type FeedConnectionState =
   | 'connecting'
