@@ -11,7 +11,7 @@ import { containerConfig } from './docker.js';
 const config = (
   container: Partial<ContainerSpec>,
   labels: Record<string, string> = { 'dokkup.job.name': 'demo' },
-) => containerConfig({ name: 'demo-1', spec: testSpec(container).container, labels });
+) => containerConfig({ name: 'demo-1', spec: testSpec(container).container[0]!, labels });
 
 describe('containerConfig: spec → Docker create options', () => {
   it('the defaults: image, name, no command override, empty env, default bridge, restart always', () => {

@@ -72,6 +72,7 @@ export function containerConfig(req: CreateContainerRequest): Docker.ContainerCr
   }
   const hc = spec.healthcheck;
   const [primaryNetwork] = spec.networks;
+  const aliases = networkAliases(primaryNetwork ?? 'bridge', req.aliases);
   return {
     name: req.name,
     Image: spec.image,
@@ -102,10 +103,19 @@ export function containerConfig(req: CreateContainerRequest): Docker.ContainerCr
       ...(spec.resources.nanoCpus ? { NanoCpus: spec.resources.nanoCpus } : {}),
       ...(spec.resources.memoryBytes ? { Memory: spec.resources.memoryBytes } : {}),
     },
+    ...(aliases
+      ? { NetworkingConfig: { EndpointsConfig: { [primaryNetwork!]: { Aliases: [...aliases] } } } }
+      : {}),
   };
 }
 
 const BUILTIN_NETWORKS = new Set(['bridge', 'host', 'none']);
+
+/** The aliases to set on `network`: none on Docker's built-in networks (they have no DNS). */
+export function networkAliases(network: string, aliases: readonly string[] | undefined): string[] | null {
+  if (!aliases || aliases.length === 0 || BUILTIN_NETWORKS.has(network)) return null;
+  return [...aliases];
+}
 
 export class DockerRuntime implements ContainerRuntime {
   constructor(private readonly docker: Docker) {}
@@ -234,7 +244,12 @@ export class DockerRuntime implements ContainerRuntime {
       const [, ...extraNetworks] = req.spec.networks;
       for (const net of req.spec.networks) await this.ensureNetwork(net);
       const container = await this.docker.createContainer(containerConfig(req));
-      for (const net of extraNetworks) await this.docker.getNetwork(net).connect({ Container: container.id });
+      for (const net of extraNetworks) {
+        const aliases = networkAliases(net, req.aliases);
+        await this.docker
+          .getNetwork(net)
+          .connect({ Container: container.id, ...(aliases ? { EndpointConfig: { Aliases: aliases } } : {}) });
+      }
       return container.id;
     } catch (err) {
       throw wrap('create_failed', `creating ${req.name}`, err);

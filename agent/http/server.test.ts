@@ -329,19 +329,19 @@ describe('routing', () => {
 describe('request bodies', () => {
   it('gives 400 with the path of the first bad field of a spec', async () => {
     const bad = spec();
-    (bad.container.ports[0] as unknown as Record<string, unknown>)['in'] = '80';
+    (bad.container[0]!.ports[0] as unknown as Record<string, unknown>)['in'] = '80';
     const response = await call(routes.deploy('web'), { method: 'POST', body: { spec: bad } });
     expect(response.status).toBe(400);
     const error = expectError(response, 'invalid_request');
-    expect(error.path).toBe('spec.container.ports.0.in');
-    expect(error.message).toMatch(/^spec\.container\.ports\.0\.in: .*number/);
+    expect(error.path).toBe('spec.container.0.ports.0.in');
+    expect(error.message).toMatch(/^spec\.container\.0\.ports\.0\.in: .*number/);
     expect(service.calls).toEqual([]);
   });
 
   it('names an unknown key and a missing field', async () => {
-    const extra = { spec: { ...spec(), container: { ...spec().container, privileged: true } } };
+    const extra = { spec: { ...spec(), container: [{ ...spec().container[0]!, privileged: true }] } };
     const unknown = await call(routes.deploy('web'), { method: 'POST', body: extra });
-    expect(expectError(unknown, 'invalid_request').path).toBe('spec.container.privileged');
+    expect(expectError(unknown, 'invalid_request').path).toBe('spec.container.0.privileged');
     const missing = await call(routes.deploy('web'), { method: 'POST', body: {} });
     expect(expectError(missing, 'invalid_request').path).toBe('spec');
     const badRollback = await call(routes.rollback('web'), { method: 'POST', body: { to: 'HEAD~1' } });

@@ -300,7 +300,7 @@ async function currentSpec(r: EngineRig): Promise<JobSpec | null> {
   return base && entry ? { ...base, count: entry.count } : null;
 }
 
-const fixedPort = (spec: JobSpec) => spec.container.ports.some((p) => p.out !== null);
+const fixedPort = (spec: JobSpec) => spec.container[0]!.ports.some((p) => p.out !== null);
 
 /** The spec of a generated version (the generator has only four variants, at any count). */
 function specOfVersion(version: string): JobSpec | undefined {

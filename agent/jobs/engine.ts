@@ -6,6 +6,7 @@
  */
 
 import type { Logger } from 'pino';
+import { jobImages } from '../../src/core/entries.js';
 import { DokkupError } from '../../src/core/errors.js';
 import { type ExecutionPlan, planDeploy, planRollback, planStop } from '../../src/core/planner.js';
 import { type AgentPolicy, DEFAULT_POLICY } from '../../src/core/policy.js';
@@ -130,10 +131,9 @@ export class JobEngine implements JobService {
         throw new DokkupError('invalid_request', 'spec.name does not match the job in the path', 'spec.name');
       const plan = planDeploy(obs, request.spec, specVersion(request.spec)).plan;
       if (plan.changes && (plan.action === 'fresh' || plan.action === 'update' || plan.action === 'scale')) {
-        if ((await this.runtime.imageId(request.spec.container.image)) === null) {
-          plan.warnings.push(
-            `image ${request.spec.container.image} is not on this node yet: it will be pulled`,
-          );
+        for (const image of jobImages(request.spec)) {
+          if ((await this.runtime.imageId(image)) === null)
+            plan.warnings.push(`image ${image} is not on this node yet: it will be pulled`);
         }
       }
       return plan;
@@ -148,13 +148,15 @@ export class JobEngine implements JobService {
   deploy(spec: JobSpec, progress: ProgressSink): Promise<OperationResult> {
     return this.envelope.run(spec.name, 'deploy', progress, async (report, planned, marks) => {
       const version = specVersion(spec);
-      let pulledImageId: string | null | undefined;
-      if (spec.container.pull === 'always') {
-        await this.executor.pull(spec.container.image, report);
-        pulledImageId = await this.runtime.imageId(spec.container.image);
+      // Entries with `pull: always` are pulled before planning: a tag that moved is an update.
+      const always = jobImages({ container: spec.container.filter((e) => e.pull === 'always') });
+      let pulledImageIds: Record<string, string | null> | undefined;
+      for (const image of always) {
+        await this.executor.pull(image, report);
+        pulledImageIds = { ...pulledImageIds, [image]: await this.runtime.imageId(image) };
       }
       const obs = await observe(this.runtime, this.store, spec.name);
-      const exec = planDeploy(obs, spec, version, pulledImageId);
+      const exec = planDeploy(obs, spec, version, pulledImageIds);
       planned(exec.plan);
       return this.executor.execute(exec, obs, report, marks);
     });
@@ -177,7 +179,7 @@ export class JobEngine implements JobService {
       const obs = await observe(this.runtime, this.store, job);
       const exec = planStop(obs, purge);
       planned(exec.plan);
-      return this.executor.stop(exec, job, purge, report);
+      return this.executor.stop(exec, obs, purge, report);
     });
   }
 }

@@ -24,7 +24,7 @@ describe('agent policy', () => {
     ]) {
       const found = policyViolations(spec(['cache:/cache', v]), DEFAULT_POLICY);
       expect(found).toHaveLength(1);
-      expect(found[0]!.field).toBe('container.volumes.1');
+      expect(found[0]!.field).toBe('container.0.volumes.1');
       expect(found[0]!.message).toContain(`"${v}"`);
       expect(found[0]!.message).toContain('--allow-host-binds');
     }

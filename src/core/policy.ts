@@ -43,15 +43,17 @@ export function hostPathOf(volume: string): string | null {
 export function policyViolations(spec: JobSpec, policy: AgentPolicy): { field: string; message: string }[] {
   if (policy.allowHostBinds) return [];
   const out: { field: string; message: string }[] = [];
-  spec.container.volumes.forEach((volume, i) => {
-    const host = hostPathOf(volume);
-    const what = host === null ? undefined : DANGEROUS.get(host);
-    if (what) {
-      out.push({
-        field: `container.volumes.${i}`,
-        message: `volume "${volume}" would give the container ${what}; this agent refuses it (start it with --allow-host-binds to allow)`,
-      });
-    }
+  spec.container.forEach((entry, e) => {
+    entry.volumes.forEach((volume, i) => {
+      const host = hostPathOf(volume);
+      const what = host === null ? undefined : DANGEROUS.get(host);
+      if (what) {
+        out.push({
+          field: `container.${e}.volumes.${i}`,
+          message: `volume "${volume}" would give the container ${what}; this agent refuses it (start it with --allow-host-binds to allow)`,
+        });
+      }
+    });
   });
   return out;
 }

@@ -63,9 +63,9 @@ update:
 
 const withContainer = (patch: Partial<ContainerSpec>): JobSpec => ({
   ...base,
-  container: { ...base.container, ...patch },
+  container: [{ ...base.container[0]!, ...patch }],
 });
-const hc = base.container.healthcheck!;
+const hc = base.container[0]!.healthcheck!;
 
 describe('specVersion', () => {
   it('is 7 hex characters, the prefix of the full SHA-256', () => {
@@ -80,7 +80,7 @@ describe('specVersion', () => {
       'name: hello\ngroup: web\ncontainer:\n  - image: traefik/whoami:latest\n',
       'x.yaml',
     );
-    expect(canonicalJson(hello.container)).toBe(
+    expect(canonicalJson(hello.container[0])).toBe(
       '{"command":null,"entrypoint":null,"environment":{},"healthcheck":null,"image":"traefik/whoami:latest",' +
         '"labels":{},"networks":["bridge"],"ports":[],"pull":"missing","resources":{"memoryBytes":null,"nanoCpus":null},' +
         '"restart":"always","volumes":[]}',
@@ -94,7 +94,7 @@ describe('specVersion', () => {
     const shop = parseJobText(SHOP_0_3, 'shop.yaml');
     expect(fullVersion(shop)).toBe('61c7e12aad8d065570a3b16c5b340e9e3630c3f76ab1626609536ad2aff19ca5');
     expect(specVersion(shop)).toBe('61c7e12');
-    expect(Object.keys(shop.container)).toEqual([
+    expect(Object.keys(shop.container[0]!)).toEqual([
       'image',
       'command',
       'entrypoint',
@@ -122,7 +122,7 @@ describe('specVersion', () => {
       SHOP_0_3.replace('    pull: always\n', `    pull: always\n    ${line}\n`),
       'x.yaml',
     );
-    expect(set.container).toMatchObject(field);
+    expect(set.container[0]).toMatchObject(field);
     expect(specVersion(set)).not.toBe('61c7e12');
   });
 
@@ -242,8 +242,8 @@ group: labs
     ['healthcheck retries', { healthcheck: { ...hc, retries: 4 } }],
     ['healthcheck start period', { healthcheck: { ...hc, startPeriodMs: 2000 } }],
     ['healthcheck removed', { healthcheck: null }],
-    ['cpus', { resources: { ...base.container.resources, nanoCpus: 1_000_000_000 } }],
-    ['memory', { resources: { ...base.container.resources, memoryBytes: 512 * 1024 ** 2 } }],
+    ['cpus', { resources: { ...base.container[0]!.resources, nanoCpus: 1_000_000_000 } }],
+    ['memory', { resources: { ...base.container[0]!.resources, memoryBytes: 512 * 1024 ** 2 } }],
   ];
   it.each(changes)('changes when %s changes', (_what, patch) => {
     expect(specVersion(withContainer(patch))).not.toBe(specVersion(base));

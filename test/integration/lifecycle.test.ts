@@ -343,7 +343,7 @@ describeDocker('deploy lifecycle on one node (real agent, real Docker)', () => {
     const s = spec(web(images.webV1, '    volumes:\n      - /var/run/docker.sock:/var/run/docker.sock\n'), 1);
     await expect(client.plan(job, { operation: 'deploy', spec: s })).rejects.toMatchObject({
       status: 400,
-      body: { code: 'invalid_request', path: 'spec.container.volumes.0' },
+      body: { code: 'invalid_request', path: 'spec.container.0.volumes.0' },
     });
     const { result } = await deploy(s);
     expect(result).toMatchObject({ ok: false, error: { code: 'invalid_request' } });

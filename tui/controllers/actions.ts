@@ -16,6 +16,7 @@ import {
   stopOperation,
 } from '../../src/client/rollout.js';
 import { checkJobAgainstInventory, type LoadedJob } from '../../src/config/index.js';
+import { primaryImage } from '../../src/core/entries.js';
 import { nodeLabel } from '../../src/core/outcome.js';
 import {
   deploymentSummaryLines,
@@ -175,14 +176,14 @@ export class ActionsController {
       this.store.dispatch({ type: 'flash', text: `No node has ${job}`, level: 'info' });
       return;
     }
-    const image = found?.job.spec.container.image ?? reportedImage ?? '-';
+    const image = (found ? primaryImage(found.job.spec) : undefined) ?? reportedImage ?? '-';
     const group = found ? jobSummaryOf(found.job.spec).group : nodes.join(',');
     const summary =
       op === 'rollback'
         ? found
           ? deploymentSummaryLines(jobSummaryOf(found.job.spec))
           : ['Rollback summary:', '', `NAME     IMAGE`, `${job}     ${image}`]
-        : stopSummaryLines({ name: job, image, group });
+        : stopSummaryLines(found ? jobSummaryOf(found.job.spec) : { name: job, image, group });
     await this.planOn(
       { id: this.nextId++, op, job, nodes, file: found?.file ?? null, count: null },
       op === 'rollback' ? rollbackOperation(job) : stopOperation(job, op === 'purge'),
