@@ -338,6 +338,29 @@ describe('request bodies', () => {
     expect(service.calls).toEqual([]);
   });
 
+  it('refuses a job with several containers whose names are missing or repeated, naming the entry', async () => {
+    const two = spec();
+    two.container = [
+      { ...two.container[0]!, name: 'web' },
+      { ...two.container[0]!, image: 'side:1' },
+    ];
+    for (const route of [routes.deploy('web'), routes.plan('web')]) {
+      const body = route.endsWith('plan') ? { operation: 'deploy', spec: two } : { spec: two };
+      const missing = await call(route, { method: 'POST', body });
+      expect(expectError(missing, 'invalid_request')).toMatchObject({
+        path: 'spec.container.1.name',
+        message: /is required when a job has more than one container/,
+      });
+    }
+    two.container[1]!.name = 'web';
+    const repeated = await call(routes.deploy('web'), { method: 'POST', body: { spec: two } });
+    expect(expectError(repeated, 'invalid_request')).toMatchObject({
+      path: 'spec.container.1.name',
+      message: /"web" is already the name of container\[0\]/,
+    });
+    expect(service.calls).toEqual([]);
+  });
+
   it('names an unknown key and a missing field', async () => {
     const extra = { spec: { ...spec(), container: [{ ...spec().container[0]!, privileged: true }] } };
     const unknown = await call(routes.deploy('web'), { method: 'POST', body: extra });

@@ -59,9 +59,12 @@ export async function waitHealthy(
     });
   progress(0);
   while (pending.size > 0) {
+    // Every container is inspected on every poll, the ones already ready too: one that passed and
+    // then died while others were still starting (a sidecar that waits out min_healthy_time
+    // beside a server that was healthy at once) fails the gate instead of being committed dead.
     // Inspected together (reads, cheap for the engine), judged in order: one poll costs one
     // round trip to the engine, not one per container.
-    const ids = [...pending];
+    const ids = [...byId.keys()];
     const inspected = await Promise.allSettled(ids.map((id) => runtime.inspectContainer(id)));
     for (const [i, id] of ids.entries()) {
       const got = inspected[i]!;
@@ -75,6 +78,7 @@ export async function waitHealthy(
         runningSince.get(id) ?? null,
       );
       if (v.verdict === 'failed') throw new DokkupError(v.code, v.message);
+      if (!pending.has(id)) continue;
       if (v.verdict === 'pending') {
         runningSince.set(id, v.runningSince);
         continue;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { JobSpec } from '../protocol/job.js';
 import { DEFAULT_POLICY, hostPathOf, policyViolations } from './policy.js';
-import { testSpec } from './spec.fixture.js';
+import { testEntry, testJob, testSpec } from './spec.fixture.js';
 
 const spec = (volumes: string[]): JobSpec =>
   testSpec({ volumes }, { update: { healthyDeadlineMs: 1000, minHealthyMs: 0 } });
@@ -28,6 +28,14 @@ describe('agent policy', () => {
       expect(found[0]!.message).toContain(`"${v}"`);
       expect(found[0]!.message).toContain('--allow-host-binds');
     }
+  });
+
+  it('checks every entry of a job with several, naming the entry by its index', () => {
+    const two = testJob([
+      testEntry({ name: 'web', volumes: ['data:/data'] }),
+      testEntry({ name: 'agent', volumes: ['/var/run/docker.sock:/var/run/docker.sock'] }),
+    ]);
+    expect(policyViolations(two, DEFAULT_POLICY).map((v) => v.field)).toEqual(['container.1.volumes.0']);
   });
 
   it('allows named volumes and ordinary host directories, and everything when the agent allows it', () => {

@@ -255,6 +255,56 @@ group: labs
   });
 });
 
+describe('specVersion of a job with several entries', () => {
+  const TWO = `name: shop
+group: web
+count: 2
+container:
+  - name: web
+    image: 127.0.0.1:5000/shop:1.4.2
+    ports:
+      - in: 8000
+    networks: [shop]
+  - name: log
+    image: 127.0.0.1:5000/shipper:2
+    command: ["sh", "-c", "while true; do wget -qO- http://web:8000/; sleep 1; done"]
+    networks: [shop]
+`;
+  const two = () => parseJobText(TWO, 'shop.yaml');
+
+  it('is a fixed value for a fixed two-entry file', () => {
+    // Pinned like the 0.3 hash above: a later dokkup must keep it, or every such job redeploys.
+    expect(fullVersion(two())).toBe('5b92dfb59f4c641321af340e4e8969324ce226f55b5a9b308ec325476f13703b');
+  });
+
+  it('does not depend on the order of the entries (they start together, in no order)', () => {
+    const [web, log] = TWO.split('  - name: ').slice(1);
+    const swapped = parseJobText(`${TWO.split('  - name: ')[0]}  - name: ${log}  - name: ${web}`, 's.yaml');
+    expect(swapped.container.map((e) => e.name)).toEqual(['log', 'web']);
+    expect(fullVersion(swapped)).toBe(fullVersion(two()));
+  });
+
+  it('changes when any entry changes, when an entry is renamed, added or removed', () => {
+    const v = fullVersion(two());
+    const edit = (from: string, to: string) => fullVersion(parseJobText(TWO.replace(from, to), 'x.yaml'));
+    expect(edit('shipper:2', 'shipper:3')).not.toBe(v);
+    expect(edit('sleep 1', 'sleep 2')).not.toBe(v);
+    expect(edit('- name: log', '- name: logs')).not.toBe(v);
+    expect(edit('      - in: 8000\n', '      - in: 8001\n')).not.toBe(v);
+    const three = parseJobText(`${TWO}  - name: cache\n    image: redis:7\n`, 'x.yaml');
+    expect(fullVersion(three)).not.toBe(v);
+    expect(fullVersion({ ...two(), count: 9 })).toBe(v);
+  });
+
+  it('one entry keeps the 0.3 hash; giving it a name is a new version (its containers change)', () => {
+    const unnamed = parseJobText(SHOP_0_3, 'shop.yaml');
+    const named = parseJobText(SHOP_0_3.replace('  - image:', '  - name: web\n    image:'), 'shop.yaml');
+    expect(specVersion(unnamed)).toBe('61c7e12');
+    expect(named.container[0]!.name).toBe('web');
+    expect(specVersion(named)).not.toBe('61c7e12');
+  });
+});
+
 describe('canonicalJson', () => {
   it('sorts keys at every depth and keeps list order', () => {
     expect(canonicalJson({ b: 1, a: { d: [3, 1], c: null } })).toBe('{"a":{"c":null,"d":[3,1]},"b":1}');
