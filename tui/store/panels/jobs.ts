@@ -20,9 +20,19 @@ export interface JobNodeState {
   online: boolean;
 }
 
+/** One entry of a job with named entries, summed over the nodes. */
+export interface JobEntryRow {
+  name: string;
+  image: string;
+  running: number;
+  desired: number;
+}
+
 export interface JobRow extends RowBase {
   job: string;
   image: string;
+  /** Jobs with named entries: each entry (in the job file's order); empty otherwise. */
+  entries: JobEntryRow[];
   version: string;
   running: number;
   desired: number;
@@ -92,14 +102,30 @@ export function driftText(perNode: readonly JobNodeState[]): string {
 }
 
 const buildJobRows = memo((nodeOrder: string[], nodes: TuiState['nodes']): JobRow[] => {
-  const byJob = new Map<string, { perNode: JobNodeState[]; images: string[] }>();
+  const byJob = new Map<
+    string,
+    { perNode: JobNodeState[]; images: string[]; entries: Map<string, JobEntryRow & { images: string[] }> }
+  >();
   for (const name of nodeOrder) {
     const node = nodes[name]!;
     for (const status of Object.values(node.jobs)) {
       let entry = byJob.get(status.name);
       if (!entry) {
-        entry = { perNode: [], images: [] };
+        entry = { perNode: [], images: [], entries: new Map() };
         byJob.set(status.name, entry);
+      }
+      for (const e of status.entries ?? []) {
+        const sum = entry.entries.get(e.name) ?? {
+          name: e.name,
+          image: '-',
+          running: 0,
+          desired: 0,
+          images: [],
+        };
+        sum.running += e.running;
+        sum.desired += e.desired ?? 0;
+        if (e.image) sum.images.push(e.image);
+        entry.entries.set(e.name, sum);
       }
       entry.perNode.push({
         node: name,
@@ -125,6 +151,10 @@ const buildJobRows = memo((nodeOrder: string[], nodes: TuiState['nodes']): JobRo
       dim: entry.perNode.every((p) => !p.online),
       job,
       image: majority(entry.images) ?? '-',
+      entries: [...entry.entries.values()].map(({ images, ...e }) => ({
+        ...e,
+        image: majority(images) ?? '-',
+      })),
       version: versionText(entry.perNode),
       running,
       desired,
@@ -132,7 +162,14 @@ const buildJobRows = memo((nodeOrder: string[], nodes: TuiState['nodes']): JobRo
       healthy,
       perNode: entry.perNode,
     };
-    row.search = [job, row.image, row.version, row.drift, ...entry.perNode.map((p) => p.node)].join(' ');
+    row.search = [
+      job,
+      row.image,
+      ...row.entries.map((e) => e.name),
+      row.version,
+      row.drift,
+      ...entry.perNode.map((p) => p.node),
+    ].join(' ');
     rows.push(row);
   }
   return rows;
@@ -142,10 +179,11 @@ export function jobRows(state: TuiState): JobRow[] {
   return buildJobRows(state.nodeOrder, state.nodes);
 }
 
-type JobCol = 'job' | 'image' | 'version' | 'count' | 'drift';
+type JobCol = 'job' | 'entry' | 'image' | 'version' | 'count' | 'drift';
 
 const COLUMNS: ColumnDef<JobCol>[] = [
   { id: 'job', title: 'JOB', min: 6, max: 20, priority: 0 },
+  { id: 'entry', title: 'ENTRY', min: 5, max: 24, priority: 3 },
   { id: 'count', title: 'RUN/DES', min: 7, priority: 0, align: 'right' },
   { id: 'drift', title: 'DRIFT', min: 7, max: 20, priority: 1 },
   { id: 'version', title: 'VERSION', min: 7, max: 28, priority: 2 },
@@ -156,6 +194,10 @@ function cellOf(row: JobRow, column: FittedColumn): Cell {
   switch (column.id as JobCol) {
     case 'job':
       return { text: row.job || '-' };
+    case 'entry':
+      return row.entries.length === 0
+        ? { text: '-', tone: 'dim' }
+        : { text: row.entries.map((e) => e.name).join(',') };
     case 'image':
       return { text: row.image };
     case 'version':
@@ -177,6 +219,9 @@ function infoLines(j: JobRow, state: TuiState): string[] {
     `Version     ${j.version}`,
     `Running     ${j.running} of ${j.desired} desired`,
     `Drift       ${j.drift}`,
+    ...j.entries.map(
+      (e) => `Entry       ${fitText(e.name, 14)} ${fitText(e.image, 34)} ${e.running}/${e.desired}`,
+    ),
     '',
     'NODE           STATUS        VERSION   RUNNING/DESIRED',
   ];
