@@ -256,9 +256,25 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
-  /** User-defined networks named in a job are created (as bridges) when missing, like compose does. */
-  private async ensureNetwork(name: string): Promise<void> {
-    if (BUILTIN_NETWORKS.has(name)) return;
+  /** Per network name, the check-and-create in flight (see ensureNetwork). */
+  private readonly networksInFlight = new Map<string, Promise<void>>();
+
+  /**
+   * User-defined networks named in a job are created (as bridges) when missing, like compose does.
+   * One check-and-create per name at a time: the engine accepts two networks of one name when two
+   * creates race (and then refuses to attach a container to the "ambiguous" name), and a job's
+   * containers are created several at a time.
+   */
+  private ensureNetwork(name: string): Promise<void> {
+    if (BUILTIN_NETWORKS.has(name)) return Promise.resolve();
+    const inFlight = this.networksInFlight.get(name);
+    if (inFlight) return inFlight;
+    const done = this.createNetworkIfMissing(name).finally(() => this.networksInFlight.delete(name));
+    this.networksInFlight.set(name, done);
+    return done;
+  }
+
+  private async createNetworkIfMissing(name: string): Promise<void> {
     const existing = await this.docker.listNetworks({ filters: { name: [name] } });
     if (existing.some((n) => n.Name === name)) return;
     try {
