@@ -12,16 +12,20 @@
 
 import type { AddressInfo } from 'node:net';
 import { hostname as osHostname } from 'node:os';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { packageVersion } from '../src/build-info.js';
 import type { AgentPolicy } from '../src/core/policy.js';
 import { connectDocker } from './docker/connect.js';
 import { DockerRuntime } from './docker/docker.js';
 import type { FeedRuntime } from './docker/feed-runtime.js';
+import { DockerProxyHost } from './docker/proxy-container.js';
 import type { ContainerRuntime } from './docker/runtime.js';
 import { attachFeeds, type FeedsHandle } from './feeds/index.js';
 import { type AgentServer, createAgentServer, type RequestAuthorizer } from './http/server.js';
 import { JobEngine } from './jobs/engine.js';
+import { CaddyAdmin } from './proxy/caddy-admin.js';
+import { ProxyManager } from './proxy/manager.js';
 import { FileJobStateStore, type JobStateStore } from './store/job-store.js';
 
 export type { AgentServer } from './http/server.js';
@@ -47,7 +51,12 @@ export interface CreateAgentOptions {
   agentVersion?: string;
   /** Default: the machine's host name. */
   hostname?: string;
+  /** The node proxy's image (default DEFAULT_PROXY_IMAGE). Unused with `runtimes` (no proxy then). */
+  proxyImage?: string;
 }
+
+/** The image of the node's proxy (Caddy) unless `--proxy-image` names another. */
+export const DEFAULT_PROXY_IMAGE = 'caddy:2.6.2-alpine';
 
 export interface Agent {
   /** The HTTP server (not listening until `listen`). */
@@ -57,6 +66,11 @@ export interface Agent {
   readonly agentVersion: string;
   /** Logs whether the engine answers; never throws: without Docker the agent serves 503s until it is back. */
   checkDocker(timeoutMs?: number): Promise<boolean>;
+  /**
+   * Makes the node's proxy serve the routes of the jobs' current versions (at start: whatever it
+   * held). Logs and resolves false on failure; never throws.
+   */
+  reconcileProxy(): Promise<boolean>;
   /** Starts accepting connections; rejects (e.g. `EADDRINUSE`) when it cannot. */
   listen(port: number, host: string): Promise<AddressInfo>;
   /**
@@ -71,7 +85,32 @@ export function createAgent(options: CreateAgentOptions): Agent {
   const { logger } = options;
   const agentVersion = options.agentVersion ?? packageVersion();
   const docker = options.runtimes ? undefined : connectDocker(options.dockerHost);
-  const runtime = options.runtimes?.containers ?? new DockerRuntime(docker!);
+  const dockerRuntime = docker ? new DockerRuntime(docker) : undefined;
+  const runtime = options.runtimes?.containers ?? dockerRuntime!;
+  // The proxy lives beside a real engine only; its state directory sits in the data directory.
+  const stateDir = join(options.dataDir, 'proxy');
+  const proxy =
+    docker && dockerRuntime
+      ? new ProxyManager({
+          host: new DockerProxyHost(
+            docker,
+            (name) => dockerRuntime.ensureNetwork(name),
+            async (image) => {
+              if ((await dockerRuntime.imageId(image)) === null)
+                await dockerRuntime.pullImage(image, () => {});
+            },
+          ),
+          admin: new CaddyAdmin(join(stateDir, 'admin.sock'), join(stateDir, 'probe.sock')),
+          stateDir,
+          image: options.proxyImage ?? DEFAULT_PROXY_IMAGE,
+          ...(typeof process.getuid === 'function' && process.getuid() !== 0
+            ? { user: `${process.getuid()}:${process.getgid?.() ?? process.getuid()}` }
+            : {}),
+          logger: logger.child({ component: 'proxy' }),
+          now: Date.now,
+          sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+        })
+      : undefined;
   const engine = new JobEngine({
     runtime,
     store: options.store ?? new FileJobStateStore(options.dataDir, logger),
@@ -79,6 +118,7 @@ export function createAgent(options: CreateAgentOptions): Agent {
     agentVersion,
     hostname: options.hostname ?? osHostname(),
     ...(options.policy ? { policy: options.policy } : {}),
+    ...(proxy ? { proxy } : {}),
   });
   const server = createAgentServer({ service: engine, verifier: options.verifier, logger, agentVersion });
   // Live feeds (events, stats, logs) over a WebSocket on the same server, same key.
@@ -110,6 +150,16 @@ export function createAgent(options: CreateAgentOptions): Agent {
           },
           'Docker is not reachable; serving anyway (requests that need Docker answer 503 until it is back)',
         );
+        return false;
+      }
+    },
+
+    async reconcileProxy() {
+      try {
+        await engine.reconcileRoutes();
+        return true;
+      } catch (error) {
+        logger.error({ error: (error as Error).message }, 'cannot reconcile the proxy routes');
         return false;
       }
     },

@@ -25,6 +25,8 @@ export interface AgentOptions {
   dataDir?: string;
   rotateKey: boolean;
   allowHostBinds: boolean;
+  /** The node proxy's image (default: app.ts DEFAULT_PROXY_IMAGE). */
+  proxyImage?: string;
 }
 
 /** The data directory when none is given: `/config` (the image's volume) if usable, else per user. */
@@ -151,10 +153,13 @@ async function serve(
     logger,
     dockerHost: io.env['DOCKER_HOST'],
     policy: { allowHostBinds: options.allowHostBinds },
+    ...(options.proxyImage ? { proxyImage: options.proxyImage } : {}),
   });
   if (options.allowHostBinds)
     logger.warn('--allow-host-binds: jobs may bind the Docker socket and host system paths');
-  await agent.checkDocker();
+  // Before serving: the proxy's routes follow the jobs' committed versions (an update this agent
+  // died in the middle of is not), so no operation starts from a route it did not set.
+  if (await agent.checkDocker()) await agent.reconcileProxy();
 
   let port: number;
   try {

@@ -241,8 +241,13 @@ export class DockerRuntime implements ContainerRuntime {
 
   async createContainer(req: CreateContainerRequest): Promise<string> {
     try {
-      const [, ...extraNetworks] = req.spec.networks;
-      for (const net of req.spec.networks) await this.ensureNetwork(net);
+      const [, ...specNetworks] = req.spec.networks;
+      const extraNetworks =
+        req.proxyNetwork && !req.spec.networks.includes(req.proxyNetwork)
+          ? [...specNetworks, req.proxyNetwork]
+          : specNetworks;
+      for (const net of [...req.spec.networks, ...(req.proxyNetwork ? [req.proxyNetwork] : [])])
+        await this.ensureNetwork(net);
       const container = await this.docker.createContainer(containerConfig(req));
       for (const net of extraNetworks) {
         const aliases = networkAliases(net, req.aliases);
@@ -265,7 +270,7 @@ export class DockerRuntime implements ContainerRuntime {
    * creates race (and then refuses to attach a container to the "ambiguous" name), and a job's
    * containers are created several at a time.
    */
-  private ensureNetwork(name: string): Promise<void> {
+  ensureNetwork(name: string): Promise<void> {
     if (BUILTIN_NETWORKS.has(name)) return Promise.resolve();
     const inFlight = this.networksInFlight.get(name);
     if (inFlight) return inFlight;

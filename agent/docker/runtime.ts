@@ -53,6 +53,11 @@ export interface CreateContainerRequest {
    * default bridge, `host` and `none` have no DNS: there they are not set).
    */
   aliases?: readonly string[];
+  /**
+   * A user-defined network to attach it to as well, beside the spec's (the node proxy's network,
+   * for the entry a route sends requests to). Created when missing.
+   */
+  proxyNetwork?: string;
 }
 
 export interface ContainerRuntime {

@@ -8,8 +8,11 @@
 import type { Logger } from 'pino';
 import { jobImages } from '../../src/core/entries.js';
 import { DokkupError } from '../../src/core/errors.js';
+import { currentRecord } from '../../src/core/history.js';
+import { LABEL_ENTRY, LABEL_VERSION } from '../../src/core/labels.js';
 import { type ExecutionPlan, planDeploy, planRollback, planStop } from '../../src/core/planner.js';
 import { type AgentPolicy, DEFAULT_POLICY } from '../../src/core/policy.js';
+import type { Route } from '../../src/core/proxy.js';
 import { specVersion } from '../../src/core/version.js';
 import type {
   AgentInfo,
@@ -22,13 +25,16 @@ import type {
   PlanRequest,
 } from '../../src/protocol/api.js';
 import type { JobSpec } from '../../src/protocol/job.js';
+import { PROXY_NETWORK } from '../docker/proxy-container.js';
 import type { ContainerRuntime } from '../docker/runtime.js';
+import type { ProxyManager } from '../proxy/manager.js';
 import type { JobStateStore } from '../store/job-store.js';
 import { Executor } from './executor.js';
-import { observe } from './observe.js';
+import { containersOf, observe } from './observe.js';
 import { OperationEnvelope } from './operation.js';
 import { JobQueries } from './queries.js';
 import type { JobService, OperationListener, ProgressSink } from './service.js';
+import { TrafficSwitch } from './traffic.js';
 
 export interface JobEngineOptions {
   runtime: ContainerRuntime;
@@ -48,6 +54,8 @@ export interface JobEngineOptions {
   pollMs?: number;
   /** What this agent refuses to run (default: no binds of the Docker socket or the host root). */
   policy?: AgentPolicy;
+  /** The node's proxy; without one, jobs with a `proxy:` block are refused. */
+  proxy?: ProxyManager;
 }
 
 /**
@@ -66,12 +74,16 @@ export class JobEngine implements JobService {
   private readonly queries: JobQueries;
   private readonly envelope: OperationEnvelope;
   private readonly executor: Executor;
+  private readonly traffic: TrafficSwitch;
+  private readonly proxy: ProxyManager | null;
 
   constructor(opts: JobEngineOptions) {
     this.runtime = opts.runtime;
     this.store = opts.store;
     const now = opts.now ?? Date.now;
     const sleep = opts.sleep ?? realSleep;
+    this.proxy = opts.proxy ?? null;
+    this.traffic = new TrafficSwitch(this.proxy, opts.store, now);
     this.queries = new JobQueries(opts);
     this.envelope = new OperationEnvelope({ runtime: opts.runtime, logger: opts.logger, now, sleep });
     this.executor = new Executor({
@@ -83,7 +95,34 @@ export class JobEngine implements JobService {
       concurrency: opts.concurrency ?? DEFAULT_ENGINE_CONCURRENCY,
       pollMs: opts.pollMs ?? 250,
       policy: opts.policy ?? DEFAULT_POLICY,
+      traffic: this.traffic,
+      proxyNetwork: PROXY_NETWORK,
     });
+  }
+
+  /**
+   * At agent start: the proxy serves every job's current version's running containers of its
+   * route (whatever it held: an update the agent died in the middle of is not committed).
+   */
+  async reconcileRoutes(): Promise<void> {
+    if (!this.proxy) return;
+    const routes: Route[] = [];
+    for (const job of await this.store.list()) {
+      const record = currentRecord(await this.store.read(job));
+      const proxy = record?.spec.proxy;
+      if (!record || !proxy) continue;
+      const upstreams = (await containersOf(this.runtime, job))
+        .filter(
+          (c) =>
+            c.state === 'running' &&
+            c.labels[LABEL_VERSION] === record.version &&
+            (c.labels[LABEL_ENTRY] ?? null) === proxy.entry,
+        )
+        .map((c) => c.name)
+        .sort();
+      if (upstreams.length > 0) routes.push({ job, proxy, upstreams });
+    }
+    await this.proxy.reconcile(routes);
   }
 
   /** Every operation's start, progress and result, for the live feeds. */
@@ -107,16 +146,23 @@ export class JobEngine implements JobService {
     return this.queries.info();
   }
 
-  listJobs(): Promise<JobList> {
-    return this.queries.listJobs();
+  async listJobs(): Promise<JobList> {
+    const list = await this.queries.listJobs();
+    // Routes without asking the proxy about every upstream (a list is refreshed often).
+    return { jobs: await Promise.all(list.jobs.map((s) => this.withRoute(s, false))) };
   }
 
   listContainers(): Promise<ContainerList> {
     return this.queries.listContainers();
   }
 
-  status(job: string): Promise<JobStatus> {
-    return this.queries.status(job);
+  async status(job: string): Promise<JobStatus> {
+    return this.withRoute(await this.queries.status(job), true);
+  }
+
+  private async withRoute(status: JobStatus, probe: boolean): Promise<JobStatus> {
+    const route = await this.proxy?.status(status.name, probe);
+    return route ? { ...status, route } : status;
   }
 
   history(job: string): Promise<JobHistory> {
@@ -129,6 +175,7 @@ export class JobEngine implements JobService {
       this.executor.checkPolicy(request.spec, 'spec.');
       if (request.spec.name !== job)
         throw new DokkupError('invalid_request', 'spec.name does not match the job in the path', 'spec.name');
+      await this.traffic.check(request.spec, 'spec.');
       const plan = planDeploy(obs, request.spec, specVersion(request.spec)).plan;
       if (plan.changes && (plan.action === 'fresh' || plan.action === 'update' || plan.action === 'scale')) {
         for (const image of jobImages(request.spec)) {

@@ -32,6 +32,7 @@ import { type GatedContainer, type GateOptions, hasHealthcheck, waitHealthy } fr
 import { containersOf } from './observe.js';
 import { asDokkupError, OperationFailed } from './operation.js';
 import type { ProgressSink } from './service.js';
+import { type NamedContainer, named, type TrafficSwitch } from './traffic.js';
 
 export interface ExecutorOptions {
   runtime: ContainerRuntime;
@@ -47,6 +48,10 @@ export interface ExecutorOptions {
   /** How often new containers are inspected while waiting for them to become healthy. */
   pollMs: number;
   policy: AgentPolicy;
+  /** The node proxy's side of operations (jobs with a `proxy:` block). */
+  traffic: TrafficSwitch;
+  /** The network the proxy shares with the containers it sends requests to. */
+  proxyNetwork: string;
 }
 
 /** Marks an operation's milestones for its result's timings (see OperationEnvelope). */
@@ -140,10 +145,23 @@ export class Executor {
     // Rollbacks too: the policy may have been tightened since that version was deployed.
     if (plan.changes) this.checkPolicy(spec);
 
+    const traffic = this.opts.traffic;
+    const routed = traffic.involved(spec, spec.name);
     if (!plan.changes) {
       if (unchangedPlanCommits(obs, spec, version)) await commit();
+      // The route follows what runs (it may have been lost with the proxy's own state).
+      if (routed) {
+        const running = obs.containers.filter((c) => c.version === version && c.state === 'running');
+        await traffic.cutover(spec, named(running), report);
+      }
       return this.result(plan, obs.containers);
     }
+    await traffic.check(spec);
+
+    // Containers about to go leave the route first, and their requests in flight finish.
+    const leaving = new Set(steps.removeLeftovers);
+    if (!steps.strategy) for (const id of steps.removeExtra) leaving.add(id);
+    if (routed) await traffic.release(spec.name, namesOf(obs, leaving), report);
 
     await this.forEach(steps.removeLeftovers, 'cleanup', 'Removing leftover container', report, (id) =>
       this.runtime.removeContainer(id),
@@ -167,20 +185,30 @@ export class Executor {
         }
         stoppedFirst.push(...toStop);
       }
+      const before = traffic.routeOf(spec.name);
       try {
-        await this.createGated(spec, version, steps.create, report);
+        // The route switches to the new containers once they passed the gate and the proxy
+        // reaches them: a failure before that leaves it (and the old containers) as they were.
+        await this.createGated(spec, version, steps.create, report, (created) =>
+          routed ? traffic.cutover(spec, created, report) : Promise.resolve(),
+        );
       } catch (err) {
         if (stoppedFirst.length > 0) await this.restore(stoppedFirst, report);
         throw err;
       }
       await commit();
+      await traffic.drain(spec.name, before, report);
       await this.stopAndRemove(steps.replace, 'old containers', grace, report);
     } else {
       await this.stopAndRemove(steps.removeExtra, 'extra containers', grace, report);
       await this.forEach(steps.startExisting, 'start', 'Starting container', report, (id) =>
         this.runtime.startContainer(id),
       );
-      await this.createGated(spec, version, steps.create, report);
+      const gone = new Set([...steps.removeLeftovers, ...steps.removeExtra]);
+      const kept = named(obs.containers.filter((c) => c.version === version && !gone.has(c.id)));
+      await this.createGated(spec, version, steps.create, report, (created) =>
+        routed ? traffic.cutover(spec, [...kept, ...created], report) : Promise.resolve(),
+      );
       await commit();
     }
     return this.result(plan, await containersOf(this.runtime, spec.name));
@@ -223,6 +251,9 @@ export class Executor {
     const job = obs.job;
     // Each entry's grace period in the job's current spec, or Docker's default without a history.
     const grace = graceResolver(obs, exec.spec, null);
+    // Requests stop going to the job's containers, and those in flight finish, before they stop.
+    await this.opts.traffic.release(job, namesOf(obs, new Set([...steps.stop, ...steps.purge])), report);
+    await this.opts.traffic.withdraw(job);
     await this.stopAll(steps.stop, 'Stopping containers', grace, report);
     await this.stopAndRemove(steps.purge, 'containers', grace, report);
     if (purge) await this.opts.store.remove(job);
@@ -266,9 +297,19 @@ export class Executor {
    * or nothing: if any container of any replica fails, every container created here is removed
    * before the error propagates.
    */
-  private async createGated(spec: JobSpec, version: string, n: number, report: ProgressSink): Promise<void> {
-    if (n === 0) return;
+  private async createGated(
+    spec: JobSpec,
+    version: string,
+    n: number,
+    report: ProgressSink,
+    afterGate: (created: NamedContainer[]) => Promise<void> = async () => {},
+  ): Promise<void> {
+    if (n === 0) {
+      await afterGate([]);
+      return;
+    }
     const created: string[] = [];
+    const createdNamed: NamedContainer[] = [];
     try {
       const gatedEntries = await Promise.all(spec.container.map((e) => hasHealthcheck(this.runtime, e)));
       const queue = new PQueue({ concurrency: this.opts.concurrency });
@@ -279,13 +320,21 @@ export class Executor {
       const tasks = Array.from({ length: n }, () => randomUUID()).flatMap((replica) =>
         spec.container.map((entry, e) =>
           queue.add(async () => {
+            const name = entry.name ? `${spec.name}-${entry.name}-${replica}` : `${spec.name}-${replica}`;
+            const proxyNetwork = this.opts.traffic.networkFor(
+              spec,
+              entry.name ?? null,
+              this.opts.proxyNetwork,
+            );
             const id = await this.runtime.createContainer({
-              name: entry.name ? `${spec.name}-${entry.name}-${replica}` : `${spec.name}-${replica}`,
+              name,
               spec: entry,
               labels: containerLabels(spec.name, version, entry.name, several ? replica : undefined),
               ...(entry.name ? { aliases: [entry.name] } : {}),
+              ...(proxyNetwork ? { proxyNetwork } : {}),
             });
             created.push(id);
+            createdNamed.push({ id, name, entry: entry.name ?? null });
             gate.push({ id, gated: gatedEntries[e]!, entry: entry.name });
             report({
               type: 'progress',
@@ -303,7 +352,9 @@ export class Executor {
       const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
       if (failed) throw failed.reason;
       await waitHealthy(this.gate, gate, spec.update, report);
+      await afterGate(createdNamed);
     } catch (err) {
+      await this.opts.traffic.withdraw(spec.name).catch(() => {});
       const cause = asDokkupError(err);
       report({
         type: 'progress',
@@ -439,4 +490,9 @@ export class Executor {
       total: after.length,
     };
   }
+}
+
+/** The names of the observed containers with these IDs. */
+function namesOf(obs: Observation, ids: ReadonlySet<string>): Set<string> {
+  return new Set(obs.containers.filter((c) => ids.has(c.id)).map((c) => c.name));
 }

@@ -20,6 +20,7 @@ import type { JobSpec } from '../protocol/job.js';
 import type { JobState } from '../protocol/state.js';
 import { containersPerNode, findEntry, usesFixedHostPort } from './entries.js';
 import { currentRecord, findRecord, previousVersion } from './history.js';
+import { routeLabel } from './proxy.js';
 import {
   containerIds,
   groupReplicas,
@@ -216,6 +217,7 @@ function converge(
       rollbackTo: prev,
       diff: diffSpecs(base, spec, staleImage),
       warnings,
+      ...(spec.proxy ? { route: routeLabel(spec.proxy) } : {}),
     },
   };
 }

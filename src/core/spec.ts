@@ -16,11 +16,13 @@ import {
   type JobFile,
   type JobSpec,
   type PortSpec,
+  type ProxySpec,
   type Target,
   type UpdatePolicy,
 } from '../protocol/job.js';
 import { formatDurationMs, parseDurationMs } from './duration.js';
 import { InputError, InputErrors } from './errors.js';
+import { normalizeProxy } from './proxy.js';
 import { splitShellWords } from './shell-words.js';
 import { parseStopGracePeriodMs, parseStopSignal } from './stop.js';
 
@@ -101,8 +103,15 @@ export function normalizeJob(file: JobFile): JobSpec {
   for (const { index, message } of entryNameIssues(names))
     problems.add(['container', index, 'name'], message);
   checkHostPortsAcrossEntries(container, files, problems);
+  let proxy: ProxySpec | null = null;
+  if (file.proxy && typeof file.proxy === 'object' && container.length === files.length) {
+    const normalized = normalizeProxy(file.proxy, container);
+    for (const issue of normalized.issues) problems.add(['proxy', ...issue.path], issue.message);
+    proxy = normalized.proxy;
+  }
   if (problems.errors.length > 0) throw new InputErrors(problems.errors);
-  return { name: file.name, count, target, container, update };
+  // `proxy` only when the file has one: a job without it keeps its version (see version.ts).
+  return { name: file.name, count, target, container, update, ...(proxy ? { proxy } : {}) };
 }
 
 /** Two entries of a replica run on the same node: they cannot bind the same host port. */

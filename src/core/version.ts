@@ -28,11 +28,20 @@ export function canonicalJson(value: unknown): string {
  *   so an upgrade never changes the version of a job file (and never redeploys it). An entry's
  *   `name` is part of its definition: adding `name:` to a one-entry job is a new version, because
  *   it changes the containers (their names, their `dokkup.job.entry` label, their network alias).
+ * - A `proxy:` block: `{container, proxy}` of the above and the normalised route (a route change is
+ *   a new version, deployed, and rolled back, through the same gapless switch).
  * - Several entries: the list of their definitions sorted by name. Entries start together, in no
  *   order, so listing them in another order is the same job and keeps the version; a list can
  *   never hash like a single object, so the two forms cannot collide.
  */
 function versionedPart(spec: JobSpec): unknown {
+  const containers = containersPart(spec);
+  // A route is part of what runs (its containers join the proxy's network, the proxy sends them
+  // requests): a job with a `proxy:` block hashes both. Without one, nothing changes.
+  return spec.proxy ? { container: containers, proxy: spec.proxy } : containers;
+}
+
+function containersPart(spec: JobSpec): unknown {
   const parts = spec.container.map(({ pull: _pull, ...container }) => container);
   if (parts.length === 1) return parts[0];
   return parts.sort((a, b) =>

@@ -144,6 +144,27 @@ export const EntryStatusSchema = z.object({
 });
 export type EntryStatus = z.infer<typeof EntryStatusSchema>;
 
+/** A job's route on the node's proxy and its upstreams as the proxy sees them. */
+export const RouteStatusSchema = z.object({
+  /** `:80 shop.example.com → 8000` */
+  route: z.string(),
+  port: z.number().int(),
+  host: z.string().nullable(),
+  path: z.string().nullable(),
+  entry: z.string().nullable(),
+  targetPort: z.number().int(),
+  upstreams: z.array(
+    z.object({
+      container: z.string(),
+      /** `name:port` the proxy dials. */
+      address: z.string(),
+      /** The proxy reached it on its health path just now (null: the proxy did not answer). */
+      healthy: z.boolean().nullable(),
+    }),
+  ),
+});
+export type RouteStatus = z.infer<typeof RouteStatusSchema>;
+
 export const JobStatusSchema = z.object({
   name: z.string(),
   /** Current version from the node's history (null when never deployed or purged). */
@@ -157,6 +178,8 @@ export const JobStatusSchema = z.object({
   containers: z.array(ContainerInfoSchema),
   /** Jobs with named entries: each entry's image and containers, in file order. */
   entries: z.array(EntryStatusSchema).optional(),
+  /** The job's route on the node's proxy (jobs with a `proxy:` block that serve). */
+  route: RouteStatusSchema.optional(),
 });
 export type JobStatus = z.infer<typeof JobStatusSchema>;
 
@@ -274,6 +297,8 @@ export const PlanSchema = z.object({
   rollbackTo: z.string().nullable(),
   diff: SpecDiffSchema.nullable(),
   warnings: z.array(z.string()),
+  /** The route on the node's proxy after the plan (`:80 shop.example.com → 8000`); absent without one. */
+  route: z.string().optional(),
 });
 export type Plan = z.infer<typeof PlanSchema>;
 

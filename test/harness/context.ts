@@ -70,6 +70,7 @@ export function images(): TestImages {
     busy: none,
     stubborn: none,
     signals: none,
+    proxy: none,
     neverPushed: none,
   };
 }

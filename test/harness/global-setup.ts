@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import type { TestProject } from 'vitest/node';
 import { type Engine, startEngines, trackLiveDir, untrackLiveDir } from './engines.js';
-import { BUSYBOX_PATH, buildTestImages, isStaticExecutable } from './images.js';
+import { BUSYBOX_PATH, buildTestImages, CADDY_PATH, isStaticExecutable } from './images.js';
 import { HARNESS_KEY, type HarnessInfo } from './info.js';
 import { hasCommand } from './proc.js';
 import { type Registry, startRegistry } from './registry.js';
@@ -43,8 +43,10 @@ export function missingPrerequisites(): string | undefined {
   else if (!isStaticExecutable(BUSYBOX_PATH)) {
     missing.push(`a static ${BUSYBOX_PATH} (install busybox-static, not busybox)`);
   }
+  if (!existsSync(CADDY_PATH))
+    missing.push(`${CADDY_PATH} (Debian package caddy: the node proxy's test image)`);
   if (missing.length === 0) return undefined;
-  return `missing ${missing.join(', ')}; install with: apt-get install -y docker.io busybox-static docker-registry iproute2`;
+  return `missing ${missing.join(', ')}; install with: apt-get install -y docker.io busybox-static docker-registry caddy iproute2`;
 }
 
 function loudWarning(reason: string): void {

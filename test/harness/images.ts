@@ -19,11 +19,14 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { docker, dockerEnv, lines } from './docker-cli.js';
 import { CommandError, type RunResult } from './proc.js';
+import { sharedLibraries } from './shared-libraries.js';
 
 export const BUSYBOX_PATH = '/bin/busybox';
+/** Debian's Caddy (package caddy), made into the node proxy's test image. */
+export const CADDY_PATH = '/usr/bin/caddy';
 
 /** Port the web, healthy and unhealthy images serve HTTP on inside the container. */
 export const WEB_PORT = 8000;
@@ -70,6 +73,11 @@ export interface TestImages {
   stubborn: string;
   /** Logs `got SIG<NAME>` for the stop signal it receives (TERM, QUIT, INT, HUP, USR1, USR2), then exits 0. */
   signals: string;
+  /**
+   * The node proxy: Debian's Caddy binary and the libraries `ldd` lists (plus busybox for a
+   * shell), for `dokkup agent --proxy-image`. Its CMD is the agent's to give.
+   */
+  proxy: string;
   /** A tag in the web repository that was never pushed: pulling it fails. */
   neverPushed: string;
 }
@@ -202,6 +210,31 @@ function importRootfs(
   );
 }
 
+/** Debian's caddy binary with its libraries (and busybox) as an image, Caddy on the PATH. */
+async function importProxyImage(dockerHost: string, rootfs: string, ref: string): Promise<RunResult> {
+  const place = (from: string, to: string) => {
+    mkdirSync(join(rootfs, dirname(to)), { recursive: true });
+    copyFileSync(from, join(rootfs, to));
+    chmodSync(join(rootfs, to), 0o755);
+  };
+  place(CADDY_PATH, '/usr/bin/caddy');
+  for (const lib of await sharedLibraries(CADDY_PATH)) place(lib, lib);
+  place(BUSYBOX_PATH, '/bin/busybox');
+  for (const applet of ['sh', 'ls', 'cat', 'wget', 'ps']) symlinkSync('busybox', join(rootfs, 'bin', applet));
+  for (const dir of ['tmp', 'etc', 'data']) mkdirSync(join(rootfs, dir), { recursive: true });
+  chmodSync(join(rootfs, 'tmp'), 0o1777);
+  writeFileSync(join(rootfs, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
+  writeFileSync(join(rootfs, 'etc/group'), 'root:x:0:\n');
+  return pipeline(
+    { cmd: 'tar', args: ['-C', rootfs, '--owner=0', '--group=0', '--numeric-owner', '-c', '.'] },
+    {
+      cmd: 'docker',
+      args: ['import', '-c', 'ENV PATH=/usr/bin:/bin', '-c', 'CMD ["caddy", "version"]', '-', ref],
+      env: dockerEnv(dockerHost),
+    },
+  );
+}
+
 /** `sh -c SCRIPT` that exits 0 on SIGTERM. */
 function trapped(script: string): string[] {
   return ['/bin/sh', '-c', `trap 'exit 0' TERM; ${script}`];
@@ -244,6 +277,7 @@ export async function buildTestImages(
     busy: repo('busy', 'v1'),
     stubborn: repo('stubborn', 'v1'),
     signals: repo('signals', 'v1'),
+    proxy: repo('caddy', '2.6.2'),
     neverPushed: repo('web', 'never-pushed'),
   };
   const h = builderDockerHost;
@@ -281,6 +315,7 @@ export async function buildTestImages(
     importRootfs(h, v1, trapped('while :; do :; done'), refs.busy),
     importRootfs(h, v1, ['/bin/sh', '-c', `httpd -f -p ${WEB_PORT} -h /www`], refs.stubborn),
     importRootfs(h, v1, ['/bin/sh', '-c', SIGNAL_LOGGER], refs.signals),
+    importProxyImage(h, join(workDir, 'rootfs-proxy'), refs.proxy),
   ]);
 
   step('imported');

@@ -10,17 +10,9 @@ import { dirname, join } from 'node:path';
 import { dockerEnv } from './docker-cli.js';
 import { BUSYBOX_PATH, pipeline } from './images.js';
 import { run } from './proc.js';
+import { sharedLibraries } from './shared-libraries.js';
 
-/** The shared libraries an executable loads (absolute paths, the loader included). */
-export async function sharedLibraries(executable: string): Promise<string[]> {
-  const { stdout } = await run('ldd', [executable]);
-  const paths = new Set<string>();
-  for (const line of stdout.split('\n')) {
-    const match = /(?:=>\s*)?(\/\S+)\s+\(0x/.exec(line);
-    if (match) paths.add(match[1]!);
-  }
-  return [...paths];
-}
+export { sharedLibraries };
 
 /** Imports the image `ref` holding this Node at /usr/local/bin/node; returns its reference. */
 export async function importNodeImage(

@@ -18,6 +18,8 @@ export interface ParsedAgentOptions {
   dataDir?: string;
   rotateKey: boolean;
   allowHostBinds: boolean;
+  /** The node proxy's image; absent: the agent's default. */
+  proxyImage?: string;
 }
 
 function parsePort(value: string, from: string): number {
@@ -47,7 +49,16 @@ export function agentOptionsOf(flags: FlagValues, env: CliIO['env'], cwd: string
     ...(config === undefined ? {} : { dataDir: path.resolve(cwd, config) }),
     rotateKey: booleanFlag(flags, 'rotateKey'),
     allowHostBinds: booleanFlag(flags, 'allowHostBinds'),
+    ...proxyImageOf(flags),
   };
+}
+
+function proxyImageOf(flags: FlagValues): { proxyImage?: string } {
+  const image = flags['proxyImage'] as string | undefined;
+  if (image === undefined) return {};
+  if (image.trim() === '' || /\s/.test(image))
+    throw new UsageError('--proxy-image must be an image reference');
+  return { proxyImage: image };
 }
 
 export const agentCommand: Command = {
@@ -92,6 +103,12 @@ Environment:
       default: false,
       description:
         'Let jobs bind the Docker socket, / and other host system paths (refused by default: such a container controls the host)',
+    },
+    proxyImage: {
+      type: 'string',
+      valueName: 'IMAGE',
+      description:
+        "Image of the node's proxy (Caddy), started when a job has a proxy: block (default caddy:2.6.2-alpine)",
     },
     version: { type: 'boolean', default: false, description: 'Print the agent version' },
   },
