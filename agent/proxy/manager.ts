@@ -252,7 +252,9 @@ export class ProxyManager {
    * routed port, then the configuration is loaded. The table is only replaced once Caddy took it.
    */
   private async apply(table: Route[], probes: Route[]): Promise<void> {
-    const wanted = routedPorts(table);
+    // Probe-only routes count: a job's first containers are probed on a proxy that already
+    // publishes its port (no second restart to publish it when the route comes).
+    const wanted = routedPorts([...table, ...probes]);
     const ports = [...new Set([...this.published, ...wanted])];
     await mkdir(this.opts.stateDir, { recursive: true });
     // A first start (no autosave yet) comes up serving this table.

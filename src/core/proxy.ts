@@ -225,6 +225,8 @@ export function routeOrder(a: Route, b: Route): number {
   return a.job < b.job ? -1 : a.job > b.job ? 1 : 0;
 }
 
+const byJob = (a: Route, b: Route) => (a.job < b.job ? -1 : a.job > b.job ? 1 : 0);
+
 function ms(value: number): string {
   return `${value}ms`;
 }
@@ -264,7 +266,7 @@ export function caddyConfig(
   servers['probe'] = {
     listen: [`unix/${paths.probeSocket}`],
     automatic_https: { disable: true },
-    routes: [...routes, ...probes].flatMap((r) =>
+    routes: [...[...routes].sort(byJob), ...[...probes].sort(byJob)].flatMap((r) =>
       r.upstreams.map((name) => ({
         match: [{ header: { [PROBE_HEADER]: [name] } }],
         handle: [

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JobEngine } from '../../agent/jobs/engine.js';
 import { silentLogger } from '../../agent/logger.js';
+import { ProxyManager } from '../../agent/proxy/manager.js';
 import { FileJobStateStore, MemoryJobStateStore } from '../../agent/store/job-store.js';
 import { LABEL_ENTRY, LABEL_REPLICA, LABEL_VERSION } from '../../src/core/labels.js';
 import type { AgentPolicy } from '../../src/core/policy.js';
@@ -16,6 +17,7 @@ import type { OperationResult, ProgressLine } from '../../src/protocol/api.js';
 import type { JobSpec } from '../../src/protocol/job.js';
 import { FakeClock, FakeRuntime, type FakeRuntimeOptions } from './container-runtime.js';
 import { MortalStore } from './job-store.js';
+import { FakeProxy } from './proxy.js';
 
 export interface RigOptions {
   runtime?: Omit<FakeRuntimeOptions, 'now' | 'sleep'>;
@@ -24,6 +26,8 @@ export interface RigOptions {
   concurrency?: number;
   /** Keep the history in memory instead of files on a temp dir (for many short runs). */
   memoryStore?: boolean;
+  /** Give the engine a node proxy (a real ProxyManager over the in-memory FakeProxy). */
+  proxy?: boolean;
 }
 
 export interface Ran {
@@ -48,10 +52,15 @@ export class EngineRig {
   readonly runtime: FakeRuntime;
   readonly store: MortalStore;
   engine: JobEngine;
+  /** The node proxy (with `proxy: true`). */
+  readonly proxy: FakeProxy | null;
+  private proxyDir = '';
 
   constructor(private readonly options: RigOptions = {}) {
     this.dir = options.memoryStore ? '' : mkdtempSync(join(tmpdir(), 'dokkup-engine-'));
     this.runtime = new FakeRuntime({ ...options.runtime, now: this.clock.now, sleep: this.clock.sleep });
+    this.proxy = options.proxy ? new FakeProxy(this.runtime) : null;
+    if (this.proxy) this.proxyDir = mkdtempSync(join(tmpdir(), 'dokkup-proxy-'));
     this.store = new MortalStore(
       options.memoryStore ? new MemoryJobStateStore() : new FileJobStateStore(this.dir),
       this.runtime,
@@ -71,6 +80,19 @@ export class EngineRig {
       pollMs: this.options.pollMs ?? 250,
       ...(this.options.concurrency ? { concurrency: this.options.concurrency } : {}),
       ...(policy ? { policy } : {}),
+      ...(this.proxy
+        ? {
+            proxy: new ProxyManager({
+              host: this.proxy,
+              admin: this.proxy,
+              stateDir: this.proxyDir,
+              image: 'caddy:test',
+              logger: silentLogger(),
+              now: this.clock.now,
+              sleep: this.clock.sleep,
+            }),
+          }
+        : {}),
     });
   }
 
@@ -138,5 +160,6 @@ export class EngineRig {
 
   cleanup(): void {
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    if (this.proxyDir) rmSync(this.proxyDir, { recursive: true, force: true });
   }
 }
