@@ -142,8 +142,9 @@ export class JobEngine implements JobService {
   // -------------------------------------------------------------------------------------------
   // Reads
 
-  info(): Promise<AgentInfo> {
-    return this.queries.info();
+  async info(): Promise<AgentInfo> {
+    const [info, proxy] = await Promise.all([this.queries.info(), this.proxy?.summary().catch(() => null)]);
+    return proxy ? { ...info, proxy } : info;
   }
 
   async listJobs(): Promise<JobList> {

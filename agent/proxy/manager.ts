@@ -212,6 +212,12 @@ export class ProxyManager {
     }
   }
 
+  /** The proxy container and how many routes it serves (null: there is no proxy on the node). */
+  async summary(): Promise<{ image: string; state: string; ports: number[]; routes: number } | null> {
+    const c = await this.opts.host.inspect();
+    return c ? { image: c.image, state: c.state, ports: c.ports, routes: this.table.length } : null;
+  }
+
   /** The job's route with each upstream's health as the proxy sees it now (null: no route). */
   async status(job: string, probe = true): Promise<RouteStatus | null> {
     const route = this.routeOf(job);

@@ -12,6 +12,7 @@ import type { Plan } from '../protocol/api.js';
 import type { JobSpec } from '../protocol/job.js';
 import { hasNamedEntries } from './entries.js';
 import type { NodeLabel } from './outcome.js';
+import { routeLabel } from './proxy.js';
 
 export const SUMMARY_COLUMN_GAP = 5;
 
@@ -56,6 +57,8 @@ export interface JobSummary {
   network: string;
   /** Jobs with named entries: one row each in the summaries. */
   entries?: EntrySummary[];
+  /** The route on the node proxy (`:80 shop.example.com → 8000`) and the entry it serves. */
+  route?: { label: string; entry: string | null };
 }
 
 export interface EntrySummary {
@@ -84,6 +87,7 @@ export function jobSummaryOf(spec: JobSpec): JobSummary {
           })),
         }
       : {}),
+    ...(spec.proxy ? { route: { label: routeLabel(spec.proxy), entry: spec.proxy.entry } } : {}),
   };
 }
 
@@ -93,15 +97,28 @@ export function jobSummaryOf(spec: JobSpec): JobSummary {
  */
 export function deploymentSummaryLines(job: JobSummary, style?: SummaryStyler): string[] {
   const count = String(job.count);
+  // A job served through the node proxy gets a ROUTE column (on its target entry's row).
+  const route = job.route;
+  const routeHeader = route ? ['ROUTE'] : [];
+  const routeOf = (entry: string | null) => (route ? [route.entry === entry ? route.label : UNKNOWN] : []);
   const table = job.entries
     ? summaryTable(
-        ['NAME', 'ENTRY', 'IMAGE', 'RESTART', 'COUNT', 'GROUP', 'NETWORK'],
-        job.entries.map((e) => [job.name, e.name, e.image, e.restart, count, job.group, e.network]),
+        ['NAME', 'ENTRY', 'IMAGE', 'RESTART', 'COUNT', 'GROUP', 'NETWORK', ...routeHeader],
+        job.entries.map((e) => [
+          job.name,
+          e.name,
+          e.image,
+          e.restart,
+          count,
+          job.group,
+          e.network,
+          ...routeOf(e.name),
+        ]),
         style,
       )
     : summaryTable(
-        ['NAME', 'IMAGE', 'RESTART', 'COUNT', 'GROUP', 'NETWORK'],
-        [[job.name, job.image, job.restart, count, job.group, job.network]],
+        ['NAME', 'IMAGE', 'RESTART', 'COUNT', 'GROUP', 'NETWORK', ...routeHeader],
+        [[job.name, job.image, job.restart, count, job.group, job.network, ...(route ? [route.label] : [])]],
         style,
       );
   return ['Deployment summary:', '', ...table];
@@ -164,9 +181,19 @@ export function nodeStatusLines(
         : [name, label, UNKNOWN, UNKNOWN],
     );
   } else {
-    header = ['NAME', 'STATUS', 'CONTAINERS', kind === 'run' ? 'UPDATE' : 'ROLLBACK', 'VERSION'];
+    // ROUTE: what each node's proxy will serve after the operation (a rollback's is the target
+    // version's); only when some node has a route, so other tables stay as they were.
+    const routed = nodes.some((n) => n.plan?.route !== undefined);
+    header = [
+      'NAME',
+      'STATUS',
+      'CONTAINERS',
+      kind === 'run' ? 'UPDATE' : 'ROLLBACK',
+      'VERSION',
+      ...(routed ? ['ROUTE'] : []),
+    ];
     rows = nodes.map(({ name, label, plan }) => {
-      if (!plan) return [name, label, UNKNOWN, UNKNOWN, UNKNOWN];
+      if (!plan) return [name, label, UNKNOWN, UNKNOWN, UNKNOWN, ...(routed ? [UNKNOWN] : [])];
       const shownName = kind === 'run' && plan.fresh ? `${name}*` : name;
       return [
         shownName,
@@ -174,6 +201,7 @@ export function nodeStatusLines(
         containersCell(plan),
         String(plan.changes),
         versionCell(plan.versionFrom, plan.versionTo),
+        ...(routed ? [plan.route ?? UNKNOWN] : []),
       ];
     });
   }

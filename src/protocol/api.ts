@@ -62,6 +62,18 @@ export const AgentInfoSchema = z.object({
   arch: z.string(),
   jobs: z.number().int().nonnegative(),
   containers: z.object({ running: z.number().int().nonnegative(), total: z.number().int().nonnegative() }),
+  /** The node's proxy, once a job with a `proxy:` block made it. */
+  proxy: z
+    .object({
+      image: z.string(),
+      /** The container's state (`running`, `exited`, …). */
+      state: z.string(),
+      /** Host ports it publishes. */
+      ports: z.array(z.number().int()),
+      /** Routes it serves (one per job). */
+      routes: z.number().int().nonnegative(),
+    })
+    .optional(),
 });
 export type AgentInfo = z.infer<typeof AgentInfoSchema>;
 

@@ -370,6 +370,116 @@ lab3     OK         -           -         Already up to date
   });
 });
 
+describe('routes through the node proxy', () => {
+  const routed: JobSpec = {
+    ...demoSpec,
+    proxy: {
+      port: 80,
+      host: 'shop.example.com',
+      path: null,
+      entry: null,
+      targetPort: 8000,
+      health: null,
+      drainMs: 30_000,
+    },
+  };
+
+  it('the confirmation tables get a ROUTE column, only for a job with a route', () => {
+    expect(text(renderDeploymentSummary(jobSummaryOf(routed)))).toBe(
+      `Deployment summary:
+
+NAME     IMAGE                    RESTART     COUNT     GROUP     NETWORK     ROUTE
+demo     crccheck/hello-world     always      2         labs      bridge      :80 shop.example.com → 8000`,
+    );
+    expect(text(renderDeploymentSummary(jobSummaryOf(demoSpec)))).not.toContain('ROUTE');
+    const route = ':80 shop.example.com → 8000';
+    expect(
+      text(
+        renderNodeStatuses('rollback', [
+          { name: 'lab1', label: 'ONLINE', plan: plan({ changes: true, versionTo: 'abcdef0', route }) },
+          { name: 'lab2', label: 'OFFLINE' },
+        ]),
+      ),
+    ).toBe(
+      `Node statuses:
+
+NAME     STATUS      CONTAINERS     ROLLBACK     VERSION                ROUTE
+lab1     ONLINE      2/2            true         55dab35 -> abcdef0     :80 shop.example.com → 8000
+lab2     OFFLINE     -              -            -                      -`,
+    );
+  });
+
+  it('show job: the route and what the proxy says of each container', () => {
+    const lines = renderShowJob([
+      {
+        name: 'lab1',
+        location: 'http://lab1:8080',
+        label: 'ONLINE',
+        job: 'demo',
+        status: {
+          name: 'demo',
+          version: '55dab35',
+          image: 'web:v1',
+          desired: 2,
+          running: 2,
+          total: 2,
+          containers: [],
+          route: {
+            route: ':80 shop.example.com → 8000',
+            port: 80,
+            host: 'shop.example.com',
+            path: null,
+            entry: null,
+            targetPort: 8000,
+            upstreams: [
+              { container: 'demo-1', address: 'demo-1:8000', healthy: true },
+              { container: 'demo-2', address: 'demo-2:8000', healthy: false },
+              { container: 'demo-3', address: 'demo-3:8000', healthy: null },
+            ],
+          },
+        },
+      },
+    ]);
+    expect(text(lines.slice(3))).toBe(
+      `ROUTE                           CONTAINER     ADDRESS         PROXY HEALTH
+:80 shop.example.com → 8000     demo-1        demo-1:8000     healthy
+                                demo-2        demo-2:8000     unhealthy
+                                demo-3        demo-3:8000     -`,
+    );
+  });
+
+  it('show nodes: ROUTES when some node runs a proxy', () => {
+    const info = {
+      agentVersion: '0.4.0',
+      dockerVersion: '28.2.2',
+      dockerApiVersion: '1.50',
+      hostname: 'lab1',
+      os: 'linux',
+      arch: 'x64',
+      jobs: 2,
+      containers: { running: 3, total: 3 },
+    };
+    expect(
+      text(
+        renderShowNodes([
+          {
+            name: 'lab1',
+            location: 'lab1:8080',
+            label: 'ONLINE',
+            info: { ...info, proxy: { image: 'caddy:2', state: 'running', ports: [80, 8080], routes: 2 } },
+            latencyMs: 12,
+          },
+          { name: 'lab2', location: 'lab2:8080', label: 'ONLINE', info, latencyMs: 12 },
+        ]),
+      ),
+    ).toBe(
+      `NAME     LOCATION      STATUS     AGENT     DOCKER     JOBS     CONTAINERS     ROUTES             LATENCY
+lab1     lab1:8080     ONLINE     0.4.0     28.2.2     2        3/3            2 on :80,:8080     12ms
+lab2     lab2:8080     ONLINE     0.4.0     28.2.2     2        3/3            -                  12ms`,
+    );
+  });
+});
+
 describe('cells', () => {
   it('containers: a -> b only when the running count changes', () => {
     expect(containersCell({ running: 0, total: 0, desired: 2 })).toBe('0 -> 2');

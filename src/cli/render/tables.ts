@@ -26,6 +26,7 @@ import type {
   JobStatus,
   Plan,
   PublishedPort,
+  RouteStatus,
 } from '../../protocol/api.js';
 import { CliOutcomeSchema } from '../../protocol/cli-json.js';
 import { plainStyle, type Style } from '../io.js';
@@ -196,9 +197,40 @@ export function renderShowJob(nodes: readonly ShownJobNode[], style: Style = pla
           ];
     const lines = renderTable(header, rows, statusStyler(header, style));
     if (status && status.containers.length > 0) lines.push('', ...renderContainers(status.containers, style));
+    if (status?.route) lines.push('', ...renderRoute(status.route, style));
     return lines;
   });
   return blocks.flatMap((lines, index) => (index === 0 ? lines : ['', '', ...lines]));
+}
+
+/**
+ * ROUTE, CONTAINER, ADDRESS, PROXY HEALTH: the job's route on the node's proxy, one row per
+ * container it sends requests to, with the proxy's own view of it (`-`: the proxy did not say).
+ */
+export function renderRoute(route: RouteStatus, style: Style = plainStyle): string[] {
+  const header = ['ROUTE', 'CONTAINER', 'ADDRESS', 'PROXY HEALTH'];
+  const health = (h: boolean | null) => (h === null ? UNKNOWN : h ? 'healthy' : 'unhealthy');
+  const rows =
+    route.upstreams.length === 0
+      ? [[route.route, UNKNOWN, UNKNOWN, UNKNOWN]]
+      : route.upstreams.map((u, i) => [
+          i === 0 ? route.route : '',
+          u.container,
+          u.address,
+          health(u.healthy),
+        ]);
+  return renderTable(
+    header,
+    rows,
+    style.enabled
+      ? (column, text, row) =>
+          row === -1
+            ? style.bold(text)
+            : column === 3 && text !== UNKNOWN
+              ? styleTone(text === 'healthy' ? 'good' : 'bad', text, style)
+              : text
+      : undefined,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -217,8 +249,27 @@ export function latencyCell(ms: number | undefined): string {
   return ms < 10 ? `${ms.toFixed(1)}ms` : `${Math.round(ms)}ms`;
 }
 
+/** `2 on :80,:8080`, `stopped` when the proxy container does not run, `-` without a proxy. */
+export function proxyCell(proxy: AgentInfo['proxy']): string {
+  if (!proxy) return UNKNOWN;
+  if (proxy.state !== 'running') return `proxy ${proxy.state}`;
+  return `${proxy.routes} on ${proxy.ports.map((p) => `:${p}`).join(',') || '-'}`;
+}
+
 export function renderShowNodes(nodes: readonly ShownNode[], style: Style = plainStyle): string[] {
-  const header = ['NAME', 'LOCATION', 'STATUS', 'AGENT', 'DOCKER', 'JOBS', 'CONTAINERS', 'LATENCY'];
+  // ROUTES only when some node runs a proxy: other fleets keep the table they had.
+  const proxied = nodes.some((n) => n.info?.proxy !== undefined);
+  const header = [
+    'NAME',
+    'LOCATION',
+    'STATUS',
+    'AGENT',
+    'DOCKER',
+    'JOBS',
+    'CONTAINERS',
+    ...(proxied ? ['ROUTES'] : []),
+    'LATENCY',
+  ];
   const rows = nodes.map(({ name, location, label, info, latencyMs }) =>
     info
       ? [
@@ -229,9 +280,10 @@ export function renderShowNodes(nodes: readonly ShownNode[], style: Style = plai
           info.dockerVersion,
           String(info.jobs),
           `${info.containers.running}/${info.containers.total}`,
+          ...(proxied ? [proxyCell(info.proxy)] : []),
           latencyCell(latencyMs),
         ]
-      : [name, location, label, UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN],
+      : [name, location, label, UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN, ...(proxied ? [UNKNOWN] : []), UNKNOWN],
   );
   return renderTable(header, rows, statusStyler(header, style));
 }

@@ -57,6 +57,43 @@ describe('jobs panel', () => {
     expect(shop.search).toContain('log');
   });
 
+  it('a job served through the node proxies: the ROUTE column and the info pane show its route', () => {
+    const route = (node: string, n: number) => ({
+      route: ':80 shop.example.com → 8000',
+      port: 80,
+      host: 'shop.example.com',
+      path: null,
+      entry: null,
+      targetPort: 8000,
+      upstreams: Array.from({ length: n }, (_, i) => ({
+        container: `web-${node}-${i}`,
+        address: `web-${node}-${i}:8000`,
+        healthy: null,
+      })),
+    });
+    const on = (node: string, n: number) =>
+      probed(node, [
+        jobStatus('web', [container('web', 1), container('web', 2)], { route: route(node, n) }),
+        jobStatus('api', [container('api', 1)]),
+      ]);
+    const s = apply(fleet(), on('lab1', 2), on('lab2', 1));
+    const web = jobRows(s).find((j) => j.job === 'web')!;
+    expect(web).toMatchObject({ route: ':80 shop.example.com → 8000', upstreams: 3 });
+    const columns = fitColumns(jobsPanel.columns, 160);
+    const at = columns.findIndex((c) => c.id === 'route');
+    expect(columns[at]?.title).toBe('ROUTE');
+    expect(jobsPanel.cells(web, columns, s)[at]).toEqual({ text: ':80 shop.example.com → 8000' });
+    expect(jobsPanel.info(web, s)).toContain(
+      'Route       :80 shop.example.com → 8000 (3 containers behind the proxies)',
+    );
+    const api = jobRows(s).find((j) => j.job === 'api')!;
+    expect(jobsPanel.cells(api, columns, s)[at]).toEqual({ text: '-', tone: 'dim' });
+    // The least important column: the first to go on a narrow terminal.
+    const narrow = fitColumns(jobsPanel.columns, 58).map((c) => c.id);
+    expect(narrow).not.toContain('route');
+    expect(narrow).toContain('image');
+  });
+
   it('sums running/desired across nodes and shows drift per node', () => {
     const web = jobRows(fleet()).find((j) => j.job === 'web')!;
     expect(web.running).toBe(3);

@@ -39,6 +39,10 @@ export interface JobRow extends RowBase {
   drift: string;
   healthy: boolean;
   perNode: JobNodeState[];
+  /** The route on the nodes' proxies (`:80 shop.example.com → 8000`), '-' without one. */
+  route: string;
+  /** Containers the routes send requests to, summed over the nodes. */
+  upstreams: number;
 }
 
 function majority<T>(values: readonly T[]): T | undefined {
@@ -104,14 +108,20 @@ export function driftText(perNode: readonly JobNodeState[]): string {
 const buildJobRows = memo((nodeOrder: string[], nodes: TuiState['nodes']): JobRow[] => {
   const byJob = new Map<
     string,
-    { perNode: JobNodeState[]; images: string[]; entries: Map<string, JobEntryRow & { images: string[] }> }
+    {
+      perNode: JobNodeState[];
+      images: string[];
+      routes: string[];
+      upstreams: number;
+      entries: Map<string, JobEntryRow & { images: string[] }>;
+    }
   >();
   for (const name of nodeOrder) {
     const node = nodes[name]!;
     for (const status of Object.values(node.jobs)) {
       let entry = byJob.get(status.name);
       if (!entry) {
-        entry = { perNode: [], images: [], entries: new Map() };
+        entry = { perNode: [], images: [], routes: [], upstreams: 0, entries: new Map() };
         byJob.set(status.name, entry);
       }
       for (const e of status.entries ?? []) {
@@ -136,6 +146,10 @@ const buildJobRows = memo((nodeOrder: string[], nodes: TuiState['nodes']): JobRo
       });
       const image = status.image ?? status.containers[0]?.image;
       if (image) entry.images.push(image);
+      if (status.route) {
+        entry.routes.push(status.route.route);
+        entry.upstreams += status.route.upstreams.length;
+      }
     }
   }
   const rows: JobRow[] = [];
@@ -161,6 +175,8 @@ const buildJobRows = memo((nodeOrder: string[], nodes: TuiState['nodes']): JobRo
       drift: driftText(entry.perNode),
       healthy,
       perNode: entry.perNode,
+      route: majority(entry.routes) ?? '-',
+      upstreams: entry.upstreams,
     };
     row.search = [
       job,
@@ -168,6 +184,7 @@ const buildJobRows = memo((nodeOrder: string[], nodes: TuiState['nodes']): JobRo
       ...row.entries.map((e) => e.name),
       row.version,
       row.drift,
+      row.route,
       ...entry.perNode.map((p) => p.node),
     ].join(' ');
     rows.push(row);
@@ -179,7 +196,7 @@ export function jobRows(state: TuiState): JobRow[] {
   return buildJobRows(state.nodeOrder, state.nodes);
 }
 
-type JobCol = 'job' | 'entry' | 'image' | 'version' | 'count' | 'drift';
+type JobCol = 'job' | 'entry' | 'image' | 'version' | 'count' | 'drift' | 'route';
 
 const COLUMNS: ColumnDef<JobCol>[] = [
   { id: 'job', title: 'JOB', min: 6, max: 20, priority: 0 },
@@ -188,6 +205,7 @@ const COLUMNS: ColumnDef<JobCol>[] = [
   { id: 'drift', title: 'DRIFT', min: 7, max: 20, priority: 1 },
   { id: 'version', title: 'VERSION', min: 7, max: 28, priority: 2 },
   { id: 'image', title: 'IMAGE', min: 10, max: 34, priority: 3 },
+  { id: 'route', title: 'ROUTE', min: 5, max: 36, priority: 4 },
 ];
 
 function cellOf(row: JobRow, column: FittedColumn): Cell {
@@ -209,6 +227,8 @@ function cellOf(row: JobRow, column: FittedColumn): Cell {
       };
     case 'drift':
       return { text: row.drift, tone: row.drift === 'in sync' ? 'ok' : 'warn' };
+    case 'route':
+      return row.route === '-' ? { text: '-', tone: 'dim' } : { text: row.route };
   }
 }
 
@@ -219,6 +239,11 @@ function infoLines(j: JobRow, state: TuiState): string[] {
     `Version     ${j.version}`,
     `Running     ${j.running} of ${j.desired} desired`,
     `Drift       ${j.drift}`,
+    ...(j.route === '-'
+      ? []
+      : [
+          `Route       ${j.route} (${j.upstreams} container${j.upstreams === 1 ? '' : 's'} behind the proxies)`,
+        ]),
     ...j.entries.map(
       (e) => `Entry       ${fitText(e.name, 14)} ${fitText(e.image, 34)} ${e.running}/${e.desired}`,
     ),
