@@ -6,9 +6,10 @@
  */
 import type Docker from 'dockerode';
 import { DokkupError } from '../../src/core/errors.js';
+import { PROXY_CONTAINER_NAME } from '../../src/core/proxy.js';
 import type { ContainerState } from '../../src/protocol/api.js';
 
-export const PROXY_CONTAINER = 'dokkup-proxy';
+export const PROXY_CONTAINER = PROXY_CONTAINER_NAME;
 export const PROXY_NETWORK = 'dokkup-proxy';
 /** On the proxy's container and network: dokkup made them (the container carries no job labels). */
 export const LABEL_PROXY = 'dokkup.proxy';

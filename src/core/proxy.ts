@@ -11,6 +11,8 @@ import type { ContainerSpec, JobSpec, ProxyFile, ProxySpec } from '../protocol/j
 import { MAX_DRAIN_MS, PROXY_TARGET_PATTERN, proxyTargetIssue } from '../protocol/job.js';
 import { formatDurationMs, parseDurationMs } from './duration.js';
 
+/** The node proxy's container: one per node, made by the agent (`dokkup logs job --proxy` reads it). */
+export const PROXY_CONTAINER_NAME = 'dokkup-proxy';
 export const DEFAULT_PROXY_DRAIN_MS = 30_000;
 export const DEFAULT_PROXY_HEALTH_INTERVAL_MS = 2_000;
 /** The header the probe listener routes by: the container the agent asks about. */

@@ -10,6 +10,7 @@ import { FeedSession } from '../../client/feeds/session.js';
 import { parseDurationMs } from '../../core/duration.js';
 import { shortId } from '../../core/format.js';
 import { ExitCode, exitCodeForStatuses, type NodeStatus } from '../../core/outcome.js';
+import { PROXY_CONTAINER_NAME } from '../../core/proxy.js';
 import { LOGS_MAX_TAIL } from '../../protocol/feeds.js';
 import type { InventoryNode } from '../../protocol/inventory.js';
 import type { JobSpec } from '../../protocol/job.js';
@@ -168,7 +169,14 @@ export async function runLogs(context: CommandContext): Promise<number> {
   const target = await loadJobTarget(context);
   const nodes = selectNodes(target.nodes, optionalStringFlag(context.flags, 'node'));
   const job = target.job.spec.name;
+  // --proxy: the node proxy's own logs (Caddy), on the job's nodes, instead of the job's.
+  const proxy = booleanFlag(context.flags, 'proxy');
+  if (proxy && optionalStringFlag(context.flags, 'entry') !== undefined)
+    throw new UsageError('--proxy and --entry cannot be used together');
   const entry = selectEntry(target.job.spec, optionalStringFlag(context.flags, 'entry'));
+  const which = proxy
+    ? { container: PROXY_CONTAINER_NAME }
+    : { job, ...(entry !== undefined ? { entry } : {}) };
 
   // A one-shot read gives up on a node quickly; following keeps retrying in the background.
   const sessions = nodes.map((node) =>
@@ -195,7 +203,7 @@ export async function runLogs(context: CommandContext): Promise<number> {
   const settled = new Set<string>();
   const merged = subscribeMergedLogs(
     sessions,
-    { job, tail, since, follow, ...(entry !== undefined ? { entry } : {}) },
+    { ...which, tail, since, follow },
     {
       onLines: (lines) => printer.write(lines),
       onDropped: (node, count) =>
@@ -243,7 +251,8 @@ export const logsJobCommand: Command = {
     'node/entry/container for a job with named entries), one colour per container on a terminal. ' +
     'Lines of all replicas on all nodes are merged in ' +
     'time order; --tail applies to each container. With -f, new lines are shown as they come ' +
-    'until Ctrl-C, and a node that goes away is reconnected to.',
+    'until Ctrl-C, and a node that goes away is reconnected to. With --proxy, the same for the ' +
+    "node proxy (dokkup-proxy) on the job's nodes.",
   flags: {
     ...inventoryFlag,
     follow: {
@@ -264,6 +273,11 @@ export const logsJobCommand: Command = {
       type: 'string',
       valueName: 'NAME',
       description: "Only the containers of this entry of the job (a container's name:)",
+    },
+    proxy: {
+      type: 'boolean',
+      default: false,
+      description: "The logs of the node proxy (dokkup-proxy) on the job's nodes instead",
     },
     timestamps: {
       type: 'boolean',
