@@ -178,6 +178,12 @@ export class JobEngine implements JobService {
         throw new DokkupError('invalid_request', 'spec.name does not match the job in the path', 'spec.name');
       await this.traffic.check(request.spec, 'spec.');
       const plan = planDeploy(obs, request.spec, specVersion(request.spec)).plan;
+      const port = request.spec.proxy?.port;
+      const proxy = port === undefined ? null : await this.proxy?.summary().catch(() => null);
+      if (port !== undefined && proxy && proxy.ports.length > 0 && !proxy.ports.includes(port))
+        plan.warnings.push(
+          `the node's proxy restarts to publish port ${port}: its other ports (${proxy.ports.map((p) => `:${p}`).join(', ')}) do not answer for a moment`,
+        );
       if (plan.changes && (plan.action === 'fresh' || plan.action === 'update' || plan.action === 'scale')) {
         for (const image of jobImages(request.spec)) {
           if ((await this.runtime.imageId(image)) === null)

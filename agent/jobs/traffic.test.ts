@@ -268,3 +268,32 @@ describe('the switch through the node proxy', () => {
     expect(r.proxy.violations).toEqual([]);
   });
 });
+
+describe('the proxy container', () => {
+  it('publishes a new port by restarting (the plan warns), and keeps the ports it had', async () => {
+    const r = rig();
+    await r.deploy(shop('web:v1', 1, {}, 'a'));
+    expect(r.proxy.ports).toEqual([80]);
+    const b = shop('web:v1', 1, { port: 8080, host: null }, 'b');
+    const plan = await r.engine.plan('b', { operation: 'deploy', spec: b });
+    expect(plan.warnings).toContain(
+      "the node's proxy restarts to publish port 8080: its other ports (:80) do not answer for a moment",
+    );
+    expect((await r.deploy(b)).result.ok).toBe(true);
+    expect(r.proxy.ports).toEqual([80, 8080]);
+    expect(r.proxy.events.filter((e) => e.startsWith('ensure '))).toEqual(['ensure 80', 'ensure 80,8080']);
+    // A route on a port it publishes already needs no restart.
+    const c = shop('web:v1', 1, { host: 'c.example.com' }, 'c');
+    expect((await r.engine.plan('c', { operation: 'deploy', spec: c })).warnings).toEqual([]);
+    await r.deploy(c);
+    await r.stop('b', true);
+    expect(r.proxy.ports).toEqual([80, 8080]);
+    expect(r.proxy.events.filter((e) => e.startsWith('ensure '))).toHaveLength(2);
+    expect((await r.engine.info()).proxy).toEqual({
+      image: 'caddy:test',
+      state: 'running',
+      ports: [80, 8080],
+      routes: 2,
+    });
+  });
+});

@@ -111,7 +111,7 @@ export class TrafficSwitch {
   async release(job: string, leaving: ReadonlySet<string>, report: ProgressSink): Promise<void> {
     if (!this.proxy) return;
     const live = this.proxy.routeOf(job);
-    if (!live || !live.upstreams.some((n) => leaving.has(n))) return;
+    if (!live?.upstreams.some((n) => leaving.has(n))) return;
     const rest = live.upstreams.filter((n) => !leaving.has(n));
     await this.proxy.route(job, rest.length > 0 ? { ...live, upstreams: rest } : null, say(report, 'stop'));
     await this.drain(job, live, report);

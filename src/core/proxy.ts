@@ -125,6 +125,14 @@ export function routeLabel(proxy: ProxySpec): string {
   return `:${proxy.port}${where ? ` ${where}` : ''} → ${target}`;
 }
 
+/** The route with everything that shapes it: `:80 shop.example.com → 8000 (health /up every 1s, drain 30s)`. */
+export function routeDescription(proxy: ProxySpec): string {
+  const health = proxy.health
+    ? `health ${proxy.health.path} every ${formatDurationMs(proxy.health.intervalMs)}`
+    : 'no health check';
+  return `${routeLabel(proxy)} (${health}, drain ${formatDurationMs(proxy.drainMs)})`;
+}
+
 /** Two routes claim the same requests: same port, host and path prefix. */
 export function sameRouteKey(a: ProxySpec, b: ProxySpec): boolean {
   return a.port === b.port && a.host === b.host && a.path === b.path;

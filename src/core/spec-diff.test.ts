@@ -87,3 +87,32 @@ describe('diffSpecs with named entries', () => {
     expect(d).not.toHaveProperty('entries');
   });
 });
+
+describe('diffSpecs with a route on the node proxy', () => {
+  const route = {
+    port: 80,
+    host: 'shop.example.com',
+    path: null,
+    entry: null,
+    targetPort: 8000,
+    health: { path: '/up', intervalMs: 1000 },
+    drainMs: 30_000,
+  };
+
+  it('names the route when it changes (added, moved, tuned, removed), and nothing without one', () => {
+    const plain = testSpec();
+    const routed = testSpec({}, { proxy: route });
+    const described = ':80 shop.example.com → 8000 (health /up every 1s, drain 30s)';
+    expect(diffSpecs(plain, routed).route).toEqual({ from: null, to: described });
+    expect(diffSpecs(routed, testSpec({}, { proxy: { ...route, host: 'b.example.com' } })).route).toEqual({
+      from: described,
+      to: ':80 b.example.com → 8000 (health /up every 1s, drain 30s)',
+    });
+    expect(
+      diffSpecs(routed, testSpec({}, { proxy: { ...route, health: null, drainMs: 5000 } })).route?.to,
+    ).toBe(':80 shop.example.com → 8000 (no health check, drain 5s)');
+    expect(diffSpecs(routed, plain).route).toEqual({ from: described, to: null });
+    expect(diffSpecs(routed, routed)).not.toHaveProperty('route');
+    expect(diffSpecs(plain, testSpec({ image: 'web:v2' }))).not.toHaveProperty('route');
+  });
+});

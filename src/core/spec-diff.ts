@@ -11,6 +11,7 @@ import type { ContainerDiff, EntryDiff, SpecDiff } from '../protocol/api.js';
 import type { ContainerSpec, JobSpec } from '../protocol/job.js';
 import { formatDurationMs } from './duration.js';
 import { hasNamedEntries } from './entries.js';
+import { routeDescription } from './proxy.js';
 
 function keyChanges(a: Record<string, string>, b: Record<string, string>) {
   const added = Object.keys(b).filter((k) => !(k in a));
@@ -116,7 +117,13 @@ function entryDiffs(from: JobSpec | null, to: JobSpec): EntryDiff[] {
 
 /** What differs between the running spec `from` (null: none known) and `to`. */
 export function diffSpecs(from: JobSpec | null, to: JobSpec, imageIdChanged = false): SpecDiff {
-  const count = from?.count !== to.count ? { count: { from: from?.count ?? null, to: to.count } } : {};
+  const routeFrom = from?.proxy ? routeDescription(from.proxy) : null;
+  const routeTo = to.proxy ? routeDescription(to.proxy) : null;
+  const count = {
+    ...(from?.count !== to.count ? { count: { from: from?.count ?? null, to: to.count } } : {}),
+    // Only for jobs with a route on either side: other plans keep their shape.
+    ...(routeFrom !== routeTo ? { route: { from: routeFrom, to: routeTo } } : {}),
+  };
   if (!hasNamedEntries(to) && (from === null || !hasNamedEntries(from))) {
     // One unnamed entry on both sides: the 0.3 shape, byte for byte.
     const {

@@ -287,6 +287,8 @@ export const SpecDiffSchema = ContainerDiffSchema.omit({ name: true }).extend({
   /** The image tag now points at a different image (`pull: always`). */
   imageIdChanged: z.boolean(),
   entries: z.array(EntryDiffSchema).optional(),
+  /** The route on the node proxy, as `routeDescription` spells it (null: none); only when it changes. */
+  route: ChangeSchema.optional(),
 });
 export type SpecDiff = z.infer<typeof SpecDiffSchema>;
 

@@ -77,6 +77,21 @@ describe('describeDiff', () => {
   });
 });
 
+describe('describeDiff: the route', () => {
+  it('a route change is one line, (none) for a side without one', () => {
+    const diff: SpecDiff = {
+      environment: { added: [], removed: [], changed: [] },
+      labels: { added: [], removed: [], changed: [] },
+      other: [],
+      imageIdChanged: false,
+      route: { from: null, to: ':80 shop.example.com → 8000 (no health check, drain 30s)' },
+    };
+    expect(describeDiff(diff)).toEqual([
+      '~ route: (none) -> :80 shop.example.com → 8000 (no health check, drain 30s)',
+    ]);
+  });
+});
+
 describe('describeAction', () => {
   it('names what the node would do', () => {
     expect(describeAction(plan({ action: 'fresh', changes: true, fresh: true, running: 0, total: 0 }))).toBe(

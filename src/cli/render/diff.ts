@@ -58,6 +58,7 @@ export function describeDiff(diff: SpecDiff): string[] {
   if (diff.image) lines.push(change('image', diff.image.from, diff.image.to, '(none)'));
   if (diff.imageIdChanged) lines.push('~ image: the tag now points at a different image (re-pulled)');
   if (diff.count) lines.push(`~ count: ${diff.count.from ?? 0} -> ${diff.count.to}`);
+  if (diff.route) lines.push(change('route', diff.route.from, diff.route.to, '(none)'));
   lines.push(...describeContainerDiff(diff));
   for (const entry of diff.entries ?? []) {
     if (entry.change === 'added') lines.push(`+ ${entry.name}: new container (${entry.image})`);
