@@ -9,8 +9,11 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { DestinationStream, Logger } from 'pino';
 import { type AgentServer, createAgent, SHUTDOWN_GRACE_MS } from './app.js';
+import { AuditLog } from './audit/audit-log.js';
 import { KeyFileError, type KeyVerifier, loadOrCreateKey, rotateKey } from './auth/index.js';
 import { createLogger } from './logger.js';
+import { agentProtectedPaths, PolicyConfigError, preparePolicy } from './policy/bind-roots.js';
+import { checkDataDirectory, DataDirectoryError } from './store/private-file.js';
 
 export { SHUTDOWN_GRACE_MS };
 
@@ -24,7 +27,11 @@ export interface AgentOptions {
   /** Default: `defaultDataDir()`. */
   dataDir?: string;
   rotateKey: boolean;
+  /** Host directories jobs may bind (`--bind-root`, repeatable); none by default. */
+  bindRoots?: string[];
   allowHostBinds: boolean;
+  /** `network: host` and `container:NAME` network modes. */
+  allowHostNetwork?: boolean;
 }
 
 /** The data directory when none is given: `/config` (the image's volume) if usable, else per user. */
@@ -85,17 +92,18 @@ export async function runAgent(
   io: AgentProcessIO = processAgentIO(),
 ): Promise<number> {
   const dataDir = options.dataDir ?? defaultDataDir();
-  if (options.rotateKey) {
-    try {
-      const key = await rotateKey(dataDir);
-      io.stdout(`Your new API key is: ${key}\n`);
-      io.stderr(`The previous key no longer works (also in an agent already running on ${dataDir}).\n`);
-      return 0;
-    } catch (error) {
-      io.stderr(`dokkup agent: cannot write a new key in ${dataDir}: ${(error as Error).message}\n`);
-      return 1;
-    }
+  // On every start, and before a rotation writes anything: the data directory is the owner's.
+  try {
+    await checkDataDirectory(dataDir, {
+      warn: (details, message) =>
+        io.stderr(`dokkup agent: ${message}: ${(details as { file?: string }).file}\n`),
+    });
+  } catch (error) {
+    const reason = error instanceof DataDirectoryError ? error.message : (error as Error).message;
+    io.stderr(`dokkup agent: refusing the data directory: ${reason}\n`);
+    return 1;
   }
+  if (options.rotateKey) return rotate(dataDir, io);
 
   let logger: Logger;
   try {
@@ -126,6 +134,42 @@ export async function runAgent(
   }
 }
 
+/** `--rotate-key`: a new key, printed once; the rotation goes into the node's audit log. */
+async function rotate(dataDir: string, io: AgentProcessIO): Promise<number> {
+  const started = Date.now();
+  let rotated: Awaited<ReturnType<typeof rotateKey>>;
+  try {
+    rotated = await rotateKey(dataDir);
+  } catch (error) {
+    io.stderr(`dokkup agent: cannot write a new key in ${dataDir}: ${(error as Error).message}\n`);
+    return 1;
+  }
+  io.stdout(`Your new API key is: ${rotated.key}\n`);
+  io.stderr(`The previous key no longer works (also in an agent already running on ${dataDir}).\n`);
+  try {
+    await new AuditLog(dataDir, { rotate: false }).append({
+      at: new Date(started).toISOString(),
+      remote: 'local',
+      keyId: rotated.keyId,
+      operation: 'rotate-key',
+      job: null,
+      action: null,
+      versionFrom: null,
+      versionTo: null,
+      countFrom: null,
+      countTo: null,
+      result: 'ok',
+      durationMs: Date.now() - started,
+      message: `new key ${rotated.keyId} replaces ${rotated.previousKeyId ?? 'the previous key'}`,
+    });
+  } catch (error) {
+    io.stderr(
+      `dokkup agent: the key was rotated, but the audit log could not be written: ${(error as Error).message}\n`,
+    );
+  }
+  return 0;
+}
+
 async function serve(
   options: AgentOptions & { dataDir: string },
   io: AgentProcessIO,
@@ -145,15 +189,43 @@ async function serve(
     return 1;
   }
 
+  const dockerHost = io.env['DOCKER_HOST'];
+  let policy: Awaited<ReturnType<typeof preparePolicy>>;
+  try {
+    policy = await preparePolicy({
+      bindRoots: options.bindRoots ?? [],
+      allowHostBinds: options.allowHostBinds,
+      allowHostNetwork: options.allowHostNetwork ?? false,
+      protectedPaths: agentProtectedPaths(options.dataDir, dockerHost),
+    });
+  } catch (error) {
+    if (!(error instanceof PolicyConfigError)) throw error;
+    io.stderr(`dokkup agent: ${error.message}\n`);
+    return EXIT_USAGE;
+  }
+  verifier.watch();
   const agent = createAgent({
     dataDir: options.dataDir,
     verifier,
     logger,
-    dockerHost: io.env['DOCKER_HOST'],
-    policy: { allowHostBinds: options.allowHostBinds },
+    dockerHost,
+    policy,
+    audit: new AuditLog(options.dataDir),
   });
   if (options.allowHostBinds)
-    logger.warn('--allow-host-binds: jobs may bind the Docker socket and host system paths');
+    logger.warn('--allow-host-binds: jobs may bind anything, the Docker socket and / included');
+  if (options.allowHostNetwork)
+    logger.warn(
+      '--allow-host-network: jobs may join the host network namespace (network: host, container:NAME)',
+    );
+  logger.info(
+    {
+      bindRoots: policy.bindRoots,
+      allowHostBinds: policy.allowHostBinds,
+      allowHostNetwork: policy.allowHostNetwork,
+    },
+    'job policy',
+  );
   await agent.checkDocker();
 
   let port: number;
@@ -165,6 +237,7 @@ async function serve(
     logger.error({ host: options.host, port: options.port, error: err.message }, 'cannot listen');
     io.stderr(`dokkup agent: cannot listen on ${options.host}:${options.port}: ${reason}\n`);
     await agent.close(0);
+    verifier.close();
     return 1;
   }
   logger.info(
@@ -179,6 +252,7 @@ async function serve(
     'shutting down: no new requests, waiting for running operations',
   );
   await agent.close(SHUTDOWN_GRACE_MS);
+  verifier.close();
   logger.info('stopped');
   io.afterStop?.(0);
   return 0;

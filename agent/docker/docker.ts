@@ -185,6 +185,15 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
+  async networkDriver(nameOrId: string): Promise<string | null> {
+    try {
+      return (await this.docker.getNetwork(nameOrId).inspect()).Driver ?? null;
+    } catch (err) {
+      if (statusCode(err) === 404) return null;
+      throw wrap('internal', `inspecting network ${nameOrId}`, err);
+    }
+  }
+
   async pullImage(ref: string, onProgress: (p: PullProgress) => void): Promise<void> {
     try {
       const stream = await this.docker.pull(ref);

@@ -13,7 +13,7 @@ import { attachFeeds, type FeedsHandle } from './attach.js';
 import { MemoryFeedRuntime, memoryLogLine } from './memory-runtime.fixture.js';
 
 const KEY = 'k'.repeat(43);
-const verifier = KeyVerifier.forKey(KEY, { params: { N: 1024, r: 8, p: 1, keyLength: 32 } });
+const verifier = KeyVerifier.forKey(KEY);
 
 interface Agent {
   server: Server;

@@ -14,9 +14,12 @@ import {
   routes,
   StopRequestSchema,
 } from '../../src/protocol/api.js';
+import type { AuditEntry, AuditList } from '../../src/protocol/audit.js';
 import { JOB_NAME_PATTERN } from '../../src/protocol/job.js';
+import type { AuditQuery } from '../audit/audit-log.js';
+import { type AuditNote, auditEntryOf, newNote, parseAuditQuery } from '../audit/entries.js';
 import type { AuthOutcome } from '../auth/verifier.js';
-import type { JobService, ProgressSink } from '../jobs/service.js';
+import type { JobService, OperationHooks, ProgressSink } from '../jobs/service.js';
 import { readJson } from './body.js';
 import { HttpError, toErrorResponse } from './errors.js';
 import { streamOperation } from './ndjson.js';
@@ -28,9 +31,19 @@ export interface RequestAuthorizer {
   authorize(req: IncomingMessage): Promise<AuthOutcome>;
 }
 
+/** Where operations are recorded (`AuditLog` from agent/audit). */
+export interface AuditSink {
+  append(entry: AuditEntry): Promise<void>;
+  read(query: AuditQuery): Promise<AuditList>;
+}
+
 export interface AgentServerOptions {
   service: JobService;
   verifier: RequestAuthorizer;
+  /** Without one, nothing is recorded and `GET /v1/audit` answers 404. */
+  audit?: AuditSink;
+  /** Clock for audit times (default `Date.now`). */
+  now?: () => number;
   logger: Logger;
   agentVersion: string;
   /** Default `MAX_BODY_BYTES`. */
@@ -50,8 +63,12 @@ export interface AgentServer extends Server {
 
 const HEALTH_BODY = JSON.stringify({ ok: true });
 
+/** Records an operation's result in the audit log (awaited) and hands it back. */
+type Settle = (result: OperationResult) => Promise<OperationResult>;
+
 export function createAgentServer(options: AgentServerOptions): AgentServer {
   const { service, verifier, logger, agentVersion } = options;
+  const now = options.now ?? Date.now;
   const maxBody = options.maxBodyBytes ?? MAX_BODY_BYTES;
   let shuttingDown = false;
   let activeOperations = 0;
@@ -75,6 +92,62 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
         logger.error({ err: error, path: context.path }, 'operation threw instead of reporting a result'),
     });
 
+  /** Appends the entry for `note`; a log that cannot be written is an error in the agent's log, not the client's. */
+  const record = async (context: RouteContext, note: AuditNote, started: number): Promise<void> => {
+    if (!options.audit) return;
+    const origin = { remote: context.req.socket.remoteAddress ?? null, keyId: context.keyId };
+    try {
+      await options.audit.append(auditEntryOf(note, origin, started, now()));
+    } catch (error) {
+      logger.error(
+        { error: (error as Error).message, operation: note.operation, job: note.job },
+        'cannot write the audit log',
+      );
+    }
+  };
+
+  /**
+   * Records an operation in the audit log whatever becomes of it; the entry is on disk before the
+   * client sees the result (the done line) or the refusal.
+   */
+  const audited =
+    (
+      operation: AuditNote['operation'],
+      handler: (context: RouteContext, note: AuditNote, settle: Settle) => Promise<void>,
+    ) =>
+    async (context: RouteContext): Promise<void> => {
+      const note = newNote(operation, null);
+      const started = now();
+      let recorded = false;
+      const settle: Settle = async (result) => {
+        note.result = result;
+        recorded = true;
+        await record(context, note, started);
+        return result;
+      };
+      try {
+        await handler(context, note, settle);
+      } catch (error) {
+        const { status, body } = toErrorResponse(error);
+        note.refusal = { status, error: body.error };
+        if (!recorded) await record(context, note, started);
+        throw error;
+      }
+      // An operation that threw after its stream started (answered with a failed done line).
+      if (!recorded) {
+        note.refusal = {
+          status: 500,
+          error: { code: 'internal', message: 'the operation failed unexpectedly' },
+        };
+        await record(context, note, started);
+      }
+    };
+  const hooksOf = (note: AuditNote): OperationHooks => ({
+    onPlan: (plan) => {
+      note.plan = plan;
+    },
+  });
+
   const router = new Router()
     .get(routes.info, async ({ res }) => sendJson(res, 200, await service.info()))
     .get(routes.jobs, async ({ res }) => sendJson(res, 200, await service.listJobs()))
@@ -85,28 +158,64 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
     .get(namedRoute(routes.history), async ({ res, params }) =>
       sendJson(res, 200, await service.history(jobName(params))),
     )
-    .post(namedRoute(routes.plan), async ({ req, res, params }) => {
-      const name = jobName(params);
-      const body = await readJson(req, PlanRequestSchema, maxBody);
-      if (body.operation === 'deploy') assertSameJob(name, body.spec.name);
-      sendJson(res, 200, await service.plan(name, body));
+    .get(routes.audit, async ({ res, query }) => {
+      if (!options.audit) throw new HttpError(404, 'not_found', 'this agent keeps no audit log');
+      sendJson(res, 200, await options.audit.read(parseAuditQuery(query, now())));
     })
-    .post(namedRoute(routes.deploy), async (context) => {
-      const name = jobName(context.params);
-      const { spec } = await readJson(context.req, DeployRequestSchema, maxBody);
-      assertSameJob(name, spec.name);
-      await operation(context, (progress) => service.deploy(spec, progress));
+    .post(namedRoute(routes.plan), async (context) => {
+      const { req, res, params } = context;
+      const started = now();
+      try {
+        const name = jobName(params);
+        const body = await readJson(req, PlanRequestSchema, maxBody);
+        if (body.operation === 'deploy') assertSameJob(name, body.spec.name);
+        sendJson(res, 200, await service.plan(name, body));
+      } catch (error) {
+        // A plan changes nothing, but one the agent refuses (its policy, a bad spec) is an attempt.
+        const { status, body } = toErrorResponse(error);
+        if (status < 500) {
+          const note = newNote('plan', JOB_NAME_PATTERN.test(params['name'] ?? '') ? params['name']! : null);
+          note.refusal = { status, error: body.error };
+          await record(context, note, started);
+        }
+        throw error;
+      }
     })
-    .post(namedRoute(routes.rollback), async (context) => {
-      const name = jobName(context.params);
-      const { to } = await readJson(context.req, RollbackRequestSchema, maxBody);
-      await operation(context, (progress) => service.rollback(name, to, progress));
-    })
-    .post(namedRoute(routes.stop), async (context) => {
-      const name = jobName(context.params);
-      const { purge } = await readJson(context.req, StopRequestSchema, maxBody);
-      await operation(context, (progress) => service.stop(name, purge, progress));
-    });
+    .post(
+      namedRoute(routes.deploy),
+      audited('deploy', async (context, note, settle) => {
+        const name = jobName(context.params);
+        note.job = name;
+        const { spec } = await readJson(context.req, DeployRequestSchema, maxBody);
+        assertSameJob(name, spec.name);
+        await operation(context, async (progress) =>
+          settle(await service.deploy(spec, progress, hooksOf(note))),
+        );
+      }),
+    )
+    .post(
+      namedRoute(routes.rollback),
+      audited('rollback', async (context, note, settle) => {
+        const name = jobName(context.params);
+        note.job = name;
+        const { to } = await readJson(context.req, RollbackRequestSchema, maxBody);
+        await operation(context, async (progress) =>
+          settle(await service.rollback(name, to, progress, hooksOf(note))),
+        );
+      }),
+    )
+    .post(
+      namedRoute(routes.stop),
+      audited('stop', async (context, note, settle) => {
+        const name = jobName(context.params);
+        note.job = name;
+        const { purge } = await readJson(context.req, StopRequestSchema, maxBody);
+        if (purge) note.operation = 'purge';
+        await operation(context, async (progress) =>
+          settle(await service.stop(name, purge, progress, hooksOf(note))),
+        );
+      }),
+    );
 
   async function handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     if (shuttingDown) {
@@ -159,7 +268,8 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
         },
       );
     }
-    await match.handler({ req, res, params: match.params, path });
+    const query = new URL(req.url ?? '/', 'http://agent').searchParams;
+    await match.handler({ req, res, params: match.params, path, query, keyId: auth.keyId });
   }
 
   const server = createServer(

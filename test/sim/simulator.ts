@@ -27,9 +27,6 @@ import { MemoryJobStateStore } from '../../agent/store/job-store.js';
 import type { Inventory, InventoryNode } from '../../src/protocol/inventory.js';
 import { FakeRuntime, type FakeRuntimeOptions } from '../fakes/container-runtime.js';
 
-/** Cheap scrypt: the key check is real, its cost is not what the simulation measures. */
-const SIM_SCRYPT = { N: 2 ** 10, r: 8, p: 1, keyLength: 32 };
-
 export const SIM_KEY_ENV = 'DOKKUP_SIM_KEY';
 
 export interface SimulatorOptions {
@@ -142,11 +139,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const wrongKey = new Set(options.wrongKey ?? []);
   const offline = new Set(options.offline ?? []);
   const hanging = new Set(options.hanging ?? []);
-  // One verifier for all nodes that share the key: the real check, paid once (it caches).
-  const sharedVerifier = KeyVerifier.forKey(key, {
-    params: SIM_SCRYPT,
-    throttle: { maxFailures: 1_000_000 },
-  });
+  // One verifier for all nodes that share the key.
+  const sharedVerifier = KeyVerifier.forKey(key, { throttle: { maxFailures: 1_000_000 } });
 
   const servers: (AgentServer | TcpServer)[] = [];
   const hangingSockets = new Set<import('node:net').Socket>();
@@ -197,7 +191,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       pollMs: options.pollMs ?? 10,
     });
     const verifier = wrongKey.has(index)
-      ? KeyVerifier.forKey(randomKey(), { params: SIM_SCRYPT, throttle: { maxFailures: 1_000_000 } })
+      ? KeyVerifier.forKey(randomKey(), { throttle: { maxFailures: 1_000_000 } })
       : sharedVerifier;
     const server = createAgentServer({ service: engine, verifier, logger, agentVersion: '0.0.0-sim' });
     const latency =

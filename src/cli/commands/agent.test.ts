@@ -32,7 +32,7 @@ async function cli(argv: string[], env: Record<string, string> = {}) {
 }
 
 describe('agent options', () => {
-  const flags = (given: Record<string, string | boolean>) => ({
+  const flags = (given: Record<string, string | boolean | string[]>) => ({
     host: '0.0.0.0',
     rotateKey: false,
     allowHostBinds: false,
@@ -44,7 +44,9 @@ describe('agent options', () => {
       port: 8080,
       host: '0.0.0.0',
       rotateKey: false,
+      bindRoots: [],
       allowHostBinds: false,
+      allowHostNetwork: false,
     });
   });
 
@@ -55,11 +57,30 @@ describe('agent options', () => {
     });
     expect(
       agentOptionsOf(
-        flags({ port: '9100', host: '127.0.0.1', config: 'cfg', rotateKey: true, allowHostBinds: true }),
+        flags({
+          port: '9100',
+          host: '127.0.0.1',
+          config: 'cfg',
+          rotateKey: true,
+          bindRoot: ['/srv/a', '/srv/b'],
+          allowHostBinds: true,
+          allowHostNetwork: true,
+        }),
         { PORT: '9000', DOKKUP_CONFIG: '/data' },
         '/work',
       ),
-    ).toEqual({ port: 9100, host: '127.0.0.1', dataDir: '/work/cfg', rotateKey: true, allowHostBinds: true });
+    ).toEqual({
+      port: 9100,
+      host: '127.0.0.1',
+      dataDir: '/work/cfg',
+      rotateKey: true,
+      bindRoots: ['/srv/a', '/srv/b'],
+      allowHostBinds: true,
+      allowHostNetwork: true,
+    });
+    expect(() => agentOptionsOf(flags({ bindRoot: ['srv'] }), {}, '/')).toThrow(
+      /--bind-root must be an absolute path/,
+    );
     expect(agentOptionsOf(flags({ port: '0' }), {}, '/')).toMatchObject({ port: 0 });
   });
 
@@ -90,6 +111,7 @@ describe('dokkup agent', () => {
     [['--port', '1', '--port', '2'], /only be set once/],
     [['--config', ''], /--config must name a directory/],
     [['--host', ' '], /--host must not be empty/],
+    [['--bind-root', 'relative/dir'], /--bind-root must be an absolute path/],
   ])('refuses %j with exit 2 and a pointer to its help', async (argv, message) => {
     const ran = await cli(argv);
     expect(ran.code).toBe(2);
@@ -109,6 +131,8 @@ describe('dokkup agent', () => {
       '--config DIR',
       '--rotate-key',
       '--allow-host-binds',
+      '--bind-root DIR',
+      '--allow-host-network',
       'DOCKER_HOST',
     ]) {
       expect(help.stdout).toContain(text);

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { packageVersion } from '../../build-info.js';
-import { booleanFlag, type Command, type FlagValues, UsageError } from '../command.js';
+import { booleanFlag, type Command, type FlagValues, stringListFlag, UsageError } from '../command.js';
 import type { CliIO } from '../io.js';
 
 export const DEFAULT_PORT = 8080;
@@ -17,7 +17,10 @@ export interface ParsedAgentOptions {
   /** Absent: the agent's default (`/config` if writable, else `~/.config/dokkup-agent`). */
   dataDir?: string;
   rotateKey: boolean;
+  /** `--bind-root`, absolute (the agent checks them when it starts). */
+  bindRoots: string[];
   allowHostBinds: boolean;
+  allowHostNetwork: boolean;
 }
 
 function parsePort(value: string, from: string): number {
@@ -46,7 +49,13 @@ export function agentOptionsOf(flags: FlagValues, env: CliIO['env'], cwd: string
     host,
     ...(config === undefined ? {} : { dataDir: path.resolve(cwd, config) }),
     rotateKey: booleanFlag(flags, 'rotateKey'),
+    bindRoots: stringListFlag(flags, 'bindRoot').map((root) => {
+      if (!path.isAbsolute(root))
+        throw new UsageError(`--bind-root must be an absolute path (got "${root}")`);
+      return root;
+    }),
     allowHostBinds: booleanFlag(flags, 'allowHostBinds'),
+    allowHostNetwork: booleanFlag(flags, 'allowHostNetwork'),
   };
 }
 
@@ -56,6 +65,10 @@ export const agentCommand: Command = {
   usage: '[options]',
   description: `On first start it prints the node's API key once ("Your new API key is: ..."); put it in
 your inventory.
+
+Jobs may bind no host directory unless it lies under a --bind-root (named volumes need
+nothing), and may not use network: host or container:NAME unless --allow-host-network is given.
+Every change (and every refused attempt) is recorded in audit.log in the data directory.
 
 Environment:
   DOCKER_HOST    Docker engine to drive (unix://, tcp://; default the local socket)
@@ -87,11 +100,24 @@ Environment:
       description:
         'Issue a new API key, print it and exit (the old key stops working, also in a running agent)',
     },
+    bindRoot: {
+      type: 'string',
+      isMultiple: true,
+      valueName: 'DIR',
+      description:
+        'A host directory jobs may bind (repeat for more; default none). It must exist and may not hold or lie in a system path',
+    },
     allowHostBinds: {
       type: 'boolean',
       default: false,
       description:
-        'Let jobs bind the Docker socket, / and other host system paths (refused by default: such a container controls the host)',
+        'Let jobs bind anything: the Docker socket, / and other host system paths (such a container controls the host)',
+    },
+    allowHostNetwork: {
+      type: 'boolean',
+      default: false,
+      description:
+        'Let jobs use network: host or container:NAME (they can reach services on the host loopback)',
     },
     version: { type: 'boolean', default: false, description: 'Print the agent version' },
   },
@@ -109,8 +135,9 @@ Environment:
   args: { min: 0, max: 0 },
   exitCodes: `Exit codes:
   0    stopped cleanly (SIGTERM/SIGINT), or --rotate-key / --version done
-  1    could not start: the key file, the port, the data directory
-  2    invalid options or environment (PORT, DOKKUP_CONFIG, LOG_LEVEL, LOG_FORMAT)
+  1    could not start: the key file, the port, the data directory (owned by another user,
+       writable by others, or holding a symlink)
+  2    invalid options or environment (PORT, DOKKUP_CONFIG, LOG_LEVEL, LOG_FORMAT, a --bind-root)
 `,
   ownsSignals: true,
   async run(context) {

@@ -195,7 +195,7 @@ beforeAll(async () => {
       res.end();
     });
     const feeds = attachFeeds(server, {
-      verifier: KeyVerifier.forKey(KEY, { params: { N: 1024, r: 8, p: 1, keyLength: 32 } }),
+      verifier: KeyVerifier.forKey(KEY),
       runtime,
       logger: silentLogger(),
     });
