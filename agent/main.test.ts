@@ -4,7 +4,7 @@
  * exist); the agent against real engines is covered by the Docker-backed suites. Parsing its
  * options is the CLI's `agent` command's (src/cli/commands/agent.test.ts).
  */
-import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,7 @@ import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { routes } from '../src/protocol/api.js';
 import type { AgentServer } from './app.js';
-import { keyFilePath } from './auth/index.js';
+import { keyFilePath, keyIdOf } from './auth/index.js';
 import { type AgentOptions, type AgentProcessIO, defaultDataDir, runAgent } from './main.js';
 
 let dir: string;
@@ -166,11 +166,76 @@ describe('runAgent', () => {
   it('exits 1 naming the file when the key file is damaged', async () => {
     const dataDir = join(dir, 'broken');
     await mkdir(dataDir);
-    const { writeFile } = await import('node:fs/promises');
     await writeFile(keyFilePath(dataDir), '{oops');
     const agent = startAgent({ host: '0.0.0.0', dataDir });
     expect(await agent.exitCode).toBe(1);
     expect(agent.err.join('')).toMatch(/agent-key\.json is not valid JSON.*--rotate-key/);
     expect(agent.out).toEqual([]);
+  });
+
+  it('refuses to start (exit 1, nothing printed but why) on a data directory others can write', async () => {
+    const dataDir = join(dir, 'open');
+    await mkdir(dataDir);
+    await chmod(dataDir, 0o777);
+    const agent = startAgent({ dataDir });
+    expect(await agent.exitCode).toBe(1);
+    expect(agent.err.join('')).toMatch(
+      /refusing the data directory: .*open is writable by every user.*chmod go-w/,
+    );
+    expect(agent.out).toEqual([]);
+    // Not even a key is written into it.
+    await expect(stat(keyFilePath(dataDir))).rejects.toThrow(/ENOENT/);
+    // --rotate-key refuses it too.
+    const rotate = startAgent({ dataDir, rotateKey: true });
+    expect(await rotate.exitCode).toBe(1);
+    expect(rotate.out).toEqual([]);
+  });
+
+  it('refuses to start on a key file that is a symlink (even to a valid record)', async () => {
+    const dataDir = join(dir, 'linked');
+    const first = startAgent({ dataDir });
+    await first.url(routes.health);
+    expect(await first.stop()).toBe(0);
+    const moved = join(dir, 'elsewhere.json');
+    await writeFile(moved, await readFile(keyFilePath(dataDir)), { mode: 0o600 });
+    await rm(keyFilePath(dataDir));
+    await symlink(moved, keyFilePath(dataDir));
+    const agent = startAgent({ dataDir });
+    expect(await agent.exitCode).toBe(1);
+    expect(agent.err.join('')).toMatch(/agent-key\.json is a symbolic link/);
+  });
+
+  it('exits 2 naming a --bind-root that is missing or holds a system path', async () => {
+    for (const [root, message] of [
+      [join(dir, 'missing'), /--bind-root .*missing: no such directory/],
+      ['/var', /--bind-root \/var: \/var contains/],
+    ] as const) {
+      const agent = startAgent({ dataDir: join(dir, 'roots'), bindRoots: [root] });
+      expect(await agent.exitCode).toBe(2);
+      expect(agent.err.join('')).toMatch(message);
+    }
+  });
+
+  it('records a --rotate-key in the audit log of the data directory, naming both keys by id only', async () => {
+    const dataDir = join(dir, 'audited');
+    const first = startAgent({ dataDir });
+    await first.url(routes.health);
+    const oldKey = /: ([A-Za-z0-9_-]{43})\n$/.exec(first.out.join(''))![1]!;
+    expect(await first.stop()).toBe(0);
+    const rotated = startAgent({ rotateKey: true, dataDir });
+    expect(await rotated.exitCode).toBe(0);
+    const newKey = /: ([A-Za-z0-9_-]{43})\n$/.exec(rotated.out.join(''))![1]!;
+    const lines = (await readFile(join(dataDir, 'audit.log'), 'utf8')).trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const entry = JSON.parse(lines[0]!);
+    expect(entry).toMatchObject({
+      operation: 'rotate-key',
+      remote: 'local',
+      keyId: keyIdOf(newKey),
+      result: 'ok',
+      message: `new key ${keyIdOf(newKey)} replaces ${keyIdOf(oldKey)}`,
+    });
+    expect(lines[0]).not.toContain(newKey);
+    expect(lines[0]).not.toContain(oldKey);
   });
 });
