@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
+import type { z } from 'zod';
 import {
   DeployRequestSchema,
   MAX_BODY_BYTES,
@@ -92,6 +93,14 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
         logger.error({ err: error, path: context.path }, 'operation threw instead of reporting a result'),
     });
 
+  /** The request's JSON body; a client gone before its end is a 400 like any bad body, not a crash. */
+  const body = <T extends z.ZodType>(req: IncomingMessage, schema: T): Promise<z.infer<T>> =>
+    readJson(req, schema, maxBody).catch((error: unknown) => {
+      if (clientWentAway(error))
+        throw new HttpError(400, 'invalid_request', 'client closed the request before its body ended');
+      throw error;
+    });
+
   /** Appends the entry for `note`; a log that cannot be written is an error in the agent's log, not the client's. */
   const record = async (context: RouteContext, note: AuditNote, started: number): Promise<void> => {
     if (!options.audit) return;
@@ -167,15 +176,15 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
       const started = now();
       try {
         const name = jobName(params);
-        const body = await readJson(req, PlanRequestSchema, maxBody);
-        if (body.operation === 'deploy') assertSameJob(name, body.spec.name);
-        sendJson(res, 200, await service.plan(name, body));
+        const planRequest = await body(req, PlanRequestSchema);
+        if (planRequest.operation === 'deploy') assertSameJob(name, planRequest.spec.name);
+        sendJson(res, 200, await service.plan(name, planRequest));
       } catch (error) {
         // A plan changes nothing, but one the agent refuses (its policy, a bad spec) is an attempt.
-        const { status, body } = toErrorResponse(error);
-        if (status < 500) {
+        const refusal = toErrorResponse(error);
+        if (refusal.status < 500) {
           const note = newNote('plan', JOB_NAME_PATTERN.test(params['name'] ?? '') ? params['name']! : null);
-          note.refusal = { status, error: body.error };
+          note.refusal = { status: refusal.status, error: refusal.body.error };
           await record(context, note, started);
         }
         throw error;
@@ -186,7 +195,7 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
       audited('deploy', async (context, note, settle) => {
         const name = jobName(context.params);
         note.job = name;
-        const { spec } = await readJson(context.req, DeployRequestSchema, maxBody);
+        const { spec } = await body(context.req, DeployRequestSchema);
         assertSameJob(name, spec.name);
         await operation(context, async (progress) =>
           settle(await service.deploy(spec, progress, hooksOf(note))),
@@ -198,7 +207,7 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
       audited('rollback', async (context, note, settle) => {
         const name = jobName(context.params);
         note.job = name;
-        const { to } = await readJson(context.req, RollbackRequestSchema, maxBody);
+        const { to } = await body(context.req, RollbackRequestSchema);
         await operation(context, async (progress) =>
           settle(await service.rollback(name, to, progress, hooksOf(note))),
         );
@@ -209,7 +218,7 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
       audited('stop', async (context, note, settle) => {
         const name = jobName(context.params);
         note.job = name;
-        const { purge } = await readJson(context.req, StopRequestSchema, maxBody);
+        const { purge } = await body(context.req, StopRequestSchema);
         if (purge) note.operation = 'purge';
         await operation(context, async (progress) =>
           settle(await service.stop(name, purge, progress, hooksOf(note))),
@@ -340,6 +349,12 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 function namedRoute(build: (name: string) => string): string {
   const placeholder = 'dokkupjobnameparam';
   return build(placeholder).replace(placeholder, ':name');
+}
+
+/** The error a request stream emits when its client disconnects mid-body (`aborted`, ECONNRESET). */
+function clientWentAway(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as NodeJS.ErrnoException;
+  return code === 'ECONNRESET' || message === 'aborted';
 }
 
 function jobName(params: Record<string, string>): string {

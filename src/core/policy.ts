@@ -172,6 +172,11 @@ function bindViolation(
 ): string | null {
   const quoted = JSON.stringify(volume);
   const via = resolved.path !== written ? ` (it resolves to ${resolved.path} on the host)` : '';
+  const refuse = (what: string, how = '') =>
+    `volume ${quoted} would give the container ${what}${how}; this agent refuses it (start it with --allow-host-binds to allow)`;
+  // The path as written first: its reason is the one the operator can see in the job file.
+  const writtenGuard = protectedPathOf(written, policy.protectedPaths);
+  if (writtenGuard) return refuse(writtenGuard.what);
   if (resolved.kind === 'socket' || resolved.kind === 'device') {
     const what = resolved.kind === 'socket' ? 'a socket' : 'a device node';
     return `volume ${quoted} binds ${what}${via}; this agent refuses it (start it with --allow-host-binds to allow)`;
@@ -179,13 +184,8 @@ function bindViolation(
   if (resolved.kind === 'dangling') {
     return `volume ${quoted} goes through a symbolic link that points nowhere on the host, so where it leads cannot be checked; this agent refuses it`;
   }
-  for (const path of new Set([written, resolved.path])) {
-    const guarded = protectedPathOf(path, policy.protectedPaths);
-    if (guarded) {
-      const how = path === written ? '' : via;
-      return `volume ${quoted} would give the container ${guarded.what}${how}; this agent refuses it (start it with --allow-host-binds to allow)`;
-    }
-  }
+  const resolvedGuard = protectedPathOf(resolved.path, policy.protectedPaths);
+  if (resolvedGuard) return refuse(resolvedGuard.what, via);
   const inRoots = (path: string) => policy.bindRoots.some((root) => isUnder(path, root, policy.foldCase));
   if (!inRoots(written))
     return `volume ${quoted} binds ${written}, outside the bind roots: ${describeRoots(policy)}`;
