@@ -13,6 +13,7 @@ import { AgentHttpError } from '../client/errors.js';
 import { checkJobAgainstInventory, type LoadedJob, loadInventoryFile, loadJobFile } from '../config/index.js';
 import { DokkupError, InputErrors, inputErrorsOf } from '../core/errors.js';
 import { exitCodeForStatuses, type NodeLabel, nodeLabel, outcomeOfStatus } from '../core/outcome.js';
+import { jsonText, terminalText } from '../core/terminal-text.js';
 import type { CliNodeError, CliNodeStatus } from '../protocol/cli-json.js';
 import type { Inventory, InventoryNode } from '../protocol/inventory.js';
 import {
@@ -143,7 +144,7 @@ export function warnSkipped(out: OutputStream, results: readonly NodeResult<unkn
   for (const result of results) {
     if (result.status === 'online' || result.status === 'skipped') continue;
     out.write(
-      `Warning: ${result.node.name} is ${labelOf(result)} (${result.error?.message ?? 'no answer'}); ${what}\n`,
+      `Warning: ${result.node.name} is ${labelOf(result)} (${terminalText(result.error?.message ?? 'no answer')}); ${what}\n`,
     );
   }
 }
@@ -153,7 +154,7 @@ export function writeLines(out: OutputStream, lines: readonly string[]): void {
 }
 
 export function writeJson(out: OutputStream, document: unknown): void {
-  out.write(`${JSON.stringify(document, null, 2)}\n`);
+  out.write(`${jsonText(document, 2)}\n`);
 }
 
 export function roundMs(ms: number): number {

@@ -33,6 +33,7 @@ import {
   routes,
   type StopRequest,
 } from '../protocol/api.js';
+import { type AuditList, AuditListSchema } from '../protocol/audit.js';
 import type { InventoryNode } from '../protocol/inventory.js';
 import type { JobSpec } from '../protocol/job.js';
 import { parseJson } from '../protocol/parse.js';
@@ -134,6 +135,15 @@ export class AgentClient {
 
   history(job: string, options?: RequestOptions): Promise<JobHistory> {
     return this.json('GET', routes.history(job), undefined, JobHistorySchema, options);
+  }
+
+  /** The node's audit log: entries since `since` (a duration like `1h` on the agent's clock, or ISO time). */
+  audit(query: { since?: string; limit?: number } = {}, options?: RequestOptions): Promise<AuditList> {
+    const params = new URLSearchParams();
+    if (query.since !== undefined) params.set('since', query.since);
+    if (query.limit !== undefined) params.set('limit', String(query.limit));
+    const search = params.size > 0 ? `?${params}` : '';
+    return this.json('GET', `${routes.audit}${search}`, undefined, AuditListSchema, options);
   }
 
   plan(job: string, request: PlanRequest, options?: RequestOptions): Promise<Plan> {

@@ -8,6 +8,7 @@
  * `250%`), which stays readable and fits a narrow TUI column.
  */
 import type { ContainerStats, FeedEvent } from '../protocol/feeds.js';
+import { terminalText } from './terminal-text.js';
 
 /** The 12-character ID `docker ps` shows (an image's `sha256:` prefix dropped). */
 export function shortId(id: string): string {
@@ -111,9 +112,10 @@ export function describeContainerEvent(event: ContainerEventFacts): string {
  * `deploy started`, `done: Update successful (a -> b, 2/2 running)`. With `job`, prefixed with
  * the job's name for lists that have no job column (`web: deploy started`).
  */
+/** One line for the event; what came from the agent (names, messages) is made terminal-safe. */
 export function describeFeedEvent(event: FeedEvent, options: { job?: boolean } = {}): string {
   const text = describeEvent(event);
-  return options.job && event.job ? `${event.job}: ${text}` : text;
+  return terminalText(options.job && event.job ? `${event.job}: ${text}` : text);
 }
 
 function describeEvent(event: FeedEvent): string {

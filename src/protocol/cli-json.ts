@@ -16,6 +16,7 @@ import {
   OperationResultSchema,
   PlanSchema,
 } from './api.js';
+import { AuditEntrySchema } from './audit.js';
 
 export const CLI_JSON_SCHEMA_VERSION = 1;
 
@@ -127,6 +128,24 @@ export const OperationJsonSchema = z.object({
 });
 export type OperationJson = z.infer<typeof OperationJsonSchema>;
 
+/** `dokkup audit --json`: each node's entries, and all of them merged in time order. */
+export const AuditJsonSchema = z.object({
+  ...header,
+  command: z.literal('audit'),
+  since: z.string().nullable().describe('--since as given (a duration on each agent clock, or an ISO time)'),
+  nodes: z.array(
+    z.object({
+      ...nodeFields,
+      entries: z.array(AuditEntrySchema).nullable().describe("The node's entries, oldest first"),
+      truncated: z.boolean().nullable().describe('Older entries matched but were left out by --limit'),
+    }),
+  ),
+  entries: z
+    .array(AuditEntrySchema.extend({ node: z.string().describe('The node the entry is from') }))
+    .describe('Every node entry, oldest first'),
+});
+export type AuditJson = z.infer<typeof AuditJsonSchema>;
+
 /** Any document the CLI prints with `--json`, told apart by `command`. */
 export const CliJsonSchema = z.discriminatedUnion('command', [
   ShowJobJsonSchema,
@@ -134,5 +153,6 @@ export const CliJsonSchema = z.discriminatedUnion('command', [
   HistoryJsonSchema,
   PlanJsonSchema,
   OperationJsonSchema,
+  AuditJsonSchema,
 ]);
 export type CliJson = z.infer<typeof CliJsonSchema>;

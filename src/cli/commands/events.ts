@@ -6,6 +6,7 @@
 import { FeedSession } from '../../client/feeds/session.js';
 import { describeFeedEvent, feedEventKind, feedEventLevel, formatEventTime } from '../../core/format.js';
 import { ExitCode, exitCodeForStatuses, type NodeStatus } from '../../core/outcome.js';
+import { jsonText, terminalText } from '../../core/terminal-text.js';
 import type { EventsJsonLine, FeedEvent } from '../../protocol/feeds.js';
 import type { InventoryNode } from '../../protocol/inventory.js';
 import {
@@ -26,7 +27,7 @@ export function formatEventLine(node: string, event: FeedEvent, style: Style): s
   const level = feedEventLevel(event);
   const text =
     level === 'warn' || level === 'error' ? style.red(what) : level === 'ok' ? style.green(what) : what;
-  return `${style.dim(formatEventTime(event.at))}  ${style.bold(node)}  ${event.job}  ${feedEventKind(event)}  ${text}`;
+  return `${style.dim(formatEventTime(event.at))}  ${style.bold(node)}  ${terminalText(event.job)}  ${feedEventKind(event)}  ${text}`;
 }
 
 export async function runEvents(context: CommandContext): Promise<number> {
@@ -68,12 +69,12 @@ export async function runEvents(context: CommandContext): Promise<number> {
         reportedOffline = false;
       } else if (change.state === 'reconnecting' && wasOpen) {
         stderr.write(
-          `${change.node}: connection lost, reconnecting${change.error ? ` (${change.error})` : ''}\n`,
+          `${change.node}: connection lost, reconnecting${change.error ? ` (${terminalText(change.error)})` : ''}\n`,
         );
       } else if (change.state === 'offline' && !reportedOffline) {
         reportedOffline = true;
         stderr.write(
-          `Warning: ${change.node} is OFFLINE${change.error ? ` (${change.error})` : ''}; still trying\n`,
+          `Warning: ${change.node} is OFFLINE${change.error ? ` (${terminalText(change.error)})` : ''}; still trying\n`,
         );
       } else if (change.state === 'unauthorized') {
         stderr.write(`Warning: ${change.node} is UNAUTHORIZED (the agent refused the key)\n`);
@@ -85,7 +86,7 @@ export async function runEvents(context: CommandContext): Promise<number> {
       (event) => {
         if (json) {
           const line: EventsJsonLine = { node: session.node, event };
-          stdout.write(`${JSON.stringify(line)}\n`);
+          stdout.write(`${jsonText(line)}\n`);
         } else {
           stdout.write(`${formatEventLine(session.node, event, context.style)}\n`);
         }
@@ -95,7 +96,7 @@ export async function runEvents(context: CommandContext): Promise<number> {
         onDropped: (count) =>
           stderr.write(`${session.node}: ${count} events dropped (output did not keep up)\n`),
         onError: (error) => {
-          stderr.write(`Warning: ${session.node}: ${error.message}\n`);
+          stderr.write(`Warning: ${session.node}: ${terminalText(error.message)}\n`);
           failed.add(session.node);
           checkAllGone();
         },

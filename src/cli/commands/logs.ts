@@ -9,6 +9,7 @@ import { FeedSession } from '../../client/feeds/session.js';
 import { parseDurationMs } from '../../core/duration.js';
 import { shortId } from '../../core/format.js';
 import { ExitCode, exitCodeForStatuses, type NodeStatus } from '../../core/outcome.js';
+import { terminalLogLine, terminalText } from '../../core/terminal-text.js';
 import { LOGS_MAX_TAIL } from '../../protocol/feeds.js';
 import type { InventoryNode } from '../../protocol/inventory.js';
 import {
@@ -88,7 +89,9 @@ export class LogPrinter {
     const label = `${line.node}/${shortId(line.containerId)}`;
     this.width = Math.max(this.width, label.length);
     const padded = label.padEnd(this.width);
-    const body = this.timestamps && line.ts ? `${line.ts} ${line.text}` : line.text;
+    // A container's output is shown, never obeyed: escapes visible, colour codes dropped.
+    const text = terminalLogLine(line.text);
+    const body = this.timestamps && line.ts ? `${line.ts} ${text}` : text;
     if (!this.colour) return `${padded} | ${body}`;
     let code = this.colours.get(label);
     if (code === undefined) {
@@ -165,7 +168,9 @@ export async function runLogs(context: CommandContext): Promise<number> {
         if (wasOpen) stderr.write(`${change.node}: connected again\n`);
         wasOpen = true;
       } else if ((change.state === 'reconnecting' || change.state === 'offline') && wasOpen) {
-        stderr.write(`${change.node}: ${change.state}${change.error ? ` (${change.error})` : ''}\n`);
+        stderr.write(
+          `${change.node}: ${change.state}${change.error ? ` (${terminalText(change.error)})` : ''}\n`,
+        );
       }
     });
   });
@@ -180,7 +185,7 @@ export async function runLogs(context: CommandContext): Promise<number> {
       onNodeDone: (outcome) => {
         settled.add(outcome.node);
         const message = outcomeMessage(outcome);
-        if (message) stderr.write(`Warning: ${message}\n`);
+        if (message) stderr.write(`Warning: ${terminalText(message)}\n`);
       },
     },
   );
