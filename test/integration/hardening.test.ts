@@ -118,6 +118,21 @@ describeDocker('hardening on a real engine (built agent with --bind-root, built 
     expect(logs.stdout + logs.stderr).not.toMatch(ACTIVE);
   });
 
+  it("an agent's error message quoting a container's health check output reaches the CLI as visible text", async () => {
+    const sick = `    healthcheck:\n      test: "printf '\\\\033]0;pwned\\\\007\\\\033[2Jbad-health'; exit 1"\n      interval: 1s\n      retries: 1\n`;
+    writeFileSync(
+      join(dir, 'sick.yaml'),
+      job('sick', sick).replace('healthy_deadline: 20s', 'healthy_deadline: 15s'),
+    );
+    const ran = await dokkup(dir, ['run', 'job', '-y', 'sick.yaml'], { KEY: agent.key });
+    expect(ran.code).toBe(1);
+    expect(ran.stdout + ran.stderr).toContain('\\x1b]0;pwned\\x07\\x1b[2Jbad-health');
+    expect(ran.stdout + ran.stderr).not.toMatch(ACTIVE);
+    const json = await dokkup(dir, ['run', 'job', '-y', '--json', 'sick.yaml'], { KEY: agent.key });
+    expect(json.stdout).not.toMatch(ACTIVE);
+    expect(json.stdout).toContain('\\u001b]0;pwned\\u0007');
+  });
+
   it('a deploy, a failed update and a key rotation (another process) are in the audit log; the rotation closes a live WebSocket', async () => {
     const key = agent.key;
     const v1 = job('audited', '    ports:\n      - in: 8000\n');

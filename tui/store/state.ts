@@ -150,7 +150,7 @@ export interface LogState {
   wrap: boolean;
 }
 
-export type FleetEventKind = 'container' | 'operation' | 'connection';
+export type FleetEventKind = 'container' | 'operation' | 'connection' | 'audit';
 
 export interface FleetEvent {
   seq: number;
@@ -160,6 +160,15 @@ export interface FleetEvent {
   job: string | null;
   text: string;
   level: 'info' | 'warn' | 'error';
+}
+
+export interface AuditState {
+  /** When the audit logs were last asked for (0: ask at the next chance). */
+  readAt: number;
+  /** Per node, the time of the newest entry seen: the next read starts there. */
+  since: Record<string, string>;
+  /** Keys of the entries already in the Events list at those times (no entry twice). */
+  seen: string[];
 }
 
 export type OperationKind = 'deploy' | 'scale' | 'rollback' | 'stop' | 'purge';
@@ -296,6 +305,8 @@ export interface TuiState {
   logs: LogState;
   events: FleetEvent[];
   nextEventSeq: number;
+  /** The nodes' audit logs, as merged into the Events list (`reduce/audit.ts`). */
+  audit: AuditState;
   modal: Modal | null;
   rollout: RolloutBoard | null;
   flash: Flash | null;
@@ -379,6 +390,7 @@ export function initialState(
     logs: emptyLogs(),
     events: [],
     nextEventSeq: 0,
+    audit: { readAt: 0, since: {}, seen: [] },
     modal: null,
     rollout: null,
     flash: null,

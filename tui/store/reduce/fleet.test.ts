@@ -345,6 +345,22 @@ describe('log lines', () => {
     s = apply(s, { type: 'logLines', target, lines: [], dropped: 7 });
     expect(s.logs.dropped).toBe(157);
   });
+  it("keeps a container's line as it will be shown: colour codes dropped, every other escape visible", () => {
+    let s = apply(fleet(), probed('lab1', [jobStatus('web', [container('web', 1)])]));
+    s = press(s, '3', 'l');
+    const target = s.logs.target!;
+    const hostile = logLine(
+      'lab1',
+      'web-1\u001b[2J',
+      '\u001b[32mok\u001b[0m \u001b]0;pwned\u0007\u001b[2J\rgone\u009b1m',
+    );
+    s = apply(s, { type: 'logLines', target, lines: [hostile] });
+    const line = s.logs.lines.at(-1)!;
+    expect(line.text).toBe('ok \\x1b]0;pwned\\x07\\x1b[2J\\x0dgone\\u009b1m');
+    expect(line.container).toBe('web-1\\x1b[2J');
+    expect(line.text + line.container).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+  });
+
   it('ignores lines for a target that is no longer shown', () => {
     const s = press(fleet(), '3', 'l');
     const stale = run(s, {

@@ -11,6 +11,7 @@ import {
   type EventLevel,
   feedEventLevel,
 } from '../../../src/core/format.js';
+import { terminalLogLine, terminalText } from '../../../src/core/terminal-text.js';
 import type { ContainerEvent } from '../../../src/protocol/feeds.js';
 import type { ContainerInfo, JobStatus } from '../../../src/protocol/index.js';
 import type { Action, ProbeFailure } from '../actions.js';
@@ -366,10 +367,11 @@ function logLines(state: TuiState, action: Extract<Action, { type: 'logLines' }>
     (l): LogLine => ({
       seq: seq++,
       node: l.node,
-      container: shortContainerName(l.containerName),
+      container: terminalText(shortContainerName(l.containerName)),
       stream: l.stream,
       ts: l.ts,
-      text: l.truncated ? `${l.text}…` : l.text,
+      // Kept as shown: colour codes dropped, every other escape visible (never sent to the terminal).
+      text: terminalLogLine(l.truncated ? `${l.text}…` : l.text),
     }),
   );
   let lines = logs.lines.concat(added);
