@@ -278,6 +278,20 @@ describe('KeyVerifier', () => {
 });
 
 describe('FailureThrottle', () => {
+  it('keeps a bounded count per address, however long a flood goes on', () => {
+    let now = 0;
+    const throttle = new FailureThrottle({ maxFailures: 10, now: () => now });
+    for (let i = 0; i < 100_000; i++) {
+      throttle.begin('10.0.0.1');
+      now += 0.1;
+    }
+    const entry = (throttle as unknown as { entries: Map<string, { attempts: number[] }> }).entries.get(
+      '10.0.0.1',
+    );
+    expect(entry!.attempts.length).toBeLessThanOrEqual(11);
+    expect(throttle.blockedFor('10.0.0.1')).toBeGreaterThan(0);
+  });
+
   it('keeps memory bounded under failures from very many addresses', () => {
     const throttle = new FailureThrottle({ maxAddresses: 100, now: () => 5 });
     for (let i = 0; i < 5000; i++) throttle.begin(`10.1.${i >> 8}.${i & 255}`);

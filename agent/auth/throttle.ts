@@ -28,7 +28,7 @@ export const DEFAULT_THROTTLE: ThrottleOptions = {
 };
 
 interface Entry {
-  /** Start times of attempts that did not succeed (in flight or failed), oldest first. */
+  /** Start times of attempts that did not succeed (in flight or failed), oldest first; at most `maxFailures + 1`. */
   attempts: number[];
   blockedUntil: number;
 }
@@ -61,6 +61,8 @@ export class FailureThrottle {
     const entry = this.entries.get(address) ?? { attempts: [], blockedUntil: 0 };
     entry.attempts = entry.attempts.filter((at) => now - at < this.options.windowMs);
     entry.attempts.push(now);
+    // Only "more than the limit" matters: a flood must not make every check longer than the last.
+    if (entry.attempts.length > this.options.maxFailures + 1) entry.attempts.shift();
     if (entry.attempts.length > this.options.maxFailures && entry.blockedUntil <= now) {
       entry.blockedUntil = now + this.options.blockMs;
     }

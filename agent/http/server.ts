@@ -242,25 +242,30 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
       res.end(req.method === 'HEAD' ? undefined : HEALTH_BODY);
       return;
     }
-    // Authentication comes before routing so that strangers cannot map the API.
+    // Authentication comes before routing so that strangers cannot map the API. A refusal is
+    // answered straight away (no exception, no stack): a flood of wrong keys costs little.
     const auth = await verifier.authorize(req);
     if (!auth.ok) {
       if (auth.reason === 'throttled') {
-        throw new HttpError(
+        sendError(
+          res,
           429,
           'unauthorized',
           `too many wrong keys from this address; try again in ${auth.retryAfterSeconds}s`,
-          undefined,
-          { 'Retry-After': String(auth.retryAfterSeconds) },
+          {
+            'Retry-After': String(auth.retryAfterSeconds),
+          },
+        );
+      } else {
+        sendError(
+          res,
+          401,
+          'unauthorized',
+          auth.reason === 'missing' ? 'missing Authorization: Bearer <key> header' : 'wrong API key',
+          { 'WWW-Authenticate': 'Bearer' },
         );
       }
-      throw new HttpError(
-        401,
-        'unauthorized',
-        auth.reason === 'missing' ? 'missing Authorization: Bearer <key> header' : 'wrong API key',
-        undefined,
-        { 'WWW-Authenticate': 'Bearer' },
-      );
+      return;
     }
     res.setHeader('X-Dokkup-Agent-Version', agentVersion);
     const match = router.match(req.method ?? '', path);
