@@ -92,7 +92,7 @@ Environment:
       type: 'string',
       valueName: 'DIR',
       description:
-        'Data directory: key hash and job history (env DOKKUP_CONFIG; default /config if writable, else ~/.config/dokkup-agent)',
+        'Data directory: key digest, job history, audit log (env DOKKUP_CONFIG; default /config if writable, else ~/.config/dokkup-agent)',
     },
     rotateKey: {
       type: 'boolean',
@@ -126,7 +126,10 @@ Environment:
       does: 'Run the agent on port 8080 with its data in /var/lib/dokkup',
       run: 'dokkup agent --config /var/lib/dokkup',
     },
-    { does: 'Listen on one address and port only', run: 'dokkup agent --host 10.0.0.5 --port 9090' },
+    {
+      does: 'Let jobs bind host directories under /srv/dokkup (none by default)',
+      run: 'dokkup agent --config /var/lib/dokkup --bind-root /srv/dokkup',
+    },
     {
       does: 'Issue a new API key (the old one stops working at once)',
       run: 'dokkup agent --config /var/lib/dokkup --rotate-key',

@@ -156,6 +156,8 @@ describe('dokkup audit', () => {
 
   it('--help has examples', async () => {
     const help = await cli(['audit', '--help']);
-    expect(help.stdout).toMatch(/Examples:\n {2}dokkup audit --since 1h/);
+    expect(help.stdout).toMatch(
+      /Examples:\n {2}# Everything changed in the last hour, on every node\n {2}dokkup audit --since 1h\n/,
+    );
   });
 });

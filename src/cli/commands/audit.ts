@@ -64,12 +64,15 @@ export const auditCommand: Command = {
   description: `Each agent records every deploy, update, scale, rollback, stop and purge, every attempt it
 refused after the key was accepted (its policy, a busy job, a bad spec), and every key rotation:
 when, from which address, with which key (a short id, never the key), the versions and container
-counts from and to, the result and how long it took.
-
-Examples:
-  dokkup audit --since 1h                   everything changed in the last hour, on every node
-  dokkup audit --node lab1 --since 24h      one node's last day
-  dokkup audit --json --since 2025-05-01T00:00:00Z | jq '.entries[] | select(.result != "ok")'`,
+counts from and to, the result and how long it took.`,
+  examples: [
+    { does: 'Everything changed in the last hour, on every node', run: 'dokkup audit --since 1h' },
+    { does: "One node's last day", run: 'dokkup audit --node lab1 --since 24h' },
+    {
+      does: 'Since a given time, as JSON for a script',
+      run: 'dokkup audit --json --since 2025-05-01T00:00:00Z',
+    },
+  ],
   flags: {
     ...inventoryFlag,
     node: { type: 'string', valueName: 'NAME', description: 'Only this node' },
