@@ -494,6 +494,12 @@ describe('wrong keys', () => {
     await new Promise((r) => setTimeout(r, 100));
     const serious = s.logs.filter((l) => (l['level'] as number) >= 50);
     expect(serious).toEqual([]);
+    expect(s.logs).toContainEqual(
+      expect.objectContaining({
+        level: 20,
+        msg: expect.stringMatching(/client went away|closed the request/),
+      }),
+    );
     expect(JSON.stringify(s.logs)).not.toMatch(/"stack"/);
   });
 });

@@ -96,8 +96,13 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
   /** The request's JSON body; a client gone before its end is a 400 like any bad body, not a crash. */
   const body = <T extends z.ZodType>(req: IncomingMessage, schema: T): Promise<z.infer<T>> =>
     readJson(req, schema, maxBody).catch((error: unknown) => {
-      if (clientWentAway(error))
+      if (clientWentAway(error) || req.readableAborted) {
+        logger.debug(
+          { path: req.url, remote: req.socket.remoteAddress },
+          'client went away before its request body ended',
+        );
         throw new HttpError(400, 'invalid_request', 'client closed the request before its body ended');
+      }
       throw error;
     });
 
