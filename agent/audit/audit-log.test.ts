@@ -65,10 +65,11 @@ describe('AuditLog', () => {
     expect(jobs).toEqual(['job4', 'job5', 'job6', 'job7', 'job8', 'job9', 'job10', 'job11', 'job12']);
   });
 
-  it('answers the newest entries since a time, up to a limit', async () => {
+  it('answers the newest entries of operations that ended since a time, up to a limit', async () => {
     const log = new AuditLog(dir);
     for (let i = 1; i <= 6; i++) await log.append(entry(i));
-    const since = Date.UTC(2026, 0, 1, 0, 0, 3);
+    // job3 started at 0:00:03 and took 1.2 s.
+    const since = Date.UTC(2026, 0, 1, 0, 0, 3) + 1200;
     expect((await log.read({ since, limit: 100 })).entries.map((e) => e.job)).toEqual([
       'job3',
       'job4',
@@ -77,6 +78,30 @@ describe('AuditLog', () => {
     ]);
     expect(await log.read({ since, limit: 2 })).toMatchObject({ truncated: true });
     expect((await log.read({ since, limit: 2 })).entries.map((e) => e.job)).toEqual(['job5', 'job6']);
+  });
+
+  it('a long operation that started before `since` but ended after it is still new (the order is by end)', async () => {
+    const log = new AuditLog(dir);
+    await log.append(entry(10, { job: 'short', durationMs: 1000 })); // 0:00:10 → 0:00:11
+    await log.append(entry(5, { job: 'long', durationMs: 60_000 })); // 0:00:05 → 0:01:05
+    const since = Date.UTC(2026, 0, 1, 0, 0, 11);
+    expect((await log.read({ since, limit: 10 })).entries.map((e) => e.job)).toEqual(['short', 'long']);
+    expect((await log.read({ since: since + 1, limit: 10 })).entries.map((e) => e.job)).toEqual(['long']);
+  });
+
+  it('reads across many chunks and files from the end, as far as asked', async () => {
+    const log = new AuditLog(dir, { maxBytes: 200 * 1024, keep: 3 });
+    for (let i = 0; i < 2000; i++)
+      await log.append(
+        entry(i % 3600, { job: `j${i}`, at: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString() }),
+      );
+    const all = await log.read({ limit: 5000 });
+    expect(all.entries.map((e) => e.job)).toEqual(
+      Array.from({ length: 2000 }, (_, i) => `j${i}`).slice(-all.entries.length),
+    );
+    expect(all.entries.length).toBeGreaterThan(1000);
+    const last = await log.read({ limit: 3 });
+    expect(last).toEqual({ entries: all.entries.slice(-3), truncated: true });
   });
 
   it('refuses to write through a symlink in place of the log', async () => {

@@ -9,7 +9,7 @@
  * (appends of one line each do not interleave); only the agent rotates.
  */
 import { constants } from 'node:fs';
-import { open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type AuditEntry, AuditEntrySchema } from '../../src/protocol/audit.js';
 import { syncDirectory } from '../store/atomic-file.js';
@@ -26,7 +26,10 @@ export interface AuditLogOptions {
 }
 
 export interface AuditQuery {
-  /** Only entries at or after this time (ms since the epoch). */
+  /**
+   * Only operations that ended at or after this time (ms since the epoch): entries are appended
+   * as operations end, so this is what a reader that comes back for what is new needs.
+   */
   since?: number;
   /** The newest `limit` entries of those. */
   limit: number;
@@ -62,19 +65,62 @@ async function appendLine(file: string, line: string, repairTail: boolean): Prom
   }
 }
 
-/** Parses JSON lines, skipping any that are torn or not an entry. */
-export function parseAuditLines(text: string): AuditEntry[] {
-  const entries: AuditEntry[] = [];
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue;
-    try {
-      const parsed = AuditEntrySchema.safeParse(JSON.parse(line));
-      if (parsed.success) entries.push(parsed.data);
-    } catch {
-      // A torn line from a crash mid-write.
-    }
+/** Bytes read at a time from the end of a log file. */
+const CHUNK_BYTES = 64 * 1024;
+
+/** One line as an entry, or null for a torn line or anything else that is not one. */
+function parseEntry(line: string): AuditEntry | null {
+  if (line.trim() === '') return null;
+  try {
+    const parsed = AuditEntrySchema.safeParse(JSON.parse(line));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
   }
-  return entries;
+}
+
+/**
+ * Hands `file`'s entries to `visit`, newest first, until it returns true (then resolves true);
+ * resolves false when the file ran out (or does not exist).
+ */
+async function readBackwards(file: string, visit: (entry: AuditEntry) => boolean): Promise<boolean> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+  try {
+    let position = (await handle.stat()).size;
+    /** Bytes of a line whose start is in a chunk not read yet. */
+    let carry = Buffer.alloc(0);
+    while (position > 0) {
+      const size = Math.min(CHUNK_BYTES, position);
+      position -= size;
+      const chunk = Buffer.alloc(size);
+      await handle.read(chunk, 0, size, position);
+      const bytes = Buffer.concat([chunk, carry]);
+      // Split on newline bytes: a multi-byte character never contains 0x0a.
+      let end = bytes.length;
+      for (let i = bytes.length - 1; i >= 0; i--) {
+        if (bytes[i] !== 0x0a) continue;
+        const entry = parseEntry(bytes.subarray(i + 1, end).toString('utf8'));
+        if (entry && visit(entry)) return true;
+        end = i;
+      }
+      carry = bytes.subarray(0, end);
+    }
+    const first = parseEntry(carry.toString('utf8'));
+    return first !== null && visit(first);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** When the entry's operation ended (ms since the epoch): the order entries are appended in. */
+export function auditEntryEnd(entry: AuditEntry): number {
+  return Date.parse(entry.at) + entry.durationMs;
 }
 
 export class AuditLog {
@@ -109,28 +155,26 @@ export class AuditLog {
     return run;
   }
 
-  /** Entries oldest first, across the rotated files. */
+  /**
+   * The newest `limit` entries since `since`, oldest first, across the rotated files. Read from
+   * the end backwards and only as far as needed: a reader asking for what is new since its last
+   * look (the TUI, every 15 s) costs one small read, not the whole log.
+   */
   async read(query: AuditQuery): Promise<{ entries: AuditEntry[]; truncated: boolean }> {
     await this.queue;
-    const files = [
-      ...Array.from({ length: this.keep }, (_, i) => `${this.file}.${this.keep - i}`),
-      this.file,
-    ];
-    const all: AuditEntry[] = [];
+    const { since, limit } = query;
+    const newestFirst: AuditEntry[] = [];
+    const files = [this.file, ...Array.from({ length: this.keep }, (_, i) => `${this.file}.${i + 1}`)];
     for (const file of files) {
-      let text: string;
-      try {
-        text = await readFile(file, { encoding: 'utf8', flag: constants.O_RDONLY | constants.O_NOFOLLOW });
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
-        throw error;
-      }
-      all.push(...parseAuditLines(text));
+      const done = await readBackwards(file, (entry) => {
+        if (since !== undefined && auditEntryEnd(entry) < since) return true;
+        newestFirst.push(entry);
+        return newestFirst.length > limit;
+      });
+      if (done) break;
     }
-    const since = query.since;
-    const matching = since === undefined ? all : all.filter((e) => Date.parse(e.at) >= since);
-    const entries = matching.slice(Math.max(0, matching.length - query.limit));
-    return { entries, truncated: entries.length < matching.length };
+    const truncated = newestFirst.length > limit;
+    return { entries: newestFirst.slice(0, limit).reverse(), truncated };
   }
 
   private async rotateIfFull(incoming: number): Promise<void> {

@@ -21,7 +21,10 @@ export const routes = {
   stop: (name: string) => `${API_PREFIX}/jobs/${encodeURIComponent(name)}/stop`,
   /** WebSocket feeds (events, stats, logs); see `feeds.ts`. */
   feeds: `${API_PREFIX}/feeds`,
-  /** The node's audit log (`audit.ts`); query `since` (ISO-8601 or a duration like 1h) and `limit`. */
+  /**
+   * The node's audit log (`audit.ts`): `since` (ISO-8601, or a duration like 1h back from the
+   * agent's clock) keeps the operations that ended since; `limit` the newest N.
+   */
   audit: `${API_PREFIX}/audit`,
 } as const;
 

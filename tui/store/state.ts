@@ -165,7 +165,7 @@ export interface FleetEvent {
 export interface AuditState {
   /** When the audit logs were last asked for (0: ask at the next chance). */
   readAt: number;
-  /** Per node, the time of the newest entry seen: the next read starts there. */
+  /** Per node, when the newest operation seen ended: the next read starts there. */
   since: Record<string, string>;
   /** Keys of the entries already in the Events list at those times (no entry twice). */
   seen: string[];

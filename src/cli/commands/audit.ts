@@ -79,7 +79,8 @@ counts from and to, the result and how long it took.`,
     since: {
       type: 'string',
       valueName: 'WHEN',
-      description: 'Only entries since a duration ago (30m, 24h, by each agent clock) or a time (ISO-8601)',
+      description:
+        'Only operations that ended since a duration ago (30m, 24h, by each agent clock) or a time (ISO-8601)',
     },
     limit: {
       type: 'number',

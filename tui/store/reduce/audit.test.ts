@@ -36,7 +36,8 @@ describe('the audit logs in the Events tab', () => {
     expect(run(s, { type: 'tick', now: T0 + 3000 }).effects).toEqual([]);
     const again = run(s, { type: 'tick', now: T0 + 2000 + AUDIT_REFRESH_MS });
     expect(again.effects).toEqual([
-      { kind: 'readAudit', since: { lab1: iso(T0 - 60_000), lab2: null, lab3: null } },
+      // From when the newest entry's operation ended (it took 1.5 s).
+      { kind: 'readAudit', since: { lab1: iso(T0 - 60_000 + 1500), lab2: null, lab3: null } },
     ]);
     // A finished rollout makes the logs due at once.
     s = apply(again.state, { type: 'rolloutFinished', at: T0 + 2500 + AUDIT_REFRESH_MS });
@@ -66,7 +67,7 @@ describe('the audit logs in the Events tab', () => {
     expect(audit[0]!.text).toBe(
       'audit: deploy web\\x1b[2J (update, aaaaaaa -> bbbbbbb, 2 -> 3) failed: create_failed: no\\x07 — key a1b2c3d4e5f6 from 10.0.0.9 1.5s',
     );
-    expect(s.audit.since['lab2']).toBe(iso(T0 - 4_000));
+    expect(s.audit.since['lab2']).toBe(iso(T0 - 4_000 + 1500));
     const shown = eventLines(s, 10).map((row) => row.map((seg) => seg.text).join(''));
     expect(shown.some((line) => line.includes('audit: plan web (aaaaaaa -> bbbbbbb, 2 -> 3) refused'))).toBe(
       true,

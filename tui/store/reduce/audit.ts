@@ -57,7 +57,9 @@ export function auditRead(state: TuiState, action: Extract<Action, { type: 'audi
       level: entry.result === 'failed' ? 'error' : entry.result === 'refused' ? 'warn' : 'info',
     });
   }
-  const newest = fresh.reduce((a, e) => (Date.parse(e.at) > Date.parse(a) ? e.at : a), fresh[0]!.at);
+  // The next read asks for what ended since the last one seen ended (the agent's `since`).
+  const endOf = (e: AuditEntry) => Date.parse(e.at) + e.durationMs;
+  const newest = new Date(Math.max(...fresh.map(endOf))).toISOString();
   const since = state.audit.since[action.node];
   const cap = state.options.eventCap;
   return {
