@@ -196,6 +196,22 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
+  async volumeBindDevice(name: string): Promise<string | null> {
+    try {
+      const volume = (await this.docker.getVolume(engineRef(name)).inspect()) as {
+        Driver?: string;
+        Options?: Record<string, string> | null;
+      };
+      const options = volume.Options ?? {};
+      const bind = (options['o'] ?? '').split(',').includes('bind');
+      const device = options['device'];
+      return volume.Driver === 'local' && bind && device?.startsWith('/') ? device : null;
+    } catch (err) {
+      if (statusCode(err) === 404) return null;
+      throw wrap('internal', `inspecting volume ${name}`, err);
+    }
+  }
+
   async pullImage(ref: string, onProgress: (p: PullProgress) => void): Promise<void> {
     try {
       const stream = await this.docker.pull(ref);

@@ -67,6 +67,7 @@ describe('Engine API paths', () => {
         ['container stop', () => docker().stopContainer(ref, 1), /^\/containers\/([^/]+)\/stop$/],
         ['container remove', () => docker().removeContainer(ref), /^\/containers\/([^/]+)$/],
         ['network inspect', () => docker().networkDriver(ref), /^\/networks\/([^/]+)$/],
+        ['volume inspect', () => docker().volumeBindDevice(ref), /^\/volumes\/([^/]+)$/],
         ['feeds container', () => feeds().findContainer(ref), /^\/containers\/([^/]+)\/json$/],
       ];
       for (const [what, call, shape] of calls) {

@@ -66,6 +66,11 @@ export interface ContainerRuntime {
    * prefixes too, so a name is no proof of what a job would join.
    */
   networkDriver(nameOrId: string): Promise<string | null>;
+  /**
+   * The host path a named volume binds, when Docker has it as one (the local driver with
+   * `o=bind` and a `device`), else null (an ordinary volume, or none yet).
+   */
+  volumeBindDevice(name: string): Promise<string | null>;
   /** Creates (does not start) a container and returns its ID. */
   createContainer(req: CreateContainerRequest): Promise<string>;
   startContainer(id: string): Promise<void>;

@@ -3,6 +3,7 @@
  * must be an existing directory that neither is, holds nor lies in a protected path (as given
  * and as resolved), and the policy learns whether the filesystem folds case.
  */
+import { readFileSync } from 'node:fs';
 import { lstat, realpath, stat } from 'node:fs/promises';
 import { posix } from 'node:path';
 import {
@@ -92,8 +93,44 @@ export async function preparePolicy(options: PolicyOptions): Promise<AgentPolicy
   };
 }
 
-/** What the agent itself keeps on the host: never bindable, whatever the roots. */
-export function agentProtectedPaths(dataDir: string, dockerHost?: string): ProtectedPath[] {
+/** Shells that let no one log in: their users' ~/.ssh opens nothing. */
+const NO_LOGIN = /(^|\/)(nologin|false|sync|halt|shutdown)$/;
+
+/**
+ * `~/.ssh` of every user of the passwd database who can log in (wherever their home is: /home
+ * and /root are covered by the built-in list, a `git` user in /srv/git is not).
+ */
+export function sshDirsOf(passwd: string): ProtectedPath[] {
+  const out = new Map<string, ProtectedPath>();
+  for (const line of passwd.split('\n')) {
+    const fields = line.split(':');
+    if (fields.length < 7 || line.startsWith('#')) continue;
+    const [user, , , , , home = '', shell = ''] = fields;
+    const normal = normalizeHostPath(home);
+    if (normal === null || NO_LOGIN.test(shell.trim())) continue;
+    const ssh = posix.join(normal, '.ssh');
+    out.set(ssh, { path: ssh, what: `${user}'s ssh keys` });
+  }
+  return [...out.values()];
+}
+
+function readPasswd(): string {
+  try {
+    return readFileSync('/etc/passwd', 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * What the agent protects besides the built-in list: its own data, its Docker socket, and the
+ * ssh keys of the host's users who can log in (from /etc/passwd; in a container, the container's).
+ */
+export function agentProtectedPaths(
+  dataDir: string,
+  dockerHost?: string,
+  passwd: string = readPasswd(),
+): ProtectedPath[] {
   const paths: ProtectedPath[] = [
     {
       path: normalizeHostPath(dataDir) ?? dataDir,
@@ -104,5 +141,6 @@ export function agentProtectedPaths(dataDir: string, dockerHost?: string): Prote
     ? normalizeHostPath(dockerHost.slice('unix://'.length))
     : null;
   if (socket) paths.push({ path: socket, what: 'control of Docker (root on the host)' });
+  paths.push(...sshDirsOf(passwd));
   return paths;
 }

@@ -74,16 +74,26 @@ export async function resolveHostPath(raw: string): Promise<ResolvedHostPath> {
 /** Docker's built-in networks, which no ID or prefix can stand for. */
 const BUILTIN_NETWORKS = new Set(['bridge', 'host', 'none', 'default']);
 
-/** Looks up every bind source and user-defined network of `spec` on this host. */
+/** Looks up every bind source, bind-backed named volume and user-defined network of `spec` on this host. */
 export async function hostFacts(
   spec: JobSpec,
-  runtime: Pick<ContainerRuntime, 'networkDriver'>,
+  runtime: Pick<ContainerRuntime, 'networkDriver' | 'volumeBindDevice'>,
 ): Promise<HostFacts> {
   const binds = new Map<number, ResolvedHostPath>();
+  const volumeDevices = new Map<number, string>();
   await Promise.all(
     spec.container.volumes.map(async (volume, i) => {
-      if (hostPathOf(volume) === null) return;
-      binds.set(i, await resolveHostPath(splitVolume(volume)!.source!));
+      const source = splitVolume(volume)?.source;
+      if (source === undefined) return;
+      if (hostPathOf(volume) !== null) {
+        binds.set(i, await resolveHostPath(source));
+        return;
+      }
+      // A named volume may be a bind made beforehand (`docker volume create -o o=bind …`).
+      const device = await runtime.volumeBindDevice(source);
+      if (device === null) return;
+      volumeDevices.set(i, device);
+      binds.set(i, await resolveHostPath(device));
     }),
   );
   const networkDrivers = new Map<string, string | null>();
@@ -91,5 +101,5 @@ export async function hostFacts(
     if (BUILTIN_NETWORKS.has(network) || network.includes(':')) continue;
     networkDrivers.set(network, await runtime.networkDriver(network));
   }
-  return { binds, networkDrivers };
+  return { binds, networkDrivers, volumeDevices };
 }

@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { policyViolations } from '../../src/core/policy.js';
 import { testSpec } from '../../src/core/spec.fixture.js';
 import { FakeRuntime } from '../../test/fakes/container-runtime.js';
-import { agentProtectedPaths, PolicyConfigError, preparePolicy } from './bind-roots.js';
+import { agentProtectedPaths, PolicyConfigError, preparePolicy, sshDirsOf } from './bind-roots.js';
 import { hostFacts, resolveHostPath } from './host-facts.js';
 
 let dir: string;
@@ -92,6 +92,65 @@ describe('hostFacts and the decision together', () => {
   });
 });
 
+describe("the host's users' ssh keys", () => {
+  const passwd = [
+    'root:x:0:0:root:/root:/bin/bash',
+    'www-data:x:33:33:www-data:/var/www:/usr/sbin/nologin',
+    'git:x:998:998::/srv/git:/usr/bin/git-shell',
+    'backup:x:34:34:backup:/var/backups:/bin/false',
+    'deploy:x:1001:1001::/opt/deploy/:/bin/sh',
+    '# a comment',
+  ].join('\n');
+
+  it('are those of the users who can log in, wherever their home is', () => {
+    expect(sshDirsOf(passwd).map((p) => [p.path, p.what])).toEqual([
+      ['/root/.ssh', "root's ssh keys"],
+      ['/srv/git/.ssh', "git's ssh keys"],
+      ['/opt/deploy/.ssh', "deploy's ssh keys"],
+    ]);
+  });
+
+  it('cannot be bound, and a bind root may not hold them', async () => {
+    const protectedPaths = agentProtectedPaths('/var/lib/dokkup', undefined, passwd);
+    const policy = {
+      bindRoots: ['/srv', '/opt'],
+      allowHostBinds: false,
+      allowHostNetwork: false,
+      protectedPaths,
+    };
+    const found = policyViolations(
+      testSpec({ volumes: ['/srv/git/.ssh:/k', '/srv/git:/g', '/srv/git/repos:/r'] }),
+      policy,
+    );
+    expect(found.map((v) => [v.field, /git's ssh keys/.test(v.message)])).toEqual([
+      ['container.volumes.0', true],
+      ['container.volumes.1', true],
+    ]);
+    await expect(
+      preparePolicy({
+        bindRoots: [dir],
+        allowHostBinds: false,
+        allowHostNetwork: false,
+        protectedPaths: sshDirsOf(`me:x:1:1::${dir}/home:/bin/sh`),
+      }),
+    ).rejects.toThrow(/contains .*home\/\.ssh \(me's ssh keys\)/);
+  });
+});
+
+describe('a named volume that Docker has as a bind', () => {
+  it('is judged as the bind it is', async () => {
+    const runtime = new FakeRuntime();
+    runtime.bindVolumes.set('innocent', '/etc');
+    runtime.bindVolumes.set('fine', `${root}/app`);
+    const spec = testSpec({ volumes: ['innocent:/data', 'fine:/app', 'plain:/p'] });
+    const policy = await preparePolicy({ bindRoots: [root], allowHostBinds: false, allowHostNetwork: false });
+    const found = policyViolations(spec, policy, await hostFacts(spec, runtime));
+    expect(found).toHaveLength(1);
+    expect(found[0]!.field).toBe('container.volumes.0');
+    expect(found[0]!.message).toMatch(/configuration.*names a Docker volume that binds \/etc/);
+  });
+});
+
 describe('preparePolicy', () => {
   it('keeps each root as given and as resolved, and knows when the filesystem does not fold case', async () => {
     await symlink(join(root, 'app'), join(dir, 'alias'));
@@ -125,7 +184,7 @@ describe('preparePolicy', () => {
     await expect(
       preparePolicy({ bindRoots: [join(dir, 'innocent')], allowHostBinds: false, allowHostNetwork: false }),
     ).rejects.toThrow(/resolves to \/etc: \/etc is \/etc/);
-    const protectedPaths = agentProtectedPaths(join(root, 'agent-data'), 'unix:///run/docker.sock');
+    const protectedPaths = agentProtectedPaths(join(root, 'agent-data'), 'unix:///run/docker.sock', '');
     expect(protectedPaths.map((p) => p.path)).toEqual([join(root, 'agent-data'), '/run/docker.sock']);
     await expect(
       preparePolicy({ bindRoots: [root], allowHostBinds: false, allowHostNetwork: false, protectedPaths }),

@@ -92,8 +92,13 @@ export interface ResolvedHostPath {
 
 /** What the agent looked up on its host for one spec. */
 export interface HostFacts {
-  /** Per bind (by index into `container.volumes`). */
+  /** Per bind (by index into `container.volumes`), named volumes that are binds included. */
   binds: ReadonlyMap<number, ResolvedHostPath>;
+  /**
+   * Per named volume that Docker already has as a bind of a host path (the local driver with
+   * `o=bind`): that path. Such a volume is a bind by another name, and judged as one.
+   */
+  volumeDevices?: ReadonlyMap<number, string>;
   /** Per network name in the spec: the driver of the network Docker resolves it to (null: none yet). */
   networkDrivers: ReadonlyMap<string, string | null>;
 }
@@ -216,11 +221,13 @@ export function policyViolations(spec: JobSpec, policy: AgentPolicy, facts?: Hos
   const out: PolicyViolation[] = [];
   if (!policy.allowHostBinds) {
     spec.container.volumes.forEach((volume, i) => {
-      const written = hostPathOf(volume);
+      const device = facts?.volumeDevices?.get(i);
+      const written = hostPathOf(volume) ?? (device ? normalizeHostPath(device) : null);
       if (written === null) return;
       const resolved = facts?.binds.get(i) ?? { path: written, kind: 'missing' as const };
       const message = bindViolation(volume, written, resolved, policy);
-      if (message) out.push({ field: `container.volumes.${i}`, message });
+      const named = device ? ` (it names a Docker volume that binds ${device})` : '';
+      if (message) out.push({ field: `container.volumes.${i}`, message: `${message}${named}` });
     });
   }
   if (!policy.allowHostNetwork) {

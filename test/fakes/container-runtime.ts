@@ -321,6 +321,14 @@ export class FakeRuntime implements ContainerRuntime {
     return this.networks.get(nameOrId) ?? null;
   }
 
+  /** Named volumes that bind a host path (name → device); tests add their own. */
+  readonly bindVolumes = new Map<string, string>();
+
+  /** Not a counted call, like `networkDriver`. */
+  async volumeBindDevice(name: string): Promise<string | null> {
+    return this.bindVolumes.get(name) ?? null;
+  }
+
   async pullImage(ref: string, onProgress: (p: PullProgress) => void): Promise<void> {
     const call = this.enter('pull', { image: ref });
     if (this.options.unpullable?.has(ref))

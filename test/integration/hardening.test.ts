@@ -74,7 +74,20 @@ describeDocker('hardening on a real engine (built agent with --bind-root, built 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('binds a directory under the bind root; refuses a symlink out of it and the host network, creating nothing', async () => {
+  it('binds a directory under the bind root; refuses a symlink out of it, a bind-backed volume and the host network, creating nothing', async () => {
+    await docker(engine.dockerHost, [
+      'volume',
+      'create',
+      '-d',
+      'local',
+      '-o',
+      'type=none',
+      '-o',
+      'o=bind',
+      '-o',
+      'device=/etc',
+      'etcvol',
+    ]);
     const ok = spec('binds', `    volumes:\n      - ${root}/www:/www:ro\n`);
     expect(await client.deploy(ok, () => {})).toMatchObject({ ok: true, action: 'fresh' });
     const id = (await client.status('binds')).containers[0]!.id;
@@ -95,6 +108,12 @@ describeDocker('hardening on a real engine (built agent with --bind-root, built 
       ],
       [`    volumes:\n      - /proc/1/root:/host\n`, 'spec.container.volumes.0', /processes/],
       ['    networks:\n      - host\n', 'spec.container.networks.0', /--allow-host-network/],
+      // A volume made beforehand as a bind of /etc is a bind by another name.
+      [
+        '    volumes:\n      - etcvol:/data\n',
+        'spec.container.volumes.0',
+        /names a Docker volume that binds \/etc/,
+      ],
     ] as const) {
       const refused = spec('refused', yaml);
       await expect(client.plan('refused', { operation: 'deploy', spec: refused })).rejects.toMatchObject({
