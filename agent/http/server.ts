@@ -126,11 +126,11 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
    */
   const audited =
     (
-      operation: AuditNote['operation'],
+      kind: AuditNote['operation'],
       handler: (context: RouteContext, note: AuditNote, settle: Settle) => Promise<void>,
     ) =>
     async (context: RouteContext): Promise<void> => {
-      const note = newNote(operation, null);
+      const note = newNote(kind, null);
       const started = now();
       let recorded = false;
       const settle: Settle = async (result) => {
