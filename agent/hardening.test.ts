@@ -30,7 +30,7 @@ import {
   readKeyRecordSync,
   rotateKey,
 } from './auth/index.js';
-import { MemoryFeedRuntime } from './feeds/memory-runtime.js';
+import { MemoryFeedRuntime } from './feeds/memory-runtime.fixture.js';
 import { createLogger, silentLogger } from './logger.js';
 import { preparePolicy } from './policy/bind-roots.js';
 

@@ -10,7 +10,7 @@ import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Agent, createAgent } from '../../../agent/app.js';
 import { issueKey, KeyVerifier, keyIdOf, loadOrCreateKey } from '../../../agent/auth/index.js';
-import { MemoryFeedRuntime } from '../../../agent/feeds/memory-runtime.js';
+import { MemoryFeedRuntime } from '../../../agent/feeds/memory-runtime.fixture.js';
 import { silentLogger } from '../../../agent/logger.js';
 import { FakeRuntime } from '../../../test/fakes/container-runtime.js';
 import { type SimulatedNode, type Simulator, startSimulator } from '../../../test/sim/simulator.js';
