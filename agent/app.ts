@@ -4,7 +4,7 @@
  * key file, signals and exit codes; the TUI's embedded mode (embedded.ts) a throwaway key on
  * loopback; tests pass a runtime of their own and need no Docker at all.
  *
- *   const agent = createAgent({ dataDir, verifier, logger });
+ *   const agent = createAgent({ dataDir, verifier, logger, tls: { cert, key } });
  *   await agent.listen(8080, '0.0.0.0');
  *   …
  *   await agent.close(30_000);   // the one shutdown sequence
@@ -23,6 +23,7 @@ import { attachFeeds, type FeedsHandle } from './feeds/index.js';
 import { type AgentServer, createAgentServer, type RequestAuthorizer } from './http/server.js';
 import { JobEngine } from './jobs/engine.js';
 import { FileJobStateStore, type JobStateStore } from './store/job-store.js';
+import type { CertificatePair } from './tls/certificate.js';
 
 export type { AgentServer } from './http/server.js';
 
@@ -47,6 +48,11 @@ export interface CreateAgentOptions {
   agentVersion?: string;
   /** Default: the machine's host name. */
   hostname?: string;
+  /**
+   * The certificate to serve HTTPS and WSS with (agent/tls makes or loads it). Absent: plain
+   * HTTP, which `dokkup agent` does only when told `--insecure-http`.
+   */
+  tls?: CertificatePair;
 }
 
 export interface Agent {
@@ -80,7 +86,13 @@ export function createAgent(options: CreateAgentOptions): Agent {
     hostname: options.hostname ?? osHostname(),
     ...(options.policy ? { policy: options.policy } : {}),
   });
-  const server = createAgentServer({ service: engine, verifier: options.verifier, logger, agentVersion });
+  const server = createAgentServer({
+    service: engine,
+    verifier: options.verifier,
+    logger,
+    agentVersion,
+    ...(options.tls ? { tls: options.tls } : {}),
+  });
   // Live feeds (events, stats, logs) over a WebSocket on the same server, same key.
   const feeds: FeedsHandle = attachFeeds(server, {
     verifier: options.verifier,

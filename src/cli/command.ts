@@ -19,6 +19,8 @@ export interface FlagDefinition {
   valueName?: string;
   /** Left out of `--help` (still accepted). */
   hidden?: boolean;
+  /** May be given several times (a string flag's value is then a list). */
+  isMultiple?: boolean;
 }
 
 /** One example in `--help`: a real command line and what it does. */
@@ -29,7 +31,7 @@ export interface CommandExample {
   run: string;
 }
 
-export type FlagValues = Record<string, string | boolean | number | undefined>;
+export type FlagValues = Record<string, string | boolean | number | string[] | undefined>;
 
 export interface CommandContext {
   /** Parsed flags, camelCase keys, defaults applied. */

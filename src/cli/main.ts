@@ -146,6 +146,7 @@ function meowFlags(flags: Record<string, FlagDefinition>, withDefaults: boolean)
       type: flag.type,
       ...(flag.shortFlag ? { shortFlag: flag.shortFlag } : {}),
       ...(flag.aliases ? { aliases: flag.aliases } : {}),
+      ...(flag.isMultiple ? { isMultiple: true } : {}),
       ...(withDefaults && flag.default !== undefined ? { default: flag.default } : {}),
     } as AnyFlag;
   }

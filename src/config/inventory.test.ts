@@ -32,13 +32,13 @@ describe('parseInventoryText', () => {
         {
           name: 'lab1',
           location: '192.168.0.99:8080',
-          baseUrl: 'http://192.168.0.99:8080',
+          baseUrl: 'https://192.168.0.99:8080',
           key: 'Z6wC4goD7V2EiL4XuecTuo8jVxfvwVxs',
         },
         {
           name: 'lab2',
           location: '192.168.0.100:8080',
-          baseUrl: 'http://192.168.0.100:8080',
+          baseUrl: 'https://192.168.0.100:8080',
           key: 'EcwxaMO3kyBaKETesxInx7ga3Ti93gvI',
         },
       ],
@@ -51,7 +51,7 @@ describe('parseInventoryText', () => {
       DOKKUP_KEY_LOCAL: 'from-env',
     });
     expect(inv.nodes).toEqual([
-      { name: 'local', location: '127.0.0.1:8080', baseUrl: 'http://127.0.0.1:8080', key: 'from-env' },
+      { name: 'local', location: '127.0.0.1:8080', baseUrl: 'https://127.0.0.1:8080', key: 'from-env' },
     ]);
     expect(inv.groups).toEqual({ web: ['local'] });
   });
@@ -125,10 +125,10 @@ groups:
   - {name: d, location: "c:99999", key: k}
 `;
     expect(errorsOf(text)).toEqual([
-      'inventory.yaml:2:25 nodes[0].location: unsupported scheme "ftp": expected host:port, http://host:port or https://host:port, got "ftp://a:21"',
-      'inventory.yaml:3:25 nodes[1].location: not a valid location: expected host:port, http://host:port or https://host:port, got "b"',
-      'inventory.yaml:4:25 nodes[2].location: must not hold credentials (the key goes in "key"): expected host:port, http://host:port or https://host:port, got "http://u:p@c:1"',
-      'inventory.yaml:5:25 nodes[3].location: not a valid location: expected host:port, http://host:port or https://host:port, got "c:99999"',
+      'inventory.yaml:2:25 nodes[0].location: unsupported scheme "ftp": expected host:port (https), https://host:port or http://host:port, got "ftp://a:21"',
+      'inventory.yaml:3:25 nodes[1].location: not a valid location: expected host:port (https), https://host:port or http://host:port, got "b"',
+      'inventory.yaml:4:25 nodes[2].location: must not hold credentials (the key goes in "key"): expected host:port (https), https://host:port or http://host:port, got "http://u:p@c:1"',
+      'inventory.yaml:5:25 nodes[3].location: not a valid location: expected host:port (https), https://host:port or http://host:port, got "c:99999"',
     ]);
   });
 
@@ -157,15 +157,15 @@ groups:
 
 describe('locationToBaseUrl', () => {
   it.each([
-    ['192.168.0.99:8080', 'http://192.168.0.99:8080'],
-    ['lab1.example.com:8080', 'http://lab1.example.com:8080'],
+    ['192.168.0.99:8080', 'https://192.168.0.99:8080'],
+    ['lab1.example.com:8080', 'https://lab1.example.com:8080'],
     ['http://lab1:8080', 'http://lab1:8080'],
     ['https://lab1:8443/', 'https://lab1:8443'],
     ['https://lab1', 'https://lab1'],
     ['HTTPS://Lab1:443', 'https://lab1'],
     ['https://proxy.example.com/dokkup/lab1/', 'https://proxy.example.com/dokkup/lab1'],
-    ['[::1]:8080', 'http://[::1]:8080'],
-    [' 127.0.0.1:8080 ', 'http://127.0.0.1:8080'],
+    ['[::1]:8080', 'https://[::1]:8080'],
+    [' 127.0.0.1:8080 ', 'https://127.0.0.1:8080'],
   ])('%s → %s', (location, url) => {
     expect(locationToBaseUrl(location)).toBe(url);
   });

@@ -162,6 +162,7 @@ async function main(): Promise<void> {
       location: agent.baseUrl,
       baseUrl: agent.baseUrl,
       key: agent.key,
+      fingerprint: agent.fingerprint,
     });
     const freshRuns: number[] = [];
     for (let round = 1; round <= ROUNDS; round++) {

@@ -48,7 +48,8 @@ interface Measurement {
 
 interface Simulation {
   process: ChildProcess;
-  key: string;
+  /** The key and certificate fingerprint, for the CLI's environment. */
+  env: Record<string, string>;
   inventory: string;
   job: string;
   dir: string;
@@ -73,10 +74,14 @@ async function startSimulation(nodes: number, latency: string[]): Promise<Simula
     { stdio: ['pipe', 'pipe', 'inherit'] },
   );
   const lines = createInterface({ input: child.stdout! });
-  const ready = await new Promise<{ key: string; inventory: string; job: string }>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`simulator exited with code ${code} before it was ready`)));
-    lines.once('line', (line) => resolve(JSON.parse(line)));
-  });
+  const ready = await new Promise<{ env: Record<string, string>; inventory: string; job: string }>(
+    (resolve, reject) => {
+      child.once('exit', (code) =>
+        reject(new Error(`simulator exited with code ${code} before it was ready`)),
+      );
+      lines.once('line', (line) => resolve(JSON.parse(line)));
+    },
+  );
   return { process: child, dir, ...ready };
 }
 
@@ -109,7 +114,7 @@ async function measure(
   const started = performance.now();
   const child = spawn(command, commandArgs, {
     stdio: ['ignore', openSync(stdoutFile, 'w'), 'pipe'],
-    env: { ...process.env, DOKKUP_SIM_KEY: sim.key, NO_COLOR: '1' },
+    env: { ...process.env, ...sim.env, NO_COLOR: '1' },
   });
   let stderr = '';
   child.stderr!.on('data', (chunk) => (stderr += chunk));

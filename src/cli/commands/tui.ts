@@ -77,9 +77,11 @@ with a throwaway key, and shows this machine as the node \`local\`.`,
       nodes: [
         {
           name: 'local',
-          location: agent.baseUrl.replace(/^http:\/\//, ''),
+          location: agent.baseUrl.replace(/^https:\/\//, ''),
           baseUrl: agent.baseUrl,
           key: agent.key,
+          // Its certificate lives only in this process: pinned, like any node's.
+          fingerprint: agent.fingerprint,
         },
       ],
       groups: {},
