@@ -239,8 +239,9 @@ function refusalOf(socket: tls.TLSSocket, host: string, trust: NodeTrust): TlsTr
     );
   }
   const against = trust.kind === 'ca' ? `the CA in ${trust.caFile}` : "this machine's CAs";
-  if (!socket.authorized) {
-    const reason = String(socket.authorizationError ?? 'not verified');
+  const reason = String(socket.authorizationError ?? 'not verified');
+  // Node checks the name too (and says ERR_TLS_CERT_ALTNAME_INVALID); that is reported below.
+  if (!socket.authorized && reason !== 'ERR_TLS_CERT_ALTNAME_INVALID') {
     const hint =
       trust.kind === 'system'
         ? ` (if this is the agent's own certificate, pin it: fingerprint: "${shown}" — compare with \`dokkup agent --fingerprint\` on the node)`
@@ -251,10 +252,11 @@ function refusalOf(socket: tls.TLSSocket, host: string, trust: NodeTrust): TlsTr
       trust,
     );
   }
-  const nameError = tls.checkServerIdentity(host, socket.getPeerCertificate());
-  if (nameError) {
+  // The name check of RFC 6125 (DNS names with one-label wildcards; IP addresses exactly).
+  const matches = certificate && (isIP(host) ? certificate.checkIP(host) : certificate.checkHost(host));
+  if (!matches) {
     return new TlsTrustError(
-      `certificate ${shown} is signed by ${against} but not for ${host}: ${nameError.message}; the key was not sent`,
+      `certificate ${shown} is signed by ${against} but not for ${host} (it names ${certificate?.subjectAltName ?? 'nothing'}); the key was not sent`,
       presented,
       trust,
     );

@@ -72,6 +72,57 @@ describe('parseInventoryText', () => {
     ]);
   });
 
+  it('pins a fingerprint (also from ${VAR}), or names a CA file relative to the inventory', async () => {
+    const hex = 'ab'.repeat(32);
+    const colons = hex.toUpperCase().match(/../g)!.join(':');
+    const text = `nodes:
+  - {name: a, location: "a:8080", key: k, fingerprint: "SHA256:${colons}"}
+  - {name: b, location: "b:8080", key: k, fingerprint: "\${FP_B}"}
+  - {name: c, location: "https://c:8443", key: k, ca: certs/ca.pem}
+  - {name: d, location: "http://d:8080", key: k}
+`;
+    const checked: string[] = [];
+    const inv = parseInventoryText(text, '/ops/inventory.yaml', { FP_B: `sha256:${hex}` }, (file) => {
+      checked.push(file);
+      return null;
+    });
+    expect(inv.nodes).toEqual([
+      { name: 'a', location: 'a:8080', baseUrl: 'https://a:8080', key: 'k', fingerprint: `SHA256:${hex}` },
+      { name: 'b', location: 'b:8080', baseUrl: 'https://b:8080', key: 'k', fingerprint: `SHA256:${hex}` },
+      { name: 'c', location: 'https://c:8443', baseUrl: 'https://c:8443', key: 'k', ca: '/ops/certs/ca.pem' },
+      { name: 'd', location: 'http://d:8080', baseUrl: 'http://d:8080', key: 'k' },
+    ]);
+    expect(checked).toEqual(['/ops/certs/ca.pem']);
+  });
+
+  it('rejects a bad fingerprint, both kinds of trust, a pin on http://, a missing variable, a bad CA file', () => {
+    const hex = 'ab'.repeat(32);
+    const text = `nodes:
+  - {name: a, location: "a:8080", key: k, fingerprint: "${hex}"}
+  - {name: b, location: "b:8080", key: k, fingerprint: "SHA256:${hex}", ca: ca.pem}
+  - {name: c, location: "http://c:8080", key: k, fingerprint: "SHA256:${hex}"}
+  - {name: d, location: "d:8080", key: k, fingerprint: "\${FP_D}"}
+  - {name: e, location: "e:8080", key: k, ca: nowhere.pem}
+`;
+    const errors = (() => {
+      try {
+        parseInventoryText(text, 'inventory.yaml', {}, (file) =>
+          file.endsWith('nowhere.pem') ? `${file}: no such file` : null,
+        );
+      } catch (err) {
+        return (err as InputErrors).errors.map((e) => e.format());
+      }
+      return [];
+    })();
+    expect(errors).toEqual([
+      `inventory.yaml:2:56 nodes[0].fingerprint: must be SHA256: and 64 hex digits, as \`dokkup agent --fingerprint\` prints it (got "${hex}")`,
+      'inventory.yaml:3:135 nodes[1].ca: give either fingerprint (pin the certificate) or ca (verify it against a CA), not both',
+      'inventory.yaml:4:63 nodes[2].fingerprint: fingerprint is for a TLS agent, but the location says http:// (plain, no certificate); write https:// or no scheme',
+      'inventory.yaml:5:56 nodes[3].fingerprint: environment variable FP_D is not set (the fingerprint of node "d" is read from it)',
+      `inventory.yaml:6:47 nodes[4].ca: ${process.cwd()}/nowhere.pem: no such file`,
+    ]);
+  });
+
   it('no groups is fine', () => {
     expect(parseInventoryText('nodes:\n  - {name: a, location: "a:1", key: k}\n', 'i', {}).groups).toEqual(
       {},
