@@ -47,11 +47,19 @@ describe('parseInventoryText', () => {
   });
 
   it('parses the example inventory with its key from the environment', async () => {
+    const fingerprint = `SHA256:${'cd'.repeat(32)}`;
     const inv = await loadInventoryFile(new URL('../../examples/inventory.yaml', import.meta.url).pathname, {
       DOKKUP_KEY_LOCAL: 'from-env',
+      DOKKUP_FINGERPRINT_LOCAL: fingerprint,
     });
     expect(inv.nodes).toEqual([
-      { name: 'local', location: '127.0.0.1:8080', baseUrl: 'https://127.0.0.1:8080', key: 'from-env' },
+      {
+        name: 'local',
+        location: '127.0.0.1:8080',
+        baseUrl: 'https://127.0.0.1:8080',
+        key: 'from-env',
+        fingerprint,
+      },
     ]);
     expect(inv.groups).toEqual({ web: ['local'] });
   });

@@ -6,8 +6,9 @@
  * `MemoryJobStateStore`) — only the container runtime is fake (`FakeRuntime`: in memory,
  * everything instantly running and healthy). Each node has its own listener on its own loopback
  * port, so the CLI opens real TCP connections and makes real TLS handshakes to N distinct
- * addresses exactly as it would to N servers. All nodes share one certificate (made once: the
- * handshakes cost the same; a real fleet has one per node).
+ * addresses exactly as it would to N servers. All nodes share one certificate and one TLS
+ * context (made once: the handshakes cost the same; a real fleet has one per node), in front of
+ * each node's HTTP server.
  *
  * Network latency is simulated when asked (`latency`): every request waits one round trip
  * before the agent handles it, and the first request on a new connection waits one more (the
@@ -21,8 +22,10 @@ import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createTcpServer, type Socket, type Server as TcpServer } from 'node:net';
+import { createSecureContext, TLSSocket } from 'node:tls';
 import { KeyVerifier } from '../../agent/auth/index.js';
 import { type AgentServer, createAgentServer } from '../../agent/http/server.js';
+import { tlsServerOptions } from '../../agent/http/tls.js';
 import { JobEngine } from '../../agent/jobs/engine.js';
 import { silentLogger } from '../../agent/logger.js';
 import { MemoryJobStateStore } from '../../agent/store/job-store.js';
@@ -161,6 +164,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     ? undefined
     : await createSelfSignedCertificate(['127.0.0.1', 'localhost']);
   const fingerprint = certificate ? fingerprintOf(certificate.cert) : null;
+  const secureContext = certificate ? createSecureContext(tlsServerOptions(certificate)) : undefined;
   const scheme = certificate ? 'https' : 'http';
   // One verifier for all nodes that share the key: the real check, paid once (it caches).
   const sharedVerifier = KeyVerifier.forKey(key, {
@@ -220,17 +224,26 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     const verifier = wrongKey.has(index)
       ? KeyVerifier.forKey(randomKey(), { params: SIM_SCRYPT, throttle: { maxFailures: 1_000_000 } })
       : sharedVerifier;
-    const server = createAgentServer({
-      service: engine,
-      verifier,
-      logger,
-      agentVersion: '0.0.0-sim',
-      ...(certificate ? { tls: certificate } : {}),
-    });
+    const server = createAgentServer({ service: engine, verifier, logger, agentVersion: '0.0.0-sim' });
     const latency =
       options.latency && options.latency.rttMs > 0 ? delayRequests(server, options.latency) : undefined;
+    const extra = latency ? { latency } : {};
     servers.push(server);
-    return { ...base(await listen(server)), kind: 'agent', runtime, engine, ...(latency ? { latency } : {}) };
+    if (!secureContext) return { ...base(await listen(server)), kind: 'agent', runtime, engine, ...extra };
+    // TLS in front of the node's HTTP server, with the one shared context: what https.Server
+    // does per connection, without parsing the certificate ten thousand times at start. With a
+    // latency model, the handshake costs its round trip too (TLS 1.3: one, resumed or not).
+    const model = options.latency;
+    const front = createTcpServer({ noDelay: true }, (raw) => {
+      const socket = new TLSSocket(raw, { isServer: true, secureContext });
+      socket.once('secure', () => {
+        if (latency && model) setTimeout(() => server.emit('connection', socket), requestDelayMs(model, false));
+        else server.emit('connection', socket);
+      });
+      socket.on('error', () => socket.destroy());
+    });
+    servers.push(front);
+    return { ...base(await listen(front)), kind: 'agent', runtime, engine, ...extra };
   };
 
   try {
