@@ -389,6 +389,25 @@ describeDocker('dokkup tui (tmux, real agents on real Docker engines)', () => {
     );
   });
 
+  it('shows a node whose certificate is not the pinned one as UNTRUSTED, in its row and the header', async () => {
+    const wrong = mkdtempSync(join(tmpdir(), 'dokkup-tui-untrusted-'));
+    writeFileSync(
+      join(wrong, 'inventory.yaml'),
+      `nodes:\n  - name: lab1\n    location: 127.0.0.1:${lab1.port}\n    key: ${lab1.key}\n    fingerprint: ${lab1.fingerprint}\n  - name: lab2\n    location: 127.0.0.1:${lab2.port}\n    key: ${lab2.key}\n    fingerprint: SHA256:${'0'.repeat(64)}\n`,
+    );
+    const tui = new Terminal(wrong, ['-i', 'inventory.yaml'], {});
+    try {
+      const screen = await tui.waitFor('lab2 untrusted', (s) => !!row(s, 'lab2', 'UNTRUSTED'));
+      expect(row(screen, '●', 'lab1', 'ONLINE')).toBeDefined();
+      expect(screen).toMatch(/1 untrusted/);
+      await tui.keys('q');
+      await tui.waitForText('TUI EXITED 0');
+    } finally {
+      tui.close();
+      rmSync(wrong, { recursive: true, force: true });
+    }
+  });
+
   it('runs with an embedded agent on the local engine when there is no inventory', async () => {
     const local = mkdtempSync(join(tmpdir(), 'dokkup-tui-local-'));
     writeFileSync(join(local, 'hello.yaml'), job('hello', images.webV1, 1, '    ports:\n      - in: 8000\n'));

@@ -150,7 +150,7 @@ Environment:
       type: 'string',
       valueName: 'DIR',
       description:
-        'Data directory: key hash and job history (env DOKKUP_CONFIG; default /config if writable, else ~/.config/dokkup-agent)',
+        'Data directory: key hash, TLS certificate and job history (env DOKKUP_CONFIG; default /config if writable, else ~/.config/dokkup-agent)',
     },
     rotateKey: {
       type: 'boolean',
