@@ -255,6 +255,19 @@ describe('loadInventoryFile', () => {
     await expect(loadInventoryFile(dir, {})).rejects.toThrow(`${dir}: is a directory, expected a YAML file`);
   });
 
+  it('takes ten thousand nodes with keys and fingerprints written out (2 MiB), refuses more than 4 MiB', async () => {
+    const node = (i: number) =>
+      `  - {name: node${i}, location: "10.0.${i >> 8}.${i & 255}:8080", key: "${'k'.repeat(43)}", fingerprint: "SHA256:${'ab'.repeat(32)}"}\n`;
+    const big = join(dir, 'fleet.yaml');
+    writeFileSync(big, `nodes:\n${Array.from({ length: 10_000 }, (_, i) => node(i)).join('')}`);
+    expect((await loadInventoryFile(big, {})).nodes).toHaveLength(10_000);
+    const huge = join(dir, 'huge.yaml');
+    writeFileSync(huge, `# ${'x'.repeat(4 * 1024 * 1024)}\n`);
+    await expect(loadInventoryFile(huge, {})).rejects.toThrow(
+      `${huge}: is 4.0 MiB; inventory files are limited to 4 MiB`,
+    );
+  });
+
   it('positions errors with the path it was given', async () => {
     const path = join(dir, 'bad.yaml');
     writeFileSync(

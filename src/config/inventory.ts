@@ -8,7 +8,7 @@ import { formatFieldPath } from '../core/spec.js';
 import { closestName } from '../core/targets.js';
 import { normaliseFingerprint } from '../core/trust.js';
 import { type Inventory, InventoryFileSchema, type InventoryNode } from '../protocol/inventory.js';
-import { readUserFile } from './read-file.js';
+import { MAX_INVENTORY_BYTES, readUserFile } from './read-file.js';
 import { type FileKind, parseYamlSource, positionOf, sortErrors, validateSource } from './yaml-source.js';
 
 const INVENTORY: FileKind = { noun: 'inventory', article: 'an', expects: 'nodes and groups' };
@@ -162,7 +162,12 @@ export async function loadInventoryFile(
   file: string,
   env: Record<string, string | undefined> = process.env,
 ): Promise<Inventory> {
-  return parseInventoryText(await readUserFile(file), file, env, caFileChecker());
+  return parseInventoryText(
+    await readUserFile(file, { bytes: MAX_INVENTORY_BYTES, noun: 'inventory' }),
+    file,
+    env,
+    caFileChecker(),
+  );
 }
 
 /** Reads each CA file once: it must hold at least one PEM certificate. */
