@@ -201,6 +201,9 @@ export function connectTrusted(
   options.signal?.addEventListener('abort', onAbort, { once: true });
   // Closed during the handshake without an error of its own: reset.
   const onClose = () => finish(codedError('ECONNRESET', 'connection closed during the TLS handshake'));
+  // Requests are small writes (headers, then a body): Nagle's algorithm would hold the second
+  // one back until the first is acknowledged, a delayed ACK later (tens of ms per request).
+  socket.setNoDelay(true);
   socket.on('error', onError);
   socket.once('close', onClose);
   socket.on('session', (session: Buffer) => {

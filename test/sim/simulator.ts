@@ -237,7 +237,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     const front = createTcpServer({ noDelay: true }, (raw) => {
       const socket = new TLSSocket(raw, { isServer: true, secureContext });
       socket.once('secure', () => {
-        if (latency && model) setTimeout(() => server.emit('connection', socket), requestDelayMs(model, false));
+        if (latency && model)
+          setTimeout(() => server.emit('connection', socket), requestDelayMs(model, false));
         else server.emit('connection', socket);
       });
       socket.on('error', () => socket.destroy());
