@@ -267,8 +267,9 @@ async function printedFingerprint(
   const certArgs = args.flatMap((arg, i) =>
     arg === '--tls-cert' || arg === '--tls-key' ? [arg, args[i + 1] ?? ''] : [],
   );
-  const { stdout } = await promisify(execFile)(process.execPath, [
-    bin,
+  const command = opts.executable ?? process.execPath;
+  const { stdout } = await promisify(execFile)(command, [
+    ...(opts.executable ? [] : [bin]),
     'agent',
     '--config',
     configDir,
