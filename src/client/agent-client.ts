@@ -247,6 +247,8 @@ export class AgentClient {
           ? {
               dokkupTrust: this.trust,
               dokkupConnectTimeoutMs: this.options.connectTimeoutMs,
+              // Bounded by the request's deadline (which aborts `connecting`), as an answer is.
+              dokkupHandshakeTimeoutMs: headersTimeoutMs,
               dokkupConnectSignal: connecting.signal,
             }
           : {}),

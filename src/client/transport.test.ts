@@ -20,7 +20,7 @@ import {
 import { createTestCa } from '../../test/harness/test-ca.js';
 import { AgentClient } from './agent-client.js';
 import { AgentProtocolError, AgentUnreachableError, AgentUntrustedError } from './errors.js';
-import { TlsSessionCache, TrustedAgent } from './transport.js';
+import { connectTrusted, TlsSessionCache, TrustedAgent } from './transport.js';
 
 const KEY = 'the-key-that-must-never-leak-0123456789abcd';
 const INFO = {
@@ -201,7 +201,7 @@ describe('transport errors', () => {
     expect((error as Error).message).toContain(`write location: "http://127.0.0.1:${port}"`);
   });
 
-  it('a server that accepts and never completes the handshake: the connect deadline, OFFLINE', async () => {
+  it("a server that accepts and never completes the handshake: the request's deadline, OFFLINE", async () => {
     const silent = createTcpServer(() => {});
     const port = await listen(silent);
     const started = Date.now();
@@ -209,9 +209,30 @@ describe('transport errors', () => {
       .info()
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AgentUnreachableError);
-    expect((error as AgentUnreachableError).reason).toBe('CONNECT_TIMEOUT');
-    expect((error as Error).message).toContain('no TLS handshake within 1s');
-    expect(Date.now() - started).toBeLessThan(1900);
+    expect((error as AgentUnreachableError).reason).toBe('REQUEST_TIMEOUT');
+    expect((error as Error).message).toContain('no answer within 2s');
+    expect(Date.now() - started).toBeLessThan(2900);
+  });
+
+  it('without a request deadline (a feed), the handshake gets the connect deadline of its own', async () => {
+    const silent = createTcpServer(() => {});
+    const port = await listen(silent);
+    const error = await new Promise<Error | null>((resolve) =>
+      connectTrusted(
+        {
+          host: '127.0.0.1',
+          port,
+          trust: { kind: 'fingerprint', fingerprint: agentFingerprint },
+          connectTimeoutMs: 300,
+        },
+        (e, socket) => {
+          socket?.destroy();
+          resolve(e);
+        },
+      ),
+    );
+    expect((error as NodeJS.ErrnoException).code).toBe('CONNECT_TIMEOUT');
+    expect(error?.message).toBe('no TLS handshake within 0.3s');
   });
 
   it('a second connection to a node resumes its TLS session instead of a full handshake', async () => {

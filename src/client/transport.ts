@@ -121,8 +121,15 @@ export interface TrustedConnectOptions {
   host: string;
   port: number;
   trust: NodeTrust;
-  /** TCP connect and TLS handshake together. Default 5 s. */
+  /** The TCP connect. Default 5 s. */
   connectTimeoutMs?: number;
+  /**
+   * The TLS handshake once TCP is up. Default: `connectTimeoutMs`. The CLI gives it the
+   * request's deadline: a handshake needs CPU on both sides, and a fan-out to thousands of
+   * nodes can keep this machine busy enough that a connect-sized deadline would call healthy
+   * nodes OFFLINE.
+   */
+  handshakeTimeoutMs?: number;
   sessions?: TlsSessionCache;
   /** Gives up at once (with the signal's reason as the error): the request's deadline, Ctrl-C. */
   signal?: AbortSignal;
@@ -155,6 +162,7 @@ export function connectTrusted(
   const sessions = options.sessions ?? sharedTlsSessions;
   const cacheKey = `${host}:${port}|${trustId(trust)}`;
   const timeoutMs = options.connectTimeoutMs ?? 5_000;
+  const handshakeMs = options.handshakeTimeoutMs ?? timeoutMs;
   const cached = sessions.get(cacheKey);
   let settled = false;
   let verified = false;
@@ -180,10 +188,18 @@ export function connectTrusted(
       callback(error);
     } else callback(null, socket);
   };
-  const timer = setTimeout(() => {
-    const stage = socket.connecting ? 'could not connect' : 'no TLS handshake';
-    finish(codedError('CONNECT_TIMEOUT', `${stage} within ${seconds(timeoutMs)}`));
-  }, timeoutMs);
+  let timer = setTimeout(
+    () => finish(codedError('CONNECT_TIMEOUT', `could not connect within ${seconds(timeoutMs)}`)),
+    timeoutMs,
+  );
+  socket.once('connect', () => {
+    if (settled) return;
+    clearTimeout(timer);
+    timer = setTimeout(
+      () => finish(codedError('CONNECT_TIMEOUT', `no TLS handshake within ${seconds(handshakeMs)}`)),
+      handshakeMs,
+    );
+  });
   const onError = (error: NodeJS.ErrnoException) => {
     sessions.delete(cacheKey);
     if (error.code && NOT_TLS_CODES.has(error.code)) {
@@ -281,6 +297,7 @@ function seconds(ms: number): string {
 export interface TrustedRequestOptions {
   dokkupTrust: NodeTrust;
   dokkupConnectTimeoutMs?: number;
+  dokkupHandshakeTimeoutMs?: number;
   /** Aborts a connection still being made (a request destroyed before it has a socket waits for one otherwise). */
   dokkupConnectSignal?: AbortSignal;
 }
@@ -318,6 +335,9 @@ export class TrustedAgent extends https.Agent {
         ...(options.dokkupConnectTimeoutMs === undefined
           ? {}
           : { connectTimeoutMs: options.dokkupConnectTimeoutMs }),
+        ...(options.dokkupHandshakeTimeoutMs === undefined
+          ? {}
+          : { handshakeTimeoutMs: options.dokkupHandshakeTimeoutMs }),
         ...(options.dokkupConnectSignal ? { signal: options.dokkupConnectSignal } : {}),
         sessions: this.sessions,
       },
