@@ -13,7 +13,7 @@ import { FakeRuntime } from '../../test/fakes/container-runtime.js';
 import { pinnedFetch, servedFingerprint } from '../../test/harness/https-fetch.js';
 import { createAgent } from '../app.js';
 import { issueKey, KeyVerifier } from '../auth/index.js';
-import { MemoryFeedRuntime } from '../feeds/memory-runtime.js';
+import { MemoryFeedRuntime } from '../feeds/memory-runtime.fixture.js';
 import { silentLogger } from '../logger.js';
 import { createSelfSignedCertificate, fingerprintOf } from '../tls/certificate.js';
 import { PLAIN_HTTP_REFUSAL } from './tls.js';
