@@ -4,7 +4,7 @@
  * key file, signals and exit codes; the TUI's embedded mode (embedded.ts) a throwaway key on
  * loopback; tests pass a runtime of their own and need no Docker at all.
  *
- *   const agent = createAgent({ dataDir, verifier, logger });
+ *   const agent = createAgent({ dataDir, verifier, logger, tls: { cert, key } });
  *   await agent.listen(8080, '0.0.0.0');
  *   …
  *   await agent.close(30_000);   // the one shutdown sequence
@@ -30,6 +30,7 @@ import {
 import { JobEngine } from './jobs/engine.js';
 import { agentProtectedPaths } from './policy/bind-roots.js';
 import { FileJobStateStore, type JobStateStore } from './store/job-store.js';
+import type { CertificatePair } from './tls/certificate.js';
 
 export type { AgentServer } from './http/server.js';
 
@@ -59,6 +60,11 @@ export interface CreateAgentOptions {
   agentVersion?: string;
   /** Default: the machine's host name. */
   hostname?: string;
+  /**
+   * The certificate to serve HTTPS and WSS with (agent/tls makes or loads it). Absent: plain
+   * HTTP, which `dokkup agent` does only when told `--insecure-http`.
+   */
+  tls?: CertificatePair;
 }
 
 export interface Agent {
@@ -101,6 +107,7 @@ export function createAgent(options: CreateAgentOptions): Agent {
     logger,
     agentVersion,
     audit: options.audit ?? new AuditLog(options.dataDir),
+    ...(options.tls ? { tls: options.tls } : {}),
   });
   // Live feeds (events, stats, logs) over a WebSocket on the same server, same key.
   const feeds: FeedsHandle = attachFeeds(server, {

@@ -3,6 +3,7 @@
  * ones in `src/protocol/api.ts`; every route but the health probe needs the node's key.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
@@ -21,11 +22,13 @@ import type { AuditQuery } from '../audit/audit-log.js';
 import { type AuditNote, auditEntryOf, newNote, parseAuditQuery } from '../audit/entries.js';
 import type { AuthOutcome } from '../auth/verifier.js';
 import type { JobService, OperationHooks, ProgressSink } from '../jobs/service.js';
+import type { CertificatePair } from '../tls/certificate.js';
 import { readJson } from './body.js';
 import { HttpError, toErrorResponse } from './errors.js';
 import { streamOperation } from './ndjson.js';
 import { sendError, sendJson } from './respond.js';
 import { type RouteContext, Router } from './router.js';
+import { createTlsServer, tlsServerOptions } from './tls.js';
 
 /** What the server needs from the key check (`KeyVerifier` from `agent/auth`). */
 export interface RequestAuthorizer {
@@ -51,6 +54,8 @@ export interface AgentServerOptions {
   maxBodyBytes?: number;
   /** See `StreamOptions.headerDelayMs`. */
   streamHeaderDelayMs?: number;
+  /** Serve HTTPS (and WSS) with this certificate; without it, plain HTTP (`--insecure-http`). */
+  tls?: CertificatePair;
 }
 
 export interface AgentServer extends Server {
@@ -60,6 +65,13 @@ export interface AgentServer extends Server {
   beginShutdown(): void;
   /** Resolves true once no operation runs, or false when `timeoutMs` passed first. */
   waitForOperations(timeoutMs: number): Promise<boolean>;
+  /** True when it serves HTTPS. */
+  readonly tls: boolean;
+  /**
+   * Serves this certificate to new connections from now on (a reload); open connections keep
+   * theirs. Throws when the pair is unusable (the old one stays) or the server is plain HTTP.
+   */
+  setCertificate(pair: CertificatePair): void;
 }
 
 const HEALTH_BODY = JSON.stringify({ ok: true });
@@ -291,47 +303,56 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
     await match.handler({ req, res, params: match.params, path, query, keyId: auth.keyId });
   }
 
-  const server = createServer(
-    {
-      noDelay: true,
-      // Bounds for slow or stalled clients (the body limit bounds memory, these bound time).
-      headersTimeout: 20_000,
-      requestTimeout: 60_000,
-    },
-    (req, res) => {
-      const started = performance.now();
-      const path = (req.url ?? '/').split('?')[0] ?? '/';
-      let logged = false;
-      const accessLog = (aborted: boolean) => {
-        if (logged) return;
-        logged = true;
-        const entry = {
-          method: req.method,
-          path,
-          status: res.statusCode,
-          ms: Math.round((performance.now() - started) * 10) / 10,
-          remote: req.socket.remoteAddress,
-          ...(aborted ? { aborted: true } : {}),
-        };
-        if (path === routes.health) logger.debug(entry, 'request');
-        else logger.info(entry, 'request');
+  const serverOptions = {
+    noDelay: true,
+    // Bounds for slow or stalled clients (the body limit bounds memory, these bound time).
+    headersTimeout: 20_000,
+    requestTimeout: 60_000,
+  };
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    const started = performance.now();
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    let logged = false;
+    const accessLog = (aborted: boolean) => {
+      if (logged) return;
+      logged = true;
+      const entry = {
+        method: req.method,
+        path,
+        status: res.statusCode,
+        ms: Math.round((performance.now() - started) * 10) / 10,
+        remote: req.socket.remoteAddress,
+        ...(aborted ? { aborted: true } : {}),
       };
-      res.once('finish', () => accessLog(false));
-      res.once('close', () => accessLog(!res.writableFinished));
-      handle(req, res, path).catch((error: unknown) => {
-        const response = toErrorResponse(error);
-        if (response.unexpected) logger.error({ err: error, method: req.method, path }, 'request failed');
-        if (res.headersSent) {
-          // Nothing sane can be appended to a response already under way: cut it short.
-          res.destroy();
-          return;
-        }
-        const headers =
-          response.status === 413 ? { ...response.headers, Connection: 'close' } : response.headers;
-        sendJson(res, response.status, response.body, headers);
-      });
-    },
-  ) as AgentServer;
+      if (path === routes.health) logger.debug(entry, 'request');
+      else logger.info(entry, 'request');
+    };
+    res.once('finish', () => accessLog(false));
+    res.once('close', () => accessLog(!res.writableFinished));
+    handle(req, res, path).catch((error: unknown) => {
+      const response = toErrorResponse(error);
+      if (response.unexpected) logger.error({ err: error, method: req.method, path }, 'request failed');
+      if (res.headersSent) {
+        // Nothing sane can be appended to a response already under way: cut it short.
+        res.destroy();
+        return;
+      }
+      const headers =
+        response.status === 413 ? { ...response.headers, Connection: 'close' } : response.headers;
+      sendJson(res, response.status, response.body, headers);
+    });
+  };
+  const tlsServer: HttpsServer | undefined = options.tls
+    ? createTlsServer(serverOptions, options.tls, onRequest)
+    : undefined;
+  // An https.Server is an http.Server in all that matters here (listen, close, connections).
+  const server = (tlsServer ?? createServer(serverOptions, onRequest)) as unknown as AgentServer;
+
+  Object.defineProperty(server, 'tls', { value: tlsServer !== undefined });
+  server.setCertificate = (pair) => {
+    if (!tlsServer) throw new Error('this agent serves plain HTTP (--insecure-http): no certificate to set');
+    tlsServer.setSecureContext(tlsServerOptions(pair));
+  };
 
   Object.defineProperty(server, 'activeOperations', { get: () => activeOperations });
   server.beginShutdown = () => {

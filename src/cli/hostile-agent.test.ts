@@ -5,7 +5,8 @@
  * terminal would act on may reach stdout or stderr, while `--json` keeps the text, escaped.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -14,6 +15,7 @@ import { KeyVerifier } from '../../agent/auth/verifier.js';
 import { attachFeeds, type FeedsHandle } from '../../agent/feeds/attach.js';
 import { MemoryFeedRuntime, memoryLogLine } from '../../agent/feeds/memory-runtime.fixture.js';
 import { silentLogger } from '../../agent/logger.js';
+import { createSelfSignedCertificate, fingerprintOf } from '../../agent/tls/certificate.js';
 import type {
   AgentInfo,
   ContainerInfo,
@@ -177,7 +179,10 @@ let feeds: FeedsHandle;
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'dokkup-hostile-'));
-  agent = createServer(hostile);
+  // A node the operator trusts (its certificate pinned) that has been taken over.
+  const certificate = await createSelfSignedCertificate(['127.0.0.1']);
+  const fingerprint = fingerprintOf(certificate.cert);
+  agent = createServer(certificate, hostile);
   await new Promise<void>((resolve) => agent.listen(0, '127.0.0.1', resolve));
   const runtime = new MemoryFeedRuntime();
   runtime.addContainer({ id: 'c1'.repeat(32), job: 'web', name: `web-1${EVIL.clear}` });
@@ -189,7 +194,7 @@ beforeAll(async () => {
       Date.UTC(2026, 0, 1),
     ),
   );
-  feedsServer = createServer((_req, res) => {
+  feedsServer = createServer(certificate, (_req, res) => {
     res.statusCode = 404;
     res.end();
   });
@@ -198,7 +203,7 @@ beforeAll(async () => {
   const port = (s: Server) => (s.address() as { port: number }).port;
   writeFileSync(
     path.join(dir, 'inventory.yaml'),
-    `nodes:\n  - name: evil\n    location: 127.0.0.1:${port(agent)}\n    key: ${KEY}\n  - name: logs\n    location: 127.0.0.1:${port(feedsServer)}\n    key: ${KEY}\ngroups:\n  - name: evil\n    nodes: [evil]\n  - name: logs\n    nodes: [logs]\n`,
+    `nodes:\n  - name: evil\n    location: 127.0.0.1:${port(agent)}\n    fingerprint: ${fingerprint}\n    key: ${KEY}\n  - name: logs\n    location: 127.0.0.1:${port(feedsServer)}\n    fingerprint: ${fingerprint}\n    key: ${KEY}\ngroups:\n  - name: evil\n    nodes: [evil]\n  - name: logs\n    nodes: [logs]\n`,
   );
   writeFileSync(path.join(dir, 'web.yaml'), 'name: web\ngroup: evil\ncontainer:\n  - image: web:v2\n');
   writeFileSync(path.join(dir, 'web-logs.yaml'), 'name: web\ngroup: logs\ncontainer:\n  - image: web:v2\n');

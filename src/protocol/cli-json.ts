@@ -20,12 +20,23 @@ import { AuditEntrySchema } from './audit.js';
 
 export const CLI_JSON_SCHEMA_VERSION = 1;
 
-/** ONLINE / OFFLINE / UNAUTHORIZED / ERROR (answered with an error) / SKIPPED (not contacted: interrupted). */
-export const CliNodeStatusSchema = z.enum(['online', 'offline', 'unauthorized', 'error', 'skipped']);
+/**
+ * ONLINE / OFFLINE / UNAUTHORIZED / UNTRUSTED (its TLS certificate is not the pinned one, or no
+ * trusted CA vouches for it: nothing was sent) / ERROR (answered with an error) / SKIPPED (not
+ * contacted: interrupted).
+ */
+export const CliNodeStatusSchema = z.enum([
+  'online',
+  'offline',
+  'unauthorized',
+  'untrusted',
+  'error',
+  'skipped',
+]);
 export type CliNodeStatus = z.infer<typeof CliNodeStatusSchema>;
 
 export const CliNodeErrorSchema = z.object({
-  /** An agent error code (`job_busy`, `pull_failed`, …) or `offline` / `unauthorized` / `protocol`. */
+  /** An agent error code (`job_busy`, `pull_failed`, …) or `offline` / `unauthorized` / `untrusted` / `protocol`. */
   code: z.string(),
   message: z.string(),
 });
@@ -87,7 +98,7 @@ export type PlanJson = z.infer<typeof PlanJsonSchema>;
 
 /**
  * What happened on a node: `succeeded` (changed), `unchanged` (nothing to do), `failed`,
- * `offline` / `unauthorized` (skipped with a warning), `skipped` (not contacted: interrupted),
+ * `offline` / `unauthorized` / `untrusted` (skipped with a warning), `skipped` (not contacted: interrupted),
  * `declined` (the operator said no, or no terminal to ask on and no `-y`).
  */
 export const CliOutcomeSchema = z.enum([
@@ -96,6 +107,7 @@ export const CliOutcomeSchema = z.enum([
   'failed',
   'offline',
   'unauthorized',
+  'untrusted',
   'skipped',
   'declined',
 ]);

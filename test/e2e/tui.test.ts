@@ -159,7 +159,7 @@ describeDocker('dokkup tui (tmux, real agents on real Docker engines)', () => {
     dir = mkdtempSync(join(tmpdir(), 'dokkup-tui-e2e-'));
     writeFileSync(
       join(dir, 'inventory.yaml'),
-      `nodes:\n  - name: lab1\n    location: 127.0.0.1:${lab1.port}\n    key: ${lab1.key}\n  - name: lab2\n    location: 127.0.0.1:${lab2.port}\n    key: ${lab2.key}\ngroups:\n  - name: all\n    nodes: [lab1, lab2]\n`,
+      `nodes:\n  - name: lab1\n    location: 127.0.0.1:${lab1.port}\n    key: ${lab1.key}\n    fingerprint: ${lab1.fingerprint}\n  - name: lab2\n    location: 127.0.0.1:${lab2.port}\n    key: ${lab2.key}\n    fingerprint: ${lab2.fingerprint}\ngroups:\n  - name: all\n    nodes: [lab1, lab2]\n`,
     );
     const web = (image: string) => job('web', image, 2, '    ports:\n      - in: 8000\n');
     writeFileSync(join(dir, 'web.yaml'), web(images.webV1));
@@ -169,7 +169,13 @@ describeDocker('dokkup tui (tmux, real agents on real Docker engines)', () => {
       job('logger', images.logger, 1).replace('group: all', 'node: lab1'),
       'logger.yaml',
     );
-    const client = new AgentClient({ name: 'lab1', location: '', baseUrl: lab1.baseUrl, key: lab1.key });
+    const client = new AgentClient({
+      name: 'lab1',
+      location: '',
+      baseUrl: lab1.baseUrl,
+      key: lab1.key,
+      fingerprint: lab1.fingerprint,
+    });
     const result = await client.deploy(logger, () => {});
     client.close();
     expect(result.ok).toBe(true);
@@ -235,7 +241,13 @@ describeDocker('dokkup tui (tmux, real agents on real Docker engines)', () => {
     expect(row(screen, 'lab1', 'logger-')).toMatch(/\d+\.\d%/);
     // A container that burns a CPU shows it within a few stats batches.
     const busy = parseJobText(job('busy', images.busy, 1).replace('group: all', 'node: lab2'), 'busy.yaml');
-    const client = new AgentClient({ name: 'lab2', location: '', baseUrl: lab2.baseUrl, key: lab2.key });
+    const client = new AgentClient({
+      name: 'lab2',
+      location: '',
+      baseUrl: lab2.baseUrl,
+      key: lab2.key,
+      fingerprint: lab2.fingerprint,
+    });
     try {
       expect((await client.deploy(busy, () => {})).ok).toBe(true);
       await term.waitFor('busy container over 20% CPU', (s) => {
@@ -443,6 +455,25 @@ describeDocker('dokkup tui (tmux, real agents on real Docker engines)', () => {
       (s) => !!row(s, '●', 'lab2', 'ONLINE') && /nodes 2 online/.test(s),
       60_000,
     );
+  });
+
+  it('shows a node whose certificate is not the pinned one as UNTRUSTED, in its row and the header', async () => {
+    const wrong = mkdtempSync(join(tmpdir(), 'dokkup-tui-untrusted-'));
+    writeFileSync(
+      join(wrong, 'inventory.yaml'),
+      `nodes:\n  - name: lab1\n    location: 127.0.0.1:${lab1.port}\n    key: ${lab1.key}\n    fingerprint: ${lab1.fingerprint}\n  - name: lab2\n    location: 127.0.0.1:${lab2.port}\n    key: ${lab2.key}\n    fingerprint: SHA256:${'0'.repeat(64)}\n`,
+    );
+    const tui = new Terminal(wrong, ['-i', 'inventory.yaml'], {});
+    try {
+      const screen = await tui.waitFor('lab2 untrusted', (s) => !!row(s, 'lab2', 'UNTRUSTED'));
+      expect(row(screen, '●', 'lab1', 'ONLINE')).toBeDefined();
+      expect(screen).toMatch(/1 untrusted/);
+      await tui.keys('q');
+      await tui.waitForText('TUI EXITED 0');
+    } finally {
+      tui.close();
+      rmSync(wrong, { recursive: true, force: true });
+    }
   });
 
   it('runs with an embedded agent on the local engine when there is no inventory', async () => {

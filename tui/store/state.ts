@@ -19,7 +19,7 @@ export const DETAIL_TABS: readonly DetailTab[] = ['logs', 'stats', 'events', 'in
  * node statuses that a connection can be in, and the two passing states of a live feed.
  */
 export type NodeConn =
-  | Extract<NodeStatus, 'online' | 'offline' | 'unauthorized'>
+  | Extract<NodeStatus, 'online' | 'offline' | 'unauthorized' | 'untrusted'>
   | 'connecting'
   | 'reconnecting';
 
@@ -33,7 +33,7 @@ export interface NodeEntry {
   info: AgentInfo | null;
   /** Round-trip time of the last info request. */
   latencyMs: number | null;
-  /** Why the node is offline / unauthorized, or the last request's error. */
+  /** Why the node is offline / unauthorized / untrusted, or the last request's error. */
   error: string | null;
   /** Jobs as the node last listed them, by job name. */
   jobs: Record<string, JobStatus>;

@@ -47,7 +47,35 @@ describe('agent options', () => {
       bindRoots: [],
       allowHostBinds: false,
       allowHostNetwork: false,
+      // TLS with its own certificate, by default.
+      fingerprint: false,
+      rotateCert: false,
+      insecureHttp: false,
+      tlsSans: [],
     });
+  });
+
+  it('takes the TLS options: extra names, a certificate of the operator, plain HTTP', () => {
+    expect(
+      agentOptionsOf(flags({ tlsSan: ['agent.example', '10.0.0.5,[::2]'] } as never), {}, '/work'),
+    ).toMatchObject({ tlsSans: ['agent.example', '10.0.0.5', '::2'] });
+    expect(agentOptionsOf(flags({ tlsCert: 'c.pem', tlsKey: '/k.pem' }), {}, '/work')).toMatchObject({
+      tlsCert: '/work/c.pem',
+      tlsKey: '/k.pem',
+    });
+    expect(agentOptionsOf(flags({ insecureHttp: true }), {}, '/work')).toMatchObject({ insecureHttp: true });
+    const refused: [Record<string, string | boolean | string[]>, RegExp][] = [
+      [{ tlsCert: 'c.pem' }, /--tls-cert and --tls-key go together/],
+      [{ tlsKey: 'k.pem' }, /--tls-cert and --tls-key go together/],
+      [{ insecureHttp: true, tlsCert: 'c', tlsKey: 'k' }, /--insecure-http serves no certificate/],
+      [{ insecureHttp: true, tlsSan: ['a'] }, /--insecure-http serves no certificate/],
+      [{ insecureHttp: true, rotateCert: true }, /do not go together/],
+      [{ tlsCert: 'c', tlsKey: 'k', rotateCert: true }, /replace your files/],
+      [{ tlsCert: 'c', tlsKey: 'k', tlsSan: ['a'] }, /carries its own names/],
+      [{ tlsSan: ['not a name'] }, /--tls-san must be a host name or an IP address \(got "not a name"\)/],
+    ];
+    for (const [given, message] of refused)
+      expect(() => agentOptionsOf(flags(given as never), {}, '/work')).toThrow(message);
   });
 
   it('takes options from flags first, then the environment', () => {
@@ -69,7 +97,7 @@ describe('agent options', () => {
         { PORT: '9000', DOKKUP_CONFIG: '/data' },
         '/work',
       ),
-    ).toEqual({
+    ).toMatchObject({
       port: 9100,
       host: '127.0.0.1',
       dataDir: '/work/cfg',

@@ -12,6 +12,7 @@ import { type Agent, createAgent } from '../../../agent/app.js';
 import { issueKey, KeyVerifier, keyIdOf, loadOrCreateKey } from '../../../agent/auth/index.js';
 import { MemoryFeedRuntime } from '../../../agent/feeds/memory-runtime.fixture.js';
 import { silentLogger } from '../../../agent/logger.js';
+import { createSelfSignedCertificate, fingerprintOf } from '../../../agent/tls/certificate.js';
 import { FakeRuntime } from '../../../test/fakes/container-runtime.js';
 import { type SimulatedNode, type Simulator, startSimulator } from '../../../test/sim/simulator.js';
 import { AuditJsonSchema } from '../../protocol/cli-json.js';
@@ -27,6 +28,9 @@ let old: Simulator;
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'dokkup-audit-cli-'));
+  // The agents serve TLS, as they do by default; the inventory pins their certificate.
+  const certificate = await createSelfSignedCertificate(['127.0.0.1']);
+  const fingerprint = fingerprintOf(certificate.cert);
   for (const name of ['a', 'b']) {
     const dataDir = path.join(dir, `agent-${name}`);
     let verifier: KeyVerifier;
@@ -44,6 +48,7 @@ beforeAll(async () => {
       verifier,
       logger: silentLogger(),
       runtimes: { containers: runtime, feeds: new MemoryFeedRuntime() },
+      tls: certificate,
     });
     const { port } = await agent.listen(0, '127.0.0.1');
     agents.push({ agent, runtime, dataDir, port, verifier });
@@ -55,12 +60,15 @@ beforeAll(async () => {
     `nodes:
   - name: a
     location: 127.0.0.1:${agents[0]!.port}
+    fingerprint: ${fingerprint}
     key: \${KEY_A}
   - name: b
     location: 127.0.0.1:${agents[1]!.port}
+    fingerprint: ${fingerprint}
     key: ${keyB}
   - name: old
     location: ${oldNode.location}
+    fingerprint: ${old.fingerprint}
     key: ${old.key}
 groups:
   - name: web

@@ -18,7 +18,7 @@ import {
   optionalStringFlag,
   UsageError,
 } from '../command.js';
-import { loadInventory, loadJobTarget } from '../context.js';
+import { loadInventory, loadJobTarget, warnPlainHttp } from '../context.js';
 import type { Style } from '../io.js';
 
 /** `2024-05-01T10:00:00.123Z  lab1  web  container  start web-1f0c… (3f2a9c1e4b5d)` */
@@ -49,15 +49,17 @@ export async function runEvents(context: CommandContext): Promise<number> {
   }
 
   const { stdout, stderr } = context.io;
+  warnPlainHttp(context, nodes);
   const sessions = nodes.map((node) => FeedSession.forNode(node));
   const unauthorized = new Set<string>();
+  const untrusted = new Set<string>();
   const failed = new Set<string>();
   let finish: () => void = () => {};
   const allGone = new Promise<void>((resolve) => {
     finish = resolve;
   });
   const checkAllGone = () => {
-    if (unauthorized.size + failed.size === sessions.length) finish();
+    if (unauthorized.size + untrusted.size + failed.size === sessions.length) finish();
   };
   const stops = sessions.flatMap((session) => {
     let wasOpen = false;
@@ -79,6 +81,10 @@ export async function runEvents(context: CommandContext): Promise<number> {
       } else if (change.state === 'unauthorized') {
         stderr.write(`Warning: ${change.node} is UNAUTHORIZED (the agent refused the key)\n`);
         unauthorized.add(change.node);
+        checkAllGone();
+      } else if (change.state === 'untrusted') {
+        stderr.write(`Warning: ${change.node} is UNTRUSTED (${change.error ?? 'certificate not trusted'})\n`);
+        untrusted.add(change.node);
         checkAllGone();
       }
     });
@@ -115,10 +121,16 @@ export async function runEvents(context: CommandContext): Promise<number> {
     for (const stop of stops) stop();
     for (const session of sessions) session.close();
   }
-  // Following ends on Ctrl-C, or once no node is left: each refused the key or failed.
+  // Following ends on Ctrl-C, or once no node is left: each refused the key, was untrusted or failed.
   if (context.signal.aborted) return ExitCode.interrupted;
   const statuses: NodeStatus[] = nodes.map((n) =>
-    failed.has(n.name) ? 'error' : unauthorized.has(n.name) ? 'unauthorized' : 'offline',
+    failed.has(n.name)
+      ? 'error'
+      : unauthorized.has(n.name)
+        ? 'unauthorized'
+        : untrusted.has(n.name)
+          ? 'untrusted'
+          : 'offline',
   );
   return exitCodeForStatuses(statuses);
 }

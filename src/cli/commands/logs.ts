@@ -20,7 +20,7 @@ import {
   optionalStringFlag,
   UsageError,
 } from '../command.js';
-import { loadJobTarget } from '../context.js';
+import { loadJobTarget, warnPlainHttp } from '../context.js';
 import type { OutputStream } from '../io.js';
 
 /** Distinct, readable foreground colours, one per replica in order of appearance. */
@@ -118,6 +118,8 @@ function statusOfLogs(outcome: NodeLogsOutcome): NodeStatus {
       return 'error';
     case 'unauthorized':
       return 'unauthorized';
+    case 'untrusted':
+      return 'untrusted';
     default:
       return 'offline';
   }
@@ -136,6 +138,8 @@ function outcomeMessage(outcome: NodeLogsOutcome): string | null {
       return `${outcome.node}: ${outcome.error.message}`;
     case 'unauthorized':
       return `${outcome.node} is UNAUTHORIZED (the agent refused the key); its logs are not shown`;
+    case 'untrusted':
+      return `${outcome.node} is UNTRUSTED (${outcome.message}); its logs are not shown`;
     default:
       return `${outcome.node} is OFFLINE (${outcome.message}); its logs are not shown`;
   }
@@ -150,6 +154,7 @@ export async function runLogs(context: CommandContext): Promise<number> {
   const nodes = selectNodes(target.nodes, optionalStringFlag(context.flags, 'node'));
   const job = target.job.spec.name;
 
+  warnPlainHttp(context, nodes);
   // A one-shot read gives up on a node quickly; following keeps retrying in the background.
   const sessions = nodes.map((node) =>
     FeedSession.forNode(node, follow ? {} : { offlineAfterAttempts: 2, backoff: { initialMs: 200 } }),

@@ -60,6 +60,20 @@ describe('deriveConn: one place decides a node’s connection', () => {
       deriveConn(node('connecting', 'connecting'), { source: 'feed', state: 'unauthorized', error: 'no' }),
     ).toEqual({ conn: 'unauthorized', error: 'no' });
   });
+  it('a certificate that is not the trusted one is untrusted, from either source, and stays so', () => {
+    expect(
+      deriveConn(node('online', 'open'), {
+        source: 'http',
+        status: 'untrusted',
+        error: 'certificate mismatch',
+      }),
+    ).toEqual({ conn: 'untrusted', error: 'certificate mismatch' });
+    expect(
+      deriveConn(node('connecting', 'connecting'), { source: 'feed', state: 'untrusted', error: 'mismatch' }),
+    ).toEqual({ conn: 'untrusted', error: 'mismatch' });
+    const reconnecting = { source: 'feed', state: 'reconnecting', error: 'socket closed' } as const;
+    expect(deriveConn(node('untrusted', 'untrusted'), reconnecting)).toBeNull();
+  });
   it('HTTP says offline unless the feed is open; a feed giving up leaves it to HTTP', () => {
     const down = { source: 'http', status: 'offline', error: 'ECONNREFUSED' } as const;
     expect(deriveConn(node('online', 'open'), down)).toBeNull();
