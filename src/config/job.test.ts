@@ -74,6 +74,11 @@ describe('parseJobText: valid files', () => {
     ]);
     expect(web.spec.container[0]!.resources).toEqual({ nanoCpus: 500_000_000, memoryBytes: 128 * 1024 ** 2 });
     expect(web.spec.update).toEqual({ healthyDeadlineMs: 60_000, minHealthyMs: 2000 });
+    const shop = await loadJobFile(examples('shop.yaml'));
+    expect(shop.spec.container.map((e) => [e.name, e.networks])).toEqual([
+      ['web', ['shop']],
+      ['probe', ['shop']],
+    ]);
   });
 
   it('keeps values containing "=" whole', () => {
