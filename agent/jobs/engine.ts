@@ -33,7 +33,7 @@ import { Executor } from './executor.js';
 import { containersOf, observe } from './observe.js';
 import { OperationEnvelope } from './operation.js';
 import { JobQueries } from './queries.js';
-import type { JobService, OperationListener, ProgressSink } from './service.js';
+import type { JobService, OperationHooks, OperationListener, ProgressSink } from './service.js';
 import { TrafficSwitch } from './traffic.js';
 
 export interface JobEngineOptions {
@@ -173,7 +173,7 @@ export class JobEngine implements JobService {
   async plan(job: string, request: PlanRequest): Promise<Plan> {
     const obs = await observe(this.runtime, this.store, job);
     if (request.operation === 'deploy') {
-      this.executor.checkPolicy(request.spec, 'spec.');
+      await this.executor.checkPolicy(request.spec, 'spec.');
       if (request.spec.name !== job)
         throw new DokkupError('invalid_request', 'spec.name does not match the job in the path', 'spec.name');
       await this.traffic.check(request.spec, 'spec.');
@@ -199,41 +199,73 @@ export class JobEngine implements JobService {
   // -------------------------------------------------------------------------------------------
   // Operations
 
-  deploy(spec: JobSpec, progress: ProgressSink): Promise<OperationResult> {
-    return this.envelope.run(spec.name, 'deploy', progress, async (report, planned, marks) => {
-      const version = specVersion(spec);
-      // Entries with `pull: always` are pulled before planning: a tag that moved is an update.
-      const always = jobImages({ container: spec.container.filter((e) => e.pull === 'always') });
-      let pulledImageIds: Record<string, string | null> | undefined;
-      for (const image of always) {
-        await this.executor.pull(image, report);
-        pulledImageIds = { ...pulledImageIds, [image]: await this.runtime.imageId(image) };
-      }
-      const obs = await observe(this.runtime, this.store, spec.name);
-      const exec = planDeploy(obs, spec, version, pulledImageIds);
-      planned(exec.plan);
-      return this.executor.execute(exec, obs, report, marks);
-    });
+  /** Rejects (a plain 400) before anything runs when the policy refuses the spec; see `JobService`. */
+  deploy(spec: JobSpec, progress: ProgressSink, hooks?: OperationHooks): Promise<OperationResult> {
+    // Before the lock, the pull and the plan: a refused spec creates nothing, not even an image.
+    const precheck = () => this.executor.checkPolicy(spec, 'spec.');
+    return this.envelope.run(
+      spec.name,
+      'deploy',
+      progress,
+      async (report, planned, marks) => {
+        const version = specVersion(spec);
+        // Entries with `pull: always` are pulled before planning: a tag that moved is an update.
+        const always = jobImages({ container: spec.container.filter((e) => e.pull === 'always') });
+        let pulledImageIds: Record<string, string | null> | undefined;
+        for (const image of always) {
+          await this.executor.pull(image, report);
+          pulledImageIds = { ...pulledImageIds, [image]: await this.runtime.imageId(image) };
+        }
+        const obs = await observe(this.runtime, this.store, spec.name);
+        const exec = planDeploy(obs, spec, version, pulledImageIds);
+        planned(exec.plan);
+        return this.executor.execute(exec, obs, report, marks);
+      },
+      hooks,
+      precheck,
+    );
   }
 
-  rollback(job: string, to: string | undefined, progress: ProgressSink): Promise<OperationResult> {
-    return this.envelope.run(job, 'rollback', progress, async (report, planned, marks) => {
-      const obs = await observe(this.runtime, this.store, job);
-      const exec = planRollback(obs, to);
-      planned(exec.plan);
-      if (!exec.spec) {
-        throw new DokkupError('nothing_to_rollback', exec.plan.warnings[0] ?? 'nothing to roll back to');
-      }
-      return this.executor.execute(exec as ExecutionPlan, obs, report, marks);
-    });
+  rollback(
+    job: string,
+    to: string | undefined,
+    progress: ProgressSink,
+    hooks?: OperationHooks,
+  ): Promise<OperationResult> {
+    return this.envelope.run(
+      job,
+      'rollback',
+      progress,
+      async (report, planned, marks) => {
+        const obs = await observe(this.runtime, this.store, job);
+        const exec = planRollback(obs, to);
+        planned(exec.plan);
+        if (!exec.spec) {
+          throw new DokkupError('nothing_to_rollback', exec.plan.warnings[0] ?? 'nothing to roll back to');
+        }
+        return this.executor.execute(exec as ExecutionPlan, obs, report, marks);
+      },
+      hooks,
+    );
   }
 
-  stop(job: string, purge: boolean, progress: ProgressSink): Promise<OperationResult> {
-    return this.envelope.run(job, 'stop', progress, async (report, planned) => {
-      const obs = await observe(this.runtime, this.store, job);
-      const exec = planStop(obs, purge);
-      planned(exec.plan);
-      return this.executor.stop(exec, obs, purge, report);
-    });
+  stop(
+    job: string,
+    purge: boolean,
+    progress: ProgressSink,
+    hooks?: OperationHooks,
+  ): Promise<OperationResult> {
+    return this.envelope.run(
+      job,
+      'stop',
+      progress,
+      async (report, planned) => {
+        const obs = await observe(this.runtime, this.store, job);
+        const exec = planStop(obs, purge);
+        planned(exec.plan);
+        return this.executor.stop(exec, obs, purge, report);
+      },
+      hooks,
+    );
   }
 }

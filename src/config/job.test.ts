@@ -74,6 +74,11 @@ describe('parseJobText: valid files', () => {
     ]);
     expect(web.spec.container[0]!.resources).toEqual({ nanoCpus: 500_000_000, memoryBytes: 128 * 1024 ** 2 });
     expect(web.spec.update).toEqual({ healthyDeadlineMs: 60_000, minHealthyMs: 2000 });
+    const shop = await loadJobFile(examples('shop.yaml'));
+    expect(shop.spec.container.map((e) => [e.name, e.networks])).toEqual([
+      ['web', ['shop']],
+      ['probe', ['shop']],
+    ]);
   });
 
   it('keeps values containing "=" whole', () => {
@@ -348,7 +353,7 @@ describe('loadJobFile', () => {
     expect(await failure(dir)).toEqual([`${dir}: is a directory, expected a YAML file`]);
     const big = join(dir, 'big.yaml');
     writeFileSync(big, `# ${'x'.repeat(MAX_FILE_BYTES)}\n`);
-    expect(await failure(big)).toEqual([`${big}: is 1.0 MiB; job and inventory files are limited to 1 MiB`]);
+    expect(await failure(big)).toEqual([`${big}: is 1.0 MiB; job files are limited to 1 MiB`]);
     const binary = join(dir, 'bin.yaml');
     writeFileSync(binary, Buffer.from([0x6e, 0x00, 0x01]));
     expect(await failure(binary)).toEqual([`${binary}: is a binary file, expected YAML text`]);

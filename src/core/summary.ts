@@ -13,6 +13,7 @@ import type { JobSpec } from '../protocol/job.js';
 import { hasNamedEntries } from './entries.js';
 import type { NodeLabel } from './outcome.js';
 import { routeLabel } from './proxy.js';
+import { terminalText } from './terminal-text.js';
 
 export const SUMMARY_COLUMN_GAP = 5;
 
@@ -26,9 +27,11 @@ export function summaryWidth(text: string): number {
 
 export function summaryTable(
   header: readonly string[],
-  rows: readonly (readonly string[])[],
+  given: readonly (readonly string[])[],
   style?: SummaryStyler,
 ): string[] {
+  // Cells hold what agents and containers say (names, images, messages): never raw escapes.
+  const rows = given.map((row) => row.map((cell) => terminalText(cell)));
   const widths = header.map((title, column) =>
     Math.max(summaryWidth(title), ...rows.map((row) => summaryWidth(row[column] ?? ''))),
   );

@@ -92,7 +92,7 @@ container:
       agent = await startAgentProcess({ dockerHost: e.dockerHost });
       writeFileSync(
         path.join(dir, 'inventory.yaml'),
-        `nodes:\n  - name: n1\n    location: "127.0.0.1:${agent.port}"\n    key: "${agent.key}"\n`,
+        `nodes:\n  - name: n1\n    location: "127.0.0.1:${agent.port}"\n    key: "${agent.key}"\n    fingerprint: "${agent.fingerprint}"\n`,
       );
       writeFileSync(path.join(dir, 'shop.yaml'), shop(images().webV1));
       writeFileSync(path.join(dir, 'shop-v2.yaml'), shop(images().webV2));

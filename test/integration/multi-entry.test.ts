@@ -20,6 +20,7 @@ import {
   publishedPort,
 } from '../harness/context.js';
 import { docker } from '../harness/docker-cli.js';
+import { pinnedFetch } from '../harness/https-fetch.js';
 
 const h = inject('dokkupHarness');
 
@@ -117,7 +118,13 @@ container:
 
   beforeAll(async () => {
     agent = await startAgentProcess({ dockerHost: engine.dockerHost });
-    client = new AgentClient({ name: 'n1', location: agent.baseUrl, baseUrl: agent.baseUrl, key: agent.key });
+    client = new AgentClient({
+      name: 'n1',
+      location: agent.baseUrl,
+      baseUrl: agent.baseUrl,
+      key: agent.key,
+      fingerprint: agent.fingerprint,
+    });
   });
   afterAll(async () => {
     await agent?.stop();
@@ -317,16 +324,37 @@ update:
     );
     // The literal the 0.3 release computed for this file (src/core/version.test.ts pins it too).
     expect(specVersion(shop)).toBe('61c7e12');
-    const plan = await client.plan(job, { operation: 'deploy', spec: shop });
-    expect(plan.versionTo).toBe('61c7e12');
-    // A 0.3 CLI sends the container as one object: the agent reads it as the same job.
-    const wire = { operation: 'deploy', spec: { ...shop, container: shop.container[0] } };
-    const res = await fetch(`${agent.baseUrl}/v1/jobs/${job}/plan`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${agent.key}`, 'content-type': 'application/json' },
-      body: JSON.stringify(wire),
+    // The file binds a host path: this agent (no --bind-root) refuses it, naming the field of
+    // the normalised spec (its volumes sorted)…
+    expect(shop.container[0]!.volumes[0]).toBe('/srv/shop/config:/config:ro');
+    await expect(client.plan(job, { operation: 'deploy', spec: shop })).rejects.toMatchObject({
+      status: 400,
+      body: { code: 'invalid_request', path: 'spec.container.0.volumes.0' },
     });
-    expect(res.status).toBe(200);
-    expect(((await res.json()) as { versionTo: string }).versionTo).toBe('61c7e12');
+    // …an agent that allows host binds plans it, as the same version.
+    const open = await startAgentProcess({ dockerHost: engine.dockerHost, args: ['--allow-host-binds'] });
+    try {
+      const openClient = new AgentClient({
+        name: 'n1',
+        location: open.baseUrl,
+        baseUrl: open.baseUrl,
+        key: open.key,
+        fingerprint: open.fingerprint,
+      });
+      const plan = await openClient.plan(job, { operation: 'deploy', spec: shop });
+      expect(plan.versionTo).toBe('61c7e12');
+      // A 0.3 CLI sends the container as one object: the agent reads it as the same job.
+      const wire = { operation: 'deploy', spec: { ...shop, container: shop.container[0] } };
+      const res = await pinnedFetch(`${open.baseUrl}/v1/jobs/${job}/plan`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${open.key}`, 'content-type': 'application/json' },
+        body: JSON.stringify(wire),
+        fingerprint: open.fingerprint,
+      });
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { versionTo: string }).versionTo).toBe('61c7e12');
+    } finally {
+      await open.stop();
+    }
   });
 });

@@ -134,7 +134,13 @@ ${opts.extra ?? ''}`;
 
   beforeAll(async () => {
     agent = await startAgentProcess({ dockerHost: engine.dockerHost, args: ['--proxy-image', images.proxy] });
-    client = new AgentClient({ name: 'n1', location: agent.baseUrl, baseUrl: agent.baseUrl, key: agent.key });
+    client = new AgentClient({
+      name: 'n1',
+      location: agent.baseUrl,
+      baseUrl: agent.baseUrl,
+      key: agent.key,
+      fingerprint: agent.fingerprint,
+    });
   });
   afterAll(async () => {
     client?.close();
@@ -239,7 +245,13 @@ ${opts.extra ?? ''}`;
     expect(prober.answers.length - whileDown).toBeGreaterThan(10);
     await agent.restart();
     client.close();
-    client = new AgentClient({ name: 'n1', location: agent.baseUrl, baseUrl: agent.baseUrl, key: agent.key });
+    client = new AgentClient({
+      name: 'n1',
+      location: agent.baseUrl,
+      baseUrl: agent.baseUrl,
+      key: agent.key,
+      fingerprint: agent.fingerprint,
+    });
     expect((await client.status(name)).route?.upstreams).toHaveLength(1);
     const finished = await client.deploy(v2one, () => {});
     expect(finished, finished.message).toMatchObject({
