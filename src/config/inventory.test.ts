@@ -66,9 +66,52 @@ describe('parseInventoryText', () => {
     expect(errorsOf(text, { KEY_A: 'ka' })).toEqual([
       'inventory.yaml:7:10 nodes[1].key: environment variable KEY_B is not set (the key of node "b" is read from it)',
     ]);
-    expect(errorsOf(text, { KEY_A: 'ka', KEY_B: '' })).toHaveLength(1);
-    expect(errorsOf('nodes:\n  - {name: a, location: "a:1", key: "abc${X}"}\n')).toEqual([
-      'inventory.yaml:2:37 nodes[0].key: to read the key from the environment, write the whole value as ${NAME}',
+    expect(errorsOf(text, { KEY_A: 'ka', KEY_B: '' })).toEqual([
+      'inventory.yaml:7:10 nodes[1].key: environment variable KEY_B is empty (the key of node "b" is read from it)',
+    ]);
+    // 0.4: a key may be built from a variable like any value (compose interpolation); the error
+    // points at the ${…} itself.
+    const partial = 'nodes:\n  - {name: a, location: "a:1", key: "abc${X}"}\n';
+    expect(parseInventoryText(partial, 'i', { X: 'x' }).nodes[0]!.key).toBe('abcx');
+    expect(errorsOf(partial)).toEqual([
+      'inventory.yaml:2:41 nodes[0].key: environment variable X is not set (the key of node "a" is read from it)',
+    ]);
+  });
+
+  it('interpolates every value, with defaults and required markers, and never shows a value in an error', () => {
+    const text = [
+      'nodes:',
+      '  - name: ${NODE_NAME:-lab1}',
+      '    location: ${HOST:?the agent host}:8080',
+      '    key: k',
+      'registries:',
+      '  - server: ghcr.io',
+      '    username: ${GHCR_USER}',
+      '    password: ${GHCR_TOKEN}',
+      '',
+    ].join('\n');
+    const inv = parseInventoryText(text, 'i', { HOST: 'h', GHCR_USER: 'bot', GHCR_TOKEN: 'tok-123' });
+    expect(inv.nodes[0]).toMatchObject({ name: 'lab1', baseUrl: 'http://h:8080' });
+    expect(inv.registries).toEqual([{ server: 'ghcr.io', username: 'bot', password: 'tok-123' }]);
+    expect(errorsOf(text, { GHCR_USER: 'bot', GHCR_TOKEN: 't' })).toEqual([
+      'inventory.yaml:3:15 nodes[0].location: variable HOST is required but not set: the agent host',
+    ]);
+    // A bad value from a variable: the error shows the field as written, not the value.
+    const bad = errorsOf(text, { HOST: 'h', NODE_NAME: 'bad name!', GHCR_USER: 'u', GHCR_TOKEN: 't' });
+    expect(bad.join('\n')).not.toContain('bad name!');
+    expect(bad).toEqual([expect.stringMatching(/^inventory\.yaml:2:11 nodes\[0\]\.name: must use only/)]);
+  });
+
+  it('registries: one spelling per server, no duplicates, no bad hosts', () => {
+    const text = (servers: string[]) =>
+      `nodes:\n  - {name: a, location: "a:1", key: k}\nregistries:\n${servers.map((s) => `  - {server: "${s}", username: u, password: p}\n`).join('')}`;
+    expect(parseInventoryText(text(['https://index.docker.io/v1/', 'GHCR.io']), 'i', {}).registries).toEqual([
+      { server: 'docker.io', username: 'u', password: 'p' },
+      { server: 'ghcr.io', username: 'u', password: 'p' },
+    ]);
+    expect(errorsOf(text(['docker.io', 'registry-1.docker.io', 'not a host']))).toEqual([
+      'inventory.yaml:5:14 registries[1].server: registry docker.io is already listed at registries[0]',
+      'inventory.yaml:6:14 registries[2].server: expected a registry host like ghcr.io, registry.example.com:5000 or docker.io',
     ]);
   });
 

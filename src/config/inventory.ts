@@ -4,15 +4,24 @@ import type { FieldPath } from '../core/spec.js';
 import { formatFieldPath } from '../core/spec.js';
 import { closestName } from '../core/targets.js';
 import { type Inventory, InventoryFileSchema, type InventoryNode } from '../protocol/inventory.js';
+import { type InterpolatedField, interpolateSource, withMaskedValues } from './interpolate.js';
 import { readUserFile } from './read-file.js';
-import { type FileKind, parseYamlSource, positionOf, sortErrors, validateSource } from './yaml-source.js';
+import { registriesOf } from './registries.js';
+import {
+  type FileKind,
+  parseYamlSource,
+  positionOf,
+  sortErrors,
+  validateSource,
+  valueAt,
+} from './yaml-source.js';
 
 const INVENTORY: FileKind = { noun: 'inventory', article: 'an', expects: 'nodes and groups' };
-const ENV_REFERENCE = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/;
 
 /**
- * Parses an inventory. `key: ${NAME}` (the whole value) is read from `env`. Throws
- * `InputErrors` with `file:line:col` for every problem found.
+ * Parses an inventory. Values are interpolated from `env` like a job file's (`key: ${NAME}`,
+ * `password: ${REGISTRY_TOKEN}`). Throws `InputErrors` with `file:line:col` for every problem
+ * found.
  */
 export function parseInventoryText(
   text: string,
@@ -20,7 +29,24 @@ export function parseInventoryText(
   env: Record<string, string | undefined> = process.env,
 ): Inventory {
   const src = parseYamlSource(text, file, INVENTORY);
-  const inv = validateSource(src, InventoryFileSchema);
+  const nodeName = (i: unknown) => {
+    const nodes = (src.data as { nodes?: unknown }).nodes;
+    const name = Array.isArray(nodes)
+      ? (nodes[Number(i)] as { name?: unknown } | undefined)?.name
+      : undefined;
+    return typeof name === 'string' ? name : `#${Number(i) + 1}`;
+  };
+  const fields = interpolateSource(src, (name) => env[name], {
+    describeMissing: (p, variable) =>
+      p.length === 3 && p[0] === 'nodes' && p[2] === 'key'
+        ? `environment variable ${variable} is not set (the key of node "${nodeName(p[1])}" is read from it)`
+        : undefined,
+  });
+  const inv = withMaskedValues(
+    fields,
+    (p) => valueAt(src.data, p),
+    () => withEmptyKeysNamed(fields, nodeName, () => validateSource(src, InventoryFileSchema)),
+  );
   const errors: InputError[] = [];
   const fail = (path: FieldPath, message: string) =>
     errors.push(new InputError(message, positionOf(src, path), formatFieldPath(path)));
@@ -38,23 +64,7 @@ export function parseInventoryText(
       return;
     }
     nodeIndex.set(n.name, i);
-    let key = n.key;
-    const ref = ENV_REFERENCE.exec(n.key);
-    if (ref) {
-      const value = env[ref[1]!];
-      if (value === undefined || value === '') {
-        fail(
-          ['nodes', i, 'key'],
-          `environment variable ${ref[1]} is not set (the key of node "${n.name}" is read from it)`,
-        );
-        return;
-      }
-      key = value;
-    } else if (n.key.includes('${')) {
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal syntax, shown to the user
-      fail(['nodes', i, 'key'], 'to read the key from the environment, write the whole value as ${NAME}');
-      return;
-    }
+    const key = n.key;
     let baseUrl: string;
     try {
       baseUrl = locationToBaseUrl(n.location);
@@ -98,8 +108,39 @@ export function parseInventoryText(
     groups[g.name] = members;
   });
 
+  const registries = registriesOf(src, inv.registries, errors);
   if (errors.length > 0) throw new InputErrors(sortErrors(errors));
-  return { source: file, nodes, groups };
+  return { source: file, nodes, groups, ...(registries.length > 0 ? { registries } : {}) };
+}
+
+/** A key read from a variable that is empty: the schema says "must not be empty"; name the variable. */
+function withEmptyKeysNamed<T>(
+  fields: readonly InterpolatedField[],
+  nodeName: (i: unknown) => string,
+  fn: () => T,
+): T {
+  try {
+    return fn();
+  } catch (error) {
+    if (!(error instanceof InputErrors)) throw error;
+    const keys = new Map(
+      fields
+        .filter((f) => f.path.length === 3 && f.path[0] === 'nodes' && f.path[2] === 'key')
+        .map((f) => [formatFieldPath(f.path), f]),
+    );
+    throw new InputErrors(
+      error.errors.map((e) => {
+        const field = e.field ? keys.get(e.field) : undefined;
+        if (!field || e.message !== 'must not be empty') return e;
+        const names = field.variables.join(', ');
+        return new InputError(
+          `environment variable ${names} is empty (the key of node "${nodeName(field.path[1])}" is read from it)`,
+          e.position,
+          e.field,
+        );
+      }),
+    );
+  }
 }
 
 export async function loadInventoryFile(

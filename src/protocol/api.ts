@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { JobSpecSchema } from './job.js';
+import { RegistryAuthListSchema } from './registry.js';
 
 export const API_PREFIX = '/v1';
 export const routes = {
@@ -143,17 +144,25 @@ export type ContainerList = z.infer<typeof ContainerListSchema>;
 // ---------------------------------------------------------------------------------------------
 // Plans
 
-export const DeployRequestSchema = z.strictObject({ spec: JobSpecSchema });
+/**
+ * Credentials for the registries of the images this request may pull, from the operator's
+ * machine. The agent passes them to the pull and keeps them nowhere (not in the spec, the history,
+ * its logs or the feeds).
+ */
+const registryAuth = RegistryAuthListSchema.optional();
+
+export const DeployRequestSchema = z.strictObject({ spec: JobSpecSchema, registryAuth });
 export const RollbackRequestSchema = z.strictObject({
   /** Version to go back to; default: the one deployed before the current one. */
   to: z
     .string()
     .regex(/^[0-9a-f]{7}$/, 'must be a 7-character version')
     .optional(),
+  registryAuth,
 });
 export const StopRequestSchema = z.strictObject({ purge: z.boolean().default(false) });
 export const PlanRequestSchema = z.discriminatedUnion('operation', [
-  z.strictObject({ operation: z.literal('deploy'), spec: JobSpecSchema }),
+  z.strictObject({ operation: z.literal('deploy'), spec: JobSpecSchema, registryAuth }),
   z.strictObject({ operation: z.literal('rollback'), to: RollbackRequestSchema.shape.to }),
   z.strictObject({ operation: z.literal('stop'), purge: z.boolean().default(false) }),
 ]);
