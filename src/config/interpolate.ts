@@ -30,6 +30,8 @@ export interface InterpolateOptions {
   cast?: (path: FieldPath, value: string) => unknown;
   /** A message of one's own for a variable that is not set at `path` (else the generic one). */
   describeMissing?: (path: FieldPath, variable: string) => string | undefined;
+  /** See `InterpolateOptions.missing` in src/core/interpolation.ts. */
+  missing?: 'error' | 'empty';
 }
 
 /**
@@ -48,7 +50,7 @@ export function interpolateSource(
     if (typeof value === 'string') {
       if (!value.includes('${')) return value;
       try {
-        const result = interpolate(value, lookup);
+        const result = interpolate(value, lookup, { missing: options.missing ?? 'error' });
         const values = new Map<string, string>();
         for (const name of result.variables) {
           const v = lookup(name);

@@ -151,3 +151,17 @@ describe('job files: env_file', () => {
     );
   });
 });
+
+describe('job files: lenient variables (commands that never send the spec)', () => {
+  it('reads unset variables as empty and ignores registries:, so show/stop/logs work without the secrets', () => {
+    const text = job(
+      '    environment:\n      DB_PASSWORD: ${DB_PASSWORD:?needed}\n      TOKEN: ${TOKEN}\n',
+      'registries:\n  - {server: ghcr.io, username: bot, password: "${GHCR_TOKEN}"}\n',
+    );
+    expect(errorsOf(text)).toHaveLength(3);
+    const parsed = parseJob(text, 'job.yaml', {}, { variables: 'lenient' });
+    expect(parsed.spec.name).toBe('web');
+    expect(parsed.spec.container.environment).toEqual({ DB_PASSWORD: '', TOKEN: '' });
+    expect(parsed.registries).toEqual([]);
+  });
+});

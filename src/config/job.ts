@@ -38,18 +38,35 @@ export interface ParsedJob {
   variables: string[];
 }
 
+export interface JobVariablesOptions {
+  /**
+   * `required` (default): an unset variable is an error. `lenient`: it reads as empty, for the
+   * commands that only use the job's name and targets (show, history, stop, logs…), so they work
+   * without the job's secrets in the environment. Never for a deploy.
+   */
+  variables?: 'required' | 'lenient';
+}
+
 /**
  * Parses, interpolates and normalises a job file's text; throws `InputErrors` with
  * `file:line:col` for every problem. `${VAR}` reads `env` first, then the `env_file:`s (paths
  * relative to `file`).
  */
-export function parseJob(text: string, file: string, env: Environment = {}): ParsedJob {
+export function parseJob(
+  text: string,
+  file: string,
+  env: Environment = {},
+  options: JobVariablesOptions = {},
+): ParsedJob {
   const src = parseYamlSource(text, file, JOB);
   const fromFiles = readEnvFiles(src, file, env);
   const lookup: VariableLookup = (name) => env[name] ?? fromFiles.get(name);
+  const lenient = options.variables === 'lenient';
   const fields = interpolateSource(src, lookup, {
-    skip: (p) => p[0] === 'env_file',
+    // Credentials are of no use to the commands that read leniently: left as written, unused.
+    skip: (p) => p[0] === 'env_file' || (lenient && p[0] === 'registries'),
     cast: castJobField,
+    missing: lenient ? 'empty' : 'error',
   });
   const current = (p: FieldPath) => valueAt(src.data, p);
   const jobFile = withMaskedValues(fields, current, () => validateSource(src, JobFileSchema, normalizeJob));
@@ -57,7 +74,7 @@ export function parseJob(text: string, file: string, env: Environment = {}): Par
   const masked = maskedFieldsOf(fields);
   if (masked.length > 0) spec.container.maskedFields = masked;
   const errors: InputError[] = [];
-  const registries = registriesOf(src, jobFile.registries, errors);
+  const registries = lenient ? [] : registriesOf(src, jobFile.registries, errors);
   if (errors.length > 0) throw new InputErrors(sortErrors(errors));
   const variables = [...new Set(fields.flatMap((f) => f.variables))];
   return { spec, registries, variables };
@@ -75,9 +92,13 @@ export interface LoadedJob extends ParsedJob {
   file: string;
 }
 
-export async function loadJobFile(file: string, env: Environment = process.env): Promise<LoadedJob> {
+export async function loadJobFile(
+  file: string,
+  env: Environment = process.env,
+  options: JobVariablesOptions = {},
+): Promise<LoadedJob> {
   const text = await readUserFile(file);
-  const parsed = parseJob(text, file, env);
+  const parsed = parseJob(text, file, env, options);
   return { ...parsed, version: specVersion(parsed.spec), file };
 }
 

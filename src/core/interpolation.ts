@@ -49,11 +49,21 @@ export function hasInterpolation(text: string): boolean {
   return text.includes('${');
 }
 
+export interface InterpolateOptions {
+  /**
+   * `error` (default): an unset `${VAR}` or a failed `${VAR:?…}` throws. `empty`: they read as
+   * empty, for commands that only need a job's name and targets (`show job`, `stop job`, …) and
+   * must work without its secrets.
+   */
+  missing?: 'error' | 'empty';
+}
+
 /** Interpolates `text`; throws `InterpolationError` for a bad expression or a missing variable. */
-export function interpolate(text: string, lookup: VariableLookup): Interpolated {
+export function interpolate(text: string, lookup: VariableLookup, options: InterpolateOptions = {}): Interpolated {
   if (!text.includes('$')) return { value: text, variables: [] };
   const variables: string[] = [];
-  const value = new Parser(text, lookup, variables).parseUntil(text.length, 0, false).text;
+  const lenient = options.missing === 'empty';
+  const value = new Parser(text, lookup, variables, lenient).parseUntil(text.length, 0, false).text;
   return { value, variables };
 }
 
@@ -77,6 +87,7 @@ class Parser {
     private readonly text: string,
     private readonly lookup: VariableLookup,
     private readonly variables: string[],
+    private readonly lenient: boolean,
   ) {}
 
   /**
@@ -134,6 +145,7 @@ class Parser {
       if (!evaluate) return { text: '', stop: i };
       const value = this.lookup(name);
       if (value === undefined) {
+        if (this.lenient) return { text: '', stop: i };
         throw new InterpolationError(
           `variable ${name} is not set (set it in the environment or in an env_file, or give a default: \${${name}:-default})`,
           at,
@@ -171,7 +183,7 @@ class Parser {
       default: {
         // The message is literal text up to the closing brace.
         const message = text.slice(wordStart, close).trim();
-        if (evaluate && unsetCounts) {
+        if (evaluate && unsetCounts && !this.lenient) {
           const state = isSet ? 'empty' : 'not set';
           throw new InterpolationError(
             `variable ${name} is required but ${state}${message ? `: ${message}` : ''}`,
