@@ -93,14 +93,15 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
     })
     .post(namedRoute(routes.deploy), async (context) => {
       const name = jobName(context.params);
-      const { spec } = await readJson(context.req, DeployRequestSchema, maxBody);
+      // The credentials go to the pulls of this operation only; the body is never logged.
+      const { spec, registryAuth } = await readJson(context.req, DeployRequestSchema, maxBody);
       assertSameJob(name, spec.name);
-      await operation(context, (progress) => service.deploy(spec, progress));
+      await operation(context, (progress) => service.deploy(spec, progress, { registryAuth }));
     })
     .post(namedRoute(routes.rollback), async (context) => {
       const name = jobName(context.params);
-      const { to } = await readJson(context.req, RollbackRequestSchema, maxBody);
-      await operation(context, (progress) => service.rollback(name, to, progress));
+      const { to, registryAuth } = await readJson(context.req, RollbackRequestSchema, maxBody);
+      await operation(context, (progress) => service.rollback(name, to, progress, { registryAuth }));
     })
     .post(namedRoute(routes.stop), async (context) => {
       const name = jobName(context.params);

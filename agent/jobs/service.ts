@@ -14,8 +14,18 @@ import type {
   ProgressLine,
 } from '../../src/protocol/api.js';
 import type { JobSpec } from '../../src/protocol/job.js';
+import type { RegistryAuth } from '../../src/protocol/registry.js';
 
 export type ProgressSink = (line: ProgressLine) => void;
+
+/** What an operation's request brought besides its subject. */
+export interface OperationOptions {
+  /**
+   * The operator's credentials for the registries of the images this operation may pull. Used
+   * for those pulls only: never written to the history, the logs or the feeds.
+   */
+  registryAuth?: readonly RegistryAuth[];
+}
 
 export interface JobService {
   info(): Promise<AgentInfo>;
@@ -26,8 +36,13 @@ export interface JobService {
   history(job: string): Promise<JobHistory>;
   plan(job: string, request: PlanRequest): Promise<Plan>;
   /** Each long operation resolves (never rejects) with its result; failures are `ok: false`. */
-  deploy(spec: JobSpec, progress: ProgressSink): Promise<OperationResult>;
-  rollback(job: string, to: string | undefined, progress: ProgressSink): Promise<OperationResult>;
+  deploy(spec: JobSpec, progress: ProgressSink, options?: OperationOptions): Promise<OperationResult>;
+  rollback(
+    job: string,
+    to: string | undefined,
+    progress: ProgressSink,
+    options?: OperationOptions,
+  ): Promise<OperationResult>;
   stop(job: string, purge: boolean, progress: ProgressSink): Promise<OperationResult>;
 }
 

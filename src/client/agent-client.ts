@@ -152,7 +152,11 @@ export class AgentClient {
     return this.json('POST', routes.plan(job), request, PlanSchema, options);
   }
 
-  deploy(spec: JobSpec, onProgress: ProgressCallback, options?: PullRequestOptions): Promise<OperationResult> {
+  deploy(
+    spec: JobSpec,
+    onProgress: ProgressCallback,
+    options?: PullRequestOptions,
+  ): Promise<OperationResult> {
     const body: DeployRequest = { spec, ...authOf(options) };
     return this.operation(routes.deploy(spec.name), body, onProgress, options);
   }

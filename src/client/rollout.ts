@@ -66,7 +66,11 @@ export interface RollbackCredentials {
  * the credentials for the image its plan goes back to (and the job file's), from this run: the
  * agent stores none, so an image it must pull again is pulled with the operator's credentials.
  */
-export function rollbackOperation(job: string, to?: string, credentials?: RollbackCredentials): RolloutOperation {
+export function rollbackOperation(
+  job: string,
+  to?: string,
+  credentials?: RollbackCredentials,
+): RolloutOperation {
   return {
     planRequest: { operation: 'rollback', to },
     execute: async (client, onProgress, plan) => {

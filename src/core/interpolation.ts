@@ -59,7 +59,11 @@ export interface InterpolateOptions {
 }
 
 /** Interpolates `text`; throws `InterpolationError` for a bad expression or a missing variable. */
-export function interpolate(text: string, lookup: VariableLookup, options: InterpolateOptions = {}): Interpolated {
+export function interpolate(
+  text: string,
+  lookup: VariableLookup,
+  options: InterpolateOptions = {},
+): Interpolated {
   if (!text.includes('$')) return { value: text, variables: [] };
   const variables: string[] = [];
   const lenient = options.missing === 'empty';
