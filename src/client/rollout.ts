@@ -49,7 +49,8 @@ export function deployOperation(spec: JobSpec, registryAuth: readonly RegistryAu
   const auth = registryAuth.length > 0 ? { registryAuth: [...registryAuth] } : {};
   return {
     planRequest: { operation: 'deploy', spec, ...auth },
-    execute: (client, onProgress) => client.deploy(spec, onProgress, auth),
+    execute: (client, onProgress) =>
+      registryAuth.length > 0 ? client.deploy(spec, onProgress, auth) : client.deploy(spec, onProgress),
     unchanged: () => ({ outcome: 'unchanged', message: 'Already up to date' }),
   };
 }
@@ -78,6 +79,7 @@ export function rollbackOperation(
       const target = plan?.diff?.image?.to;
       const images = [...credentials.images, ...(target ? [target] : [])];
       const registryAuth = await credentials.source.forImages(images);
+      if (registryAuth.length === 0) return client.rollback(job, to, onProgress);
       return client.rollback(job, to, onProgress, { registryAuth });
     },
     // Asked for a version this node does not have: that is a failure, not "nothing to do".
