@@ -200,3 +200,17 @@ describe('describePullFailure', () => {
     expect(message).toContain('[redacted]');
   });
 });
+
+describe('describePullFailure: dockerode’s prefix', () => {
+  it('is dropped, Docker’s own message kept', () => {
+    expect(
+      describePullFailure(
+        'r.example.com/a:1',
+        '(HTTP code 500) server error - unauthorized: authentication required',
+        { server: 'r.example.com', username: 'u', password: 'pw-123' },
+      ),
+    ).toBe(
+      'pulling r.example.com/a:1: registry r.example.com refused the credentials sent for it: unauthorized (unauthorized: authentication required)',
+    );
+  });
+});

@@ -340,7 +340,10 @@ export function describePullFailure(
   verb = 'pulling',
 ): string {
   const registry = registryOfImage(ref);
-  const detail = redactCredentials(message, auth).trim();
+  // dockerode puts its own `(HTTP code 500) server error - ` before Docker's message.
+  const detail = redactCredentials(message, auth)
+    .replace(/^\(HTTP code \d+\)[^-]*-\s*/, '')
+    .trim();
   if (UNAUTHORIZED.test(detail)) {
     return auth
       ? `${verb} ${ref}: registry ${registry} refused the credentials sent for it: unauthorized (${detail})`
