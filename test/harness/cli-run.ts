@@ -118,20 +118,29 @@ export class TuiTerminal {
     }
   }
 
-  async waitForText(text: string | RegExp, timeoutMs = 30_000): Promise<string> {
+  /** Waits until the screen passes `test`; on timeout the error shows the last screen. */
+  async waitFor(what: string, test: (screen: string) => boolean, timeoutMs = 30_000): Promise<string> {
     let last = '';
     try {
       return await waitFor(
-        String(text),
+        what,
         () => {
           last = this.screen();
-          return (typeof text === 'string' ? last.includes(text) : text.test(last)) ? last : undefined;
+          return test(last) ? last : undefined;
         },
         { timeoutMs, intervalMs: 200 },
       );
     } catch (error) {
       throw new Error(`${(error as Error).message}\n--- screen ---\n${last}`);
     }
+  }
+
+  waitForText(text: string | RegExp, timeoutMs?: number): Promise<string> {
+    return this.waitFor(
+      String(text),
+      (s) => (typeof text === 'string' ? s.includes(text) : text.test(s)),
+      timeoutMs,
+    );
   }
 
   close(): void {
