@@ -167,7 +167,7 @@ describeDocker('private registries: pulls with the operator’s credentials, kep
     expect(await versionLabel()).toEqual([registry.images.webV2]);
   });
 
-  it('re-pulls (pull: always) with the inventory’s registries: ${ENV} values, which win over the Docker config', async () => {
+  it('re-pulls (pull: always) with the inventory’s registries: values from the environment, which win over the Docker config', async () => {
     writeFileSync(
       join(dir, 'inventory-registries.yaml'),
       `${readFileSync(join(dir, 'inventory.yaml'), 'utf8')}registries:\n  - server: ${registry.host}\n    username: \${REGISTRY_USER}\n    password: \${REGISTRY_PASSWORD}\n`,
