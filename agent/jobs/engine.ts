@@ -27,7 +27,13 @@ import { authFor, Executor } from './executor.js';
 import { observe } from './observe.js';
 import { OperationEnvelope } from './operation.js';
 import { JobQueries } from './queries.js';
-import type { JobService, OperationListener, OperationOptions, ProgressSink } from './service.js';
+import type {
+  JobService,
+  OperationHooks,
+  OperationListener,
+  OperationOptions,
+  ProgressSink,
+} from './service.js';
 
 export interface JobEngineOptions {
   runtime: ContainerRuntime;
@@ -125,7 +131,7 @@ export class JobEngine implements JobService {
   async plan(job: string, request: PlanRequest): Promise<Plan> {
     const obs = await observe(this.runtime, this.store, job);
     if (request.operation === 'deploy') {
-      this.executor.checkPolicy(request.spec, 'spec.');
+      await this.executor.checkPolicy(request.spec, 'spec.');
       if (request.spec.name !== job)
         throw new DokkupError('invalid_request', 'spec.name does not match the job in the path', 'spec.name');
       const plan = planDeploy(obs, request.spec, specVersion(request.spec)).plan;
@@ -148,21 +154,31 @@ export class JobEngine implements JobService {
   // -------------------------------------------------------------------------------------------
   // Operations
 
+  /** Rejects (a plain 400) before anything runs when the policy refuses the spec; see `JobService`. */
   deploy(spec: JobSpec, progress: ProgressSink, options: OperationOptions = {}): Promise<OperationResult> {
-    const { registryAuth } = options;
-    return this.envelope.run(spec.name, 'deploy', progress, async (report, planned, marks) => {
-      const version = specVersion(spec);
-      let pulledImageId: string | null | undefined;
-      const pulled = spec.container.pull === 'always';
-      if (pulled) {
-        await this.executor.pull(spec.container.image, report, registryAuth);
-        pulledImageId = await this.runtime.imageId(spec.container.image);
-      }
-      const obs = await observe(this.runtime, this.store, spec.name);
-      const exec = planDeploy(obs, spec, version, pulledImageId);
-      planned(exec.plan);
-      return this.executor.execute(exec, obs, report, marks, { registryAuth, pulled });
-    });
+    const { registryAuth, onPlan } = options;
+    // Before the lock, the pull and the plan: a refused spec creates nothing, not even an image.
+    const precheck = () => this.executor.checkPolicy(spec, 'spec.');
+    return this.envelope.run(
+      spec.name,
+      'deploy',
+      progress,
+      async (report, planned, marks) => {
+        const version = specVersion(spec);
+        let pulledImageId: string | null | undefined;
+        const pulled = spec.container.pull === 'always';
+        if (pulled) {
+          await this.executor.pull(spec.container.image, report, registryAuth);
+          pulledImageId = await this.runtime.imageId(spec.container.image);
+        }
+        const obs = await observe(this.runtime, this.store, spec.name);
+        const exec = planDeploy(obs, spec, version, pulledImageId);
+        planned(exec.plan);
+        return this.executor.execute(exec, obs, report, marks, { registryAuth, pulled });
+      },
+      { onPlan }, // the hooks only: the credentials stay in this closure
+      precheck,
+    );
   }
 
   rollback(
@@ -171,24 +187,41 @@ export class JobEngine implements JobService {
     progress: ProgressSink,
     options: OperationOptions = {},
   ): Promise<OperationResult> {
-    const { registryAuth } = options;
-    return this.envelope.run(job, 'rollback', progress, async (report, planned, marks) => {
-      const obs = await observe(this.runtime, this.store, job);
-      const exec = planRollback(obs, to);
-      planned(exec.plan);
-      if (!exec.spec) {
-        throw new DokkupError('nothing_to_rollback', exec.plan.warnings[0] ?? 'nothing to roll back to');
-      }
-      return this.executor.execute(exec as ExecutionPlan, obs, report, marks, { registryAuth });
-    });
+    const { registryAuth, onPlan } = options;
+    return this.envelope.run(
+      job,
+      'rollback',
+      progress,
+      async (report, planned, marks) => {
+        const obs = await observe(this.runtime, this.store, job);
+        const exec = planRollback(obs, to);
+        planned(exec.plan);
+        if (!exec.spec) {
+          throw new DokkupError('nothing_to_rollback', exec.plan.warnings[0] ?? 'nothing to roll back to');
+        }
+        return this.executor.execute(exec as ExecutionPlan, obs, report, marks, { registryAuth });
+      },
+      { onPlan },
+    );
   }
 
-  stop(job: string, purge: boolean, progress: ProgressSink): Promise<OperationResult> {
-    return this.envelope.run(job, 'stop', progress, async (report, planned) => {
-      const obs = await observe(this.runtime, this.store, job);
-      const exec = planStop(obs, purge);
-      planned(exec.plan);
-      return this.executor.stop(exec, job, purge, report);
-    });
+  stop(
+    job: string,
+    purge: boolean,
+    progress: ProgressSink,
+    hooks?: OperationHooks,
+  ): Promise<OperationResult> {
+    return this.envelope.run(
+      job,
+      'stop',
+      progress,
+      async (report, planned) => {
+        const obs = await observe(this.runtime, this.store, job);
+        const exec = planStop(obs, purge);
+        planned(exec.plan);
+        return this.executor.stop(exec, job, purge, report);
+      },
+      hooks,
+    );
   }
 }

@@ -18,11 +18,17 @@ import type { RegistryAuth } from '../../src/protocol/registry.js';
 
 export type ProgressSink = (line: ProgressLine) => void;
 
-/** What an operation's request brought besides its subject. */
-export interface OperationOptions {
+/** What a caller may learn of an operation besides its progress (the audit log wants the plan). */
+export interface OperationHooks {
+  /** The plan the operation carries out, once it is made (not called when refused before that). */
+  onPlan?(plan: Plan): void;
+}
+
+/** What an operation's request brought besides its subject, and the caller's hooks. */
+export interface OperationOptions extends OperationHooks {
   /**
    * The operator's credentials for the registries of the images this operation may pull. Used
-   * for those pulls only: never written to the history, the logs or the feeds.
+   * for those pulls only: never written to the history, the logs, the audit log or the feeds.
    */
   registryAuth?: readonly RegistryAuth[];
 }
@@ -35,7 +41,11 @@ export interface JobService {
   status(job: string): Promise<JobStatus>;
   history(job: string): Promise<JobHistory>;
   plan(job: string, request: PlanRequest): Promise<Plan>;
-  /** Each long operation resolves (never rejects) with its result; failures are `ok: false`. */
+  /**
+   * Each long operation resolves with its result; failures are `ok: false`. A request refused
+   * before anything ran (the agent's policy) rejects instead, so the HTTP layer can answer it
+   * with a plain 400 naming the field, exactly like the plan.
+   */
   deploy(spec: JobSpec, progress: ProgressSink, options?: OperationOptions): Promise<OperationResult>;
   rollback(
     job: string,
@@ -43,7 +53,7 @@ export interface JobService {
     progress: ProgressSink,
     options?: OperationOptions,
   ): Promise<OperationResult>;
-  stop(job: string, purge: boolean, progress: ProgressSink): Promise<OperationResult>;
+  stop(job: string, purge: boolean, progress: ProgressSink, hooks?: OperationHooks): Promise<OperationResult>;
 }
 
 /**

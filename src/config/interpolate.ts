@@ -32,11 +32,16 @@ export interface InterpolateOptions {
   describeMissing?: (path: FieldPath, variable: string) => string | undefined;
   /** See `InterpolateOptions.missing` in src/core/interpolation.ts. */
   missing?: 'error' | 'empty';
+  /**
+   * Collects each problem (with the path of its value, left as written) instead of throwing them
+   * all at the end, so a caller can report them beside the problems it finds itself.
+   */
+  onError?: (error: InputError, path: FieldPath) => void;
 }
 
 /**
  * Interpolates every string value of `src.data` in place. Throws `InputErrors` listing every
- * problem; returns the fields that held `${…}`.
+ * problem (unless `options.onError` takes them); returns the fields that held `${…}`.
  */
 export function interpolateSource(
   src: YamlSource,
@@ -65,13 +70,13 @@ export function interpolateSource(
         if (!(error instanceof InterpolationError)) throw error;
         const custom = error.variable ? options.describeMissing?.(path, error.variable) : undefined;
         const missing = error.variable !== undefined && /is not set/.test(error.message);
-        errors.push(
-          new InputError(
-            missing && custom ? custom : error.message,
-            expressionPosition(src, path, error.expression),
-            formatFieldPath(path) || undefined,
-          ),
+        const problem = new InputError(
+          missing && custom ? custom : error.message,
+          expressionPosition(src, path, error.expression),
+          formatFieldPath(path) || undefined,
         );
+        if (options.onError) options.onError(problem, [...path]);
+        else errors.push(problem);
         return value;
       }
     }

@@ -32,13 +32,13 @@ describe('parseInventoryText', () => {
         {
           name: 'lab1',
           location: '192.168.0.99:8080',
-          baseUrl: 'http://192.168.0.99:8080',
+          baseUrl: 'https://192.168.0.99:8080',
           key: 'Z6wC4goD7V2EiL4XuecTuo8jVxfvwVxs',
         },
         {
           name: 'lab2',
           location: '192.168.0.100:8080',
-          baseUrl: 'http://192.168.0.100:8080',
+          baseUrl: 'https://192.168.0.100:8080',
           key: 'EcwxaMO3kyBaKETesxInx7ga3Ti93gvI',
         },
       ],
@@ -47,11 +47,19 @@ describe('parseInventoryText', () => {
   });
 
   it('parses the example inventory with its key from the environment', async () => {
+    const fingerprint = `SHA256:${'cd'.repeat(32)}`;
     const inv = await loadInventoryFile(new URL('../../examples/inventory.yaml', import.meta.url).pathname, {
       DOKKUP_KEY_LOCAL: 'from-env',
+      DOKKUP_FINGERPRINT_LOCAL: fingerprint,
     });
     expect(inv.nodes).toEqual([
-      { name: 'local', location: '127.0.0.1:8080', baseUrl: 'http://127.0.0.1:8080', key: 'from-env' },
+      {
+        name: 'local',
+        location: '127.0.0.1:8080',
+        baseUrl: 'https://127.0.0.1:8080',
+        key: 'from-env',
+        fingerprint,
+      },
     ]);
     expect(inv.groups).toEqual({ web: ['local'] });
   });
@@ -91,7 +99,7 @@ describe('parseInventoryText', () => {
       '',
     ].join('\n');
     const inv = parseInventoryText(text, 'i', { HOST: 'h', GHCR_USER: 'bot', GHCR_TOKEN: 'tok-123' });
-    expect(inv.nodes[0]).toMatchObject({ name: 'lab1', baseUrl: 'http://h:8080' });
+    expect(inv.nodes[0]).toMatchObject({ name: 'lab1', baseUrl: 'https://h:8080' });
     expect(inv.registries).toEqual([{ server: 'ghcr.io', username: 'bot', password: 'tok-123' }]);
     expect(errorsOf(text, { GHCR_USER: 'bot', GHCR_TOKEN: 't' })).toEqual([
       'inventory.yaml:3:15 nodes[0].location: variable HOST is required but not set: the agent host',
@@ -112,6 +120,100 @@ describe('parseInventoryText', () => {
     expect(errorsOf(text(['docker.io', 'registry-1.docker.io', 'not a host']))).toEqual([
       'inventory.yaml:5:14 registries[1].server: registry docker.io is already listed at registries[0]',
       'inventory.yaml:6:14 registries[2].server: expected a registry host like ghcr.io, registry.example.com:5000 or docker.io',
+    ]);
+  });
+
+  it('pins a fingerprint (also from ${VAR}), or names a CA file relative to the inventory', async () => {
+    const hex = 'ab'.repeat(32);
+    const colons = hex.toUpperCase().match(/../g)!.join(':');
+    const text = `nodes:
+  - {name: a, location: "a:8080", key: k, fingerprint: "SHA256:${colons}"}
+  - {name: b, location: "b:8080", key: k, fingerprint: "\${FP_B}"}
+  - {name: c, location: "https://c:8443", key: k, ca: certs/ca.pem}
+  - {name: d, location: "http://d:8080", key: k}
+`;
+    const checked: string[] = [];
+    const inv = parseInventoryText(text, '/ops/inventory.yaml', { FP_B: `sha256:${hex}` }, (file) => {
+      checked.push(file);
+      return null;
+    });
+    expect(inv.nodes).toEqual([
+      { name: 'a', location: 'a:8080', baseUrl: 'https://a:8080', key: 'k', fingerprint: `SHA256:${hex}` },
+      { name: 'b', location: 'b:8080', baseUrl: 'https://b:8080', key: 'k', fingerprint: `SHA256:${hex}` },
+      { name: 'c', location: 'https://c:8443', baseUrl: 'https://c:8443', key: 'k', ca: '/ops/certs/ca.pem' },
+      { name: 'd', location: 'http://d:8080', baseUrl: 'http://d:8080', key: 'k' },
+    ]);
+    expect(checked).toEqual(['/ops/certs/ca.pem']);
+  });
+
+  it('reads key, fingerprint and CA path through the one interpolation; reports every unset or empty one with the rest', () => {
+    const hex = 'ab'.repeat(32);
+    const nodes = `nodes:
+  - {name: a, location: "a:8080", key: "\${KEY_A}", fingerprint: "SHA256:\${FP_HEX}"}
+  - {name: b, location: "b:8080", key: k, ca: "\${CERTS:-certs}/ca.pem"}
+  - {name: c, location: "c:8080", key: "\${KEY_C}", fingerprint: "\${FP_C}"}
+  - {name: d, location: "d:8080", key: k, fingerprint: "\${FP_D}"}
+`;
+    const env = { KEY_A: 'ka', FP_HEX: hex, KEY_C: 'kc', FP_C: `SHA256:${hex}`, FP_D: `SHA256:${hex}` };
+    const checked: string[] = [];
+    const inv = parseInventoryText(
+      `${nodes}groups:\n  - {name: all, nodes: [a, "\${MORE}"]}\n`,
+      '/ops/i.yaml',
+      { ...env, MORE: 'b' },
+      (file) => {
+        checked.push(file);
+        return null;
+      },
+    );
+    expect(inv.nodes.map((n) => [n.name, n.key, n.fingerprint ?? n.ca])).toEqual([
+      ['a', 'ka', `SHA256:${hex}`],
+      ['b', 'k', '/ops/certs/ca.pem'],
+      ['c', 'kc', `SHA256:${hex}`],
+      ['d', 'k', `SHA256:${hex}`],
+    ]);
+    expect(inv.groups).toEqual({ all: ['a', 'b'] });
+    expect(checked).toEqual(['/ops/certs/ca.pem']);
+    // An unset key and fingerprint, a duplicate name and an unset group member: every problem
+    // in one run, none repeated as a complaint about the \${…} as written.
+    const broken = `${nodes}  - {name: a, location: "e:8080", key: k}\ngroups:\n  - {name: all, nodes: [a, "\${MORE}"]}\n`;
+    expect(errorsOf(broken, { KEY_A: 'ka', FP_HEX: hex, FP_D: `SHA256:${hex}` })).toEqual([
+      'inventory.yaml:4:41 nodes[2].key: environment variable KEY_C is not set (the key of node "c" is read from it)',
+      'inventory.yaml:4:66 nodes[2].fingerprint: environment variable FP_C is not set (the fingerprint of node "c" is read from it)',
+      'inventory.yaml:6:12 nodes[4].name: node "a" is already defined on line 2',
+      'inventory.yaml:8:29 groups[0].nodes[1]: environment variable MORE is not set (set it, or give a default: ${MORE:-default})',
+    ]);
+    // An empty one fails the schema ("must not be empty"), said with the variable's name.
+    expect(errorsOf(nodes, { ...env, FP_D: '' })).toEqual([
+      'inventory.yaml:5:56 nodes[3].fingerprint: environment variable FP_D is empty (the fingerprint of node "d" is read from it)',
+    ]);
+  });
+
+  it('rejects a bad fingerprint, both kinds of trust, a pin on http://, a missing variable, a bad CA file', () => {
+    const hex = 'ab'.repeat(32);
+    const text = `nodes:
+  - {name: a, location: "a:8080", key: k, fingerprint: "${hex}"}
+  - {name: b, location: "b:8080", key: k, fingerprint: "SHA256:${hex}", ca: ca.pem}
+  - {name: c, location: "http://c:8080", key: k, fingerprint: "SHA256:${hex}"}
+  - {name: d, location: "d:8080", key: k, fingerprint: "\${FP_D}"}
+  - {name: e, location: "e:8080", key: k, ca: nowhere.pem}
+`;
+    const errors = (() => {
+      try {
+        parseInventoryText(text, 'inventory.yaml', {}, (file) =>
+          file.endsWith('nowhere.pem') ? `${file}: no such file` : null,
+        );
+      } catch (err) {
+        return (err as InputErrors).errors.map((e) => e.format());
+      }
+      return [];
+    })();
+    expect(errors).toEqual([
+      `inventory.yaml:2:56 nodes[0].fingerprint: must be SHA256: and 64 hex digits, as \`dokkup agent --fingerprint\` prints it (got "${hex}")`,
+      'inventory.yaml:3:135 nodes[1].ca: give either fingerprint (pin the certificate) or ca (verify it against a CA), not both',
+      'inventory.yaml:4:63 nodes[2].fingerprint: fingerprint is for a TLS agent, but the location says http:// (plain, no certificate); write https:// or no scheme',
+      // The position of the ${…} itself, like every interpolation error.
+      'inventory.yaml:5:57 nodes[3].fingerprint: environment variable FP_D is not set (the fingerprint of node "d" is read from it)',
+      `inventory.yaml:6:47 nodes[4].ca: ${process.cwd()}/nowhere.pem: no such file`,
     ]);
   });
 
@@ -168,10 +270,10 @@ groups:
   - {name: d, location: "c:99999", key: k}
 `;
     expect(errorsOf(text)).toEqual([
-      'inventory.yaml:2:25 nodes[0].location: unsupported scheme "ftp": expected host:port, http://host:port or https://host:port, got "ftp://a:21"',
-      'inventory.yaml:3:25 nodes[1].location: not a valid location: expected host:port, http://host:port or https://host:port, got "b"',
-      'inventory.yaml:4:25 nodes[2].location: must not hold credentials (the key goes in "key"): expected host:port, http://host:port or https://host:port, got "http://u:p@c:1"',
-      'inventory.yaml:5:25 nodes[3].location: not a valid location: expected host:port, http://host:port or https://host:port, got "c:99999"',
+      'inventory.yaml:2:25 nodes[0].location: unsupported scheme "ftp": expected host:port (https), https://host:port or http://host:port, got "ftp://a:21"',
+      'inventory.yaml:3:25 nodes[1].location: not a valid location: expected host:port (https), https://host:port or http://host:port, got "b"',
+      'inventory.yaml:4:25 nodes[2].location: must not hold credentials (the key goes in "key"): expected host:port (https), https://host:port or http://host:port, got "http://u:p@c:1"',
+      'inventory.yaml:5:25 nodes[3].location: not a valid location: expected host:port (https), https://host:port or http://host:port, got "c:99999"',
     ]);
   });
 
@@ -200,15 +302,15 @@ groups:
 
 describe('locationToBaseUrl', () => {
   it.each([
-    ['192.168.0.99:8080', 'http://192.168.0.99:8080'],
-    ['lab1.example.com:8080', 'http://lab1.example.com:8080'],
+    ['192.168.0.99:8080', 'https://192.168.0.99:8080'],
+    ['lab1.example.com:8080', 'https://lab1.example.com:8080'],
     ['http://lab1:8080', 'http://lab1:8080'],
     ['https://lab1:8443/', 'https://lab1:8443'],
     ['https://lab1', 'https://lab1'],
     ['HTTPS://Lab1:443', 'https://lab1'],
     ['https://proxy.example.com/dokkup/lab1/', 'https://proxy.example.com/dokkup/lab1'],
-    ['[::1]:8080', 'http://[::1]:8080'],
-    [' 127.0.0.1:8080 ', 'http://127.0.0.1:8080'],
+    ['[::1]:8080', 'https://[::1]:8080'],
+    [' 127.0.0.1:8080 ', 'https://127.0.0.1:8080'],
   ])('%s → %s', (location, url) => {
     expect(locationToBaseUrl(location)).toBe(url);
   });
@@ -237,6 +339,19 @@ describe('loadInventoryFile', () => {
       `${join(dir, 'inventory.yaml')}: no such file`,
     );
     await expect(loadInventoryFile(dir, {})).rejects.toThrow(`${dir}: is a directory, expected a YAML file`);
+  });
+
+  it('takes ten thousand nodes with keys and fingerprints written out (2 MiB), refuses more than 4 MiB', async () => {
+    const node = (i: number) =>
+      `  - {name: node${i}, location: "10.0.${i >> 8}.${i & 255}:8080", key: "${'k'.repeat(43)}", fingerprint: "SHA256:${'ab'.repeat(32)}"}\n`;
+    const big = join(dir, 'fleet.yaml');
+    writeFileSync(big, `nodes:\n${Array.from({ length: 10_000 }, (_, i) => node(i)).join('')}`);
+    expect((await loadInventoryFile(big, {})).nodes).toHaveLength(10_000);
+    const huge = join(dir, 'huge.yaml');
+    writeFileSync(huge, `# ${'x'.repeat(4 * 1024 * 1024)}\n`);
+    await expect(loadInventoryFile(huge, {})).rejects.toThrow(
+      `${huge}: is 4.0 MiB; inventory files are limited to 4 MiB`,
+    );
   });
 
   it('positions errors with the path it was given', async () => {

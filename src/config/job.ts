@@ -12,7 +12,7 @@ import type { Inventory, InventoryNode } from '../protocol/inventory.js';
 import { JobFileSchema, type JobSpec, MASKABLE_FIELDS, type MaskableField } from '../protocol/job.js';
 import type { RegistryAuth } from '../protocol/registry.js';
 import { type InterpolatedField, interpolateSource, withMaskedValues } from './interpolate.js';
-import { readUserFile, readUserFileSync } from './read-file.js';
+import { readEnvFileSync, readUserFile } from './read-file.js';
 import { registriesOf } from './registries.js';
 import {
   type FileKind,
@@ -177,7 +177,7 @@ function readEnvFiles(src: YamlSource, jobFile: string, env: Environment): Map<s
     const file = path.resolve(dir, ref.given);
     let text: string;
     try {
-      text = readUserFileSync(file, 'env');
+      text = readEnvFileSync(file);
     } catch (error) {
       const missing = error instanceof InputErrors && error.message.endsWith(': no such file');
       if (missing && !ref.required) continue;

@@ -3,7 +3,7 @@
  * NDJSON (`application/x-ndjson`): zero or more `ProgressLine`s, then exactly one `DoneLine`.
  */
 import { z } from 'zod';
-import { JobSpecSchema } from './job.js';
+import { SubmittedJobSpecSchema } from './job.js';
 import { RegistryAuthListSchema } from './registry.js';
 
 export const API_PREFIX = '/v1';
@@ -22,6 +22,11 @@ export const routes = {
   stop: (name: string) => `${API_PREFIX}/jobs/${encodeURIComponent(name)}/stop`,
   /** WebSocket feeds (events, stats, logs); see `feeds.ts`. */
   feeds: `${API_PREFIX}/feeds`,
+  /**
+   * The node's audit log (`audit.ts`): `since` (ISO-8601, or a duration like 1h back from the
+   * agent's clock) keeps the operations that ended since; `limit` the newest N.
+   */
+  audit: `${API_PREFIX}/audit`,
 } as const;
 
 /** Largest request body an agent accepts. */
@@ -147,11 +152,11 @@ export type ContainerList = z.infer<typeof ContainerListSchema>;
 /**
  * Credentials for the registries of the images this request may pull, from the operator's
  * machine. The agent passes them to the pull and keeps them nowhere (not in the spec, the history,
- * its logs or the feeds).
+ * its logs, the audit log or the feeds).
  */
 const registryAuth = RegistryAuthListSchema.optional();
 
-export const DeployRequestSchema = z.strictObject({ spec: JobSpecSchema, registryAuth });
+export const DeployRequestSchema = z.strictObject({ spec: SubmittedJobSpecSchema, registryAuth });
 export const RollbackRequestSchema = z.strictObject({
   /** Version to go back to; default: the one deployed before the current one. */
   to: z
@@ -162,7 +167,7 @@ export const RollbackRequestSchema = z.strictObject({
 });
 export const StopRequestSchema = z.strictObject({ purge: z.boolean().default(false) });
 export const PlanRequestSchema = z.discriminatedUnion('operation', [
-  z.strictObject({ operation: z.literal('deploy'), spec: JobSpecSchema, registryAuth }),
+  z.strictObject({ operation: z.literal('deploy'), spec: SubmittedJobSpecSchema, registryAuth }),
   z.strictObject({ operation: z.literal('rollback'), to: RollbackRequestSchema.shape.to }),
   z.strictObject({ operation: z.literal('stop'), purge: z.boolean().default(false) }),
 ]);

@@ -85,12 +85,14 @@ describeDocker('private registries: pulls with the operator’s credentials, kep
     mkdirSync(noDockerConfig);
     writeFileSync(
       join(dir, 'inventory.yaml'),
-      `nodes:\n  - name: lab1\n    location: 127.0.0.1:${agent.port}\n    key: \${LAB1_KEY}\n`,
+      // TLS, the agent's certificate pinned by a variable like the key (one interpolation).
+      `nodes:\n  - name: lab1\n    location: 127.0.0.1:${agent.port}\n    key: \${LAB1_KEY}\n    fingerprint: \${LAB1_FINGERPRINT}\n`,
     );
     cli = new CliRunner(dir, {
       PATH: process.env.PATH,
       HOME: dir,
       LAB1_KEY: agent.key,
+      LAB1_FINGERPRINT: agent.fingerprint,
       DOCKER_CONFIG: noDockerConfig,
     });
     // A second operator watching the node's feed for the whole test.
@@ -244,8 +246,14 @@ describeDocker('private registries: pulls with the operator’s credentials, kep
   it('the password is nowhere: not in the agent’s data directory, its logs, the feeds or any CLI output', async () => {
     const captured = await feeds.stop();
     expect(captured.stdout).toContain('"operation-done"');
+    // The audit log, read back through the CLI too: the failed and the good pulls are there.
+    const audit = await cli.run(['audit', '--json']);
+    expect(audit.code, audit.stderr).toBe(0);
+    expect(audit.stdout).toContain('unauthorized');
+    await cli.run(['audit']);
     const files = filesUnder(agent.configDir);
     expect([...files.keys()].some((f) => f.includes(`${join('jobs', 'private')}.json`))).toBe(true);
+    expect([...files.keys()]).toContain(join(agent.configDir, 'audit.log'));
     for (const secret of [registry.password, WRONG, Buffer.from(registry.password).toString('base64')]) {
       for (const [file, text] of files) expect(text.includes(secret), `${secret} in ${file}`).toBe(false);
       expect(agent.output()).not.toContain(secret);

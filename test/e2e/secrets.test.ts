@@ -75,7 +75,8 @@ describeDocker(
       dir = mkdtempSync(join(tmpdir(), 'dokkup-secrets-'));
       writeFileSync(
         join(dir, 'inventory.yaml'),
-        `nodes:\n  - name: lab1\n    location: 127.0.0.1:${agent.port}\n    key: ${agent.key}\n`,
+        // TLS, the agent's certificate pinned.
+        `nodes:\n  - name: lab1\n    location: 127.0.0.1:${agent.port}\n    key: ${agent.key}\n    fingerprint: "${agent.fingerprint}"\n`,
       );
       writeFileSync(join(dir, 'secret.yaml'), JOB.replace('IMAGE', images().webV1));
       envFile(values.db1, values.token1);
@@ -174,6 +175,11 @@ describeDocker(
 
     it('no value is in any output, the agent’s logs or its data directory, only in its private history', async () => {
       const history = join(agent.configDir, 'jobs', 'secret.json');
+      // The audit log, read back through the CLI too: the deploys are there, the values are not.
+      const audit = await cli.run(['audit', '--json']);
+      expect(audit.code, audit.stderr).toBe(0);
+      expect(audit.stdout).toContain('"deploy"');
+      await cli.run(['audit']);
       const shown = [
         cli.allOutput(),
         agent.output(),
@@ -189,6 +195,7 @@ describeDocker(
         }
       };
       walk(agent.configDir);
+      expect(stored.map(([file]) => file)).toContain(join(agent.configDir, 'audit.log'));
       for (const value of Object.values(values)) {
         expect(shown.includes(value), `${value} shown`).toBe(false);
         for (const [file, text] of stored) expect(text.includes(value), `${value} in ${file}`).toBe(false);

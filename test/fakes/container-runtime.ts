@@ -318,6 +318,26 @@ export class FakeRuntime implements ContainerRuntime {
     this.images.delete(ref);
   }
 
+  /** Networks beyond Docker's built-in three, by name or ID → driver (tests add their own). */
+  readonly networks = new Map<string, string>([
+    ['bridge', 'bridge'],
+    ['host', 'host'],
+    ['none', 'null'],
+  ]);
+
+  /** Not a counted call: policy look-ups must not shift the fault and kill points of the engine tests. */
+  async networkDriver(nameOrId: string): Promise<string | null> {
+    return this.networks.get(nameOrId) ?? null;
+  }
+
+  /** Named volumes that bind a host path (name → device); tests add their own. */
+  readonly bindVolumes = new Map<string, string>();
+
+  /** Not a counted call, like `networkDriver`. */
+  async volumeBindDevice(name: string): Promise<string | null> {
+    return this.bindVolumes.get(name) ?? null;
+  }
+
   /** Every pull, with the credentials it was given. */
   readonly pulls: { image: string; auth: RegistryAuth | undefined }[] = [];
 

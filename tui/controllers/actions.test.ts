@@ -95,6 +95,7 @@ function setup(
       refreshAll: () => refreshed.push({ kind: 'refreshAll' }),
     },
     actions,
+    audit: { read: () => {} },
   });
   const press = (...keys: string[]) => {
     for (const key of keys) {
