@@ -4,9 +4,10 @@
  * with the operator's credentials taken from a Docker config file, from a credential helper
  * (`docker-credential-test` on PATH) and from the inventory's `${ENV}` values. A wrong password
  * is a per-node "unauthorized" failure that leaves the old version running; a rollback pulls a
- * removed image with the credentials of its own run. At the end, the agent's data directory, its
- * logs, a feeds capture (`dokkup events --json`) and every CLI output are searched for the
- * password: it is in none of them.
+ * removed image with the credentials of its own run; the TUI deploys a private image with the
+ * same credentials. At the end, the agent's data directory (its audit log included), its logs, a
+ * feeds capture (`dokkup events --json`), every CLI output and every TUI screen are searched for
+ * the password: it is in none of them.
  */
 import {
   chmodSync,
@@ -23,7 +24,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { OperationJsonSchema, PlanJsonSchema } from '../../src/protocol/cli-json.js';
 import { type AgentProcess, startAgentProcess } from '../harness/agent-process.js';
-import { CliRunner } from '../harness/cli-run.js';
+import { CliRunner, TuiTerminal } from '../harness/cli-run.js';
 import {
   describeDocker,
   docker,
@@ -54,6 +55,7 @@ describeDocker('private registries: pulls with the operator’s credentials, kep
   let agent: AgentProcess;
   let dir: string;
   let cli: CliRunner;
+  let term: TuiTerminal | undefined;
   let feeds: ReturnType<CliRunner['start']>;
   /** An empty Docker config directory: no credentials from there. */
   let noDockerConfig: string;
@@ -101,6 +103,7 @@ describeDocker('private registries: pulls with the operator’s credentials, kep
   });
 
   afterAll(async () => {
+    term?.close();
     await feeds?.stop();
     await agent?.stop();
     await resetEngine(node, { images: true });
@@ -243,6 +246,41 @@ describeDocker('private registries: pulls with the operator’s credentials, kep
     expect((await runningContainers(node, { 'dokkup.job.name': 'private' })).length).toBe(3);
   });
 
+  it('the TUI deploys a private image with the same credentials (a credential helper), re-pulling it', async () => {
+    writeFileSync(
+      join(dir, 'tui.yaml'),
+      job(registry.images.webV1, '    pull: always\n')
+        .replace('name: private', 'name: private-tui')
+        .replace('count: 2', 'count: 1'),
+    );
+    const asked = () => readFileSync(join(dir, 'helper-asked'), 'utf8').split('\n').filter(Boolean).length;
+    const askedBefore = asked();
+    term = new TuiTerminal(dir, ['-i', 'inventory.yaml'], {
+      PATH: `${join(dir, 'bin')}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+      HOME: dir,
+      LAB1_KEY: agent.key,
+      LAB1_FINGERPRINT: agent.fingerprint,
+      DOCKER_CONFIG: join(dir, 'docker-config-helper'),
+    });
+    await term.waitForText(/nodes 1 online/);
+    await term.keys('d');
+    await term.waitForText('▶ ');
+    for (let i = 0; i < 10 && !term.screen().includes('▶ tui.yaml'); i++) await term.keys('Down');
+    await term.waitForText('▶ tui.yaml');
+    await term.keys('Enter');
+    await term.waitForText('Node statuses:');
+    await term.keys('y');
+    const board = await term.waitForText(/Finished in .*esc\/enter to dismiss/, 90_000);
+    expect(board).toContain('Rollout: Deploy private-tui');
+    expect(board).toMatch(/lab1\s+OK\s.*Deployment successful/);
+    // The plan and the deploy each asked the helper: the credentials of this run, not stored ones.
+    expect(asked()).toBeGreaterThan(askedBefore);
+    const [container] = await runningContainers(node, { 'dokkup.job.name': 'private-tui' });
+    expect(container?.image).toBe(registry.images.webV1);
+    await term.keys('Escape');
+    await term.waitFor('board dismissed', (s) => !s.includes('Rollout:'));
+  });
+
   it('the password is nowhere: not in the agent’s data directory, its logs, the feeds or any CLI output', async () => {
     const captured = await feeds.stop();
     expect(captured.stdout).toContain('"operation-done"');
@@ -259,6 +297,8 @@ describeDocker('private registries: pulls with the operator’s credentials, kep
       expect(agent.output()).not.toContain(secret);
       expect(captured.stdout).not.toContain(secret);
       expect(cli.allOutput()).not.toContain(secret);
+      for (const screen of term?.screens ?? []) expect(screen).not.toContain(secret);
+      expect(readFileSync(join(dir, 'tui-stderr.txt'), 'utf8')).not.toContain(secret);
     }
     // The agent's history is private: the file 0600, its directory and the data directory 0700.
     const history = join(agent.configDir, 'jobs', 'private.json');
