@@ -29,11 +29,17 @@ import { PROXY_NETWORK } from '../docker/proxy-container.js';
 import type { ContainerRuntime } from '../docker/runtime.js';
 import type { ProxyManager } from '../proxy/manager.js';
 import type { JobStateStore } from '../store/job-store.js';
-import { Executor } from './executor.js';
+import { authFor, Executor } from './executor.js';
 import { containersOf, observe } from './observe.js';
 import { OperationEnvelope } from './operation.js';
 import { JobQueries } from './queries.js';
-import type { JobService, OperationHooks, OperationListener, ProgressSink } from './service.js';
+import type {
+  JobService,
+  OperationHooks,
+  OperationListener,
+  OperationOptions,
+  ProgressSink,
+} from './service.js';
 import { TrafficSwitch } from './traffic.js';
 
 export interface JobEngineOptions {
@@ -185,9 +191,17 @@ export class JobEngine implements JobService {
           `the node's proxy restarts to publish port ${port}: its other ports (${proxy.ports.map((p) => `:${p}`).join(', ')}) do not answer for a moment`,
         );
       if (plan.changes && (plan.action === 'fresh' || plan.action === 'update' || plan.action === 'scale')) {
-        for (const image of jobImages(request.spec)) {
-          if ((await this.runtime.imageId(image)) === null)
-            plan.warnings.push(`image ${image} is not on this node yet: it will be pulled`);
+        for (const entry of request.spec.container) {
+          const image = entry.image;
+          // Each image once (entries may share one); a missing one, or one pulled every time.
+          if (request.spec.container.find((e) => e.image === image) !== entry) continue;
+          const missing = (await this.runtime.imageId(image)) === null;
+          if (missing) plan.warnings.push(`image ${image} is not on this node yet: it will be pulled`);
+          // Whether the pull would work with the credentials sent (or none), before anyone confirms.
+          if (missing || request.spec.container.some((e) => e.image === image && e.pull === 'always')) {
+            const problem = await this.runtime.checkPull?.(image, authFor(image, request.registryAuth));
+            if (problem) plan.warnings.push(problem);
+          }
         }
       }
       return plan;
@@ -200,7 +214,8 @@ export class JobEngine implements JobService {
   // Operations
 
   /** Rejects (a plain 400) before anything runs when the policy refuses the spec; see `JobService`. */
-  deploy(spec: JobSpec, progress: ProgressSink, hooks?: OperationHooks): Promise<OperationResult> {
+  deploy(spec: JobSpec, progress: ProgressSink, options: OperationOptions = {}): Promise<OperationResult> {
+    const { registryAuth, onPlan } = options;
     // Before the lock, the pull and the plan: a refused spec creates nothing, not even an image.
     const precheck = () => this.executor.checkPolicy(spec, 'spec.');
     return this.envelope.run(
@@ -211,17 +226,18 @@ export class JobEngine implements JobService {
         const version = specVersion(spec);
         // Entries with `pull: always` are pulled before planning: a tag that moved is an update.
         const always = jobImages({ container: spec.container.filter((e) => e.pull === 'always') });
+        const pulled = always.length > 0;
         let pulledImageIds: Record<string, string | null> | undefined;
         for (const image of always) {
-          await this.executor.pull(image, report);
+          await this.executor.pull(image, report, registryAuth);
           pulledImageIds = { ...pulledImageIds, [image]: await this.runtime.imageId(image) };
         }
         const obs = await observe(this.runtime, this.store, spec.name);
         const exec = planDeploy(obs, spec, version, pulledImageIds);
         planned(exec.plan);
-        return this.executor.execute(exec, obs, report, marks);
+        return this.executor.execute(exec, obs, report, marks, { registryAuth, pulled });
       },
-      hooks,
+      { onPlan }, // the hooks only: the credentials stay in this closure
       precheck,
     );
   }
@@ -230,8 +246,9 @@ export class JobEngine implements JobService {
     job: string,
     to: string | undefined,
     progress: ProgressSink,
-    hooks?: OperationHooks,
+    options: OperationOptions = {},
   ): Promise<OperationResult> {
+    const { registryAuth, onPlan } = options;
     return this.envelope.run(
       job,
       'rollback',
@@ -243,9 +260,9 @@ export class JobEngine implements JobService {
         if (!exec.spec) {
           throw new DokkupError('nothing_to_rollback', exec.plan.warnings[0] ?? 'nothing to roll back to');
         }
-        return this.executor.execute(exec as ExecutionPlan, obs, report, marks);
+        return this.executor.execute(exec as ExecutionPlan, obs, report, marks, { registryAuth });
       },
-      hooks,
+      { onPlan },
     );
   }
 

@@ -21,7 +21,8 @@ export function canonicalJson(value: unknown): string {
 
 /**
  * What the hash covers: the entries' container definitions without `pull` (how an image is
- * fetched doesn't change the container). Name, count, targets and update policy are left out on
+ * fetched doesn't change the container) and `maskedFields` (it only says how plans show the
+ * spec). Name, count, targets and update policy are left out on
  * purpose: scaling or moving a job is not a new version.
  *
  * - One entry: that container's definition, exactly as dokkup 0.3 hashed its single container,
@@ -42,7 +43,7 @@ function versionedPart(spec: JobSpec): unknown {
 }
 
 function containersPart(spec: JobSpec): unknown {
-  const parts = spec.container.map(({ pull: _pull, ...container }) => container);
+  const parts = spec.container.map(({ pull: _pull, maskedFields: _masked, ...container }) => container);
   if (parts.length === 1) return parts[0];
   return parts.sort((a, b) =>
     (a.name ?? '') < (b.name ?? '') ? -1 : (a.name ?? '') > (b.name ?? '') ? 1 : 0,
