@@ -4,6 +4,7 @@
  * state directory (admin socket, probe socket, Caddy's autosaved configuration) bind-mounted from
  * the agent's data directory. Restart policy `always`: it outlives the agent and the engine.
  */
+import { hostname } from 'node:os';
 import type Docker from 'dockerode';
 import { DokkupError } from '../../src/core/errors.js';
 import { PROXY_CONTAINER_NAME } from '../../src/core/proxy.js';
@@ -93,6 +94,7 @@ export class DockerProxyHost implements ProxyHost {
         bindings[`${port}/tcp`] = [{ HostPort: String(port) }];
         exposed[`${port}/tcp`] = {};
       }
+      const stateDir = await this.hostPathOf(wanted.stateDir);
       const container = await this.docker.createContainer({
         name: PROXY_CONTAINER,
         Image: wanted.image,
@@ -107,7 +109,7 @@ export class DockerProxyHost implements ProxyHost {
         ExposedPorts: exposed,
         HostConfig: {
           PortBindings: bindings,
-          Binds: [`${wanted.stateDir}:${PROXY_STATE_MOUNT}`],
+          Binds: [`${stateDir}:${PROXY_STATE_MOUNT}`],
           RestartPolicy: { Name: 'always' },
           NetworkMode: PROXY_NETWORK,
         },
@@ -117,6 +119,27 @@ export class DockerProxyHost implements ProxyHost {
     } catch (err) {
       throw proxyError('starting the proxy container', err);
     }
+  }
+
+  /**
+   * Where `path` (as this agent sees it) is on the engine's host: the same path, unless the agent
+   * itself runs in a container of this engine with `path` under one of its mounts (the agent's
+   * image keeps its data directory in a volume or a bind at `/config`): then the mount's source.
+   * A bind of the proxy's state directory is resolved by the engine on its host.
+   */
+  private async hostPathOf(path: string): Promise<string> {
+    let mounts: { Source?: string; Destination?: string }[];
+    try {
+      mounts = (await this.docker.getContainer(hostname()).inspect()).Mounts ?? [];
+    } catch {
+      return path; // not in a container of this engine
+    }
+    const mount = mounts
+      .filter(
+        (m) => m.Source && m.Destination && (path === m.Destination || path.startsWith(`${m.Destination}/`)),
+      )
+      .sort((a, b) => b.Destination!.length - a.Destination!.length)[0];
+    return mount ? `${mount.Source}${path.slice(mount.Destination!.length)}` : path;
   }
 
   private async start(id: string): Promise<void> {

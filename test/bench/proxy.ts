@@ -113,6 +113,9 @@ function switchFigures(
   };
 }
 
+/** `-` when nothing was measured (no prober). */
+const failedCell = (r: SwitchFigures) => (r.requests === 0 ? '-' : String(r.failed));
+const signed = (n: number) => `${n >= 0 ? '+' : '−'}${Math.abs(n).toFixed(2)}`;
 const ms = (n: number) => (Number.isFinite(n) ? `${Math.round(n)} ms` : '-');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 const percentile = (xs: number[], p: number) => {
@@ -122,10 +125,10 @@ const percentile = (xs: number[], p: number) => {
 
 function printRounds(title: string, rounds: SwitchFigures[]): void {
   console.log(`\n${title}`);
-  console.log('  ROUND   REQUESTS   FAILED   FIRST NEW   LAST OLD   UPDATE');
+  console.log('  ROUND   REQUESTS   FAILED   LAST OLD   FIRST NEW   OLD→NEW   UPDATE');
   rounds.forEach((r, i) =>
     console.log(
-      `  ${String(i + 1).padEnd(8)}${String(r.requests).padEnd(11)}${String(r.failed).padEnd(9)}${ms(r.firstNew).padEnd(12)}${ms(r.lastOld).padEnd(11)}${ms(r.total)}`,
+      `  ${String(i + 1).padEnd(8)}${String(r.requests).padEnd(11)}${failedCell(r).padEnd(9)}${ms(r.lastOld).padEnd(11)}${ms(r.firstNew).padEnd(12)}${ms(r.firstNew - r.lastOld).padEnd(10)}${ms(r.total)}`,
     ),
   );
 }
@@ -265,7 +268,7 @@ async function main(): Promise<void> {
       const p = (xs: number[], q: number) => `${percentile(xs, q).toFixed(2)} ms`;
       latencyRows.push(
         `  ${(keepAlive ? 'keep-alive' : 'new connection').padEnd(16)}${p(straight, 50).padEnd(11)}${p(straight, 99).padEnd(11)}${p(viaProxy, 50).padEnd(11)}${p(viaProxy, 99).padEnd(11)}` +
-          `+${(percentile(viaProxy, 50) - percentile(straight, 50)).toFixed(2)} / +${(percentile(viaProxy, 99) - percentile(straight, 99)).toFixed(2)} ms`,
+          `${signed(percentile(viaProxy, 50) - percentile(straight, 50))} / ${signed(percentile(viaProxy, 99) - percentile(straight, 99))} ms`,
       );
     }
     console.log(`\nLatency, ${LATENCY_REQUESTS} sequential GET / (busybox httpd), loopback:`);
@@ -349,14 +352,14 @@ async function main(): Promise<void> {
       swarm,
     );
 
-    console.log('\nMedians                         FAILED    FIRST NEW   LAST OLD   UPDATE');
+    console.log('\nMedians                         FAILED    LAST OLD   FIRST NEW   OLD→NEW   UPDATE');
     for (const [what, rounds] of [
       ['dokkup node proxy', proxied],
       ['dokkup fixed port (stop-first)', stopFirst],
       ['Swarm routing mesh', swarm],
     ] as const) {
       console.log(
-        `  ${what.padEnd(32)}${String(median(rounds.map((r) => r.failed))).padEnd(10)}${ms(median(rounds.map((r) => r.firstNew))).padEnd(12)}${ms(median(rounds.map((r) => r.lastOld))).padEnd(11)}${ms(median(rounds.map((r) => r.total)))}`,
+        `  ${what.padEnd(32)}${(rounds.every((r) => r.requests === 0) ? '-' : String(median(rounds.map((r) => r.failed)))).padEnd(10)}${ms(median(rounds.map((r) => r.lastOld))).padEnd(11)}${ms(median(rounds.map((r) => r.firstNew))).padEnd(12)}${ms(median(rounds.map((r) => r.firstNew - r.lastOld))).padEnd(10)}${ms(median(rounds.map((r) => r.total)))}`,
       );
     }
   } finally {
