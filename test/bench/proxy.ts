@@ -126,11 +126,11 @@ const percentile = (xs: number[], p: number) => {
 function printRounds(title: string, rounds: SwitchFigures[]): void {
   console.log(`\n${title}`);
   console.log('  ROUND   REQUESTS   FAILED   LAST OLD   FIRST NEW   OLD→NEW   UPDATE');
-  rounds.forEach((r, i) =>
+  rounds.forEach((r, i) => {
     console.log(
       `  ${String(i + 1).padEnd(8)}${String(r.requests).padEnd(11)}${failedCell(r).padEnd(9)}${ms(r.lastOld).padEnd(11)}${ms(r.firstNew).padEnd(12)}${ms(r.firstNew - r.lastOld).padEnd(10)}${ms(r.total)}`,
-    ),
-  );
+    );
+  });
 }
 
 async function latency(address: string, port: number, host: string, keepAlive: boolean): Promise<number[]> {
