@@ -17,7 +17,7 @@ import { type AgentPolicy, DEFAULT_POLICY } from '../src/core/policy.js';
 import { testSpec } from '../src/core/spec.fixture.js';
 import { routes } from '../src/protocol/api.js';
 import { AuditListSchema } from '../src/protocol/audit.js';
-import type { ContainerSpec, JobSpec } from '../src/protocol/job.js';
+import type { ContainerSpec, JobSpec, ProxySpec } from '../src/protocol/job.js';
 import { FakeRuntime } from '../test/fakes/container-runtime.js';
 import { type Agent, createAgent } from './app.js';
 import {
@@ -87,6 +87,17 @@ async function startAgent(
 const FAST_UPDATE = { healthyDeadlineMs: 5000, minHealthyMs: 0 };
 const web = (container: Partial<ContainerSpec> = {}, job: Partial<JobSpec> = {}): JobSpec =>
   testSpec({ image: 'web:v1', ...container }, { name: 'web', update: FAST_UPDATE, ...job });
+
+const route = (p: Partial<ProxySpec> = {}): ProxySpec => ({
+  port: 80,
+  host: null,
+  path: null,
+  entry: null,
+  targetPort: 8000,
+  health: null,
+  drainMs: 30_000,
+  ...p,
+});
 
 async function post(s: Started, path: string, body: unknown, key = s.key) {
   const response = await fetch(`${s.url}${path}`, {
@@ -251,6 +262,20 @@ describe('the agent refuses what the CLI refuses, with a 400 naming the field', 
       'spec.container.0.devices',
       /./,
     ],
+    [
+      'a route to an entry the job lacks',
+      web({}, { proxy: route({ entry: 'cache' }) }),
+      'spec.proxy.entry',
+      /cache/,
+    ],
+    [
+      'a route on a port the job binds itself',
+      web({ ports: [{ in: 8000, protocol: 'tcp', out: 80 }] }, { proxy: route() }),
+      'spec.proxy.port',
+      /port 80 is the proxy's/,
+    ],
+    ['a route host that is no host name', web({}, { proxy: route({ host: 'a b' }) }), 'spec.proxy.host', /./],
+    ['a drain over 10 minutes', web({}, { proxy: route({ drainMs: 600_001 }) }), 'spec.proxy.drainMs', /./],
   ];
 
   it.each(cases)(

@@ -136,6 +136,10 @@ describe('the proxy: block', () => {
     expect(issues).toEqual(['proxy.entry: names no entry of the job: "cache" is not one of web, side']);
     expect(JobSpecSchema.safeParse({ ...spec, proxy: proxy({ entry: 'web' }) }).success).toBe(true);
     expect(JobSpecSchema.safeParse(testSpec({}, { proxy: proxy() })).success).toBe(true);
+    const binder = testSpec({ ports: [{ in: 8000, protocol: 'tcp', out: 80 }] }, { proxy: proxy() });
+    expect(
+      JobSpecSchema.safeParse(binder).error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`),
+    ).toEqual([`proxy.port: port 80 is the proxy's; container[0] cannot bind it too (remove its "out: 80")`]);
   });
 });
 

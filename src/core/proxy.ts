@@ -8,7 +8,7 @@
  * network it shares with them.
  */
 import type { ContainerSpec, JobSpec, ProxyFile, ProxySpec } from '../protocol/job.js';
-import { MAX_DRAIN_MS, PROXY_TARGET_PATTERN, proxyTargetIssue } from '../protocol/job.js';
+import { MAX_DRAIN_MS, PROXY_TARGET_PATTERN, proxyPortIssue, proxyTargetIssue } from '../protocol/job.js';
 import { formatDurationMs, parseDurationMs } from './duration.js';
 
 /** The node proxy's container: one per node, made by the agent (`dokkup logs job --proxy` reads it). */
@@ -75,14 +75,8 @@ export function normalizeProxy(
   if (entry === null && names.length === 1) entry = names[0] ?? null;
   const targetIssue = shaped ? proxyTargetIssue(names, entry) : null;
   if (targetIssue) issues.push({ path: ['target'], message: targetIssue });
-  entries.forEach((e, i) => {
-    for (const p of e.ports ?? [])
-      if (p.out === file.port && p.protocol === 'tcp')
-        issues.push({
-          path: ['port'],
-          message: `port ${file.port} is the proxy's; container[${i}] cannot bind it too (remove its "out: ${file.port}")`,
-        });
-  });
+  const bound = typeof file.port === 'number' ? proxyPortIssue(entries, file.port) : null;
+  if (bound) issues.push({ path: ['port'], message: bound });
   const health =
     file.health && typeof file.health === 'object'
       ? {

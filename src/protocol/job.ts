@@ -478,6 +478,22 @@ export function proxyTargetIssue(
     : `names the entry "${entry}", but the job's container has no name (write the port alone)`;
 }
 
+/**
+ * Whether an entry binds the route's port itself (`out:` on TCP): only the proxy binds a routed
+ * port. Shared by the CLI's normaliser and the agent. Null when none does.
+ */
+export function proxyPortIssue(
+  entries: readonly { ports?: readonly { out?: number | null; protocol?: string }[] }[],
+  port: number,
+): string | null {
+  const i = entries.findIndex((e) =>
+    (Array.isArray(e.ports) ? e.ports : []).some((p) => p?.out === port && (p.protocol ?? 'tcp') === 'tcp'),
+  );
+  return i < 0
+    ? null
+    : `port ${port} is the proxy's; container[${i}] cannot bind it too (remove its "out: ${port}")`;
+}
+
 /** A job's entries: one, or several each with a unique name. */
 export const EntriesSpecSchema = z
   .array(ContainerSpecSchema)
@@ -507,13 +523,14 @@ export const JobSpecSchema = z
     proxy: ProxySpecSchema.optional(),
   })
   .superRefine((spec, ctx) => {
-    const issue = spec.proxy
-      ? proxyTargetIssue(
-          spec.container.map((e) => e.name),
-          spec.proxy.entry,
-        )
-      : null;
+    if (!spec.proxy) return;
+    const issue = proxyTargetIssue(
+      spec.container.map((e) => e.name),
+      spec.proxy.entry,
+    );
     if (issue) ctx.addIssue({ code: 'custom', path: ['proxy', 'entry'], message: issue });
+    const bound = proxyPortIssue(spec.container, spec.proxy.port);
+    if (bound) ctx.addIssue({ code: 'custom', path: ['proxy', 'port'], message: bound });
   });
 export type JobSpec = z.infer<typeof JobSpecSchema>;
 
