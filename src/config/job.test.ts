@@ -79,6 +79,16 @@ describe('parseJobText: valid files', () => {
       ['web', ['shop']],
       ['probe', ['shop']],
     ]);
+    const site = await loadJobFile(examples('site.yaml'));
+    expect(site.spec.proxy).toEqual({
+      port: 80,
+      host: 'site.example.com',
+      path: null,
+      entry: null,
+      targetPort: 80,
+      health: { path: '/health', intervalMs: 2000 },
+      drainMs: 30_000,
+    });
   });
 
   it('keeps values containing "=" whole', () => {

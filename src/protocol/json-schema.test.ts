@@ -67,6 +67,7 @@ describe('editors and dokkup agree', () => {
     ['examples/hello.yaml', 'job'],
     ['examples/web.yaml', 'job'],
     ['examples/shop.yaml', 'job'],
+    ['examples/site.yaml', 'job'],
     ['examples/inventory.yaml', 'inventory'],
   ] as const)('%s starts with the yaml-language-server comment and passes its schema', (file, kind) => {
     const text = read(file);
