@@ -215,11 +215,17 @@ ${opts.extra ?? ''}`;
     );
 
     // Scale 2 -> 4 -> 1: the route gains the new containers, then loses three (drained first).
+    // Of a server that runs as PID 1 and ignores SIGTERM (like most images), so every stopped one
+    // keeps its socket open for the whole grace period and is then killed: first an update to it
+    // (same answer, v1), then the scaling.
     mark('scale');
-    const up = await client.deploy(job({ name, port, count: 4 }), () => {});
+    const stubborn = (count: number) => job({ name, port, count, image: images.stubborn });
+    const toStubborn = await client.deploy(stubborn(2), () => {});
+    expect(toStubborn, toStubborn.message).toMatchObject({ ok: true, action: 'update', running: 2 });
+    const up = await client.deploy(stubborn(4), () => {});
     expect(up, up.message).toMatchObject({ ok: true, action: 'scale', running: 4 });
     expect((await client.status(name)).route?.upstreams).toHaveLength(4);
-    const down = await client.deploy(job({ name, port, count: 1 }), () => {});
+    const down = await client.deploy(stubborn(1), () => {});
     expect(down, down.message).toMatchObject({ ok: true, action: 'scale', running: 1, total: 1 });
     expect((await client.status(name)).route?.upstreams).toHaveLength(1);
     await new Promise((r) => setTimeout(r, 500));
