@@ -84,9 +84,13 @@ describe('the switch through the node proxy', () => {
     const polls = ev.flatMap((e, i) => (e === 'drain-poll' ? [i] : []));
     expect(probes.length).toBeGreaterThanOrEqual(2);
     expect(Math.max(...probes)).toBeLessThan(switched);
-    // Three requests in flight to each old container: polled until they finished.
+    // Three requests in flight to each old container: polled until they finished (the old
+    // containers stay named in the configuration, on the probe listener, until then), then
+    // forgotten by one more load.
     expect(polls.length).toBe(4);
     expect(Math.min(...polls)).toBeGreaterThan(switched);
+    expect(ev.slice(switched + 1).filter((e) => e.startsWith('load '))).toHaveLength(1);
+    expect(ev.lastIndexOf(`load ${ev[switched]!.slice(5)}`)).toBeGreaterThan(Math.max(...polls));
     const messages = ran.lines.map((l) => l.message);
     const at = (prefix: string) => messages.findIndex((m) => m.startsWith(prefix));
     expect(at('Checking 2 new containers through the proxy')).toBeLessThan(

@@ -101,7 +101,7 @@ export class TrafficSwitch {
     const now = this.proxy.routeOf(job);
     const keep = now && sameProxy(now.proxy, before.proxy) ? now.upstreams : [];
     const { drain } = switchSteps(before.upstreams, keep);
-    await this.proxy.drain(before.proxy, drain, say(report, 'stop'));
+    await this.proxy.drain(job, before.proxy, drain, say(report, 'stop'));
   }
 
   /**

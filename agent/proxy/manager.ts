@@ -171,8 +171,18 @@ export class ProxyManager {
             'proxy.port',
           );
       }
-      const before = this.routeOf(job)?.upstreams ?? [];
-      await this.apply(withRoute(this.table, job, route), withRoute(this.probes, job, null));
+      const previous = this.routeOf(job);
+      const before = previous?.upstreams ?? [];
+      // The containers leaving the route stay in the configuration (on the probe listener only)
+      // until they are drained: Caddy counts a request in flight against its upstream only while
+      // some configuration still names that upstream, and a reload does not wait for them.
+      const staying = new Set((route?.upstreams ?? []).map((n) => upstreamAddress(n, route!.proxy)));
+      const leaving = previous
+        ? previous.upstreams.filter((n) => !staying.has(upstreamAddress(n, previous.proxy)))
+        : [];
+      const draining =
+        previous && leaving.length > 0 ? { job, proxy: previous.proxy, upstreams: leaving } : null;
+      await this.apply(withRoute(this.table, job, route), withRoute(this.probes, job, draining));
       if (route) {
         report(
           before.length === 0
@@ -184,11 +194,26 @@ export class ProxyManager {
   }
 
   /**
-   * Waits until the proxy has no request in flight to any of `names` (they have left the route),
-   * at most `proxy.drainMs`. Never throws: a proxy that cannot say is waited for the whole drain.
+   * Waits until the proxy has no request in flight to any of `names` (they have left the job's
+   * route), at most `proxy.drainMs`, then forgets them. Never throws: a proxy that cannot say is
+   * waited for the whole drain.
    */
-  async drain(proxy: ProxySpec, names: readonly string[], report: ProxyProgress): Promise<void> {
+  async drain(job: string, proxy: ProxySpec, names: readonly string[], report: ProxyProgress): Promise<void> {
     if (names.length === 0) return;
+    try {
+      await this.waitDrained(proxy, names, report);
+    } finally {
+      await this.withdraw(job).catch((err) =>
+        this.opts.logger.warn({ err }, 'cannot forget the drained containers in the proxy'),
+      );
+    }
+  }
+
+  private async waitDrained(
+    proxy: ProxySpec,
+    names: readonly string[],
+    report: ProxyProgress,
+  ): Promise<void> {
     const addresses = new Set(names.map((n) => upstreamAddress(n, proxy)));
     const deadline = this.opts.now() + proxy.drainMs;
     report(

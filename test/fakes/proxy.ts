@@ -101,9 +101,21 @@ export class FakeProxy implements ProxyHost, ProxyAdmin {
     this.events.push(`load ${this.routed().join(',')}`);
   }
 
+  /** Every `name:port` some server of the loaded configuration dials (routes and probe listener). */
+  private named(): Set<string> {
+    return new Set(
+      Object.values(this.servers()).flatMap((s) =>
+        s.routes.flatMap((r) => r.handle.flatMap((h) => (h.upstreams ?? []).map((u) => u.dial))),
+      ),
+    );
+  }
+
+  /** Like Caddy: requests in flight are only known for upstreams the loaded configuration names. */
   async upstreams(): Promise<UpstreamLoad[]> {
     const out: UpstreamLoad[] = [];
+    const named = this.named();
     for (const [address, n] of this.inFlight) {
+      if (!named.has(address)) continue;
       out.push({ address, numRequests: n, fails: 0 });
       this.inFlight.set(address, Math.max(0, n - 1));
     }

@@ -36,7 +36,7 @@ export const WEB_PORT = 8000;
 export const LOGGER_STDOUT_PREFIX = 'dokkup-test-stdout';
 export const LOGGER_STDERR_PREFIX = 'dokkup-test-stderr';
 
-/** Body of GET / for each web version. */
+/** Body of GET / for each web version (`GET /cgi-bin/slow?S` answers `slow-<body>` after S seconds). */
 export const WEB_BODY = { v1: 'v1', v2: 'v2' } as const;
 
 /** The crash image exits with this code about 0.2 s after it starts. */
@@ -159,6 +159,14 @@ function makeRootfs(dir: string, indexBody: string): void {
   chmodSync(join(dir, 'bin', 'busybox'), 0o755);
   for (const applet of APPLETS) symlinkSync('busybox', join(dir, 'bin', applet));
   writeFileSync(join(dir, 'www', 'index.html'), `${indexBody}\n`);
+  // A slow answer for requests in flight during a switch: GET /cgi-bin/slow?SECONDS answers
+  // `slow-<body>` after that long (busybox httpd runs CGI scripts under <home>/cgi-bin).
+  mkdirSync(join(dir, 'www', 'cgi-bin'), { recursive: true });
+  writeFileSync(
+    join(dir, 'www', 'cgi-bin', 'slow'),
+    `#!/bin/sh\nsleep "\${QUERY_STRING:-1}"\nprintf 'Content-Type: text/plain\\r\\n\\r\\nslow-${indexBody}\\n'\n`,
+  );
+  chmodSync(join(dir, 'www', 'cgi-bin', 'slow'), 0o755);
 }
 
 /** Runs `a | b`; resolves with b's output when both exit 0. */

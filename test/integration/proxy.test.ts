@@ -291,6 +291,49 @@ ${opts.extra ?? ''}`;
     expect((await get(port, 'x')).status).toBe(404);
   });
 
+  it('a request in flight at the switch finishes on the old container: it is stopped only after', async () => {
+    const port = await freePort();
+    const name = 'slowpoke';
+    const v1 = job({ name, port, count: 1, extra: '' });
+    expect(await client.deploy(v1, () => {})).toMatchObject({ ok: true, action: 'fresh' });
+    // A 4 s request to v1, sent just before the update: the switch comes about 2 s in.
+    const slowStarted = Date.now();
+    const slow = new Promise<{ status: number; body: string; at: number }>((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/cgi-bin/slow?4',
+          headers: { host: 'x' },
+          agent: false,
+          timeout: 20_000,
+        },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (d: string) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: body.trim(), at: Date.now() }));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    const at: Record<string, number> = {};
+    const updated = await client.deploy(job({ name, port, count: 1, image: images.webV2 }), (l) => {
+      for (const key of ['switched', 'Draining', 'Stopping old containers'])
+        if (l.message.includes(key)) at[key] ??= Date.now();
+    });
+    expect(updated, updated.message).toMatchObject({ ok: true, action: 'update' });
+    const answer = await slow;
+    expect(answer).toMatchObject({ status: 200, body: 'slow-v1' });
+    // The switch came while the request was in flight; the old container stopped after it ended.
+    expect(at['switched']!).toBeLessThan(answer.at);
+    expect(answer.at - slowStarted).toBeGreaterThanOrEqual(4000);
+    expect(at['Stopping old containers']!).toBeGreaterThanOrEqual(answer.at);
+    expect((await get(port, 'x')).body).toBe('v2');
+    await client.stop(name, true, () => {});
+  });
+
   it('two jobs share one port by host name; a third asking for a taken route is refused, naming the owner', async () => {
     const port = await freePort();
     const a = job({ name: 'site-a', port, host: 'a.example.com', count: 1 });
