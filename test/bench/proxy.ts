@@ -58,14 +58,15 @@ function get(
   });
 }
 
-function startProber(address: string, port: number, host = 'bench.example.com') {
+function startProber(address: string, port: number, host = 'bench.example.com', keepAlive = false) {
   const answers: Answer[] = [];
   let running = true;
+  const agent = keepAlive ? new HttpAgent({ keepAlive: true, maxSockets: 1 }) : false;
   const done = (async () => {
     while (running) {
       const at = performance.now();
       try {
-        const { status, body } = await get(address, port, host);
+        const { status, body } = await get(address, port, host, agent);
         answers.push({ at, body: status === 200 ? body : null });
       } catch {
         answers.push({ at, body: null });
@@ -78,6 +79,7 @@ function startProber(address: string, port: number, host = 'bench.example.com') 
     async stop() {
       running = false;
       await done;
+      if (agent) agent.destroy();
       return answers;
     },
   };
@@ -204,19 +206,26 @@ async function main(): Promise<void> {
     const fresh = await client.deploy(routed(version.v1), () => {});
     if (!fresh.ok) throw new Error(`deploy through the proxy: ${fresh.message}`);
     const proxied: SwitchFigures[] = [];
+    const keptAlive: SwitchFigures[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const [from, to] = round % 2 === 0 ? (['v1', 'v2'] as const) : (['v2', 'v1'] as const);
+      // Two clients at once: a new connection per request, and one keep-alive connection reused
+      // (a switch closes the proxy's idle connections of the previous configuration).
       const prober = startProber('127.0.0.1', port);
+      const reusing = startProber('127.0.0.1', port, 'bench.example.com', true);
       await new Promise((r) => setTimeout(r, 500));
       const t0 = performance.now();
       const result = await client.deploy(routed(version[to]), () => {});
       const total = performance.now() - t0;
       await new Promise((r) => setTimeout(r, 500));
       const answers = await prober.stop();
+      const reused = await reusing.stop();
       if (!result.ok) throw new Error(`update through the proxy: ${result.message}`);
       proxied.push(switchFigures(answers, t0, from, to, total));
+      keptAlive.push(switchFigures(reused, t0, from, to, total));
     }
-    printRounds('dokkup, node proxy (start-first, count 2, drain):', proxied);
+    printRounds('dokkup, node proxy (start-first, count 2, drain), a new connection per request:', proxied);
+    printRounds('… the same rounds, a client reusing one keep-alive connection:', keptAlive);
 
     // 2. The anchor: a fixed host port, updated stop-first.
     const fixedPort = await freePort();
@@ -355,6 +364,7 @@ async function main(): Promise<void> {
     console.log('\nMedians                         FAILED    LAST OLD   FIRST NEW   OLD→NEW   UPDATE');
     for (const [what, rounds] of [
       ['dokkup node proxy', proxied],
+      ['dokkup node proxy (keep-alive)', keptAlive],
       ['dokkup fixed port (stop-first)', stopFirst],
       ['Swarm routing mesh', swarm],
     ] as const) {
