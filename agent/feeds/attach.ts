@@ -15,6 +15,7 @@ import { createDockerFeedRuntime, type DockerClient } from '../docker/feeds-dock
 import { FeedHub, type FeedLogger, type HubOptions, type OperationSource } from './hub.js';
 import { AgentFeedSession } from './session.js';
 import { DEFAULT_FEED_LIMITS, type FeedLimits } from './subscription.js';
+import type { SummarySource } from './summary.js';
 
 /** The key check (`KeyVerifier` from agent/auth has both). `authorize` is preferred: scrypt off the loop. */
 export type FeedAuthorizer =
@@ -29,6 +30,8 @@ export interface AttachFeedsOptions {
   runtime?: FeedRuntime;
   /** The job engine, for operation events; without it only Docker events are sent. */
   engine?: OperationSource;
+  /** The job engine's info and lists, for `summary` subscriptions; without it the topic is refused. */
+  summary?: SummarySource;
   logger: FeedLogger;
   /** Server → client ping interval; a client that missed the previous pong is cut off. Default 15 s. */
   heartbeatMs?: number;
@@ -147,8 +150,10 @@ export function attachFeeds(server: Server, options: AttachFeedsOptions): FeedsH
         wss.handleUpgrade(req, socket, head, (ws) => {
           alive.set(ws, true);
           ws.on('pong', () => alive.set(ws, true));
-          const session = new AgentFeedSession(ws, { hub, runtime, logger, limits }, (s) =>
-            sessions.delete(s),
+          const session = new AgentFeedSession(
+            ws,
+            { hub, runtime, logger, limits, summary: options.summary },
+            (s) => sessions.delete(s),
           );
           sessions.add(session);
           logger.debug({ remote: req.socket.remoteAddress, sessions: sessions.size }, 'feeds session opened');

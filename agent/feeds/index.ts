@@ -8,3 +8,4 @@ export {
 } from './attach.js';
 export { FeedHub, type FeedLogger, type OperationSource } from './hub.js';
 export { DEFAULT_FEED_LIMITS, type FeedLimits } from './subscription.js';
+export type { SummarySource } from './summary.js';

@@ -7,6 +7,7 @@ import type { AgentFrame, FeedTopic } from '../../src/protocol/feeds.js';
 import type { FeedRuntime } from '../docker/feed-runtime.js';
 import type { FeedHub, FeedLogger } from './hub.js';
 import { BoundedQueue, type QueueLimits } from './queue.js';
+import type { SummarySource } from './summary.js';
 
 export interface FeedLimits {
   /** Stop sending to a WebSocket whose unsent bytes exceed this (a slow client). */
@@ -40,6 +41,8 @@ export interface SubscriptionContext {
   runtime: FeedRuntime;
   logger: FeedLogger;
   limits: FeedLimits;
+  /** The job engine's answers for `summary` subscriptions; without it the topic is refused. */
+  summary?: SummarySource | undefined;
   /** Something was queued (or room was made): the session should try to send. */
   wake(): void;
 }

@@ -25,12 +25,15 @@ import {
   type FeedTopic,
   type LogLine,
   type LogsParams,
+  type NodeSummary,
   type StatsBatch,
   type StatsParams,
   type SubscribeFrameInput,
+  type SummaryParams,
 } from '../protocol/feeds.js';
 import type { InventoryNode } from '../protocol/inventory.js';
 import { baseUrlOf } from './agent-client.js';
+import type { ConnectGate, ConnectTicket } from './feeds/connect-scheduler.js';
 import { logTimestampNanos } from './feeds/timestamps.js';
 
 export type FeedConnectionState =
@@ -74,6 +77,11 @@ export interface FeedSessionOptions {
   lazy?: boolean;
   /** For tests: the randomness of the jitter. */
   random?: () => number;
+  /**
+   * Where connection attempts wait for their turn (a fleet's sessions share one, so that
+   * thousands of them never connect at the same instant); default: each attempt at once.
+   */
+  gate?: ConnectGate;
 }
 
 /** An agent's refusal of one subscription (the subscription is over). */
@@ -110,6 +118,7 @@ interface ClientSubscription {
   onEvent?: (event: FeedEvent) => void;
   onBatch?: (batch: StatsBatch) => void;
   onLines?: (lines: LogLine[]) => void;
+  onSummary?: (summary: NodeSummary) => void;
   /** Logs: exact time of the latest line delivered per container (where to resume). */
   lastNanos?: Map<string, bigint>;
   /**
@@ -146,6 +155,7 @@ export class FeedSession {
   private readonly url: string;
   private readonly key: string;
   private readonly opts: typeof DEFAULTS;
+  private readonly gate: ConnectGate | undefined;
   private readonly random: () => number;
 
   private ws: WebSocket | null = null;
@@ -157,8 +167,16 @@ export class FeedSession {
   private lastError: string | undefined;
   private everOpened = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
+  /** The attempt waiting for (or holding) its turn at the gate. */
+  private ticket: ConnectTicket | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private awaitingPong = false;
+  /** Something arrived since the last heartbeat tick (no ping needed to know the node is there). */
+  private heard = false;
+  /** When the ping being waited for was sent (performance.now()), to time its pong. */
+  private pingSentAt: number | null = null;
+  private lastRtt: number | null = null;
+  private readonly rttListeners = new Set<(rttMs: number) => void>();
   private started = false;
   private closedByUser = false;
   private nextId = 1;
@@ -174,6 +192,7 @@ export class FeedSession {
     this.url = feedsUrlOf(options.baseUrl);
     this.key = options.key;
     this.random = options.random ?? Math.random;
+    this.gate = options.gate;
     this.opts = {
       connectTimeoutMs: options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
       heartbeatMs: options.heartbeatMs ?? DEFAULTS.heartbeatMs,
@@ -217,6 +236,19 @@ export class FeedSession {
     listener(this.status);
     return () => {
       this.stateListeners.delete(listener);
+    };
+  }
+
+  /** The last round trip measured on the open connection (a ping and its pong), in ms. */
+  get rttMs(): number | null {
+    return this.lastRtt;
+  }
+
+  /** Calls `listener` with each round trip measured (right after opening, then on heartbeats). */
+  onRtt(listener: (rttMs: number) => void): Unsubscribe {
+    this.rttListeners.add(listener);
+    return () => {
+      this.rttListeners.delete(listener);
     };
   }
 
@@ -277,6 +309,19 @@ export class FeedSession {
     return this.add('logs', compact({ ...params }), handlers, { onLines, lastNanos: new Map() });
   }
 
+  /**
+   * The node's summary (info, job list, usage) at a low rate: everything first, then what
+   * changed. An agent older than the topic refuses it: `onError` gets an `invalid_request` error
+   * on `topic` (see `isUnsupportedTopic`).
+   */
+  subscribeSummary(
+    params: SummaryParams,
+    onSummary: (summary: NodeSummary) => void,
+    handlers: SubscriptionHandlers = {},
+  ): Unsubscribe {
+    return this.add('summary', compact({ ...params }), handlers, { onSummary });
+  }
+
   private add(
     topic: FeedTopic,
     params: Record<string, unknown>,
@@ -328,7 +373,31 @@ export class FeedSession {
   private start(): void {
     if (this.started || this.closedByUser) return;
     this.started = true;
-    this.connect();
+    this.connectAfter(0);
+  }
+
+  /** The next attempt, after `delayMs` and then its turn at the gate (if there is one). */
+  private connectAfter(delayMs: number): void {
+    const gate = this.gate;
+    if (!gate) {
+      if (delayMs <= 0) {
+        this.connect();
+        return;
+      }
+      this.reconnectTimer = setTimeout(() => {
+        this.reconnectTimer = null;
+        this.connect();
+      }, delayMs);
+      return;
+    }
+    this.ticket?.cancel();
+    this.ticket = gate.request(delayMs, () => this.connect());
+  }
+
+  /** The attempt is over (opened or failed): its turn at the gate is given back. */
+  private attemptOver(): void {
+    this.ticket?.done();
+    this.ticket = null;
   }
 
   /** Tells the listeners; a retry is reported even when the state name stays the same. */
@@ -361,6 +430,7 @@ export class FeedSession {
     });
     ws.on('open', () => {
       if (this.ws !== ws) return;
+      this.attemptOver();
       this.everOpened = true;
       this.attempts = 0;
       this.retries = 0;
@@ -368,6 +438,8 @@ export class FeedSession {
       this.lastError = undefined;
       this.setState('open');
       this.startHeartbeat(ws);
+      // A first round trip right away, for the RTT a view shows.
+      this.ping(ws);
       for (const subscription of this.subscriptions.values()) {
         subscription.acknowledged = false;
         if (subscription.lastNanos) subscription.skipUntilAfter = new Map(subscription.lastNanos);
@@ -376,20 +448,31 @@ export class FeedSession {
     });
     ws.on('message', (data, isBinary) => {
       this.awaitingPong = false;
+      this.heard = true;
       if (!isBinary) this.onFrame(data.toString());
     });
     ws.on('pong', () => {
       this.awaitingPong = false;
+      this.heard = true;
+      if (this.pingSentAt !== null) {
+        const rtt = performance.now() - this.pingSentAt;
+        this.pingSentAt = null;
+        this.lastRtt = rtt;
+        for (const listener of [...this.rttListeners]) listener(rtt);
+      }
     });
     ws.on('ping', () => {
       this.awaitingPong = false;
+      this.heard = true;
     });
     ws.on('error', (error) => {
       if (!refused) this.lastError = error.message;
     });
     ws.on('close', () => {
       if (this.ws !== ws) return;
+      this.attemptOver();
       this.ws = null;
+      this.pingSentAt = null;
       this.stopHeartbeat();
       if (this.closedByUser) return;
       const failure = refused as { status: number; retryAfterMs?: number } | null;
@@ -417,15 +500,13 @@ export class FeedSession {
           ? 'reconnecting'
           : 'connecting';
     this.setState(state, delay);
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
-      this.connect();
-    }, delay);
+    this.connectAfter(delay);
   }
 
   private startHeartbeat(ws: WebSocket): void {
     this.stopHeartbeat();
     this.awaitingPong = false;
+    this.heard = false;
     this.heartbeatTimer = setInterval(() => {
       if (this.awaitingPong) {
         // Nothing at all since the last ping: the node or the path to it is gone.
@@ -433,9 +514,21 @@ export class FeedSession {
         ws.terminate();
         return;
       }
+      // Frames (or the agent's own pings) arrived meanwhile: the node is there, no ping needed.
+      // Ten thousand idle sessions then cost no pings of ours at all.
+      if (this.heard) {
+        this.heard = false;
+        return;
+      }
       this.awaitingPong = true;
-      ws.ping();
+      this.ping(ws);
     }, this.opts.heartbeatMs);
+  }
+
+  private ping(ws: WebSocket): void {
+    if (ws.readyState !== WebSocket.OPEN) return;
+    this.pingSentAt = performance.now();
+    ws.ping();
   }
 
   private stopHeartbeat(): void {
@@ -486,6 +579,9 @@ export class FeedSession {
       case 'logs':
         this.deliverLines(subscription, parsed.lines);
         break;
+      case 'summary':
+        subscription.onSummary?.(parsed.summary);
+        break;
       case 'dropped':
         subscription.handlers.onDropped?.(parsed.count);
         break;
@@ -529,6 +625,8 @@ export class FeedSession {
     this.closedByUser = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
+    this.ticket?.cancel();
+    this.ticket = null;
     this.stopHeartbeat();
     this.subscriptions.clear();
     const ws = this.ws;
@@ -539,6 +637,11 @@ export class FeedSession {
     }
     this.setState('closed');
   }
+}
+
+/** The agent refused a subscription's topic: it predates it (`summary` on a 0.3 agent). */
+export function isUnsupportedTopic(error: FeedSubscriptionError): boolean {
+  return error.code === 'invalid_request' && error.path === 'topic';
 }
 
 function compact(record: Record<string, unknown>): Record<string, unknown> {

@@ -1,6 +1,9 @@
 /**
  * Redraws when the state changes, at most `maxFps` times a second: changes that arrive while a
- * frame is pending are folded into it (a stats batch from fifty nodes is one frame, not fifty).
+ * frame is pending are folded into it (facts from ten thousand nodes are one frame, not ten
+ * thousand). A key press is the exception: it is drawn at once (`input`), whatever the cap, so
+ * the keyboard never waits behind the fleet's traffic. Before each frame the `beforeFrame` hooks
+ * run (the feeds controller hands over the facts it gathered since the last one).
  */
 
 import type { TuiState } from '../store/state.js';
@@ -12,9 +15,12 @@ export interface Renderer {
 
 export class RenderLoop {
   private timer: NodeJS.Timeout | null = null;
+  private inputPending = false;
+  private inFrame = false;
   private lastFrame = 0;
   private readonly minInterval: number;
   private readonly unsubscribe: () => void;
+  private readonly hooks: (() => void)[] = [];
   private stopped = false;
 
   constructor(
@@ -26,6 +32,11 @@ export class RenderLoop {
     this.unsubscribe = store.subscribe(() => this.schedule());
   }
 
+  /** Runs `hook` before every frame (before the state is read). */
+  beforeFrame(hook: () => void): void {
+    this.hooks.push(hook);
+  }
+
   /** Draws now (first frame, resize). */
   frame(): void {
     if (this.stopped) return;
@@ -33,12 +44,31 @@ export class RenderLoop {
       clearTimeout(this.timer);
       this.timer = null;
     }
+    this.inFrame = true;
+    try {
+      for (const hook of this.hooks) hook();
+    } finally {
+      this.inFrame = false;
+    }
     this.lastFrame = performance.now();
     this.view.render(this.store.state);
   }
 
+  /**
+   * A key was handled: draw as soon as the keys read together have been handled (the next turn
+   * of the event loop), not when the cap allows.
+   */
+  input(): void {
+    if (this.inputPending || this.stopped) return;
+    this.inputPending = true;
+    setImmediate(() => {
+      this.inputPending = false;
+      this.frame();
+    });
+  }
+
   schedule(): void {
-    if (this.timer || this.stopped) return;
+    if (this.timer || this.stopped || this.inFrame) return;
     const wait = Math.max(0, this.lastFrame + this.minInterval - performance.now());
     this.timer = setTimeout(() => {
       this.timer = null;

@@ -9,6 +9,7 @@ import { type Step, step, toStep } from './effects.js';
 import type { CommandId } from './keymap.js';
 import { fleetCommands, reduceFleet } from './reduce/fleet.js';
 import { navigationCommands } from './reduce/navigation.js';
+import { nodeViewCommands } from './reduce/node-view.js';
 import { promptCommands } from './reduce/prompts.js';
 import { reduceRollout, rolloutCommands } from './reduce/rollout.js';
 import type { CommandHandler } from './reduce/room.js';
@@ -21,6 +22,7 @@ const COMMANDS: Readonly<Record<CommandId, CommandHandler>> = {
   ...promptCommands,
   ...rolloutCommands,
   ...fleetCommands,
+  ...nodeViewCommands,
 };
 
 export function runCommand(state: TuiState, command: CommandId, char?: string): Step {
@@ -44,6 +46,10 @@ export function reduce(state: TuiState, action: Action): Step {
     case 'feedState':
     case 'feedEvent':
     case 'statsBatch':
+    case 'nodeSummary':
+    case 'summaryUnsupported':
+    case 'feedRtt':
+    case 'feedBatch':
     case 'logLines':
     case 'nodeProbed':
     case 'nodeProbeFailed':

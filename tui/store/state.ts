@@ -6,7 +6,7 @@
 import type { FeedConnectionState } from '../../src/client/feed-session.js';
 import { type NodeStatus, OUTCOMES, type Outcome } from '../../src/core/outcome.js';
 import type { ContainerStats } from '../../src/protocol/feeds.js';
-import type { AgentInfo, ContainerInfo, JobStatus, Plan } from '../../src/protocol/index.js';
+import type { AgentInfo, ContainerInfo, JobStatus, Phase, Plan } from '../../src/protocol/index.js';
 
 export type PanelId = 'nodes' | 'jobs' | 'containers';
 export type FocusId = PanelId | 'detail';
@@ -46,6 +46,36 @@ export interface NodeEntry {
    * the next successful one. Shown as status ERROR, since the node answers but cannot work.
    */
   problem: string | null;
+  /**
+   * The node's usage as its feed's summary last said it (every dokkup container's CPU and memory
+   * summed by the agent); null until one came, or from an agent without summaries.
+   */
+  usage: NodeUsage | null;
+  /**
+   * Whether the node's feed sends summaries (info, job list, usage at a low rate): `unknown` until
+   * the agent answered the subscription, `live` once it did, `unsupported` when an older agent
+   * refused the topic (its job list and usage then come over HTTP and the stats feed).
+   */
+  summary: 'unknown' | 'live' | 'unsupported';
+}
+
+/** A node's usage from its summary. */
+export interface NodeUsage {
+  cpuPercent: number;
+  memoryUsage: number;
+  /** When the summary arrived, by our clock. */
+  at: number;
+}
+
+/** How the nodes table is ordered: inventory order, or by a column (`S`, `C`, `M`, `L`, `N`). */
+export type NodeSort = 'inventory' | 'status' | 'cpu' | 'mem' | 'latency' | 'name';
+
+export interface NodeView {
+  sort: NodeSort;
+  /** Reversed from the sort's natural direction (problems first, busiest first, slowest first, A–Z). */
+  reversed: boolean;
+  /** Only the nodes of this inventory group; null: every node. */
+  group: string | null;
 }
 
 export interface StatPoint {
@@ -237,6 +267,8 @@ export function rolloutNodeOk(status: RolloutNodeStatus): boolean {
 export interface RolloutNode {
   node: string;
   status: RolloutNodeStatus;
+  /** The phase of its last progress line (pull, create, start, health, …), while it runs. */
+  phase: Phase | null;
   /** Last progress lines, newest last (bounded). */
   lines: string[];
   current: number | null;
@@ -270,6 +302,8 @@ export interface TuiOptions {
   logCap: number;
   /** Bound of the event list. */
   eventCap: number;
+  /** How often nodes send their summary (usage shown older than three of these is stale). */
+  summaryIntervalMs: number;
 }
 
 export interface TuiState {
@@ -279,6 +313,10 @@ export interface TuiState {
   /** Nodes in inventory order. */
   nodeOrder: string[];
   nodes: Record<string, NodeEntry>;
+  /** The inventory's groups (name → its nodes), for the group filter. */
+  groups: Readonly<Record<string, readonly string[]>>;
+  /** Order and group of the nodes table. */
+  nodeView: NodeView;
   /**
    * Per node, per container ID. Nested so that one node's stats batch copies only that
    * node's entries, and rows of the other nodes stay cached.
@@ -338,6 +376,7 @@ export function initialState(
   options: Partial<TuiOptions> & { inventoryName: string },
   now: number,
   screen = { width: 160, height: 48 },
+  groups: Readonly<Record<string, readonly string[]>> = {},
 ): TuiState {
   const entries: Record<string, NodeEntry> = {};
   for (const n of nodes) {
@@ -353,6 +392,8 @@ export function initialState(
       jobsAt: null,
       others: [],
       problem: null,
+      usage: null,
+      summary: 'unknown',
     };
   }
   const table = (): TableState => ({ selected: null, top: 0, filter: '' });
@@ -362,12 +403,15 @@ export function initialState(
       color: true,
       logCap: 5_000,
       eventCap: 500,
+      summaryIntervalMs: 10_000,
       ...options,
     },
     now,
     screen,
     nodeOrder: nodes.map((n) => n.name),
     nodes: entries,
+    groups,
+    nodeView: { sort: 'inventory', reversed: false, group: null },
     stats: {},
     startedAt: {},
     focus: 'nodes',

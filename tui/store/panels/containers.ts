@@ -103,7 +103,9 @@ function nodeContainerRows(node: NodeEntry, started: Record<string, number> | un
     const version = c.version ?? '-';
     return {
       key: containerKey(node.name, c.id),
-      search: [node.name, c.name, c.id.slice(0, 12), c.job, version, c.state, c.health, c.image].join(' '),
+      search: [node.name, c.name, c.id.slice(0, 12), c.job, version, c.state, c.health, c.image]
+        .join(' ')
+        .toLowerCase(),
       dim: !online,
       node: node.name,
       id: c.id,

@@ -132,7 +132,9 @@ const buildJobRows = memo((nodeOrder: string[], nodes: TuiState['nodes']): JobRo
       healthy,
       perNode: entry.perNode,
     };
-    row.search = [job, row.image, row.version, row.drift, ...entry.perNode.map((p) => p.node)].join(' ');
+    row.search = [job, row.image, row.version, row.drift, ...entry.perNode.map((p) => p.node)]
+      .join(' ')
+      .toLowerCase();
     rows.push(row);
   }
   return rows;

@@ -1,18 +1,33 @@
 /**
- * The header line: inventory, how many nodes are online / offline / unauthorized / connecting,
- * healthy jobs, CPU and memory totals, and a running rollout.
+ * The header line: inventory, the status summary of the nodes (a count per kernel node status —
+ * a status the kernel gains appears here by itself — and the nodes still connecting), healthy
+ * jobs, CPU and memory totals, and a running rollout.
  */
 import { formatBinaryBytes, formatPercent } from '../../../src/core/format.js';
+import { NODE_STATUSES, type NodeStatus, nodeTone } from '../../../src/core/outcome.js';
+import { memo } from '../memo.js';
 import { jobRows } from '../panels/jobs.js';
-import { nodeRows } from '../panels/nodes.js';
-import type { Cell } from '../segments.js';
+import { allNodeRows, type NodeRow } from '../panels/nodes.js';
+import { type Cell, toneOf } from '../segments.js';
 import type { TuiState } from '../state.js';
+
+/** The statuses a node can be in, as the kernel lists them (not `skipped`: that is a run's word). */
+export const SUMMARY_STATUSES = (Object.keys(NODE_STATUSES) as NodeStatus[]).filter((s) => s !== 'skipped');
+
+export interface StatusCount {
+  status: NodeStatus;
+  count: number;
+}
 
 export interface HeaderSummary {
   inventory: string;
+  /** One per kernel status, in the kernel's order. */
+  statuses: StatusCount[];
   online: number;
   offline: number;
   unauthorized: number;
+  error: number;
+  /** Connecting for the first time, or reconnecting. */
   connecting: number;
   jobsHealthy: number;
   jobsTotal: number;
@@ -20,28 +35,31 @@ export interface HeaderSummary {
   mem: string;
 }
 
-export function headerSummary(state: TuiState): HeaderSummary {
-  let online = 0;
-  let offline = 0;
-  let unauthorized = 0;
-  let connecting = 0;
+const countRows = memo((rows: NodeRow[]) => {
+  const counts = new Map<string, number>();
   let cpu = 0;
   let mem = 0;
-  for (const row of nodeRows(state)) {
-    if (row.conn === 'online') online++;
-    else if (row.conn === 'offline') offline++;
-    else if (row.conn === 'unauthorized') unauthorized++;
-    else connecting++;
-    cpu += row.cpuTotal;
-    mem += row.memTotal;
+  for (const row of rows) {
+    counts.set(row.status, (counts.get(row.status) ?? 0) + 1);
+    cpu += row.cpuTotal ?? 0;
+    mem += row.memTotal ?? 0;
   }
+  return { counts, cpu, mem };
+});
+
+/** The whole inventory's counts (whatever group the nodes table shows). */
+export function headerSummary(state: TuiState): HeaderSummary {
+  const { counts, cpu, mem } = countRows(allNodeRows(state));
+  const of = (status: string) => counts.get(status) ?? 0;
   const jobs = jobRows(state);
   return {
     inventory: state.options.inventoryName,
-    online,
-    offline,
-    unauthorized,
-    connecting,
+    statuses: SUMMARY_STATUSES.map((status) => ({ status, count: of(status) })),
+    online: of('online'),
+    offline: of('offline'),
+    unauthorized: of('unauthorized'),
+    error: of('error'),
+    connecting: of('connecting') + of('reconnecting'),
     jobsHealthy: jobs.filter((j) => j.healthy).length,
     jobsTotal: jobs.length,
     cpu: formatPercent(cpu),
@@ -49,20 +67,29 @@ export function headerSummary(state: TuiState): HeaderSummary {
   };
 }
 
+/** Short words for small terminals; a status without one is cut to five letters. */
+const NARROW: Readonly<Record<string, string>> = {
+  online: 'on',
+  offline: 'off',
+  unauthorized: 'unauth',
+  error: 'err',
+  untrusted: 'untrust',
+};
+
 export function headerSegments(state: TuiState): Cell[] {
   const h = headerSummary(state);
   // Short words on small terminals, so that the totals still fit in 80 columns.
   const narrow = state.screen.width < 110;
+  const word = (status: string) => (narrow ? (NARROW[status] ?? status.slice(0, 5)) : status);
   const cells: Cell[] = narrow ? [] : [{ text: ' dokkup ', tone: 'accent' }];
-  cells.push(
-    { text: ` ${h.inventory} ` },
-    { text: ` nodes ${h.online} ${narrow ? 'on' : 'online'}`, tone: h.online > 0 ? 'ok' : 'normal' },
-    { text: ` · ${h.offline} ${narrow ? 'off' : 'offline'}`, tone: h.offline > 0 ? 'error' : 'normal' },
-    {
-      text: ` · ${h.unauthorized} ${narrow ? 'unauth' : 'unauthorized'}`,
-      tone: h.unauthorized > 0 ? 'error' : 'normal',
-    },
-  );
+  cells.push({ text: ` ${h.inventory} ` });
+  h.statuses.forEach(({ status, count }, i) => {
+    // Small terminals leave out the rarer statuses while nobody is in them.
+    if (narrow && count === 0 && i > 1) return;
+    // Each count in its status's colour when there are any.
+    const tone = count > 0 ? toneOf(nodeTone(status)) : 'normal';
+    cells.push({ text: `${i === 0 ? ' nodes ' : ' · '}${count} ${word(status)}`, tone });
+  });
   if (h.connecting > 0)
     cells.push({ text: ` · ${h.connecting} ${narrow ? 'conn' : 'connecting'}`, tone: 'warn' });
   cells.push(
