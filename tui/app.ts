@@ -89,8 +89,12 @@ export async function runTui(options: TuiOptions): Promise<void> {
   const stopEffects = runEffects(store, { refresh, actions });
   // Last: its sessions report their state at once, and the effects must have somewhere to go.
   // What the feeds say is handed over once per frame, as one batch.
-  const feeds = new FeedsController(store, nodes, { requestFlush: () => loop.schedule() });
+  const feeds = new FeedsController(store, nodes, {
+    requestFlush: () => loop.schedule(),
+    deferReconcile: true,
+  });
   loop.beforeFrame(() => feeds.flush());
+  loop.afterFrame(() => feeds.afterFrame());
   options.onStart?.({ feeds, store });
 
   // The clock moves once a second: uptimes, flash expiry and stale stats follow it. A frame is

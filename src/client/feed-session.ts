@@ -142,6 +142,9 @@ const DEFAULTS = {
   offlineAfterMs: 15_000,
 };
 
+/** Heartbeat ticks between two round-trip measurements on a connection that is never quiet. */
+const RTT_EVERY_TICKS = 6;
+
 /** `http://host:port/prefix` → `ws://host:port/prefix/v1/feeds`. */
 export function feedsUrlOf(baseUrl: string): string {
   const url = new URL(baseUrlOf(baseUrl));
@@ -173,6 +176,8 @@ export class FeedSession {
   private awaitingPong = false;
   /** Something arrived since the last heartbeat tick (no ping needed to know the node is there). */
   private heard = false;
+  /** Heartbeat ticks since the connection opened. */
+  private ticks = 0;
   /** When the ping being waited for was sent (performance.now()), to time its pong. */
   private pingSentAt: number | null = null;
   private lastRtt: number | null = null;
@@ -507,6 +512,7 @@ export class FeedSession {
     this.stopHeartbeat();
     this.awaitingPong = false;
     this.heard = false;
+    this.ticks = 0;
     this.heartbeatTimer = setInterval(() => {
       if (this.awaitingPong) {
         // Nothing at all since the last ping: the node or the path to it is gone.
@@ -514,12 +520,16 @@ export class FeedSession {
         ws.terminate();
         return;
       }
-      // Frames (or the agent's own pings) arrived meanwhile: the node is there, no ping needed.
-      // Ten thousand idle sessions then cost no pings of ours at all.
-      if (this.heard) {
+      // Frames (or the agent's own pings) arrived meanwhile: the node is there, no ping needed
+      // (ten thousand idle sessions then cost few pings of ours) — but the round trip is measured
+      // again now and then (the first tick, then every sixth), so the RTT a view shows is not
+      // the one measured in the crowd of connecting.
+      const measure = this.ticks++ % RTT_EVERY_TICKS === 0;
+      if (this.heard && !measure) {
         this.heard = false;
         return;
       }
+      this.heard = false;
       this.awaitingPong = true;
       this.ping(ws);
     }, this.opts.heartbeatMs);

@@ -1,5 +1,6 @@
 /**
- * SIMULATION: N dokkup agents in one process, for measuring the CLI's fan-out.
+ * SIMULATION: N dokkup agents in one process, for measuring the CLI's fan-out and the TUI over
+ * a large fleet.
  *
  * Every simulated node is the REAL agent HTTP server (`createAgentServer`, real key check) in
  * front of the REAL job engine (`JobEngine`, `MemoryJobStateStore`) — only the container
@@ -7,9 +8,15 @@
  * node has its own listener on its own loopback port, so the CLI opens real TCP connections to
  * N distinct addresses exactly as it would to N servers.
  *
+ * Every node also serves the REAL live feeds (`attachFeeds`: the feeds WebSocket, key check,
+ * hub, subscriptions, summaries) over a simulated feed runtime (`feed-runtime.ts`: the fake
+ * runtime's containers, Docker-like events, stats and logs).
+ *
  * Network latency is simulated when asked (`latency`): every request waits one round trip
  * before the agent handles it, and the first request on a new connection waits one more (the
- * TCP handshake the client had to complete before it could send). See `LatencyModel`.
+ * TCP handshake the client had to complete before it could send). A feed WebSocket's upgrade
+ * waits two (handshake, upgrade), and every frame the client sends waits one before the agent
+ * reads it (its answer's way back folded in, as for requests). See `LatencyModel`.
  *
  * What it does not simulate: Docker's own latency, bandwidth, packet loss, or anything a real
  * engine does. Figures measured against it are the CLI's (and the agent code's) overhead plus
@@ -19,13 +26,16 @@ import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createTcpServer, type Socket, type Server as TcpServer } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { KeyVerifier } from '../../agent/auth/index.js';
+import { attachFeeds, type FeedsHandle } from '../../agent/feeds/index.js';
 import { type AgentServer, createAgentServer } from '../../agent/http/server.js';
 import { JobEngine } from '../../agent/jobs/engine.js';
 import { silentLogger } from '../../agent/logger.js';
 import { MemoryJobStateStore } from '../../agent/store/job-store.js';
 import type { Inventory, InventoryNode } from '../../src/protocol/inventory.js';
 import { FakeRuntime, type FakeRuntimeOptions } from '../fakes/container-runtime.js';
+import { type SimFeedOptions, SimFeedRuntime } from './feed-runtime.js';
 
 /** Cheap scrypt: the key check is real, its cost is not what the simulation measures. */
 const SIM_SCRYPT = { N: 2 ** 10, r: 8, p: 1, keyLength: 32 };
@@ -36,8 +46,12 @@ export interface SimulatorOptions {
   nodes: number;
   /** Loopback address to listen on. Default 127.0.0.1. */
   host?: string;
-  /** Node names are `<prefix><index, zero-padded>`. Default `n`. */
+  /** Node names are `<prefix><index + 1 + firstIndex, zero-padded>`. Default `n`. */
   namePrefix?: string;
+  /** Added to every node's number in its name (several simulator processes make one fleet). */
+  firstIndex?: number;
+  /** Digits of the node numbers (default: those of the last one). */
+  nameWidth?: number;
   /** The key every node accepts (and the inventory holds). Default: random. */
   key?: string;
   /** Indexes of nodes that accept a different key: UNAUTHORIZED with the inventory's key. */
@@ -53,6 +67,8 @@ export interface SimulatorOptions {
   pollMs?: number;
   /** Simulated network round trip between the CLI and every node (default: none). */
   latency?: LatencyModel;
+  /** The live feeds' simulated events (default: on, with their default rates); false: no feeds. */
+  feeds?: SimFeedOptions | false;
 }
 
 /**
@@ -84,6 +100,55 @@ export interface LatencyStats {
   newConnections: number;
 }
 
+/**
+ * Makes a WebSocket upgrade wait two round trips (the TCP handshake, then the upgrade request and
+ * its answer), and every chunk the client sends afterwards one (in order), as `model` says.
+ */
+export function delayUpgrades(server: import('node:http').Server, model: LatencyModel): void {
+  const handlers = server.listeners('upgrade') as ((
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+  ) => void)[];
+  server.removeAllListeners('upgrade');
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    delayIncoming(socket, model);
+    setTimeout(
+      () => {
+        if (socket.destroyed) return;
+        for (const handler of handlers) handler.call(server, req, socket, head);
+      },
+      requestDelayMs(model, true),
+    );
+  });
+}
+
+/** Records the sockets of upgrade requests (until they close). */
+function trackUpgrades(server: import('node:http').Server): Set<Duplex> {
+  const sockets = new Set<Duplex>();
+  server.prependListener('upgrade', (_req: IncomingMessage, socket: Duplex) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  return sockets;
+}
+
+/** Chunks the peer sends reach the socket's readers one round trip late, in order. */
+function delayIncoming(socket: Duplex, model: LatencyModel): void {
+  const emit = socket.emit.bind(socket) as (event: string | symbol, ...args: unknown[]) => boolean;
+  let lastDue = 0;
+  socket.emit = ((event: string | symbol, ...args: unknown[]) => {
+    if (event !== 'data') return emit(event, ...args);
+    const now = performance.now();
+    const due = Math.max(lastDue, now + requestDelayMs(model, false));
+    lastDue = due;
+    setTimeout(() => {
+      if (!socket.destroyed) emit('data', ...args);
+    }, due - now);
+    return true;
+  }) as typeof socket.emit;
+}
+
 /** Makes every request to `server` wait as `model` says before its handlers run. */
 export function delayRequests(server: import('node:http').Server, model: LatencyModel): LatencyStats {
   const stats: LatencyStats = { requests: 0, newConnections: 0 };
@@ -112,6 +177,13 @@ export interface SimulatedNode extends InventoryNode {
   /** For `agent` nodes. */
   runtime?: FakeRuntime;
   engine?: JobEngine;
+  /** For `agent` nodes with feeds. */
+  feeds?: FeedsHandle;
+  feedRuntime?: SimFeedRuntime;
+  /** For `agent` nodes: its listener, to stop the node. */
+  server?: AgentServer;
+  /** Sockets taken over by the feeds WebSocket (to cut them all in a simulated blip). */
+  feedSockets?: Set<Duplex>;
   /** With a latency model: what it delayed. */
   latency?: LatencyStats;
 }
@@ -126,6 +198,12 @@ export interface Simulator {
    * environment) so that ten thousand nodes still fit the 1 MiB inventory limit.
    */
   inventoryYaml(): string;
+  /** Stops these nodes (by index): their feeds close, nothing listens on their port any more. */
+  stopNodes(indexes: readonly number[]): Promise<void>;
+  /** A network blip: every open feed socket is cut at once (the nodes stay up). Returns how many. */
+  dropFeeds(): number;
+  /** Open feed sessions over every node. */
+  feedSessions(): number;
   stop(): Promise<void>;
 }
 
@@ -137,7 +215,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const host = options.host ?? '127.0.0.1';
   const prefix = options.namePrefix ?? 'n';
   const key = options.key ?? randomKey();
-  const width = String(Math.max(1, options.nodes)).length;
+  const first = options.firstIndex ?? 0;
+  const width = options.nameWidth ?? String(Math.max(1, first + options.nodes)).length;
   const logger = silentLogger();
   const wrongKey = new Set(options.wrongKey ?? []);
   const offline = new Set(options.offline ?? []);
@@ -161,7 +240,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   };
 
   const startNode = async (index: number): Promise<SimulatedNode> => {
-    const name = `${prefix}${String(index + 1).padStart(width, '0')}`;
+    const name = `${prefix}${String(first + index + 1).padStart(width, '0')}`;
     const base = (port: number) => ({
       index,
       name,
@@ -200,10 +279,36 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       ? KeyVerifier.forKey(randomKey(), { params: SIM_SCRYPT, throttle: { maxFailures: 1_000_000 } })
       : sharedVerifier;
     const server = createAgentServer({ service: engine, verifier, logger, agentVersion: '0.0.0-sim' });
+    let feeds: FeedsHandle | undefined;
+    let feedRuntime: SimFeedRuntime | undefined;
+    if (options.feeds !== false) {
+      feedRuntime = new SimFeedRuntime(runtime, options.feeds ?? {});
+      feeds = attachFeeds(server, {
+        verifier,
+        runtime: feedRuntime,
+        engine,
+        summary: engine,
+        logger,
+        // One operator's TUI (and maybe a CLI or two) per node.
+        maxSessions: 16,
+      });
+    }
     const latency =
       options.latency && options.latency.rttMs > 0 ? delayRequests(server, options.latency) : undefined;
+    if (options.latency && options.latency.rttMs > 0 && feeds) delayUpgrades(server, options.latency);
+    const feedSockets = feeds ? trackUpgrades(server) : undefined;
     servers.push(server);
-    return { ...base(await listen(server)), kind: 'agent', runtime, engine, ...(latency ? { latency } : {}) };
+    return {
+      ...base(await listen(server)),
+      kind: 'agent',
+      runtime,
+      engine,
+      server,
+      ...(feeds ? { feeds } : {}),
+      ...(feedRuntime ? { feedRuntime } : {}),
+      ...(feedSockets ? { feedSockets } : {}),
+      ...(latency ? { latency } : {}),
+    };
   };
 
   try {
@@ -214,9 +319,20 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       nodes.push(...(await Promise.all(indexes.map(startNode))));
     }
   } catch (error) {
-    await closeAll(servers, hangingSockets);
+    await closeAll(servers, hangingSockets, nodes);
     throw error;
   }
+
+  const stopNode = async (node: SimulatedNode): Promise<void> => {
+    if (node.kind !== 'agent' || !node.server) return;
+    node.kind = 'offline';
+    node.feedRuntime?.stop();
+    const server = node.server;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    await node.feeds?.close();
+    await closed;
+  };
 
   const inventoryNodes = (): InventoryNode[] =>
     nodes.map(({ name, location, baseUrl }) => ({ name, location, baseUrl, key }));
@@ -240,15 +356,34 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       lines.push('groups:', '  - name: all', `    nodes: [${nodes.map((n) => n.name).join(', ')}]`, '');
       return lines.join('\n');
     },
-    stop: () => closeAll(servers, hangingSockets),
+    stopNodes: async (indexes) => {
+      await Promise.all(indexes.map((i) => (nodes[i] ? stopNode(nodes[i]) : undefined)));
+    },
+    dropFeeds: () => {
+      let dropped = 0;
+      for (const node of nodes) {
+        for (const socket of node.feedSockets ?? []) {
+          socket.destroy();
+          dropped++;
+        }
+        node.feedSockets?.clear();
+      }
+      return dropped;
+    },
+    feedSessions: () =>
+      nodes.reduce((sum, n) => sum + (n.kind === 'agent' ? (n.feeds?.sessions ?? 0) : 0), 0),
+    stop: () => closeAll(servers, hangingSockets, nodes),
   };
 }
 
 async function closeAll(
   servers: readonly (AgentServer | TcpServer)[],
   sockets: Set<import('node:net').Socket>,
+  nodes: readonly SimulatedNode[],
 ): Promise<void> {
   for (const socket of sockets) socket.destroy();
+  for (const node of nodes) node.feedRuntime?.stop();
+  await Promise.all(nodes.map((n) => n.feeds?.close()));
   await Promise.all(
     servers.map(
       (server) =>

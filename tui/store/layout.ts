@@ -82,6 +82,8 @@ export function computeLayout(
 const jobCounts = new WeakMap<TuiState['nodes'], number>();
 
 function jobCount(state: TuiState): number {
+  // The band is sized for the longer list: with more nodes than a screen has lines, jobs do not matter.
+  if (state.nodeOrder.length > 200) return 0;
   const known = jobCounts.get(state.nodes);
   if (known !== undefined) return known;
   const names = new Set<string>();

@@ -149,12 +149,13 @@ export function overlayView(state: TuiState): OverlayView | null {
   }
   const board = state.rollout;
   if (board && !modal && board.nodes.length > boardLinesFor(height)) {
+    const rows = aggregateBoard(board, state.now, height);
     return {
       kind: 'rollout',
       title: ` Rollout: ${board.title} — ${board.nodes.length} nodes `,
-      rows: aggregateBoard(board, state.now, height),
+      rows,
       width: Math.min(width - 2, 110),
-      height: height - 2,
+      height: Math.min(height - 2, rows.length + 2),
     };
   }
   if (board && !modal) {

@@ -81,18 +81,22 @@ export function containerUsage(state: TuiState, row: ContainerRow): ContainerUsa
 // Rows
 
 /**
- * One node's rows, rebuilt only when that node's entry or start times change. Usage figures are
- * not part of a row (`containerUsage`), so stats batches never rebuild rows.
+ * One node's rows, rebuilt only when what they show changes: its job list, its other containers,
+ * its connection or the start times seen. Usage figures are not part of a row
+ * (`containerUsage`), so neither stats batches nor a summary's usage rebuild rows.
  */
 interface NodeRowsCache {
+  others: ContainerInfo[];
+  conn: NodeEntry['conn'];
   started: Record<string, number> | undefined;
   rows: ContainerRow[];
 }
-const nodeRowsCache = new WeakMap<NodeEntry, NodeRowsCache>();
+const nodeRowsCache = new WeakMap<NodeEntry['jobs'], NodeRowsCache>();
 
 function nodeContainerRows(node: NodeEntry, started: Record<string, number> | undefined): ContainerRow[] {
-  const cached = nodeRowsCache.get(node);
-  if (cached && cached.started === started) return cached.rows;
+  const cached = nodeRowsCache.get(node.jobs);
+  if (cached && cached.started === started && cached.others === node.others && cached.conn === node.conn)
+    return cached.rows;
   const online = node.conn === 'online';
   const containers: ContainerInfo[] = [];
   for (const job of Object.values(node.jobs)) containers.push(...job.containers);
@@ -120,16 +124,25 @@ function nodeContainerRows(node: NodeEntry, started: Record<string, number> | un
       since: started?.[c.id] ?? c.createdAt * 1000,
     };
   });
-  nodeRowsCache.set(node, { started, rows });
+  nodeRowsCache.set(node.jobs, { others: node.others, conn: node.conn, started, rows });
   return rows;
 }
 
+/**
+ * Every node's rows, one after the other. Made again only when some node's rows did change (a
+ * fact about one node of ten thousand leaves the other arrays, and so the whole, as they were).
+ */
+let lastParts: ContainerRow[][] = [];
+let lastAll: ContainerRow[] = [];
+
 const buildContainerRows = memo(
   (nodeOrder: string[], nodes: TuiState['nodes'], startedAt: TuiState['startedAt']): ContainerRow[] => {
+    const parts = nodeOrder.map((name) => nodeContainerRows(nodes[name]!, startedAt[name]));
+    if (parts.length === lastParts.length && parts.every((part, i) => part === lastParts[i])) return lastAll;
     const rows: ContainerRow[] = [];
-    for (const name of nodeOrder) {
-      for (const row of nodeContainerRows(nodes[name]!, startedAt[name])) rows.push(row);
-    }
+    for (const part of parts) for (const row of part) rows.push(row);
+    lastParts = parts;
+    lastAll = rows;
     return rows;
   },
 );

