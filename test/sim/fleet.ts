@@ -136,7 +136,9 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     });
     for (const { p, ready } of await Promise.all(started)) {
       const list = ready['list'] as { name: string; location: string }[];
-      list.forEach((n, local) => nodes.push({ ...n, process: p, local }));
+      list.forEach((n, local) => {
+        nodes.push({ ...n, process: p, local });
+      });
     }
   } catch (error) {
     for (const sim of processes) sim.child.kill('SIGTERM');
