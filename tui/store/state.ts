@@ -324,6 +324,8 @@ export interface TuiState {
   stats: Record<string, Record<string, ContainerUsageHistory>>;
   /** Start times seen on the event feed, per node, per container ID (ms). */
   startedAt: Record<string, Record<string, number>>;
+  /** Which nodes changed lately (for selectors that update only those rows: see `FleetLog`). */
+  fleetLog: FleetLog;
   focus: FocusId;
   /** Panel focused before the detail pane took focus (esc returns there). */
   lastPanel: PanelId;
@@ -338,6 +340,58 @@ export interface TuiState {
   rollout: RolloutBoard | null;
   flash: Flash | null;
   quitting: boolean;
+}
+
+/**
+ * The nodes whose entry, stats or start times changed lately: with ten thousand nodes, a selector
+ * that remembers the change it built its rows at (`fleetMark`) rebuilds only the rows of the
+ * nodes changed since (`changedSince`), instead of all of them.
+ *
+ * The changes are a chain, newest first, that each state shares with the states it came from, so
+ * two states grown from one never mistake each other's changes. A chain is at most FLEET_LOG_MAX
+ * long (a new one starts after that) and holds no records, so it keeps nothing old alive. The
+ * records are the ones after the last change: a change made without logging it (there is none
+ * today) shows as records that differ, and the selectors then build everything again.
+ */
+export interface FleetChange {
+  readonly prev: FleetChange | null;
+  /** The node the change was about ('' for the start of a chain). */
+  readonly name: string;
+  /** Changes in the chain up to this one. */
+  readonly depth: number;
+}
+
+export interface FleetLog {
+  last: FleetChange;
+  nodes: TuiState['nodes'];
+  stats: TuiState['stats'];
+  startedAt: TuiState['startedAt'];
+}
+
+/** The longest chain of changes; a selector that looked longer ago builds everything again. */
+export const FLEET_LOG_MAX = 4096;
+
+/** The change a selector builds on now, or null when the log does not describe the state's records. */
+export function fleetMark(state: TuiState): FleetChange | null {
+  const log = state.fleetLog;
+  return log.nodes === state.nodes && log.stats === state.stats && log.startedAt === state.startedAt
+    ? log.last
+    : null;
+}
+
+/**
+ * The nodes changed since `mark` (repeats possible), or null when the log cannot say (another
+ * chain, too long ago, or the records changed without it): then everything is built again.
+ */
+export function changedSince(state: TuiState, mark: FleetChange | null): readonly string[] | null {
+  const last = fleetMark(state);
+  if (!last || !mark) return null;
+  const names: string[] = [];
+  for (let change: FleetChange | null = last; change; change = change.prev) {
+    if (change === mark) return names;
+    names.push(change.name);
+  }
+  return null;
 }
 
 /** How long a container's sparkline looks back. */
@@ -397,6 +451,8 @@ export function initialState(
     };
   }
   const table = (): TableState => ({ selected: null, top: 0, filter: '' });
+  const stats: TuiState['stats'] = {};
+  const startedAt: TuiState['startedAt'] = {};
   return {
     options: {
       inventoryPath: null,
@@ -410,10 +466,11 @@ export function initialState(
     screen,
     nodeOrder: nodes.map((n) => n.name),
     nodes: entries,
+    fleetLog: { last: { prev: null, name: '', depth: 0 }, nodes: entries, stats, startedAt },
     groups,
     nodeView: { sort: 'inventory', reversed: false, group: null },
-    stats: {},
-    startedAt: {},
+    stats,
+    startedAt,
     focus: 'nodes',
     lastPanel: 'nodes',
     scope: { kind: 'all' },

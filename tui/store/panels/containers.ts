@@ -14,7 +14,10 @@ import type { Cell, Tone } from '../segments.js';
 import {
   type ContainerScope,
   type ContainerUsageHistory,
+  changedSince,
   containerKey,
+  type FleetChange,
+  fleetMark,
   historyPoints,
   type NodeEntry,
   type TuiState,
@@ -128,28 +131,62 @@ function nodeContainerRows(node: NodeEntry, started: Record<string, number> | un
   return rows;
 }
 
-/**
- * Every node's rows, one after the other. Made again only when some node's rows did change (a
- * fact about one node of ten thousand leaves the other arrays, and so the whole, as they were).
- */
-let lastParts: ContainerRow[][] = [];
-let lastAll: ContainerRow[] = [];
+interface ContainersBuilt {
+  nodeOrder: string[];
+  nodes: TuiState['nodes'];
+  startedAt: TuiState['startedAt'];
+  mark: FleetChange | null;
+  index: Map<string, number>;
+  parts: ContainerRow[][];
+  all: ContainerRow[];
+}
+let builtContainers: ContainersBuilt | null = null;
 
-const buildContainerRows = memo(
-  (nodeOrder: string[], nodes: TuiState['nodes'], startedAt: TuiState['startedAt']): ContainerRow[] => {
-    const parts = nodeOrder.map((name) => nodeContainerRows(nodes[name]!, startedAt[name]));
-    if (parts.length === lastParts.length && parts.every((part, i) => part === lastParts[i])) return lastAll;
-    const rows: ContainerRow[] = [];
-    for (const part of parts) for (const row of part) rows.push(row);
-    lastParts = parts;
-    lastAll = rows;
-    return rows;
-  },
-);
+/**
+ * Every node's rows, one after the other. After the first time, only the nodes the fleet log
+ * names since are looked at again, and the whole is put together again only when one of their
+ * parts did change (a summary's usage or a stats batch changes none).
+ */
+function buildContainerRows(state: TuiState): ContainerRow[] {
+  const { nodeOrder, nodes, startedAt } = state;
+  const built = builtContainers;
+  if (built && built.nodeOrder === nodeOrder && built.nodes === nodes && built.startedAt === startedAt)
+    return built.all;
+  const changed = built && built.nodeOrder === nodeOrder ? changedSince(state, built.mark) : null;
+  let parts: ContainerRow[][];
+  let same = false;
+  if (built && changed) {
+    parts = built.parts;
+    same = true;
+    for (const name of changed) {
+      const i = built.index.get(name);
+      if (i === undefined) continue;
+      const part = nodeContainerRows(nodes[name]!, startedAt[name]);
+      if (part === parts[i]) continue;
+      if (same) parts = parts.slice();
+      same = false;
+      parts[i] = part;
+    }
+  } else {
+    parts = nodeOrder.map((name) => nodeContainerRows(nodes[name]!, startedAt[name]));
+  }
+  const all = built && same ? built.all : [];
+  if (!(built && same)) for (const part of parts) for (const row of part) all.push(row);
+  builtContainers = {
+    nodeOrder,
+    nodes,
+    startedAt,
+    mark: fleetMark(state),
+    index: built && built.nodeOrder === nodeOrder ? built.index : new Map(nodeOrder.map((n, i) => [n, i])),
+    parts,
+    all,
+  };
+  return all;
+}
 
 /** Every container of every node, whatever the scope. */
 export function allContainerRows(state: TuiState): ContainerRow[] {
-  return buildContainerRows(state.nodeOrder, state.nodes, state.startedAt);
+  return buildContainerRows(state);
 }
 
 const scopeContainers = memo((rows: ContainerRow[], scope: ContainerScope): ContainerRow[] => {

@@ -16,7 +16,16 @@ import type { ColumnDef, FittedColumn } from '../columns.js';
 import { fitText } from '../format.js';
 import { memo } from '../memo.js';
 import { type Cell, type Tone, toneOf } from '../segments.js';
-import type { ContainerUsageHistory, NodeConn, NodeEntry, NodeSort, TuiState } from '../state.js';
+import {
+  type ContainerUsageHistory,
+  changedSince,
+  type FleetChange,
+  fleetMark,
+  type NodeConn,
+  type NodeEntry,
+  type NodeSort,
+  type TuiState,
+} from '../state.js';
 import { allContainerRows, STATS_STALE_MS } from './containers.js';
 import type { PanelSpec, RowBase } from './spec.js';
 
@@ -170,14 +179,40 @@ function nodeRow(node: NodeEntry, stats: Record<string, ContainerUsageHistory> |
   return row;
 }
 
-const buildNodeRows = memo(
-  (nodeOrder: string[], nodes: TuiState['nodes'], stats: TuiState['stats']): NodeRow[] =>
-    nodeOrder.map((name) => nodeRow(nodes[name]!, stats[name])),
-);
+interface NodeRowsBuilt {
+  nodeOrder: string[];
+  nodes: TuiState['nodes'];
+  stats: TuiState['stats'];
+  /** The fleet log's change they were built at. */
+  mark: FleetChange | null;
+  rows: NodeRow[];
+  index: Map<string, number>;
+}
+let built: NodeRowsBuilt | null = null;
 
-/** Every node's row, in inventory order (no group, no sort). */
+/**
+ * Every node's row, in inventory order (no group, no sort). Built once, then only the rows of the
+ * nodes the fleet log names since are made again: a frame over ten thousand nodes costs what
+ * changed, not ten thousand rows.
+ */
 export function allNodeRows(state: TuiState): NodeRow[] {
-  return buildNodeRows(state.nodeOrder, state.nodes, state.stats);
+  const { nodeOrder, nodes, stats } = state;
+  if (built && built.nodeOrder === nodeOrder && built.nodes === nodes && built.stats === stats)
+    return built.rows;
+  const changed = built && built.nodeOrder === nodeOrder ? changedSince(state, built.mark) : null;
+  if (built && changed) {
+    const rows = built.rows.slice();
+    for (const name of changed) {
+      const i = built.index.get(name);
+      if (i !== undefined) rows[i] = nodeRow(nodes[name]!, stats[name]);
+    }
+    built = { ...built, nodes, stats, mark: fleetMark(state), rows };
+    return rows;
+  }
+  const rows = nodeOrder.map((name) => nodeRow(nodes[name]!, stats[name]));
+  const index = new Map(nodeOrder.map((name, i) => [name, i]));
+  built = { nodeOrder, nodes, stats, mark: fleetMark(state), rows, index };
+  return rows;
 }
 
 const inGroup = memo((rows: NodeRow[], group: string | null, groups: TuiState['groups']): NodeRow[] => {

@@ -25,6 +25,7 @@ import {
   appendHistory,
   type ContainerUsageHistory,
   EMPTY_HISTORY,
+  FLEET_LOG_MAX,
   type FleetEvent,
   type LogLine,
   type NodeConn,
@@ -505,6 +506,37 @@ function feedBatch(state: TuiState, facts: readonly FeedFact[]): Step {
 }
 
 export function reduceFleet(state: TuiState, action: FleetAction): TuiState | Step {
+  if (action.type === 'feedBatch' || action.type === 'logLines') return applyFact(state, action);
+  // The node's own records, read before the fact: inside a batch the top-level records are
+  // changed in place, so only the node's entries can tell whether this fact changed the node.
+  const name = action.node;
+  const entry = state.nodes[name];
+  const stats = state.stats[name];
+  const started = state.startedAt[name];
+  const result = applyFact(state, action);
+  const next = 'effects' in result ? result.state : result;
+  if (next.nodes[name] === entry && next.stats[name] === stats && next.startedAt[name] === started)
+    return result;
+  const logged = logChange(state, next, name);
+  return 'effects' in result ? { state: logged, effects: result.effects } : logged;
+}
+
+/** Logs that `name` changed between `before` and `after` (see `FleetLog`). */
+function logChange(before: TuiState, after: TuiState, name: string): TuiState {
+  const log = before.fleetLog;
+  // Only a log that described the records before goes on; else (or when long) a chain starts.
+  const current =
+    log.nodes === before.nodes && log.stats === before.stats && log.startedAt === before.startedAt;
+  const prev = current && log.last.depth < FLEET_LOG_MAX ? log.last : { prev: null, name: '', depth: 0 };
+  return withPart(after, 'fleetLog', {
+    last: { prev, name, depth: prev.depth + 1 },
+    nodes: after.nodes,
+    stats: after.stats,
+    startedAt: after.startedAt,
+  });
+}
+
+function applyFact(state: TuiState, action: FleetAction): TuiState | Step {
   switch (action.type) {
     case 'feedBatch':
       return feedBatch(state, action.facts);
