@@ -6,6 +6,7 @@ import { randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
 import { chmod, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { parseJson } from '../../src/protocol/parse.js';
 import { ensurePrivateDirectory, writeFileAtomic } from '../store/atomic-file.js';
 
 export const KEY_FILE_NAME = 'agent-key.json';
@@ -116,20 +117,11 @@ export async function readKeyRecord(path: string): Promise<KeyRecord | null> {
 }
 
 export function parseKeyRecord(path: string, text: string): KeyRecord {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new KeyFileError(`${path} is not valid JSON; run \`dokkup agent --rotate-key\` to issue a new key`);
-  }
-  const parsed = KeyRecordSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new KeyFileError(
-      `${path}: ${issue?.path.join('.') || '(root)'}: ${issue?.message}; run \`dokkup agent --rotate-key\` to issue a new key`,
-    );
-  }
-  return parsed.data;
+  const parsed = parseJson(text, KeyRecordSchema);
+  if (parsed.ok) return parsed.value;
+  const { kind, path: field, message } = parsed.problem;
+  const what = kind === 'syntax' ? `${path} is not valid JSON` : `${path}: ${field || '(root)'}: ${message}`;
+  throw new KeyFileError(`${what}; run \`dokkup agent --rotate-key\` to issue a new key`);
 }
 
 /** Hashes `key` and stores the record as `<dataDir>/agent-key.json` (0600, atomic, data dir 0700). */

@@ -5,12 +5,12 @@
  */
 import { createServer, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FeedSession, type FeedStateChange } from '../../src/client/feed-session.js';
+import { FeedSession, type FeedStateChange } from '../../src/client/feeds/session.js';
 import type { FeedEvent, LogLine } from '../../src/protocol/feeds.js';
 import { KeyVerifier } from '../auth/verifier.js';
 import { silentLogger } from '../logger.js';
 import { attachFeeds, type FeedsHandle } from './attach.js';
-import { MemoryFeedRuntime, memoryLogLine } from './memory-runtime.js';
+import { MemoryFeedRuntime, memoryLogLine } from './memory-runtime.fixture.js';
 
 const KEY = 'k'.repeat(43);
 const verifier = KeyVerifier.forKey(KEY, { params: { N: 1024, r: 8, p: 1, keyLength: 32 } });

@@ -9,7 +9,6 @@
  * client sees a deploy without polling. Nothing changed at all: nothing is sent. A summary not
  * yet sent when the next one is ready is merged into it (the parts it carried are kept).
  */
-import { DokkupError } from '../../src/core/errors.js';
 import type { AgentInfo, ContainerInfo, JobStatus } from '../../src/protocol/api.js';
 import type { AgentFrame, NodeSummary, NodeUsage } from '../../src/protocol/feeds.js';
 import { SUMMARY_DEFAULT_INTERVAL_MS } from '../../src/protocol/feeds.js';
@@ -27,8 +26,8 @@ export const SUMMARY_CHANGE_DELAY_MS = 1_000;
 /** The lists are read again every this many intervals even without a change seen (missed events). */
 const RESYNC_EVERY = 10;
 
-export class SummarySubscription extends Subscription<never> {
-  private readonly holds: (() => void)[] = [];
+export class SummarySubscription extends Subscription<never, { intervalMs?: number | undefined }> {
+  readonly topic = 'summary';
   private timer: NodeJS.Timeout | null = null;
   private soon: NodeJS.Timeout | null = null;
   private pending: NodeSummary | null = null;
@@ -44,32 +43,32 @@ export class SummarySubscription extends Subscription<never> {
     id: string,
     ctx: SubscriptionContext,
     private readonly source: SummarySource,
-    private readonly params: { intervalMs?: number | undefined },
+    params: { intervalMs?: number | undefined },
   ) {
+    super(id, ctx, params);
+  }
+
+  protected queueLimits() {
     // Only control frames go through the queue; summaries use the single `pending` slot.
-    super(id, 'summary', ctx, { maxItems: 0, maxBytes: 0 });
+    return { maxItems: 0, maxBytes: 0 };
   }
 
   async start(): Promise<void> {
     const hub = this.ctx.hub;
-    this.holds.push(hub.acquireStats());
-    this.holds.push(
+    this.hold(hub.acquireStats());
+    this.hold(
       hub.onContainerEvent((event) => {
         // Stats come and go with these; a health change or a restart changes the job list too.
         if (event.action !== 'update') this.changed();
       }),
     );
-    this.holds.push(
+    this.hold(
       hub.onOperationEvent((event) => {
         if (event.type === 'operation-done') this.changed();
       }),
     );
-    try {
-      await hub.whenEventsReady(this.ctx.limits.dockerReadyTimeoutMs);
-      await hub.whenStatsReady();
-    } catch (error) {
-      throw new DokkupError('docker_unavailable', (error as Error).message);
-    }
+    await this.whenDockerEventsReady();
+    await hub.whenStatsReady();
     if (this.stopped) return;
     this.ack();
     await this.build();
@@ -175,13 +174,12 @@ export class SummarySubscription extends Subscription<never> {
     return { type: 'summary', id: this.id, summary };
   }
 
-  protected release(): void {
+  protected override release(): void {
     if (this.timer) clearInterval(this.timer);
     if (this.soon) clearTimeout(this.soon);
     this.timer = null;
     this.soon = null;
     this.pending = null;
-    for (const undo of this.holds.splice(0)) undo();
   }
 
   protected itemFrame(value: never): AgentFrame {

@@ -35,6 +35,7 @@ import {
 } from '../protocol/api.js';
 import type { InventoryNode } from '../protocol/inventory.js';
 import type { JobSpec } from '../protocol/job.js';
+import { parseJson } from '../protocol/parse.js';
 import {
   AgentHttpError,
   AgentProtocolError,
@@ -441,16 +442,15 @@ export class AgentClient {
   }
 
   private parse<S extends z.ZodType>(schema: S, text: string, path: string): z.infer<S> {
-    const parsed = schema.safeParse(this.tryJson(text));
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const where = issue?.path.length ? ` at ${issue.path.join('.')}` : '';
-      throw new AgentProtocolError(
-        this.node.name,
-        `unexpected answer from ${path}${where}: ${issue?.message ?? 'invalid'} (is this a dokkup agent of a matching version?)`,
-      );
-    }
-    return parsed.data;
+    const parsed = parseJson(text, schema);
+    if (parsed.ok) return parsed.value;
+    const { kind, path: field, message } = parsed.problem;
+    const where = field ? ` at ${field}` : '';
+    const what = kind === 'syntax' ? `not JSON (${message})` : message;
+    throw new AgentProtocolError(
+      this.node.name,
+      `unexpected answer from ${path}${where}: ${what} (is this a dokkup agent of a matching version?)`,
+    );
   }
 
   private tryJson(text: string): unknown {

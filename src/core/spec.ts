@@ -8,9 +8,8 @@
  * path (`['container', 0, 'environment', 2]`); `src/config` turns that path into `line:col`.
  */
 
-import type { z } from 'zod';
 import type {
-  ContainerFileSchema,
+  ContainerFile,
   ContainerSpec,
   HealthcheckSpec,
   JobFile,
@@ -55,7 +54,6 @@ export const MIN_MEMORY_BYTES = 6 * 1024 * 1024;
 /** Prefix of the labels dokkup itself puts on containers (see `labels.ts`); users can't set them. */
 const RESERVED_LABEL_PREFIX = 'dokkup.';
 
-type ContainerFile = z.infer<typeof ContainerFileSchema>;
 type KeyValueFile = ContainerFile['labels'];
 
 /** Collects problems so a user sees every mistake in one run, not one per run. */

@@ -191,6 +191,8 @@ export const ContainerFileSchema = z
       .describe("docker-compose: run Docker's init process as PID 1 (it forwards signals and reaps zombies)"),
   })
   .describe('The container every replica runs');
+/** One `container:` entry as written in a job file. */
+export type ContainerFile = z.infer<typeof ContainerFileSchema>;
 
 export const UpdateFileSchema = z
   .strictObject({

@@ -14,7 +14,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import PQueue from 'p-queue';
-import { FeedSession } from '../../src/client/feed-session.js';
+import { FeedSession } from '../../src/client/feeds/session.js';
 import { LABEL_JOB, LABEL_VERSION } from '../../src/core/labels.js';
 import type { FeedEvent, StatsBatch } from '../../src/protocol/feeds.js';
 import { startAgentProcess } from '../harness/agent-process.js';

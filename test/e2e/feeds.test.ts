@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AgentClient } from '../../src/client/agent-client.js';
-import { FeedSession, type FeedStateChange } from '../../src/client/feed-session.js';
 import { type NodeLogLine, subscribeMergedLogs } from '../../src/client/feeds/merge.js';
+import { FeedSession, type FeedStateChange } from '../../src/client/feeds/session.js';
 import { parseJobText } from '../../src/config/index.js';
 import { LABEL_JOB, LABEL_VERSION } from '../../src/core/labels.js';
 import type { ContainerEvent, FeedEvent, LogLine, StatsBatch } from '../../src/protocol/feeds.js';
@@ -82,6 +82,8 @@ function runCliBinary(
 ): {
   child: ChildProcess;
   done: Promise<Ran>;
+  /** What the command printed so far. */
+  stdout(): string;
 } {
   const child = spawn(process.execPath, [agentBinary(), ...args], {
     cwd,
@@ -105,7 +107,7 @@ function runCliBinary(
   const done = new Promise<Ran>((resolve) =>
     child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr })),
   );
-  return { child, done };
+  return { child, done, stdout: () => stdout };
 }
 
 describeDocker('live feeds (real agents, real Docker)', () => {
@@ -178,7 +180,10 @@ describeDocker('live feeds (real agents, real Docker)', () => {
       s.subscribeEvents((e) => events.push(e), { onSubscribed: resolve, onError: reject }),
     );
     // Not managed by dokkup: no events for it.
-    await docker(node1.dockerHost, ['run', '-d', '--name', 'unmanaged', images().crash]);
+    const unmanaged = (
+      await docker(node1.dockerHost, ['run', '-d', '--name', 'unmanaged', images().crash])
+    ).stdout.trim();
+    expect(unmanaged).toMatch(/^[0-9a-f]{64}$/);
     const id = await runLabelled(node1, 'crasher', images().crash);
     const mine = () =>
       events.filter((e): e is ContainerEvent => e.type === 'container' && e.containerId === id);
@@ -186,8 +191,13 @@ describeDocker('live feeds (real agents, real Docker)', () => {
     expect(mine().map((e) => e.action)).toEqual(['create', 'start', 'die']);
     expect(mine().at(-1)).toMatchObject({ job: 'crasher', version: 'abc1234', exitCode: 3 });
     expect(mine().at(-1)?.at).toBeGreaterThan(Date.now() - 60_000);
-    expect(events.every((e) => e.type !== 'container' || e.job !== undefined)).toBe(true);
-    expect(events.filter((e) => e.type === 'container' && e.containerName === 'unmanaged')).toHaveLength(0);
+    // The unmanaged container started first, so its events would have come before the die.
+    const others = events.filter(
+      (e) =>
+        e.type === 'container' &&
+        (e.containerId === unmanaged || e.containerName === 'unmanaged' || e.job === ''),
+    );
+    expect(others).toEqual([]);
   });
 
   it('shows the known lines of a container, stdout and stderr marked, and follows new ones', async () => {
@@ -331,8 +341,23 @@ describeDocker('live feeds (real agents, real Docker)', () => {
       stopAfter: (out) =>
         id !== '' && out.includes(`"containerId":"${id}"`) && out.includes('"action":"die"'),
     });
-    // Give the command time to subscribe before the container starts.
-    await new Promise((r) => setTimeout(r, 1500));
+    // Ready once it prints an event it can only have seen subscribed: start idle probe
+    // containers on lab2 until one shows up, rather than guess how long subscribing takes.
+    let probes = 0;
+    for (;;) {
+      const probe = await runLabelled(node2, 'probe', images().webV1);
+      probes++;
+      const shown = await until(
+        () => proc.stdout().includes(`"containerId":"${probe}"`),
+        'a probe',
+        3000,
+      ).then(
+        () => true,
+        () => false,
+      );
+      if (shown) break;
+      if (probes >= 10) throw new Error('`dokkup events` showed none of 10 probe containers');
+    }
     id = await runLabelled(node2, 'evented', images().crash);
     const ran = await proc.done;
     expect(ran.code).toBe(130);

@@ -9,6 +9,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { FeedSession } from '../../src/client/feeds/session.js';
 import { AgentClient } from '../../src/client/index.js';
 import { parseJobText } from '../../src/config/index.js';
 import { type AgentProcess, agentBinary, startAgentProcess } from '../harness/agent-process.js';
@@ -112,6 +113,9 @@ describeDocker('dokkup tui (tmux, real agents on real Docker engines)', () => {
   let lab1: AgentProcess;
   let lab2: AgentProcess;
   let term: Terminal;
+  /** Every operation the agents started on job web, as they announce it on their feeds. */
+  const operations: { node: string; operation: string }[] = [];
+  const feeds: FeedSession[] = [];
 
   const webIds = async () =>
     [
@@ -169,11 +173,27 @@ describeDocker('dokkup tui (tmux, real agents on real Docker engines)', () => {
     const result = await client.deploy(logger, () => {});
     client.close();
     expect(result.ok).toBe(true);
+    for (const [node, agent] of [
+      ['lab1', lab1],
+      ['lab2', lab2],
+    ] as const) {
+      const session = new FeedSession({ name: node, baseUrl: agent.baseUrl, key: agent.key });
+      feeds.push(session);
+      await new Promise<void>((resolve, reject) =>
+        session.subscribeEvents(
+          (event) => {
+            if (event.type === 'operation-start') operations.push({ node, operation: event.operation });
+          },
+          { job: 'web', onSubscribed: resolve, onError: reject },
+        ),
+      );
+    }
     term = new Terminal(dir, ['-i', 'inventory.yaml', 'web.yaml', 'web-v2.yaml'], {});
   });
 
   afterAll(async () => {
     term?.close();
+    for (const session of feeds) session.close();
     await Promise.all([lab1?.stop(), lab2?.stop()]);
     await Promise.all([resetEngine(e1), resetEngine(e2)]);
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -266,9 +286,9 @@ describeDocker('dokkup tui (tmux, real agents on real Docker engines)', () => {
     const update = await term.waitForText('Node statuses:');
     expect(row(update, 'lab1', 'ONLINE', 'true', '->')).toBeDefined();
     await confirmAndFinish('Deploy web');
-    expect(
-      (await runningContainers(e1, { 'dokkup.job.name': 'web' })).every((c) => c.image === images.webV2),
-    ).toBe(true);
+    const updated = await runningContainers(e1, { 'dokkup.job.name': 'web' });
+    expect(updated.map((c) => c.image)).toEqual(updated.map(() => images.webV2));
+    expect(updated.length).toBeGreaterThan(0);
 
     await selectJob('web');
     await term.keys('r');
@@ -279,13 +299,15 @@ describeDocker('dokkup tui (tmux, real agents on real Docker engines)', () => {
     for (const e of [e1, e2]) {
       const running = await runningContainers(e, { 'dokkup.job.name': 'web' });
       expect(running.length).toBeGreaterThan(0);
-      expect(running.every((c) => c.image === images.webV1)).toBe(true);
+      expect(running.map((c) => c.image)).toEqual(running.map(() => images.webV1));
     }
     await clearFilter();
   });
 
   it('changes nothing when a confirmation is cancelled (enter on Cancel, n, esc)', async () => {
     const before = await webIds();
+    expect(before.length).toBeGreaterThan(0);
+    const mark = operations.length;
     await selectJob('web');
     for (const cancel of ['Enter', 'n', 'Escape']) {
       await term.keys('x');
@@ -295,20 +317,24 @@ describeDocker('dokkup tui (tmux, real agents on real Docker engines)', () => {
       await term.waitForText('Cancelled — nothing was changed');
       await term.waitFor('pane closed', (s) => !s.includes('Stop job summary:'));
     }
-    await sleep(1000);
-    expect(await webIds()).toEqual(before);
+    // Each cancel was processed (its message, then the pane gone), and so was a later key (the
+    // filter cleared): an operation started by any of them would have reached an agent by now.
     await clearFilter();
+    expect(operations.slice(mark)).toEqual([]);
+    expect(await webIds()).toEqual(before);
   });
 
   it('purges only after the job name is typed', async () => {
     const before = await webIds();
     expect(before.length).toBeGreaterThan(0);
+    const mark = operations.length;
     await selectJob('web');
     await term.keys('p');
     await term.waitForText('Type the job name to confirm');
     // y is just a letter here, and enter with a wrong name does nothing.
     await term.keys('y', 'Enter');
     await term.waitForText('Type web exactly to purge it');
+    expect(operations.slice(mark)).toEqual([]);
     expect(await webIds()).toEqual(before);
     await term.keys('BSpace');
     await term.type('web');
@@ -316,6 +342,21 @@ describeDocker('dokkup tui (tmux, real agents on real Docker engines)', () => {
     await term.waitForText(/Finished in .*esc\/enter to dismiss/, 60_000);
     await term.keys('Escape');
     expect(await webIds()).toEqual([]);
+    // One purge per node, the one typed right: the wrong-name enter started none, ever.
+    await waitFor('both stops announced', () => (operations.length - mark >= 2 ? true : undefined), {
+      timeoutMs: 10_000,
+      intervalMs: 50,
+    });
+    expect(operations.slice(mark)).toEqual([
+      expect.objectContaining({ operation: 'stop' }),
+      expect.objectContaining({ operation: 'stop' }),
+    ]);
+    expect(
+      operations
+        .slice(mark)
+        .map((o) => o.node)
+        .sort(),
+    ).toEqual(['lab1', 'lab2']);
     expect(await runningContainers(e1, { 'dokkup.job.name': 'logger' })).toHaveLength(1);
     await clearFilter();
   });

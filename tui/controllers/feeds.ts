@@ -1,5 +1,5 @@
 /**
- * Live data from every node's WebSocket feed session (`src/client/feed-session.ts`), dispatched
+ * Live data from every node's WebSocket feed session (`src/client/feeds/session.ts`), dispatched
  * as facts for the reducer to judge:
  * - each session's connection state, and the round trips its pings measure;
  * - each node's summary (info, job list, usage) at a low rate — what the nodes and jobs tables
@@ -20,9 +20,9 @@
  * Subscriptions follow the state: after each change, the wanted set is compared with the open one.
  */
 
-import { FeedSession, type FeedSessionOptions, isUnsupportedTopic } from '../../src/client/feed-session.js';
 import { ConnectScheduler } from '../../src/client/feeds/connect-scheduler.js';
 import { type MergedLogs, subscribeMergedLogs } from '../../src/client/feeds/merge.js';
+import { FeedSession, type FeedSessionOptions, isUnsupportedTopic } from '../../src/client/feeds/session.js';
 import type { InventoryNode } from '../../src/protocol/inventory.js';
 import type { FeedFact } from '../store/actions.js';
 import { logTargetKey } from '../store/select/logs.js';

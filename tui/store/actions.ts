@@ -4,8 +4,9 @@
  * HTTP request to a node answered, the answers to the effects they were asked to carry out — and
  * the reducer alone decides what they mean (a node's connectivity, what to refresh, …).
  */
-import type { FeedConnectionState } from '../../src/client/feed-session.js';
+
 import type { NodeLogLine } from '../../src/client/feeds/merge.js';
+import type { FeedConnectionState } from '../../src/client/feeds/session.js';
 import type { NodeStatus } from '../../src/core/outcome.js';
 import type { ContainerStats, FeedEvent, NodeSummary } from '../../src/protocol/feeds.js';
 import type { AgentInfo, ContainerInfo, JobStatus, Phase } from '../../src/protocol/index.js';

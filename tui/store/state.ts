@@ -3,7 +3,7 @@
  * a new one; the panels (`panels/`) and selectors (`select/`) derive what the views draw. Time only enters through
  * actions (`at`, `now`), so every transition is reproducible in a unit test.
  */
-import type { FeedConnectionState } from '../../src/client/feed-session.js';
+import type { FeedConnectionState } from '../../src/client/feeds/session.js';
 import { type NodeStatus, OUTCOMES, type Outcome } from '../../src/core/outcome.js';
 import type { ContainerStats } from '../../src/protocol/feeds.js';
 import type { AgentInfo, ContainerInfo, JobStatus, Phase, Plan } from '../../src/protocol/index.js';

@@ -3,7 +3,7 @@
  * job's nodes and only that job's events) until Ctrl-C: containers created, started, dying
  * (with exit code), health changes, removals, and deploys/rollbacks/stops as they run.
  */
-import { FeedSession } from '../../client/feed-session.js';
+import { FeedSession } from '../../client/feeds/session.js';
 import { describeFeedEvent, feedEventKind, feedEventLevel, formatEventTime } from '../../core/format.js';
 import { ExitCode, exitCodeForStatuses, type NodeStatus } from '../../core/outcome.js';
 import type { EventsJsonLine, FeedEvent } from '../../protocol/feeds.js';

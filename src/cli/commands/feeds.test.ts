@@ -12,7 +12,7 @@ import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeyVerifier } from '../../../agent/auth/verifier.js';
 import { attachFeeds, type FeedsHandle } from '../../../agent/feeds/attach.js';
-import { MemoryFeedRuntime, memoryLogLine } from '../../../agent/feeds/memory-runtime.js';
+import { MemoryFeedRuntime, memoryLogLine } from '../../../agent/feeds/memory-runtime.fixture.js';
 import { silentLogger } from '../../../agent/logger.js';
 import type { NodeLogLine } from '../../client/feeds/merge.js';
 import { type ContainerStats, TopJobJsonSchema } from '../../protocol/feeds.js';

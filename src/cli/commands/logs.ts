@@ -3,8 +3,9 @@
  * replica of a job on every node, merged in time order, each line prefixed `node/container`.
  * Like `docker compose logs`, stdout and stderr of the containers both go to stdout.
  */
-import { FeedSession } from '../../client/feed-session.js';
+
 import { type NodeLogLine, type NodeLogsOutcome, subscribeMergedLogs } from '../../client/feeds/merge.js';
+import { FeedSession } from '../../client/feeds/session.js';
 import { parseDurationMs } from '../../core/duration.js';
 import { shortId } from '../../core/format.js';
 import { ExitCode, exitCodeForStatuses, type NodeStatus } from '../../core/outcome.js';

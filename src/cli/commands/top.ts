@@ -5,7 +5,7 @@
  */
 
 import PQueue from 'p-queue';
-import { FeedSession, type FeedSubscriptionError } from '../../client/feed-session.js';
+import { FeedSession, type FeedSubscriptionError } from '../../client/feeds/session.js';
 import { shortId, statsColumns } from '../../core/format.js';
 import { exitCodeForStatuses, nodeLabel } from '../../core/outcome.js';
 import type { CliNodeError, CliNodeStatus } from '../../protocol/cli-json.js';

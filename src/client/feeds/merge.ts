@@ -8,7 +8,7 @@
  * For a finite read (`follow: false`), everything is sorted once every node has finished.
  */
 import type { LogLine, LogsParams } from '../../protocol/feeds.js';
-import type { FeedSession, FeedSubscriptionError, Unsubscribe } from '../feed-session.js';
+import type { FeedSession, FeedSubscriptionError, Unsubscribe } from './session.js';
 
 /** A log line with the node it came from. */
 export interface NodeLogLine extends LogLine {

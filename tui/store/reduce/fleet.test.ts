@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { FeedConnectionState } from '../../../src/client/feed-session.js';
+import type { FeedConnectionState } from '../../../src/client/feeds/session.js';
 import type { FeedEvent } from '../../../src/protocol/feeds.js';
 import type { Action } from '../actions.js';
 import { flashText } from '../overlays.js';

@@ -8,7 +8,7 @@
  * the stats, the event list) are copied once for the whole batch and then changed in place,
  * rather than copied again for every fact. Nothing outside the batch ever sees a draft.
  */
-import type { FeedConnectionState } from '../../../src/client/feed-session.js';
+import type { FeedConnectionState } from '../../../src/client/feeds/session.js';
 import {
   containerEventLevel,
   describeContainerEvent,

@@ -15,7 +15,9 @@
  * ```
  */
 import WebSocket from 'ws';
-import { routes } from '../protocol/api.js';
+import { type BackoffPolicy, backoffDelay } from '../../core/backoff.js';
+import { settleOnce } from '../../core/settle.js';
+import { routes } from '../../protocol/api.js';
 import {
   type AgentFrame,
   AgentFrameSchema,
@@ -30,11 +32,11 @@ import {
   type StatsParams,
   type SubscribeFrameInput,
   type SummaryParams,
-} from '../protocol/feeds.js';
-import type { InventoryNode } from '../protocol/inventory.js';
-import { baseUrlOf } from './agent-client.js';
-import type { ConnectGate, ConnectTicket } from './feeds/connect-scheduler.js';
-import { logTimestampNanos } from './feeds/timestamps.js';
+} from '../../protocol/feeds.js';
+import type { InventoryNode } from '../../protocol/inventory.js';
+import { baseUrlOf } from '../agent-client.js';
+import type { ConnectGate, ConnectTicket } from './connect-scheduler.js';
+import { LogCursor } from './log-cursor.js';
 
 export type FeedConnectionState =
   | 'connecting'
@@ -82,6 +84,8 @@ export interface FeedSessionOptions {
    * thousands of them never connect at the same instant); default: each attempt at once.
    */
   gate?: ConnectGate;
+  /** For tests: the clock (Unix ms) behind `lostAt` and the offline time limit. */
+  now?: () => number;
 }
 
 /** An agent's refusal of one subscription (the subscription is over). */
@@ -119,14 +123,8 @@ interface ClientSubscription {
   onBatch?: (batch: StatsBatch) => void;
   onLines?: (lines: LogLine[]) => void;
   onSummary?: (summary: NodeSummary) => void;
-  /** Logs: exact time of the latest line delivered per container (where to resume). */
-  lastNanos?: Map<string, bigint>;
-  /**
-   * Logs, after a resubscribe: per container, lines at or before this time were delivered
-   * already and are skipped until the first later one. Not applied otherwise: Docker's stdout
-   * and stderr lines are not strictly ordered by timestamp.
-   */
-  skipUntilAfter?: Map<string, bigint>;
+  /** Logs: where to resume after a reconnect, and which repeats to skip. */
+  cursor?: LogCursor;
   /** The agent acknowledged it on the current connection. */
   acknowledged: boolean;
 }
@@ -134,13 +132,10 @@ interface ClientSubscription {
 const DEFAULTS = {
   connectTimeoutMs: 5_000,
   heartbeatMs: 10_000,
-  initialMs: 250,
-  factor: 2,
-  maxMs: 10_000,
-  jitter: 0.3,
   offlineAfterAttempts: 5,
   offlineAfterMs: 15_000,
 };
+const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 250, factor: 2, maxMs: 10_000, jitter: 0.3 };
 
 /** Heartbeat ticks between two round-trip measurements on a connection that is never quiet. */
 const RTT_EVERY_TICKS = 6;
@@ -159,7 +154,9 @@ export class FeedSession {
   private readonly key: string;
   private readonly opts: typeof DEFAULTS;
   private readonly gate: ConnectGate | undefined;
+  private readonly backoff: BackoffPolicy;
   private readonly random: () => number;
+  private readonly now: () => number;
 
   private ws: WebSocket | null = null;
   private currentState: FeedConnectionState = 'connecting';
@@ -198,15 +195,19 @@ export class FeedSession {
     this.key = options.key;
     this.random = options.random ?? Math.random;
     this.gate = options.gate;
+    this.now = options.now ?? Date.now;
     this.opts = {
       connectTimeoutMs: options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
       heartbeatMs: options.heartbeatMs ?? DEFAULTS.heartbeatMs,
-      initialMs: options.backoff?.initialMs ?? DEFAULTS.initialMs,
-      factor: options.backoff?.factor ?? DEFAULTS.factor,
-      maxMs: options.backoff?.maxMs ?? DEFAULTS.maxMs,
-      jitter: options.backoff?.jitter ?? DEFAULTS.jitter,
       offlineAfterAttempts: options.offlineAfterAttempts ?? DEFAULTS.offlineAfterAttempts,
       offlineAfterMs: options.offlineAfterMs ?? DEFAULTS.offlineAfterMs,
+    };
+    const backoff = options.backoff ?? {};
+    this.backoff = {
+      initialMs: backoff.initialMs ?? DEFAULT_BACKOFF.initialMs,
+      factor: backoff.factor ?? DEFAULT_BACKOFF.factor,
+      maxMs: backoff.maxMs ?? DEFAULT_BACKOFF.maxMs,
+      jitter: backoff.jitter ?? DEFAULT_BACKOFF.jitter,
     };
     if (!options.lazy) this.start();
   }
@@ -267,21 +268,16 @@ export class FeedSession {
 
   /** Resolves once the session is open; rejects if it becomes offline, unauthorized or closed first. */
   waitUntilOpen(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const stop = this.onState((change) => {
-        if (change.state === 'open') {
-          queueMicrotask(() => stop());
-          resolve();
-        } else if (
-          change.state === 'offline' ||
-          change.state === 'unauthorized' ||
-          change.state === 'closed'
-        ) {
-          queueMicrotask(() => stop());
-          reject(new Error(`${this.node}: ${change.state}${change.error ? ` (${change.error})` : ''}`));
+    return settleOnce<void>((settle) =>
+      this.onState((change) => {
+        if (change.state === 'open') settle.resolve();
+        else if (change.state === 'offline' || change.state === 'unauthorized' || change.state === 'closed') {
+          settle.reject(
+            new Error(`${this.node}: ${change.state}${change.error ? ` (${change.error})` : ''}`),
+          );
         }
-      });
-    });
+      }),
+    );
   }
 
   // -------------------------------------------------------------------------------------------
@@ -311,7 +307,7 @@ export class FeedSession {
     onLines: (lines: LogLine[]) => void,
     handlers: SubscriptionHandlers = {},
   ): Unsubscribe {
-    return this.add('logs', compact({ ...params }), handlers, { onLines, lastNanos: new Map() });
+    return this.add('logs', compact({ ...params }), handlers, { onLines, cursor: new LogCursor() });
   }
 
   /**
@@ -345,31 +341,15 @@ export class FeedSession {
     };
   }
 
+  /** Logs pick up where they left off after a reconnect (see `LogCursor`). */
   private sendSubscribe(subscription: ClientSubscription): void {
     const frame = {
       type: 'subscribe',
       id: subscription.id,
       topic: subscription.topic,
-      params: this.resumeParams(subscription),
+      params: subscription.cursor?.subscribeParams(subscription.params) ?? subscription.params,
     };
     this.sendFrame(frame as SubscribeFrameInput);
-  }
-
-  /**
-   * Logs pick up where they left off: from just before the earliest "last line" of the
-   * containers seen (repeats are skipped by exact timestamp), without the tail.
-   */
-  private resumeParams(subscription: ClientSubscription): Record<string, unknown> {
-    if (subscription.topic !== 'logs' || !subscription.lastNanos || subscription.lastNanos.size === 0) {
-      return subscription.params;
-    }
-    let earliest: bigint | null = null;
-    for (const nanos of subscription.lastNanos.values())
-      if (earliest === null || nanos < earliest) earliest = nanos;
-    const { tail: _tail, ...rest } = subscription.params;
-    const sinceSeconds = Number((earliest as bigint) / 1000n) / 1e6 - 0.001;
-    const original = typeof rest['since'] === 'number' ? rest['since'] : 0;
-    return { ...rest, since: Math.max(sinceSeconds, original, 0) };
   }
 
   // -------------------------------------------------------------------------------------------
@@ -447,7 +427,6 @@ export class FeedSession {
       this.ping(ws);
       for (const subscription of this.subscriptions.values()) {
         subscription.acknowledged = false;
-        if (subscription.lastNanos) subscription.skipUntilAfter = new Map(subscription.lastNanos);
         this.sendSubscribe(subscription);
       }
     });
@@ -490,14 +469,11 @@ export class FeedSession {
   }
 
   private scheduleReconnect(minimumDelayMs = 0): void {
-    if (this.lostAt === null) this.lostAt = Date.now();
+    if (this.lostAt === null) this.lostAt = this.now();
     // A drop of an open connection is not a failed attempt; every failed reconnect is.
     if (this.currentState !== 'open') this.attempts++;
-    const base = Math.min(this.opts.initialMs * this.opts.factor ** this.retries, this.opts.maxMs);
-    this.retries++;
-    const jittered = base * (1 - this.opts.jitter + 2 * this.opts.jitter * this.random());
-    const delay = Math.max(jittered, minimumDelayMs);
-    const lostFor = Date.now() - this.lostAt;
+    const delay = Math.max(backoffDelay(this.retries++, this.backoff, this.random()), minimumDelayMs);
+    const lostFor = this.now() - this.lostAt;
     const state: FeedConnectionState =
       this.attempts >= this.opts.offlineAfterAttempts || lostFor >= this.opts.offlineAfterMs
         ? 'offline'
@@ -586,9 +562,11 @@ export class FeedSession {
       case 'stats':
         subscription.onBatch?.(parsed.batch);
         break;
-      case 'logs':
-        this.deliverLines(subscription, parsed.lines);
+      case 'logs': {
+        const fresh = subscription.cursor?.accept(parsed.lines) ?? [];
+        if (fresh.length > 0) subscription.onLines?.(fresh);
         break;
+      }
       case 'summary':
         subscription.onSummary?.(parsed.summary);
         break;
@@ -606,27 +584,6 @@ export class FeedSession {
         );
         break;
     }
-  }
-
-  private deliverLines(subscription: ClientSubscription, lines: LogLine[]): void {
-    const last = subscription.lastNanos;
-    if (!last) return;
-    const skip = subscription.skipUntilAfter;
-    const fresh: LogLine[] = [];
-    for (const line of lines) {
-      const nanos = logTimestampNanos(line.ts);
-      if (nanos !== null) {
-        const floor = skip?.get(line.containerId);
-        if (floor !== undefined) {
-          if (nanos <= floor) continue;
-          skip?.delete(line.containerId);
-        }
-        const previous = last.get(line.containerId);
-        if (previous === undefined || nanos > previous) last.set(line.containerId, nanos);
-      }
-      fresh.push(line);
-    }
-    if (fresh.length > 0) subscription.onLines?.(fresh);
   }
 
   /** Ends the session: no reconnects, every subscription dropped. */
