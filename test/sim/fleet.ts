@@ -9,7 +9,7 @@
  * with a group `all` and groups `rack-001`, `rack-002`, … of `groupSize` nodes each.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -62,7 +62,11 @@ interface SimProcess {
   next(): Promise<Record<string, unknown>>;
 }
 
-const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'main.js');
+/** The built simulator: beside this file in dist/, or dist's copy when this runs from source (vitest). */
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const MAIN = existsSync(path.join(HERE, 'main.js'))
+  ? path.join(HERE, 'main.js')
+  : path.join(HERE, '..', '..', 'dist', 'test', 'sim', 'main.js');
 
 function startProcess(args: string[]): SimProcess {
   const command = `ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "${process.execPath}" "${MAIN}" ${args.map((a) => `'${a}'`).join(' ')}`;

@@ -42,7 +42,7 @@ export const MAX_CONNECTING = 256;
 /**
  * How often nodes send their summary (their usage; a change of a node's job list is sent within a
  * second whatever this is): every 5 s for a small inventory, slower for a large one, so that
- * summaries arrive at no more than ~170 a second (10 s at 1,000 nodes, 60 s at 10,000).
+ * summaries arrive at no more than ~170 a second (6 s at 1,000 nodes, 60 s at 10,000).
  */
 export function summaryIntervalMs(nodes: number): number {
   return Math.min(60_000, Math.max(5_000, nodes * 6));
