@@ -121,7 +121,7 @@ describe('dokkup tui over 300 simulated agents (tmux)', () => {
     await keys('d');
     await waitForScreen('the job files offered', (s) => s.includes('api.yaml'));
     await keys('Enter');
-    await waitForScreen('the confirmation', (s) => /rack-002/.test(s) && /Cancel/.test(s), 60_000);
+    await waitForScreen('the confirmation', (s) => s.includes('rack-002') && s.includes('y confirm'), 60_000);
     await keys('y');
     const board = await waitForScreen('the rollout finished', (s) => /Finished in/.test(s), 120_000);
     expect(board).toContain('100/100 nodes done');
