@@ -21,6 +21,7 @@ import {
   type RolloutResult,
 } from '../client/rollout.js';
 import { exitCodeFor, nodeLabel } from '../core/outcome.js';
+import { terminalText } from '../core/terminal-text.js';
 import { CLI_JSON_SCHEMA_VERSION, type OperationJson, OperationJsonSchema } from '../protocol/cli-json.js';
 import type { InventoryNode } from '../protocol/inventory.js';
 import { booleanFlag, type CommandContext } from './command.js';
@@ -130,15 +131,15 @@ export async function runOperation(
     try {
       result = await planned.execute({
         onNodeStart: (node) => reporter?.begin(node.name),
-        onProgress: (node, line) => reporter?.update(node.name, line.message, line.phase),
+        onProgress: (node, line) => reporter?.update(node.name, terminalText(line.message), line.phase),
         onNodeDone: (record) => {
           const run = record.run!;
           if (run.status === 'online')
-            reporter?.finish(run.node.name, record.message, record.outcome !== 'failed');
+            reporter?.finish(run.node.name, terminalText(record.message), record.outcome !== 'failed');
           else
             reporter?.finish(
               run.node.name,
-              `${nodeLabel(run.status)}: ${run.error?.message ?? 'failed'}`,
+              `${nodeLabel(run.status)}: ${terminalText(run.error?.message ?? 'failed')}`,
               false,
             );
         },

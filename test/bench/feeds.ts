@@ -114,7 +114,12 @@ async function main(): Promise<void> {
 
     const [idleAgent, idleDockerd] = (await measure([agentPid, dockerdPid], WINDOW_MS)) as [Usage, Usage];
 
-    const session = new FeedSession({ name: 'bench', baseUrl: agent.baseUrl, key: agent.key });
+    const session = new FeedSession({
+      name: 'bench',
+      baseUrl: agent.baseUrl,
+      key: agent.key,
+      fingerprint: agent.fingerprint,
+    });
     sessions.push(session);
     const batches: { received: number; batch: StatsBatch }[] = [];
     const stopStats = session.subscribeStats({ intervalMs: 1000 }, (batch) =>

@@ -170,17 +170,23 @@ describeDocker('dokkup CLI end to end (built binary, three real agents on three 
   const v2 = versionOf(demoJob({ label: 'somechange' }));
 
   const writeJob = (text: string, file = 'demo.yaml') => writeFileSync(path.join(dir, file), text);
-  const writeInventory = (file: string, nodes: { name: string; location: string; key: string }[]) => {
+  const writeInventory = (
+    file: string,
+    nodes: { name: string; location: string; key: string; fingerprint?: string }[],
+  ) => {
     const list = nodes
-      .map((n) => ` - name: "${n.name}"\n   location: "${n.location}"\n   key: "${n.key}"\n`)
+      .map(
+        (n) =>
+          ` - name: "${n.name}"\n   location: "${n.location}"\n   key: "${n.key}"\n${n.fingerprint ? `   fingerprint: "${n.fingerprint}"\n` : ''}`,
+      )
       .join('\n');
     writeFileSync(
       path.join(dir, file),
       `nodes:\n${list}\ngroups:\n - name: "labs"\n   nodes: [${nodes.map((n) => `"${n.name}"`).join(', ')}]\n`,
     );
   };
-  const labs = () =>
-    agents.map((a, i) => ({ name: `lab${i + 1}`, location: `127.0.0.1:${a.port}`, key: a.key }));
+  // Every agent serves TLS (the default); the inventory pins each one's certificate.
+  const labs = () => agents.map((a, i) => a.inventoryNode(`lab${i + 1}`));
   const demo = (i: number, all = false): Promise<ContainerState[]> =>
     all
       ? allContainers(engines[i]!, JOB_LABEL)

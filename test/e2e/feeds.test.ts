@@ -122,7 +122,13 @@ describeDocker('live feeds (real agents, real Docker)', () => {
     name: string,
     options: Partial<ConstructorParameters<typeof FeedSession>[0]> = {},
   ) => {
-    const s = new FeedSession({ name, baseUrl: agent.baseUrl, key: agent.key, ...options });
+    const s = new FeedSession({
+      name,
+      baseUrl: agent.baseUrl,
+      key: agent.key,
+      fingerprint: agent.fingerprint,
+      ...options,
+    });
     sessions.push(s);
     return s;
   };
@@ -142,7 +148,7 @@ describeDocker('live feeds (real agents, real Docker)', () => {
     dir = mkdtempSync(path.join(tmpdir(), 'dokkup-feeds-e2e-'));
     writeFileSync(
       path.join(dir, 'inventory.yaml'),
-      `nodes:\n  - name: lab1\n    location: ${agent1.baseUrl}\n    key: ${agent1.key}\n  - name: lab2\n    location: ${agent2.baseUrl}\n    key: ${agent2.key}\ngroups:\n  - name: both\n    nodes: [lab1, lab2]\n`,
+      `nodes:\n  - name: lab1\n    location: ${agent1.baseUrl}\n    key: ${agent1.key}\n    fingerprint: ${agent1.fingerprint}\n  - name: lab2\n    location: ${agent2.baseUrl}\n    key: ${agent2.key}\n    fingerprint: ${agent2.fingerprint}\ngroups:\n  - name: both\n    nodes: [lab1, lab2]\n`,
     );
     for (const job of ['merged', 'stats']) {
       writeFileSync(
@@ -160,15 +166,22 @@ describeDocker('live feeds (real agents, real Docker)', () => {
   });
 
   it('refuses the upgrade without a key or with a wrong key (401)', async () => {
-    const none = (await RawFeedClient.connect(agent1.port, null)) as UpgradeRefusal;
+    const none = (await RawFeedClient.connect(
+      agent1.port,
+      null,
+      undefined,
+      agent1.fingerprint,
+    )) as UpgradeRefusal;
     expect(none.status).toBe(401);
     const wrong = (await RawFeedClient.connect(
       agent1.port,
       `${agent1.key.slice(0, -2)}xx`,
+      undefined,
+      agent1.fingerprint,
     )) as UpgradeRefusal;
     expect(wrong.status).toBe(401);
     expect(JSON.parse(wrong.body)).toMatchObject({ error: { code: 'unauthorized' } });
-    const ok = await RawFeedClient.connect(agent1.port, agent1.key);
+    const ok = await RawFeedClient.connect(agent1.port, agent1.key, undefined, agent1.fingerprint);
     expect(ok).toBeInstanceOf(RawFeedClient);
     (ok as RawFeedClient).close();
   });
@@ -385,6 +398,7 @@ describeDocker('live feeds (real agents, real Docker)', () => {
       location: agent2.baseUrl,
       baseUrl: agent2.baseUrl,
       key: agent2.key,
+      fingerprint: agent2.fingerprint,
     });
     const spec = parseJobText(
       `name: deployed\nnode: lab2\ncount: 2\nupdate:\n  min_healthy_time: 1s\ncontainer:\n  - image: "${images().logger}"\n`,
@@ -457,7 +471,7 @@ describeDocker('live feeds (real agents, real Docker)', () => {
     await new Promise((r) => setTimeout(r, 500));
     const before = rssKiB(pid);
 
-    const reader = await RawFeedClient.connect(agent1.port, agent1.key);
+    const reader = await RawFeedClient.connect(agent1.port, agent1.key, undefined, agent1.fingerprint);
     if (!(reader instanceof RawFeedClient)) throw new Error('upgrade refused');
     reader.send({ type: 'subscribe', id: 'h', topic: 'logs', params: { container: history } });
     reader.send({

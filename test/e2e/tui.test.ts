@@ -159,7 +159,7 @@ describeDocker('dokkup tui (tmux, real agents on real Docker engines)', () => {
     dir = mkdtempSync(join(tmpdir(), 'dokkup-tui-e2e-'));
     writeFileSync(
       join(dir, 'inventory.yaml'),
-      `nodes:\n  - name: lab1\n    location: 127.0.0.1:${lab1.port}\n    key: ${lab1.key}\n  - name: lab2\n    location: 127.0.0.1:${lab2.port}\n    key: ${lab2.key}\ngroups:\n  - name: all\n    nodes: [lab1, lab2]\n`,
+      `nodes:\n  - name: lab1\n    location: 127.0.0.1:${lab1.port}\n    key: ${lab1.key}\n    fingerprint: ${lab1.fingerprint}\n  - name: lab2\n    location: 127.0.0.1:${lab2.port}\n    key: ${lab2.key}\n    fingerprint: ${lab2.fingerprint}\ngroups:\n  - name: all\n    nodes: [lab1, lab2]\n`,
     );
     const web = (image: string) => job('web', image, 2, '    ports:\n      - in: 8000\n');
     writeFileSync(join(dir, 'web.yaml'), web(images.webV1));
@@ -169,7 +169,13 @@ describeDocker('dokkup tui (tmux, real agents on real Docker engines)', () => {
       job('logger', images.logger, 1).replace('group: all', 'node: lab1'),
       'logger.yaml',
     );
-    const client = new AgentClient({ name: 'lab1', location: '', baseUrl: lab1.baseUrl, key: lab1.key });
+    const client = new AgentClient({
+      name: 'lab1',
+      location: '',
+      baseUrl: lab1.baseUrl,
+      key: lab1.key,
+      fingerprint: lab1.fingerprint,
+    });
     const result = await client.deploy(logger, () => {});
     client.close();
     expect(result.ok).toBe(true);
@@ -177,7 +183,12 @@ describeDocker('dokkup tui (tmux, real agents on real Docker engines)', () => {
       ['lab1', lab1],
       ['lab2', lab2],
     ] as const) {
-      const session = new FeedSession({ name: node, baseUrl: agent.baseUrl, key: agent.key });
+      const session = new FeedSession({
+        name: node,
+        baseUrl: agent.baseUrl,
+        key: agent.key,
+        fingerprint: agent.fingerprint,
+      });
       feeds.push(session);
       await new Promise<void>((resolve, reject) =>
         session.subscribeEvents(
@@ -235,7 +246,13 @@ describeDocker('dokkup tui (tmux, real agents on real Docker engines)', () => {
     expect(row(screen, 'lab1', 'logger-')).toMatch(/\d+\.\d%/);
     // A container that burns a CPU shows it within a few stats batches.
     const busy = parseJobText(job('busy', images.busy, 1).replace('group: all', 'node: lab2'), 'busy.yaml');
-    const client = new AgentClient({ name: 'lab2', location: '', baseUrl: lab2.baseUrl, key: lab2.key });
+    const client = new AgentClient({
+      name: 'lab2',
+      location: '',
+      baseUrl: lab2.baseUrl,
+      key: lab2.key,
+      fingerprint: lab2.fingerprint,
+    });
     try {
       expect((await client.deploy(busy, () => {})).ok).toBe(true);
       await term.waitFor('busy container over 20% CPU', (s) => {
@@ -261,6 +278,43 @@ describeDocker('dokkup tui (tmux, real agents on real Docker engines)', () => {
     await term.waitFor('containers unfiltered', (s) => /\[3\] Containers \(\d+\) /.test(s));
   });
 
+  it("shows a container's escape sequences as text in the log view: the terminal's title and screen stay", async () => {
+    const printer = parseJobText(
+      job(
+        'printer',
+        images.webV1,
+        1,
+        `    entrypoint: ["/bin/sh", "-c"]\n    command: ["printf '\\\\033]0;pwned\\\\007\\\\033[2J\\\\033[31mred\\\\033[0m evil-line\\\\n'; trap 'exit 0' TERM; httpd -f -p 8000 -h /www & wait"]\n`,
+      ).replace('group: all', 'node: lab1'),
+      'printer.yaml',
+    );
+    const client = new AgentClient({
+      name: 'lab1',
+      location: '',
+      baseUrl: lab1.baseUrl,
+      key: lab1.key,
+      fingerprint: lab1.fingerprint,
+    });
+    try {
+      expect((await client.deploy(printer, () => {})).ok).toBe(true);
+    } finally {
+      client.close();
+    }
+    const titleBefore = tmux(['display-message', '-p', '-t', term.name, '#{pane_title}']);
+    await term.waitFor('the printer container', (s) => !!row(s, 'lab1', 'printer-', 'running'));
+    await term.keys('3', '/');
+    await term.type('printer');
+    await term.keys('Enter', 'l');
+    const screen = await term.waitForText('evil-line');
+    expect(screen).toContain('\\x1b]0;pwned\\x07\\x1b[2Jred evil-line');
+    // Nothing was obeyed: the title is what it was, and the tables are still on screen.
+    expect(tmux(['display-message', '-p', '-t', term.name, '#{pane_title}'])).toBe(titleBefore);
+    expect(tmux(['display-message', '-p', '-t', term.name, '#{pane_title}'])).not.toContain('pwned');
+    expect(screen).toMatch(/\[1\] Nodes/);
+    await term.keys('Escape', 'Escape');
+    await term.waitFor('containers unfiltered', (s) => /\[3\] Containers \(\d+\) /.test(s));
+  });
+
   it('scales a job with s and a typed count', async () => {
     await selectJob('web');
     await term.keys('s');
@@ -274,6 +328,43 @@ describeDocker('dokkup tui (tmux, real agents on real Docker engines)', () => {
     expect((await runningContainers(e1, { 'dokkup.job.name': 'web' })).length).toBe(3);
     expect((await runningContainers(e2, { 'dokkup.job.name': 'web' })).length).toBe(3);
     await clearFilter();
+  });
+
+  it("shows the nodes' audit logs in the Events tab: the scale of both nodes, with the key's id", async () => {
+    await term.keys(':');
+    await term.type('events');
+    await term.keys('Enter');
+    // Newest first: the scale's entries of both nodes, at the time it ended (above its progress).
+    const screen = await term.waitFor(
+      'audit entries of the scale',
+      (s) =>
+        /lab1\s+audit: deploy web \(scale, .*2 -> 3\) ok/.test(s) &&
+        /lab2\s+audit: deploy web \(scale, .*2 -> 3\) ok/.test(s),
+    );
+    expect(screen).toMatch(/key [0-9a-f]{12} from 127\.0\.0\.1/);
+    expect(screen).not.toContain(lab1.key);
+    await term.keys('Escape');
+  });
+
+  it("shows an error message carrying a container's escapes as text on the rollout board", async () => {
+    // The agent's unhealthy message quotes the health check's output, which the container controls.
+    writeFileSync(
+      join(dir, 'sick.yaml'),
+      `name: sick\nnode: lab2\ncount: 1\nupdate:\n  healthy_deadline: 15s\n  min_healthy_time: 1s\ncontainer:\n  - image: "${images.webV1}"\n    healthcheck:\n      test: "printf '\\\\033]0;pwned\\\\007\\\\033[2Jbad-health'; exit 1"\n      interval: 1s\n      retries: 1\n`,
+    );
+    const titleBefore = tmux(['display-message', '-p', '-t', term.name, '#{pane_title}']);
+    await term.keys('d');
+    await term.waitForText('▶ web.yaml');
+    for (let i = 0; i < 10 && !term.screen().includes('▶ sick.yaml'); i++) await term.keys('Down');
+    await term.waitForText('▶ sick.yaml');
+    await term.keys('Enter');
+    await term.waitForText('Node statuses:');
+    await term.keys('y');
+    const board = await term.waitForText(/Finished in .*esc\/enter to dismiss/, 90_000);
+    expect(board).toContain('\\x1b]0;pwned\\x07\\x1b[2Jbad-health');
+    expect(tmux(['display-message', '-p', '-t', term.name, '#{pane_title}'])).toBe(titleBefore);
+    await term.keys('Escape');
+    await term.waitFor('board dismissed', (s) => !s.includes('Rollout:'));
   });
 
   it('rolls back with r after an update', async () => {
@@ -375,6 +466,29 @@ describeDocker('dokkup tui (tmux, real agents on real Docker engines)', () => {
       (s) => !!row(s, '●', 'lab2', 'ONLINE') && /nodes 2 online/.test(s),
       60_000,
     );
+  });
+
+  it('shows a node whose certificate is not the pinned one as UNTRUSTED, in its row and the header', async () => {
+    const wrong = mkdtempSync(join(tmpdir(), 'dokkup-tui-untrusted-'));
+    writeFileSync(
+      join(wrong, 'inventory.yaml'),
+      `nodes:\n  - name: lab1\n    location: 127.0.0.1:${lab1.port}\n    key: ${lab1.key}\n    fingerprint: ${lab1.fingerprint}\n  - name: lab2\n    location: 127.0.0.1:${lab2.port}\n    key: ${lab2.key}\n    fingerprint: SHA256:${'0'.repeat(64)}\n`,
+    );
+    const tui = new Terminal(wrong, ['-i', 'inventory.yaml'], {});
+    try {
+      // Each node's first answer comes on its own: wait for both rows to be settled.
+      const screen = await tui.waitFor(
+        'lab2 untrusted and lab1 online',
+        (s) => !!row(s, 'lab2', 'UNTRUSTED') && !!row(s, '●', 'lab1', 'ONLINE'),
+      );
+      expect(row(screen, '●', 'lab1', 'ONLINE')).toBeDefined();
+      expect(screen).toMatch(/1 untrusted/);
+      await tui.keys('q');
+      await tui.waitForText('TUI EXITED 0');
+    } finally {
+      tui.close();
+      rmSync(wrong, { recursive: true, force: true });
+    }
   });
 
   it('runs with an embedded agent on the local engine when there is no inventory', async () => {

@@ -45,7 +45,13 @@ describeDocker('deploy lifecycle on one node (real agent, real Docker)', () => {
 
   beforeAll(async () => {
     agent = await startAgentProcess({ dockerHost: engine.dockerHost });
-    client = new AgentClient({ name: 'n1', location: agent.baseUrl, baseUrl: agent.baseUrl, key: agent.key });
+    client = new AgentClient({
+      name: 'n1',
+      location: agent.baseUrl,
+      baseUrl: agent.baseUrl,
+      key: agent.key,
+      fingerprint: agent.fingerprint,
+    });
   });
   afterAll(async () => {
     await agent?.stop();
@@ -341,13 +347,16 @@ describeDocker('deploy lifecycle on one node (real agent, real Docker)', () => {
 
   it('refuses a job binding the Docker socket (agent policy), in the plan and the deploy, creating nothing', async () => {
     const s = spec(web(images.webV1, '    volumes:\n      - /var/run/docker.sock:/var/run/docker.sock\n'), 1);
-    await expect(client.plan(job, { operation: 'deploy', spec: s })).rejects.toMatchObject({
-      status: 400,
-      body: { code: 'invalid_request', path: 'spec.container.volumes.0' },
-    });
-    const { result } = await deploy(s);
-    expect(result).toMatchObject({ ok: false, error: { code: 'invalid_request' } });
-    expect(result.message).toMatch(/control of Docker.*--allow-host-binds/);
+    for (const attempt of [
+      () => client.plan(job, { operation: 'deploy', spec: s }),
+      () => client.deploy(s, () => {}),
+    ]) {
+      await expect(attempt()).rejects.toMatchObject({
+        status: 400,
+        body: { code: 'invalid_request', path: 'spec.container.volumes.0' },
+      });
+    }
+    await expect(client.deploy(s, () => {})).rejects.toThrow(/runtime sockets|binds a socket/);
     expect(await ids()).toEqual([]);
   });
 

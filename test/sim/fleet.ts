@@ -5,15 +5,20 @@
  * ~5,000 file descriptors (and ~2,500 ports) in that process. The processes raise their soft
  * `ulimit -n` to the hard limit before starting (`sh -c 'ulimit -n …; exec node …'`).
  *
- * Writes one inventory for the whole fleet (`<dir>/inventory.yaml`, keys as `${DOKKUP_SIM_KEY}`)
- * with a group `all` and groups `rack-001`, `rack-002`, … of `groupSize` nodes each.
+ * Every node serves TLS (like `dokkup agent`) with one certificate, made here once and given to
+ * every process (`--tls-cert`/`--tls-key`), so one fingerprint pins the whole fleet.
+ *
+ * Writes one inventory for the whole fleet (`<dir>/inventory.yaml`, keys as `${DOKKUP_SIM_KEY}`,
+ * fingerprints as `${DOKKUP_SIM_FINGERPRINT}`) with a group `all` and groups `rack-001`,
+ * `rack-002`, … of `groupSize` nodes each.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { SIM_KEY_ENV } from './simulator.js';
+import { createSelfSignedCertificate, fingerprintOf } from '../../agent/tls/certificate.js';
+import { SIM_FINGERPRINT_ENV, SIM_KEY_ENV } from './simulator.js';
 
 export interface FleetOptions {
   nodes: number;
@@ -28,6 +33,8 @@ export interface FleetOptions {
   deploy?: boolean;
   /** Nodes per `rack-NNN` group (default 100). */
   groupSize?: number;
+  /** Plain HTTP (`dokkup agent --insecure-http`) instead of TLS (default false). */
+  plainHttp?: boolean;
 }
 
 export interface FleetNode {
@@ -40,11 +47,13 @@ export interface FleetNode {
 
 export interface Fleet {
   key: string;
+  /** `SHA256:<hex>` of the certificate every node serves (null over plain HTTP). */
+  fingerprint: string | null;
   nodes: FleetNode[];
   inventory: string;
   job: string;
   groups: Record<string, string[]>;
-  /** The environment a dokkup process needs to read the inventory (the key). */
+  /** The environment a dokkup process needs to read the inventory (the key and the fingerprint). */
   env: Record<string, string>;
   /** Stops these nodes (fleet indexes, 0-based). */
   stopNodes(indexes: readonly number[]): Promise<void>;
@@ -109,6 +118,16 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const width = String(options.nodes).length;
   const key = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url');
   mkdirSync(options.dir, { recursive: true });
+  const certificate = options.plainHttp
+    ? undefined
+    : await createSelfSignedCertificate(['127.0.0.1', 'localhost']);
+  const fingerprint = certificate ? fingerprintOf(certificate.cert) : null;
+  const certFile = path.join(options.dir, 'sim-cert.pem');
+  const certKeyFile = path.join(options.dir, 'sim-cert-key.pem');
+  if (certificate) {
+    writeFileSync(certFile, certificate.cert, { mode: 0o600 });
+    writeFileSync(certKeyFile, certificate.key, { mode: 0o600 });
+  }
   const processes: SimProcess[] = [];
   const nodes: FleetNode[] = [];
   try {
@@ -133,6 +152,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
           ? ['--events-per-minute', String(options.eventsPerMinute)]
           : []),
         ...(options.deploy === false ? [] : ['--deploy']),
+        ...(certificate ? ['--tls-cert', certFile, '--tls-key', certKeyFile] : ['--insecure-http']),
       ];
       const sim = startProcess(args);
       processes.push(sim);
@@ -164,6 +184,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       `  - name: ${n.name}`,
       `    location: ${n.location}`,
       `    key: \${${SIM_KEY_ENV}}`,
+      ...(fingerprint ? [`    fingerprint: \${${SIM_FINGERPRINT_ENV}}`] : []),
     ]),
     'groups:',
     ...Object.entries(groups).flatMap(([name, members]) => [
@@ -182,11 +203,12 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   let closed = false;
   return {
     key,
+    fingerprint,
     nodes,
     inventory,
     job: path.join(options.dir, 'sim-0', 'job.yaml'),
     groups,
-    env: { [SIM_KEY_ENV]: key },
+    env: { [SIM_KEY_ENV]: key, ...(fingerprint ? { [SIM_FINGERPRINT_ENV]: fingerprint } : {}) },
     async stopNodes(indexes) {
       const byProcess = new Map<number, number[]>();
       for (const i of indexes) {

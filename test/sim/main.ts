@@ -8,17 +8,21 @@
  *     [--first-index 2500 --name-width 5]                (one slice of a fleet over several processes)
  *     [--events-per-minute 0.5] [--no-feeds]             (the live feeds' ambient events, or no feeds)
  *     [--deploy] [--key KEY]                             (the job already running on every node)
+ *     [--insecure-http]                                  (plain HTTP instead of TLS)
+ *     [--tls-cert FILE --tls-key FILE]                   (the certificate to serve; default a new one)
  *
- * Writes `<dir>/inventory.yaml` (keys as `${DOKKUP_SIM_KEY}`) and `<dir>/job.yaml`, then prints
- * one JSON line `{"ready":true,"nodes":N,"key":"…","inventory":"…","job":"…"}` on stdout and
- * serves until SIGTERM/SIGINT or until stdin closes.
+ * Writes `<dir>/inventory.yaml` (keys as `${DOKKUP_SIM_KEY}`, fingerprints as
+ * `${DOKKUP_SIM_FINGERPRINT}`) and `<dir>/job.yaml`, then prints one JSON line
+ * `{"ready":true,"nodes":N,"env":{…},"inventory":"…","job":"…","list":[…]}` on stdout (`env`:
+ * what the CLI's environment needs; `list`: every node's name and location) and serves until
+ * SIGTERM/SIGINT or until stdin closes.
  *
  * Commands on stdin, one a line, each answered with one JSON line on stdout:
  *   stop 3,5,7     stop these nodes (0-based, of this process): nothing listens there any more
  *   drop           cut every open feed socket at once (a network blip; the nodes stay up)
  *   sessions       how many feed sessions are open
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -59,6 +63,9 @@ async function main(): Promise<void> {
       'no-feeds': { type: 'boolean', default: false },
       deploy: { type: 'boolean', default: false },
       key: { type: 'string' },
+      'insecure-http': { type: 'boolean', default: false },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
     },
   });
   const rttMs = parseDurationMs(values.rtt);
@@ -68,6 +75,13 @@ async function main(): Promise<void> {
     throw new Error(`--nodes must be a positive whole number, got ${values.nodes}`);
   if (!values.dir) throw new Error('--dir is required');
   const indexes = (list: string | undefined) => (list ? list.split(',').map(Number) : []);
+  if (Boolean(values['tls-cert']) !== Boolean(values['tls-key']))
+    throw new Error('--tls-cert and --tls-key go together');
+  // One certificate for every process of a fleet (fleet.ts), so one fingerprint pins them all.
+  const certificate =
+    values['tls-cert'] && values['tls-key']
+      ? { cert: readFileSync(values['tls-cert'], 'utf8'), key: readFileSync(values['tls-key'], 'utf8') }
+      : undefined;
   const sim = await startSimulator({
     nodes: count,
     host: values.host,
@@ -79,6 +93,8 @@ async function main(): Promise<void> {
     ...(values.key ? { key: values.key } : {}),
     ...(rttMs > 0 ? { latency: { rttMs, jitterMs } } : {}),
     feeds: values['no-feeds'] ? false : { eventsPerMinute: Number(values['events-per-minute']) },
+    plainHttp: values['insecure-http'],
+    ...(certificate ? { certificate } : {}),
   });
   if (values.deploy) {
     // The job already running everywhere, deployed by each node's own engine (no network).
@@ -94,7 +110,7 @@ async function main(): Promise<void> {
   writeFileSync(job, SIM_JOB_YAML);
   const nodes = sim.nodes.map((n) => ({ name: n.name, location: n.location }));
   process.stdout.write(
-    `${JSON.stringify({ ready: true, nodes: count, key: sim.key, inventory, job, rttMs, jitterMs, list: nodes })}\n`,
+    `${JSON.stringify({ ready: true, nodes: count, env: sim.env(), inventory, job, rttMs, jitterMs, list: nodes })}\n`,
   );
 
   let stopping = false;

@@ -9,7 +9,7 @@ import type { NodeLogLine } from '../../src/client/feeds/merge.js';
 import type { FeedConnectionState } from '../../src/client/feeds/session.js';
 import type { NodeStatus } from '../../src/core/outcome.js';
 import type { ContainerStats, FeedEvent, NodeSummary } from '../../src/protocol/feeds.js';
-import type { AgentInfo, ContainerInfo, JobStatus, Phase } from '../../src/protocol/index.js';
+import type { AgentInfo, AuditEntry, ContainerInfo, JobStatus, Phase } from '../../src/protocol/index.js';
 import type { CommandId } from './keymap.js';
 import type { Flash, LogTarget, NodePlan, OperationRequest, RolloutNodeStatus } from './state.js';
 
@@ -35,6 +35,8 @@ export type Action =
   | { type: 'feedBatch'; facts: FeedFact[] }
   /** Log lines for `target`, in time order (merged across containers and nodes). */
   | { type: 'logLines'; target: LogTarget; lines: NodeLogLine[]; dropped?: number }
+  /** A node's audit entries since the time asked for (answer to a `readAudit` effect). */
+  | { type: 'auditRead'; node: string; entries: AuditEntry[] }
   // Facts from HTTP requests to a node (info, job list, other containers).
   | {
       type: 'nodeProbed';

@@ -34,6 +34,7 @@ const STATUS_MARK: Readonly<Record<RolloutNodeStatus, string>> = {
   failed: '✖',
   offline: '○',
   unauthorized: '✖',
+  untrusted: '⚠',
   skipped: '-',
   declined: '-',
 };

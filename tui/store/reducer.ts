@@ -7,6 +7,7 @@
 import type { Action } from './actions.js';
 import { type Step, step, toStep } from './effects.js';
 import type { CommandId } from './keymap.js';
+import { auditDue, auditRead, auditTick } from './reduce/audit.js';
 import { fleetCommands, reduceFleet } from './reduce/fleet.js';
 import { navigationCommands } from './reduce/navigation.js';
 import { nodeViewCommands } from './reduce/node-view.js';
@@ -32,7 +33,9 @@ export function runCommand(state: TuiState, command: CommandId, char?: string): 
 export function reduce(state: TuiState, action: Action): Step {
   switch (action.type) {
     case 'tick':
-      return step(action.now === state.now ? state : { ...state, now: action.now });
+      return auditTick(action.now === state.now ? state : { ...state, now: action.now });
+    case 'auditRead':
+      return step(auditRead(state, action));
     case 'resize':
       return step(
         action.width === state.screen.width && action.height === state.screen.height
@@ -60,7 +63,9 @@ export function reduce(state: TuiState, action: Action): Step {
     case 'planFailed':
     case 'rolloutProgress':
     case 'rolloutNode':
-    case 'rolloutFinished':
-      return toStep(reduceRollout(state, action));
+    case 'rolloutFinished': {
+      const done = toStep(reduceRollout(state, action));
+      return action.type === 'rolloutFinished' ? { ...done, state: auditDue(done.state) } : done;
+    }
   }
 }

@@ -57,7 +57,8 @@ async function until(check: () => boolean, what: string, timeoutMs = 5000): Prom
 
 describe('feedsUrlOf', () => {
   it('turns an agent location into its feeds WebSocket URL', () => {
-    expect(feedsUrlOf('10.0.0.5:8080')).toBe('ws://10.0.0.5:8080/v1/feeds');
+    expect(feedsUrlOf('10.0.0.5:8080')).toBe('wss://10.0.0.5:8080/v1/feeds');
+    expect(feedsUrlOf('http://10.0.0.5:8080')).toBe('ws://10.0.0.5:8080/v1/feeds');
     expect(feedsUrlOf('https://lab1.example:8443/')).toBe('wss://lab1.example:8443/v1/feeds');
     expect(feedsUrlOf('http://lab1:8080/dokkup')).toBe('ws://lab1:8080/dokkup/v1/feeds');
   });
@@ -72,7 +73,7 @@ describe('FeedSession heartbeat', () => {
     });
     const session = new FeedSession({
       name: 'silent',
-      baseUrl: `127.0.0.1:${peer.port}`,
+      baseUrl: `http://127.0.0.1:${peer.port}`,
       key: 'k',
       heartbeatMs: 100,
       backoff: { initialMs: 20, jitter: 0 },
@@ -98,7 +99,7 @@ describe('FeedSession heartbeat', () => {
       for (const s of peer.sockets) s.destroy();
       peer.server.close();
     });
-    const session = new FeedSession({ name: 'odd', baseUrl: `127.0.0.1:${peer.port}`, key: 'k' });
+    const session = new FeedSession({ name: 'odd', baseUrl: `http://127.0.0.1:${peer.port}`, key: 'k' });
     cleanups.push(() => session.close());
     const sessionErrors: string[] = [];
     session.onSessionError((e) => sessionErrors.push(e.message));

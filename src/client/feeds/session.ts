@@ -5,7 +5,8 @@
  * so a UI can show it per node:
  *
  *   connecting → open → reconnecting → (after N failed attempts or T ms) offline
- *   unauthorized: the agent refused the key (no retry); closed: `close()` was called.
+ *   unauthorized: the agent refused the key (no retry); untrusted: its TLS certificate is not
+ *   the one the inventory trusts, nothing was sent (no retry); closed: `close()` was called.
  *
  * ```ts
  * const session = new FeedSession({ name: 'lab1', baseUrl: 'http://10.0.0.5:8080', key });
@@ -34,7 +35,8 @@ import {
   type SummaryParams,
 } from '../../protocol/feeds.js';
 import type { InventoryNode } from '../../protocol/inventory.js';
-import { baseUrlOf } from '../agent-client.js';
+import { baseUrlOf, notTlsError } from '../agent-client.js';
+import { connectTrusted, NotTlsError, TlsTrustError, trustOf } from '../transport.js';
 import type { ConnectGate, ConnectTicket } from './connect-scheduler.js';
 import { LogCursor } from './log-cursor.js';
 
@@ -44,6 +46,7 @@ export type FeedConnectionState =
   | 'reconnecting'
   | 'offline'
   | 'unauthorized'
+  | 'untrusted'
   | 'closed';
 
 export interface FeedStateChange {
@@ -65,6 +68,10 @@ export interface FeedSessionOptions {
   /** `http(s)://host:port` (or an inventory `location`). */
   baseUrl: string;
   key: string;
+  /** For wss: the agent's pinned certificate (`SHA256:<hex>`), else `ca`, else this machine's CAs. */
+  fingerprint?: string;
+  /** For wss: a CA file the agent's certificate must chain to. */
+  ca?: string;
   /** TCP + WebSocket handshake deadline. Default 5 s. */
   connectTimeoutMs?: number;
   /** The client pings this often; no answer by the next ping means the node is gone. Default 10 s. */
@@ -152,6 +159,7 @@ export class FeedSession {
   readonly node: string;
   private readonly url: string;
   private readonly key: string;
+  private readonly trust: ReturnType<typeof trustOf>;
   private readonly opts: typeof DEFAULTS;
   private readonly gate: ConnectGate | undefined;
   private readonly backoff: BackoffPolicy;
@@ -193,6 +201,7 @@ export class FeedSession {
     this.node = options.name;
     this.url = feedsUrlOf(options.baseUrl);
     this.key = options.key;
+    this.trust = trustOf(options);
     this.random = options.random ?? Math.random;
     this.gate = options.gate;
     this.now = options.now ?? Date.now;
@@ -214,10 +223,17 @@ export class FeedSession {
 
   /** A session for an inventory node. */
   static forNode(
-    node: Pick<InventoryNode, 'name' | 'baseUrl' | 'key'>,
+    node: Pick<InventoryNode, 'name' | 'baseUrl' | 'key' | 'fingerprint' | 'ca'>,
     options: Partial<FeedSessionOptions> = {},
   ) {
-    return new FeedSession({ ...options, name: node.name, baseUrl: node.baseUrl, key: node.key });
+    return new FeedSession({
+      ...options,
+      name: node.name,
+      baseUrl: node.baseUrl,
+      key: node.key,
+      ...(node.fingerprint ? { fingerprint: node.fingerprint } : {}),
+      ...(node.ca ? { ca: node.ca } : {}),
+    });
   }
 
   get state(): FeedConnectionState {
@@ -266,12 +282,17 @@ export class FeedSession {
     };
   }
 
-  /** Resolves once the session is open; rejects if it becomes offline, unauthorized or closed first. */
+  /** Resolves once the session is open; rejects if it becomes offline, unauthorized, untrusted or closed first. */
   waitUntilOpen(): Promise<void> {
     return settleOnce<void>((settle) =>
       this.onState((change) => {
         if (change.state === 'open') settle.resolve();
-        else if (change.state === 'offline' || change.state === 'unauthorized' || change.state === 'closed') {
+        else if (
+          change.state === 'offline' ||
+          change.state === 'unauthorized' ||
+          change.state === 'untrusted' ||
+          change.state === 'closed'
+        ) {
           settle.reject(
             new Error(`${this.node}: ${change.state}${change.error ? ` (${change.error})` : ''}`),
           );
@@ -396,14 +417,31 @@ export class FeedSession {
 
   private connect(): void {
     if (this.closedByUser) return;
+    const secure = this.url.startsWith('wss:');
     const ws = new WebSocket(this.url, {
       headers: { Authorization: `Bearer ${this.key}` },
       handshakeTimeout: this.opts.connectTimeoutMs,
       maxPayload: FEED_MAX_AGENT_FRAME_BYTES,
       perMessageDeflate: false,
+      // The upgrade request (and its key) is written only once the certificate passed.
+      ...(secure
+        ? {
+            createConnection: ((options: { host?: string; port?: number | string }, callback: never) =>
+              connectTrusted(
+                {
+                  host: String(options.host),
+                  port: Number(options.port),
+                  trust: this.trust,
+                  connectTimeoutMs: this.opts.connectTimeoutMs,
+                },
+                callback,
+              )) as unknown as typeof import('node:net').createConnection,
+          }
+        : {}),
     });
     this.ws = ws;
     let refused: { status: number; retryAfterMs?: number } | null = null;
+    let untrusted = false;
 
     ws.on('unexpected-response', (_req, res) => {
       const retryAfter = Number(res.headers['retry-after']);
@@ -450,7 +488,9 @@ export class FeedSession {
       this.heard = true;
     });
     ws.on('error', (error) => {
-      if (!refused) this.lastError = error.message;
+      if (error instanceof TlsTrustError) untrusted = true;
+      if (error instanceof NotTlsError) this.lastError = notTlsError(this.node, new URL(this.url)).message;
+      else if (!refused) this.lastError = error.message;
     });
     ws.on('close', () => {
       if (this.ws !== ws) return;
@@ -462,6 +502,10 @@ export class FeedSession {
       const failure = refused as { status: number; retryAfterMs?: number } | null;
       if (failure?.status === 401) {
         this.setState('unauthorized');
+        return;
+      }
+      if (untrusted) {
+        this.setState('untrusted');
         return;
       }
       this.scheduleReconnect(failure?.retryAfterMs);

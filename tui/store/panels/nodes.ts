@@ -65,7 +65,7 @@ function isLive(status: NodeRowStatus): status is 'connecting' | 'reconnecting' 
   return status === 'connecting' || status === 'reconnecting';
 }
 
-/** What the STATUS column says: ONLINE, OFFLINE, UNAUTHORIZED as the CLI says them, or a live state. */
+/** What the STATUS column says: ONLINE, OFFLINE, UNAUTHORIZED, UNTRUSTED as the CLI says them, or a live state. */
 export function connLabel(conn: NodeConn | NodeRowStatus): string {
   return isLive(conn) ? LIVE[conn].label : nodeLabel(conn);
 }
@@ -82,7 +82,8 @@ export function nodeRowStatus(node: Pick<NodeEntry, 'conn' | 'problem'>): NodeRo
 /**
  * The order of statuses when sorting by status, problems first: the kernel's statuses by tone
  * (red, then yellow), then the passing states of a feed, then the good ones; within a tone, in
- * the kernel's order. A status the kernel gains later (UNTRUSTED) sorts by its tone, unchanged here.
+ * the kernel's order. A status the kernel gains sorts by its tone without a change here (UNTRUSTED,
+ * red: after OFFLINE, before ERROR).
  */
 const TONE_RANK: Readonly<Record<KernelTone, number>> = { bad: 0, warn: 1, good: 3, muted: 4 };
 const KERNEL_ORDER = Object.keys(NODE_STATUSES) as NodeStatus[];
@@ -104,6 +105,7 @@ const CONN_PIP: Readonly<Record<NodeConn, string>> = {
   reconnecting: '◐',
   offline: '○',
   unauthorized: '✖',
+  untrusted: '⚠',
 };
 
 /** Containers (running/total) and the usage of the containers' latest stats samples. */

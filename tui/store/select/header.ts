@@ -1,7 +1,7 @@
 /**
  * The header line: inventory, the status summary of the nodes (a count per kernel node status —
- * a status the kernel gains appears here by itself — and the nodes still connecting), healthy
- * jobs, CPU and memory totals, and a running rollout.
+ * a status the kernel gains appears here by itself, while any node is in it — and the nodes
+ * still connecting), healthy jobs, CPU and memory totals, and a running rollout.
  */
 import { formatBinaryBytes, formatPercent } from '../../../src/core/format.js';
 import { NODE_STATUSES, type NodeStatus, nodeTone } from '../../../src/core/outcome.js';
@@ -27,6 +27,8 @@ export interface HeaderSummary {
   offline: number;
   unauthorized: number;
   error: number;
+  /** Certificate not the pinned one (or no trusted CA vouches for it): nothing was sent. */
+  untrusted: number;
   /** Connecting for the first time, or reconnecting. */
   connecting: number;
   jobsHealthy: number;
@@ -59,6 +61,7 @@ export function headerSummary(state: TuiState): HeaderSummary {
     offline: of('offline'),
     unauthorized: of('unauthorized'),
     error: of('error'),
+    untrusted: of('untrusted'),
     connecting: of('connecting') + of('reconnecting'),
     jobsHealthy: jobs.filter((j) => j.healthy).length,
     jobsTotal: jobs.length,
@@ -66,6 +69,10 @@ export function headerSummary(state: TuiState): HeaderSummary {
     mem: formatBinaryBytes(mem),
   };
 }
+
+/** The statuses counted even at zero (wide, and on small terminals); the others only while some node is in them. */
+const SHOWN_AT_ZERO: ReadonlySet<NodeStatus> = new Set(['online', 'offline', 'unauthorized', 'error']);
+const SHOWN_AT_ZERO_NARROW: ReadonlySet<NodeStatus> = new Set(['online', 'offline']);
 
 /** Short words for small terminals; a status without one is cut to five letters. */
 const NARROW: Readonly<Record<string, string>> = {
@@ -83,13 +90,16 @@ export function headerSegments(state: TuiState): Cell[] {
   const word = (status: string) => (narrow ? (NARROW[status] ?? status.slice(0, 5)) : status);
   const cells: Cell[] = narrow ? [] : [{ text: ' dokkup ', tone: 'accent' }];
   cells.push({ text: ` ${h.inventory} ` });
-  h.statuses.forEach(({ status, count }, i) => {
-    // Small terminals leave out the rarer statuses while nobody is in them.
-    if (narrow && count === 0 && i > 1) return;
+  let first = true;
+  for (const { status, count } of h.statuses) {
+    // A status beyond the usual ones (UNTRUSTED, and any the kernel gains) only while a node is
+    // in it, and then it must not go unseen; small terminals leave out the rarer ones at zero too.
+    if (count === 0 && !(narrow ? SHOWN_AT_ZERO_NARROW : SHOWN_AT_ZERO).has(status)) continue;
     // Each count in its status's colour when there are any.
     const tone = count > 0 ? toneOf(nodeTone(status)) : 'normal';
-    cells.push({ text: `${i === 0 ? ' nodes ' : ' · '}${count} ${word(status)}`, tone });
-  });
+    cells.push({ text: `${first ? ' nodes ' : ' · '}${count} ${word(status)}`, tone });
+    first = false;
+  }
   if (h.connecting > 0)
     cells.push({ text: ` · ${h.connecting} ${narrow ? 'conn' : 'connecting'}`, tone: 'warn' });
   cells.push(
