@@ -4,7 +4,8 @@
  *
  * SIMULATION. The agents are the simulator's (`test/sim`: the real agent HTTP code, job engine and
  * live feeds — WebSocket, key check, hub, summaries — over an in-memory container runtime, one
- * loopback port per node), in their own processes (`test/sim/fleet.ts`: 2,500 nodes a process),
+ * loopback port per node, over TLS with one certificate the inventory pins), in their own
+ * processes (`test/sim/fleet.ts`: 2,500 nodes a process),
  * with an injected round trip (50 ms ± 10 % by default: two for a WebSocket upgrade, one for each
  * frame the client sends) and ambient container events (a restart — `die`, then `start` — every
  * two minutes per node on average: 83 events a second at 10,000 nodes; Docker-like stats, one

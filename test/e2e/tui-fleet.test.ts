@@ -3,10 +3,11 @@
  * binary in a real terminal (tmux, 160×48), keys sent with `send-keys`, the screen read with
  * `capture-pane`. The agents are SIMULATED (test/sim: the real agent HTTP code, job engine and
  * live feeds over real WebSockets on loopback, an in-memory container runtime), in their own
- * processes; a few are stopped so that the fleet has offline nodes. No Docker is used.
+ * processes, over TLS with one certificate that the inventory pins (`fingerprint:`); a few are
+ * stopped so that the fleet has offline nodes. No Docker is used.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -92,6 +93,11 @@ describe('dokkup tui over 300 simulated agents (tmux)', () => {
     );
     expect(s).not.toContain('connecting');
     expect(s).toContain(`Nodes (${NODES})`);
+    // Over TLS: every node pinned by the fleet's one certificate, none of them untrusted.
+    expect(fleet.fingerprint).toMatch(/^SHA256:[0-9a-f]{64}$/);
+    const pins = readFileSync(fleet.inventory, 'utf8').match(/fingerprint: \$\{DOKKUP_SIM_FINGERPRINT\}/g);
+    expect(pins).toHaveLength(NODES);
+    expect(s).not.toMatch(/untrusted/i);
   });
 
   it('the filter finds one node by name', async () => {

@@ -13,6 +13,8 @@ export const nodeName = (i: number) => `n${String(i).padStart(4, '0')}`;
 export interface Problems {
   offline?: number[];
   unauthorized?: number[];
+  /** The feed found a certificate that is not the pinned one. */
+  untrusted?: number[];
   error?: number[];
 }
 
@@ -57,6 +59,14 @@ export function bigFleet(
   }
   for (const i of problems.unauthorized ?? [])
     actions.push({ type: 'feedState', node: nodeName(i), state: 'unauthorized', error: 'bad key', at: T0 });
+  for (const i of problems.untrusted ?? [])
+    actions.push({
+      type: 'feedState',
+      node: nodeName(i),
+      state: 'untrusted',
+      error: 'certificate mismatch',
+      at: T0,
+    });
   for (const i of problems.error ?? [])
     actions.push({
       type: 'nodeProbeFailed',

@@ -95,6 +95,33 @@ describe('nodes table at fleet size', () => {
     expect(text).not.toContain('connecting');
   });
 
+  it('an UNTRUSTED node (red in the kernel) sorts with the red ones, is a problem, and is counted only when there is one', () => {
+    const withUntrusted = { ...problems, untrusted: [300] };
+    let s = press(bigFleet(1000, withUntrusted), '1', 'S');
+    // Red in the kernel's order (offline, untrusted, error), then yellow (unauthorized).
+    expect(
+      nodeRows(s)
+        .slice(0, 5)
+        .map((r) => [r.name, r.status]),
+    ).toEqual([
+      [nodeName(20), 'offline'],
+      [nodeName(700), 'offline'],
+      [nodeName(300), 'untrusted'],
+      [nodeName(900), 'error'],
+      [nodeName(400), 'unauthorized'],
+    ]);
+    s = press(s, 'S', 'S', '!', '!');
+    expect(selection(s)!.row.key).toBe(nodeName(300));
+    const header = (state: typeof s) =>
+      headerSegments(state)
+        .map((c) => c.text)
+        .join('');
+    expect(header(s)).toContain('nodes 995 online · 2 offline · 1 unauthorized · 1 untrusted · 1 error');
+    expect(header(bigFleet(1000, problems))).not.toContain('untrusted');
+    // Small terminals keep it too (in their short word), where a zero count would be left out.
+    expect(header(bigFleet(1000, withUntrusted, { width: 80, height: 24 }))).toContain('1 untrust');
+  });
+
   it('the filter over 10,000 rows finds one node by name', () => {
     let s = press(bigFleet(10_000), '1', '/');
     s = type(s, 'n7777');
