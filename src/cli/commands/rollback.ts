@@ -34,7 +34,10 @@ node has nothing to go back to.`,
     return runOperation(context, target, {
       kind: 'rollback',
       command: 'rollback job',
-      operation: rollbackOperation(spec.name, to),
+      operation: rollbackOperation(spec.name, to, {
+        source: target.credentials,
+        images: [spec.container.image],
+      }),
       summary: renderDeploymentSummary(jobSummaryOf(spec), context.style),
       version: to ?? null,
       nothingToDo: 'Nothing to do: no reachable node has a version to roll back to.',

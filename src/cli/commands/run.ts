@@ -28,10 +28,11 @@ a warning and make the exit code 3.`,
   async run(context) {
     const target = await loadJobTarget(context);
     const { spec, version } = target.job;
+    const registryAuth = await target.credentials.forImages([spec.container.image]);
     return runOperation(context, target, {
       kind: 'run',
       command: 'run job',
-      operation: deployOperation(spec),
+      operation: deployOperation(spec, registryAuth),
       summary: renderDeploymentSummary(jobSummaryOf(spec), context.style),
       version,
       nothingToDo: 'Nothing to do: every reachable node is already up to date.',
