@@ -1,5 +1,6 @@
 /**
- * `npm run bench:tui [-- --nodes 1000,10000 --rtt 50ms --events-per-minute 0.5 --seconds 10]`:
+ * `npm run bench:tui [-- --nodes 1000,10000 --rtt 50ms --events-per-minute 0.5 --seconds 10
+ *   --transport tls|plain]`:
  * the control center over a simulated fleet of 1,000 and 10,000 agents.
  *
  * SIMULATION. The agents are the simulator's (`test/sim`: the real agent HTTP code, job engine and
@@ -85,10 +86,16 @@ interface Run {
   framesPerSecondIdle: number;
 }
 
-async function measure(nodes: number, rtt: string, eventsPerMinute: number, seconds: number): Promise<Run> {
+async function measure(
+  nodes: number,
+  rtt: string,
+  eventsPerMinute: number,
+  seconds: number,
+  plainHttp: boolean,
+): Promise<Run> {
   const dir = path.join(tmpdir(), `dokkup-bench-tui-${process.pid}-${nodes}`);
   const tSim = performance.now();
-  const fleet = await startFleet({ nodes, dir, rtt, eventsPerMinute });
+  const fleet = await startFleet({ nodes, dir, rtt, eventsPerMinute, plainHttp });
   console.log(
     `  simulator: ${nodes} nodes in ${Math.ceil(nodes / 2500)} process(es), ready in ${ms(performance.now() - tSim)}`,
   );
@@ -324,14 +331,19 @@ async function main(): Promise<void> {
       rtt: { type: 'string', default: '50ms' },
       'events-per-minute': { type: 'string', default: '0.5' },
       seconds: { type: 'string', default: '10' },
+      /** `plain`: the agents serve plain HTTP/WS (`--insecure-http`), for comparison. */
+      transport: { type: 'string', default: 'tls' },
     },
   });
+  if (values.transport !== 'tls' && values.transport !== 'plain')
+    throw new Error(`--transport is tls or plain, got ${values.transport}`);
+  const plainHttp = values.transport === 'plain';
   process.env['TERM'] = 'xterm-256color';
   const sizes = values.nodes.split(',').map(Number);
   const seconds = Number(values.seconds);
   const eventsPerMinute = Number(values['events-per-minute']);
   console.log(
-    `dokkup TUI at fleet scale (SIMULATION: simulated agents over real WebSockets, ${values.rtt} round trip, ${eventsPerMinute} container events per node per minute, real TUI in this process on a ${WIDTH}×${HEIGHT} terminal stream)`,
+    `dokkup TUI at fleet scale (SIMULATION: simulated agents over real WebSockets${plainHttp ? ' (plain HTTP)' : ' over TLS, pinned'}, ${values.rtt} round trip, ${eventsPerMinute} container events per node per minute, real TUI in this process on a ${WIDTH}×${HEIGHT} terminal stream)`,
   );
   console.log(
     `node ${process.version}, ${process.platform}/${process.arch}, ${cpus().length} cores, load average ${loadavg()
@@ -341,7 +353,7 @@ async function main(): Promise<void> {
   const runs: Run[] = [];
   for (const n of sizes) {
     console.log(`${n} nodes:`);
-    runs.push(await measure(n, values.rtt, eventsPerMinute, seconds));
+    runs.push(await measure(n, values.rtt, eventsPerMinute, seconds, plainHttp));
     console.log('');
   }
   console.log('| | '.concat(runs.map((r) => `${r.nodes.toLocaleString('en')} nodes`).join(' | '), ' |'));
