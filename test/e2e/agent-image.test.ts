@@ -197,4 +197,72 @@ describeDocker('the agent image (Dockerfile)', () => {
     // Key rotation keeps the certificate: the pinned fingerprint still works.
     expect((await cli(['show', 'nodes'])).code).toBe(0);
   });
+
+  it('in a container, runs the node proxy with its state bound from where the config volume is on the host', async () => {
+    const name = 'dokkup-agent-proxy';
+    const config = path.join(dir, 'config-proxy');
+    const agentPort = await freePort();
+    const webPort = await freePort();
+    await docker(e.dockerHost, [
+      'run',
+      '-d',
+      '--name',
+      name,
+      '-p',
+      `127.0.0.1:${agentPort}:8080`,
+      '-v',
+      `${config}:/config`,
+      '-v',
+      `${e.socketPath}:/var/run/docker.sock`,
+      IMAGE,
+      'agent',
+      '--proxy-image',
+      images().proxy,
+    ]);
+    try {
+      const output = async () => {
+        const out = await docker(e.dockerHost, ['logs', name]);
+        return out.stdout + out.stderr;
+      };
+      const agentKey = await waitFor('the key', async () => KEY_LINE.exec(await output())?.[1], {
+        timeoutMs: 30_000,
+        intervalMs: 250,
+      });
+      const pinned = await waitFor(
+        'the fingerprint',
+        async () => FINGERPRINT_LINE.exec(await output())?.[1],
+        {
+          timeoutMs: 30_000,
+          intervalMs: 250,
+        },
+      );
+      writeFileSync(
+        path.join(dir, 'inventory-proxy.yaml'),
+        `nodes:\n  - name: imaged\n    location: 127.0.0.1:${agentPort}\n    key: ${agentKey}\n    fingerprint: ${pinned}\n`,
+      );
+      writeFileSync(
+        path.join(dir, 'site.yaml'),
+        `name: site\nnode: imaged\ncount: 2\ncontainer:\n  - image: ${images().webV1}\nproxy:\n  port: ${webPort}\n  target: 8000\n`,
+      );
+      const inventory = ['-i', 'inventory-proxy.yaml'];
+      await waitFor(
+        'the agent to answer',
+        async () => ((await cli(['show', 'nodes', ...inventory])).code === 0 ? true : undefined),
+        { timeoutMs: 30_000, intervalMs: 500 },
+      );
+      const deployed = await cli(['run', 'job', '-y', ...inventory, 'site.yaml']);
+      expect(deployed.code, deployed.stdout + deployed.stderr).toBe(0);
+      // The engine bound the proxy's state from the host path of the agent's /config.
+      const binds = JSON.parse(
+        (await docker(e.dockerHost, ['inspect', '-f', '{{json .HostConfig.Binds}}', 'dokkup-proxy'])).stdout,
+      ) as string[];
+      expect(binds).toEqual([`${config}/proxy:/data`]);
+      const answer = await fetch(`http://127.0.0.1:${webPort}/`);
+      expect((await answer.text()).trim()).toBe('v1');
+      const shown = await cli(['show', 'job', ...inventory, 'site.yaml']);
+      expect(shown.stdout.match(/ healthy$/gm), shown.stdout).toHaveLength(2);
+    } finally {
+      await docker(e.dockerHost, ['rm', '-f', name, 'dokkup-proxy']).catch(() => undefined);
+    }
+  });
 });

@@ -255,8 +255,9 @@ describeDocker('dokkup tui (tmux, real agents on real Docker engines)', () => {
     });
     try {
       expect((await client.deploy(busy, () => {})).ok).toBe(true);
+      // ENTRY (`-` for a job without named entries) sits between NAME and STATE.
       await term.waitFor('busy container over 20% CPU', (s) => {
-        const cpu = /lab2\s+busy-\S+\s+running\s+\S+\s+(\d+(?:\.\d)?)%/.exec(s);
+        const cpu = /lab2\s+busy-\S+\s+(?:\S+\s+)?running\s+\S+\s+(\d+(?:\.\d)?)%/.exec(s);
         return cpu !== null && Number(cpu[1]) >= 20;
       });
     } finally {
