@@ -212,10 +212,11 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
       audited('deploy', async (context, note, settle) => {
         const name = jobName(context.params);
         note.job = name;
-        const { spec } = await body(context.req, DeployRequestSchema);
+        // The credentials go to the pulls of this operation only; the body is never logged.
+        const { spec, registryAuth } = await body(context.req, DeployRequestSchema);
         assertSameJob(name, spec.name);
         await operation(context, async (progress) =>
-          settle(await service.deploy(spec, progress, hooksOf(note))),
+          settle(await service.deploy(spec, progress, { ...hooksOf(note), registryAuth })),
         );
       }),
     )
@@ -224,9 +225,9 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
       audited('rollback', async (context, note, settle) => {
         const name = jobName(context.params);
         note.job = name;
-        const { to } = await body(context.req, RollbackRequestSchema);
+        const { to, registryAuth } = await body(context.req, RollbackRequestSchema);
         await operation(context, async (progress) =>
-          settle(await service.rollback(name, to, progress, hooksOf(note))),
+          settle(await service.rollback(name, to, progress, { ...hooksOf(note), registryAuth })),
         );
       }),
     )

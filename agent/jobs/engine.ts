@@ -24,11 +24,17 @@ import type {
 import type { JobSpec } from '../../src/protocol/job.js';
 import type { ContainerRuntime } from '../docker/runtime.js';
 import type { JobStateStore } from '../store/job-store.js';
-import { Executor } from './executor.js';
+import { authFor, Executor } from './executor.js';
 import { observe } from './observe.js';
 import { OperationEnvelope } from './operation.js';
 import { JobQueries } from './queries.js';
-import type { JobService, OperationHooks, OperationListener, ProgressSink } from './service.js';
+import type {
+  JobService,
+  OperationHooks,
+  OperationListener,
+  OperationOptions,
+  ProgressSink,
+} from './service.js';
 
 export interface JobEngineOptions {
   runtime: ContainerRuntime;
@@ -131,9 +137,18 @@ export class JobEngine implements JobService {
         throw new DokkupError('invalid_request', 'spec.name does not match the job in the path', 'spec.name');
       const plan = planDeploy(obs, request.spec, specVersion(request.spec)).plan;
       if (plan.changes && (plan.action === 'fresh' || plan.action === 'update' || plan.action === 'scale')) {
+        const always = new Set(
+          jobImages({ container: request.spec.container.filter((e) => e.pull === 'always') }),
+        );
         for (const image of jobImages(request.spec)) {
-          if ((await this.runtime.imageId(image)) === null)
-            plan.warnings.push(`image ${image} is not on this node yet: it will be pulled`);
+          const missing = (await this.runtime.imageId(image)) === null;
+          if (missing) plan.warnings.push(`image ${image} is not on this node yet: it will be pulled`);
+          // Whether the pull would work with the credentials sent for this image's registry (or
+          // none), before anyone confirms.
+          if (missing || always.has(image)) {
+            const problem = await this.runtime.checkPull?.(image, authFor(image, request.registryAuth));
+            if (problem) plan.warnings.push(problem);
+          }
         }
       }
       return plan;
@@ -146,7 +161,8 @@ export class JobEngine implements JobService {
   // Operations
 
   /** Rejects (a plain 400) before anything runs when the policy refuses the spec; see `JobService`. */
-  deploy(spec: JobSpec, progress: ProgressSink, hooks?: OperationHooks): Promise<OperationResult> {
+  deploy(spec: JobSpec, progress: ProgressSink, options: OperationOptions = {}): Promise<OperationResult> {
+    const { registryAuth, onPlan } = options;
     // Before the lock, the pull and the plan: a refused spec creates nothing, not even an image.
     const precheck = () => this.executor.checkPolicy(spec, 'spec.');
     return this.envelope.run(
@@ -155,19 +171,20 @@ export class JobEngine implements JobService {
       progress,
       async (report, planned, marks) => {
         const version = specVersion(spec);
-        // Entries with `pull: always` are pulled before planning: a tag that moved is an update.
+        // Entries with `pull: always` are pulled before planning (each with the credentials for
+        // its registry): a tag that moved is an update.
         const always = jobImages({ container: spec.container.filter((e) => e.pull === 'always') });
         let pulledImageIds: Record<string, string | null> | undefined;
         for (const image of always) {
-          await this.executor.pull(image, report);
+          await this.executor.pull(image, report, registryAuth);
           pulledImageIds = { ...pulledImageIds, [image]: await this.runtime.imageId(image) };
         }
         const obs = await observe(this.runtime, this.store, spec.name);
         const exec = planDeploy(obs, spec, version, pulledImageIds);
         planned(exec.plan);
-        return this.executor.execute(exec, obs, report, marks);
+        return this.executor.execute(exec, obs, report, marks, { registryAuth, pulled: always });
       },
-      hooks,
+      { onPlan }, // the hooks only: the credentials stay in this closure
       precheck,
     );
   }
@@ -176,8 +193,9 @@ export class JobEngine implements JobService {
     job: string,
     to: string | undefined,
     progress: ProgressSink,
-    hooks?: OperationHooks,
+    options: OperationOptions = {},
   ): Promise<OperationResult> {
+    const { registryAuth, onPlan } = options;
     return this.envelope.run(
       job,
       'rollback',
@@ -189,9 +207,9 @@ export class JobEngine implements JobService {
         if (!exec.spec) {
           throw new DokkupError('nothing_to_rollback', exec.plan.warnings[0] ?? 'nothing to roll back to');
         }
-        return this.executor.execute(exec as ExecutionPlan, obs, report, marks);
+        return this.executor.execute(exec as ExecutionPlan, obs, report, marks, { registryAuth });
       },
-      hooks,
+      { onPlan },
     );
   }
 

@@ -21,18 +21,20 @@ import { formatDurationMs } from '../../src/core/duration.js';
 import { entryStopGraceMs, jobImages } from '../../src/core/entries.js';
 import { DokkupError } from '../../src/core/errors.js';
 import { currentRecord } from '../../src/core/history.js';
+import { registryOfImage } from '../../src/core/image-ref.js';
 import { containerLabels, LABEL_VERSION } from '../../src/core/labels.js';
 import type { ExecutionPlan, Observation } from '../../src/core/planner.js';
 import { type AgentPolicy, policyViolations } from '../../src/core/policy.js';
 import type { OperationResult, Phase, Plan, PlanAction } from '../../src/protocol/api.js';
 import type { JobSpec } from '../../src/protocol/job.js';
+import type { RegistryAuth } from '../../src/protocol/registry.js';
 import type { ContainerRuntime } from '../docker/runtime.js';
 import { hostFacts } from '../policy/host-facts.js';
 import type { JobStateStore } from '../store/job-store.js';
 import { type GatedContainer, type GateOptions, hasHealthcheck, waitHealthy } from './health-gate.js';
 import { containersOf } from './observe.js';
 import { asDokkupError, OperationFailed } from './operation.js';
-import type { ProgressSink } from './service.js';
+import type { OperationOptions, ProgressSink } from './service.js';
 
 export interface ExecutorOptions {
   runtime: ContainerRuntime;
@@ -74,6 +76,22 @@ function graceResolver(obs: Observation, spec: JobSpec | null, previous: JobSpec
   };
 }
 
+/** How an operation gets its images: the request's credentials, and which were pulled already. */
+export interface PullOptions extends OperationOptions {
+  /** Images pulled before planning (a deploy's entries with `pull: always`). */
+  pulled?: readonly string[];
+}
+
+/** The request's credentials for the registry `image` is pulled from, if any. */
+export function authFor(
+  image: string,
+  registryAuth: readonly RegistryAuth[] | undefined,
+): RegistryAuth | undefined {
+  if (!registryAuth?.length) return undefined;
+  const registry = registryOfImage(image);
+  return registryAuth.find((a) => a.server === registry);
+}
+
 const SUCCESS: Record<PlanAction, string> = {
   fresh: 'Deployment successful',
   update: 'Update successful',
@@ -111,6 +129,7 @@ export class Executor {
     obs: Observation,
     report: ProgressSink,
     marks: OperationMarks = noMarks,
+    pulls: PullOptions = {},
   ): Promise<OperationResult> {
     const { plan } = exec;
     const spec = exec.spec as JobSpec;
@@ -127,7 +146,7 @@ export class Executor {
       if (plan.changes) marks.cutover();
     };
     try {
-      return await this.converge(exec, obs, report, commit);
+      return await this.converge(exec, obs, report, commit, pulls);
     } catch (err) {
       if (committed) throw await this.failedAfterCommit(spec.name, version, err);
       throw err;
@@ -139,6 +158,7 @@ export class Executor {
     obs: Observation,
     report: ProgressSink,
     commit: () => Promise<void>,
+    pulls: PullOptions,
   ): Promise<OperationResult> {
     const { plan, steps } = exec;
     const spec = exec.spec as JobSpec;
@@ -155,7 +175,7 @@ export class Executor {
       this.runtime.removeContainer(id),
     );
 
-    if (steps.create > 0) await this.ensureImages(spec, report);
+    if (steps.create > 0) await this.ensureImages(spec, report, pulls);
     // Each entry's old containers get the grace period the job gives that entry (or, for an entry
     // the new spec dropped, the one it had).
     const grace = graceResolver(obs, spec, currentRecord(obs.state)?.spec ?? null);
@@ -235,22 +255,28 @@ export class Executor {
     return this.result(exec.plan, await containersOf(this.runtime, job));
   }
 
-  async pull(image: string, report: ProgressSink): Promise<void> {
+  /** Pulls `image` with the request's credentials for its registry, if it brought any. */
+  async pull(image: string, report: ProgressSink, registryAuth?: readonly RegistryAuth[]): Promise<void> {
     report({ type: 'progress', phase: 'pull', message: `Pulling ${image}` });
     let last = 0;
-    await this.runtime.pullImage(image, (p) => {
-      // Docker reports every chunk; a few lines a second is plenty for a progress line.
-      const t = this.opts.now();
-      if (t - last < 250) return;
-      last = t;
-      report({
-        type: 'progress',
-        phase: 'pull',
-        message: p.message,
-        ...(p.current !== undefined ? { current: p.current } : {}),
-        ...(p.total !== undefined ? { total: p.total } : {}),
-      });
-    });
+    const auth = authFor(image, registryAuth);
+    await this.runtime.pullImage(
+      image,
+      (p) => {
+        // Docker reports every chunk; a few lines a second is plenty for a progress line.
+        const t = this.opts.now();
+        if (t - last < 250) return;
+        last = t;
+        report({
+          type: 'progress',
+          phase: 'pull',
+          message: p.message,
+          ...(p.current !== undefined ? { current: p.current } : {}),
+          ...(p.total !== undefined ? { total: p.total } : {}),
+        });
+      },
+      auth,
+    );
     report({ type: 'progress', phase: 'pull', message: `Pulled ${image}` });
   }
 
@@ -323,12 +349,18 @@ export class Executor {
     }
   }
 
-  /** Pulls the images of entries without `pull: always` (those were pulled before planning) that the node lacks. */
-  private async ensureImages(spec: JobSpec, report: ProgressSink): Promise<void> {
-    const missing = jobImages({ container: spec.container.filter((e) => e.pull !== 'always') });
-    for (const image of missing) {
+  /**
+   * Every entry's image is on the node before containers are created: a deploy with `pull:
+   * always` pulled those entries' images before planning; the others (and every image of a
+   * rollback, whose version may be gone since) are pulled when missing, each with the request's
+   * credentials for its own registry.
+   */
+  private async ensureImages(spec: JobSpec, report: ProgressSink, pulls: PullOptions): Promise<void> {
+    const pulled = new Set(pulls.pulled ?? []);
+    for (const image of jobImages(spec)) {
+      if (pulled.has(image)) continue;
       if ((await this.runtime.imageId(image)) !== null) continue;
-      await this.pull(image, report);
+      await this.pull(image, report, pulls.registryAuth);
     }
   }
 

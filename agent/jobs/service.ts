@@ -14,6 +14,7 @@ import type {
   ProgressLine,
 } from '../../src/protocol/api.js';
 import type { JobSpec } from '../../src/protocol/job.js';
+import type { RegistryAuth } from '../../src/protocol/registry.js';
 
 export type ProgressSink = (line: ProgressLine) => void;
 
@@ -21,6 +22,15 @@ export type ProgressSink = (line: ProgressLine) => void;
 export interface OperationHooks {
   /** The plan the operation carries out, once it is made (not called when refused before that). */
   onPlan?(plan: Plan): void;
+}
+
+/** What an operation's request brought besides its subject, and the caller's hooks. */
+export interface OperationOptions extends OperationHooks {
+  /**
+   * The operator's credentials for the registries of the images this operation may pull. Used
+   * for those pulls only: never written to the history, the logs, the audit log or the feeds.
+   */
+  registryAuth?: readonly RegistryAuth[];
 }
 
 export interface JobService {
@@ -36,12 +46,12 @@ export interface JobService {
    * before anything ran (the agent's policy) rejects instead, so the HTTP layer can answer it
    * with a plain 400 naming the field, exactly like the plan.
    */
-  deploy(spec: JobSpec, progress: ProgressSink, hooks?: OperationHooks): Promise<OperationResult>;
+  deploy(spec: JobSpec, progress: ProgressSink, options?: OperationOptions): Promise<OperationResult>;
   rollback(
     job: string,
     to: string | undefined,
     progress: ProgressSink,
-    hooks?: OperationHooks,
+    options?: OperationOptions,
   ): Promise<OperationResult>;
   stop(job: string, purge: boolean, progress: ProgressSink, hooks?: OperationHooks): Promise<OperationResult>;
 }

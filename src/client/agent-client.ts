@@ -39,6 +39,7 @@ import { type AuditList, AuditListSchema } from '../protocol/audit.js';
 import type { InventoryNode } from '../protocol/inventory.js';
 import type { JobSpec } from '../protocol/job.js';
 import { parseJson } from '../protocol/parse.js';
+import type { RegistryAuth } from '../protocol/registry.js';
 import {
   AgentHttpError,
   AgentProtocolError,
@@ -73,6 +74,12 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
+/** Options of the operations that may pull an image (deploy, rollback). */
+export interface PullRequestOptions extends RequestOptions {
+  /** Credentials for the registries of the images the operation may pull (sent, never kept). */
+  registryAuth?: readonly RegistryAuth[];
+}
+
 export type ProgressCallback = (line: ProgressLine) => void;
 
 const DEFAULTS = {
@@ -83,6 +90,11 @@ const DEFAULTS = {
 
 /** Largest JSON answer the client accepts: a job status of a few thousand containers fits easily. */
 const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+
+/** `{registryAuth}` when there are credentials to send, else nothing (older agents refuse the field). */
+function authOf(options: PullRequestOptions | undefined): { registryAuth?: RegistryAuth[] } {
+  return options?.registryAuth?.length ? { registryAuth: [...options.registryAuth] } : {};
+}
 
 /** Turns `host:port` (https) or `http(s)://host:port[/prefix]` into a base URL without trailing slash. */
 export function baseUrlOf(location: string): string {
@@ -156,8 +168,12 @@ export class AgentClient {
     return this.json('POST', routes.plan(job), request, PlanSchema, options);
   }
 
-  deploy(spec: JobSpec, onProgress: ProgressCallback, options?: RequestOptions): Promise<OperationResult> {
-    const body: DeployRequest = { spec };
+  deploy(
+    spec: JobSpec,
+    onProgress: ProgressCallback,
+    options?: PullRequestOptions,
+  ): Promise<OperationResult> {
+    const body: DeployRequest = { spec, ...authOf(options) };
     return this.operation(routes.deploy(spec.name), body, onProgress, options);
   }
 
@@ -165,9 +181,9 @@ export class AgentClient {
     job: string,
     to: string | undefined,
     onProgress: ProgressCallback,
-    options?: RequestOptions,
+    options?: PullRequestOptions,
   ): Promise<OperationResult> {
-    const body: RollbackRequest = to === undefined ? {} : { to };
+    const body: RollbackRequest = { ...(to === undefined ? {} : { to }), ...authOf(options) };
     return this.operation(routes.rollback(job), body, onProgress, options);
   }
 

@@ -17,9 +17,11 @@ import {
   outcomeOfResult,
   outcomeOfStatus,
 } from '../core/outcome.js';
+import { imagesDiffGoesTo } from '../core/spec-diff.js';
 import type { OperationResult, Plan, PlanRequest, ProgressLine } from '../protocol/api.js';
 import type { InventoryNode } from '../protocol/inventory.js';
 import type { JobSpec } from '../protocol/job.js';
+import type { RegistryAuth } from '../protocol/registry.js';
 import type { AgentClient, ProgressCallback } from './agent-client.js';
 import type { Cluster, NodeResult } from './cluster.js';
 
@@ -27,26 +29,59 @@ import type { Cluster, NodeResult } from './cluster.js';
 export interface RolloutOperation {
   /** What every node is asked to plan. */
   planRequest: PlanRequest;
-  /** Carries the operation out on one node. */
-  execute(client: AgentClient, onProgress: ProgressCallback): Promise<OperationResult>;
+  /** Carries the operation out on one node (`plan`: that node's answer to `planRequest`). */
+  execute(client: AgentClient, onProgress: ProgressCallback, plan: Plan | null): Promise<OperationResult>;
   /** The outcome of a node whose plan changes nothing (`Already up to date`, …). */
   unchanged(plan: Plan): OutcomeAndMessage;
 }
 
-/** `run job` and the TUI's d (deploy) and s (scale: the spec with its new count). */
-export function deployOperation(spec: JobSpec): RolloutOperation {
+/** Where a rollout's registry credentials come from (`RegistryCredentials` in src/config). */
+export interface CredentialSource {
+  /** Credentials for the registries of `images` (none for registries that need none). */
+  forImages(images: readonly string[]): Promise<RegistryAuth[]>;
+}
+
+/**
+ * `run job` and the TUI's d (deploy) and s (scale: the spec with its new count). `registryAuth`:
+ * the credentials for the spec's images, sent with the plan (the agent checks it could pull) and
+ * with the deploy (the agent pulls with them), kept by no one.
+ */
+export function deployOperation(spec: JobSpec, registryAuth: readonly RegistryAuth[] = []): RolloutOperation {
+  const auth = registryAuth.length > 0 ? { registryAuth: [...registryAuth] } : {};
   return {
-    planRequest: { operation: 'deploy', spec },
-    execute: (client, onProgress) => client.deploy(spec, onProgress),
+    planRequest: { operation: 'deploy', spec, ...auth },
+    execute: (client, onProgress) =>
+      registryAuth.length > 0 ? client.deploy(spec, onProgress, auth) : client.deploy(spec, onProgress),
     unchanged: () => ({ outcome: 'unchanged', message: 'Already up to date' }),
   };
 }
 
-/** `rollback job [--to VERSION]` and the TUI's r. */
-export function rollbackOperation(job: string, to?: string): RolloutOperation {
+/** The credentials of the run that triggers a rollback, for the images it may pull. */
+export interface RollbackCredentials {
+  source: CredentialSource;
+  /** The images of the job file (the version a node goes back to may use another: see its plan). */
+  images: readonly string[];
+}
+
+/**
+ * `rollback job [--to VERSION]` and the TUI's r. With `credentials`, each node's rollback carries
+ * the credentials for the images its plan goes back to (and the job file's), from this run: the
+ * agent stores none, so an image it must pull again is pulled with the operator's credentials.
+ */
+export function rollbackOperation(
+  job: string,
+  to?: string,
+  credentials?: RollbackCredentials,
+): RolloutOperation {
   return {
     planRequest: { operation: 'rollback', to },
-    execute: (client, onProgress) => client.rollback(job, to, onProgress),
+    execute: async (client, onProgress, plan) => {
+      if (!credentials) return client.rollback(job, to, onProgress);
+      const images = [...credentials.images, ...imagesDiffGoesTo(plan?.diff)];
+      const registryAuth = await credentials.source.forImages(images);
+      if (registryAuth.length === 0) return client.rollback(job, to, onProgress);
+      return client.rollback(job, to, onProgress, { registryAuth });
+    },
     // Asked for a version this node does not have: that is a failure, not "nothing to do".
     unchanged: (plan) =>
       to !== undefined && plan.versionFrom !== to
@@ -187,7 +222,8 @@ export class PlannedRollout {
       const run = await cluster.run(
         (client, node) => {
           hooks.onNodeStart?.(node);
-          return operation.execute(client, (line) => hooks.onProgress?.(node, line));
+          const plan = byName.get(node.name)?.plan.value ?? null;
+          return operation.execute(client, (line) => hooks.onProgress?.(node, line), plan);
         },
         {
           ...(signal ? { signal } : {}),

@@ -38,10 +38,15 @@ export function diffContainers(a: ContainerSpec | undefined, b: ContainerSpec): 
   if (a && (a.name ?? null) !== (b.name ?? null)) diff.name = { from: a.name ?? null, to: b.name ?? null };
   if (!a || formatPorts(a) !== formatPorts(b))
     diff.ports = { from: a ? formatPorts(a) : null, to: formatPorts(b) };
-  if (!same(a?.command ?? null, b.command))
-    diff.command = { from: argv(a?.command ?? null), to: argv(b.command) };
-  if (!same(a?.entrypoint ?? null, b.entrypoint))
-    diff.entrypoint = { from: argv(a?.entrypoint ?? null), to: argv(b.entrypoint) };
+  // A command built from `${VAR}`s (now or in the version it replaces) may hold a secret: it is
+  // named as changed, never shown. Masking is per entry: each entry carries its own fields.
+  const masked = new Set([...(a?.maskedFields ?? []), ...(b.maskedFields ?? [])]);
+  const maskedChanges: string[] = [];
+  for (const field of ['command', 'entrypoint'] as const) {
+    if (same(a?.[field] ?? null, b[field])) continue;
+    if (masked.has(field)) maskedChanges.push(field);
+    else diff[field] = { from: argv(a?.[field] ?? null), to: argv(b[field]) };
+  }
   const stopFields = {
     stop_grace_period: (c?: ContainerSpec) =>
       c?.stopGracePeriodMs === undefined ? null : formatDurationMs(c.stopGracePeriodMs),
@@ -55,6 +60,7 @@ export function diffContainers(a: ContainerSpec | undefined, b: ContainerSpec): 
     // Shown for a first deploy too, when set: the operator sees how the containers will stop.
     if (show(a) !== show(b)) diff[field] = { from: show(a), to: show(b) };
   }
+  diff.other.push(...maskedChanges);
   if (a) {
     for (const field of ['volumes', 'networks', 'restart', 'healthcheck', 'resources'] as const) {
       if (!same(a[field], b[field])) diff.other.push(field);
@@ -138,4 +144,18 @@ export function diffSpecs(from: JobSpec | null, to: JobSpec, imageIdChanged = fa
     imageIdChanged,
     entries: entryDiffs(from, to),
   };
+}
+
+/**
+ * The images a plan's diff goes to (a rollback's target version may run other images than the
+ * job file): the top-level image change of a one-entry job, and each added or changed entry's.
+ */
+export function imagesDiffGoesTo(diff: SpecDiff | null | undefined): string[] {
+  if (!diff) return [];
+  const images: (string | null)[] = [diff.image?.to ?? null];
+  for (const entry of diff.entries ?? []) {
+    if (entry.change === 'added') images.push(entry.image);
+    else if (entry.change === 'changed') images.push(entry.diff?.image?.to ?? null);
+  }
+  return [...new Set(images.filter((image): image is string => image !== null))];
 }

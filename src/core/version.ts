@@ -21,7 +21,8 @@ export function canonicalJson(value: unknown): string {
 
 /**
  * What the hash covers: the entries' container definitions without `pull` (how an image is
- * fetched doesn't change the container). Name, count, targets and update policy are left out on
+ * fetched doesn't change the container) and without `maskedFields` (it only says how plans show
+ * an entry). Name, count, targets and update policy are left out on
  * purpose: scaling or moving a job is not a new version.
  *
  * - One entry: that container's definition, exactly as dokkup 0.3 hashed its single container,
@@ -33,7 +34,7 @@ export function canonicalJson(value: unknown): string {
  *   never hash like a single object, so the two forms cannot collide.
  */
 function versionedPart(spec: JobSpec): unknown {
-  const parts = spec.container.map(({ pull: _pull, ...container }) => container);
+  const parts = spec.container.map(({ pull: _pull, maskedFields: _masked, ...container }) => container);
   if (parts.length === 1) return parts[0];
   return parts.sort((a, b) =>
     (a.name ?? '') < (b.name ?? '') ? -1 : (a.name ?? '') > (b.name ?? '') ? 1 : 0,

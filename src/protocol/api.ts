@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { SubmittedJobSpecSchema } from './job.js';
+import { RegistryAuthListSchema } from './registry.js';
 
 export const API_PREFIX = '/v1';
 export const routes = {
@@ -174,17 +175,25 @@ export type ContainerList = z.infer<typeof ContainerListSchema>;
 // ---------------------------------------------------------------------------------------------
 // Plans
 
-export const DeployRequestSchema = z.strictObject({ spec: SubmittedJobSpecSchema });
+/**
+ * Credentials for the registries of the images this request may pull, from the operator's
+ * machine. The agent passes them to the pull and keeps them nowhere (not in the spec, the history,
+ * its logs, the audit log or the feeds).
+ */
+const registryAuth = RegistryAuthListSchema.optional();
+
+export const DeployRequestSchema = z.strictObject({ spec: SubmittedJobSpecSchema, registryAuth });
 export const RollbackRequestSchema = z.strictObject({
   /** Version to go back to; default: the one deployed before the current one. */
   to: z
     .string()
     .regex(/^[0-9a-f]{7}$/, 'must be a 7-character version')
     .optional(),
+  registryAuth,
 });
 export const StopRequestSchema = z.strictObject({ purge: z.boolean().default(false) });
 export const PlanRequestSchema = z.discriminatedUnion('operation', [
-  z.strictObject({ operation: z.literal('deploy'), spec: SubmittedJobSpecSchema }),
+  z.strictObject({ operation: z.literal('deploy'), spec: SubmittedJobSpecSchema, registryAuth }),
   z.strictObject({ operation: z.literal('rollback'), to: RollbackRequestSchema.shape.to }),
   z.strictObject({ operation: z.literal('stop'), purge: z.boolean().default(false) }),
 ]);

@@ -15,8 +15,9 @@ import {
   rollbackOperation,
   stopOperation,
 } from '../../src/client/rollout.js';
-import { checkJobAgainstInventory, type LoadedJob } from '../../src/config/index.js';
-import { primaryImage } from '../../src/core/entries.js';
+import { checkJobAgainstInventory, credentialsOfRun, type LoadedJob } from '../../src/config/index.js';
+import { jobImages, primaryImage } from '../../src/core/entries.js';
+import { changeLines } from '../../src/core/format.js';
 import { nodeLabel } from '../../src/core/outcome.js';
 import {
   deploymentSummaryLines,
@@ -41,6 +42,8 @@ export interface ActionsOptions {
   embedded: boolean;
   /** When a rollout finished (default: the wall clock). */
   now?: () => number;
+  /** `${VAR}`s of job files and the Docker client configuration (default: the process's). */
+  env?: Record<string, string | undefined>;
 }
 
 const TITLES: Readonly<Record<OperationKind, string>> = {
@@ -98,7 +101,7 @@ export class ActionsController {
   }
 
   private async planDeployFile(file: string): Promise<void> {
-    const loaded = await loadJob(this.options.cwd, file);
+    const loaded = await loadJob(this.options.cwd, file, { env: this.env });
     if ('error' in loaded) {
       this.store.dispatch({ type: 'flash', text: loaded.error, level: 'error' });
       return;
@@ -111,9 +114,11 @@ export class ActionsController {
       return;
     }
     const spec = loaded.job.spec;
+    const registryAuth = await this.credentialsFor(loaded.job);
+    if (!registryAuth) return;
     await this.planOn(
       { id: this.nextId++, op: 'deploy', job: spec.name, nodes: nodes.map((n) => n.name), file, count: null },
-      deployOperation(spec),
+      deployOperation(spec, registryAuth),
       deploymentSummaryLines(jobSummaryOf(spec)),
     );
   }
@@ -124,7 +129,7 @@ export class ActionsController {
       this.options.cwd,
       this.options.inventoryPath,
     );
-    const found = await findJobFile(this.options.cwd, files, job);
+    const found = await findJobFile(this.options.cwd, files, job, { env: this.env });
     if (!found) {
       this.store.dispatch({
         type: 'flash',
@@ -141,9 +146,11 @@ export class ActionsController {
       return;
     }
     const spec = { ...found.job.spec, count };
+    const registryAuth = await this.credentialsFor(found.job);
+    if (!registryAuth) return;
     await this.planOn(
       { id: this.nextId++, op: 'scale', job, nodes: nodes.map((n) => n.name), file: found.file, count },
-      deployOperation(spec),
+      deployOperation(spec, registryAuth),
       deploymentSummaryLines(jobSummaryOf(spec)),
     );
   }
@@ -159,7 +166,9 @@ export class ActionsController {
       this.options.cwd,
       this.options.inventoryPath,
     );
-    const found = await findJobFile(this.options.cwd, files, job);
+    // A stop needs only the job's name and targets: its secrets need not be set.
+    const variables = op === 'rollback' ? 'required' : 'lenient';
+    const found = await findJobFile(this.options.cwd, files, job, { env: this.env, variables });
     let nodes: string[];
     if (found) {
       try {
@@ -186,9 +195,33 @@ export class ActionsController {
         : stopSummaryLines(found ? jobSummaryOf(found.job.spec) : { name: job, image, group });
     await this.planOn(
       { id: this.nextId++, op, job, nodes, file: found?.file ?? null, count: null },
-      op === 'rollback' ? rollbackOperation(job) : stopOperation(job, op === 'purge'),
+      op === 'rollback'
+        ? rollbackOperation(job, undefined, {
+            source: credentialsOfRun(this.env, found?.job ?? null, this.options.inventory),
+            images: found ? jobImages(found.job.spec) : [],
+          })
+        : stopOperation(job, op === 'purge'),
       summary,
     );
+  }
+
+  private get env(): Record<string, string | undefined> {
+    return this.options.env ?? process.env;
+  }
+
+  /**
+   * The operator's credentials for the job's images, the CLI's way (src/config): the job file's
+   * and the inventory's registries:, then the Docker client configuration. Looked up afresh for
+   * every plan (a token may have been renewed since the TUI started). Null (and a flash) when a
+   * credential helper fails.
+   */
+  private async credentialsFor(job: LoadedJob) {
+    try {
+      return await credentialsOfRun(this.env, job, this.options.inventory).forImages(jobImages(job.spec));
+    } catch (error) {
+      this.store.dispatch({ type: 'flash', text: describeError(error), level: 'error' });
+      return null;
+    }
   }
 
   private nodesOf(names: readonly string[]): InventoryNode[] {
@@ -245,6 +278,11 @@ export class ActionsController {
     const lines = [...summary, '', ...table];
     if (request.op === 'scale') lines.push('', `Count per node: ${request.count}`);
     if (changing.size === 0) lines.push('', 'Nothing to do: every reachable node is already up to date.');
+    else {
+      // What would change, as `dokkup plan job` shows it: environment keys, never values.
+      const planned = nodes.flatMap((n) => (n.plan && n.changes ? [{ name: n.node, plan: n.plan }] : []));
+      lines.push('', ...changeLines(planned));
+    }
     this.store.dispatch({
       type: 'planReady',
       request,

@@ -4,7 +4,7 @@
  * scripts (behind a real `Cluster`). Everything between them and the store is the real code.
  * Excluded from the build (`*.fixture.ts`).
  */
-import type { AgentClient, ProgressCallback } from '../../src/client/agent-client.js';
+import type { AgentClient, ProgressCallback, PullRequestOptions } from '../../src/client/agent-client.js';
 import { Cluster } from '../../src/client/cluster.js';
 import { AgentUnauthorizedError, AgentUnreachableError } from '../../src/client/errors.js';
 import type {
@@ -197,10 +197,18 @@ export function scriptedCluster(
           if (!plan) throw new Error(`no plan scripted for ${node.name}`);
           return plan(job, request);
         }),
-      deploy: (spec: JobSpec, onProgress: ProgressCallback) =>
-        call('deploy', [spec], () => resultOf(node, 'deploy', onProgress)),
-      rollback: (job: string, _to: string | undefined, onProgress: ProgressCallback) =>
-        call('rollback', [job], () => resultOf(node, 'rollback', onProgress)),
+      // Options (the registry credentials) are recorded as the third argument when given.
+      deploy: (spec: JobSpec, onProgress: ProgressCallback, options?: PullRequestOptions) =>
+        call('deploy', options ? [spec, null, options] : [spec], () => resultOf(node, 'deploy', onProgress)),
+      rollback: (
+        job: string,
+        _to: string | undefined,
+        onProgress: ProgressCallback,
+        options?: PullRequestOptions,
+      ) =>
+        call('rollback', options ? [job, null, options] : [job], () =>
+          resultOf(node, 'rollback', onProgress),
+        ),
       stop: (job: string, purge: boolean, onProgress: ProgressCallback) =>
         call('stop', [job, purge], () => resultOf(node, 'stop', onProgress)),
       releaseConnections: () => {},

@@ -1,3 +1,5 @@
+import { deployOperation } from '../../client/rollout.js';
+import { jobImages } from '../../core/entries.js';
 import { outcomeOfStatus, planExitCode } from '../../core/outcome.js';
 import { CLI_JSON_SCHEMA_VERSION, type PlanJson, PlanJsonSchema } from '../../protocol/cli-json.js';
 import { type Command, jobReadFlags } from '../command.js';
@@ -29,8 +31,11 @@ label keys (never values), ports, command, other fields. Exit code 0: no changes
   async run(context) {
     const target = await loadJobTarget(context);
     const { spec, version } = target.job;
+    // Sent so that each node can say whether it could pull the image with them.
+    const registryAuth = await target.credentials.forImages(jobImages(spec));
+    const request = deployOperation(spec, registryAuth).planRequest;
     return runRead(context, target.nodes, {
-      read: (client) => client.plan(spec.name, { operation: 'deploy', spec }),
+      read: (client) => client.plan(spec.name, request),
       exitCode: (run) =>
         planExitCode(
           run.results.map((r) => ({

@@ -1,4 +1,5 @@
 import { rollbackOperation } from '../../client/rollout.js';
+import { jobImages } from '../../core/entries.js';
 import { type Command, jobReadFlags, optionalStringFlag, UsageError, yesFlag } from '../command.js';
 import { loadJobTarget } from '../context.js';
 import { runOperation } from '../operation.js';
@@ -34,7 +35,10 @@ node has nothing to go back to.`,
     return runOperation(context, target, {
       kind: 'rollback',
       command: 'rollback job',
-      operation: rollbackOperation(spec.name, to),
+      operation: rollbackOperation(spec.name, to, {
+        source: target.credentials,
+        images: jobImages(spec),
+      }),
       summary: renderDeploymentSummary(jobSummaryOf(spec), context.style),
       version: to ?? null,
       nothingToDo: 'Nothing to do: no reachable node has a version to roll back to.',
