@@ -114,6 +114,7 @@ export function createAgent(options: CreateAgentOptions): Agent {
     verifier: options.verifier,
     ...(options.runtimes ? { runtime: options.runtimes.feeds } : { docker }),
     engine,
+    summary: engine,
     logger,
   });
 

@@ -55,6 +55,7 @@ function startRollout(state: TuiState): TuiState | Step {
   const nodes: RolloutNode[] = m.nodes.map((np) => ({
     node: np.node,
     status: np.changes ? 'waiting' : np.outcome,
+    phase: null,
     lines: [],
     current: null,
     total: null,
@@ -90,11 +91,23 @@ function activate(state: TuiState): TuiState | Step {
   return m.focus === 'confirm' ? startRollout(state) : cancelled(state);
 }
 
+/** Where each node sits on a board (the order never changes while it lives), built once per board. */
+const boardIndexes = new WeakMap<RolloutBoard['request'], Map<string, number>>();
+
+function boardIndex(board: RolloutBoard): Map<string, number> {
+  let index = boardIndexes.get(board.request);
+  if (!index) {
+    index = new Map(board.nodes.map((n, i) => [n.node, i]));
+    boardIndexes.set(board.request, index);
+  }
+  return index;
+}
+
 function updateRolloutNode(state: TuiState, name: string, fn: (n: RolloutNode) => RolloutNode): TuiState {
   const board = state.rollout;
   if (!board) return state;
-  const index = board.nodes.findIndex((n) => n.node === name);
-  if (index < 0) return state;
+  const index = boardIndex(board).get(name) ?? -1;
+  if (index < 0 || board.nodes[index]?.node !== name) return state;
   const nodes = [...board.nodes];
   nodes[index] = fn(nodes[index]!);
   return { ...state, rollout: { ...board, nodes } };
@@ -184,20 +197,22 @@ export function reduceRollout(state: TuiState, action: RolloutAction): TuiState 
       return updateRolloutNode(state, action.node, (n) => ({
         ...n,
         status: 'running',
+        phase: action.phase ?? n.phase,
         lines: [...n.lines, action.message].slice(-ROLLOUT_LINES),
         current: action.current ?? n.current,
         total: action.total ?? n.total,
       }));
-    case 'rolloutNode':
-      // The node changed: show what it runs now.
-      return step(
-        updateRolloutNode(state, action.node, (n) => ({
-          ...n,
-          status: action.status,
-          message: action.message,
-        })),
-        { kind: 'refresh', node: action.node },
-      );
+    case 'rolloutNode': {
+      // The node changed: show what it runs now (a node with summaries sends it by itself).
+      const next = updateRolloutNode(state, action.node, (n) => ({
+        ...n,
+        status: action.status,
+        message: action.message,
+      }));
+      return state.nodes[action.node]?.summary === 'live'
+        ? next
+        : step(next, { kind: 'refresh', node: action.node });
+    }
     case 'rolloutFinished': {
       const board = state.rollout;
       if (!board || board.finishedAt !== null) return state;
