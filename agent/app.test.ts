@@ -111,7 +111,7 @@ describe('createAgent', () => {
     expect(plan.status).toBe(400);
     const body = (await plan.json()) as { error: { code: string; message: string; path?: string } };
     expect(body.error.code).toBe('invalid_request');
-    expect(body.error.path).toBe('spec.container.volumes.0');
+    expect(body.error.path).toBe('spec.container.0.volumes.0');
     expect(runtime.counts()).toEqual({ running: 0, total: 0 });
   });
 

@@ -17,7 +17,7 @@ import { type AgentPolicy, DEFAULT_POLICY } from '../src/core/policy.js';
 import { testSpec } from '../src/core/spec.fixture.js';
 import { routes } from '../src/protocol/api.js';
 import { AuditListSchema } from '../src/protocol/audit.js';
-import type { JobSpec } from '../src/protocol/job.js';
+import type { ContainerSpec, JobSpec } from '../src/protocol/job.js';
 import { FakeRuntime } from '../test/fakes/container-runtime.js';
 import { type Agent, createAgent } from './app.js';
 import {
@@ -85,7 +85,7 @@ async function startAgent(
 }
 
 const FAST_UPDATE = { healthyDeadlineMs: 5000, minHealthyMs: 0 };
-const web = (container: Partial<JobSpec['container']> = {}, job: Partial<JobSpec> = {}): JobSpec =>
+const web = (container: Partial<ContainerSpec> = {}, job: Partial<JobSpec> = {}): JobSpec =>
   testSpec({ image: 'web:v1', ...container }, { name: 'web', update: FAST_UPDATE, ...job });
 
 async function post(s: Started, path: string, body: unknown, key = s.key) {
@@ -121,101 +121,101 @@ describe('the agent refuses what the CLI refuses, with a 400 naming the field', 
     [
       'a reserved label',
       web({ labels: { 'dokkup.job.name': 'other' } }),
-      'spec.container.labels.dokkup.job.name',
+      'spec.container.0.labels.dokkup.job.name',
       /reserved for dokkup/,
     ],
     [
       'an empty variable name',
       web({ environment: { '': 'x' } }),
-      'spec.container.environment.',
+      'spec.container.0.environment.',
       /must not be empty/,
     ],
     [
       'a blank variable name',
       web({ environment: { '  ': 'x' } }),
-      'spec.container.environment.  ',
+      'spec.container.0.environment.  ',
       /must not be empty/,
     ],
     [
       'a variable name with =',
       web({ environment: { 'A=B': 'x' } }),
-      'spec.container.environment.A=B',
+      'spec.container.0.environment.A=B',
       /must not contain "="/,
     ],
     [
       'a variable name with a newline',
       web({ environment: { 'A\nB': 'x' } }),
-      'spec.container.environment.A\nB',
+      'spec.container.0.environment.A\nB',
       /control characters \(found U\+000A/,
     ],
     [
       'NUL in a variable value',
       web({ environment: { A: 'x\u0000y' } }),
-      'spec.container.environment.A',
+      'spec.container.0.environment.A',
       /U\+0000/,
     ],
     [
       'a label name with an escape',
       web({ labels: { 'a\u001b[31m': 'x' } }),
-      'spec.container.labels.a\u001b[31m',
+      'spec.container.0.labels.a\u001b[31m',
       /U\+001B/,
     ],
     [
       'an escape in the image',
       web({ image: 'web:v1\u001b]0;pwned\u0007' }),
-      'spec.container.image',
+      'spec.container.0.image',
       /control characters/,
     ],
-    ['a C1 control in the image', web({ image: 'web:v1\u009b2J' }), 'spec.container.image', /U\+009B/],
-    ['spaces in the image', web({ image: 'web v1' }), 'spec.container.image', /must not contain spaces/],
-    ['an upper-case repository', web({ image: 'Web:v1' }), 'spec.container.image', /lower case/],
+    ['a C1 control in the image', web({ image: 'web:v1\u009b2J' }), 'spec.container.0.image', /U\+009B/],
+    ['spaces in the image', web({ image: 'web v1' }), 'spec.container.0.image', /must not contain spaces/],
+    ['an upper-case repository', web({ image: 'Web:v1' }), 'spec.container.0.image', /lower case/],
     [
       'a path walk as the image',
       web({ image: '../../containers/x' }),
-      'spec.container.image',
+      'spec.container.0.image',
       /not an image reference/,
     ],
     [
       'an image with a query',
       web({ image: 'web:v1?force=1' }),
-      'spec.container.image',
+      'spec.container.0.image',
       /not an image reference/,
     ],
     [
       'NUL in a command word',
       web({ command: ['sh', '-c', 'a\u0000b'] }),
-      'spec.container.command.2',
+      'spec.container.0.command.2',
       /U\+0000/,
     ],
     [
       'an escape in a network',
       web({ networks: ['front\u001b[2J'] }),
-      'spec.container.networks.0',
+      'spec.container.0.networks.0',
       /control characters/,
     ],
     [
       'a network that is no name',
       web({ networks: ['a b'] }),
-      'spec.container.networks.0',
+      'spec.container.0.networks.0',
       /not a network name/,
     ],
     [
       'an unknown volume option',
       web({ volumes: ['data:/data:rw,exec'] }),
-      'spec.container.volumes.0',
+      'spec.container.0.volumes.0',
       /unknown volume option "exec"/,
     ],
-    ['four volume parts', web({ volumes: ['a:/b:ro:x'] }), 'spec.container.volumes.0', /SOURCE:TARGET/],
+    ['four volume parts', web({ volumes: ['a:/b:ro:x'] }), 'spec.container.0.volumes.0', /SOURCE:TARGET/],
     [
       'a relative container path',
       web({ volumes: ['data:relative'] }),
-      'spec.container.volumes.0',
+      'spec.container.0.volumes.0',
       /must be absolute/,
     ],
     [
       'a relative host path',
       web({ volumes: ['./x:/y'] }),
-      'spec.container.volumes.0',
+      'spec.container.0.volumes.0',
       /host paths must be absolute/,
     ],
     [
@@ -232,23 +232,23 @@ describe('the agent refuses what the CLI refuses, with a 400 naming the field', 
     ],
     ['a count of 0', web({}, { count: 0 }), 'spec.count', /./],
     ['a count of 1001', web({}, { count: 1001 }), 'spec.count', /./],
-    ['port 0', web({ ports: [{ in: 0, protocol: 'tcp', out: null }] }), 'spec.container.ports.0.in', /./],
+    ['port 0', web({ ports: [{ in: 0, protocol: 'tcp', out: null }] }), 'spec.container.0.ports.0.in', /./],
     [
       'port 65536',
       web({ ports: [{ in: 80, protocol: 'tcp', out: 65536 }] }),
-      'spec.container.ports.0.out',
+      'spec.container.0.ports.0.out',
       /./,
     ],
     [
       'a privileged flag',
-      { ...web(), container: { ...web().container, privileged: true } } as JobSpec,
-      'spec.container.privileged',
+      { ...web(), container: [{ ...web().container[0]!, privileged: true }] } as unknown as JobSpec,
+      'spec.container.0.privileged',
       /./,
     ],
     [
       'a device',
-      { ...web(), container: { ...web().container, devices: ['/dev/sda'] } } as JobSpec,
-      'spec.container.devices',
+      { ...web(), container: [{ ...web().container[0]!, devices: ['/dev/sda'] }] } as unknown as JobSpec,
+      'spec.container.0.devices',
       /./,
     ],
   ];
@@ -327,7 +327,7 @@ describe('the job policy, resolved on the host', () => {
       expect(answer.status).toBe(400);
       expect(answer.json().error).toMatchObject({
         code: 'invalid_request',
-        path: 'spec.container.volumes.1',
+        path: 'spec.container.0.volumes.1',
       });
       expect(answer.json().error.message).toMatch(message);
     }
@@ -340,7 +340,7 @@ describe('the job policy, resolved on the host', () => {
     for (const network of ['host', 'container:db', '5e1f00d']) {
       const deploy = await post(s, routes.deploy('web'), { spec: web({ networks: [network] }) });
       expect(deploy.status, network).toBe(400);
-      expect(deploy.json().error).toMatchObject({ path: 'spec.container.networks.0' });
+      expect(deploy.json().error).toMatchObject({ path: 'spec.container.0.networks.0' });
       expect(deploy.json().error.message).toContain('--allow-host-network');
     }
     expect(s.runtime.counts().total).toBe(0);
@@ -404,8 +404,8 @@ describe('the audit log', () => {
       error: { code: 'create_failed' },
     });
     expect(update!.versionTo).not.toBe(fresh!.versionTo);
-    expect(refused!.error).toMatchObject({ code: 'invalid_request', path: 'spec.container.volumes.0' });
-    expect(plan!.error).toMatchObject({ path: 'spec.container.networks.0' });
+    expect(refused!.error).toMatchObject({ code: 'invalid_request', path: 'spec.container.0.volumes.0' });
+    expect(plan!.error).toMatchObject({ path: 'spec.container.0.networks.0' });
     expect(stop).toMatchObject({ countFrom: 3, countTo: 0 });
     expect(JSON.stringify(entries)).not.toContain(s.key);
 

@@ -6,12 +6,19 @@
 import { describe, expect, it } from 'vitest';
 import { testSpec } from '../../src/core/spec.fixture.js';
 import type { ContainerSpec } from '../../src/protocol/job.js';
-import { containerConfig, describePullFailure } from './docker.js';
+import { containerConfig, describePullFailure, networkAliases } from './docker.js';
 
 const config = (
   container: Partial<ContainerSpec>,
   labels: Record<string, string> = { 'dokkup.job.name': 'demo' },
-) => containerConfig({ name: 'demo-1', spec: testSpec(container).container, labels });
+  aliases?: string[],
+) =>
+  containerConfig({
+    name: 'demo-1',
+    spec: testSpec(container).container[0]!,
+    labels,
+    ...(aliases ? { aliases } : {}),
+  });
 
 describe('containerConfig: spec → Docker create options', () => {
   it('the defaults: image, name, no command override, empty env, default bridge, restart always', () => {
@@ -158,6 +165,31 @@ describe('containerConfig: spec → Docker create options', () => {
     expect(c.HostConfig?.NetworkMode).toBe('front');
     expect(c.HostConfig?.Binds).toEqual(['data:/data', '/srv/conf:/etc/app:ro']);
     expect(config({ networks: ['host'] }).HostConfig?.NetworkMode).toBe('host');
+  });
+
+  it.each([
+    ['a user network: the entry name is an alias there', ['app'], ['web'], { app: { Aliases: ['web'] } }],
+    [
+      'several networks: the alias on the first here (the others when connected)',
+      ['app', 'db'],
+      ['web'],
+      { app: { Aliases: ['web'] } },
+    ],
+    ['the default bridge has no DNS: no alias', ['bridge'], ['web'], undefined],
+    ['host: no alias', ['host'], ['web'], undefined],
+    ['none: no alias', ['none'], ['web'], undefined],
+    ['a one-entry job without a name: no alias', ['app'], undefined, undefined],
+  ] as const)('network aliases: %s', (_what, networks, aliases, endpoints) => {
+    const c = config({ networks: [...networks] }, undefined, aliases ? [...aliases] : undefined);
+    if (endpoints) expect(c.NetworkingConfig).toEqual({ EndpointsConfig: endpoints });
+    else expect(c).not.toHaveProperty('NetworkingConfig');
+  });
+
+  it('networkAliases: per network, none on the built-in ones', () => {
+    expect(networkAliases('db', ['web'])).toEqual(['web']);
+    expect(networkAliases('bridge', ['web'])).toBeNull();
+    expect(networkAliases('db', [])).toBeNull();
+    expect(networkAliases('db', undefined)).toBeNull();
   });
 
   it('stop fields: StopSignal, StopTimeout (whole seconds) and HostConfig.Init only when the job sets them', () => {

@@ -76,6 +76,7 @@ export function containerConfig(req: CreateContainerRequest): Docker.ContainerCr
   }
   const hc = spec.healthcheck;
   const [primaryNetwork] = spec.networks;
+  const aliases = networkAliases(primaryNetwork ?? 'bridge', req.aliases);
   return {
     name: req.name,
     Image: spec.image,
@@ -106,10 +107,19 @@ export function containerConfig(req: CreateContainerRequest): Docker.ContainerCr
       ...(spec.resources.nanoCpus ? { NanoCpus: spec.resources.nanoCpus } : {}),
       ...(spec.resources.memoryBytes ? { Memory: spec.resources.memoryBytes } : {}),
     },
+    ...(aliases
+      ? { NetworkingConfig: { EndpointsConfig: { [primaryNetwork!]: { Aliases: [...aliases] } } } }
+      : {}),
   };
 }
 
 const BUILTIN_NETWORKS = new Set(['bridge', 'host', 'none']);
+
+/** The aliases to set on `network`: none on Docker's built-in networks (they have no DNS). */
+export function networkAliases(network: string, aliases: readonly string[] | undefined): string[] | null {
+  if (!aliases || aliases.length === 0 || BUILTIN_NETWORKS.has(network)) return null;
+  return [...aliases];
+}
 
 export class DockerRuntime implements ContainerRuntime {
   constructor(private readonly docker: Docker) {}
@@ -283,17 +293,37 @@ export class DockerRuntime implements ContainerRuntime {
       const [, ...extraNetworks] = req.spec.networks;
       for (const net of req.spec.networks) await this.ensureNetwork(net);
       const container = await this.docker.createContainer(containerConfig(req));
-      for (const net of extraNetworks)
-        await this.docker.getNetwork(engineRef(net)).connect({ Container: container.id });
+      for (const net of extraNetworks) {
+        const aliases = networkAliases(net, req.aliases);
+        await this.docker
+          .getNetwork(engineRef(net))
+          .connect({ Container: container.id, ...(aliases ? { EndpointConfig: { Aliases: aliases } } : {}) });
+      }
       return container.id;
     } catch (err) {
       throw wrap('create_failed', `creating ${req.name}`, err);
     }
   }
 
-  /** User-defined networks named in a job are created (as bridges) when missing, like compose does. */
-  private async ensureNetwork(name: string): Promise<void> {
-    if (BUILTIN_NETWORKS.has(name)) return;
+  /** Per network name, the check-and-create in flight (see ensureNetwork). */
+  private readonly networksInFlight = new Map<string, Promise<void>>();
+
+  /**
+   * User-defined networks named in a job are created (as bridges) when missing, like compose does.
+   * One check-and-create per name at a time: the engine accepts two networks of one name when two
+   * creates race (and then refuses to attach a container to the "ambiguous" name), and a job's
+   * containers are created several at a time.
+   */
+  private ensureNetwork(name: string): Promise<void> {
+    if (BUILTIN_NETWORKS.has(name)) return Promise.resolve();
+    const inFlight = this.networksInFlight.get(name);
+    if (inFlight) return inFlight;
+    const done = this.createNetworkIfMissing(name).finally(() => this.networksInFlight.delete(name));
+    this.networksInFlight.set(name, done);
+    return done;
+  }
+
+  private async createNetworkIfMissing(name: string): Promise<void> {
     const existing = await this.docker.listNetworks({ filters: { name: [name] } });
     if (existing.some((n) => n.Name === name)) return;
     try {

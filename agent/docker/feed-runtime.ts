@@ -4,7 +4,7 @@
  * dockerode; this file also holds the pure decoding of Docker's wire formats (multiplexed log
  * framing, timestamps, stats JSON, events JSON) so it can be tested without an engine.
  */
-import { LABEL_JOB, LABEL_VERSION } from '../../src/core/labels.js';
+import { LABEL_ENTRY, LABEL_JOB, LABEL_VERSION } from '../../src/core/labels.js';
 import type { ContainerAction, ContainerEvent, ContainerStats, LogStream } from '../../src/protocol/feeds.js';
 import { ContainerActionSchema, FEED_MAX_LOG_LINE_CHARS } from '../../src/protocol/feeds.js';
 
@@ -15,6 +15,8 @@ export interface FeedContainer {
   name: string;
   job: string;
   version: string | null;
+  /** Its job entry (`dokkup.job.entry`), when the job names its entries. */
+  entry?: string;
   running: boolean;
 }
 
@@ -287,6 +289,7 @@ export function toContainerEvent(raw: unknown): ContainerEvent | null {
     containerName: (attrs['name'] ?? '').replace(/^\//, ''),
     job,
     version: attrs[LABEL_VERSION] ?? null,
+    ...(attrs[LABEL_ENTRY] !== undefined ? { entry: attrs[LABEL_ENTRY] } : {}),
     image: attrs['image'] ?? null,
     at,
   };
@@ -379,6 +382,7 @@ export function toContainerStats(raw: unknown, container: FeedContainer): StatsS
     containerName: container.name,
     job: container.job,
     version: container.version,
+    ...(container.entry !== undefined ? { entry: container.entry } : {}),
     cpuPercent: dockerCpuPercent(s.cpu_stats, s.precpu_stats),
     memoryUsage,
     memoryLimit,

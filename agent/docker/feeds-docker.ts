@@ -4,7 +4,7 @@
  */
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
-import { LABEL_JOB, LABEL_VERSION } from '../../src/core/labels.js';
+import { LABEL_ENTRY, LABEL_JOB, LABEL_VERSION } from '../../src/core/labels.js';
 import type { ContainerEvent } from '../../src/protocol/feeds.js';
 import { engineRef } from './engine-ref.js';
 import {
@@ -74,6 +74,7 @@ function toFeedContainer(
     name: (info.Names?.[0] ?? info.Id.slice(0, 12)).replace(/^\//, ''),
     job,
     version: info.Labels?.[LABEL_VERSION] ?? null,
+    ...(info.Labels?.[LABEL_ENTRY] !== undefined ? { entry: info.Labels[LABEL_ENTRY] } : {}),
     running: info.State === 'running',
   };
 }

@@ -49,6 +49,11 @@ export interface CreateContainerRequest {
   name: string;
   spec: ContainerSpec;
   labels: Record<string, string>;
+  /**
+   * DNS names other containers find this one by, on each of its user-defined networks (Docker's
+   * default bridge, `host` and `none` have no DNS: there they are not set).
+   */
+  aliases?: readonly string[];
 }
 
 export interface ContainerRuntime {

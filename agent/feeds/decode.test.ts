@@ -171,6 +171,19 @@ describe('toContainerEvent', () => {
     });
   });
 
+  it('carries the entry label of a job with named entries (and none without it)', () => {
+    const event = toContainerEvent({
+      Type: 'container',
+      Action: 'start',
+      Actor: actor({ 'dokkup.job.entry': 'side' }),
+      time: 1,
+    });
+    expect(event?.entry).toBe('side');
+    expect(
+      toContainerEvent({ Type: 'container', Action: 'start', Actor: actor(), time: 1 }),
+    ).not.toHaveProperty('entry');
+  });
+
   it('splits health_status into action and health, keeps kill signals', () => {
     expect(
       toContainerEvent({ Type: 'container', Action: 'health_status: unhealthy', Actor: actor(), time: 1 }),
@@ -273,6 +286,11 @@ describe('stats, as docker stats computes them', () => {
       readAt: parseDockerTimestamp(sample.read),
     });
     expect(stats?.memoryPercent).toBeCloseTo(((561152 - 61440) / 2097152) * 100, 10);
+  });
+
+  it("passes the container's entry on", () => {
+    expect(toContainerStats(sample, { ...container, entry: 'side' })?.entry).toBe('side');
+    expect(toContainerStats(sample, container)).not.toHaveProperty('entry');
   });
 
   it('ignores the zero-time sample of a stopped container', () => {

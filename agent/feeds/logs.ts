@@ -23,6 +23,8 @@ import { type FeedLimits, Subscription } from './subscription.js';
 
 export interface LogsSubscriptionParams {
   job?: string | undefined;
+  /** With `job`: only this entry's containers. */
+  entry?: string | undefined;
   container?: string | undefined;
   tail?: number | undefined;
   since?: number | undefined;
@@ -81,7 +83,10 @@ export class LogsSubscription extends Subscription<LogLine, LogsSubscriptionPara
       await this.whenDockerEventsReady();
     }
     if (this.params.job !== undefined) {
-      targets = await runtime.listContainers({ job: this.params.job, runningOnly: false });
+      const entry = this.params.entry;
+      targets = (await runtime.listContainers({ job: this.params.job, runningOnly: false })).filter(
+        (c) => entry === undefined || c.entry === entry,
+      );
       // Oldest first, so a non-following reader gets a stable order before sorting by time.
       targets.sort((a, b) => a.name.localeCompare(b.name));
     }
@@ -98,6 +103,7 @@ export class LogsSubscription extends Subscription<LogLine, LogsSubscriptionPara
   private onContainerEvent(event: ContainerEvent, single: FeedContainer | null): void {
     if (this.stopped) return;
     if (single ? event.containerId !== single.id : event.job !== this.params.job) return;
+    if (!single && this.params.entry !== undefined && event.entry !== this.params.entry) return;
     if (event.action === 'destroy') {
       this.streams.get(event.containerId)?.control?.close();
       this.streams.delete(event.containerId);
@@ -115,6 +121,7 @@ export class LogsSubscription extends Subscription<LogLine, LogsSubscriptionPara
       name: event.containerName,
       job: event.job,
       version: event.version,
+      ...(event.entry !== undefined ? { entry: event.entry } : {}),
       running: true,
     };
     this.attach(container, { since: this.resumeSince(tracked) });
@@ -213,6 +220,7 @@ export class LogsSubscription extends Subscription<LogLine, LogsSubscriptionPara
     const line: LogLine = {
       containerId: tracked.container.id,
       containerName: tracked.container.name,
+      ...(tracked.container.entry !== undefined ? { entry: tracked.container.entry } : {}),
       stream: raw.stream,
       ts: raw.ts,
       at: raw.at,

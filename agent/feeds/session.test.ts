@@ -398,6 +398,43 @@ describe('logs', () => {
     ]);
   });
 
+  it('follows one entry of a job: its containers, and only its new ones; lines carry the entry', async () => {
+    const { runtime, session } = await setup();
+    runtime.addContainer({ id: 'w1', job: 'shop', entry: 'web' });
+    runtime.addContainer({ id: 's1', job: 'shop', entry: 'side' });
+    runtime.writeLog('w1', memoryLogLine('web old'));
+    runtime.writeLog('s1', memoryLogLine('side old'));
+    const s = session();
+    const lines: LogLine[] = [];
+    await new Promise<void>((resolve) =>
+      s.subscribeLogs({ job: 'shop', entry: 'side', tail: 10, follow: true }, (l) => lines.push(...l), {
+        onSubscribed: resolve,
+      }),
+    );
+    await until(() => lines.length === 1, 'the history of the side entry');
+    // A new replica starts: its web container is not followed, its side container is.
+    runtime.addContainer({ id: 'w2', job: 'shop', entry: 'web' });
+    runtime.addContainer({ id: 's2', job: 'shop', entry: 'side' });
+    runtime.writeLog('w2', memoryLogLine('web new', 'stdout', Date.now()));
+    runtime.writeLog('s2', memoryLogLine('side new', 'stdout', Date.now()));
+    runtime.emitEvent(containerEvent('w2', 'shop', 'start', { entry: 'web' }));
+    runtime.emitEvent(containerEvent('s2', 'shop', 'start', { entry: 'side' }));
+    await until(() => lines.length === 2, 'the new side container');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(lines.map((l) => `${l.containerId}/${l.entry}:${l.text}`)).toEqual([
+      's1/side:side old',
+      's2/side:side new',
+    ]);
+  });
+
+  it('refuses an entry filter without a job', async () => {
+    const { session } = await setup();
+    const error = await new Promise<{ code: string; message: string }>((resolve) =>
+      session().subscribeLogs({ container: 'c1', entry: 'web' }, () => {}, { onError: resolve }),
+    );
+    expect(error).toMatchObject({ code: 'invalid_request', message: /entry is a filter of job/ });
+  });
+
   it('re-attaches a restarted container without repeating lines', async () => {
     const { runtime, session } = await setup();
     const c1 = runtime.addContainer({ id: 'c1', job: 'web' });

@@ -48,7 +48,7 @@ export function errorBody(code: ErrorCode, message: string, path?: string): Erro
   return { error: path === undefined ? { code, message } : { code, message, path } };
 }
 
-/** A 400 naming the first bad field: `spec.container.ports.0.in: expected a number, got "80"`. */
+/** A 400 naming the first bad field: `spec.container.0.ports.0.in: expected a number, got "80"`. */
 export function badRequest(problem: ParseProblem, prefix = 'body'): HttpError {
   if (problem.count === 0) return new HttpError(400, 'invalid_request', `invalid ${prefix}`);
   const more = problem.count > 1 ? ` (and ${problem.count - 1} more problem(s))` : '';

@@ -341,19 +341,42 @@ describe('routing', () => {
 describe('request bodies', () => {
   it('gives 400 with the path of the first bad field of a spec', async () => {
     const bad = spec();
-    (bad.container.ports[0] as unknown as Record<string, unknown>)['in'] = '80';
+    (bad.container[0]!.ports[0] as unknown as Record<string, unknown>)['in'] = '80';
     const response = await call(routes.deploy('web'), { method: 'POST', body: { spec: bad } });
     expect(response.status).toBe(400);
     const error = expectError(response, 'invalid_request');
-    expect(error.path).toBe('spec.container.ports.0.in');
-    expect(error.message).toMatch(/^spec\.container\.ports\.0\.in: .*number/);
+    expect(error.path).toBe('spec.container.0.ports.0.in');
+    expect(error.message).toMatch(/^spec\.container\.0\.ports\.0\.in: .*number/);
+    expect(service.calls).toEqual([]);
+  });
+
+  it('refuses a job with several containers whose names are missing or repeated, naming the entry', async () => {
+    const two = spec();
+    two.container = [
+      { ...two.container[0]!, name: 'web' },
+      { ...two.container[0]!, image: 'side:1' },
+    ];
+    for (const route of [routes.deploy('web'), routes.plan('web')]) {
+      const body = route.endsWith('plan') ? { operation: 'deploy', spec: two } : { spec: two };
+      const missing = await call(route, { method: 'POST', body });
+      expect(expectError(missing, 'invalid_request')).toMatchObject({
+        path: 'spec.container.1.name',
+        message: /is required when a job has more than one container/,
+      });
+    }
+    two.container[1]!.name = 'web';
+    const repeated = await call(routes.deploy('web'), { method: 'POST', body: { spec: two } });
+    expect(expectError(repeated, 'invalid_request')).toMatchObject({
+      path: 'spec.container.1.name',
+      message: /"web" is already the name of container\[0\]/,
+    });
     expect(service.calls).toEqual([]);
   });
 
   it('names an unknown key and a missing field', async () => {
-    const extra = { spec: { ...spec(), container: { ...spec().container, privileged: true } } };
+    const extra = { spec: { ...spec(), container: [{ ...spec().container[0]!, privileged: true }] } };
     const unknown = await call(routes.deploy('web'), { method: 'POST', body: extra });
-    expect(expectError(unknown, 'invalid_request').path).toBe('spec.container.privileged');
+    expect(expectError(unknown, 'invalid_request').path).toBe('spec.container.0.privileged');
     const missing = await call(routes.deploy('web'), { method: 'POST', body: {} });
     expect(expectError(missing, 'invalid_request').path).toBe('spec');
     const badRollback = await call(routes.rollback('web'), { method: 'POST', body: { to: 'HEAD~1' } });

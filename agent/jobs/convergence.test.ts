@@ -6,11 +6,16 @@
  * history commit). Deterministic: a seeded PRNG; a failure prints the seed and the steps
  * (re-run one with DOKKUP_GEN_SEED=<seed>).
  *
+ * The versions include jobs with two entries (a server and a sidecar: each replica runs one
+ * container of each), so sequences also move between one-entry and two-entry versions.
+ *
  * Invariants, checked after every runtime call and after every step:
+ * - no replica (the containers sharing a replica label) ever mixes versions;
  * - while a start-first update (or a scale) is in flight, some single version always has at
- *   least min(what ran before, count) containers running;
- * - after a successful deploy/rollback: exactly `count` containers, all running, all of the
- *   history's current version (nothing the history does not explain);
+ *   least min(what ran before, count) whole replicas running (every entry present and running);
+ * - after a successful deploy/rollback: exactly `count` replicas, each whole (one container of
+ *   every entry), all running, all of the history's current version (nothing the history does
+ *   not explain);
  * - after a failure that says `restored`, the history is unchanged and the old version runs as
  *   much as before (stop-first: every stopped container is running again); after one that says
  *   `committed`, the history names the new version and it runs `count` times;
@@ -19,12 +24,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { LABEL_VERSION } from '../../src/core/labels.js';
-import { testSpec } from '../../src/core/spec.fixture.js';
+import { testEntry, testJob, testSpec } from '../../src/core/spec.fixture.js';
 import { specVersion } from '../../src/core/version.js';
 import type { OperationResult, Plan } from '../../src/protocol/api.js';
-import type { JobSpec } from '../../src/protocol/job.js';
+import type { ContainerSpec, JobSpec } from '../../src/protocol/job.js';
 import type { ContainerScript, RuntimeOp } from '../../test/fakes/container-runtime.js';
-import { EngineRig } from '../../test/fakes/engine-rig.js';
+import { EngineRig, type RigContainer } from '../../test/fakes/engine-rig.js';
 
 /** mulberry32: small, fast, deterministic. */
 function prng(seed: number): () => number {
@@ -41,17 +46,29 @@ function prng(seed: number): () => number {
 const SEQUENCES = 250;
 const STEPS = 12;
 const HEALTHCHECKED = new Set(['web:v2']);
+const VARIANTS = 7;
+/** Variants whose web binds a fixed host port (one replica per node). */
+const FIXED = new Set([3, 6]);
 
-/** Four versions: two start-first, one stop-first (fixed host port), one with a health check. */
+/**
+ * Seven versions: one-entry start-first (0, 1), health-checked (2), stop-first (3); two entries
+ * (web + side) start-first (4), with a health-checked web (5), stop-first (6).
+ */
 function specOf(variant: number, count: number): JobSpec {
-  const fixed = variant === 3;
-  return testSpec(
-    {
-      image: variant === 2 ? 'web:v2' : 'web:v1',
-      environment: { VARIANT: String(variant) },
-      ports: [{ in: 8000, protocol: 'tcp', out: fixed ? 8080 : null }],
-    },
-    { count, update: { healthyDeadlineMs: 5000, minHealthyMs: 500 } },
+  const fixed = FIXED.has(variant);
+  const web: Partial<ContainerSpec> = {
+    image: variant === 2 || variant === 5 ? 'web:v2' : 'web:v1',
+    environment: { VARIANT: String(variant) },
+    ports: [{ in: 8000, protocol: 'tcp', out: fixed ? 8080 : null }],
+  };
+  const job = { count, update: { healthyDeadlineMs: 5000, minHealthyMs: 500 } };
+  if (variant < 4) return testSpec(web, job);
+  return testJob(
+    [
+      testEntry({ ...web, name: 'web', networks: ['app'] }),
+      testEntry({ name: 'side', image: 'side:v1', networks: ['app'], environment: { V: String(variant) } }),
+    ],
+    job,
   );
 }
 
@@ -79,8 +96,8 @@ function randomStep(rand: () => number): Step {
   const r = rand();
   if (r < 0.5) {
     // A fixed host port can be bound once per node: that variant runs one container.
-    const variant = int(rand, 0, 3);
-    return { op: 'deploy', variant, count: variant === 3 ? 1 : int(rand, 1, 4) };
+    const variant = int(rand, 0, VARIANTS - 1);
+    return { op: 'deploy', variant, count: FIXED.has(variant) ? 1 : int(rand, 1, 4) };
   }
   if (r < 0.65) return { op: 'scale', count: int(rand, 1, 5) };
   if (r < 0.8) return { op: 'rollback', to: rand() < 0.6 ? 'previous' : int(rand, 0, 5) };
@@ -131,12 +148,29 @@ async function snapshot(r: EngineRig): Promise<Snapshot> {
   return { current: (await r.engine.history('demo')).current, running };
 }
 
-const maxRunning = (r: EngineRig) => {
+/** A replica is whole for its version: one container of every entry of that version's spec. */
+function isWholeReplica(replica: RigContainer[]): boolean {
+  const spec = replica[0]?.version ? specOfVersion(replica[0].version) : undefined;
+  if (!spec || replica.some((c) => c.version !== replica[0]!.version)) return false;
+  const names = spec.container.map((e) => e.name ?? null).sort();
+  return JSON.stringify(replica.map((c) => c.entry).sort()) === JSON.stringify(names);
+}
+
+/** Whole, running replicas per version. */
+const wholeRunning = (r: EngineRig) => {
   const by = new Map<string, number>();
-  for (const c of r.containers())
-    if (c.state === 'running' && c.version) by.set(c.version, (by.get(c.version) ?? 0) + 1);
-  return Math.max(0, ...by.values());
+  for (const replica of r.replicas()) {
+    if (!isWholeReplica(replica) || !replica.every((c) => c.state === 'running')) continue;
+    by.set(replica[0]!.version!, (by.get(replica[0]!.version!) ?? 0) + 1);
+  }
+  return by;
 };
+/** The most whole, running replicas any one version has. */
+const maxWholeRunning = (r: EngineRig) => Math.max(0, ...wholeRunning(r).values());
+
+/** Replicas whose containers carry more than one version (there must never be any). */
+const mixedReplicas = (r: EngineRig) =>
+  r.replicas().filter((replica) => new Set(replica.map((c) => c.version)).size > 1).length;
 
 async function runSequence(seed: number, log: string[]): Promise<void> {
   const rand = prng(seed);
@@ -169,9 +203,11 @@ async function runSequence(seed: number, log: string[]): Promise<void> {
           ...(rollbackTo ? { to: rollbackTo } : {}),
         });
 
-      // The floor while the step runs: start-first updates and scales keep what ran (up to count).
-      const ranBefore = before.current ? (before.running.get(before.current)?.length ?? 0) : maxRunning(r);
-      const floor = plan?.changes && plan.strategy !== 'stop-first' ? Math.min(ranBefore, plan.desired) : 0;
+      // The floor while the step runs: start-first updates and scales keep what ran (up to count),
+      // in whole running replicas.
+      const ranBefore = before.current ? (wholeRunning(r).get(before.current) ?? 0) : maxWholeRunning(r);
+      const targetCount = target?.count ?? (plan?.versionTo ? replicasOf(plan.desired, plan.versionTo) : 0);
+      const floor = plan?.changes && plan.strategy !== 'stop-first' ? Math.min(ranBefore, targetCount) : 0;
 
       switch (fault.kind) {
         case 'fail':
@@ -197,8 +233,10 @@ async function runSequence(seed: number, log: string[]): Promise<void> {
         }
       }
       let lowest = Number.POSITIVE_INFINITY;
+      let mixed = 0;
       r.runtime.afterCall = () => {
-        lowest = Math.min(lowest, maxRunning(r));
+        lowest = Math.min(lowest, maxWholeRunning(r));
+        mixed = Math.max(mixed, mixedReplicas(r));
       };
 
       let result: OperationResult | null = null;
@@ -217,7 +255,11 @@ async function runSequence(seed: number, log: string[]): Promise<void> {
         }${died ? ' [process died]' : ''}`,
       );
       if (lowest !== Number.POSITIVE_INFINITY)
-        check(lowest >= floor, `during the step only ${lowest} running of one version, floor ${floor}`);
+        check(
+          lowest >= floor,
+          `during the step only ${lowest} whole replicas of one version, floor ${floor}`,
+        );
+      check(mixed === 0, `during the step ${mixed} replica(s) mixed versions`);
       if (died) {
         r.restart();
       }
@@ -238,14 +280,20 @@ async function runSequence(seed: number, log: string[]): Promise<void> {
         else if (step.op === 'purge')
           check(counts.total === 0 && after.current === null, 'purge leaves nothing');
         else {
-          const wanted = target ? target.count : (plan?.desired ?? -1);
+          const wanted = target ? target.count * target.container.length : (plan?.desired ?? -1);
           const all = r.containers();
+          const replicas = r.replicas();
           check(after.current === result.versionTo, 'history names the version converged to');
           check(status.desired === wanted, `the history records the count (${status.desired} for ${wanted})`);
-          check(all.length === wanted, `exactly count containers (${all.length} of ${wanted})`);
+          check(all.length === wanted, `exactly count × entries containers (${all.length} of ${wanted})`);
           check(
             all.every((c) => c.state === 'running' && c.version === after.current),
             'every container runs the current version',
+          );
+          check(replicas.every(isWholeReplica), 'every replica has every entry, once');
+          check(
+            replicas.length === replicasOf(wanted, after.current ?? ''),
+            `exactly count replicas (${replicas.length})`,
           );
         }
       } else if (result.committed) {
@@ -274,19 +322,20 @@ async function runSequence(seed: number, log: string[]): Promise<void> {
 
     // Whatever happened, a clean deploy converges.
     r.runtime.clearFaults();
-    const variant = int(rand, 0, 3);
-    const final = specOf(variant, variant === 3 ? 1 : int(rand, 1, 4));
+    const variant = int(rand, 0, VARIANTS - 1);
+    const final = specOf(variant, FIXED.has(variant) ? 1 : int(rand, 1, 4));
     const { result } = await r.deploy(final);
     log.push(
       `final: deploy ${specVersion(final)} ×${final.count} → ${result.ok ? 'ok' : 'FAILED'} ${result.message}`,
     );
     check(result.ok, 'a clean deploy after the sequence succeeds');
     const all = r.containers();
-    check(all.length === final.count, 'final: exactly count containers');
+    check(all.length === final.count * final.container.length, 'final: exactly count × entries containers');
     check(
       all.every((c) => c.state === 'running' && c.version === specVersion(final)),
       'final: every container runs the deployed version',
     );
+    check(r.replicas().length === final.count && r.replicas().every(isWholeReplica), 'final: whole replicas');
     check((await r.engine.history('demo')).current === specVersion(final), 'final: history names it');
   } finally {
     r.cleanup();
@@ -300,12 +349,19 @@ async function currentSpec(r: EngineRig): Promise<JobSpec | null> {
   return base && entry ? { ...base, count: entry.count } : null;
 }
 
-const fixedPort = (spec: JobSpec) => spec.container.ports.some((p) => p.out !== null);
+const fixedPort = (spec: JobSpec) => spec.container.some((e) => e.ports.some((p) => p.out !== null));
 
-/** The spec of a generated version (the generator has only four variants, at any count). */
+/** The spec of a generated version (the generator has only seven variants, at any count). */
+const VARIANT_SPECS = new Map(
+  Array.from({ length: VARIANTS }, (_, v) => [specVersion(specOf(v, 1)), specOf(v, 1)] as const),
+);
 function specOfVersion(version: string): JobSpec | undefined {
-  for (let v = 0; v < 4; v++) if (specVersion(specOf(v, 1)) === version) return specOf(v, 1);
-  return undefined;
+  return VARIANT_SPECS.get(version);
+}
+
+/** Containers → replicas of a generated version. */
+function replicasOf(containers: number, version: string): number {
+  return containers / (specOfVersion(version)?.container.length ?? 1);
 }
 
 describe('generated: random operations with random faults keep the safety invariants', () => {

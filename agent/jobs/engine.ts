@@ -6,6 +6,7 @@
  */
 
 import type { Logger } from 'pino';
+import { jobImages } from '../../src/core/entries.js';
 import { DokkupError } from '../../src/core/errors.js';
 import { type ExecutionPlan, planDeploy, planRollback, planStop } from '../../src/core/planner.js';
 import { type AgentPolicy, DEFAULT_POLICY } from '../../src/core/policy.js';
@@ -135,14 +136,19 @@ export class JobEngine implements JobService {
       if (request.spec.name !== job)
         throw new DokkupError('invalid_request', 'spec.name does not match the job in the path', 'spec.name');
       const plan = planDeploy(obs, request.spec, specVersion(request.spec)).plan;
-      const image = request.spec.container.image;
       if (plan.changes && (plan.action === 'fresh' || plan.action === 'update' || plan.action === 'scale')) {
-        const missing = (await this.runtime.imageId(image)) === null;
-        if (missing) plan.warnings.push(`image ${image} is not on this node yet: it will be pulled`);
-        // Whether the pull would work with the credentials sent (or none), before anyone confirms.
-        if (missing || request.spec.container.pull === 'always') {
-          const problem = await this.runtime.checkPull?.(image, authFor(image, request.registryAuth));
-          if (problem) plan.warnings.push(problem);
+        const always = new Set(
+          jobImages({ container: request.spec.container.filter((e) => e.pull === 'always') }),
+        );
+        for (const image of jobImages(request.spec)) {
+          const missing = (await this.runtime.imageId(image)) === null;
+          if (missing) plan.warnings.push(`image ${image} is not on this node yet: it will be pulled`);
+          // Whether the pull would work with the credentials sent for this image's registry (or
+          // none), before anyone confirms.
+          if (missing || always.has(image)) {
+            const problem = await this.runtime.checkPull?.(image, authFor(image, request.registryAuth));
+            if (problem) plan.warnings.push(problem);
+          }
         }
       }
       return plan;
@@ -165,16 +171,18 @@ export class JobEngine implements JobService {
       progress,
       async (report, planned, marks) => {
         const version = specVersion(spec);
-        let pulledImageId: string | null | undefined;
-        const pulled = spec.container.pull === 'always';
-        if (pulled) {
-          await this.executor.pull(spec.container.image, report, registryAuth);
-          pulledImageId = await this.runtime.imageId(spec.container.image);
+        // Entries with `pull: always` are pulled before planning (each with the credentials for
+        // its registry): a tag that moved is an update.
+        const always = jobImages({ container: spec.container.filter((e) => e.pull === 'always') });
+        let pulledImageIds: Record<string, string | null> | undefined;
+        for (const image of always) {
+          await this.executor.pull(image, report, registryAuth);
+          pulledImageIds = { ...pulledImageIds, [image]: await this.runtime.imageId(image) };
         }
         const obs = await observe(this.runtime, this.store, spec.name);
-        const exec = planDeploy(obs, spec, version, pulledImageId);
+        const exec = planDeploy(obs, spec, version, pulledImageIds);
         planned(exec.plan);
-        return this.executor.execute(exec, obs, report, marks, { registryAuth, pulled });
+        return this.executor.execute(exec, obs, report, marks, { registryAuth, pulled: always });
       },
       { onPlan }, // the hooks only: the credentials stay in this closure
       precheck,
@@ -219,7 +227,7 @@ export class JobEngine implements JobService {
         const obs = await observe(this.runtime, this.store, job);
         const exec = planStop(obs, purge);
         planned(exec.plan);
-        return this.executor.stop(exec, job, purge, report);
+        return this.executor.stop(exec, obs, purge, report);
       },
       hooks,
     );

@@ -434,7 +434,7 @@ describe('the job lock and the policy, through the real engine', () => {
     expect(ran.result.message).toMatch(
       /binds a socket.*--allow-host-binds|runtime sockets.*--allow-host-binds/,
     );
-    expect(ran.result.error?.path).toBe('container.volumes.0');
+    expect(ran.result.error?.path).toBe('container.0.volumes.0');
     expect(created).toBe(0);
     expect(r.ids()).toEqual(before);
     expect(await tight.history('demo')).toEqual(history);

@@ -18,19 +18,20 @@ import PQueue from 'p-queue';
 import type { Logger } from 'pino';
 import { committedState, unchangedPlanCommits } from '../../src/core/commit.js';
 import { formatDurationMs } from '../../src/core/duration.js';
+import { entryStopGraceMs, jobImages } from '../../src/core/entries.js';
 import { DokkupError } from '../../src/core/errors.js';
+import { currentRecord } from '../../src/core/history.js';
 import { registryOfImage } from '../../src/core/image-ref.js';
-import { jobLabels, LABEL_VERSION } from '../../src/core/labels.js';
+import { containerLabels, LABEL_VERSION } from '../../src/core/labels.js';
 import type { ExecutionPlan, Observation } from '../../src/core/planner.js';
 import { type AgentPolicy, policyViolations } from '../../src/core/policy.js';
-import { stopGraceMs } from '../../src/core/stop.js';
 import type { OperationResult, Phase, Plan, PlanAction } from '../../src/protocol/api.js';
 import type { JobSpec } from '../../src/protocol/job.js';
 import type { RegistryAuth } from '../../src/protocol/registry.js';
 import type { ContainerRuntime } from '../docker/runtime.js';
 import { hostFacts } from '../policy/host-facts.js';
 import type { JobStateStore } from '../store/job-store.js';
-import { type GateOptions, hasHealthcheck, waitHealthy } from './health-gate.js';
+import { type GatedContainer, type GateOptions, hasHealthcheck, waitHealthy } from './health-gate.js';
 import { containersOf } from './observe.js';
 import { asDokkupError, OperationFailed } from './operation.js';
 import type { OperationOptions, ProgressSink } from './service.js';
@@ -59,10 +60,26 @@ export interface OperationMarks {
 
 const noMarks: OperationMarks = { cutover: () => {} };
 
-/** How an operation gets its image: the request's credentials, and whether it was pulled already. */
+/** The grace period (ms) a container gets when it is stopped. */
+type GraceOf = (id: string) => number;
+
+/**
+ * Each observed container's grace period: its entry's in `spec`, else in `previous` (an entry the
+ * new spec dropped), else Docker's default.
+ */
+function graceResolver(obs: Observation, spec: JobSpec | null, previous: JobSpec | null): GraceOf {
+  const entryOf = new Map(obs.containers.map((c) => [c.id, c.entry]));
+  return (id) => {
+    const entry = entryOf.get(id) ?? null;
+    const inSpec = spec?.container.some((e) => (e.name ?? null) === entry);
+    return entryStopGraceMs(inSpec ? spec : previous, entry);
+  };
+}
+
+/** How an operation gets its images: the request's credentials, and which were pulled already. */
 export interface PullOptions extends OperationOptions {
-  /** The image was pulled before planning (`pull: always`). */
-  pulled?: boolean;
+  /** Images pulled before planning (a deploy's entries with `pull: always`). */
+  pulled?: readonly string[];
 }
 
 /** The request's credentials for the registry `image` is pulled from, if any. */
@@ -158,10 +175,10 @@ export class Executor {
       this.runtime.removeContainer(id),
     );
 
-    if (steps.create > 0) await this.ensureImage(spec, report, pulls);
-    const gated = await hasHealthcheck(this.runtime, spec);
-
-    const grace = stopGraceMs(spec.container);
+    if (steps.create > 0) await this.ensureImages(spec, report, pulls);
+    // Each entry's old containers get the grace period the job gives that entry (or, for an entry
+    // the new spec dropped, the one it had).
+    const grace = graceResolver(obs, spec, currentRecord(obs.state)?.spec ?? null);
     if (steps.replace.length > 0 || steps.strategy) {
       const wasRunning = new Set(obs.containers.filter((c) => c.state === 'running').map((c) => c.id));
       const stoppedFirst: string[] = [];
@@ -177,7 +194,7 @@ export class Executor {
         stoppedFirst.push(...toStop);
       }
       try {
-        await this.createGated(spec, version, steps.create, gated, report);
+        await this.createGated(spec, version, steps.create, report);
       } catch (err) {
         if (stoppedFirst.length > 0) await this.restore(stoppedFirst, report);
         throw err;
@@ -189,7 +206,7 @@ export class Executor {
       await this.forEach(steps.startExisting, 'start', 'Starting container', report, (id) =>
         this.runtime.startContainer(id),
       );
-      await this.createGated(spec, version, steps.create, gated, report);
+      await this.createGated(spec, version, steps.create, report);
       await commit();
     }
     return this.result(plan, await containersOf(this.runtime, spec.name));
@@ -224,13 +241,14 @@ export class Executor {
   /** Stop (keep) or purge (remove, and forget the history) a job's containers. */
   async stop(
     exec: ExecutionPlan,
-    job: string,
+    obs: Observation,
     purge: boolean,
     report: ProgressSink,
   ): Promise<OperationResult> {
     const { steps } = exec;
-    // The job's own grace period (its current spec), or Docker's default without a history.
-    const grace = stopGraceMs(exec.spec?.container ?? {});
+    const job = obs.job;
+    // Each entry's grace period in the job's current spec, or Docker's default without a history.
+    const grace = graceResolver(obs, exec.spec, null);
     await this.stopAll(steps.stop, 'Stopping containers', grace, report);
     await this.stopAndRemove(steps.purge, 'containers', grace, report);
     if (purge) await this.opts.store.remove(job);
@@ -275,45 +293,48 @@ export class Executor {
   }
 
   /**
-   * Create, start and health-gate `n` new containers. All or nothing: if any of them fails, every
-   * container created here is removed before the error propagates.
+   * Create, start and health-gate `n` new replicas: one container of every entry each, all started
+   * together (entries have no start order, like docker-compose services without depends_on). All
+   * or nothing: if any container of any replica fails, every container created here is removed
+   * before the error propagates.
    */
-  private async createGated(
-    spec: JobSpec,
-    version: string,
-    n: number,
-    gated: boolean,
-    report: ProgressSink,
-  ): Promise<void> {
+  private async createGated(spec: JobSpec, version: string, n: number, report: ProgressSink): Promise<void> {
     if (n === 0) return;
     const created: string[] = [];
     try {
+      const gatedEntries = await Promise.all(spec.container.map((e) => hasHealthcheck(this.runtime, e)));
       const queue = new PQueue({ concurrency: this.opts.concurrency });
+      const total = n * spec.container.length;
+      const several = spec.container.length > 1;
       let started = 0;
-      const labels = { ...jobLabels(spec.name, version) };
-      const tasks = Array.from({ length: n }, () =>
-        queue.add(async () => {
-          const id = await this.runtime.createContainer({
-            name: `${spec.name}-${randomUUID()}`,
-            spec: spec.container,
-            labels,
-          });
-          created.push(id);
-          report({
-            type: 'progress',
-            phase: 'start',
-            message: `Starting container (${++started}/${n})`,
-            current: started,
-            total: n,
-          });
-          await this.runtime.startContainer(id);
-          return id;
-        }),
+      const gate: GatedContainer[] = [];
+      const tasks = Array.from({ length: n }, () => randomUUID()).flatMap((replica) =>
+        spec.container.map((entry, e) =>
+          queue.add(async () => {
+            const id = await this.runtime.createContainer({
+              name: entry.name ? `${spec.name}-${entry.name}-${replica}` : `${spec.name}-${replica}`,
+              spec: entry,
+              labels: containerLabels(spec.name, version, entry.name, several ? replica : undefined),
+              ...(entry.name ? { aliases: [entry.name] } : {}),
+            });
+            created.push(id);
+            gate.push({ id, gated: gatedEntries[e]!, entry: entry.name });
+            report({
+              type: 'progress',
+              phase: 'start',
+              message: `Starting container (${++started}/${total})`,
+              current: started,
+              total,
+            });
+            await this.runtime.startContainer(id);
+            return id;
+          }),
+        ),
       );
       const settled = await Promise.allSettled(tasks);
       const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
       if (failed) throw failed.reason;
-      await waitHealthy(this.gate, created, spec, gated, report);
+      await waitHealthy(this.gate, gate, spec.update, report);
     } catch (err) {
       const cause = asDokkupError(err);
       report({
@@ -329,14 +350,18 @@ export class Executor {
   }
 
   /**
-   * The image is on the node before containers are created: a deploy with `pull: always` pulled
-   * it before planning; otherwise (and for every rollback, whose version may be gone since) it is
-   * pulled when missing, with the credentials of the request that triggered the operation.
+   * Every entry's image is on the node before containers are created: a deploy with `pull:
+   * always` pulled those entries' images before planning; the others (and every image of a
+   * rollback, whose version may be gone since) are pulled when missing, each with the request's
+   * credentials for its own registry.
    */
-  private async ensureImage(spec: JobSpec, report: ProgressSink, pulls: PullOptions): Promise<void> {
-    if (pulls.pulled) return;
-    if ((await this.runtime.imageId(spec.container.image)) !== null) return;
-    await this.pull(spec.container.image, report, pulls.registryAuth);
+  private async ensureImages(spec: JobSpec, report: ProgressSink, pulls: PullOptions): Promise<void> {
+    const pulled = new Set(pulls.pulled ?? []);
+    for (const image of jobImages(spec)) {
+      if (pulled.has(image)) continue;
+      if ((await this.runtime.imageId(image)) !== null) continue;
+      await this.pull(image, report, pulls.registryAuth);
+    }
   }
 
   /**
@@ -345,21 +370,27 @@ export class Executor {
    * one grace period (for containers that ignore the signal) however many there are; bounding it
    * like creates would make it grow as count / bound × grace. First error wins after all settle.
    */
-  private async stopAll(ids: string[], label: string, graceMs: number, report: ProgressSink): Promise<void> {
+  private async stopAll(ids: string[], label: string, graceOf: GraceOf, report: ProgressSink): Promise<void> {
     if (ids.length === 0) return;
-    const graceSec = graceMs / 1000;
+    const graces = ids.map(graceOf);
+    const shortest = Math.min(...graces);
+    const longest = Math.max(...graces);
+    const grace =
+      shortest === longest
+        ? formatDurationMs(longest)
+        : `${formatDurationMs(shortest)} to ${formatDurationMs(longest)}`;
     let done = 0;
     const line = () => ({
       type: 'progress' as const,
       phase: 'stop' as const,
-      message: `${label} (${done}/${ids.length}, grace ${formatDurationMs(graceMs)})`,
+      message: `${label} (${done}/${ids.length}, grace ${grace})`,
       current: done,
       total: ids.length,
     });
     report(line());
     const settled = await Promise.allSettled(
-      ids.map(async (id) => {
-        await this.runtime.stopContainer(id, graceSec);
+      ids.map(async (id, i) => {
+        await this.runtime.stopContainer(id, graces[i]! / 1000);
         done++;
         report(line());
       }),
@@ -376,13 +407,13 @@ export class Executor {
   private async stopAndRemove(
     ids: string[],
     what: string,
-    graceMs: number,
+    graceOf: GraceOf,
     report: ProgressSink,
   ): Promise<void> {
     if (ids.length === 0) return;
     let stopError: unknown;
     try {
-      await this.stopAll(ids, `Stopping ${what}`, graceMs, report);
+      await this.stopAll(ids, `Stopping ${what}`, graceOf, report);
     } catch (err) {
       stopError = err;
     }

@@ -5,7 +5,7 @@
  */
 import { DokkupError } from '../../src/core/errors.js';
 import { gateExpired, gateGoal, healthVerdict } from '../../src/core/health-verdict.js';
-import type { JobSpec } from '../../src/protocol/job.js';
+import type { ContainerSpec, UpdatePolicy } from '../../src/protocol/job.js';
 import type { ContainerRuntime } from '../docker/runtime.js';
 import type { ProgressSink } from './service.js';
 
@@ -16,27 +16,38 @@ export interface GateOptions {
   pollMs: number;
 }
 
-/** True when the spec or, without one in the spec, the image defines a health check. */
-export async function hasHealthcheck(runtime: ContainerRuntime, spec: JobSpec): Promise<boolean> {
-  const test = spec.container.healthcheck?.test;
+/** True when the entry or, without one in the entry, its image defines a health check. */
+export async function hasHealthcheck(runtime: ContainerRuntime, entry: ContainerSpec): Promise<boolean> {
+  const test = entry.healthcheck?.test;
   if (test) return test[0] !== 'NONE';
-  return runtime.imageHasHealthcheck(spec.container.image);
+  return runtime.imageHasHealthcheck(entry.image);
 }
 
-/** Resolves when every container in `ids` is healthy; throws the first failure. */
+/** A new container the gate waits for. */
+export interface GatedContainer {
+  id: string;
+  /** It has a health check: it must report healthy (else: stay running for min_healthy_time). */
+  gated: boolean;
+  /** Its entry's name, for messages (jobs with named entries). */
+  entry?: string | undefined;
+}
+
+/** Resolves when every container of `containers` is healthy; throws the first failure. */
 export async function waitHealthy(
   gate: GateOptions,
-  ids: string[],
-  spec: JobSpec,
-  gated: boolean,
+  containers: readonly GatedContainer[],
+  policy: UpdatePolicy,
   report: ProgressSink,
 ): Promise<void> {
   const { runtime, now, sleep, pollMs } = gate;
-  const { healthyDeadlineMs, minHealthyMs } = spec.update;
+  const { healthyDeadlineMs, minHealthyMs } = policy;
   const startedAt = now();
-  const pending = new Set(ids);
+  const byId = new Map(containers.map((c) => [c.id, c]));
+  const pending = new Set(byId.keys());
   const runningSince = new Map<string, number | null>();
-  const total = ids.length;
+  const total = containers.length;
+  // With some containers health-checked and others not, "healthy" is what the gate waits for.
+  const gated = containers.some((c) => c.gated);
   const what = gateGoal(gated);
   const progress = (done: number) =>
     report({
@@ -48,16 +59,26 @@ export async function waitHealthy(
     });
   progress(0);
   while (pending.size > 0) {
+    // Every container is inspected on every poll, the ones already ready too: one that passed and
+    // then died while others were still starting (a sidecar that waits out min_healthy_time
+    // beside a server that was healthy at once) fails the gate instead of being committed dead.
     // Inspected together (reads, cheap for the engine), judged in order: one poll costs one
     // round trip to the engine, not one per container.
-    const ids = [...pending];
+    const ids = [...byId.keys()];
     const inspected = await Promise.allSettled(ids.map((id) => runtime.inspectContainer(id)));
     for (const [i, id] of ids.entries()) {
       const got = inspected[i]!;
       if (got.status === 'rejected') throw got.reason;
       const c = got.value;
-      const v = healthVerdict(c, { gated, minHealthyMs }, now(), runningSince.get(id) ?? null);
+      const { gated: checked, entry } = byId.get(id)!;
+      const v = healthVerdict(
+        c,
+        { gated: checked, minHealthyMs, entry },
+        now(),
+        runningSince.get(id) ?? null,
+      );
       if (v.verdict === 'failed') throw new DokkupError(v.code, v.message);
+      if (!pending.has(id)) continue;
       if (v.verdict === 'pending') {
         runningSince.set(id, v.runningSince);
         continue;

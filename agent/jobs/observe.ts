@@ -2,7 +2,7 @@
  * What a node has for a job: its containers (found by label) and its stored history, in the
  * shapes the planner and the API speak. Reads only.
  */
-import { LABEL_JOB, LABEL_VERSION } from '../../src/core/labels.js';
+import { LABEL_ENTRY, LABEL_JOB, LABEL_REPLICA, LABEL_VERSION } from '../../src/core/labels.js';
 import type { Observation, ObservedContainer } from '../../src/core/planner.js';
 import type { ContainerInfo } from '../../src/protocol/api.js';
 import type { ContainerRuntime, RuntimeContainer } from '../docker/runtime.js';
@@ -13,6 +13,8 @@ export function toObserved(c: RuntimeContainer): ObservedContainer {
     id: c.id,
     name: c.name,
     version: c.labels[LABEL_VERSION] ?? null,
+    entry: c.labels[LABEL_ENTRY] ?? null,
+    replica: c.labels[LABEL_REPLICA] ?? null,
     state: c.state,
     health: c.health,
     imageId: c.imageId,
@@ -26,6 +28,8 @@ export function toContainerInfo(c: RuntimeContainer): ContainerInfo {
     name: c.name,
     job: c.labels[LABEL_JOB] ?? '',
     version: c.labels[LABEL_VERSION] ?? null,
+    ...(c.labels[LABEL_ENTRY] !== undefined ? { entry: c.labels[LABEL_ENTRY] } : {}),
+    ...(c.labels[LABEL_REPLICA] !== undefined ? { replica: c.labels[LABEL_REPLICA] } : {}),
     image: c.image,
     imageId: c.imageId,
     state: c.state,

@@ -3,10 +3,20 @@
  * They take no lock: a read during an operation shows the node as it is at that moment.
  */
 import { hostname as osHostname } from 'node:os';
+import { containersPerNode, hasNamedEntries, primaryImage } from '../../src/core/entries.js';
 import { currentRecord, toJobHistory } from '../../src/core/history.js';
 import { LABEL_JOB } from '../../src/core/labels.js';
 import { effectiveCurrent } from '../../src/core/planner.js';
-import type { AgentInfo, ContainerList, JobHistory, JobList, JobStatus } from '../../src/protocol/api.js';
+import type {
+  AgentInfo,
+  ContainerInfo,
+  ContainerList,
+  EntryStatus,
+  JobHistory,
+  JobList,
+  JobStatus,
+} from '../../src/protocol/api.js';
+import type { JobSpec } from '../../src/protocol/job.js';
 import type { JobState } from '../../src/protocol/state.js';
 import type { ContainerRuntime, RuntimeContainer } from '../docker/runtime.js';
 import type { JobStateStore } from '../store/job-store.js';
@@ -84,15 +94,40 @@ export class JobQueries {
 
 export function toStatus(job: string, state: JobState | null, containers: RuntimeContainer[]): JobStatus {
   const rec = currentRecord(state);
+  const infos = containers
+    .map(toContainerInfo)
+    .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+  const entries = entryStatuses(rec?.spec ?? null, infos);
   return {
     name: job,
     version: effectiveCurrent({ job, state, containers: containers.map(toObserved) }),
-    image: rec?.spec.container.image ?? containers[0]?.image ?? null,
-    desired: rec?.spec.count ?? null,
+    image: (rec ? primaryImage(rec.spec) : null) ?? containers[0]?.image ?? null,
+    desired: rec ? containersPerNode(rec.spec) : null,
     running: containers.filter((c) => c.state === 'running').length,
     total: containers.length,
-    containers: containers
-      .map(toContainerInfo)
-      .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id)),
+    containers: infos,
+    ...(entries ? { entries } : {}),
   };
+}
+
+/**
+ * Per entry of a job with named entries: the current spec's entries (their order and images), or
+ * without history the entries the containers' labels name. Undefined for a one-entry unnamed job.
+ */
+function entryStatuses(spec: JobSpec | null, containers: ContainerInfo[]): EntryStatus[] | undefined {
+  const labelled = [...new Set(containers.flatMap((c) => (c.entry === undefined ? [] : [c.entry])))];
+  const named = spec && hasNamedEntries(spec) ? spec.container.map((e) => e.name ?? '') : [];
+  const names = [...named, ...labelled.filter((n) => !named.includes(n))];
+  if (names.length === 0) return undefined;
+  return names.map((name) => {
+    const of = containers.filter((c) => c.entry === name);
+    const entry = spec?.container.find((e) => e.name === name);
+    return {
+      name,
+      image: entry?.image ?? of[0]?.image ?? null,
+      desired: entry ? spec!.count : null,
+      running: of.filter((c) => c.state === 'running').length,
+      total: of.length,
+    };
+  });
 }

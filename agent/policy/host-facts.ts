@@ -13,7 +13,6 @@ import { posix } from 'node:path';
 import {
   type HostFacts,
   type HostPathKind,
-  hostPathOf,
   normalizeHostPath,
   type ResolvedHostPath,
 } from '../../src/core/policy.js';
@@ -74,30 +73,38 @@ export async function resolveHostPath(raw: string): Promise<ResolvedHostPath> {
 /** Docker's built-in networks, which no ID or prefix can stand for. */
 const BUILTIN_NETWORKS = new Set(['bridge', 'host', 'none', 'default']);
 
-/** Looks up every bind source, bind-backed named volume and user-defined network of `spec` on this host. */
+/**
+ * Looks up every bind source, bind-backed named volume and user-defined network of every entry
+ * of `spec` on this host (each path, volume and network once, however many entries name it).
+ */
 export async function hostFacts(
   spec: JobSpec,
   runtime: Pick<ContainerRuntime, 'networkDriver' | 'volumeBindDevice'>,
 ): Promise<HostFacts> {
-  const binds = new Map<number, ResolvedHostPath>();
-  const volumeDevices = new Map<number, string>();
-  await Promise.all(
-    spec.container.volumes.map(async (volume, i) => {
+  const binds = new Map<string, ResolvedHostPath>();
+  const volumeDevices = new Map<string, string>();
+  const sources = new Set<string>();
+  for (const entry of spec.container) {
+    for (const volume of entry.volumes) {
       const source = splitVolume(volume)?.source;
-      if (source === undefined) return;
-      if (hostPathOf(volume) !== null) {
-        binds.set(i, await resolveHostPath(source));
+      if (source !== undefined) sources.add(source);
+    }
+  }
+  await Promise.all(
+    [...sources].map(async (source) => {
+      if (normalizeHostPath(source) !== null) {
+        binds.set(source, await resolveHostPath(source));
         return;
       }
       // A named volume may be a bind made beforehand (`docker volume create -o o=bind …`).
       const device = await runtime.volumeBindDevice(source);
       if (device === null) return;
-      volumeDevices.set(i, device);
-      binds.set(i, await resolveHostPath(device));
+      volumeDevices.set(source, device);
+      binds.set(device, await resolveHostPath(device));
     }),
   );
   const networkDrivers = new Map<string, string | null>();
-  for (const network of spec.container.networks) {
+  for (const network of new Set(spec.container.flatMap((entry) => entry.networks))) {
     if (BUILTIN_NETWORKS.has(network) || network.includes(':')) continue;
     networkDrivers.set(network, await runtime.networkDriver(network));
   }

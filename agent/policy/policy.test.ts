@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { policyViolations } from '../../src/core/policy.js';
-import { testSpec } from '../../src/core/spec.fixture.js';
+import { testEntry, testJob, testSpec } from '../../src/core/spec.fixture.js';
 import { FakeRuntime } from '../../test/fakes/container-runtime.js';
 import { agentProtectedPaths, PolicyConfigError, preparePolicy, sshDirsOf } from './bind-roots.js';
 import { hostFacts, resolveHostPath } from './host-facts.js';
@@ -86,8 +86,39 @@ describe('hostFacts and the decision together', () => {
       ]),
     );
     expect(policyViolations(spec, policy, facts).map((v) => v.field)).toEqual([
-      'container.volumes.1',
-      'container.networks.1',
+      'container.0.volumes.1',
+      'container.0.networks.1',
+    ]);
+  });
+});
+
+describe('hostFacts over a job with several entries', () => {
+  it("looks every entry's binds, bind-backed volumes and networks up, and the policy refuses the sidecar's", async () => {
+    await symlink('/etc', join(root, 'etc-link'));
+    const runtime = new FakeRuntime();
+    runtime.bindVolumes.set('innocent', '/etc');
+    runtime.networks.set('5e1f00d', 'host');
+    const spec = testJob([
+      testEntry({ name: 'web', volumes: [`${root}/app:/a`, 'data:/d'], networks: ['front'] }),
+      testEntry({
+        name: 'side',
+        volumes: [`${root}/app:/a:ro`, `${root}/etc-link:/c`, 'innocent:/i'],
+        networks: ['front', '5e1f00d'],
+      }),
+    ]);
+    const facts = await hostFacts(spec, runtime);
+    expect([...facts.binds.keys()].sort()).toEqual(['/etc', `${root}/app`, `${root}/etc-link`]);
+    expect(facts.networkDrivers).toEqual(
+      new Map([
+        ['front', null],
+        ['5e1f00d', 'host'],
+      ]),
+    );
+    const policy = await preparePolicy({ bindRoots: [root], allowHostBinds: false, allowHostNetwork: false });
+    expect(policyViolations(spec, policy, facts).map((v) => v.field)).toEqual([
+      'container.1.volumes.1',
+      'container.1.volumes.2',
+      'container.1.networks.1',
     ]);
   });
 });
@@ -123,8 +154,8 @@ describe("the host's users' ssh keys", () => {
       policy,
     );
     expect(found.map((v) => [v.field, /git's ssh keys/.test(v.message)])).toEqual([
-      ['container.volumes.0', true],
-      ['container.volumes.1', true],
+      ['container.0.volumes.0', true],
+      ['container.0.volumes.1', true],
     ]);
     await expect(
       preparePolicy({
@@ -146,7 +177,7 @@ describe('a named volume that Docker has as a bind', () => {
     const policy = await preparePolicy({ bindRoots: [root], allowHostBinds: false, allowHostNetwork: false });
     const found = policyViolations(spec, policy, await hostFacts(spec, runtime));
     expect(found).toHaveLength(1);
-    expect(found[0]!.field).toBe('container.volumes.0');
+    expect(found[0]!.field).toBe('container.0.volumes.0');
     expect(found[0]!.message).toMatch(/configuration.*names a Docker volume that binds \/etc/);
   });
 });

@@ -34,20 +34,22 @@ const spec = (image: string, count = 2): JobSpec => ({
   count,
   target: { kind: 'group', group: 'all' },
   update: { healthyDeadlineMs: 10_000, minHealthyMs: 0 },
-  container: {
-    image,
-    command: null,
-    entrypoint: null,
-    ports: [{ in: 8000, protocol: 'tcp', out: null }],
-    restart: 'always',
-    labels: {},
-    environment: { MODE: 'test' },
-    volumes: [],
-    networks: ['bridge'],
-    healthcheck: null,
-    resources: { nanoCpus: null, memoryBytes: null },
-    pull: 'missing',
-  },
+  container: [
+    {
+      image,
+      command: null,
+      entrypoint: null,
+      ports: [{ in: 8000, protocol: 'tcp', out: null }],
+      restart: 'always',
+      labels: {},
+      environment: { MODE: 'test' },
+      volumes: [],
+      networks: ['bridge'],
+      healthcheck: null,
+      resources: { nanoCpus: null, memoryBytes: null },
+      pull: 'missing',
+    },
+  ],
 });
 
 describe('Cluster against the simulator', () => {

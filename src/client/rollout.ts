@@ -17,6 +17,7 @@ import {
   outcomeOfResult,
   outcomeOfStatus,
 } from '../core/outcome.js';
+import { imagesDiffGoesTo } from '../core/spec-diff.js';
 import type { OperationResult, Plan, PlanRequest, ProgressLine } from '../protocol/api.js';
 import type { InventoryNode } from '../protocol/inventory.js';
 import type { JobSpec } from '../protocol/job.js';
@@ -64,7 +65,7 @@ export interface RollbackCredentials {
 
 /**
  * `rollback job [--to VERSION]` and the TUI's r. With `credentials`, each node's rollback carries
- * the credentials for the image its plan goes back to (and the job file's), from this run: the
+ * the credentials for the images its plan goes back to (and the job file's), from this run: the
  * agent stores none, so an image it must pull again is pulled with the operator's credentials.
  */
 export function rollbackOperation(
@@ -76,8 +77,7 @@ export function rollbackOperation(
     planRequest: { operation: 'rollback', to },
     execute: async (client, onProgress, plan) => {
       if (!credentials) return client.rollback(job, to, onProgress);
-      const target = plan?.diff?.image?.to;
-      const images = [...credentials.images, ...(target ? [target] : [])];
+      const images = [...credentials.images, ...imagesDiffGoesTo(plan?.diff)];
       const registryAuth = await credentials.source.forImages(images);
       if (registryAuth.length === 0) return client.rollback(job, to, onProgress);
       return client.rollback(job, to, onProgress, { registryAuth });

@@ -43,13 +43,13 @@ describe('job files: ${VAR} interpolation from the environment', () => {
     const parsed = parseJob(text, 'job.yaml', env);
     expect(parsed.spec.target).toEqual({ kind: 'group', group: 'labs' });
     expect(parsed.spec.count).toBe(1);
-    expect(parsed.spec.container.image).toBe('registry.example.com/app:latest');
-    expect(parsed.spec.container.init).toBe(true);
-    expect(parsed.spec.container.ports).toEqual([{ in: 8000, protocol: 'tcp', out: 8080 }]);
-    expect(parsed.spec.container.environment).toEqual({ DB_PASSWORD: 'hunter22' });
+    expect(parsed.spec.container[0]!.image).toBe('registry.example.com/app:latest');
+    expect(parsed.spec.container[0]!.init).toBe(true);
+    expect(parsed.spec.container[0]!.ports).toEqual([{ in: 8000, protocol: 'tcp', out: 8080 }]);
+    expect(parsed.spec.container[0]!.environment).toEqual({ DB_PASSWORD: 'hunter22' });
     expect(parsed.variables).toEqual(['GROUP', 'REPLICAS', 'TAG', 'INIT', 'PORT', 'OUT', 'DB_PASSWORD']);
     // Environment values are not "masked fields": plans show environment keys only anyway.
-    expect(parsed.spec.container.maskedFields).toBeUndefined();
+    expect(parsed.spec.container[0]!.maskedFields).toBeUndefined();
   });
 
   it('a missing variable is a file:line:col error naming it, at the ${…} itself', () => {
@@ -72,14 +72,37 @@ describe('job files: ${VAR} interpolation from the environment', () => {
     ]);
   });
 
+  it('masks per entry: only the entry whose command came from a variable, the version over all entries unchanged', () => {
+    const two = (token: string) =>
+      [
+        'name: shop',
+        'group: labs',
+        'container:',
+        '  - name: web',
+        '    image: nginx:alpine',
+        '    command: ["serve", "--port", "80"]',
+        '  - name: side',
+        '    image: busybox',
+        `    command: ["sh", "-c", "${token}"]`,
+        '',
+      ].join('\n');
+    const plain = parseJobText(two('fetch abc'), 'shop.yaml');
+    const interpolated = parseJobText(two('fetch ${TOKEN}'), 'shop.yaml', { TOKEN: 'abc' });
+    expect(interpolated.container.map((e) => e.maskedFields)).toEqual([undefined, ['command']]);
+    expect(plain.container.map((e) => e.maskedFields)).toEqual([undefined, undefined]);
+    expect(specVersion(interpolated)).toBe(specVersion(plain));
+    const rotated = parseJobText(two('fetch ${TOKEN}'), 'shop.yaml', { TOKEN: 'xyz' });
+    expect(specVersion(rotated)).not.toBe(specVersion(interpolated));
+  });
+
   it('a command or entrypoint built from a variable is masked in plans (maskedFields), outside the version', () => {
     const plain = parseJobText(job('    command: ["serve", "--token", "abc"]\n'), 'job.yaml');
     const interpolated = parseJobText(job('    command: ["serve", "--token", "${TOKEN}"]\n'), 'job.yaml', {
       TOKEN: 'abc',
     });
-    expect(plain.container.maskedFields).toBeUndefined();
-    expect(interpolated.container.maskedFields).toEqual(['command']);
-    expect(interpolated.container.command).toEqual(['serve', '--token', 'abc']);
+    expect(plain.container[0]!.maskedFields).toBeUndefined();
+    expect(interpolated.container[0]!.maskedFields).toEqual(['command']);
+    expect(interpolated.container[0]!.command).toEqual(['serve', '--token', 'abc']);
     // The same container: the same version.
     expect(specVersion(interpolated)).toBe(specVersion(plain));
     // A changed secret is a new version.
@@ -91,7 +114,11 @@ describe('job files: ${VAR} interpolation from the environment', () => {
 
   it('bare $VAR and $$ stay as written (a 0.3 file keeps its version); $${ is a literal ${', () => {
     const text = job('    command: sh -c "echo $HOME $$ $${HOME}"\n');
-    expect(parseJobText(text, 'job.yaml').container.command).toEqual(['sh', '-c', 'echo $HOME $$ ${HOME}']);
+    expect(parseJobText(text, 'job.yaml').container[0]!.command).toEqual([
+      'sh',
+      '-c',
+      'echo $HOME $$ ${HOME}',
+    ]);
   });
 
   it('registries: in the job file, interpolated, servers normalised', () => {
@@ -127,14 +154,14 @@ describe('job files: env_file', () => {
       ),
     );
     const loaded = await loadJobFile(file, { LEVEL: 'debug' });
-    expect(loaded.spec.container.environment).toEqual({
+    expect(loaded.spec.container[0]!.environment).toEqual({
       DB_PASSWORD: 'from-base',
       URL: 'postgres://app:from-base@db/app',
       LEVEL: 'debug',
     });
-    expect(loaded.spec.container.labels).toEqual({ tag: '2.0' });
+    expect(loaded.spec.container[0]!.labels).toEqual({ tag: '2.0' });
     // The env file's own variables never reach the container unless listed under environment.
-    expect(Object.keys(loaded.spec.container.environment)).not.toContain('TAG');
+    expect(Object.keys(loaded.spec.container[0]!.environment)).not.toContain('TAG');
   });
 
   it('a missing env file is an error at its line unless required: false; a bad line is env-file:line:col', async () => {
@@ -161,7 +188,7 @@ describe('job files: lenient variables (commands that never send the spec)', () 
     expect(errorsOf(text)).toHaveLength(3);
     const parsed = parseJob(text, 'job.yaml', {}, { variables: 'lenient' });
     expect(parsed.spec.name).toBe('web');
-    expect(parsed.spec.container.environment).toEqual({ DB_PASSWORD: '', TOKEN: '' });
+    expect(parsed.spec.container[0]!.environment).toEqual({ DB_PASSWORD: '', TOKEN: '' });
     expect(parsed.registries).toEqual([]);
   });
 });

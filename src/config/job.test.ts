@@ -41,37 +41,44 @@ describe('parseJobText: valid files', () => {
       name: 'demo',
       count: 2,
       target: { kind: 'group', group: 'labs' },
-      container: {
-        image: 'crccheck/hello-world',
-        command: null,
-        entrypoint: null,
-        ports: [{ in: 8000, protocol: 'tcp', out: null }],
-        restart: 'always',
-        labels: { 'my.label.test': 'demo' },
-        environment: { MYENV: 'ENVEXAMPLE' },
-        volumes: ['myvolume:/home'],
-        networks: ['bridge'],
-        healthcheck: null,
-        resources: { nanoCpus: null, memoryBytes: null },
-        pull: 'missing',
-      },
+      container: [
+        {
+          image: 'crccheck/hello-world',
+          command: null,
+          entrypoint: null,
+          ports: [{ in: 8000, protocol: 'tcp', out: null }],
+          restart: 'always',
+          labels: { 'my.label.test': 'demo' },
+          environment: { MYENV: 'ENVEXAMPLE' },
+          volumes: ['myvolume:/home'],
+          networks: ['bridge'],
+          healthcheck: null,
+          resources: { nanoCpus: null, memoryBytes: null },
+          pull: 'missing',
+        },
+      ],
       update: { healthyDeadlineMs: 120_000, minHealthyMs: 3000 },
     });
   });
 
   it('parses the examples', async () => {
     const hello = await loadJobFile(examples('hello.yaml'));
-    expect(hello.spec.container.image).toBe('traefik/whoami:latest');
+    expect(hello.spec.container[0]!.image).toBe('traefik/whoami:latest');
     expect(hello.spec.count).toBe(2);
     expect(hello.version).toBe(specVersion(hello.spec));
     const web = await loadJobFile(examples('web.yaml'));
-    expect(web.spec.container.labels).toEqual({ 'app.query': 'a=b&c=d', 'app.tier': 'frontend' });
-    expect(web.spec.container.healthcheck?.test).toEqual([
+    expect(web.spec.container[0]!.labels).toEqual({ 'app.query': 'a=b&c=d', 'app.tier': 'frontend' });
+    expect(web.spec.container[0]!.healthcheck?.test).toEqual([
       'CMD-SHELL',
       'wget -q -O /dev/null http://127.0.0.1/ || exit 1',
     ]);
-    expect(web.spec.container.resources).toEqual({ nanoCpus: 500_000_000, memoryBytes: 128 * 1024 ** 2 });
+    expect(web.spec.container[0]!.resources).toEqual({ nanoCpus: 500_000_000, memoryBytes: 128 * 1024 ** 2 });
     expect(web.spec.update).toEqual({ healthyDeadlineMs: 60_000, minHealthyMs: 2000 });
+    const shop = await loadJobFile(examples('shop.yaml'));
+    expect(shop.spec.container.map((e) => [e.name, e.networks])).toEqual([
+      ['web', ['shop']],
+      ['probe', ['shop']],
+    ]);
   });
 
   it('keeps values containing "=" whole', () => {
@@ -79,8 +86,8 @@ describe('parseJobText: valid files', () => {
       `${ok}    labels: ["a=b=c"]\n    environment:\n      - DSN=postgres://u:p@h/db?sslmode=disable\n`,
       'j',
     );
-    expect(spec.container.labels).toEqual({ a: 'b=c' });
-    expect(spec.container.environment).toEqual({ DSN: 'postgres://u:p@h/db?sslmode=disable' });
+    expect(spec.container[0]!.labels).toEqual({ a: 'b=c' });
+    expect(spec.container[0]!.environment).toEqual({ DSN: 'postgres://u:p@h/db?sslmode=disable' });
   });
 
   it('accepts a trailing document marker and a leading one', () => {
@@ -110,7 +117,7 @@ describe('parseJobText: every bad input names file:line:col field', () => {
       'job.yaml:5:5 container[0].imagee: unknown key "imagee" (did you mean "image"?)',
       'job.yaml:6:5 container[0].restrat: unknown key "restrat" (did you mean "restart"?)',
       expect.stringMatching(
-        /^job\.yaml:7:5 container\[0\]\.colour: unknown key "colour"; expected one of: image, ports, /,
+        /^job\.yaml:7:5 container\[0\]\.colour: unknown key "colour"; expected one of: name, image, ports, /,
       ),
     ]);
     expect(errorsOf(`${ok}cuont: 2\n`)).toEqual([
@@ -167,7 +174,7 @@ describe('parseJobText: every bad input names file:line:col field', () => {
       'job.yaml:3:1 container: expected a list, got an empty value',
     ]);
     expect(errorsOf('name: web\ngroup: labs\ncontainer: []\n')).toEqual([
-      'job.yaml:3:12 container: must hold one container',
+      'job.yaml:3:12 container: must hold at least one container',
     ]);
     expect(errorsOf('name: web\ngroup: labs\ncontainer:\n  - ports:\n      - in: 80\n')).toEqual([
       'job.yaml:4:5 container[0].image: is required',
@@ -206,9 +213,26 @@ describe('parseJobText: every bad input names file:line:col field', () => {
     ]);
   });
 
-  it('more than one container, naming the line of the second', () => {
+  it('several containers: each needs a name, a DNS label, unique; at the line of the entry', () => {
     expect(errorsOf(`${ok}    ports: [{in: 80}]\n  - image: redis\n`)).toEqual([
-      'job.yaml:6:5 container[1]: only one container per job is supported for now',
+      'job.yaml:4:5 container[0].name: is required when a job has more than one container',
+      'job.yaml:6:5 container[1].name: is required when a job has more than one container',
+    ]);
+    const named = (a: string, b: string) =>
+      `name: web\ngroup: labs\ncontainer:\n  - name: ${a}\n    image: nginx\n  - name: ${b}\n    image: redis\n`;
+    expect(errorsOf(named('web', 'web'))).toEqual([
+      'job.yaml:6:11 container[1].name: "web" is already the name of container[0]',
+    ]);
+    expect(errorsOf(named('web', 'Cache_1'))).toEqual([
+      'job.yaml:6:11 container[1].name: must be a DNS label: lower-case letters, digits and hyphens (not first or last), at most 63',
+    ]);
+    expect(parseJobText(named('web', 'cache'), 'job.yaml').container.map((e) => e.name)).toEqual([
+      'web',
+      'cache',
+    ]);
+    const seventeen = Array.from({ length: 17 }, (_, i) => `  - name: e${i}\n    image: nginx\n`).join('');
+    expect(errorsOf(`name: web\ngroup: labs\ncontainer:\n${seventeen}`)).toEqual([
+      'job.yaml:36:5 container[16]: must hold at most 16 containers',
     ]);
   });
 

@@ -71,8 +71,10 @@ export function parseJob(
   const current = (p: FieldPath) => valueAt(src.data, p);
   const jobFile = withMaskedValues(fields, current, () => validateSource(src, JobFileSchema, normalizeJob));
   const spec = withMaskedValues(fields, current, () => withPositions(src, () => normalizeJob(jobFile)));
-  const masked = maskedFieldsOf(fields);
-  if (masked.length > 0) spec.container.maskedFields = masked;
+  spec.container.forEach((entry, index) => {
+    const masked = maskedFieldsOf(fields, index);
+    if (masked.length > 0) entry.maskedFields = masked;
+  });
   const errors: InputError[] = [];
   const registries = lenient ? [] : registriesOf(src, jobFile.registries, errors);
   if (errors.length > 0) throw new InputErrors(sortErrors(errors));
@@ -102,12 +104,15 @@ export async function loadJobFile(
   return { ...parsed, version: specVersion(parsed.spec), file };
 }
 
-/** Fields of the container whose value came from interpolation and that plans would show. */
-function maskedFieldsOf(fields: readonly InterpolatedField[]): MaskableField[] {
+/**
+ * Fields of the entry `container[index]` whose value came from interpolation and that plans
+ * would show (the normalised entries keep the file's order).
+ */
+function maskedFieldsOf(fields: readonly InterpolatedField[], index: number): MaskableField[] {
   const masked = new Set<MaskableField>();
   for (const { path: p } of fields) {
     const field = p[2];
-    if (p[0] === 'container' && (MASKABLE_FIELDS as readonly unknown[]).includes(field))
+    if (p[0] === 'container' && p[1] === index && (MASKABLE_FIELDS as readonly unknown[]).includes(field))
       masked.add(field as MaskableField);
   }
   return MASKABLE_FIELDS.filter((f) => masked.has(f));

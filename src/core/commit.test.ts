@@ -16,6 +16,8 @@ const container = (version: string | null): ObservedContainer => ({
   id: `id-${version}`,
   name: `demo-${version}`,
   version,
+  entry: null,
+  replica: null,
   state: 'running',
   health: 'none',
   imageId: 'sha256:x',

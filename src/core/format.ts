@@ -7,7 +7,7 @@
  * `123MiB`); percentages one decimal below 100 and whole numbers from 100 (`0.3%`, `42.5%`,
  * `250%`), which stays readable and fits a narrow TUI column.
  */
-import type { Plan, SpecDiff } from '../protocol/api.js';
+import type { ContainerDiff, Plan, SpecDiff } from '../protocol/api.js';
 import type { AuditEntry } from '../protocol/audit.js';
 import type { ContainerStats, FeedEvent } from '../protocol/feeds.js';
 import { terminalText } from './terminal-text.js';
@@ -228,12 +228,36 @@ function change(what: string, from: string | null, to: string | null, none: stri
   return `~ ${what}: ${from ?? none} -> ${to ?? none}`;
 }
 
-/** The field lines of a diff (without the action line). */
+/**
+ * The field lines of a diff (without the action line). A job with named entries: the count, then
+ * one line per added or removed entry and the field lines of each changed one, named after it
+ * (`~ web: image: a -> b`, `~ web: environment: DB_PASSWORD`, `~ web: command`: keys and masked
+ * field names, never their values).
+ */
 export function describeDiff(diff: SpecDiff): string[] {
   const lines: string[] = [];
   if (diff.image) lines.push(change('image', diff.image.from, diff.image.to, '(none)'));
   if (diff.imageIdChanged) lines.push('~ image: the tag now points at a different image (re-pulled)');
   if (diff.count) lines.push(`~ count: ${diff.count.from ?? 0} -> ${diff.count.to}`);
+  lines.push(...describeContainerDiff(diff));
+  for (const entry of diff.entries ?? []) {
+    if (entry.change === 'added') lines.push(`+ ${entry.name}: new container (${entry.image})`);
+    else if (entry.change === 'removed') lines.push(`- ${entry.name}: removed (${entry.image})`);
+    else if (entry.diff) {
+      for (const line of describeContainerDiff(entry.diff, true)) {
+        // `~ image: a -> b` → `~ web: image: a -> b`
+        lines.push(`${line.slice(0, 2)}${entry.name}: ${line.slice(2)}`);
+      }
+    }
+  }
+  return lines;
+}
+
+/** The lines of one container's changes (`withImage`: its image change too). */
+function describeContainerDiff(diff: ContainerDiff, withImage = false): string[] {
+  const lines: string[] = [];
+  if (withImage && diff.image) lines.push(change('image', diff.image.from, diff.image.to, '(none)'));
+  if (diff.name) lines.push(change('name', diff.name.from, diff.name.to, '(none)'));
   lines.push(...keys('+', 'environment', diff.environment.added));
   lines.push(...keys('-', 'environment', diff.environment.removed));
   lines.push(...keys('~', 'environment', diff.environment.changed));

@@ -24,6 +24,8 @@ export interface GateRules {
   /** True when the container has a health check (the spec's or the image's). */
   gated: boolean;
   minHealthyMs: number;
+  /** The job entry the container runs, named in failures (jobs with named entries). */
+  entry?: string | undefined;
 }
 
 export type HealthVerdict =
@@ -42,7 +44,7 @@ export function healthVerdict(
   now: number,
   runningSince: number | null,
 ): HealthVerdict {
-  const short = c.id.slice(0, 12);
+  const short = `${c.id.slice(0, 12)}${rules.entry === undefined ? '' : ` (${rules.entry})`}`;
   if (c.state === 'exited' || c.state === 'dead') {
     return {
       verdict: 'failed',

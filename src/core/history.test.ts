@@ -46,7 +46,7 @@ describe('history', () => {
       s = recordDeploy(s, spec(`img${i}`), i.toString(16).padStart(7, '0'), `t${i}`);
     expect(HISTORY_LIMIT).toBeGreaterThanOrEqual(10);
     expect(s!.entries).toHaveLength(HISTORY_LIMIT);
-    expect(s!.entries.at(-1)?.spec.container.image).toBe('img29');
+    expect(s!.entries.at(-1)?.spec.container[0]?.image).toBe('img29');
   });
 
   it('scale keeps the version and its place, with the new count', () => {

@@ -7,6 +7,7 @@
 import type { HistoryEntry, JobHistory } from '../protocol/api.js';
 import type { JobSpec } from '../protocol/job.js';
 import type { HistoryRecord, JobState } from '../protocol/state.js';
+import { hasNamedEntries, primaryImage } from './entries.js';
 
 /** Kubernetes keeps 10 revisions; we keep twice that. */
 export const HISTORY_LIMIT = 20;
@@ -71,7 +72,10 @@ export function recordRollback(state: JobState, version: string, now: string): J
 export function toJobHistory(job: string, state: JobState | null): JobHistory {
   const entries: HistoryEntry[] = (state?.entries ?? []).map((e) => ({
     version: e.version,
-    image: e.spec.container.image,
+    image: primaryImage(e.spec),
+    ...(hasNamedEntries(e.spec)
+      ? { entries: e.spec.container.map((c) => ({ name: c.name ?? '', image: c.image })) }
+      : {}),
     count: e.spec.count,
     deployedAt: e.deployedAt,
     current: e.version === state?.current,

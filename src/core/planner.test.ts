@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { JobSpec } from '../protocol/job.js';
+import type { ContainerSpec, JobSpec } from '../protocol/job.js';
 import type { JobState } from '../protocol/state.js';
 import { recordDeploy, recordRollback } from './history.js';
 import {
@@ -13,7 +13,7 @@ import {
 } from './planner.js';
 import { testSpec } from './spec.fixture.js';
 
-function spec(over: Partial<JobSpec['container']> = {}, count = 2): JobSpec {
+function spec(over: Partial<ContainerSpec> = {}, count = 2): JobSpec {
   return testSpec(
     { ports: [{ in: 8000, protocol: 'tcp', out: null }], environment: { A: '1' }, ...over },
     { count, target: { kind: 'group', group: 'labs' } },
@@ -30,6 +30,8 @@ function c(
     id: `id${String(createdAt).padStart(3, '0')}`,
     name: `demo-${createdAt}`,
     version,
+    entry: null,
+    replica: null,
     state,
     health: 'none',
     imageId: 'sha256:img',
@@ -202,11 +204,11 @@ describe('planDeploy', () => {
   it('pull: always with a changed image ID updates containers of the same version', () => {
     const sp = spec({ pull: 'always' });
     const s = stateWith(['aaaaaaa', sp]);
-    const p = planDeploy(obs([c('aaaaaaa'), c('aaaaaaa')], s), sp, 'aaaaaaa', 'sha256:new');
+    const p = planDeploy(obs([c('aaaaaaa'), c('aaaaaaa')], s), sp, 'aaaaaaa', { 'web:v1': 'sha256:new' });
     expect(p.plan.action).toBe('update');
     expect(p.plan.diff?.imageIdChanged).toBe(true);
     expect(p.steps.replace).toHaveLength(2);
-    const same = planDeploy(obs([c('aaaaaaa'), c('aaaaaaa')], s), sp, 'aaaaaaa', 'sha256:img');
+    const same = planDeploy(obs([c('aaaaaaa'), c('aaaaaaa')], s), sp, 'aaaaaaa', { 'web:v1': 'sha256:img' });
     expect(same.plan.action).toBe('noop');
   });
 

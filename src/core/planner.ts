@@ -11,17 +11,33 @@
  * - "ours": job containers of V when V is E (they are what we converge); "leftovers": job
  *   containers of any version that is neither E nor (when V is E) V — debris of an interrupted
  *   operation, never serving the committed version, removed before anything else.
+ * - replicas (see replicas.ts): `count` is a number of replicas, each one container of every
+ *   entry. Replicas are kept, started, created and removed whole; a replica of V that is not whole
+ *   (an interrupted operation made only part of it) is a leftover too.
  */
-import type { ContainerState, Health, Plan, PlanAction, SpecDiff } from '../protocol/api.js';
-import type { ContainerSpec, JobSpec } from '../protocol/job.js';
+import type { ContainerState, Health, Plan, PlanAction } from '../protocol/api.js';
+import type { JobSpec } from '../protocol/job.js';
 import type { JobState } from '../protocol/state.js';
-import { formatDurationMs } from './duration.js';
+import { containersPerNode, findEntry, usesFixedHostPort } from './entries.js';
 import { currentRecord, findRecord, previousVersion } from './history.js';
+import {
+  containerIds,
+  groupReplicas,
+  isReplicaRunning,
+  isWhole,
+  newestReplicaFirst,
+  oldestReplicaFirst,
+} from './replicas.js';
+import { diffSpecs } from './spec-diff.js';
 
 export interface ObservedContainer {
   id: string;
   name: string;
   version: string | null;
+  /** Its entry (`dokkup.job.entry`); null for the single entry of a job that names none. */
+  entry: string | null;
+  /** Its replica (`dokkup.job.replica`); null when it is a replica of its own. */
+  replica: string | null;
   state: ContainerState;
   health: Health;
   imageId: string;
@@ -41,9 +57,9 @@ export interface ExecutionSteps {
   removeLeftovers: string[];
   /** Existing containers of the target version to start (stopped ones that are kept). */
   startExisting: string[];
-  /** Extra containers of the target version to remove (scale down: newest first). */
+  /** Extra containers of the target version to remove (scale down: whole replicas, newest first). */
   removeExtra: string[];
-  /** New containers of the target version to create, start and health-gate. */
+  /** New replicas of the target version to create, start and health-gate (one container per entry each). */
   create: number;
   /**
    * Containers replaced by the new ones: stopped and removed only after every new container is
@@ -76,9 +92,6 @@ const noSteps = (): ExecutionSteps => ({
 });
 
 const isRunning = (c: ObservedContainer) => c.state === 'running' || c.state === 'restarting';
-const newestFirst = (a: ObservedContainer, b: ObservedContainer) =>
-  b.createdAt - a.createdAt || b.id.localeCompare(a.id);
-const oldestFirst = (a: ObservedContainer, b: ObservedContainer) => -newestFirst(a, b);
 const ids = (cs: ObservedContainer[]) => cs.map((c) => c.id);
 
 /** The committed version, or (without history) the version most job containers carry. */
@@ -94,21 +107,20 @@ export function effectiveCurrent(obs: Observation): string | null {
   return best;
 }
 
-export function usesFixedHostPort(spec: ContainerSpec): boolean {
-  return spec.ports.some((p) => p.out !== null);
-}
-
 interface ConvergeInput {
   obs: Observation;
   spec: JobSpec;
   version: string;
-  /** For `pull: always`: the image ID the tag resolves to now (after pulling). */
-  pulledImageId?: string | null;
+  /**
+   * For entries with `pull: always`: the image ID each such image resolves to now (after
+   * pulling), by image reference. Undefined when nothing was pulled (a plan request).
+   */
+  pulledImageIds?: Readonly<Record<string, string | null>>;
 }
 
-/** Planning of deploy and rollback: converge the node to `count` containers of `version`. */
+/** Planning of deploy and rollback: converge the node to `count` whole replicas of `version`. */
 function converge(
-  { obs, spec, version, pulledImageId }: ConvergeInput,
+  { obs, spec, version, pulledImageIds }: ConvergeInput,
   operation: 'deploy' | 'rollback',
 ): ExecutionPlan {
   const steps = noSteps();
@@ -126,50 +138,54 @@ function converge(
   // original dokkup) are replaced start-first rather than removed as debris.
   const sameVersion = current === version || adopt || (current === null && others.length === 0);
   const fresh = total === 0;
-  const staleImage =
-    pulledImageId != null &&
-    ofTarget.some((c) => c.imageId !== pulledImageId) &&
-    spec.container.pull === 'always';
+  const stale = staleImages(ofTarget, spec, pulledImageIds);
+  const staleImage = stale.length > 0;
 
   let action: PlanAction;
   if (sameVersion && !staleImage) {
-    steps.removeLeftovers = ids(others);
-    // Keep running containers first, then stopped ones (oldest first), up to count.
+    const replicas = groupReplicas(ofTarget);
+    const whole = replicas.filter((r) => isWhole(r, spec));
+    const broken = replicas.filter((r) => !isWhole(r, spec));
+    steps.removeLeftovers = [...ids(others), ...containerIds(broken)];
+    // Keep running replicas first, then the others (oldest first), up to count.
     const ordered = [
-      ...ofTarget.filter(isRunning).sort(oldestFirst),
-      ...ofTarget.filter((c) => !isRunning(c)).sort(oldestFirst),
+      ...whole.filter(isReplicaRunning).sort(oldestReplicaFirst),
+      ...whole.filter((r) => !isReplicaRunning(r)).sort(oldestReplicaFirst),
     ];
     const kept = ordered.slice(0, count);
-    steps.removeExtra = ids(ordered.slice(count).sort(newestFirst));
-    steps.startExisting = ids(kept.filter((c) => !isRunning(c)));
+    steps.removeExtra = containerIds(ordered.slice(count).sort(newestReplicaFirst));
+    steps.startExisting = ids(kept.flatMap((r) => r.containers).filter((c) => !isRunning(c)));
     steps.create = count - kept.length;
     if (fresh) action = 'fresh';
     else if (steps.create > 0 || steps.removeExtra.length > 0) action = 'scale';
     else if (steps.startExisting.length > 0) action = 'start';
     else if (steps.removeLeftovers.length > 0) action = 'scale';
     else action = 'noop';
-    if (steps.create > 0 && usesFixedHostPort(spec.container) && kept.length > 0) {
+    if (steps.create > 0 && usesFixedHostPort(spec) && kept.length > 0) {
       warnings.push('a fixed host port (out) can only be bound once on this node');
     }
   } else {
-    // Replace: new containers of `version` beside the old ones, then the old ones go.
+    // Replace: new replicas of `version` beside the old ones, then the old ones go.
     steps.removeLeftovers = staleImage ? [] : ids(ofTarget);
     steps.replace = staleImage ? ids(obs.containers) : ids(others);
     steps.create = count;
-    steps.strategy = usesFixedHostPort(spec.container) ? 'stop-first' : 'start-first';
+    steps.strategy = usesFixedHostPort(spec) ? 'stop-first' : 'start-first';
     action = 'update';
     if (steps.strategy === 'stop-first') {
       warnings.push(
         'fixed host port: old containers are stopped before the new ones start (restored on failure)',
       );
     }
-    if (staleImage) warnings.push(`image ${spec.container.image} changed since it was last pulled`);
+    for (const image of stale) warnings.push(`image ${image} changed since it was last pulled`);
   }
   if (operation === 'rollback' && action !== 'noop') action = 'rollback';
-  if (spec.container.pull === 'always' && pulledImageId === undefined) {
-    warnings.push(
-      'pull: always — the image is pulled again at deploy; a changed image updates the containers',
-    );
+  if (pulledImageIds === undefined) {
+    for (const image of new Set(spec.container.filter((e) => e.pull === 'always').map((e) => e.image))) {
+      const which = spec.container.length > 1 ? `${image} ` : '';
+      warnings.push(
+        `pull: always — the image ${which}is pulled again at deploy; a changed image updates the containers`,
+      );
+    }
   }
 
   const base = current ? (findRecord(obs.state, current)?.spec ?? null) : null;
@@ -194,7 +210,7 @@ function converge(
       versionTo: version,
       running,
       total,
-      desired: count,
+      desired: containersPerNode(spec),
       strategy: steps.strategy,
       canRollback: prev !== null,
       rollbackTo: prev,
@@ -208,9 +224,29 @@ export function planDeploy(
   obs: Observation,
   spec: JobSpec,
   version: string,
-  pulledImageId?: string | null,
+  pulledImageIds?: Readonly<Record<string, string | null>>,
 ): ExecutionPlan {
-  return converge({ obs, spec, version, pulledImageId }, 'deploy');
+  return converge({ obs, spec, version, ...(pulledImageIds ? { pulledImageIds } : {}) }, 'deploy');
+}
+
+/**
+ * Images of `pull: always` entries whose tag now points at another image than the target
+ * version's containers of that entry run (so the same version is redeployed).
+ */
+function staleImages(
+  ofTarget: readonly ObservedContainer[],
+  spec: JobSpec,
+  pulled: Readonly<Record<string, string | null>> | undefined,
+): string[] {
+  if (!pulled) return [];
+  const stale = new Set<string>();
+  for (const c of ofTarget) {
+    const entry = findEntry(spec, c.entry);
+    if (entry?.pull !== 'always') continue;
+    const now = pulled[entry.image];
+    if (now != null && c.imageId !== now) stale.add(entry.image);
+  }
+  return [...stale];
 }
 
 /** Rollback to `to`, or to the version before the current one. Null when there is none. */
@@ -292,65 +328,4 @@ export function planStop(obs: Observation, purge: boolean): ExecutionPlan {
   };
 }
 
-// ---------------------------------------------------------------------------------------------
-// Diff
-
-function keyChanges(a: Record<string, string>, b: Record<string, string>) {
-  const added = Object.keys(b).filter((k) => !(k in a));
-  const removed = Object.keys(a).filter((k) => !(k in b));
-  const changed = Object.keys(b).filter((k) => k in a && a[k] !== b[k]);
-  return { added: added.sort(), removed: removed.sort(), changed: changed.sort() };
-}
-
-export function formatPorts(spec: ContainerSpec): string {
-  if (spec.ports.length === 0) return 'none';
-  return spec.ports.map((p) => `${p.out ?? ''}${p.out ? ':' : ''}${p.in}/${p.protocol}`).join(', ');
-}
-
-const argv = (a: string[] | null) => (a === null ? null : a.join(' '));
-const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-
-/** What differs between the running spec `from` (null: none known) and `to`. */
-export function diffSpecs(from: JobSpec | null, to: JobSpec, imageIdChanged = false): SpecDiff {
-  const a = from?.container;
-  const b = to.container;
-  const diff: SpecDiff = {
-    environment: keyChanges(a?.environment ?? {}, b.environment),
-    labels: keyChanges(a?.labels ?? {}, b.labels),
-    other: [],
-    imageIdChanged,
-  };
-  if (a?.image !== b.image) diff.image = { from: a?.image ?? null, to: b.image };
-  if (from?.count !== to.count) diff.count = { from: from?.count ?? null, to: to.count };
-  if (!a || formatPorts(a) !== formatPorts(b))
-    diff.ports = { from: a ? formatPorts(a) : null, to: formatPorts(b) };
-  // A command built from `${VAR}`s (now or in the version it replaces) may hold a secret: it is
-  // named as changed, never shown.
-  const masked = new Set([...(a?.maskedFields ?? []), ...(b.maskedFields ?? [])]);
-  const maskedChanges: string[] = [];
-  for (const field of ['command', 'entrypoint'] as const) {
-    if (same(a?.[field] ?? null, b[field])) continue;
-    if (masked.has(field)) maskedChanges.push(field);
-    else diff[field] = { from: argv(a?.[field] ?? null), to: argv(b[field]) };
-  }
-  const stopFields = {
-    stop_grace_period: (c?: ContainerSpec) =>
-      c?.stopGracePeriodMs === undefined ? null : formatDurationMs(c.stopGracePeriodMs),
-    stop_signal: (c?: ContainerSpec) => c?.stopSignal ?? null,
-    init: (c?: ContainerSpec) => (c?.init === undefined ? null : String(c.init)),
-  };
-  for (const [field, show] of Object.entries(stopFields) as [
-    keyof typeof stopFields,
-    typeof stopFields.init,
-  ][]) {
-    // Shown for a first deploy too, when set: the operator sees how the containers will stop.
-    if (show(a) !== show(b)) diff[field] = { from: show(a), to: show(b) };
-  }
-  diff.other.push(...maskedChanges);
-  if (a) {
-    for (const field of ['volumes', 'networks', 'restart', 'healthcheck', 'resources'] as const) {
-      if (!same(a[field], b[field])) diff.other.push(field);
-    }
-  }
-  return diff;
-}
+export { diffSpecs };

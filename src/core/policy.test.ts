@@ -11,7 +11,7 @@ import {
   policyViolations,
   type ResolvedHostPath,
 } from './policy.js';
-import { testSpec } from './spec.fixture.js';
+import { testEntry, testJob, testSpec } from './spec.fixture.js';
 
 const spec = (volumes: string[], networks = ['bridge']): JobSpec =>
   testSpec({ volumes, networks }, { update: { healthyDeadlineMs: 1000, minHealthyMs: 0 } });
@@ -22,14 +22,12 @@ const ROOTED: AgentPolicy = {
   protectedPaths: [{ path: '/srv/agent-data', what: "the agent's own data" }],
 };
 
+/** What the host resolved, per bind source as written. */
 function facts(
-  binds: Record<number, ResolvedHostPath>,
+  binds: Record<string, ResolvedHostPath>,
   networks: Record<string, string | null> = {},
 ): HostFacts {
-  return {
-    binds: new Map(Object.entries(binds).map(([i, r]) => [Number(i), r])),
-    networkDrivers: new Map(Object.entries(networks)),
-  };
+  return { binds: new Map(Object.entries(binds)), networkDrivers: new Map(Object.entries(networks)) };
 }
 
 describe('host paths', () => {
@@ -117,7 +115,7 @@ describe('the bind policy over many spellings (bind root /srv/dokkup)', () => {
   it.each(refused)('refuses %s, naming the field', (volume, why) => {
     const found = policyViolations(spec(['cache:/cache', volume]), ROOTED);
     expect(found).toHaveLength(1);
-    expect(found[0]!.field).toBe('container.volumes.1');
+    expect(found[0]!.field).toBe('container.0.volumes.1');
     expect(found[0]!.message).toContain(`"${volume}"`);
     expect(found[0]!.message).toMatch(why);
   });
@@ -164,7 +162,51 @@ describe('the bind policy over many spellings (bind root /srv/dokkup)', () => {
 
   it('reports every offending volume, not just the first', () => {
     const found = policyViolations(spec(['/etc:/e', '/srv/dokkup/ok:/ok', '/proc:/p']), ROOTED);
-    expect(found.map((f) => f.field)).toEqual(['container.volumes.0', 'container.volumes.2']);
+    expect(found.map((f) => f.field)).toEqual(['container.0.volumes.0', 'container.0.volumes.2']);
+  });
+});
+
+describe('a job with several entries', () => {
+  const two = (sidecar: { volumes?: string[]; networks?: string[] }) =>
+    testJob([
+      testEntry({ name: 'web', volumes: ['/srv/dokkup/www:/www', 'data:/data'], networks: ['front'] }),
+      testEntry({ name: 'agent', ...sidecar }),
+    ]);
+
+  it('checks the binds and networks of every entry, naming the entry by its index', () => {
+    expect(policyViolations(two({}), ROOTED)).toEqual([]);
+    const found = policyViolations(
+      two({ volumes: ['/var/run/docker.sock:/var/run/docker.sock'], networks: ['front', 'host'] }),
+      ROOTED,
+    );
+    expect(found.map((v) => v.field)).toEqual(['container.1.volumes.0', 'container.1.networks.1']);
+    expect(found[0]!.message).toMatch(/"\/var\/run\/docker.sock:\/var\/run\/docker.sock".*runtime sockets/);
+  });
+
+  it("judges each entry's binds by what the host resolved for that source", () => {
+    // The same root, a symlink out of it only in the sidecar's source.
+    const job = two({ volumes: ['/srv/dokkup/link:/x'] });
+    const resolved = facts({
+      '/srv/dokkup/www': { path: '/srv/dokkup/www', kind: 'directory' },
+      '/srv/dokkup/link': { path: '/etc', kind: 'directory' },
+    });
+    const found = policyViolations(job, ROOTED, resolved);
+    expect(found.map((v) => v.field)).toEqual(['container.1.volumes.0']);
+    expect(found[0]!.message).toMatch(/resolves to \/etc/);
+  });
+
+  it('judges a named volume that is a bind in any entry, and a network that is the host one', () => {
+    const job = two({ volumes: ['innocent:/data'], networks: ['3f2a9c'] });
+    const found = policyViolations(job, ROOTED, {
+      binds: new Map([['/etc', { path: '/etc', kind: 'directory' }]]),
+      volumeDevices: new Map([['innocent', '/etc']]),
+      networkDrivers: new Map([
+        ['front', 'bridge'],
+        ['3f2a9c', 'host'],
+      ]),
+    });
+    expect(found.map((v) => v.field)).toEqual(['container.1.volumes.0', 'container.1.networks.0']);
+    expect(found[0]!.message).toMatch(/names a Docker volume that binds \/etc/);
   });
 });
 
@@ -172,18 +214,30 @@ describe('the bind policy with what the host resolved', () => {
   const at = (path: string, kind: ResolvedHostPath['kind'] = 'directory') => ({ path, kind });
 
   it('refuses a path under a root that leads out of it through a symlink', () => {
-    const [found] = policyViolations(spec(['/srv/dokkup/link:/x']), ROOTED, facts({ 0: at('/etc') }));
+    const [found] = policyViolations(
+      spec(['/srv/dokkup/link:/x']),
+      ROOTED,
+      facts({ '/srv/dokkup/link': at('/etc') }),
+    );
     expect(found?.message).toMatch(/configuration.*resolves to \/etc/);
-    const [outside] = policyViolations(spec(['/srv/dokkup/link:/x']), ROOTED, facts({ 0: at('/opt/data') }));
+    const [outside] = policyViolations(
+      spec(['/srv/dokkup/link:/x']),
+      ROOTED,
+      facts({ '/srv/dokkup/link': at('/opt/data') }),
+    );
     expect(outside?.message).toMatch(/resolves to \/opt\/data.*symbolic link, outside the bind roots/);
   });
 
   it('allows a symlink that stays under the roots, refuses one that leads in from outside', () => {
     expect(
-      policyViolations(spec(['/srv/dokkup/link:/x']), ROOTED, facts({ 0: at('/srv/dokkup/real') })),
+      policyViolations(
+        spec(['/srv/dokkup/link:/x']),
+        ROOTED,
+        facts({ '/srv/dokkup/link': at('/srv/dokkup/real') }),
+      ),
     ).toEqual([]);
     expect(
-      policyViolations(spec(['/opt/link:/x']), ROOTED, facts({ 0: at('/srv/dokkup/real') })),
+      policyViolations(spec(['/opt/link:/x']), ROOTED, facts({ '/opt/link': at('/srv/dokkup/real') })),
     ).toHaveLength(1);
   });
 
@@ -196,12 +250,16 @@ describe('the bind policy with what the host resolved', () => {
       const [found] = policyViolations(
         spec(['/srv/dokkup/x:/x']),
         ROOTED,
-        facts({ 0: at('/srv/dokkup/x', kind) }),
+        facts({ '/srv/dokkup/x': at('/srv/dokkup/x', kind) }),
       );
       expect(found?.message, kind).toMatch(why);
     }
     expect(
-      policyViolations(spec(['/srv/dokkup/new:/x']), ROOTED, facts({ 0: at('/srv/dokkup/new', 'missing') })),
+      policyViolations(
+        spec(['/srv/dokkup/new:/x']),
+        ROOTED,
+        facts({ '/srv/dokkup/new': at('/srv/dokkup/new', 'missing') }),
+      ),
     ).toEqual([]);
   });
 });
@@ -213,7 +271,7 @@ describe('the namespace policy', () => {
     ['service:web', /another service's network namespace/],
   ])('refuses network %s by default, naming the field and the flag', (network, why) => {
     const [found] = policyViolations(spec([], ['bridge', network]), DEFAULT_POLICY);
-    expect(found?.field).toBe('container.networks.1');
+    expect(found?.field).toBe('container.0.networks.1');
     expect(found?.message).toMatch(why);
     expect(found?.message).toContain('--allow-host-network');
   });

@@ -92,19 +92,22 @@ export interface ResolvedHostPath {
 
 /** What the agent looked up on its host for one spec. */
 export interface HostFacts {
-  /** Per bind (by index into `container.volumes`), named volumes that are binds included. */
-  binds: ReadonlyMap<number, ResolvedHostPath>;
   /**
-   * Per named volume that Docker already has as a bind of a host path (the local driver with
+   * Per host path the spec binds (a bind's source as written in any entry's volumes, and the path
+   * a bind-backed named volume names): where the host resolves it.
+   */
+  binds: ReadonlyMap<string, ResolvedHostPath>;
+  /**
+   * Per named volume (by name) that Docker already has as a bind of a host path (the local driver with
    * `o=bind`): that path. Such a volume is a bind by another name, and judged as one.
    */
-  volumeDevices?: ReadonlyMap<number, string>;
+  volumeDevices?: ReadonlyMap<string, string>;
   /** Per network name in the spec: the driver of the network Docker resolves it to (null: none yet). */
   networkDrivers: ReadonlyMap<string, string | null>;
 }
 
 export interface PolicyViolation {
-  /** Into the spec: `container.volumes.2`. */
+  /** Into the spec: `container.0.volumes.2` (the entry's index, then the field's). */
   field: string;
   message: string;
 }
@@ -219,23 +222,31 @@ function networkViolation(network: string, driver: string | null | undefined): s
  */
 export function policyViolations(spec: JobSpec, policy: AgentPolicy, facts?: HostFacts): PolicyViolation[] {
   const out: PolicyViolation[] = [];
-  if (!policy.allowHostBinds) {
-    spec.container.volumes.forEach((volume, i) => {
-      const device = facts?.volumeDevices?.get(i);
-      const written = hostPathOf(volume) ?? (device ? normalizeHostPath(device) : null);
-      if (written === null) return;
-      const resolved = facts?.binds.get(i) ?? { path: written, kind: 'missing' as const };
-      const message = bindViolation(volume, written, resolved, policy);
-      const named = device ? ` (it names a Docker volume that binds ${device})` : '';
-      if (message) out.push({ field: `container.volumes.${i}`, message: `${message}${named}` });
-    });
-  }
-  if (!policy.allowHostNetwork) {
-    spec.container.networks.forEach((network, i) => {
-      const message = networkViolation(network, facts?.networkDrivers.get(network));
-      if (message) out.push({ field: `container.networks.${i}`, message });
-    });
-  }
+  // Every entry of the job: a sidecar is as much a way out of its container as the main one.
+  spec.container.forEach((entry, e) => {
+    if (!policy.allowHostBinds) {
+      entry.volumes.forEach((volume, i) => {
+        const source = splitVolume(volume)?.source;
+        const device = source === undefined ? undefined : facts?.volumeDevices?.get(source);
+        const written = hostPathOf(volume) ?? (device ? normalizeHostPath(device) : null);
+        if (written === null) return;
+        const looked = device ?? source;
+        const resolved = (looked === undefined ? undefined : facts?.binds.get(looked)) ?? {
+          path: written,
+          kind: 'missing' as const,
+        };
+        const message = bindViolation(volume, written, resolved, policy);
+        const named = device ? ` (it names a Docker volume that binds ${device})` : '';
+        if (message) out.push({ field: `container.${e}.volumes.${i}`, message: `${message}${named}` });
+      });
+    }
+    if (!policy.allowHostNetwork) {
+      entry.networks.forEach((network, i) => {
+        const message = networkViolation(network, facts?.networkDrivers.get(network));
+        if (message) out.push({ field: `container.${e}.networks.${i}`, message });
+      });
+    }
+  });
   return out;
 }
 

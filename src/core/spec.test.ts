@@ -32,20 +32,22 @@ describe('normalizeJob defaults', () => {
       name: 'web',
       count: 1,
       target: { kind: 'group', group: 'labs' },
-      container: {
-        image: 'nginx:alpine',
-        command: null,
-        entrypoint: null,
-        ports: [],
-        restart: 'always',
-        labels: {},
-        environment: {},
-        volumes: [],
-        networks: ['bridge'],
-        healthcheck: null,
-        resources: { nanoCpus: null, memoryBytes: null },
-        pull: 'missing',
-      },
+      container: [
+        {
+          image: 'nginx:alpine',
+          command: null,
+          entrypoint: null,
+          ports: [],
+          restart: 'always',
+          labels: {},
+          environment: {},
+          volumes: [],
+          networks: ['bridge'],
+          healthcheck: null,
+          resources: { nanoCpus: null, memoryBytes: null },
+          pull: 'missing',
+        },
+      ],
       update: { healthyDeadlineMs: 120_000, minHealthyMs: 3000 },
     });
     expect(JobSpecSchema.parse(spec)).toEqual(spec);
@@ -85,14 +87,14 @@ describe('normalizeJob labels and environment', () => {
     const spec = normalizeJob(
       job({ labels: ['a=b=c', 'empty=', 'url=http://x/?q=1'], environment: ['X=1=2'] }),
     );
-    expect(spec.container.labels).toEqual({ a: 'b=c', empty: '', url: 'http://x/?q=1' });
-    expect(spec.container.environment).toEqual({ X: '1=2' });
+    expect(spec.container[0]!.labels).toEqual({ a: 'b=c', empty: '', url: 'http://x/?q=1' });
+    expect(spec.container[0]!.environment).toEqual({ X: '1=2' });
   });
 
   it('accepts maps and turns numbers and booleans into strings, keys sorted', () => {
     const spec = normalizeJob(job({ environment: { Z: 1, A: true, M: 'x=y' } }));
-    expect(spec.container.environment).toEqual({ A: 'true', M: 'x=y', Z: '1' });
-    expect(Object.keys(spec.container.environment)).toEqual(['A', 'M', 'Z']);
+    expect(spec.container[0]!.environment).toEqual({ A: 'true', M: 'x=y', Z: '1' });
+    expect(Object.keys(spec.container[0]!.environment)).toEqual(['A', 'M', 'Z']);
   });
 
   it('rejects entries without "=", empty keys, duplicates, null map values and reserved labels', () => {
@@ -122,7 +124,7 @@ describe('normalizeJob ports', () => {
     const spec = normalizeJob(
       job({ ports: [{ in: '53/udp' }, { in: 8000, out: 9000 }, { in: '53' }, { in: '443/tcp' }] }),
     );
-    expect(spec.container.ports).toEqual([
+    expect(spec.container[0]!.ports).toEqual([
       { in: 53, protocol: 'tcp', out: null },
       { in: 53, protocol: 'udp', out: null },
       { in: 443, protocol: 'tcp', out: null },
@@ -134,7 +136,7 @@ describe('normalizeJob ports', () => {
     expect(problems(job({ ports: [{ in: 80 }, { in: 443, out: 8443 }] }, { count: 3 }))).toEqual([
       'container[0].ports[1].out: a fixed host port can be bound by only one container per node, but count is 3 (remove "out" to get a random host port, or set count: 1)',
     ]);
-    expect(normalizeJob(job({ ports: [{ in: 443, out: 8443 }] }, { count: 1 })).container.ports).toEqual([
+    expect(normalizeJob(job({ ports: [{ in: 443, out: 8443 }] }, { count: 1 })).container[0]!.ports).toEqual([
       { in: 443, protocol: 'tcp', out: 8443 },
     ]);
   });
@@ -155,8 +157,8 @@ describe('normalizeJob ports', () => {
 describe('normalizeJob command, entrypoint, volumes, networks', () => {
   it('splits string commands like a shell and keeps lists', () => {
     const spec = normalizeJob(job({ command: `sh -c 'echo "a b"; sleep 1'`, entrypoint: ['/bin/x', 'a b'] }));
-    expect(spec.container.command).toEqual(['sh', '-c', 'echo "a b"; sleep 1']);
-    expect(spec.container.entrypoint).toEqual(['/bin/x', 'a b']);
+    expect(spec.container[0]!.command).toEqual(['sh', '-c', 'echo "a b"; sleep 1']);
+    expect(spec.container[0]!.entrypoint).toEqual(['/bin/x', 'a b']);
     expect(problems(job({ command: 'echo "open', entrypoint: '   ' }))).toEqual([
       'container[0].command: unterminated double quote at character 6',
       'container[0].entrypoint: must not be empty',
@@ -167,8 +169,8 @@ describe('normalizeJob command, entrypoint, volumes, networks', () => {
     const spec = normalizeJob(
       job({ volumes: ['z:/z', '/a:/a:ro', 'm:/m'], networks: ['front', 'back', 'bridge'] }),
     );
-    expect(spec.container.volumes).toEqual(['/a:/a:ro', 'm:/m', 'z:/z']);
-    expect(spec.container.networks).toEqual(['front', 'back', 'bridge']);
+    expect(spec.container[0]!.volumes).toEqual(['/a:/a:ro', 'm:/m', 'z:/z']);
+    expect(spec.container[0]!.networks).toEqual(['front', 'back', 'bridge']);
   });
 
   it('rejects relative paths, duplicate volumes and networks', () => {
@@ -187,18 +189,120 @@ describe('normalizeJob command, entrypoint, volumes, networks', () => {
   });
 
   it('rejects upper case in the repository but not in the tag', () => {
-    expect(normalizeJob(job({ image: '127.0.0.1:5000/app:V1' })).container.image).toBe(
+    expect(normalizeJob(job({ image: '127.0.0.1:5000/app:V1' })).container[0]!.image).toBe(
       '127.0.0.1:5000/app:V1',
     );
     expect(problems(job({ image: 'Nginx:latest' }))).toEqual([
       'container[0].image: repository name must be lower case: "Nginx:latest"',
     ]);
   });
+});
 
-  it('reports a second container', () => {
-    expect(problems({ ...job(), container: [{ image: 'a' }, { image: 'b' }] })).toEqual([
-      'container[1]: only one container per job is supported for now',
+describe('normalizeJob entries (several containers)', () => {
+  it('keeps every entry, in file order, each with its name and its own defaults', () => {
+    const spec = normalizeJob({
+      ...job(),
+      count: 2,
+      container: [
+        { name: 'web', image: 'nginx:alpine', ports: [{ in: 80 }], networks: ['app'] },
+        { name: 'cache', image: 'redis:7', networks: ['app'], restart: 'on-failure' },
+      ],
+    });
+    expect(spec.container.map((e) => [e.name, e.image, e.restart, e.networks])).toEqual([
+      ['web', 'nginx:alpine', 'always', ['app']],
+      ['cache', 'redis:7', 'on-failure', ['app']],
     ]);
+    expect(Object.keys(spec.container[0]!)[0]).toBe('name');
+    expect(JobSpecSchema.parse(spec)).toEqual(spec);
+  });
+
+  it('a single entry may have a name; without one it has no name key at all', () => {
+    expect(normalizeJob(job({ name: 'web' })).container[0]!.name).toBe('web');
+    expect(Object.keys(normalizeJob(job()).container[0]!)).not.toContain('name');
+  });
+
+  it('needs a unique name on every entry once there are several', () => {
+    expect(
+      problems({
+        ...job(),
+        container: [{ image: 'a' }, { name: 'web', image: 'b' }, { name: 'web', image: 'c' }],
+      }),
+    ).toEqual([
+      'container[0].name: is required when a job has more than one container',
+      'container[2].name: "web" is already the name of container[1]',
+    ]);
+  });
+
+  it('refuses two entries binding the same host port (a replica runs on one node)', () => {
+    expect(
+      problems({
+        ...job(),
+        container: [
+          { name: 'a', image: 'a', ports: [{ in: 80, out: 8080 }] },
+          { name: 'b', image: 'b', ports: [{ in: 81 }, { in: 80, out: 8080 }] },
+        ],
+      }),
+    ).toEqual([
+      'container[1].ports[1].out: host port 8080/tcp is already bound by container[0] (the containers of a replica share the node)',
+    ]);
+    // The same port number over another protocol is another port.
+    expect(() =>
+      normalizeJob({
+        ...job(),
+        container: [
+          { name: 'a', image: 'a', ports: [{ in: 53, out: 53 }] },
+          { name: 'b', image: 'b', ports: [{ in: '53/udp', out: 53 }] },
+        ],
+      }),
+    ).not.toThrow();
+  });
+
+  it('checks each entry like a single one, naming its index', () => {
+    expect(
+      problems({
+        ...job(),
+        count: 2,
+        container: [
+          { name: 'web', image: 'nginx' },
+          { name: 'side', image: 'Side:1', ports: [{ in: 80, out: 80 }] },
+        ],
+      }),
+    ).toEqual([
+      'container[1].image: repository name must be lower case: "Side:1"',
+      'container[1].ports[0].out: a fixed host port can be bound by only one container per node, but count is 2 (remove "out" to get a random host port, or set count: 1)',
+    ]);
+  });
+});
+
+describe('JobSpecSchema (what an agent accepts)', () => {
+  const two = () =>
+    normalizeJob({
+      ...job(),
+      container: [
+        { name: 'web', image: 'a' },
+        { name: 'side', image: 'b' },
+      ],
+    });
+
+  it('refuses the same entries the normaliser refuses: a missing name, a duplicate, a bad name', () => {
+    const missing = two();
+    delete missing.container[1]!.name;
+    const duplicate = two();
+    duplicate.container[1]!.name = 'web';
+    const bad = two();
+    bad.container[0]!.name = 'Web_1';
+    const issues = (spec: unknown) =>
+      JobSpecSchema.safeParse(spec).error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    expect(issues(missing)).toEqual(['container.1.name: is required when a job has more than one container']);
+    expect(issues(duplicate)).toEqual(['container.1.name: "web" is already the name of container[0]']);
+    expect(issues(bad)?.[0]).toMatch(/^container\.0\.name: must be a DNS label/);
+    expect(JobSpecSchema.safeParse(two()).success).toBe(true);
+  });
+
+  it('reads the single container object dokkup 0.3 sent and stored as a one-entry list', () => {
+    const spec = normalizeJob(job());
+    const old = { ...spec, container: spec.container[0] };
+    expect(JobSpecSchema.parse(old)).toEqual(spec);
   });
 });
 
@@ -207,7 +311,7 @@ describe('normalizeJob healthcheck', () => {
     const spec = normalizeJob(
       job({ healthcheck: { test: 'curl -f http://localhost/', interval: '10s', retries: 3 } }),
     );
-    expect(spec.container.healthcheck).toEqual({
+    expect(spec.container[0]!.healthcheck).toEqual({
       test: ['CMD-SHELL', 'curl -f http://localhost/'],
       intervalMs: 10_000,
       timeoutMs: null,
@@ -219,7 +323,7 @@ describe('normalizeJob healthcheck', () => {
         healthcheck: { test: ['CMD', 'true'], interval: 2, timeout: '500ms', start_period: '1m', retries: 0 },
       }),
     );
-    expect(full.container.healthcheck).toEqual({
+    expect(full.container[0]!.healthcheck).toEqual({
       test: ['CMD', 'true'],
       intervalMs: 2000,
       timeoutMs: 500,
@@ -230,13 +334,13 @@ describe('normalizeJob healthcheck', () => {
 
   it('disable: true and test [NONE] both turn the check off', () => {
     const off = { test: ['NONE'], intervalMs: null, timeoutMs: null, retries: null, startPeriodMs: null };
-    expect(normalizeJob(job({ healthcheck: { disable: true } })).container.healthcheck).toEqual(off);
-    expect(normalizeJob(job({ healthcheck: { test: ['NONE'] } })).container.healthcheck).toEqual(off);
+    expect(normalizeJob(job({ healthcheck: { disable: true } })).container[0]!.healthcheck).toEqual(off);
+    expect(normalizeJob(job({ healthcheck: { test: ['NONE'] } })).container[0]!.healthcheck).toEqual(off);
   });
 
   it('an empty healthcheck means the image default, like none', () => {
-    expect(normalizeJob(job({ healthcheck: {} })).container.healthcheck).toBeNull();
-    expect(normalizeJob(job({ healthcheck: { disable: false } })).container.healthcheck).toBeNull();
+    expect(normalizeJob(job({ healthcheck: {} })).container[0]!.healthcheck).toBeNull();
+    expect(normalizeJob(job({ healthcheck: { disable: false } })).container[0]!.healthcheck).toBeNull();
   });
 
   it('rejects malformed tests', () => {
@@ -257,7 +361,8 @@ describe('normalizeJob healthcheck', () => {
 
 describe('normalizeJob resources and update policy', () => {
   it('converts cpus to nano CPUs and memory to bytes', () => {
-    const r = (resources: ContainerFile['resources']) => normalizeJob(job({ resources })).container.resources;
+    const r = (resources: ContainerFile['resources']) =>
+      normalizeJob(job({ resources })).container[0]!.resources;
     expect(r({ cpus: 0.5, memory: '256m' })).toEqual({ nanoCpus: 500_000_000, memoryBytes: 256 * 1024 ** 2 });
     expect(r({ cpus: '1.5', memory: '1g' })).toEqual({ nanoCpus: 1_500_000_000, memoryBytes: 1024 ** 3 });
     expect(r({ memory: '512MiB' })).toEqual({ nanoCpus: null, memoryBytes: 512 * 1024 ** 2 });
@@ -306,16 +411,16 @@ describe('normalizeJob collects every problem', () => {
 describe('normalizeJob stop fields (docker-compose spelling)', () => {
   it('are absent from the spec when the file does not set them', () => {
     const spec = normalizeJob(job());
-    expect(Object.keys(spec.container)).not.toContain('stopGracePeriodMs');
-    expect(Object.keys(spec.container)).not.toContain('stopSignal');
-    expect(Object.keys(spec.container)).not.toContain('init');
+    expect(Object.keys(spec.container[0]!)).not.toContain('stopGracePeriodMs');
+    expect(Object.keys(spec.container[0]!)).not.toContain('stopSignal');
+    expect(Object.keys(spec.container[0]!)).not.toContain('init');
   });
 
   it('are normalised when set, and the result passes the wire schema', () => {
     const spec = normalizeJob(job({ stop_grace_period: '1m', stop_signal: 'quit', init: true }));
-    expect(spec.container).toMatchObject({ stopGracePeriodMs: 60_000, stopSignal: 'SIGQUIT', init: true });
+    expect(spec.container[0]).toMatchObject({ stopGracePeriodMs: 60_000, stopSignal: 'SIGQUIT', init: true });
     expect(JobSpecSchema.parse(spec)).toEqual(spec);
-    expect(normalizeJob(job({ stop_signal: 15, init: false })).container).toMatchObject({
+    expect(normalizeJob(job({ stop_signal: 15, init: false })).container[0]).toMatchObject({
       stopSignal: 'SIGTERM',
       init: false,
     });
@@ -352,7 +457,7 @@ describe('the rules the agent keeps too (src/protocol/spec-rules.ts)', () => {
       'container[0].image',
       /control characters \(found U\+001B/,
       (s) => {
-        s.container.image = 'nginx:1\u001b[2J';
+        s.container[0]!.image = 'nginx:1\u001b[2J';
       },
     ],
     [
@@ -361,7 +466,7 @@ describe('the rules the agent keeps too (src/protocol/spec-rules.ts)', () => {
       'container[0].image',
       /not an image reference/,
       (s) => {
-        s.container.image = 'nginx:1?x=1';
+        s.container[0]!.image = 'nginx:1?x=1';
       },
     ],
     [
@@ -370,7 +475,7 @@ describe('the rules the agent keeps too (src/protocol/spec-rules.ts)', () => {
       'container[0].labels.a\u0007',
       /U\+0007/,
       (s) => {
-        s.container.labels = { 'a\u0007': 'x' };
+        s.container[0]!.labels = { 'a\u0007': 'x' };
       },
     ],
     [
@@ -379,7 +484,7 @@ describe('the rules the agent keeps too (src/protocol/spec-rules.ts)', () => {
       'container[0].environment[0]',
       /value must not contain control characters \(found U\+0000/,
       (s) => {
-        s.container.environment = { A: 'x\u0000y' };
+        s.container[0]!.environment = { A: 'x\u0000y' };
       },
     ],
     [
@@ -388,7 +493,7 @@ describe('the rules the agent keeps too (src/protocol/spec-rules.ts)', () => {
       'container[0].command[1]',
       /U\+0000/,
       (s) => {
-        s.container.command = ['sh', 'a\u0000'];
+        s.container[0]!.command = ['sh', 'a\u0000'];
       },
     ],
     [
@@ -397,7 +502,7 @@ describe('the rules the agent keeps too (src/protocol/spec-rules.ts)', () => {
       'container[0].healthcheck.test',
       /U\+0000/,
       (s) => {
-        s.container.healthcheck = {
+        s.container[0]!.healthcheck = {
           test: ['CMD-SHELL', 'true\u0000'],
           intervalMs: null,
           timeoutMs: null,
@@ -412,7 +517,7 @@ describe('the rules the agent keeps too (src/protocol/spec-rules.ts)', () => {
       'container[0].networks[0]',
       /not a network name/,
       (s) => {
-        s.container.networks = ['a/b'];
+        s.container[0]!.networks = ['a/b'];
       },
     ],
     [
@@ -421,7 +526,7 @@ describe('the rules the agent keeps too (src/protocol/spec-rules.ts)', () => {
       'container[0].volumes[0]',
       /unknown volume option "exec"/,
       (s) => {
-        s.container.volumes = ['data:/data:exec'];
+        s.container[0]!.volumes = ['data:/data:exec'];
       },
     ],
     [
@@ -430,7 +535,7 @@ describe('the rules the agent keeps too (src/protocol/spec-rules.ts)', () => {
       'container[0].volumes[0]',
       /neither an absolute host path nor a volume name/,
       (s) => {
-        s.container.volumes = ['a b:/data'];
+        s.container[0]!.volumes = ['a b:/data'];
       },
     ],
     [
@@ -457,6 +562,28 @@ describe('the rules the agent keeps too (src/protocol/spec-rules.ts)', () => {
       expect(SubmittedJobSpecSchema.safeParse(spec).success).toBe(false); // …a submitted spec is not
     },
   );
+
+  it("keeps the same rules for every entry of a job with several, naming the entry's index", () => {
+    const two = normalizeJob({
+      name: 'web',
+      group: 'labs',
+      container: [
+        { name: 'web', image: 'nginx:alpine', command: 'printf "\\033[31mred"' },
+        { name: 'side', image: 'busybox:1', networks: ['front'] },
+      ],
+    });
+    expect(SubmittedJobSpecSchema.safeParse(two).success).toBe(true);
+    two.container[1]!.image = 'busybox:1\u001b[2J';
+    two.container[1]!.volumes = ['data:/data:exec'];
+    two.container[1]!.networks = ['a/b'];
+    const parsed = SubmittedJobSpecSchema.safeParse(two);
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([
+      ['container.1.image', expect.stringMatching(/control characters/)],
+      ['container.1.volumes.0', expect.stringMatching(/unknown volume option/)],
+      ['container.1.networks.0', expect.stringMatching(/not a network name/)],
+    ]);
+  });
 
   it('every spec the CLI makes passes the agent, escapes in free text but NUL included', () => {
     for (const file of [

@@ -8,15 +8,16 @@
  * path (`['container', 0, 'environment', 2]`); `src/config` turns that path into `line:col`.
  */
 
-import type {
-  ContainerFile,
-  ContainerSpec,
-  HealthcheckSpec,
-  JobFile,
-  JobSpec,
-  PortSpec,
-  Target,
-  UpdatePolicy,
+import {
+  type ContainerFile,
+  type ContainerSpec,
+  entryNameIssues,
+  type HealthcheckSpec,
+  type JobFile,
+  type JobSpec,
+  type PortSpec,
+  type Target,
+  type UpdatePolicy,
 } from '../protocol/job.js';
 import {
   controlCharacterProblem,
@@ -94,17 +95,49 @@ export function normalizeJob(file: JobFile): JobSpec {
   const update = normalizeUpdate(file, problems);
   // The checks below are also run on data that failed the schema (to report every problem at
   // once, see src/config), so they test shapes instead of trusting the types.
-  const containers = Array.isArray(file.container) ? file.container : [];
-  const containerFile = containers[0];
-  if (containers.length > 1)
-    problems.add(['container', 1], 'only one container per job is supported for now');
-  if (!containerFile) {
-    problems.add(['container'], 'must hold one container');
+  const files = Array.isArray(file.container) ? file.container : [];
+  if (files.length === 0) {
+    problems.add(['container'], 'must hold at least one container');
     throw new InputErrors(problems.errors);
   }
-  const container = normalizeContainer(containerFile, count, ['container', 0], problems);
+  // An entry that is not an object was reported by the schema; the others are still checked.
+  const container = files.flatMap((c, i) =>
+    c && typeof c === 'object' ? [normalizeContainer(c, count, ['container', i], problems)] : [],
+  );
+  const names = files.map((c) => (typeof c?.name === 'string' ? c.name : undefined));
+  for (const { index, message } of entryNameIssues(names))
+    problems.add(['container', index, 'name'], message);
+  checkHostPortsAcrossEntries(container, files, problems);
   if (problems.errors.length > 0) throw new InputErrors(problems.errors);
   return { name: file.name, count, target, container, update };
+}
+
+/** Two entries of a replica run on the same node: they cannot bind the same host port. */
+function checkHostPortsAcrossEntries(
+  entries: ContainerSpec[],
+  files: ContainerFile[],
+  problems: Problems,
+): void {
+  if (entries.length !== files.length) return;
+  const bound = new Map<string, number>();
+  entries.forEach((entry, i) => {
+    const filePorts = Array.isArray(files[i]?.ports) ? files[i]!.ports! : [];
+    for (const port of entry.ports) {
+      if (port.out === null) continue;
+      const key = `${port.out}/${port.protocol}`;
+      const first = bound.get(key);
+      // Twice in one entry is reported by that entry's own check.
+      if (first === undefined || first === i) {
+        bound.set(key, i);
+        continue;
+      }
+      const at = filePorts.findIndex((p) => p?.out === port.out);
+      problems.add(
+        ['container', i, 'ports', Math.max(at, 0), 'out'],
+        `host port ${key} is already bound by container[${first}] (the containers of a replica share the node)`,
+      );
+    }
+  });
 }
 
 function normalizeTarget(file: JobFile, problems: Problems): Target {
@@ -149,6 +182,7 @@ function normalizeContainer(
   problems: Problems,
 ): ContainerSpec {
   return {
+    ...(typeof c.name === 'string' ? { name: c.name } : {}),
     image: normalizeImage(c.image, [...at, 'image'], problems),
     command: normalizeArgv(c.command, [...at, 'command'], problems),
     entrypoint: normalizeArgv(c.entrypoint, [...at, 'entrypoint'], problems),

@@ -10,6 +10,7 @@
  */
 import type { Plan } from '../protocol/api.js';
 import type { JobSpec } from '../protocol/job.js';
+import { hasNamedEntries } from './entries.js';
 import type { NodeLabel } from './outcome.js';
 import { terminalText } from './terminal-text.js';
 
@@ -49,46 +50,79 @@ const UNKNOWN = '-';
 
 export interface JobSummary {
   name: string;
+  /** The (first entry's) image. */
   image: string;
   restart: string;
   count: number;
   /** The group name, or the node names when the job targets nodes directly. */
   group: string;
   network: string;
+  /** Jobs with named entries: one row each in the summaries. */
+  entries?: EntrySummary[];
+}
+
+export interface EntrySummary {
+  name: string;
+  image: string;
+  restart: string;
+  network: string;
 }
 
 export function jobSummaryOf(spec: JobSpec): JobSummary {
+  const first = spec.container[0]!;
   return {
     name: spec.name,
-    image: spec.container.image,
-    restart: spec.container.restart,
+    image: first.image,
+    restart: first.restart,
     count: spec.count,
     group: spec.target.kind === 'group' ? spec.target.group : spec.target.nodes.join(','),
-    network: spec.container.networks.join(','),
+    network: first.networks.join(','),
+    ...(hasNamedEntries(spec)
+      ? {
+          entries: spec.container.map((e) => ({
+            name: e.name ?? '',
+            image: e.image,
+            restart: e.restart,
+            network: e.networks.join(','),
+          })),
+        }
+      : {}),
   };
 }
 
-/** `Deployment summary:` and its table (run, rollback, plan). */
+/**
+ * `Deployment summary:` and its table (run, rollback, plan): the original's one row, or with
+ * named entries an ENTRY column and one row per entry.
+ */
 export function deploymentSummaryLines(job: JobSummary, style?: SummaryStyler): string[] {
-  const header = ['NAME', 'IMAGE', 'RESTART', 'COUNT', 'GROUP', 'NETWORK'];
-  return [
-    'Deployment summary:',
-    '',
-    ...summaryTable(
-      header,
-      [[job.name, job.image, job.restart, String(job.count), job.group, job.network]],
-      style,
-    ),
-  ];
+  const count = String(job.count);
+  const table = job.entries
+    ? summaryTable(
+        ['NAME', 'ENTRY', 'IMAGE', 'RESTART', 'COUNT', 'GROUP', 'NETWORK'],
+        job.entries.map((e) => [job.name, e.name, e.image, e.restart, count, job.group, e.network]),
+        style,
+      )
+    : summaryTable(
+        ['NAME', 'IMAGE', 'RESTART', 'COUNT', 'GROUP', 'NETWORK'],
+        [[job.name, job.image, job.restart, count, job.group, job.network]],
+        style,
+      );
+  return ['Deployment summary:', '', ...table];
 }
 
-/** `Stop job summary:` and its table. */
+/** `Stop job summary:` and its table (one row per entry with named entries). */
 export function stopSummaryLines(
-  job: Pick<JobSummary, 'name' | 'image' | 'group'>,
+  job: Pick<JobSummary, 'name' | 'image' | 'group' | 'entries'>,
   style?: SummaryStyler,
 ): string[] {
-  const header = ['NAME', 'IMAGE', 'GROUP'];
-  return ['Stop job summary:', '', ...summaryTable(header, [[job.name, job.image, job.group]], style)];
+  const table = job.entries
+    ? summaryTable(
+        ['NAME', 'ENTRY', 'IMAGE', 'GROUP'],
+        job.entries.map((e) => [job.name, e.name, e.image, job.group]),
+        style,
+      )
+    : summaryTable(['NAME', 'IMAGE', 'GROUP'], [[job.name, job.image, job.group]], style);
+  return ['Stop job summary:', '', ...table];
 }
 
 export interface SummaryNode {

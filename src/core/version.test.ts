@@ -63,9 +63,9 @@ update:
 
 const withContainer = (patch: Partial<ContainerSpec>): JobSpec => ({
   ...base,
-  container: { ...base.container, ...patch },
+  container: [{ ...base.container[0]!, ...patch }],
 });
-const hc = base.container.healthcheck!;
+const hc = base.container[0]!.healthcheck!;
 
 describe('specVersion', () => {
   it('is 7 hex characters, the prefix of the full SHA-256', () => {
@@ -80,7 +80,7 @@ describe('specVersion', () => {
       'name: hello\ngroup: web\ncontainer:\n  - image: traefik/whoami:latest\n',
       'x.yaml',
     );
-    expect(canonicalJson(hello.container)).toBe(
+    expect(canonicalJson(hello.container[0])).toBe(
       '{"command":null,"entrypoint":null,"environment":{},"healthcheck":null,"image":"traefik/whoami:latest",' +
         '"labels":{},"networks":["bridge"],"ports":[],"pull":"missing","resources":{"memoryBytes":null,"nanoCpus":null},' +
         '"restart":"always","volumes":[]}',
@@ -94,7 +94,7 @@ describe('specVersion', () => {
     const shop = parseJobText(SHOP_0_3, 'shop.yaml');
     expect(fullVersion(shop)).toBe('61c7e12aad8d065570a3b16c5b340e9e3630c3f76ab1626609536ad2aff19ca5');
     expect(specVersion(shop)).toBe('61c7e12');
-    expect(Object.keys(shop.container)).toEqual([
+    expect(Object.keys(shop.container[0]!)).toEqual([
       'image',
       'command',
       'entrypoint',
@@ -122,7 +122,7 @@ describe('specVersion', () => {
       SHOP_0_3.replace('    pull: always\n', `    pull: always\n    ${line}\n`),
       'x.yaml',
     );
-    expect(set.container).toMatchObject(field);
+    expect(set.container[0]).toMatchObject(field);
     expect(specVersion(set)).not.toBe('61c7e12');
   });
 
@@ -242,8 +242,8 @@ group: labs
     ['healthcheck retries', { healthcheck: { ...hc, retries: 4 } }],
     ['healthcheck start period', { healthcheck: { ...hc, startPeriodMs: 2000 } }],
     ['healthcheck removed', { healthcheck: null }],
-    ['cpus', { resources: { ...base.container.resources, nanoCpus: 1_000_000_000 } }],
-    ['memory', { resources: { ...base.container.resources, memoryBytes: 512 * 1024 ** 2 } }],
+    ['cpus', { resources: { ...base.container[0]!.resources, nanoCpus: 1_000_000_000 } }],
+    ['memory', { resources: { ...base.container[0]!.resources, memoryBytes: 512 * 1024 ** 2 } }],
   ];
   it.each(changes)('changes when %s changes', (_what, patch) => {
     expect(specVersion(withContainer(patch))).not.toBe(specVersion(base));
@@ -252,6 +252,56 @@ group: labs
   it('gives every variant above a distinct version', () => {
     const versions = new Set([fullVersion(base), ...changes.map(([, p]) => fullVersion(withContainer(p)))]);
     expect(versions.size).toBe(changes.length + 1);
+  });
+});
+
+describe('specVersion of a job with several entries', () => {
+  const TWO = `name: shop
+group: web
+count: 2
+container:
+  - name: web
+    image: 127.0.0.1:5000/shop:1.4.2
+    ports:
+      - in: 8000
+    networks: [shop]
+  - name: log
+    image: 127.0.0.1:5000/shipper:2
+    command: ["sh", "-c", "while true; do wget -qO- http://web:8000/; sleep 1; done"]
+    networks: [shop]
+`;
+  const two = () => parseJobText(TWO, 'shop.yaml');
+
+  it('is a fixed value for a fixed two-entry file', () => {
+    // Pinned like the 0.3 hash above: a later dokkup must keep it, or every such job redeploys.
+    expect(fullVersion(two())).toBe('5b92dfb59f4c641321af340e4e8969324ce226f55b5a9b308ec325476f13703b');
+  });
+
+  it('does not depend on the order of the entries (they start together, in no order)', () => {
+    const [web, log] = TWO.split('  - name: ').slice(1);
+    const swapped = parseJobText(`${TWO.split('  - name: ')[0]}  - name: ${log}  - name: ${web}`, 's.yaml');
+    expect(swapped.container.map((e) => e.name)).toEqual(['log', 'web']);
+    expect(fullVersion(swapped)).toBe(fullVersion(two()));
+  });
+
+  it('changes when any entry changes, when an entry is renamed, added or removed', () => {
+    const v = fullVersion(two());
+    const edit = (from: string, to: string) => fullVersion(parseJobText(TWO.replace(from, to), 'x.yaml'));
+    expect(edit('shipper:2', 'shipper:3')).not.toBe(v);
+    expect(edit('sleep 1', 'sleep 2')).not.toBe(v);
+    expect(edit('- name: log', '- name: logs')).not.toBe(v);
+    expect(edit('      - in: 8000\n', '      - in: 8001\n')).not.toBe(v);
+    const three = parseJobText(`${TWO}  - name: cache\n    image: redis:7\n`, 'x.yaml');
+    expect(fullVersion(three)).not.toBe(v);
+    expect(fullVersion({ ...two(), count: 9 })).toBe(v);
+  });
+
+  it('one entry keeps the 0.3 hash; giving it a name is a new version (its containers change)', () => {
+    const unnamed = parseJobText(SHOP_0_3, 'shop.yaml');
+    const named = parseJobText(SHOP_0_3.replace('  - image:', '  - name: web\n    image:'), 'shop.yaml');
+    expect(specVersion(unnamed)).toBe('61c7e12');
+    expect(named.container[0]!.name).toBe('web');
+    expect(specVersion(named)).not.toBe('61c7e12');
   });
 });
 

@@ -20,14 +20,25 @@ export function canonicalJson(value: unknown): string {
 }
 
 /**
- * What the hash covers: the container definition without `pull` (how an image is fetched
- * doesn't change the container) and `maskedFields`. Name, count, targets and update policy are left out on
+ * What the hash covers: the entries' container definitions without `pull` (how an image is
+ * fetched doesn't change the container) and without `maskedFields` (it only says how plans show
+ * an entry). Name, count, targets and update policy are left out on
  * purpose: scaling or moving a job is not a new version.
+ *
+ * - One entry: that container's definition, exactly as dokkup 0.3 hashed its single container,
+ *   so an upgrade never changes the version of a job file (and never redeploys it). An entry's
+ *   `name` is part of its definition: adding `name:` to a one-entry job is a new version, because
+ *   it changes the containers (their names, their `dokkup.job.entry` label, their network alias).
+ * - Several entries: the list of their definitions sorted by name. Entries start together, in no
+ *   order, so listing them in another order is the same job and keeps the version; a list can
+ *   never hash like a single object, so the two forms cannot collide.
  */
 function versionedPart(spec: JobSpec): unknown {
-  // `maskedFields` only says how plans show the spec.
-  const { pull: _pull, maskedFields: _masked, ...container } = spec.container;
-  return container;
+  const parts = spec.container.map(({ pull: _pull, maskedFields: _masked, ...container }) => container);
+  if (parts.length === 1) return parts[0];
+  return parts.sort((a, b) =>
+    (a.name ?? '') < (b.name ?? '') ? -1 : (a.name ?? '') > (b.name ?? '') ? 1 : 0,
+  );
 }
 
 /** The full 64-hex SHA-256 version. */

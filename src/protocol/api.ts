@@ -53,7 +53,7 @@ export const ErrorBodySchema = z.object({
   error: z.object({
     code: ErrorCodeSchema,
     message: z.string(),
-    /** For `invalid_request`: the field path, e.g. `spec.container.ports.0.in`. */
+    /** For `invalid_request`: the field path, e.g. `spec.container.0.ports.0.in`. */
     path: z.string().optional(),
   }),
 });
@@ -98,6 +98,10 @@ export const ContainerInfoSchema = z.object({
   job: z.string(),
   /** `dokkup.job.version` label; null for a container without one. */
   version: z.string().nullable(),
+  /** `dokkup.job.entry` label: the entry of the job it runs (absent for a job's single unnamed entry). */
+  entry: z.string().optional(),
+  /** `dokkup.job.replica` label: the replica it belongs to (jobs with several entries). */
+  replica: z.string().optional(),
   image: z.string(),
   imageId: z.string(),
   state: ContainerStateSchema,
@@ -110,9 +114,16 @@ export const ContainerInfoSchema = z.object({
 });
 export type ContainerInfo = z.infer<typeof ContainerInfoSchema>;
 
+/** An entry of a job with named entries, and its image. */
+export const EntryImageSchema = z.object({ name: z.string(), image: z.string() });
+export type EntryImage = z.infer<typeof EntryImageSchema>;
+
 export const HistoryEntrySchema = z.object({
   version: z.string(),
+  /** The first entry's image. */
   image: z.string(),
+  /** Jobs with named entries: every entry and its image, in file order. */
+  entries: z.array(EntryImageSchema).optional(),
   count: z.number().int(),
   /** ISO-8601. */
   deployedAt: z.string(),
@@ -127,16 +138,31 @@ export const JobHistorySchema = z.object({
 });
 export type JobHistory = z.infer<typeof JobHistorySchema>;
 
+/** One entry of a job with named entries on a node. */
+export const EntryStatusSchema = z.object({
+  name: z.string(),
+  /** The current version's image of the entry (or, without history, what its containers run). */
+  image: z.string().nullable(),
+  /** Desired containers of the entry: the job's count (one per replica). */
+  desired: z.number().int().nullable(),
+  running: z.number().int(),
+  total: z.number().int(),
+});
+export type EntryStatus = z.infer<typeof EntryStatusSchema>;
+
 export const JobStatusSchema = z.object({
   name: z.string(),
   /** Current version from the node's history (null when never deployed or purged). */
   version: z.string().nullable(),
+  /** The (first entry's) image. */
   image: z.string().nullable(),
-  /** Desired count of the current version. */
+  /** Desired containers of the current version: count × entries (count for one-entry jobs). */
   desired: z.number().int().nullable(),
   running: z.number().int(),
   total: z.number().int(),
   containers: z.array(ContainerInfoSchema),
+  /** Jobs with named entries: each entry's image and containers, in file order. */
+  entries: z.array(EntryStatusSchema).optional(),
 });
 export type JobStatus = z.infer<typeof JobStatusSchema>;
 
@@ -194,20 +220,19 @@ export const PlanActionSchema = z.enum([
 export type PlanAction = z.infer<typeof PlanActionSchema>;
 
 export const ChangeSchema = z.object({ from: z.string().nullable(), to: z.string().nullable() });
-export const SpecDiffSchema = z.object({
+const keyChangesSchema = z.object({
+  added: z.array(z.string()),
+  removed: z.array(z.string()),
+  changed: z.array(z.string()),
+});
+/** How one container definition changes. */
+export const ContainerDiffSchema = z.object({
   image: ChangeSchema.optional(),
-  count: z.object({ from: z.number().int().nullable(), to: z.number().int() }).optional(),
+  /** The entry's name (naming the single entry of a job, for example). */
+  name: ChangeSchema.optional(),
   /** Keys only: values may be secrets and are never sent back. */
-  environment: z.object({
-    added: z.array(z.string()),
-    removed: z.array(z.string()),
-    changed: z.array(z.string()),
-  }),
-  labels: z.object({
-    added: z.array(z.string()),
-    removed: z.array(z.string()),
-    changed: z.array(z.string()),
-  }),
+  environment: keyChangesSchema,
+  labels: keyChangesSchema,
   ports: ChangeSchema.optional(),
   command: ChangeSchema.optional(),
   entrypoint: ChangeSchema.optional(),
@@ -217,8 +242,30 @@ export const SpecDiffSchema = z.object({
   init: ChangeSchema.optional(),
   /** Other changed fields by name: volumes, networks, restart, healthcheck, resources. */
   other: z.array(z.string()),
+});
+export type ContainerDiff = z.infer<typeof ContainerDiffSchema>;
+
+/** One entry of a job with named entries that is added, removed or changed. */
+export const EntryDiffSchema = z.object({
+  name: z.string(),
+  change: z.enum(['added', 'removed', 'changed']),
+  /** The entry's image (the new one; for a removed entry, the old one). */
+  image: z.string(),
+  /** `changed`: what changes. */
+  diff: ContainerDiffSchema.optional(),
+});
+export type EntryDiff = z.infer<typeof EntryDiffSchema>;
+
+/**
+ * A plan's changes. For a job with one unnamed entry (the 0.3 shape) the container's changes are
+ * the top-level fields; for a job with named entries they are in `entries`, one per entry that
+ * changes, and the top-level container fields are empty.
+ */
+export const SpecDiffSchema = ContainerDiffSchema.omit({ name: true }).extend({
+  count: z.object({ from: z.number().int().nullable(), to: z.number().int() }).optional(),
   /** The image tag now points at a different image (`pull: always`). */
   imageIdChanged: z.boolean(),
+  entries: z.array(EntryDiffSchema).optional(),
 });
 export type SpecDiff = z.infer<typeof SpecDiffSchema>;
 

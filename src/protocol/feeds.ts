@@ -75,6 +75,8 @@ export const LogsParamsSchema = z
   .strictObject({
     /** Every container of this job on the node (stopped ones included, new ones while following). */
     job: jobName.optional(),
+    /** With `job`: only the containers of this entry of the job (`container[].name`). */
+    entry: z.string().min(1).max(63).optional(),
     /** One container: full or unique-prefix ID, or name. */
     container: z.string().min(1).max(128).optional(),
     /** Last N lines of each container; omitted means all. */
@@ -86,6 +88,10 @@ export const LogsParamsSchema = z
   })
   .refine((p) => (p.job === undefined) !== (p.container === undefined), {
     message: 'give exactly one of job or container',
+  })
+  .refine((p) => p.entry === undefined || p.job !== undefined, {
+    message: 'entry is a filter of job: give job too',
+    path: ['entry'],
   });
 export type LogsParams = z.input<typeof LogsParamsSchema>;
 
@@ -170,6 +176,8 @@ export const ContainerEventSchema = z.object({
   containerName: z.string(),
   job: z.string(),
   version: z.string().nullable(),
+  /** The job entry it runs (`dokkup.job.entry`), for jobs with named entries. */
+  entry: z.string().optional(),
   image: z.string().nullable(),
   /** `die`: the process's exit code. */
   exitCode: z.number().int().optional(),
@@ -218,6 +226,8 @@ export const ContainerStatsSchema = z.object({
   containerName: z.string(),
   job: z.string(),
   version: z.string().nullable(),
+  /** The job entry it runs, for jobs with named entries. */
+  entry: z.string().optional(),
   /** As `docker stats` computes it: 100 % is one full CPU, so it may exceed 100. */
   cpuPercent: z.number(),
   /** Bytes, page cache excluded (as `docker stats`). */
@@ -253,6 +263,8 @@ export type LogStream = z.infer<typeof LogStreamSchema>;
 export const LogLineSchema = z.object({
   containerId: z.string(),
   containerName: z.string(),
+  /** The job entry the container runs, for jobs with named entries. */
+  entry: z.string().optional(),
   stream: LogStreamSchema,
   /** Docker's RFC 3339 timestamp with nanoseconds, exactly as Docker wrote it. */
   ts: z.string(),

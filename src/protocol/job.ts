@@ -7,14 +7,24 @@ import { z } from 'zod';
 import { RegistryFileSchema } from './registry.js';
 import { specRuleProblems } from './spec-rules.js';
 
-/** Docker container names: the job name becomes `<job>-<uuid>`. */
+/** Docker container names: the job name becomes `<job>-<uuid>` (`<job>-<entry>-<uuid>`). */
 export const JOB_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
+/**
+ * An entry's name is a DNS label (lower case letters, digits and inner hyphens, at most 63): it
+ * becomes a network alias other containers resolve, and part of the container names.
+ */
+export const ENTRY_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+export const ENTRY_NAME_RULE =
+  'must be a DNS label: lower-case letters, digits and hyphens (not first or last), at most 63';
+/** The most entries (containers per replica) a job may list. */
+export const MAX_ENTRIES = 16;
 /** `30s`, `1m30s`, `500ms`, `2h`, or a plain number of seconds. */
 export const DURATION_PATTERN = /^(\d+(\.\d+)?(ms|s|m|h))+$/;
 
 const jobName = z
   .string()
   .regex(JOB_NAME_PATTERN, 'must start with a letter or digit and use only letters, digits, _ . - (max 63)');
+const entryName = z.string().regex(ENTRY_NAME_PATTERN, ENTRY_NAME_RULE);
 const duration = z.union([
   z.number().nonnegative(),
   z.string().regex(DURATION_PATTERN, 'must be a duration like 30s, 1m30s or 500ms'),
@@ -136,6 +146,11 @@ const stopSignal = z.union([
 
 export const ContainerFileSchema = z
   .strictObject({
+    name: entryName
+      .optional()
+      .describe(
+        'Entry name (required when the job lists more than one container, unique in the job): a DNS label like web or cache. It names the containers (<job>-<name>-<uuid>) and is their network alias on user-defined networks',
+      ),
     image: nonEmpty.describe('Image reference, e.g. nginx:alpine or registry.example.com/app:1.2'),
     ports: z
       .array(PortFileSchema)
@@ -192,7 +207,7 @@ export const ContainerFileSchema = z
       .optional()
       .describe("docker-compose: run Docker's init process as PID 1 (it forwards signals and reaps zombies)"),
   })
-  .describe('The container every replica runs');
+  .describe('One container of every replica (an entry, like a docker-compose service)');
 /** One `container:` entry as written in a job file. */
 export type ContainerFile = z.infer<typeof ContainerFileSchema>;
 
@@ -238,12 +253,14 @@ export const JobFileSchema = z
       .min(1, 'must be at least 1')
       .max(1000, 'must be at most 1000')
       .optional()
-      .describe('Containers per node (default 1)'),
+      .describe('Replicas per node (default 1); each replica runs one container of every entry of container'),
     container: z
       .array(ContainerFileSchema)
-      .min(1, 'must hold one container')
-      .max(1, 'only one container per job is supported for now')
-      .describe('The container to run: a list with exactly one entry'),
+      .min(1, 'must hold at least one container')
+      .max(MAX_ENTRIES, `must hold at most ${MAX_ENTRIES} containers`)
+      .describe(
+        'The containers of one replica: one entry, or several with a name each (deployed, versioned, scaled and rolled back together)',
+      ),
     update: UpdateFileSchema.optional(),
     env_file: z
       .union([
@@ -291,6 +308,11 @@ export const MASKABLE_FIELDS = ['command', 'entrypoint'] as const;
 export type MaskableField = (typeof MASKABLE_FIELDS)[number];
 
 export const ContainerSpecSchema = z.strictObject({
+  /**
+   * The entry's name; absent only for the single entry of a job that names none (as every 0.3
+   * job file): such a spec keeps its 0.3 version and its containers their 0.3 names.
+   */
+  name: entryName.optional(),
   image: z.string().min(1),
   command: z.array(z.string()).nullable(),
   entrypoint: z.array(z.string()).nullable(),
@@ -331,11 +353,57 @@ export const UpdatePolicySchema = z.strictObject({
 });
 export type UpdatePolicy = z.infer<typeof UpdatePolicySchema>;
 
+/**
+ * A job's entries: one, or several each with a unique name. Shared by the CLI's normaliser (which
+ * reports the same rules at file:line:col) and the agent's request validation.
+ */
+/**
+ * The naming rules of a job's entries beyond each name's pattern: with more than one entry each
+ * needs a name, and no two the same. Shared by the CLI's normaliser (which reports them at
+ * file:line:col) and the agent's request validation, so both refuse the same specs.
+ */
+export function entryNameIssues(
+  names: readonly (string | undefined)[],
+): { index: number; message: string }[] {
+  if (names.length < 2) return [];
+  const issues: { index: number; message: string }[] = [];
+  const seen = new Map<string, number>();
+  names.forEach((name, index) => {
+    if (name === undefined) {
+      issues.push({ index, message: 'is required when a job has more than one container' });
+      return;
+    }
+    const first = seen.get(name);
+    if (first !== undefined)
+      issues.push({ index, message: `"${name}" is already the name of container[${first}]` });
+    else seen.set(name, index);
+  });
+  return issues;
+}
+
+/** A job's entries: one, or several each with a unique name. */
+export const EntriesSpecSchema = z
+  .array(ContainerSpecSchema)
+  .min(1)
+  .max(MAX_ENTRIES)
+  .superRefine((entries, ctx) => {
+    for (const { index, message } of entryNameIssues(entries.map((e) => e.name)))
+      ctx.addIssue({ code: 'custom', path: [index, 'name'], message });
+  });
+
+/**
+ * The normalised job. `container` is the list of entries (each replica runs one container of
+ * every entry). dokkup 0.3 sent and stored a single container object here: such a spec (an old
+ * CLI's request, an old agent's history file) is read as a list of that one entry, unchanged.
+ */
 export const JobSpecSchema = z.strictObject({
   name: jobName,
   count: z.number().int().min(1).max(1000),
   target: TargetSchema,
-  container: ContainerSpecSchema,
+  container: z.preprocess(
+    (value) => (value !== null && typeof value === 'object' && !Array.isArray(value) ? [value] : value),
+    EntriesSpecSchema,
+  ),
   update: UpdatePolicySchema,
 });
 export type JobSpec = z.infer<typeof JobSpecSchema>;

@@ -66,6 +66,7 @@ describe('editors and dokkup agree', () => {
   it.each([
     ['examples/hello.yaml', 'job'],
     ['examples/web.yaml', 'job'],
+    ['examples/shop.yaml', 'job'],
     ['examples/inventory.yaml', 'inventory'],
   ] as const)('%s starts with the yaml-language-server comment and passes its schema', (file, kind) => {
     const text = read(file);
@@ -104,6 +105,25 @@ describe('editors and dokkup agree', () => {
     ['a count of 0', { name: 'web', group: 'g', count: 0, container: [container] }],
     ['a count as text', { name: 'web', group: 'g', count: 'two', container: [container] }],
     ['two containers', { name: 'web', group: 'g', container: [container, container] }],
+    [
+      'two named containers',
+      {
+        name: 'web',
+        group: 'g',
+        container: [
+          { ...container, name: 'web' },
+          { ...container, name: 'log' },
+        ],
+      },
+    ],
+    [
+      'an entry name that is no DNS label',
+      { name: 'web', group: 'g', container: [{ ...container, name: 'Web_1' }] },
+    ],
+    [
+      'seventeen containers',
+      { name: 'web', group: 'g', container: Array.from({ length: 17 }, () => container) },
+    ],
     ['a bad job name', { name: '-web', group: 'g', container: [container] }],
     [
       'a bad memory size',

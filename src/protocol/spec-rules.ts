@@ -178,8 +178,17 @@ export interface SpecRuleProblem {
   message: string;
 }
 
+/**
+ * A path into the spec with the entry's index dropped (`container.1.image` → `container.image`):
+ * the rules are the same for every entry (and for a 0.3 spec's single container object).
+ */
+function entryPath(path: readonly (string | number)[]): readonly (string | number)[] {
+  return path[0] === 'container' && typeof path[1] === 'number' ? [path[0], ...path.slice(2)] : path;
+}
+
 /** Where free text lives in a normalised spec: the container receives it as it is. */
-function isFreeText(path: readonly (string | number)[]): boolean {
+function isFreeText(fullPath: readonly (string | number)[]): boolean {
+  const path = entryPath(fullPath);
   const [top, field] = path;
   if (top !== 'container') return false;
   return (
@@ -211,7 +220,8 @@ function walkStrings(
 }
 
 /** The field-specific rules, keyed by where they apply. */
-function fieldProblem(path: readonly (string | number)[], text: string, isKey: boolean): string | null {
+function fieldProblem(fullPath: readonly (string | number)[], text: string, isKey: boolean): string | null {
+  const path = entryPath(fullPath);
   const [top, field] = path;
   if (top !== 'container') return null;
   if (field === 'image' && path.length === 2) return imageReferenceProblem(text);

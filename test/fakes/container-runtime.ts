@@ -117,6 +117,8 @@ export interface StopRecord {
 
 interface FakeContainer extends RuntimeContainer {
   ordinal: number;
+  /** The network aliases it was created with. */
+  aliases: string[];
   /** ms of the fake clock, while running. */
   startedAt: number | null;
   exitCode: number | null;
@@ -401,6 +403,7 @@ export class FakeRuntime implements ContainerRuntime {
       })),
       createdAt: Math.floor(this.now() / 1000),
       ordinal,
+      aliases: [...(req.aliases ?? [])],
       startedAt: null,
       exitCode: null,
       restartCount: 0,
@@ -490,11 +493,11 @@ export class FakeRuntime implements ContainerRuntime {
   }
 
   /** Every container as it is now (scripts applied), oldest first; does not count as a call. */
-  all(): (RuntimeContainer & { ordinal: number; restartCount: number })[] {
+  all(): (RuntimeContainer & { ordinal: number; restartCount: number; aliases: string[] })[] {
     return [...this.containers.values()]
       .map((c) => {
         this.advance(c);
-        return { ...this.view(c), ordinal: c.ordinal, restartCount: c.restartCount };
+        return { ...this.view(c), ordinal: c.ordinal, restartCount: c.restartCount, aliases: [...c.aliases] };
       })
       .sort((a, b) => a.ordinal - b.ordinal);
   }
@@ -525,7 +528,7 @@ export class FakeRuntime implements ContainerRuntime {
 
   private view(c: FakeContainer): RuntimeContainer {
     this.advance(c);
-    const { startedAt, ordinal, exitCode, restartCount, hasHealthcheck, script, ...container } = c;
+    const { startedAt, ordinal, exitCode, restartCount, hasHealthcheck, script, aliases, ...container } = c;
     if (c.state === 'running' && startedAt !== null) {
       const up = Math.max(0, Math.floor((this.now() - startedAt) / 1000));
       const health = c.health === 'none' ? '' : ` (${c.health})`;

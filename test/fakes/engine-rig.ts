@@ -11,7 +11,7 @@ import { JobEngine } from '../../agent/jobs/engine.js';
 import type { OperationOptions } from '../../agent/jobs/service.js';
 import { silentLogger } from '../../agent/logger.js';
 import { FileJobStateStore, MemoryJobStateStore } from '../../agent/store/job-store.js';
-import { LABEL_VERSION } from '../../src/core/labels.js';
+import { LABEL_ENTRY, LABEL_REPLICA, LABEL_VERSION } from '../../src/core/labels.js';
 import type { AgentPolicy } from '../../src/core/policy.js';
 import type { OperationResult, ProgressLine } from '../../src/protocol/api.js';
 import type { JobSpec } from '../../src/protocol/job.js';
@@ -32,6 +32,15 @@ export interface Ran {
   lines: ProgressLine[];
   /** Fake time at which each progress line was reported. */
   at: number[];
+}
+
+export interface RigContainer {
+  id: string;
+  name: string;
+  version: string | null;
+  entry: string | null;
+  replica: string | null;
+  state: string;
 }
 
 export class EngineRig {
@@ -95,11 +104,26 @@ export class EngineRig {
     return this.collect((p) => this.engine.stop(job, purge, p));
   }
 
-  /** The job's containers now: id, version, state. */
-  containers(): { id: string; version: string | null; state: string }[] {
-    return this.runtime
-      .all()
-      .map((c) => ({ id: c.id, version: c.labels[LABEL_VERSION] ?? null, state: c.state }));
+  /** The job's containers now: id, version, state, and (jobs with named entries) entry and replica. */
+  containers(): RigContainer[] {
+    return this.runtime.all().map((c) => ({
+      id: c.id,
+      name: c.name,
+      version: c.labels[LABEL_VERSION] ?? null,
+      entry: c.labels[LABEL_ENTRY] ?? null,
+      replica: c.labels[LABEL_REPLICA] ?? null,
+      state: c.state,
+    }));
+  }
+
+  /** The containers grouped by replica label (a container without one is a replica of its own). */
+  replicas(): RigContainer[][] {
+    const by = new Map<string, RigContainer[]>();
+    for (const c of this.containers()) {
+      const key = c.replica ?? c.id;
+      by.set(key, [...(by.get(key) ?? []), c]);
+    }
+    return [...by.values()];
   }
 
   ids(filter: { version?: string; state?: string } = {}): string[] {

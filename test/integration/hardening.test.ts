@@ -109,15 +109,15 @@ describeDocker('hardening on a real engine (built agent with --bind-root, built 
     for (const [yaml, path, message] of [
       [
         `    volumes:\n      - ${root}/etc-link/cron.d:/c\n`,
-        'spec.container.volumes.0',
+        'spec.container.0.volumes.0',
         /configuration.*resolves to \/etc/,
       ],
-      [`    volumes:\n      - /proc/1/root:/host\n`, 'spec.container.volumes.0', /processes/],
-      ['    networks:\n      - host\n', 'spec.container.networks.0', /--allow-host-network/],
+      [`    volumes:\n      - /proc/1/root:/host\n`, 'spec.container.0.volumes.0', /processes/],
+      ['    networks:\n      - host\n', 'spec.container.0.networks.0', /--allow-host-network/],
       // A volume made beforehand as a bind of /etc is a bind by another name.
       [
         '    volumes:\n      - etcvol:/data\n',
-        'spec.container.volumes.0',
+        'spec.container.0.volumes.0',
         /names a Docker volume that binds \/etc/,
       ],
     ] as const) {

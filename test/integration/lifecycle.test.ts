@@ -355,7 +355,7 @@ describeDocker('deploy lifecycle on one node (real agent, real Docker)', () => {
     ]) {
       await expect(attempt()).rejects.toMatchObject({
         status: 400,
-        body: { code: 'invalid_request', path: 'spec.container.volumes.0' },
+        body: { code: 'invalid_request', path: 'spec.container.0.volumes.0' },
       });
     }
     await expect(client.deploy(s, () => {})).rejects.toThrow(/runtime sockets|binds a socket/);

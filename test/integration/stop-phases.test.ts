@@ -185,7 +185,7 @@ describeDocker('stop phases, stop_signal, stop_grace_period and init (real agent
       1,
       '0s',
     );
-    expect(s.container.stopSignal).toBe('SIGQUIT');
+    expect(s.container[0]!.stopSignal).toBe('SIGQUIT');
     expect((await deploy(s)).result).toMatchObject({ ok: true, running: 1 });
     const [id] = await jobContainerIds();
     const [before] = await inspect([id!]);

@@ -196,7 +196,7 @@ describe('deploy (d)', () => {
     press('y');
     await until(() => store.state.rollout?.finishedAt !== null);
     const deploy = calls.find((c) => c.method === 'deploy')!;
-    expect(deploy.args[0]).toMatchObject({ container: { environment: { DB_PASSWORD: 'db-secret-2' } } });
+    expect(deploy.args[0]).toMatchObject({ container: [{ environment: { DB_PASSWORD: 'db-secret-2' } }] });
     expect(deploy.args[2]).toEqual({ registryAuth: registries });
     expect(JSON.stringify(store.state)).not.toMatch(/db-secret-2|registry-pass-1/);
   });

@@ -16,6 +16,7 @@ import {
   stopOperation,
 } from '../../src/client/rollout.js';
 import { checkJobAgainstInventory, credentialsOfRun, type LoadedJob } from '../../src/config/index.js';
+import { jobImages, primaryImage } from '../../src/core/entries.js';
 import { changeLines } from '../../src/core/format.js';
 import { nodeLabel } from '../../src/core/outcome.js';
 import {
@@ -184,20 +185,20 @@ export class ActionsController {
       this.store.dispatch({ type: 'flash', text: `No node has ${job}`, level: 'info' });
       return;
     }
-    const image = found?.job.spec.container.image ?? reportedImage ?? '-';
+    const image = (found ? primaryImage(found.job.spec) : undefined) ?? reportedImage ?? '-';
     const group = found ? jobSummaryOf(found.job.spec).group : nodes.join(',');
     const summary =
       op === 'rollback'
         ? found
           ? deploymentSummaryLines(jobSummaryOf(found.job.spec))
           : ['Rollback summary:', '', `NAME     IMAGE`, `${job}     ${image}`]
-        : stopSummaryLines({ name: job, image, group });
+        : stopSummaryLines(found ? jobSummaryOf(found.job.spec) : { name: job, image, group });
     await this.planOn(
       { id: this.nextId++, op, job, nodes, file: found?.file ?? null, count: null },
       op === 'rollback'
         ? rollbackOperation(job, undefined, {
             source: credentialsOfRun(this.env, found?.job ?? null, this.options.inventory),
-            images: found ? [found.job.spec.container.image] : [],
+            images: found ? jobImages(found.job.spec) : [],
           })
         : stopOperation(job, op === 'purge'),
       summary,
@@ -216,9 +217,7 @@ export class ActionsController {
    */
   private async credentialsFor(job: LoadedJob) {
     try {
-      return await credentialsOfRun(this.env, job, this.options.inventory).forImages([
-        job.spec.container.image,
-      ]);
+      return await credentialsOfRun(this.env, job, this.options.inventory).forImages(jobImages(job.spec));
     } catch (error) {
       this.store.dispatch({ type: 'flash', text: describeError(error), level: 'error' });
       return null;

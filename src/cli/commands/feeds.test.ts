@@ -110,6 +110,23 @@ describe('top table and exit codes', () => {
   });
   const node = (name: string) => ({ name, location: `${name}:8080`, baseUrl: '', key: '' });
 
+  it('a job with named entries gets an ENTRY column', () => {
+    const lines = renderTop(
+      [
+        {
+          node: node('lab1'),
+          status: 'online',
+          error: null,
+          latencyMs: 1,
+          containers: [{ ...stats('aaaa', 'shop-web-r1', 1), entry: 'web' }],
+        },
+      ],
+      plainStyle,
+    );
+    expect(lines[0]).toMatch(/^NODE {5}CONTAINER ID {5}ENTRY {5}NAME {12}CPU %/);
+    expect(lines[1]).toMatch(/^lab1 {5}aaaa00000000 {5}web {7}shop-web-r1 {5}1\.0%/);
+  });
+
   it('renders one row per container across nodes, then the nodes it could not ask', () => {
     const lines = renderTop(
       [
@@ -221,6 +238,11 @@ beforeAll(async () => {
     runtime.writeLog(id, memoryLogLine(`line ${i}`, i % 2 ? 'stderr' : 'stdout', base + i * 10));
   }
   lab2.writeLog('zz'.repeat(32), memoryLogLine('not this job', 'stdout', base + 5));
+  // A job with two entries on lab1: a server and its sidecar.
+  lab1.addContainer({ id: 'c1'.repeat(32), job: 'shop', name: 'shop-web-r1', entry: 'web' });
+  lab1.addContainer({ id: 'c2'.repeat(32), job: 'shop', name: 'shop-log-r1', entry: 'log' });
+  lab1.writeLog('c1'.repeat(32), memoryLogLine('GET / 200', 'stdout', base + 1));
+  lab1.writeLog('c2'.repeat(32), memoryLogLine('sidecar got: v1', 'stdout', base + 2));
   const dead = createServer();
   await new Promise<void>((resolve) => dead.listen(0, '127.0.0.1', () => resolve()));
   const deadPort = (dead.address() as { port: number }).port;
@@ -258,6 +280,10 @@ groups:
   writeFileSync(path.join(dir, 'web.yaml'), job('web', 'good'));
   writeFileSync(path.join(dir, 'web-all.yaml'), job('web', 'all'));
   writeFileSync(path.join(dir, 'web-refused.yaml'), job('web', 'refused'));
+  writeFileSync(
+    path.join(dir, 'shop.yaml'),
+    'name: shop\ngroup: good\ncontainer:\n  - name: web\n    image: shop:1\n  - name: log\n    image: shipper:2\n',
+  );
 });
 
 afterAll(async () => {
@@ -322,6 +348,23 @@ describe('dokkup logs job (in-process)', () => {
     const ran = await cli(['logs', 'job', 'web-refused.yaml']);
     expect(ran.code).toBe(3);
     expect(ran.stderr).toContain('wrongkey is UNAUTHORIZED');
+  });
+
+  it('--entry shows one entry of a job with several containers, prefixed node/entry/container', async () => {
+    const all = await cli(['logs', 'job', 'shop.yaml']);
+    expect(all.stdout.trimEnd().split('\n')).toEqual([
+      `lab1/web/${'c1'.repeat(6)} | GET / 200`,
+      `lab1/log/${'c2'.repeat(6)} | sidecar got: v1`,
+    ]);
+    const log = await cli(['logs', 'job', '--entry', 'log', 'shop.yaml']);
+    expect(log.code).toBe(0);
+    expect(log.stdout).toBe(`lab1/log/${'c2'.repeat(6)} | sidecar got: v1\n`);
+    const unknown = await cli(['logs', 'job', '--entry', 'cache', 'shop.yaml']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("--entry cache: not one of the job's entries (web, log)");
+    const unnamed = await cli(['logs', 'job', '--entry', 'web', 'web.yaml']);
+    expect(unnamed.code).toBe(2);
+    expect(unnamed.stderr).toContain("the job's container has no name");
   });
 
   it('bad flags exit 2', async () => {

@@ -1,6 +1,7 @@
 /**
- * `dokkup logs job FILE [-f] [--tail N] [--since 10m] [--node NAME] [-t]`: the logs of every
- * replica of a job on every node, merged in time order, each line prefixed `node/container`.
+ * `dokkup logs job FILE [-f] [--tail N] [--since 10m] [--node NAME] [--entry NAME] [-t]`: the logs
+ * of every replica of a job on every node, merged in time order, each line prefixed
+ * `node/container` (`node/entry/container` for a job with named entries).
  * Like `docker compose logs`, stdout and stderr of the containers both go to stdout.
  */
 
@@ -12,6 +13,7 @@ import { ExitCode, exitCodeForStatuses, type NodeStatus } from '../../core/outco
 import { terminalLogLine, terminalText } from '../../core/terminal-text.js';
 import { LOGS_MAX_TAIL } from '../../protocol/feeds.js';
 import type { InventoryNode } from '../../protocol/inventory.js';
+import type { JobSpec } from '../../protocol/job.js';
 import {
   booleanFlag,
   type Command,
@@ -68,6 +70,23 @@ export function selectNodes(nodes: readonly InventoryNode[], name: string | unde
   return [node];
 }
 
+/**
+ * `--entry NAME`: one of the job's named entries (refused for a job whose single entry has no
+ * name: there is nothing to pick from).
+ */
+export function selectEntry(spec: JobSpec, name: string | undefined): string | undefined {
+  if (name === undefined) return undefined;
+  const names = spec.container.flatMap((e) => (e.name === undefined ? [] : [e.name]));
+  if (!names.includes(name)) {
+    throw new UsageError(
+      names.length === 0
+        ? `--entry ${name}: the job's container has no name (entries are named in jobs with several containers)`
+        : `--entry ${name}: not one of the job's entries (${names.join(', ')})`,
+    );
+  }
+  return name;
+}
+
 /** Writes merged lines with `node/container | ` prefixes, one colour per replica on a terminal. */
 export class LogPrinter {
   private readonly colours = new Map<string, number>();
@@ -86,7 +105,10 @@ export class LogPrinter {
   }
 
   format(line: NodeLogLine): string {
-    const label = `${line.node}/${shortId(line.containerId)}`;
+    const label =
+      line.entry === undefined
+        ? `${line.node}/${shortId(line.containerId)}`
+        : `${line.node}/${line.entry}/${shortId(line.containerId)}`;
     this.width = Math.max(this.width, label.length);
     const padded = label.padEnd(this.width);
     // A container's output is shown, never obeyed: escapes visible, colour codes dropped.
@@ -153,6 +175,7 @@ export async function runLogs(context: CommandContext): Promise<number> {
   const target = await loadJobTarget(context, { variables: 'lenient' });
   const nodes = selectNodes(target.nodes, optionalStringFlag(context.flags, 'node'));
   const job = target.job.spec.name;
+  const entry = selectEntry(target.job.spec, optionalStringFlag(context.flags, 'entry'));
 
   warnPlainHttp(context, nodes);
   // A one-shot read gives up on a node quickly; following keeps retrying in the background.
@@ -182,7 +205,7 @@ export async function runLogs(context: CommandContext): Promise<number> {
   const settled = new Set<string>();
   const merged = subscribeMergedLogs(
     sessions,
-    { job, tail, since, follow },
+    { job, tail, since, follow, ...(entry !== undefined ? { entry } : {}) },
     {
       onLines: (lines) => printer.write(lines),
       onDropped: (node, count) =>
@@ -226,8 +249,9 @@ export const logsJobCommand: Command = {
   summary: 'Show the logs of every replica of a job, merged in time order',
   usage: '[options] FILE',
   description:
-    'Each line is prefixed with node/container (the first 12 characters of the container ID), ' +
-    'one colour per replica on a terminal. Lines of all replicas on all nodes are merged in ' +
+    'Each line is prefixed with node/container (the first 12 characters of the container ID; ' +
+    'node/entry/container for a job with named entries), one colour per container on a terminal. ' +
+    'Lines of all replicas on all nodes are merged in ' +
     'time order; --tail applies to each container. With -f, new lines are shown as they come ' +
     'until Ctrl-C, and a node that goes away is reconnected to.',
   flags: {
@@ -246,6 +270,11 @@ export const logsJobCommand: Command = {
         'Only lines since a duration ago (10m, 1h30m), a time (2024-05-01T10:00:00Z) or Unix seconds',
     },
     node: { type: 'string', valueName: 'NAME', description: 'Only the containers on this node' },
+    entry: {
+      type: 'string',
+      valueName: 'NAME',
+      description: "Only the containers of this entry of the job (a container's name:)",
+    },
     timestamps: {
       type: 'boolean',
       shortFlag: 't',
@@ -261,6 +290,10 @@ export const logsJobCommand: Command = {
     {
       does: 'The last ten minutes of one node, with timestamps',
       run: 'dokkup logs job --since 10m --node lab1 -t web.yaml',
+    },
+    {
+      does: 'Follow only the sidecar entry of a job with several containers',
+      run: 'dokkup logs job -f --entry log shop.yaml',
     },
   ],
   args: { min: 1, max: 1, names: 'FILE' },

@@ -1,4 +1,5 @@
 import { deployOperation } from '../../client/rollout.js';
+import { jobImages } from '../../core/entries.js';
 import { outcomeOfStatus, planExitCode } from '../../core/outcome.js';
 import { CLI_JSON_SCHEMA_VERSION, type PlanJson, PlanJsonSchema } from '../../protocol/cli-json.js';
 import { type Command, jobReadFlags } from '../command.js';
@@ -31,7 +32,7 @@ label keys (never values), ports, command, other fields. Exit code 0: no changes
     const target = await loadJobTarget(context);
     const { spec, version } = target.job;
     // Sent so that each node can say whether it could pull the image with them.
-    const registryAuth = await target.credentials.forImages([spec.container.image]);
+    const registryAuth = await target.credentials.forImages(jobImages(spec));
     const request = deployOperation(spec, registryAuth).planRequest;
     return runRead(context, target.nodes, {
       read: (client) => client.plan(spec.name, request),

@@ -1,4 +1,5 @@
 import { rollbackOperation } from '../../client/rollout.js';
+import { jobImages } from '../../core/entries.js';
 import { type Command, jobReadFlags, optionalStringFlag, UsageError, yesFlag } from '../command.js';
 import { loadJobTarget } from '../context.js';
 import { runOperation } from '../operation.js';
@@ -36,7 +37,7 @@ node has nothing to go back to.`,
       command: 'rollback job',
       operation: rollbackOperation(spec.name, to, {
         source: target.credentials,
-        images: [spec.container.image],
+        images: jobImages(spec),
       }),
       summary: renderDeploymentSummary(jobSummaryOf(spec), context.style),
       version: to ?? null,

@@ -1,4 +1,5 @@
 import { deployOperation } from '../../client/rollout.js';
+import { jobImages } from '../../core/entries.js';
 import { type Command, jobReadFlags, yesFlag } from '../command.js';
 import { loadJobTarget } from '../context.js';
 import { runOperation } from '../operation.js';
@@ -28,7 +29,7 @@ a warning and make the exit code 3.`,
   async run(context) {
     const target = await loadJobTarget(context);
     const { spec, version } = target.job;
-    const registryAuth = await target.credentials.forImages([spec.container.image]);
+    const registryAuth = await target.credentials.forImages(jobImages(spec));
     return runOperation(context, target, {
       kind: 'run',
       command: 'run job',

@@ -117,14 +117,17 @@ export async function topOfNode(
   }
 }
 
+/** One row per running container; an ENTRY column when the job names its entries. */
 export function renderTop(results: readonly NodeTop[], style: Style): string[] {
   const rows: string[][] = [];
+  const entries = results.some((r) => r.containers?.some((c) => c.entry !== undefined));
   for (const result of results) {
     for (const c of result.containers ?? []) {
       const columns = statsColumns(c);
       rows.push([
         result.node.name,
         shortId(c.containerId),
+        ...(entries ? [c.entry ?? '-'] : []),
         c.containerName,
         columns.cpu,
         columns.memory,
@@ -138,6 +141,7 @@ export function renderTop(results: readonly NodeTop[], style: Style): string[] {
   const header = [
     'NODE',
     'CONTAINER ID',
+    ...(entries ? ['ENTRY'] : []),
     'NAME',
     'CPU %',
     'MEM USAGE / LIMIT',

@@ -26,20 +26,22 @@ const demoSpec: JobSpec = {
   count: 2,
   target: { kind: 'group', group: 'labs' },
   update: { healthyDeadlineMs: 60_000, minHealthyMs: 1_000 },
-  container: {
-    image: 'crccheck/hello-world',
-    command: null,
-    entrypoint: null,
-    ports: [{ in: 8000, protocol: 'tcp', out: null }],
-    restart: 'always',
-    labels: { 'my.label.test': 'demo' },
-    environment: { MYENV: 'ENVEXAMPLE' },
-    volumes: ['myvolume:/home'],
-    networks: ['bridge'],
-    healthcheck: null,
-    resources: { nanoCpus: null, memoryBytes: null },
-    pull: 'missing',
-  },
+  container: [
+    {
+      image: 'crccheck/hello-world',
+      command: null,
+      entrypoint: null,
+      ports: [{ in: 8000, protocol: 'tcp', out: null }],
+      restart: 'always',
+      labels: { 'my.label.test': 'demo' },
+      environment: { MYENV: 'ENVEXAMPLE' },
+      volumes: ['myvolume:/home'],
+      networks: ['bridge'],
+      healthcheck: null,
+      resources: { nanoCpus: null, memoryBytes: null },
+      pull: 'missing',
+    },
+  ],
 };
 
 function plan(partial: Partial<Plan>): Plan {
@@ -403,7 +405,7 @@ describe('cells', () => {
     const spec: JobSpec = {
       ...demoSpec,
       target: { kind: 'nodes', nodes: ['lab1', 'lab2'] },
-      container: { ...demoSpec.container, networks: ['front', 'back'] },
+      container: [{ ...demoSpec.container[0]!, networks: ['front', 'back'] }],
     };
     expect(jobSummaryOf(spec)).toMatchObject({ group: 'lab1,lab2', network: 'front,back' });
   });

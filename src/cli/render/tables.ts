@@ -146,9 +146,17 @@ export function shortId(id: string): string {
   return id.replace(/^sha256:/, '').slice(0, 12);
 }
 
+/** CONTAINER ID, NAME, STATUS, PORTS; an ENTRY column when some container runs a named entry. */
 export function renderContainers(containers: readonly ContainerInfo[], style: Style = plainStyle): string[] {
-  const header = ['CONTAINER ID', 'NAME', 'STATUS', 'PORTS'];
-  const rows = containers.map((c) => [shortId(c.id), c.name, c.status, portsCell(c.ports)]);
+  const entries = containers.some((c) => c.entry !== undefined);
+  const header = ['CONTAINER ID', ...(entries ? ['ENTRY'] : []), 'NAME', 'STATUS', 'PORTS'];
+  const rows = containers.map((c) => [
+    shortId(c.id),
+    ...(entries ? [c.entry ?? UNKNOWN] : []),
+    c.name,
+    c.status,
+    portsCell(c.ports),
+  ]);
   return renderTable(
     header,
     rows,
@@ -156,23 +164,37 @@ export function renderContainers(containers: readonly ContainerInfo[], style: St
   );
 }
 
-/** Per node: the NODE table, then its containers; blocks separated by two blank lines. */
+/**
+ * Per node: the NODE table, then its containers; blocks separated by two blank lines. A job
+ * with named entries gets an ENTRY column and one row per entry (its image and containers).
+ */
 export function renderShowJob(nodes: readonly ShownJobNode[], style: Style = plainStyle): string[] {
-  const header = ['NODE', 'LOCATION', 'STATUS', 'JOB', 'IMAGE', 'CONTAINERS', 'VERSION'];
   const blocks = nodes.map((node) => {
     const status = node.status;
-    const row = status
-      ? [
-          node.name,
-          node.location,
-          node.label,
-          node.job,
-          status.image ?? status.containers[0]?.image ?? UNKNOWN,
-          `${status.running}/${status.total}`,
-          status.version ?? UNKNOWN,
-        ]
-      : [node.name, node.location, node.label, node.job, UNKNOWN, UNKNOWN, UNKNOWN];
-    const lines = renderTable(header, [row], statusStyler(header, style));
+    const entries = status?.entries;
+    const header = entries
+      ? ['NODE', 'LOCATION', 'STATUS', 'JOB', 'ENTRY', 'IMAGE', 'CONTAINERS', 'VERSION']
+      : ['NODE', 'LOCATION', 'STATUS', 'JOB', 'IMAGE', 'CONTAINERS', 'VERSION'];
+    const head = [node.name, node.location, node.label, node.job];
+    const rows = !status
+      ? [[...head, UNKNOWN, UNKNOWN, UNKNOWN]]
+      : entries
+        ? entries.map((e) => [
+            ...head,
+            e.name,
+            e.image ?? UNKNOWN,
+            `${e.running}/${e.total}`,
+            status.version ?? UNKNOWN,
+          ])
+        : [
+            [
+              ...head,
+              status.image ?? status.containers[0]?.image ?? UNKNOWN,
+              `${status.running}/${status.total}`,
+              status.version ?? UNKNOWN,
+            ],
+          ];
+    const lines = renderTable(header, rows, statusStyler(header, style));
     if (status && status.containers.length > 0) lines.push('', ...renderContainers(status.containers, style));
     return lines;
   });
@@ -245,7 +267,7 @@ export function renderHistory(nodes: readonly NodeHistory[], style: Style = plai
         name,
         label,
         entry.version,
-        entry.image,
+        entry.entries ? entry.entries.map((e) => `${e.name}=${e.image}`).join(', ') : entry.image,
         String(entry.count),
         timeCell(entry.deployedAt),
         String(entry.current),

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { fitColumns } from '../columns.js';
 import { apply, container, containerStats, fleet, jobStatus, probed, T0 } from '../store.fixture.js';
-import { containerUsage, scopedContainerRows } from './containers.js';
+import { containersPanel, containerUsage, scopedContainerRows } from './containers.js';
 
 describe('containers panel', () => {
   it('lists containers of every node with a NODE column, offline ones greyed', () => {
@@ -37,6 +38,20 @@ describe('containers panel', () => {
     expect(names()).toEqual(['-:my-postgres']);
     s = apply(s, probed('lab1', [], { others: [] }));
     expect(names()).toEqual([]);
+  });
+  it('an ENTRY column names the entry a container runs, a dimmed dash for the others; the filter finds it', () => {
+    const side = container('shop', 3, { name: 'shop-side-1', entry: 'side', replica: 'r1' });
+    const s = apply(fleet(), probed('lab1', [jobStatus('shop', [side])]));
+    const rows = scopedContainerRows(s);
+    const row = rows.find((r) => r.id === side.id)!;
+    const columns = fitColumns(containersPanel.columns, 160);
+    const at = columns.findIndex((c) => c.id === 'entry');
+    expect(columns[at]!.title).toBe('ENTRY');
+    expect(containersPanel.cells(row, columns, s)[at]).toEqual({ text: 'side', tone: 'normal' });
+    const plain = rows.find((r) => r.job === 'web')!;
+    expect(containersPanel.cells(plain, columns, s)[at]).toEqual({ text: '-', tone: 'dim' });
+    expect(row.search).toContain(' side ');
+    expect(containersPanel.info(row, s)).toContain('Entry       side');
   });
   it('stops showing usage once the stats go stale', () => {
     let s = fleet();

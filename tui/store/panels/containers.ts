@@ -32,6 +32,8 @@ export interface ContainerRow extends RowBase {
   id: string;
   name: string;
   job: string;
+  /** The job entry it runs (`-`: none, a one-entry job's container or not dokkup's). */
+  entry: string;
   version: string;
   image: string;
   state: ContainerInfo['state'];
@@ -110,7 +112,17 @@ function nodeContainerRows(node: NodeEntry, started: Record<string, number> | un
     const version = c.version ?? '-';
     return {
       key: containerKey(node.name, c.id),
-      search: [node.name, c.name, c.id.slice(0, 12), c.job, version, c.state, c.health, c.image]
+      search: [
+        node.name,
+        c.name,
+        c.id.slice(0, 12),
+        c.job,
+        ...(c.entry === undefined ? [] : [c.entry]),
+        version,
+        c.state,
+        c.health,
+        c.image,
+      ]
         .join(' ')
         .toLowerCase(),
       dim: !online,
@@ -118,6 +130,7 @@ function nodeContainerRows(node: NodeEntry, started: Record<string, number> | un
       id: c.id,
       name: c.name,
       job: c.job,
+      entry: c.entry ?? '-',
       version,
       image: c.image,
       state: c.state,
@@ -207,6 +220,7 @@ export function scopedContainerRows(state: TuiState): ContainerRow[] {
 type ContainerCol =
   | 'node'
   | 'name'
+  | 'entry'
   | 'state'
   | 'health'
   | 'cpu'
@@ -220,6 +234,7 @@ type ContainerCol =
 const COLUMNS: ColumnDef<ContainerCol>[] = [
   { id: 'node', title: 'NODE', min: 6, max: 10, priority: 0 },
   { id: 'name', title: 'NAME', min: 14, max: 42, priority: 0 },
+  { id: 'entry', title: 'ENTRY', min: 5, max: 14, priority: 3 },
   { id: 'state', title: 'STATE', min: 7, max: 10, priority: 0 },
   { id: 'health', title: 'HEALTH', min: 7, max: 9, priority: 2 },
   { id: 'cpu', title: 'CPU', min: 6, priority: 1, align: 'right' },
@@ -253,6 +268,8 @@ function cellOf(row: ContainerRow, column: FittedColumn, usage: ContainerUsage):
       return { text: row.node };
     case 'name':
       return { text: row.name };
+    case 'entry':
+      return { text: row.entry, tone: row.entry === '-' ? 'dim' : 'normal' };
     case 'state':
       return { text: row.state, tone: STATE_TONE[row.state] ?? 'normal' };
     case 'health':
@@ -293,6 +310,7 @@ function infoLines(c: ContainerRow, state: TuiState): string[] {
     `ID          ${c.id.slice(0, 12)}`,
     `Node        ${c.node}`,
     `Job         ${c.job}  version ${c.version}`,
+    ...(c.entry === '-' ? [] : [`Entry       ${c.entry}`]),
     `Image       ${c.image}`,
     `State       ${c.state}${c.health === 'none' ? '' : ` (${c.health})`} — ${c.status}`,
     `Ports       ${c.ports}`,

@@ -1,9 +1,81 @@
 import { describe, expect, it } from 'vitest';
+import { fitColumns } from '../columns.js';
 import { headerSummary } from '../select/header.js';
 import { apply, container, fleet, jobStatus, probed } from '../store.fixture.js';
-import { driftText, jobRows, versionText } from './jobs.js';
+import { driftText, jobRows, jobsPanel, versionText } from './jobs.js';
+
+/** A two-entry job `shop` (web + log) on a node: one replica running, one with its log stopped. */
+function shopOn(node: string, ...others: ReturnType<typeof jobStatus>[]) {
+  return shopWithLogs(node, 1, ...others);
+}
+
+function shopWithLogs(node: string, logsRunning: number, ...others: ReturnType<typeof jobStatus>[]) {
+  const web = [1, 2].map((i) =>
+    container('shop', i, { name: `shop-web-${i}`, entry: 'web', replica: `r${i}` }),
+  );
+  const log = [1, 2].map((i) =>
+    container('shop', 10 + i, {
+      name: `shop-log-${i}`,
+      entry: 'log',
+      replica: `r${i}`,
+      image: '127.0.0.1:5000/shipper:2',
+      state: i <= logsRunning ? 'running' : 'exited',
+    }),
+  );
+  return probed(node, [
+    jobStatus('shop', [...web, ...log], {
+      desired: 4,
+      entries: [
+        { name: 'web', image: '127.0.0.1:5000/shop:v1', desired: 2, running: 2, total: 2 },
+        { name: 'log', image: '127.0.0.1:5000/shipper:2', desired: 2, running: logsRunning, total: 2 },
+      ],
+    }),
+    ...others,
+  ]);
+}
 
 describe('jobs panel', () => {
+  it('a job with named entries: the ENTRY column lists them, the info pane sums each over the nodes', () => {
+    const s = apply(fleet(), shopOn('lab1'), shopOn('lab2', jobStatus('api', [container('api', 1)])));
+    const shop = jobRows(s).find((j) => j.job === 'shop')!;
+    expect(shop.entries).toEqual([
+      { name: 'web', image: '127.0.0.1:5000/shop:v1', running: 4, desired: 4 },
+      { name: 'log', image: '127.0.0.1:5000/shipper:2', running: 2, desired: 4 },
+    ]);
+    expect(shop).toMatchObject({ running: 6, desired: 8, drift: '-2 lab1,lab2' });
+    const columns = fitColumns(jobsPanel.columns, 120);
+    const cells = jobsPanel.cells(shop, columns, s);
+    expect(cells[columns.findIndex((c) => c.id === 'entry')]).toEqual({ text: 'web,log' });
+    expect(jobsPanel.info(shop, s)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^Entry {7}log {12}127\.0\.0\.1:5000\/shipper:2 +2\/4$/),
+      ]),
+    );
+    // A one-entry job shows a dimmed dash.
+    const web = jobRows(s).find((j) => j.job === 'api')!;
+    expect(web.entries).toEqual([]);
+    expect(jobsPanel.cells(web, columns, s)[columns.findIndex((c) => c.id === 'entry')]).toEqual({
+      text: '-',
+      tone: 'dim',
+    });
+    expect(shop.search).toContain('log');
+  });
+
+  it('keeps the entries up to date node by node (the table is rebuilt only for the nodes that changed)', () => {
+    const s = apply(fleet(), shopOn('lab1'), shopOn('lab2'));
+    const before = jobRows(s).find((j) => j.job === 'shop')!;
+    expect(before.entries.map((e) => `${e.name} ${e.running}/${e.desired}`)).toEqual(['web 4/4', 'log 2/4']);
+    const healed = apply(s, shopWithLogs('lab1', 2));
+    const after = jobRows(healed).find((j) => j.job === 'shop')!;
+    expect(after.entries.map((e) => `${e.name} ${e.running}/${e.desired}`)).toEqual(['web 4/4', 'log 3/4']);
+    const gone = apply(healed, probed('lab2', []));
+    expect(
+      jobRows(gone)
+        .find((j) => j.job === 'shop')!
+        .entries.map((e) => `${e.name} ${e.running}`),
+    ).toEqual(['web 2', 'log 2']);
+  });
+
   it('sums running/desired across nodes and shows drift per node', () => {
     const web = jobRows(fleet()).find((j) => j.job === 'web')!;
     expect(web.running).toBe(3);

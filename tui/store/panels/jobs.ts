@@ -20,9 +20,19 @@ export interface JobNodeState {
   online: boolean;
 }
 
+/** One entry of a job with named entries, summed over the nodes. */
+export interface JobEntryRow {
+  name: string;
+  image: string;
+  running: number;
+  desired: number;
+}
+
 export interface JobRow extends RowBase {
   job: string;
   image: string;
+  /** Jobs with named entries: each entry (in the job file's order); empty otherwise. */
+  entries: JobEntryRow[];
   version: string;
   running: number;
   desired: number;
@@ -91,11 +101,19 @@ export function driftText(perNode: readonly JobNodeState[]): string {
   return parts.length === 0 ? 'in sync' : parts.join(' ');
 }
 
-/** What one node contributes to the jobs table: per job, its state there and image. */
+/** One named entry of a job on one node. */
+interface NodeEntryState {
+  name: string;
+  image: string | undefined;
+  running: number;
+  desired: number;
+}
+
+/** What one node contributes to the jobs table: per job, its state there, image and entries. */
 interface NodeJobs {
   jobs: NodeEntry['jobs'];
   conn: NodeEntry['conn'];
-  states: Map<string, { state: JobNodeState; image: string | undefined }>;
+  states: Map<string, { state: JobNodeState; image: string | undefined; entries: NodeEntryState[] }>;
 }
 
 function readNode(name: string, node: NodeEntry): NodeJobs {
@@ -110,15 +128,42 @@ function readNode(name: string, node: NodeEntry): NodeJobs {
         online: node.conn === 'online',
       },
       image: status.image ?? status.containers[0]?.image,
+      entries: (status.entries ?? []).map((e) => ({
+        name: e.name,
+        image: e.image ?? undefined,
+        running: e.running,
+        desired: e.desired ?? 0,
+      })),
     });
   }
   return { jobs: node.jobs, conn: node.conn, states };
 }
 
-/** A job's states and images per node, by the node's inventory index. */
+/** A job's states, images and named entries per node, by the node's inventory index. */
 interface JobEntry {
   states: (JobNodeState | undefined)[];
   images: (string | undefined)[];
+  entries: (NodeEntryState[] | undefined)[];
+}
+
+/** Each named entry summed over the nodes, in the order the nodes list them. */
+function entryRows(job: JobEntry): JobEntryRow[] {
+  const sums = new Map<string, { running: number; desired: number; images: string[] }>();
+  for (const list of job.entries) {
+    for (const e of list ?? []) {
+      const sum = sums.get(e.name) ?? { running: 0, desired: 0, images: [] };
+      sum.running += e.running;
+      sum.desired += e.desired;
+      if (e.image) sum.images.push(e.image);
+      sums.set(e.name, sum);
+    }
+  }
+  return [...sums].map(([name, { running, desired, images }]) => ({
+    name,
+    image: majority(images) ?? '-',
+    running,
+    desired,
+  }));
 }
 
 /** Above this many nodes, a job's search text leaves out its nodes' names (a filter is for jobs). */
@@ -153,6 +198,7 @@ function jobRow(job: string, entry: JobEntry): JobRow | null {
     dim: !anyOnline,
     job,
     image: majority(images) ?? '-',
+    entries: entryRows(entry),
     version: versionText(perNode),
     running,
     desired,
@@ -161,7 +207,9 @@ function jobRow(job: string, entry: JobEntry): JobRow | null {
     perNode,
   };
   const names = perNode.length <= SEARCH_NODES_UP_TO ? perNode.map((p) => p.node) : [];
-  row.search = [job, row.image, row.version, row.drift, ...names].join(' ').toLowerCase();
+  row.search = [job, row.image, ...row.entries.map((e) => e.name), row.version, row.drift, ...names]
+    .join(' ')
+    .toLowerCase();
   return row;
 }
 
@@ -179,14 +227,15 @@ let builtJobs: JobsBuilt | null = null;
 
 /** Puts node `i`'s contribution in (or takes it out); the jobs it touched are added to `dirty`. */
 function contribute(built: JobsBuilt, i: number, node: NodeJobs, sign: 1 | -1, dirty: Set<string>): void {
-  for (const [job, { state, image }] of node.states) {
+  for (const [job, { state, image, entries }] of node.states) {
     let entry = built.byJob.get(job);
     if (!entry) {
-      entry = { states: [], images: [] };
+      entry = { states: [], images: [], entries: [] };
       built.byJob.set(job, entry);
     }
     entry.states[i] = sign === 1 ? state : undefined;
     entry.images[i] = sign === 1 ? image : undefined;
+    entry.entries[i] = sign === 1 ? entries : undefined;
     dirty.add(job);
   }
 }
@@ -258,10 +307,11 @@ const containersOfJob = memo((rows: ContainerRow[], job: string): string[] =>
   rows.filter((c) => c.job === job).map((c) => c.key),
 );
 
-type JobCol = 'job' | 'image' | 'version' | 'count' | 'drift';
+type JobCol = 'job' | 'entry' | 'image' | 'version' | 'count' | 'drift';
 
 const COLUMNS: ColumnDef<JobCol>[] = [
   { id: 'job', title: 'JOB', min: 6, max: 20, priority: 0 },
+  { id: 'entry', title: 'ENTRY', min: 5, max: 24, priority: 3 },
   { id: 'count', title: 'RUN/DES', min: 7, priority: 0, align: 'right' },
   { id: 'drift', title: 'DRIFT', min: 7, max: 20, priority: 1 },
   { id: 'version', title: 'VERSION', min: 7, max: 28, priority: 2 },
@@ -272,6 +322,10 @@ function cellOf(row: JobRow, column: FittedColumn): Cell {
   switch (column.id as JobCol) {
     case 'job':
       return { text: row.job || '-' };
+    case 'entry':
+      return row.entries.length === 0
+        ? { text: '-', tone: 'dim' }
+        : { text: row.entries.map((e) => e.name).join(',') };
     case 'image':
       return { text: row.image };
     case 'version':
@@ -293,6 +347,9 @@ function infoLines(j: JobRow, state: TuiState): string[] {
     `Version     ${j.version}`,
     `Running     ${j.running} of ${j.desired} desired`,
     `Drift       ${j.drift}`,
+    ...j.entries.map(
+      (e) => `Entry       ${fitText(e.name, 14)} ${fitText(e.image, 34)} ${e.running}/${e.desired}`,
+    ),
     '',
     'NODE           STATUS        VERSION   RUNNING/DESIRED',
   ];
