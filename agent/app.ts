@@ -22,6 +22,7 @@ import type { ContainerRuntime } from './docker/runtime.js';
 import { attachFeeds, type FeedsHandle } from './feeds/index.js';
 import { type AgentServer, createAgentServer, type RequestAuthorizer } from './http/server.js';
 import { JobEngine } from './jobs/engine.js';
+import { LeaseTable } from './leases/lease-table.js';
 import { FileJobStateStore, type JobStateStore } from './store/job-store.js';
 
 export type { AgentServer } from './http/server.js';
@@ -80,7 +81,15 @@ export function createAgent(options: CreateAgentOptions): Agent {
     hostname: options.hostname ?? osHostname(),
     ...(options.policy ? { policy: options.policy } : {}),
   });
-  const server = createAgentServer({ service: engine, verifier: options.verifier, logger, agentVersion });
+  // Rollout leases (one per job, with a TTL): agent-wide, in memory (see leases/lease-table.ts).
+  const leases = new LeaseTable();
+  const server = createAgentServer({
+    service: engine,
+    verifier: options.verifier,
+    logger,
+    agentVersion,
+    leases,
+  });
   // Live feeds (events, stats, logs) over a WebSocket on the same server, same key.
   const feeds: FeedsHandle = attachFeeds(server, {
     verifier: options.verifier,

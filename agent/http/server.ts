@@ -7,9 +7,15 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import {
   DeployRequestSchema,
+  LEASE_HEADER,
+  LEASE_ID_PATTERN,
+  LeaseReleaseSchema,
+  LeaseRequestSchema,
+  type LeaseState,
   MAX_BODY_BYTES,
   type OperationResult,
   PlanRequestSchema,
+  PromoteRequestSchema,
   RollbackRequestSchema,
   routes,
   StopRequestSchema,
@@ -17,6 +23,7 @@ import {
 import { JOB_NAME_PATTERN } from '../../src/protocol/job.js';
 import type { AuthOutcome } from '../auth/verifier.js';
 import type { JobService, ProgressSink } from '../jobs/service.js';
+import { type LeaseChange, LeaseTable } from '../leases/lease-table.js';
 import { readJson } from './body.js';
 import { HttpError, toErrorResponse } from './errors.js';
 import { streamOperation } from './ndjson.js';
@@ -37,6 +44,10 @@ export interface AgentServerOptions {
   maxBodyBytes?: number;
   /** See `StreamOptions.headerDelayMs`. */
   streamHeaderDelayMs?: number;
+  /** The jobs' leases (default: a table of this server's own). */
+  leases?: LeaseTable;
+  /** Told of every lease taken, renewed, given back or broken (the log; the audit log once there). */
+  onLeaseChange?: (change: LeaseChange) => void;
 }
 
 export interface AgentServer extends Server {
@@ -53,6 +64,18 @@ const HEALTH_BODY = JSON.stringify({ ok: true });
 export function createAgentServer(options: AgentServerOptions): AgentServer {
   const { service, verifier, logger, agentVersion } = options;
   const maxBody = options.maxBodyBytes ?? MAX_BODY_BYTES;
+  const leases = options.leases ?? new LeaseTable();
+  const leaseChanged = (change: LeaseChange | null) => {
+    if (!change) return;
+    // Renewals come every few seconds per rollout: logged at debug, the rest at info.
+    logger[change.kind === 'renewed' ? 'debug' : 'info'](
+      { job: change.job, lease: change.lease, change: change.kind },
+      `lease ${change.kind}`,
+    );
+    options.onLeaseChange?.(change);
+  };
+  /** A change to a job: refused while somebody else holds its lease (see lease-table.ts). */
+  const leaseCheck = (context: RouteContext, job: string) => leases.check(job, leaseIdOf(context.req));
   let shuttingDown = false;
   let activeOperations = 0;
   const idleWaiters = new Set<() => void>();
@@ -77,11 +100,15 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 
   const router = new Router()
     .get(routes.info, async ({ res }) => sendJson(res, 200, await service.info()))
-    .get(routes.jobs, async ({ res }) => sendJson(res, 200, await service.listJobs()))
+    .get(routes.jobs, async ({ res }) => {
+      const list = await service.listJobs();
+      sendJson(res, 200, { jobs: list.jobs.map((job) => ({ ...job, lease: leases.get(job.name) })) });
+    })
     .get(routes.containers, async ({ res }) => sendJson(res, 200, await service.listContainers()))
-    .get(namedRoute(routes.job), async ({ res, params }) =>
-      sendJson(res, 200, await service.status(jobName(params))),
-    )
+    .get(namedRoute(routes.job), async ({ res, params }) => {
+      const name = jobName(params);
+      sendJson(res, 200, { ...(await service.status(name)), lease: leases.get(name) });
+    })
     .get(namedRoute(routes.history), async ({ res, params }) =>
       sendJson(res, 200, await service.history(jobName(params))),
     )
@@ -93,20 +120,56 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
     })
     .post(namedRoute(routes.deploy), async (context) => {
       const name = jobName(context.params);
-      const { spec } = await readJson(context.req, DeployRequestSchema, maxBody);
+      const { spec, canary } = await readJson(context.req, DeployRequestSchema, maxBody);
       assertSameJob(name, spec.name);
-      await operation(context, (progress) => service.deploy(spec, progress));
+      leaseCheck(context, name);
+      await operation(context, (progress) =>
+        service.deploy(spec, progress, canary === undefined ? {} : { canary }),
+      );
     })
     .post(namedRoute(routes.rollback), async (context) => {
       const name = jobName(context.params);
       const { to } = await readJson(context.req, RollbackRequestSchema, maxBody);
+      leaseCheck(context, name);
       await operation(context, (progress) => service.rollback(name, to, progress));
     })
     .post(namedRoute(routes.stop), async (context) => {
       const name = jobName(context.params);
       const { purge } = await readJson(context.req, StopRequestSchema, maxBody);
+      leaseCheck(context, name);
       await operation(context, (progress) => service.stop(name, purge, progress));
+    })
+    .post(namedRoute(routes.promote), async (context) => {
+      const name = jobName(context.params);
+      const { version } = await readJson(context.req, PromoteRequestSchema, maxBody);
+      leaseCheck(context, name);
+      sendJson(context.res, 200, await service.promote(name, version));
+    })
+    .get(namedRoute(routes.lease), (context) => {
+      const name = jobName(context.params);
+      sendJson(context.res, 200, leaseState(name, leaseIdOf(context.req)));
+    })
+    .put(namedRoute(routes.lease), async (context) => {
+      const name = jobName(context.params);
+      const { renew, ...request } = await readJson(context.req, LeaseRequestSchema, maxBody);
+      leaseChanged(leases.acquire(name, request, renew ?? false));
+      sendJson(context.res, 200, leaseState(name, request.id));
+    })
+    .post(namedRoute(routes.leaseRelease), async (context) => {
+      const name = jobName(context.params);
+      const request = await readJson(context.req, LeaseReleaseSchema, maxBody);
+      const change = leases.release(name, request);
+      leaseChanged(change);
+      sendJson(context.res, 200, {
+        job: name,
+        released: change?.lease ?? null,
+        broken: change?.kind === 'broken',
+      });
     });
+
+  function leaseState(job: string, id: string | undefined): LeaseState {
+    return { job, lease: leases.get(job), held: leases.holds(job, id) };
+  }
 
   async function handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     if (shuttingDown) {
@@ -243,6 +306,21 @@ function jobName(params: Record<string, string>): string {
     );
   }
   return name;
+}
+
+/** The `Dokkup-Lease` header: the caller's lease id, checked like any input. */
+function leaseIdOf(req: IncomingMessage): string | undefined {
+  const value = req.headers[LEASE_HEADER];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !LEASE_ID_PATTERN.test(value)) {
+    throw new HttpError(
+      400,
+      'invalid_request',
+      `${LEASE_HEADER} header: must be one lease id of 16 to 64 characters of A-Z a-z 0-9 _ -`,
+      LEASE_HEADER,
+    );
+  }
+  return value;
 }
 
 function assertSameJob(pathName: string, specName: string): void {

@@ -7,6 +7,7 @@
 
 import type { Logger } from 'pino';
 import { DokkupError } from '../../src/core/errors.js';
+import { canaryOf, recordPromote } from '../../src/core/history.js';
 import { type ExecutionPlan, planDeploy, planRollback, planStop } from '../../src/core/planner.js';
 import { type AgentPolicy, DEFAULT_POLICY } from '../../src/core/policy.js';
 import { specVersion } from '../../src/core/version.js';
@@ -19,6 +20,7 @@ import type {
   OperationResult,
   Plan,
   PlanRequest,
+  PromoteResult,
 } from '../../src/protocol/api.js';
 import type { JobSpec } from '../../src/protocol/job.js';
 import type { ContainerRuntime } from '../docker/runtime.js';
@@ -27,7 +29,7 @@ import { Executor } from './executor.js';
 import { observe } from './observe.js';
 import { OperationEnvelope } from './operation.js';
 import { JobQueries } from './queries.js';
-import type { JobService, OperationListener, ProgressSink } from './service.js';
+import type { DeployOptions, JobService, OperationListener, ProgressSink } from './service.js';
 
 export interface JobEngineOptions {
   runtime: ContainerRuntime;
@@ -123,6 +125,12 @@ export class JobEngine implements JobService {
   }
 
   async plan(job: string, request: PlanRequest): Promise<Plan> {
+    const plan = await this.planOf(job, request);
+    // Every plan says whether the node runs an unpromoted canary: the fleet's state, on the node.
+    return { ...plan, canary: canaryOf(await this.store.read(job)) };
+  }
+
+  private async planOf(job: string, request: PlanRequest): Promise<Plan> {
     const obs = await observe(this.runtime, this.store, job);
     if (request.operation === 'deploy') {
       this.executor.checkPolicy(request.spec, 'spec.');
@@ -145,7 +153,7 @@ export class JobEngine implements JobService {
   // -------------------------------------------------------------------------------------------
   // Operations
 
-  deploy(spec: JobSpec, progress: ProgressSink): Promise<OperationResult> {
+  deploy(spec: JobSpec, progress: ProgressSink, options: DeployOptions = {}): Promise<OperationResult> {
     return this.envelope.run(spec.name, 'deploy', progress, async (report, planned, marks) => {
       const version = specVersion(spec);
       let pulledImageId: string | null | undefined;
@@ -156,7 +164,7 @@ export class JobEngine implements JobService {
       const obs = await observe(this.runtime, this.store, spec.name);
       const exec = planDeploy(obs, spec, version, pulledImageId);
       planned(exec.plan);
-      return this.executor.execute(exec, obs, report, marks);
+      return this.executor.execute(exec, obs, report, marks, options);
     });
   }
 
@@ -169,6 +177,24 @@ export class JobEngine implements JobService {
         throw new DokkupError('nothing_to_rollback', exec.plan.warnings[0] ?? 'nothing to roll back to');
       }
       return this.executor.execute(exec as ExecutionPlan, obs, report, marks);
+    });
+  }
+
+  /** Clears the canary mark of `version`; refused when the node's canary is another version. */
+  promote(job: string, version: string): Promise<PromoteResult> {
+    return this.envelope.exclusive(job, 'promote', async () => {
+      const state = await this.store.read(job);
+      const mark = canaryOf(state);
+      if (!state || !mark) return { job, version, promoted: false };
+      if (mark.version !== version) {
+        throw new DokkupError(
+          'invalid_request',
+          `version: this node's canary of ${job} is ${mark.version}, not ${version}`,
+          'version',
+        );
+      }
+      await this.store.write(recordPromote(state));
+      return { job, version, promoted: true };
     });
   }
 

@@ -87,6 +87,16 @@ export class OperationEnvelope {
     return this.inFlight.size;
   }
 
+  /** Runs `fn` holding the job's lock (refused with `job_busy` while an operation runs). */
+  async exclusive<T>(job: string, operation: string, fn: () => Promise<T>): Promise<T> {
+    const release = this.locks.acquire(job, operation);
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  }
+
   /** Lock, publish start/progress/done, turn any failure into an `ok: false` result. */
   run(
     job: string,

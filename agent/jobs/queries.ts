@@ -3,7 +3,7 @@
  * They take no lock: a read during an operation shows the node as it is at that moment.
  */
 import { hostname as osHostname } from 'node:os';
-import { currentRecord, toJobHistory } from '../../src/core/history.js';
+import { canaryOf, currentRecord, toJobHistory } from '../../src/core/history.js';
 import { LABEL_JOB } from '../../src/core/labels.js';
 import { effectiveCurrent } from '../../src/core/planner.js';
 import type { AgentInfo, ContainerList, JobHistory, JobList, JobStatus } from '../../src/protocol/api.js';
@@ -94,5 +94,6 @@ export function toStatus(job: string, state: JobState | null, containers: Runtim
     containers: containers
       .map(toContainerInfo)
       .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id)),
+    canary: canaryOf(state),
   };
 }

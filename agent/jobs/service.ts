@@ -12,6 +12,7 @@ import type {
   Plan,
   PlanRequest,
   ProgressLine,
+  PromoteResult,
 } from '../../src/protocol/api.js';
 import type { JobSpec } from '../../src/protocol/job.js';
 
@@ -26,9 +27,16 @@ export interface JobService {
   history(job: string): Promise<JobHistory>;
   plan(job: string, request: PlanRequest): Promise<Plan>;
   /** Each long operation resolves (never rejects) with its result; failures are `ok: false`. */
-  deploy(spec: JobSpec, progress: ProgressSink): Promise<OperationResult>;
+  deploy(spec: JobSpec, progress: ProgressSink, options?: DeployOptions): Promise<OperationResult>;
   rollback(job: string, to: string | undefined, progress: ProgressSink): Promise<OperationResult>;
   stop(job: string, purge: boolean, progress: ProgressSink): Promise<OperationResult>;
+  /** Clears the node's canary mark of `version`: the canary becomes the job's own version. */
+  promote(job: string, version: string): Promise<PromoteResult>;
+}
+
+export interface DeployOptions {
+  /** Put the version out as a canary (the node keeps a canary mark until it is promoted). */
+  canary?: boolean;
 }
 
 /**

@@ -22,6 +22,13 @@ import {
   JobListSchema,
   type JobStatus,
   JobStatusSchema,
+  LEASE_HEADER,
+  type LeaseRelease,
+  type LeaseReleased,
+  LeaseReleasedSchema,
+  type LeaseRequest,
+  type LeaseState,
+  LeaseStateSchema,
   OperationLineSchema,
   type OperationResult,
   OperationResultSchema,
@@ -29,6 +36,8 @@ import {
   type PlanRequest,
   PlanSchema,
   type ProgressLine,
+  type PromoteResult,
+  PromoteResultSchema,
   type RollbackRequest,
   routes,
   type StopRequest,
@@ -65,6 +74,13 @@ export interface AgentClientOptions {
 export interface RequestOptions {
   /** Aborting cancels the request; the promise rejects with an `AgentRequestError`. */
   signal?: AbortSignal;
+  /** The caller's lease id on the job: sent with every change, so the agent refuses others'. */
+  lease?: string;
+}
+
+export interface DeployOptions extends RequestOptions {
+  /** Put the version out as a canary. */
+  canary?: boolean;
 }
 
 export type ProgressCallback = (line: ProgressLine) => void;
@@ -139,9 +155,29 @@ export class AgentClient {
     return this.json('POST', routes.plan(job), request, PlanSchema, options);
   }
 
-  deploy(spec: JobSpec, onProgress: ProgressCallback, options?: RequestOptions): Promise<OperationResult> {
-    const body: DeployRequest = { spec };
+  deploy(spec: JobSpec, onProgress: ProgressCallback, options?: DeployOptions): Promise<OperationResult> {
+    const body: DeployRequest = options?.canary ? { spec, canary: true } : { spec };
     return this.operation(routes.deploy(spec.name), body, onProgress, options);
+  }
+
+  /** Clears the node's canary mark of `version` (the canary becomes the job's own version). */
+  promote(job: string, version: string, options?: RequestOptions): Promise<PromoteResult> {
+    return this.json('POST', routes.promote(job), { version }, PromoteResultSchema, options);
+  }
+
+  /** The job's lease on the node (and whether `options.lease` holds it). */
+  lease(job: string, options?: RequestOptions): Promise<LeaseState> {
+    return this.json('GET', routes.lease(job), undefined, LeaseStateSchema, options);
+  }
+
+  /** Takes or renews the job's lease; an `AgentHttpError` `lease_held` names who holds it. */
+  acquireLease(job: string, request: LeaseRequest, options?: RequestOptions): Promise<LeaseState> {
+    return this.json('PUT', routes.lease(job), request, LeaseStateSchema, options);
+  }
+
+  /** Gives the job's lease back (`id`) or breaks it (`force`). */
+  releaseLease(job: string, request: LeaseRelease, options?: RequestOptions): Promise<LeaseReleased> {
+    return this.json('POST', routes.leaseRelease(job), request, LeaseReleasedSchema, options);
   }
 
   rollback(
@@ -180,14 +216,21 @@ export class AgentClient {
   // -------------------------------------------------------------------------------------------
 
   private async json<S extends z.ZodType>(
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'PUT',
     path: string,
     body: unknown,
     schema: S,
     options: RequestOptions = {},
   ): Promise<z.infer<S>> {
     const deadline = Date.now() + this.options.requestTimeoutMs;
-    const res = await this.send(method, path, body, this.options.requestTimeoutMs, options.signal);
+    const res = await this.send(
+      method,
+      path,
+      body,
+      this.options.requestTimeoutMs,
+      options.signal,
+      options.lease,
+    );
     const text = await this.readBody(res, Math.max(1, deadline - Date.now()), options.signal);
     await this.throwIfError(res, text);
     return this.parse(schema, text, path);
@@ -199,7 +242,14 @@ export class AgentClient {
     onProgress: ProgressCallback,
     options: RequestOptions = {},
   ): Promise<OperationResult> {
-    const res = await this.send('POST', path, body, this.options.requestTimeoutMs, options.signal);
+    const res = await this.send(
+      'POST',
+      path,
+      body,
+      this.options.requestTimeoutMs,
+      options.signal,
+      options.lease,
+    );
     const status = res.statusCode ?? 0;
     const contentType = String(res.headers['content-type'] ?? '');
     if (status >= 300 || !contentType.includes('ndjson')) {
@@ -216,11 +266,12 @@ export class AgentClient {
 
   /** Sends a request and resolves with the response once its headers arrived. */
   private send(
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'PUT',
     path: string,
     body: unknown,
     headersTimeoutMs: number,
     signal: AbortSignal | undefined,
+    lease: string | undefined,
     retried = false,
   ): Promise<http.IncomingMessage> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
@@ -242,6 +293,7 @@ export class AgentClient {
           authorization: `Bearer ${this.node.key}`,
           accept: 'application/json, application/x-ndjson',
           'user-agent': this.options.userAgent,
+          ...(lease ? { [LEASE_HEADER]: lease } : {}),
           ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
         },
       });
@@ -277,7 +329,7 @@ export class AgentClient {
         // A kept-alive socket the agent closed just as we reused it: the request never reached
         // the agent, so sending it again on a fresh connection is safe (once).
         if (req.reusedSocket && !retried && (error.code === 'ECONNRESET' || error.code === 'EPIPE')) {
-          this.send(method, path, body, headersTimeoutMs, signal, true).then(resolve, reject);
+          this.send(method, path, body, headersTimeoutMs, signal, lease, true).then(resolve, reject);
           return;
         }
         reject(this.transportError(error));

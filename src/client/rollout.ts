@@ -1,68 +1,53 @@
 /**
- * A rollout, the flow behind every change from either face (`run`/`rollback`/`stop job` in the
- * CLI, d/s/r/x/p in the TUI):
- *   1. plan on every target node at once (bounded fan-out through the `Cluster`);
- *   2. hand the per-node plans to the face, which asks the operator (the CLI prompts at once; the
- *      TUI shows a pane that is answered later), unless nothing would change;
- *   3. carry the operation out on the nodes whose plan changes something, wave by wave
- *      (`executionWaves`), with per-node progress; Ctrl-C (the signal) starts no further node
- *      and lets the ones in flight finish;
- *   4. return one record per target node (plan result, run result, outcome, message), from which
+ * A rollout, the flow behind every change from either face (`run`/`promote`/`rollback`/`stop
+ * job` in the CLI, d/s/P/r/x/p in the TUI):
+ *   1. take the job's lease on every target node (when the face passes one): a second operator
+ *      is refused here, before anything changes;
+ *   2. plan on every target node at once (bounded fan-out through the `Cluster`), and schedule:
+ *      which nodes go, in which waves, which wait behind a canary (src/core/waves.ts);
+ *   3. hand the plans and the schedule to the face, which asks the operator (the CLI prompts at
+ *      once; the TUI shows a pane that is answered later), unless nothing would change;
+ *   4. carry the operation out wave by wave: a wave starts once every node of the one before is
+ *      healthy on the new version. A node that fails stops the rollout (no further node starts)
+ *      and, with `auto_revert` (the default), the nodes this rollout already moved go back to the
+ *      version they ran before, through the same zero-downtime path and in waves too. Ctrl-C (the
+ *      signal) starts no further node and lets the ones in flight finish;
+ *   5. return one record per target node (plan, run, revert, outcome, message, wave), from which
  *      the CLI prints its tables and `--json` and the TUI its board.
  * What the faces print is theirs; what happens, and what it is called, is decided here.
  */
 import {
+  ExitCode,
+  exitCodeFor,
   NOT_CARRIED_OUT,
   type OutcomeAndMessage,
   outcomeOfResult,
   outcomeOfStatus,
 } from '../core/outcome.js';
-import type { OperationResult, Plan, PlanRequest, ProgressLine } from '../protocol/api.js';
+import {
+  DEFAULT_AUTO_REVERT,
+  nodeList,
+  type PromoteCheck,
+  planSchedule,
+  type RolloutSchedule,
+  type ScheduleNode,
+  splitIntoWaves,
+} from '../core/waves.js';
+import type { OperationResult, Plan, ProgressLine } from '../protocol/api.js';
 import type { InventoryNode } from '../protocol/inventory.js';
-import type { JobSpec } from '../protocol/job.js';
-import type { AgentClient, ProgressCallback } from './agent-client.js';
+import type { AgentClient, ProgressCallback, RequestOptions } from './agent-client.js';
 import type { Cluster, NodeResult } from './cluster.js';
+import type { FleetLease, LeaseAcquisition, LeaseRefusal } from './lease.js';
+import type { RolloutOperation } from './rollout-operations.js';
 
-/** What is rolled out: how to plan it, how to carry it out on one node, what "no change" means. */
-export interface RolloutOperation {
-  /** What every node is asked to plan. */
-  planRequest: PlanRequest;
-  /** Carries the operation out on one node. */
-  execute(client: AgentClient, onProgress: ProgressCallback): Promise<OperationResult>;
-  /** The outcome of a node whose plan changes nothing (`Already up to date`, …). */
-  unchanged(plan: Plan): OutcomeAndMessage;
-}
-
-/** `run job` and the TUI's d (deploy) and s (scale: the spec with its new count). */
-export function deployOperation(spec: JobSpec): RolloutOperation {
-  return {
-    planRequest: { operation: 'deploy', spec },
-    execute: (client, onProgress) => client.deploy(spec, onProgress),
-    unchanged: () => ({ outcome: 'unchanged', message: 'Already up to date' }),
-  };
-}
-
-/** `rollback job [--to VERSION]` and the TUI's r. */
-export function rollbackOperation(job: string, to?: string): RolloutOperation {
-  return {
-    planRequest: { operation: 'rollback', to },
-    execute: (client, onProgress) => client.rollback(job, to, onProgress),
-    // Asked for a version this node does not have: that is a failure, not "nothing to do".
-    unchanged: (plan) =>
-      to !== undefined && plan.versionFrom !== to
-        ? { outcome: 'failed', message: plan.warnings[0] ?? `version ${to} is not in this node's history` }
-        : { outcome: 'unchanged', message: plan.warnings[0] ?? 'Nothing to roll back' },
-  };
-}
-
-/** `stop job [--purge]` and the TUI's x and p. */
-export function stopOperation(job: string, purge: boolean): RolloutOperation {
-  return {
-    planRequest: { operation: 'stop', purge },
-    execute: (client, onProgress) => client.stop(job, purge, onProgress),
-    unchanged: () => ({ outcome: 'unchanged', message: purge ? 'Nothing to purge' : 'Already stopped' }),
-  };
-}
+export {
+  deployOperation,
+  type OperationContext,
+  promoteOperation,
+  type RolloutOperation,
+  rollbackOperation,
+  stopOperation,
+} from './rollout-operations.js';
 
 /** One target node of a rollout, as far as it got. */
 export interface RolloutNode extends OutcomeAndMessage {
@@ -71,21 +56,38 @@ export interface RolloutNode extends OutcomeAndMessage {
   plan: NodeResult<Plan>;
   /** The operation's result; absent when it was not carried out on this node. */
   run?: NodeResult<OperationResult>;
+  /** The revert's result, when the rollout failed elsewhere and this node was put back. */
+  revert?: NodeResult<OperationResult>;
+  /** The wave (1-based) the schedule put the node in; null when it is not carried out. */
+  wave: number | null;
+  /** One of the canaries this rollout puts out. */
+  canary: boolean;
 }
 
 /** The operator's answer to the plans. */
 export type ConfirmAnswer = 'yes' | 'no' | 'interrupted';
 
 /**
- * How a rollout ended: interrupted while planning, nothing to change on any reachable node,
- * declined (or interrupted) at the confirmation, or carried out.
+ * How a rollout ended: interrupted while taking the lease or planning, refused (another operator
+ * holds the lease), blocked (the fleet does not allow it: promote with no canary out), nothing to
+ * change on any reachable node, declined (or interrupted) at the confirmation, or carried out.
  */
 export type RolloutEnd =
   | 'plan-interrupted'
+  | 'refused'
+  | 'blocked'
   | 'nothing-to-change'
   | 'declined'
   | 'confirm-interrupted'
   | 'executed';
+
+/** Why the waves stopped before the last one. */
+export interface RolloutStop {
+  reason: 'failed' | 'interrupted' | 'lease-lost';
+  /** The node that failed, or where the lease was lost. */
+  node?: string;
+  message?: string;
+}
 
 export interface RolloutResult {
   /** One record per target node, in target order. */
@@ -95,16 +97,18 @@ export interface RolloutResult {
   confirmed: boolean;
   /** Ctrl-C stopped the rollout before every node was done (or at the confirmation). */
   interrupted: boolean;
+  schedule: RolloutSchedule;
+  /** Set when the waves stopped early. */
+  stopped: RolloutStop | null;
+  /** Nodes this rollout moved and then put back (auto_revert). */
+  reverted: string[];
+  /** promote: nodes whose canary mark was cleared. */
+  promoted: string[];
+  /** ended `refused`: who holds the lease. */
+  refused: LeaseRefusal | null;
+  /** ended `blocked`: why. */
+  blocked: string | null;
 }
-
-/**
- * Which changing nodes are carried out, in which groups and in what order: each wave starts
- * once the one before has finished. Today one wave of every changing node (bounded by the
- * Cluster's concurrency); fleet rollouts (max_parallel, canary) replace this function.
- */
-export type WavePlanner = (changing: readonly RolloutNode[]) => RolloutNode[][];
-
-export const executionWaves: WavePlanner = (changing) => (changing.length > 0 ? [[...changing]] : []);
 
 export interface RolloutOptions {
   cluster: Cluster;
@@ -114,18 +118,34 @@ export interface RolloutOptions {
   nodes?: readonly InventoryNode[];
   /** Once aborted, no further node is contacted; the ones in flight finish. */
   signal?: AbortSignal;
-  waves?: WavePlanner;
+  /**
+   * The command's lease, owned by the face (it gives it back when it is done): taken here on the
+   * target nodes unless it is held already (a promote after `--promote-after` keeps the run's).
+   */
+  lease?: FleetLease;
+}
+
+export type RolloutPhase = 'rollout' | 'revert';
+
+export interface WaveStart {
+  /** 0-based. */
+  index: number;
+  count: number;
+  nodes: string[];
+  phase: RolloutPhase;
 }
 
 export interface ExecuteHooks {
   /** Default: the signal the rollout was planned with. */
   signal?: AbortSignal;
-  /** A node's operation is about to start. */
-  onNodeStart?(node: InventoryNode): void;
+  /** A wave is about to start. */
+  onWaveStart?(wave: WaveStart): void;
+  /** A node's operation (or revert) is about to start. */
+  onNodeStart?(node: InventoryNode, phase: RolloutPhase): void;
   /** A progress line of a node's operation. */
   onProgress?(node: InventoryNode, line: ProgressLine): void;
-  /** A node's operation settled (its record has `run`, `outcome` and `message`). */
-  onNodeDone?(record: RolloutNode): void;
+  /** A node's operation (or revert) settled: its record has `run`/`revert`, `outcome` and `message`. */
+  onNodeDone?(record: RolloutNode, phase: RolloutPhase): void;
 }
 
 /** The plans of every target node, waiting for the operator's answer. */
@@ -137,8 +157,14 @@ export class PlannedRollout {
     readonly options: RolloutOptions,
     /** Updated in place as the rollout goes on: copy a record to keep a snapshot. */
     readonly nodes: RolloutNode[],
-    /** Ctrl-C came while planning: some nodes were not asked. */
+    /** Ctrl-C came while taking the lease or planning: some nodes were not asked. */
     readonly interrupted: boolean,
+    readonly schedule: RolloutSchedule,
+    /** Another operator holds the job's lease: nothing was planned. */
+    readonly refused: LeaseRefusal | null = null,
+    /** The fleet does not allow the operation (see `RolloutOperation.precheck`). */
+    readonly blocked: Extract<PromoteCheck, { ok: false }> | null = null,
+    readonly acquisition: LeaseAcquisition | null = null,
   ) {}
 
   /** The nodes whose plan changes something, in target order. */
@@ -146,20 +172,28 @@ export class PlannedRollout {
     return this.nodes.filter((record) => changes(record.plan));
   }
 
-  /** Whether there is a question to ask: the planning finished and some node would change. */
-  get needsConfirmation(): boolean {
-    return !this.interrupted && this.changing.length > 0;
+  /** The nodes this rollout carries out (in its waves), in target order. */
+  get scheduled(): RolloutNode[] {
+    return this.nodes.filter((record) => record.wave !== null);
   }
 
-  /** The result when there is nothing to ask (interrupted while planning, or nothing changes). */
+  /** Whether there is a question to ask: nothing stands in the way and some node would change. */
+  get needsConfirmation(): boolean {
+    return !this.interrupted && !this.refused && !this.blocked && this.schedule.waves.length > 0;
+  }
+
+  /** The result when there is nothing to ask (interrupted, refused, blocked, or nothing changes). */
   unasked(): RolloutResult {
-    return this.end(this.interrupted ? 'plan-interrupted' : 'nothing-to-change', this.interrupted);
+    if (this.interrupted) return this.end('plan-interrupted', true);
+    if (this.refused) return this.end('refused', false);
+    if (this.blocked && !this.blocked.nothing) return this.end('blocked', false);
+    return this.end('nothing-to-change', false);
   }
 
   /** The operator said no (`declined`) or pressed Ctrl-C at the question: nothing is changed. */
   decline(answer: Exclude<ConfirmAnswer, 'yes'> = 'no'): RolloutResult {
     this.assertOpen();
-    for (const record of this.changing) {
+    for (const record of this.scheduled) {
       Object.assign(
         record,
         answer === 'interrupted'
@@ -170,51 +204,276 @@ export class PlannedRollout {
     return this.end(answer === 'interrupted' ? 'confirm-interrupted' : 'declined', answer === 'interrupted');
   }
 
-  /** Carries the operation out on the changing nodes, wave by wave. */
+  /** Carries the operation out, wave by wave (see the file comment). */
   async execute(hooks: ExecuteHooks = {}): Promise<RolloutResult> {
     this.assertOpen();
     if (!this.needsConfirmation) return this.unasked();
     this.executing = true;
-    const signal = hooks.signal ?? this.options.signal;
-    const { cluster, operation } = this.options;
-    const byName = new Map(this.nodes.map((record) => [record.node.name, record]));
-    let interrupted = false;
-    for (const wave of (this.options.waves ?? executionWaves)(this.changing)) {
-      if (signal?.aborted) {
-        interrupted = true;
-        break;
-      }
-      const run = await cluster.run(
-        (client, node) => {
-          hooks.onNodeStart?.(node);
-          return operation.execute(client, (line) => hooks.onProgress?.(node, line));
-        },
-        {
-          ...(signal ? { signal } : {}),
-          onSettled: (result) => {
-            const record = byName.get(result.node.name)!;
-            settleRun(record, result);
-            hooks.onNodeDone?.(record);
-          },
-        },
-        wave.map((record) => record.node),
-      );
-      // Nodes never dispatched (interrupted): not carried out.
-      for (const result of run.results) {
-        if (result.status === 'skipped') settleRun(byName.get(result.node.name)!, result);
-      }
-      interrupted ||= run.interrupted;
-    }
-    return this.end('executed', interrupted || (signal?.aborted ?? false), true);
+    return new Execution(this, hooks).run();
   }
 
   private assertOpen(): void {
     if (this.settled || this.executing) throw new Error('this rollout was already answered');
   }
 
-  private end(ended: RolloutEnd, interrupted: boolean, confirmed = false): RolloutResult {
-    this.settled = { nodes: this.nodes, ended, confirmed, interrupted };
+  /** @internal The end of the rollout, once. */
+  end(ended: RolloutEnd, interrupted: boolean, extra: Partial<RolloutResult> = {}): RolloutResult {
+    this.settled = {
+      nodes: this.nodes,
+      ended,
+      confirmed: ended === 'executed',
+      interrupted,
+      schedule: this.schedule,
+      stopped: null,
+      reverted: [],
+      promoted: [],
+      refused: this.refused,
+      blocked: this.blocked && !this.blocked.nothing ? this.blocked.message : null,
+      ...extra,
+    };
     return this.settled;
+  }
+}
+
+/** The waves of one confirmed rollout, then its revert or its promotion. */
+class Execution {
+  private readonly byName: Map<string, RolloutNode>;
+  private readonly signal: AbortSignal | undefined;
+  private readonly request: RequestOptions;
+  /** Nodes this rollout moved to another version, in the order they were moved. */
+  private readonly moved: RolloutNode[] = [];
+  private stopped: RolloutStop | null = null;
+
+  constructor(
+    private readonly planned: PlannedRollout,
+    private readonly hooks: ExecuteHooks,
+  ) {
+    this.byName = new Map(planned.nodes.map((record) => [record.node.name, record]));
+    this.signal = hooks.signal ?? planned.options.signal;
+    const lease = planned.options.lease;
+    this.request = lease ? { lease: lease.id } : {};
+  }
+
+  async run(): Promise<RolloutResult> {
+    const { schedule, options } = this.planned;
+    const waves = schedule.waves.map((wave) => wave.map((name) => this.byName.get(name)!));
+    for (let index = 0; index < waves.length && !this.stopped; index++) {
+      const lost = options.lease?.lost();
+      if (this.signal?.aborted) this.stopped = { reason: 'interrupted' };
+      else if (lost) this.stopped = { reason: 'lease-lost', node: lost.node, message: lost.message };
+      else await this.rolloutWave(waves[index]!, index, waves.length);
+    }
+    // Nodes of waves that never started.
+    for (const record of this.planned.scheduled) if (!record.run) this.notStarted(record);
+
+    const reverted = this.stopped?.reason === 'failed' ? await this.revert() : [];
+    const promoted = !this.stopped && schedule.mode === 'promote' ? await this.promoteCanaries() : [];
+    return this.planned.end(
+      'executed',
+      this.stopped?.reason === 'interrupted' || (this.signal?.aborted ?? false),
+      {
+        stopped: this.stopped,
+        reverted,
+        promoted,
+      },
+    );
+  }
+
+  private async rolloutWave(wave: RolloutNode[], index: number, count: number): Promise<void> {
+    const { operation } = this.planned.options;
+    const canaries = new Set(this.planned.schedule.canary?.nodes ?? []);
+    const phase: RolloutPhase = 'rollout';
+    this.hooks.onWaveStart?.({ index, count, nodes: wave.map((r) => r.node.name), phase });
+    await this.runWave(
+      wave,
+      phase,
+      (client, node, onProgress) =>
+        operation.execute(client, onProgress, {
+          node,
+          canary: canaries.has(node.name),
+          request: this.request,
+        }),
+      (record, result) => {
+        record.run = result;
+        settle(record, result);
+        const value = result.value;
+        if (record.outcome === 'succeeded' || record.outcome === 'unchanged') {
+          if (value && value.versionTo !== value.versionFrom) this.moved.push(record);
+          return true;
+        }
+        this.stopped ??= { reason: 'failed', node: record.node.name, message: record.message };
+        return false;
+      },
+    );
+  }
+
+  /**
+   * One wave: its nodes at once (bounded by the cluster's concurrency). A node that fails stops
+   * the dispatch of the wave's other nodes; the ones in flight finish.
+   */
+  private async runWave(
+    records: RolloutNode[],
+    phase: RolloutPhase,
+    task: (
+      client: AgentClient,
+      node: InventoryNode,
+      onProgress: ProgressCallback,
+    ) => Promise<OperationResult>,
+    done: (record: RolloutNode, result: NodeResult<OperationResult>) => boolean,
+  ): Promise<void> {
+    const waveStop = new AbortController();
+    const onAbort = () => waveStop.abort();
+    if (this.signal?.aborted) waveStop.abort();
+    this.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await this.planned.options.cluster.run(
+        (client, node) => {
+          this.hooks.onNodeStart?.(node, phase);
+          return task(client, node, (line) => this.hooks.onProgress?.(node, line));
+        },
+        {
+          signal: waveStop.signal,
+          onSettled: (result) => {
+            const record = this.byName.get(result.node.name)!;
+            if (!done(record, result)) waveStop.abort();
+            this.hooks.onNodeDone?.(record, phase);
+          },
+        },
+        records.map((record) => record.node),
+      );
+    } finally {
+      this.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** A scheduled node whose wave (or turn in it) never came: not contacted. */
+  private notStarted(record: RolloutNode): void {
+    record.run = { node: record.node, status: 'skipped', latencyMs: 0 };
+    const stop = this.stopped;
+    if (stop?.reason === 'failed') {
+      Object.assign(record, {
+        outcome: 'untouched',
+        message: `not started: the rollout stopped after ${stop.node} failed`,
+      });
+    } else if (stop?.reason === 'lease-lost') {
+      Object.assign(record, {
+        outcome: 'untouched',
+        message: `not started: the lease on ${stop.node} was lost (${stop.message})`,
+      });
+    } else {
+      Object.assign(record, { outcome: 'skipped', message: NOT_CARRIED_OUT });
+    }
+  }
+
+  /**
+   * auto_revert: every node this rollout moved goes back to the version it ran before (a
+   * rollback to it, the same zero-downtime path), in waves of the same size. A promote that
+   * fails takes its canaries back too, so the fleet ends on the version it ran before.
+   */
+  private async revert(): Promise<string[]> {
+    const { options, schedule } = this.planned;
+    if (!(options.operation.policy.autoRevert ?? DEFAULT_AUTO_REVERT)) return [];
+    const back = new Map<string, string>();
+    const revertable: RolloutNode[] = [];
+    for (const record of this.moved) {
+      const from = record.run?.value?.versionFrom ?? null;
+      if (from === null) {
+        record.message = `${record.message} (kept: it ran no earlier version to go back to)`;
+        continue;
+      }
+      back.set(record.node.name, from);
+      revertable.push(record);
+    }
+    if (schedule.mode === 'promote') {
+      for (const record of this.planned.nodes) {
+        const mark = record.plan.value?.canary;
+        if (
+          mark &&
+          mark.version === options.operation.version &&
+          mark.from !== null &&
+          !back.has(record.node.name)
+        ) {
+          back.set(record.node.name, mark.from);
+          revertable.push(record);
+        }
+      }
+    }
+    const failed = this.stopped?.node;
+    const reverted: string[] = [];
+    const waves = splitIntoWaves(revertable, schedule.waveSize);
+    for (let index = 0; index < waves.length; index++) {
+      const wave = waves[index]!;
+      if (this.signal?.aborted) {
+        for (const record of waves.slice(index).flat()) {
+          const runs = record.run?.value?.versionTo ?? record.plan.value?.versionFrom ?? '-';
+          Object.assign(record, {
+            outcome: 'skipped',
+            message: `not reverted: interrupted (it runs ${runs})`,
+          });
+        }
+        break;
+      }
+      this.hooks.onWaveStart?.({
+        index,
+        count: waves.length,
+        nodes: wave.map((r) => r.node.name),
+        phase: 'revert',
+      });
+      await this.runWave(
+        wave,
+        'revert',
+        (client, node, onProgress) =>
+          client.rollback(options.job, back.get(node.name), onProgress, this.request),
+        (record, result) => {
+          record.revert = result;
+          const to = back.get(record.node.name)!;
+          const value = result.value;
+          if (result.status === 'online' && value?.ok) {
+            reverted.push(record.node.name);
+            Object.assign(record, {
+              outcome: 'reverted',
+              message: `reverted to ${to} after ${failed} failed`,
+            });
+          } else {
+            const why =
+              result.status === 'online'
+                ? outcomeOfResult(value!).message
+                : (result.error?.message ?? 'failed');
+            Object.assign(record, { outcome: 'failed', message: `the revert to ${to} failed: ${why}` });
+          }
+          // A revert that fails does not stop the others: put back as much as can be.
+          return true;
+        },
+      );
+    }
+    return reverted;
+  }
+
+  /** promote, every node on the version: the canaries' marks are cleared. */
+  private async promoteCanaries(): Promise<string[]> {
+    const { options } = this.planned;
+    const version = options.operation.version!;
+    const marked = this.planned.nodes.filter((r) => r.plan.value?.canary?.version === version);
+    if (marked.length === 0) return [];
+    const promoted: string[] = [];
+    const run = await options.cluster.run(
+      (client) => client.promote(options.job, version, this.request),
+      {},
+      marked.map((r) => r.node),
+    );
+    for (const result of run.results) {
+      const record = this.byName.get(result.node.name)!;
+      if (result.status === 'online') {
+        promoted.push(record.node.name);
+        Object.assign(record, { outcome: 'succeeded', message: `Canary of ${version} promoted` });
+      } else {
+        Object.assign(record, {
+          outcome: 'failed',
+          message: `could not clear its canary mark: ${result.error?.message ?? result.status}`,
+        });
+      }
+    }
+    return promoted;
   }
 }
 
@@ -222,38 +481,170 @@ function changes(plan: NodeResult<Plan>): boolean {
   return plan.status === 'online' && plan.value!.changes;
 }
 
-function settleRun(record: RolloutNode, result: NodeResult<OperationResult>): void {
-  record.run = result;
+function settle(record: RolloutNode, result: NodeResult<OperationResult>): void {
   if (result.status === 'online') Object.assign(record, outcomeOfResult(result.value!));
   else if (result.status === 'skipped')
     Object.assign(record, { outcome: 'skipped', message: NOT_CARRIED_OUT });
   else Object.assign(record, outcomeOfStatus(result.status, result.error?.message));
 }
 
-/** Step 1: asks every target node for its plan. */
+function scheduleNode(record: Pick<RolloutNode, 'node' | 'plan'>): ScheduleNode {
+  const plan = record.plan.value ?? null;
+  return {
+    name: record.node.name,
+    changes: changes(record.plan),
+    action: plan?.action ?? null,
+    versionFrom: plan?.versionFrom ?? null,
+    canary: plan?.canary ?? null,
+  };
+}
+
+/** The schedule an operation would follow from these plans (`plan job` shows it). */
+export function scheduleOf(operation: RolloutOperation, plans: readonly NodeResult<Plan>[]): RolloutSchedule {
+  return planSchedule({
+    mode: operation.mode,
+    nodes: plans.map((plan) => scheduleNode({ node: plan.node, plan })),
+    policy: operation.policy,
+    version: operation.version,
+  });
+}
+
+/** Step 1 and 2: the lease, then every target node's plan, then the schedule. */
 export async function planRollout(options: RolloutOptions): Promise<PlannedRollout> {
-  const { cluster, job, operation, signal } = options;
+  const { cluster, job, operation, signal, lease } = options;
+  const targets = options.nodes ?? cluster.nodes;
+  const policyOf = () =>
+    planSchedule({ mode: operation.mode, nodes: [], policy: operation.policy, version: operation.version });
+
+  // 1. The lease.
+  let plannable = targets;
+  let acquisition: LeaseAcquisition | null = null;
+  const early = new Map<string, RolloutNode>();
+  if (lease) {
+    acquisition = lease.acquired ? lease.acquisition : await lease.acquire(targets, signal);
+    if (acquisition.refused || acquisition.interrupted) {
+      const refused = acquisition.refused;
+      const nodes = targets.map((node): RolloutNode => {
+        const base = {
+          node,
+          plan: { node, status: 'skipped' as const, latencyMs: 0 },
+          wave: null,
+          canary: false,
+        };
+        if (refused?.node.name === node.name) return { ...base, outcome: 'failed', message: refused.message };
+        if (refused)
+          return {
+            ...base,
+            outcome: 'untouched',
+            message: `not planned: the job is locked (see ${refused.node.name})`,
+          };
+        return { ...base, outcome: 'skipped', message: NOT_CARRIED_OUT };
+      });
+      return new PlannedRollout(
+        options,
+        nodes,
+        acquisition.interrupted,
+        policyOf(),
+        refused,
+        null,
+        acquisition,
+      );
+    }
+    const allowed = new Set([...acquisition.held, ...acquisition.leaseless].map((n) => n.name));
+    plannable = targets.filter((n) => allowed.has(n.name));
+    for (const result of acquisition.unreachable) {
+      early.set(result.node.name, {
+        node: result.node,
+        plan: {
+          node: result.node,
+          status: result.status,
+          ...(result.error ? { error: result.error } : {}),
+          latencyMs: result.latencyMs,
+        },
+        wave: null,
+        canary: false,
+        ...outcomeOfStatus(result.status, result.error?.message),
+      });
+    }
+  }
+
+  // 2. The plans (asked again where the operation says so), then the schedule.
   const planned = await cluster.run(
     (client) => client.plan(job, operation.planRequest),
     signal ? { signal } : {},
-    options.nodes ?? cluster.nodes,
+    plannable,
   );
-  const nodes = planned.results.map((plan): RolloutNode => {
-    if (changes(plan)) return { node: plan.node, plan, outcome: 'skipped', message: NOT_CARRIED_OUT };
-    if (plan.status === 'online') return { node: plan.node, plan, ...operation.unchanged(plan.value!) };
-    return { node: plan.node, plan, ...outcomeOfStatus(plan.status, plan.error?.message) };
+  const byName = new Map(planned.results.map((r) => [r.node.name, r]));
+  const again = operation.replan?.(planned.results.map((r) => ({ node: r.node, plan: r.value ?? null })));
+  let interrupted = planned.interrupted;
+  if (again && again.size > 0 && !interrupted) {
+    const asked = plannable.filter((n) => again.has(n.name));
+    const replanned = await cluster.run(
+      (client, node) => client.plan(job, again.get(node.name)!),
+      signal ? { signal } : {},
+      asked,
+    );
+    for (const result of replanned.results) byName.set(result.node.name, result);
+    interrupted ||= replanned.interrupted;
+  }
+  const nodes = targets.map((node): RolloutNode => {
+    const prior = early.get(node.name);
+    if (prior) return prior;
+    const plan = byName.get(node.name)!;
+    const base = { node, plan, wave: null, canary: false };
+    if (changes(plan)) return { ...base, outcome: 'skipped', message: NOT_CARRIED_OUT };
+    if (plan.status === 'online') return { ...base, ...operation.unchanged(plan.value!, node) };
+    return { ...base, ...outcomeOfStatus(plan.status, plan.error?.message) };
   });
-  return new PlannedRollout(options, nodes, planned.interrupted);
+  const scheduleNodes = nodes.map(scheduleNode);
+  const check = operation.precheck?.(job, scheduleNodes) ?? { ok: true };
+  const schedule = check.ok
+    ? planSchedule({
+        mode: operation.mode,
+        nodes: scheduleNodes,
+        policy: operation.policy,
+        version: operation.version,
+      })
+    : policyOf();
+  const byRecord = new Map(nodes.map((r) => [r.node.name, r]));
+  schedule.waves.forEach((wave, index) => {
+    for (const name of wave) byRecord.get(name)!.wave = index + 1;
+  });
+  for (const name of schedule.canary?.nodes ?? []) byRecord.get(name)!.canary = true;
+  if (schedule.held) {
+    const canaries = schedule.canary?.nodes ?? [];
+    for (const name of schedule.held.nodes) {
+      Object.assign(byRecord.get(name)!, {
+        outcome: 'untouched',
+        message: `held back: canary of ${schedule.canary?.version} on ${nodeList(canaries, 3)}`,
+      });
+    }
+  }
+  if (!check.ok) {
+    for (const record of nodes) {
+      if (changes(record.plan))
+        Object.assign(record, { outcome: 'untouched', message: 'not carried out: nothing to promote' });
+    }
+  }
+  return new PlannedRollout(
+    options,
+    nodes,
+    interrupted,
+    schedule,
+    null,
+    check.ok ? null : check,
+    acquisition,
+  );
 }
 
 export interface RunRolloutOptions extends RolloutOptions, Omit<ExecuteHooks, 'signal'> {
   /** Every node has answered its plan (or was skipped): the face shows the plans. */
   onPlanned?(planned: PlannedRollout): void;
-  /** Asked only when some node would change and the planning was not interrupted. */
+  /** Asked only when some node would change and nothing stands in the way. */
   confirm(planned: PlannedRollout): Promise<ConfirmAnswer>;
 }
 
-/** The whole flow in one call: plan, ask, carry out. */
+/** The whole flow in one call: lease and plan, ask, carry out. */
 export async function runRollout(options: RunRolloutOptions): Promise<RolloutResult> {
   const planned = await planRollout(options);
   options.onPlanned?.(planned);
@@ -261,4 +652,34 @@ export async function runRollout(options: RunRolloutOptions): Promise<RolloutRes
   const answer = await options.confirm(planned);
   if (answer !== 'yes') return planned.decline(answer);
   return planned.execute(options);
+}
+
+/** The exit code a rollout calls for (the kernel's precedence, plus a refused or lost lease). */
+export function rolloutExitCode(result: RolloutResult): number {
+  if (result.ended === 'refused' || result.ended === 'blocked') return ExitCode.failed;
+  const code = exitCodeFor(result.nodes, result.interrupted);
+  if (result.stopped?.reason === 'lease-lost' && (code === ExitCode.ok || code === ExitCode.unreachable)) {
+    return ExitCode.failed;
+  }
+  return code;
+}
+
+/** The version a node runs after the rollout, as far as its answers tell (null: unknown, none). */
+export function versionAfter(record: RolloutNode): string | null {
+  const revert = record.revert?.value;
+  if (revert?.ok) return revert.versionTo;
+  const run = record.run?.value;
+  if (run) return run.ok || run.committed ? run.versionTo : run.versionFrom;
+  return record.plan.value?.versionFrom ?? null;
+}
+
+/** Which reachable node runs which version now, versions in order of first appearance. */
+export function whereNodesStand(nodes: readonly RolloutNode[]): { version: string; nodes: string[] }[] {
+  const groups = new Map<string, string[]>();
+  for (const record of nodes) {
+    if (record.plan.status !== 'online') continue;
+    const version = versionAfter(record) ?? 'nothing';
+    groups.set(version, [...(groups.get(version) ?? []), record.node.name]);
+  }
+  return [...groups].map(([version, names]) => ({ version, nodes: names }));
 }

@@ -129,10 +129,15 @@ describe('deploy (d)', () => {
     expect(store.state.modal).toMatchObject({ files: ['web.yaml'] });
     press('enter');
     await until(() => store.state.modal?.kind === 'confirm', 'the confirmation');
+    // The job's lease first, on every target node: lab3 cannot be reached there, so it is not planned.
+    expect(calls.filter((c) => c.method === 'acquireLease').map((c) => c.node)).toEqual([
+      'lab1',
+      'lab2',
+      'lab3',
+    ]);
     expect(calls.filter((c) => c.method === 'plan').map((c) => [c.node, c.args[1]])).toEqual([
       ['lab1', { operation: 'deploy', spec: expect.objectContaining({ name: 'web', count: 2 }) }],
       ['lab2', { operation: 'deploy', spec: expect.objectContaining({ name: 'web' }) }],
-      ['lab3', { operation: 'deploy', spec: expect.objectContaining({ name: 'web' }) }],
     ]);
     const text = confirmText(store);
     expect(text).toContain('Deployment summary:');
@@ -155,6 +160,8 @@ describe('deploy (d)', () => {
   });
 
   it('says what a failed update left running', async () => {
+    // Both nodes in one wave, so that both are under way when one fails.
+    writeFileSync(join(dir, 'web.yaml'), `${WEB}update:\n  max_parallel: 100%\n`);
     const { store, press } = setup(
       {
         lab1: {
@@ -275,6 +282,8 @@ describe('deploy (d)', () => {
           plan: plan(),
           error: null,
           changes: true,
+          wave: 1,
+          canary: false,
           outcome: 'skipped',
           message: '',
         },
@@ -381,7 +390,13 @@ describe('scale, rollback, stop, purge', () => {
     store.dispatch(probedWeb('lab1'));
     press('2', 'r');
     await until(() => store.state.modal?.kind === 'confirm');
-    expect(calls.filter((c) => c.method === 'plan').map((c) => c.node)).toEqual(['lab1', 'lab2', 'lab3']);
+    // lab3 refuses the key when asked for the lease: it is not planned, and the pane says why.
+    expect(calls.filter((c) => c.method === 'acquireLease').map((c) => c.node)).toEqual([
+      'lab1',
+      'lab2',
+      'lab3',
+    ]);
+    expect(calls.filter((c) => c.method === 'plan').map((c) => c.node)).toEqual(['lab1', 'lab2']);
     expect(confirmText(store)).toMatch(/lab3\s+UNAUTHORIZED/);
     press('y');
     await until(() => store.state.rollout?.finishedAt !== null);

@@ -203,6 +203,13 @@ export function scriptedCluster(
         call('rollback', [job], () => resultOf(node, 'rollback', onProgress)),
       stop: (job: string, purge: boolean, onProgress: ProgressCallback) =>
         call('stop', [job, purge], () => resultOf(node, 'stop', onProgress)),
+      promote: (job: string, version: string) =>
+        call('promote', [job, version], () => ({ job, version, promoted: true })),
+      // Leases are granted to whoever asks (a test of refusals scripts its own agents).
+      acquireLease: (job: string, request: { id: string }) =>
+        call('acquireLease', [job, request.id], () => ({ job, lease: null, held: true })),
+      releaseLease: (job: string) =>
+        call('releaseLease', [job], () => ({ job, released: null, broken: false })),
       releaseConnections: () => {},
       close: () => {},
     };

@@ -52,6 +52,20 @@ export type Action =
       command: string;
     }
   | { type: 'planFailed'; request: OperationRequest; error: string }
-  | { type: 'rolloutProgress'; node: string; message: string; current?: number; total?: number }
-  | { type: 'rolloutNode'; node: string; status: RolloutNodeStatus; message: string | null }
-  | { type: 'rolloutFinished'; at: number };
+  | {
+      type: 'rolloutProgress';
+      node: string;
+      message: string;
+      current?: number;
+      total?: number;
+      reverting?: boolean;
+    }
+  | { type: 'rolloutWave'; index: number; count: number; phase: 'rollout' | 'revert' }
+  | {
+      type: 'rolloutNode';
+      node: string;
+      status: RolloutNodeStatus;
+      message: string | null;
+      phase?: 'rollout' | 'revert';
+    }
+  | { type: 'rolloutFinished'; at: number; after?: string[] };

@@ -53,6 +53,7 @@ export function reduce(state: TuiState, action: Action): Step {
     case 'planReady':
     case 'planFailed':
     case 'rolloutProgress':
+    case 'rolloutWave':
     case 'rolloutNode':
     case 'rolloutFinished':
       return toStep(reduceRollout(state, action));

@@ -169,7 +169,10 @@ export function renderShowJob(nodes: readonly ShownJobNode[], style: Style = pla
           node.job,
           status.image ?? status.containers[0]?.image ?? UNKNOWN,
           `${status.running}/${status.total}`,
-          status.version ?? UNKNOWN,
+          // A canary that was not promoted yet: another operator sees it here too.
+          status.version
+            ? `${status.version}${status.canary?.version === status.version ? ' (canary)' : ''}`
+            : UNKNOWN,
         ]
       : [node.name, node.location, node.label, node.job, UNKNOWN, UNKNOWN, UNKNOWN];
     const lines = renderTable(header, [row], statusStyler(header, style));
@@ -230,7 +233,10 @@ export function timeCell(iso: string): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-/** One row per node and version, newest first; CURRENT marks the version that is running. */
+/**
+ * One row per node and version, newest first; CURRENT marks the version that is running, and
+ * `true (canary)` a canary that was not promoted yet.
+ */
 export function renderHistory(nodes: readonly NodeHistory[], style: Style = plainStyle): string[] {
   const header = ['NODE', 'STATUS', 'VERSION', 'IMAGE', 'COUNT', 'DEPLOYED', 'CURRENT'];
   const rows: string[][] = [];
@@ -248,7 +254,7 @@ export function renderHistory(nodes: readonly NodeHistory[], style: Style = plai
         entry.image,
         String(entry.count),
         timeCell(entry.deployedAt),
-        String(entry.current),
+        entry.current && history.canary?.version === entry.version ? 'true (canary)' : String(entry.current),
       ]);
     }
   }

@@ -3,6 +3,8 @@
  * (and where nodes disagree) and the drift per node. Enter narrows the containers table to the
  * job on every node.
  */
+import { leaseHolder } from '../../../src/core/lease.js';
+import type { CanaryMark, LeaseInfo } from '../../../src/protocol/api.js';
 import type { ColumnDef, FittedColumn } from '../columns.js';
 import { fitText } from '../format.js';
 import { memo } from '../memo.js';
@@ -18,6 +20,10 @@ export interface JobNodeState {
   running: number;
   desired: number;
   online: boolean;
+  /** The node runs an unpromoted canary of the job. */
+  canary: CanaryMark | null;
+  /** Who holds the job's lease on the node (a rollout in progress). */
+  lease: LeaseInfo | null;
 }
 
 export interface JobRow extends RowBase {
@@ -29,6 +35,20 @@ export interface JobRow extends RowBase {
   drift: string;
   healthy: boolean;
   perNode: JobNodeState[];
+  /** A canary is out: its version, on how many of the job's nodes. */
+  canary: { version: string; nodes: number; of: number } | null;
+  /** Who holds the job's lease (on any node), for what. */
+  lease: LeaseInfo | null;
+  /** `canary 1/3`, `locked alice@laptop`, both, or ''. */
+  rollout: string;
+}
+
+/** The ROLLOUT cell: a canary out (`canary 1/3`) and a lease held (`locked alice@laptop`). */
+export function rolloutText(canary: JobRow['canary'], lease: LeaseInfo | null): string {
+  const parts: string[] = [];
+  if (canary) parts.push(`canary ${canary.nodes}/${canary.of}`);
+  if (lease) parts.push(`locked ${leaseHolder(lease)}`);
+  return parts.join(' · ');
 }
 
 function majority<T>(values: readonly T[]): T | undefined {
@@ -46,7 +66,10 @@ function majority<T>(values: readonly T[]): T | undefined {
 }
 
 /** `abc1234`, or `abc1234 def5678@lab3` when nodes disagree (the majority first). */
-export function versionText(perNode: readonly JobNodeState[]): string {
+/** A node's share of a job row, without its canary and lease (what drift and version need). */
+export type JobNodeCounts = Omit<JobNodeState, 'canary' | 'lease'>;
+
+export function versionText(perNode: readonly JobNodeCounts[]): string {
   const versions = perNode.map((p) => p.version ?? '-');
   const main = majority(versions);
   if (main === undefined) return '-';
@@ -63,7 +86,7 @@ export function versionText(perNode: readonly JobNodeState[]): string {
 }
 
 /** Desired vs actual: `in sync`, `-2 lab2`, `+1 lab1`, `-1 lab2 +1 lab3`, `? lab4` (offline). */
-export function driftText(perNode: readonly JobNodeState[]): string {
+export function driftText(perNode: readonly JobNodeCounts[]): string {
   const short: string[] = [];
   const over: string[] = [];
   const unknown: string[] = [];
@@ -107,6 +130,8 @@ const buildJobRows = memo((nodeOrder: string[], nodes: TuiState['nodes']): JobRo
         running: status.running,
         desired: status.desired ?? 0,
         online: node.conn === 'online',
+        canary: status.canary ?? null,
+        lease: status.lease ?? null,
       });
       const image = status.image ?? status.containers[0]?.image;
       if (image) entry.images.push(image);
@@ -119,6 +144,12 @@ const buildJobRows = memo((nodeOrder: string[], nodes: TuiState['nodes']): JobRo
     const versions = new Set(entry.perNode.map((p) => p.version));
     const healthy =
       entry.perNode.every((p) => p.online && p.running === p.desired && p.desired > 0) && versions.size === 1;
+    const marked = entry.perNode.filter((p) => p.canary !== null);
+    const canary =
+      marked.length > 0
+        ? { version: marked[0]!.canary!.version, nodes: marked.length, of: entry.perNode.length }
+        : null;
+    const lease = entry.perNode.find((p) => p.lease !== null)?.lease ?? null;
     const row: JobRow = {
       key: job,
       search: '',
@@ -131,8 +162,18 @@ const buildJobRows = memo((nodeOrder: string[], nodes: TuiState['nodes']): JobRo
       drift: driftText(entry.perNode),
       healthy,
       perNode: entry.perNode,
+      canary,
+      lease,
+      rollout: rolloutText(canary, lease),
     };
-    row.search = [job, row.image, row.version, row.drift, ...entry.perNode.map((p) => p.node)].join(' ');
+    row.search = [
+      job,
+      row.image,
+      row.version,
+      row.drift,
+      row.rollout,
+      ...entry.perNode.map((p) => p.node),
+    ].join(' ');
     rows.push(row);
   }
   return rows;
@@ -142,12 +183,13 @@ export function jobRows(state: TuiState): JobRow[] {
   return buildJobRows(state.nodeOrder, state.nodes);
 }
 
-type JobCol = 'job' | 'image' | 'version' | 'count' | 'drift';
+type JobCol = 'job' | 'image' | 'version' | 'count' | 'drift' | 'rollout';
 
 const COLUMNS: ColumnDef<JobCol>[] = [
   { id: 'job', title: 'JOB', min: 6, max: 20, priority: 0 },
   { id: 'count', title: 'RUN/DES', min: 7, priority: 0, align: 'right' },
   { id: 'drift', title: 'DRIFT', min: 7, max: 20, priority: 1 },
+  { id: 'rollout', title: 'ROLLOUT', min: 10, max: 32, priority: 1 },
   { id: 'version', title: 'VERSION', min: 7, max: 28, priority: 2 },
   { id: 'image', title: 'IMAGE', min: 10, max: 34, priority: 3 },
 ];
@@ -167,6 +209,8 @@ function cellOf(row: JobRow, column: FittedColumn): Cell {
       };
     case 'drift':
       return { text: row.drift, tone: row.drift === 'in sync' ? 'ok' : 'warn' };
+    case 'rollout':
+      return { text: row.rollout || '-', tone: row.rollout ? 'warn' : 'dim' };
   }
 }
 
@@ -177,6 +221,14 @@ function infoLines(j: JobRow, state: TuiState): string[] {
     `Version     ${j.version}`,
     `Running     ${j.running} of ${j.desired} desired`,
     `Drift       ${j.drift}`,
+    ...(j.canary
+      ? [
+          `Canary      ${j.canary.version} on ${j.canary.nodes} of ${j.canary.nodes === 1 ? j.canary.of : j.canary.of} nodes (P promotes, r takes it back)`,
+        ]
+      : []),
+    ...(j.lease
+      ? [`Lease       ${leaseHolder(j.lease)} (${j.lease.command}) until ${j.lease.expiresAt}`]
+      : []),
     '',
     'NODE           STATUS        VERSION   RUNNING/DESIRED',
   ];
