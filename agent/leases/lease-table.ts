@@ -10,7 +10,7 @@
  * interleaving on this node.
  */
 import { DokkupError, LeaseHeldError } from '../../src/core/errors.js';
-import { describeLease, leaseHolder } from '../../src/core/lease.js';
+import { describeLease } from '../../src/core/lease.js';
 import type { LeaseInfo, LeaseRelease, LeaseRequest } from '../../src/protocol/api.js';
 
 interface LeaseRecord {
@@ -117,10 +117,7 @@ export class LeaseTable {
     const active = this.active(job);
     if (!active || active.id === id) return;
     const now = this.now();
-    throw new LeaseHeldError(
-      `${describeLease(job, info(active), now)}; ${leaseHolder(active)} is rolling it out`,
-      info(active),
-    );
+    throw new LeaseHeldError(describeLease(job, info(active), now), info(active));
   }
 
   /** Lapsed leases of jobs nobody touches again would otherwise stay forever. */
