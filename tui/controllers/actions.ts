@@ -383,7 +383,8 @@ export class ActionsController {
     this.pending = null;
     this.running = true;
     const reverting = new Set<string>();
-    const shown = new Map<string, string>();
+    // What the board shows of each node (from the plan, then from each node's settling).
+    const shown = new Map(pending.planned.nodes.map((r) => [r.node.name, `${r.outcome}\u0000${r.message}`]));
     let after: string[] = [];
     try {
       const result = await pending.planned.execute({
@@ -419,11 +420,7 @@ export class ActionsController {
       });
       // Outcomes settled after the waves (not started, promoted) reach the board too.
       for (const record of result.nodes) {
-        if (
-          record.wave === null ||
-          shown.get(record.node.name) === `${record.outcome}\u0000${record.message}`
-        )
-          continue;
+        if (shown.get(record.node.name) === `${record.outcome}\u0000${record.message}`) continue;
         dispatch({
           type: 'rolloutNode',
           node: record.node.name,

@@ -189,7 +189,7 @@ const COLUMNS: ColumnDef<JobCol>[] = [
   { id: 'job', title: 'JOB', min: 6, max: 20, priority: 0 },
   { id: 'count', title: 'RUN/DES', min: 7, priority: 0, align: 'right' },
   { id: 'drift', title: 'DRIFT', min: 7, max: 20, priority: 1 },
-  { id: 'rollout', title: 'ROLLOUT', min: 10, max: 32, priority: 1 },
+  { id: 'rollout', title: 'ROLLOUT', min: 16, max: 32, priority: 1 },
   { id: 'version', title: 'VERSION', min: 7, max: 28, priority: 2 },
   { id: 'image', title: 'IMAGE', min: 10, max: 34, priority: 3 },
 ];
