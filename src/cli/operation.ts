@@ -368,15 +368,10 @@ async function promoteAfterWatch(
   const result = second.needsConfirmation ? await carryOut(context, second, json) : second.unasked();
   const exitCode =
     verdict.kind === 'healthy' ? rolloutExitCode(result) : Math.max(1, rolloutExitCode(result));
-  const document = {
-    ...result,
-    // The document is the whole command's: the canary's records where the second step left them alone.
-    nodes: result.nodes.map((r) =>
-      r.run || r.revert ? r : (canaryResult.nodes.find((c) => c.node.name === r.node.name) ?? r),
-    ),
-  };
-  if (json) writeJson(io.stdout, operationJson(def, job, exitCode, document));
-  else writeLines(io.stdout, ['', ...renderOutcomes(outcomesOf(document), style)]);
+  // The second step's records are the command's last word on every node (the canary's own run
+  // was summarised before the watch).
+  if (json) writeJson(io.stdout, operationJson(def, job, exitCode, result));
+  else writeLines(io.stdout, ['', ...renderOutcomes(outcomesOf(result), style)]);
   return exitCode;
 }
 

@@ -65,12 +65,21 @@ const dokkup = (dir: string, args: string[], env: NodeJS.ProcessEnv = {}) => sta
 
 const explain = (ran: Ran) => `stdout:\n${ran.stdout}\nstderr:\n${ran.stderr}`;
 
-/** Table cells as the CLI prints them: columns five spaces apart. */
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows
-    .map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]! + 5))).join(''))
-    .join('\n');
+/**
+ * The rows of the last `Summary:` table as NAME, RESULT, MESSAGE (columns are at least five
+ * spaces apart; the CUTOVER and TOTAL times between RESULT and MESSAGE vary from run to run).
+ */
+function summaryRows(stdout: string): string[][] {
+  const summary = stdout.slice(stdout.lastIndexOf('Summary:'));
+  const lines = summary.split('\n').slice(2);
+  expect(lines[0]).toMatch(/^NAME +RESULT +(CUTOVER +TOTAL +)?MESSAGE$/);
+  const rows: string[][] = [];
+  for (const line of lines.slice(1)) {
+    if (line === '') break;
+    const cells = line.split(/ {5,}/);
+    rows.push([cells[0]!, cells[1]!, cells[cells.length - 1]!]);
+  }
+  return rows;
 }
 
 /** An RFC 3339 time with nanoseconds (Docker's `Created`) as nanoseconds since the epoch. */
@@ -205,24 +214,22 @@ ${update.map((line) => `  ${line}\n`).join('')}`;
     const ran = await dokkup(dir, ['run', 'job', '-y', 'failing.yaml']);
     expect(ran.code, explain(ran)).toBe(1);
     const [V1, V2] = [versionOf(v1), versionOf(v2)];
-    const summary = ran.stdout.slice(ran.stdout.indexOf('Summary:'));
-    const lab2 = /\nlab2 +FAILED +(.+)\n/.exec(summary)?.[1] ?? '';
+    const rows = summaryRows(ran.stdout);
+    const lab2 = rows.find((r) => r[0] === 'lab2')?.[2] ?? '';
     expect(lab2).toMatch(/only-on-1-and-3/);
     expect(lab2).toMatch(/\(the previous version was left running\)$/);
-    expect(summary).toBe(`Summary:
-
-${table([
-  ['NAME', 'RESULT', 'MESSAGE'],
-  ['lab1', 'REVERTED', `reverted to ${V1} after lab2 failed`],
-  ['lab2', 'FAILED', lab2],
-  ['lab3', 'UNTOUCHED', 'not started: the rollout stopped after lab2 failed'],
-])}
-
-3 nodes: 1 failed, 1 reverted, 1 untouched
-
-The rollout stopped after lab2 failed: no further wave started. Reverted: lab1.
-Now: ${V1} on lab1, lab2, lab3.
-`);
+    expect(rows).toEqual([
+      ['lab1', 'REVERTED', `reverted to ${V1} after lab2 failed`],
+      ['lab2', 'FAILED', lab2],
+      ['lab3', 'UNTOUCHED', 'not started: the rollout stopped after lab2 failed'],
+    ]);
+    expect(ran.stdout).toMatch(
+      new RegExp(
+        '\\n3 nodes: 1 failed, 1 reverted, 1 untouched\\n\\n' +
+          'The rollout stopped after lab2 failed: no further wave started\\. Reverted: lab1\\.\\n' +
+          `Now: ${V1} on lab1, lab2, lab3\\.\\n$`,
+      ),
+    );
     expect(ran.stdout).toContain('Reverting, wave 1/1: lab1');
     // On the engines: one version everywhere; lab2 and lab3 kept their very containers.
     expect(await versionsOn('failing')).toEqual([[V1], [V1], [V1]]);
@@ -251,7 +258,11 @@ Now: ${V1} on lab1, lab2, lab3.
     expect(canary.stdout).toContain(
       `Canary: lab1 moves to ${V2}, then the rollout stops; lab2, lab3 wait for \`dokkup promote job canary.yaml\`.`,
     );
-    expect(canary.stdout).toContain(`lab2     UNTOUCHED     held back: canary of ${V2} on lab1`);
+    expect(summaryRows(canary.stdout)).toEqual([
+      ['lab1', 'OK', 'Update successful'],
+      ['lab2', 'UNTOUCHED', `held back: canary of ${V2} on lab1`],
+      ['lab3', 'UNTOUCHED', `held back: canary of ${V2} on lab1`],
+    ]);
     expect(canary.stdout).toContain(`Canary: lab1 runs ${V2}. Now: ${V2} on lab1 · ${V1} on lab2, lab3.
   dokkup promote job canary.yaml    rolls it out to the other nodes, in waves
   dokkup rollback job canary.yaml   takes the canary back
@@ -281,7 +292,11 @@ Now: ${V1} on lab1, lab2, lab3.
 
     const promote = await dokkup(dir, ['promote', 'job', '-y', 'canary.yaml']);
     expect(promote.code, explain(promote)).toBe(0);
-    expect(promote.stdout).toContain(`lab1     OK         Canary of ${V2} promoted`);
+    expect(summaryRows(promote.stdout)).toEqual([
+      ['lab1', 'OK', `Canary of ${V2} promoted`],
+      ['lab2', 'OK', 'Update successful'],
+      ['lab3', 'OK', 'Update successful'],
+    ]);
     expect(await versionsOn('canary')).toEqual([[V2], [V2], [V2]]);
     expect((await dokkup(dir, ['show', 'job', 'canary.yaml'])).stdout).not.toContain('(canary)');
     const promoted = await idsOn('canary');
@@ -303,6 +318,46 @@ Now: ${V1} on lab1, lab2, lab3.
     expect((await dokkup(dir, ['show', 'job', 'canary.yaml'])).stdout).not.toContain('(canary)');
   });
 
+  it('--promote-after: a canary that stays healthy is promoted; one whose container dies is taken back', async () => {
+    const v1 = job('watch', images().webV1, ['canary: 1']);
+    const v2 = job('watch', images().webV2, ['canary: 1']);
+    // Serves, then dies 4 s after it started: past the 1 s health gate, within the watch.
+    const dying = job(
+      'watch',
+      images().webV1,
+      ['canary: 1'],
+      '    command: ["/bin/sh", "-c", "httpd -f -p 8000 -h /www & sleep 4; exit 3"]\n',
+    );
+    const [V2, V3] = [versionOf(v2), versionOf(dying)];
+    write('watch.yaml', v1);
+    expect((await dokkup(dir, ['run', 'job', '-y', 'watch.yaml'])).code).toBe(0);
+
+    write('watch.yaml', v2);
+    const healthy = await dokkup(dir, ['run', 'job', '-y', '--promote-after', '3s', 'watch.yaml']);
+    expect(healthy.code, explain(healthy)).toBe(0);
+    expect(healthy.stdout).toContain(
+      'Watching the canary (lab1) for 3s: it is promoted if it stays healthy.',
+    );
+    expect(healthy.stdout).toContain('The canary stayed healthy for 3s: promoting it.');
+    expect(summaryRows(healthy.stdout)).toEqual([
+      ['lab1', 'OK', `Canary of ${V2} promoted`],
+      ['lab2', 'OK', 'Update successful'],
+      ['lab3', 'OK', 'Update successful'],
+    ]);
+    expect(await versionsOn('watch')).toEqual([[V2], [V2], [V2]]);
+
+    write('watch.yaml', dying);
+    const sick = await dokkup(dir, ['run', 'job', '-y', '--promote-after', '30s', 'watch.yaml']);
+    expect(sick.code, explain(sick)).toBe(1);
+    expect(sick.stdout).toMatch(
+      /The canary is not healthy: lab1: container [0-9a-f]{12} died \(exit 3\)\. Taking it back\./,
+    );
+    expect(summaryRows(sick.stdout)[0]).toEqual(['lab1', 'OK', 'Rollback successful']);
+    expect(await versionsOn('watch')).toEqual([[V2], [V2], [V2]]);
+    expect((await dokkup(dir, ['show', 'job', 'watch.yaml'])).stdout).not.toContain('(canary)');
+    expect(V3).not.toBe(V2);
+  });
+
   it('Ctrl-C between waves stops before the next one and says where nodes stand; a re-run goes on', async () => {
     const v1 = job('ctrlc', images().webV1, ['max_parallel: 1']);
     const v2 = job('ctrlc', images().webV2, ['max_parallel: 1']);
@@ -319,8 +374,9 @@ Now: ${V1} on lab1, lab2, lab3.
     const ran = await cli.done;
     expect(ran.code, explain(ran)).toBe(130);
     const [V1, V2] = [versionOf(v1), versionOf(v2)];
-    expect(ran.stdout).toMatch(/lab1 +OK +Update successful/);
-    expect(ran.stdout).toMatch(/lab3 +SKIPPED +not carried out: interrupted/);
+    const rows = summaryRows(ran.stdout);
+    expect(rows[0]).toEqual(['lab1', 'OK', 'Update successful']);
+    expect(rows[2]).toEqual(['lab3', 'SKIPPED', 'not carried out: interrupted']);
     expect(ran.stdout).toContain('Interrupted: no further wave was started.');
     expect(ran.stdout).toMatch(
       new RegExp(
@@ -333,8 +389,9 @@ Now: ${V1} on lab1, lab2, lab3.
 
     const again = await dokkup(dir, ['run', 'job', '-y', 'ctrlc.yaml']);
     expect(again.code, explain(again)).toBe(0);
-    expect(again.stdout).toMatch(/lab1 +OK +Already up to date/);
-    expect(again.stdout).toMatch(/lab3 +OK +Update successful/);
+    const rerun = summaryRows(again.stdout);
+    expect(rerun[0]).toEqual(['lab1', 'OK', 'Already up to date']);
+    expect(rerun[2]).toEqual(['lab3', 'OK', 'Update successful']);
     expect(await versionsOn('ctrlc')).toEqual([[V2], [V2], [V2]]);
   });
 

@@ -35,7 +35,6 @@ UNAUTHORIZED are skipped with a warning and make the exit code 3.`,
       does: 'Deploy with another inventory, without asking (scripts, CI)',
       run: 'dokkup run job -i prod.yaml -y web.yaml',
     },
-    { does: 'Deploy and print the outcome as one JSON document', run: 'dokkup run job -y --json web.yaml' },
     {
       does: 'Put a canary out (update.canary), watch it five minutes, promote it if it stayed healthy',
       run: 'dokkup run job --promote-after 5m web.yaml',
