@@ -211,6 +211,18 @@ describe('the agent’s lease routes', () => {
     const header = await send('POST', routes.deploy('web'), { spec }, { [LEASE_HEADER]: 'not a lease id!' });
     expect(header).toMatchObject({ status: 400, body: { error: { path: LEASE_HEADER } } });
     expect(await send('PUT', routes.lease('bad name!'), alice)).toMatchObject({ status: 400 });
+    // A spec's rollout policy is checked like every field of it.
+    for (const [update, path] of [
+      [{ maxParallel: { nodes: 0 } }, 'spec.update.maxParallel.nodes'],
+      [{ canary: { percent: 150 } }, 'spec.update.canary.percent'],
+      [{ autoRevert: 'yes' }, 'spec.update.autoRevert'],
+    ] as const) {
+      const bad = await send('POST', routes.plan('web'), {
+        operation: 'deploy',
+        spec: { ...spec, update: { ...spec.update, ...update } },
+      });
+      expect(bad, path).toMatchObject({ status: 400, body: { error: { path } } });
+    }
     expect(await client.lease('web')).toMatchObject({ lease: null });
   });
 });

@@ -20,18 +20,16 @@
  *   [--rtt 100ms] [--jitter 10ms] [--fresh-only]
  * `--parallel default` runs the CLI without the flag (its default); a list runs each value.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { existsSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { type Simulation, startSimulation, stopSimulation } from './simulation.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const distRoot = path.resolve(here, '..', '..');
 const CLI = path.join(distRoot, 'src', 'cli', 'bin.js');
-const SIM = path.join(distRoot, 'test', 'sim', 'main.js');
 const WRAPPER = path.join(here, 'measure-wrapper.js');
 const TIME = '/usr/bin/time';
 
@@ -44,48 +42,6 @@ interface Measurement {
   exitCode: number;
   tally: string;
   ok: boolean;
-}
-
-interface Simulation {
-  process: ChildProcess;
-  key: string;
-  inventory: string;
-  job: string;
-  dir: string;
-}
-
-async function startSimulation(nodes: number, latency: string[]): Promise<Simulation> {
-  const dir = mkdtempSync(path.join(tmpdir(), `dokkup-fanout-${nodes}-`));
-  // Ten thousand listeners need ten thousand descriptors (plus the accepted connections).
-  const child = spawn(
-    'sh',
-    [
-      '-c',
-      'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec node "$@"',
-      'sh',
-      SIM,
-      '--nodes',
-      String(nodes),
-      '--dir',
-      dir,
-      ...latency,
-    ],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
-  );
-  const lines = createInterface({ input: child.stdout! });
-  const ready = await new Promise<{ key: string; inventory: string; job: string }>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`simulator exited with code ${code} before it was ready`)));
-    lines.once('line', (line) => resolve(JSON.parse(line)));
-  });
-  return { process: child, dir, ...ready };
-}
-
-async function stopSimulation(sim: Simulation): Promise<void> {
-  const exited = new Promise((resolve) => sim.process.once('exit', resolve));
-  sim.process.stdin?.end();
-  sim.process.kill('SIGTERM');
-  await exited;
-  rmSync(sim.dir, { recursive: true, force: true });
 }
 
 function parseTimeOutput(text: string): { rssKb: number } {
@@ -162,7 +118,7 @@ async function main(): Promise<void> {
   for (const nodes of sizes) {
     for (const parallel of parallels) {
       const simStarted = performance.now();
-      const sim = await startSimulation(nodes, latency);
+      const sim = await startSimulation(nodes, 'fanout', latency);
       process.stdout.write(
         `${nodes} simulated nodes ready in ${((performance.now() - simStarted) / 1000).toFixed(1)} s\n`,
       );

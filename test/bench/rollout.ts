@@ -15,57 +15,16 @@
  *
  * Usage: node dist/test/bench/rollout.js [--nodes 1000] [--rounds 3]
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { openSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { type Simulation, startSimulation, stopSimulation } from './simulation.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const distRoot = path.resolve(here, '..', '..');
 const CLI = path.join(distRoot, 'src', 'cli', 'bin.js');
-const SIM = path.join(distRoot, 'test', 'sim', 'main.js');
-
-interface Simulation {
-  process: ChildProcess;
-  key: string;
-  inventory: string;
-  dir: string;
-}
-
-async function startSimulation(nodes: number): Promise<Simulation> {
-  const dir = mkdtempSync(path.join(tmpdir(), `dokkup-rollout-${nodes}-`));
-  const child = spawn(
-    'sh',
-    [
-      '-c',
-      'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec node "$@"',
-      'sh',
-      SIM,
-      '--nodes',
-      String(nodes),
-      '--dir',
-      dir,
-    ],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
-  );
-  const lines = createInterface({ input: child.stdout! });
-  const ready = await new Promise<{ key: string; inventory: string }>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`simulator exited with code ${code} before it was ready`)));
-    lines.once('line', (line) => resolve(JSON.parse(line)));
-  });
-  return { process: child, dir, key: ready.key, inventory: ready.inventory };
-}
-
-async function stopSimulation(sim: Simulation): Promise<void> {
-  const exited = new Promise((resolve) => sim.process.once('exit', resolve));
-  sim.process.stdin?.end();
-  sim.process.kill('SIGTERM');
-  await exited;
-  rmSync(sim.dir, { recursive: true, force: true });
-}
 
 /** SIMULATION: a job of two containers per node; `tag` makes a new version. */
 function jobYaml(tag: number, update: string[]): string {
@@ -120,7 +79,7 @@ async function main(): Promise<void> {
     `dokkup rollout benchmark: the built CLI against ${nodes} SIMULATED nodes (test/sim), median of ${rounds} rounds\n\n`,
   );
   const started = performance.now();
-  const sim = await startSimulation(nodes);
+  const sim = await startSimulation(nodes, 'rollout');
   process.stdout.write(`simulator ready in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
   const times: Record<string, number[]> = { one: [], ten: [], canary: [], promote: [], noop: [] };
   const failures: string[] = [];

@@ -5,7 +5,6 @@
  * another operator holds shows on the job row too. What the screen claims is checked against the
  * engines with the docker CLI.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,24 +12,12 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AgentClient } from '../../src/client/index.js';
 import { parseJobText } from '../../src/config/index.js';
 import { specVersion } from '../../src/core/version.js';
-import { type AgentProcess, agentBinary, startAgentProcess } from '../harness/agent-process.js';
+import { type AgentProcess, startAgentProcess } from '../harness/agent-process.js';
+import { runCli } from '../harness/cli-process.js';
 import { describeDocker, engine, images, resetEngine, runningContainers } from '../harness/context.js';
 import { row, Terminal } from '../harness/tmux.js';
 
-function dokkup(dir: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [agentBinary(), ...args], {
-      cwd: dir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const dokkup = runCli;
 
 describeDocker('a canary in the TUI (tmux, real agents on real Docker engines)', () => {
   const [e1, e2] = [engine(0), engine(1)];

@@ -7,7 +7,6 @@
  *
  * Every job here has its own name, so the tests do not see each other's containers.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -16,6 +15,7 @@ import { parseJobText } from '../../src/config/index.js';
 import { specVersion } from '../../src/core/version.js';
 import { LockJsonSchema, OperationJsonSchema, ShowJobJsonSchema } from '../../src/protocol/cli-json.js';
 import { type AgentProcess, agentBinary, startAgentProcess } from '../harness/agent-process.js';
+import { explainRun, runCli, startCli } from '../harness/cli-process.js';
 import {
   allContainers,
   type ContainerState,
@@ -30,40 +30,9 @@ import { waitFor } from '../harness/proc.js';
 
 const BIN = agentBinary();
 
-interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** A running CLI: its output so far, and its end. */
-interface Running {
-  child: ChildProcess;
-  out: () => string;
-  done: Promise<Ran>;
-}
-
-function start(dir: string, args: string[], env: NodeJS.ProcessEnv = {}): Running {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd: dir,
-    env: { ...process.env, ...env },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  child.stdin!.end();
-  const done = new Promise<Ran>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('exit', (code, signal) => resolve({ code: code ?? (signal ? -1 : 0), stdout, stderr }));
-  });
-  return { child, out: () => stdout, done };
-}
-
-const dokkup = (dir: string, args: string[], env: NodeJS.ProcessEnv = {}) => start(dir, args, env).done;
-
-const explain = (ran: Ran) => `stdout:\n${ran.stdout}\nstderr:\n${ran.stderr}`;
+const start = startCli;
+const dokkup = runCli;
+const explain = explainRun;
 
 /**
  * The rows of the last `Summary:` table as NAME, RESULT, MESSAGE (columns are at least five

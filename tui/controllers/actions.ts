@@ -103,6 +103,16 @@ export class ActionsController {
     }
   }
 
+  /** The job's targets, or null after a flash saying what is wrong with them. */
+  private targetsOrFlash(loaded: LoadedJob): InventoryNode[] | null {
+    try {
+      return this.targetsOf(loaded);
+    } catch (error) {
+      this.store.dispatch({ type: 'flash', text: describeError(error), level: 'error' });
+      return null;
+    }
+  }
+
   private targetsOf(loaded: LoadedJob): InventoryNode[] {
     if (this.options.embedded) return [...this.options.inventory.nodes];
     return checkJobAgainstInventory(loaded.spec, this.options.inventory, loaded.file);
@@ -114,13 +124,8 @@ export class ActionsController {
       this.store.dispatch({ type: 'flash', text: loaded.error, level: 'error' });
       return;
     }
-    let nodes: InventoryNode[];
-    try {
-      nodes = this.targetsOf(loaded.job);
-    } catch (error) {
-      this.store.dispatch({ type: 'flash', text: describeError(error), level: 'error' });
-      return;
-    }
+    const nodes = this.targetsOrFlash(loaded.job);
+    if (!nodes) return;
     const spec = loaded.job.spec;
     await this.planOn(
       { id: this.nextId++, op: 'deploy', job: spec.name, nodes: nodes.map((n) => n.name), file, count: null },
@@ -150,13 +155,8 @@ export class ActionsController {
   private async planPromote(job: string): Promise<void> {
     const found = await this.jobFileFor(job, 'promote it');
     if (!found) return;
-    let nodes: InventoryNode[];
-    try {
-      nodes = this.targetsOf(found.job);
-    } catch (error) {
-      this.store.dispatch({ type: 'flash', text: describeError(error), level: 'error' });
-      return;
-    }
+    const nodes = this.targetsOrFlash(found.job);
+    if (!nodes) return;
     const spec = found.job.spec;
     await this.planOn(
       {
@@ -175,13 +175,8 @@ export class ActionsController {
   private async planScale(job: string, count: number): Promise<void> {
     const found = await this.jobFileFor(job, 'scale it');
     if (!found) return;
-    let nodes: InventoryNode[];
-    try {
-      nodes = this.targetsOf(found.job);
-    } catch (error) {
-      this.store.dispatch({ type: 'flash', text: describeError(error), level: 'error' });
-      return;
-    }
+    const nodes = this.targetsOrFlash(found.job);
+    if (!nodes) return;
     const spec = { ...found.job.spec, count };
     await this.planOn(
       { id: this.nextId++, op: 'scale', job, nodes: nodes.map((n) => n.name), file: found.file, count },
