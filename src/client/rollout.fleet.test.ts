@@ -346,6 +346,19 @@ describe('a node that fails', () => {
     expect(versionAfter(result.nodes[0]!)).toBe(V2);
   });
 
+  it('a rollback that fails stops there but is not undone (it is the way out of a bad version)', async () => {
+    const fleet = memoryFleet({ a: on(V2), b: { ...on(V2), fails: ['rollback'] }, c: on(V2) });
+    const { result } = await roll(fleet, rollbackOperation('web', V1, { maxParallel: { nodes: 1 } }));
+    expect(outcomes(result).map(([n, o]) => [n, o])).toEqual([
+      ['a', 'succeeded'],
+      ['b', 'failed'],
+      ['c', 'untouched'],
+    ]);
+    expect(fleet.log.filter((l) => l.startsWith('start deploy'))).toEqual([]);
+    expect(fleet.nodes['a']!.version).toBe(V1);
+    expect(rolloutExitCode(result)).toBe(1);
+  });
+
   it('a node that was fresh has nothing to go back to: it keeps the version, and says so', async () => {
     const fleet = memoryFleet({ a: on(null), b: { ...on(null), fails: ['deploy'] } });
     const { result } = await roll(fleet, deployOperation(withImage('web:2', { maxParallel: { nodes: 1 } })));

@@ -368,10 +368,13 @@ class Execution {
   /**
    * auto_revert: every node this rollout moved goes back to the version it ran before (a
    * rollback to it, the same zero-downtime path), in waves of the same size. A promote that
-   * fails takes its canaries back too, so the fleet ends on the version it ran before.
+   * fails takes its canaries back too, so the fleet ends on the version it ran before. A rollback
+   * that fails is not undone: it is usually the way out of a bad version, and undoing it would
+   * put the bad version back on the nodes that got away from it.
    */
   private async revert(): Promise<string[]> {
     const { options, schedule } = this.planned;
+    if (schedule.mode !== 'deploy' && schedule.mode !== 'promote') return [];
     if (!(options.operation.policy.autoRevert ?? DEFAULT_AUTO_REVERT)) return [];
     const back = new Map<string, string>();
     const revertable: RolloutNode[] = [];
