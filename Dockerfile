@@ -3,7 +3,7 @@
 #   docker build -t dokkup .
 #   docker run -d --name dokkup-agent -p 8080:8080 --restart always \
 #     -v /var/run/docker.sock:/var/run/docker.sock -v dokkup-config:/config dokkup
-#   docker logs dokkup-agent        # the API key, printed once
+#   docker logs dokkup-agent        # the API key and the certificate fingerprint, printed once
 #
 # The image holds Node.js and one file of dokkup: the bundle of the CLI, agent and TUI that
 # `npm run bundle` makes (build/bundle/: dokkup.cjs, its inventory worker, blessed's terminfo

@@ -14,7 +14,7 @@ import { ErrorCodeSchema, routes } from '../src/protocol/api.js';
 import { FakeRuntime } from '../test/fakes/container-runtime.js';
 import { type Agent, createAgent } from './app.js';
 import { issueKey, KeyVerifier } from './auth/index.js';
-import { MemoryFeedRuntime } from './feeds/memory-runtime.js';
+import { MemoryFeedRuntime } from './feeds/memory-runtime.fixture.js';
 import { statusForCode } from './http/errors.js';
 import { silentLogger } from './logger.js';
 

@@ -4,7 +4,7 @@
  * key file, signals and exit codes; the TUI's embedded mode (embedded.ts) a throwaway key on
  * loopback; tests pass a runtime of their own and need no Docker at all.
  *
- *   const agent = createAgent({ dataDir, verifier, logger });
+ *   const agent = createAgent({ dataDir, verifier, logger, tls: { cert, key } });
  *   await agent.listen(8080, '0.0.0.0');
  *   …
  *   await agent.close(30_000);   // the one shutdown sequence
@@ -14,16 +14,24 @@ import type { AddressInfo } from 'node:net';
 import { hostname as osHostname } from 'node:os';
 import type { Logger } from 'pino';
 import { packageVersion } from '../src/build-info.js';
-import type { AgentPolicy } from '../src/core/policy.js';
+import { type AgentPolicy, DEFAULT_POLICY } from '../src/core/policy.js';
+import { AuditLog } from './audit/audit-log.js';
 import { connectDocker } from './docker/connect.js';
 import { DockerRuntime } from './docker/docker.js';
 import type { FeedRuntime } from './docker/feed-runtime.js';
 import type { ContainerRuntime } from './docker/runtime.js';
 import { attachFeeds, type FeedsHandle } from './feeds/index.js';
-import { type AgentServer, createAgentServer, type RequestAuthorizer } from './http/server.js';
+import {
+  type AgentServer,
+  type AuditSink,
+  createAgentServer,
+  type RequestAuthorizer,
+} from './http/server.js';
 import { JobEngine } from './jobs/engine.js';
 import { LeaseTable } from './leases/lease-table.js';
+import { agentProtectedPaths } from './policy/bind-roots.js';
 import { FileJobStateStore, type JobStateStore } from './store/job-store.js';
+import type { CertificatePair } from './tls/certificate.js';
 
 export type { AgentServer } from './http/server.js';
 
@@ -42,12 +50,22 @@ export interface CreateAgentOptions {
   runtimes?: { containers: ContainerRuntime; feeds: FeedRuntime };
   /** Default: a file store in `dataDir`. */
   store?: JobStateStore;
-  /** What jobs may not do on this host (default: no binds of the Docker socket or host system paths). */
+  /**
+   * What jobs may do on this host (default: no host binds, no host network). The agent's data
+   * directory and Docker socket are added to its protected paths either way.
+   */
   policy?: AgentPolicy;
+  /** Where operations are recorded; default `audit.log` in `dataDir`. */
+  audit?: AuditSink;
   /** Default: dokkup's package version. */
   agentVersion?: string;
   /** Default: the machine's host name. */
   hostname?: string;
+  /**
+   * The certificate to serve HTTPS and WSS with (agent/tls makes or loads it). Absent: plain
+   * HTTP, which `dokkup agent` does only when told `--insecure-http`.
+   */
+  tls?: CertificatePair;
 }
 
 export interface Agent {
@@ -79,7 +97,10 @@ export function createAgent(options: CreateAgentOptions): Agent {
     logger,
     agentVersion,
     hostname: options.hostname ?? osHostname(),
-    ...(options.policy ? { policy: options.policy } : {}),
+    policy: withAgentPaths(
+      options.policy ?? DEFAULT_POLICY,
+      agentProtectedPaths(options.dataDir, options.dockerHost),
+    ),
   });
   // Rollout leases (one per job, with a TTL): agent-wide, in memory (see leases/lease-table.ts).
   const leases = new LeaseTable();
@@ -89,6 +110,8 @@ export function createAgent(options: CreateAgentOptions): Agent {
     logger,
     agentVersion,
     leases,
+    audit: options.audit ?? new AuditLog(options.dataDir),
+    ...(options.tls ? { tls: options.tls } : {}),
   });
   // Live feeds (events, stats, logs) over a WebSocket on the same server, same key.
   const feeds: FeedsHandle = attachFeeds(server, {
@@ -153,6 +176,14 @@ export function createAgent(options: CreateAgentOptions): Agent {
       return closing;
     },
   };
+}
+
+function withAgentPaths(policy: AgentPolicy, paths: AgentPolicy['protectedPaths'] = []): AgentPolicy {
+  const known = new Set((policy.protectedPaths ?? []).map((p) => p.path));
+  const added = paths.filter((p) => !known.has(p.path));
+  return added.length === 0
+    ? policy
+    : { ...policy, protectedPaths: [...(policy.protectedPaths ?? []), ...added] };
 }
 
 function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { routes } from '../src/protocol/api.js';
+import { pinnedFetch, servedFingerprint } from '../test/harness/https-fetch.js';
 import { startEmbeddedAgent } from './embedded.js';
 
 let dir: string;
@@ -27,23 +28,29 @@ describe('startEmbeddedAgent', () => {
     );
     expect(created).toHaveLength(1);
 
-    expect(agent.baseUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(agent.baseUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    expect(agent.fingerprint).toMatch(/^SHA256:[0-9a-f]{64}$/);
     expect(agent.key).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    const health = await fetch(`${agent.baseUrl}${routes.health}`);
+    // It serves TLS with the certificate whose fingerprint it handed out (the TUI pins it).
+    expect(await servedFingerprint(Number(new URL(agent.baseUrl).port))).toBe(agent.fingerprint);
+    const fingerprint = agent.fingerprint;
+    const health = await pinnedFetch(`${agent.baseUrl}${routes.health}`, { fingerprint });
     expect(await health.json()).toEqual({ ok: true });
-    const withKey = await fetch(`${agent.baseUrl}${routes.info}`, {
+    const withKey = await pinnedFetch(`${agent.baseUrl}${routes.info}`, {
       headers: { authorization: `Bearer ${agent.key}` },
+      fingerprint,
     });
     // Authenticated; Docker itself is missing here.
     expect(withKey.status).toBe(503);
-    const wrongKey = await fetch(`${agent.baseUrl}${routes.info}`, {
+    const wrongKey = await pinnedFetch(`${agent.baseUrl}${routes.info}`, {
       headers: { authorization: 'Bearer nope' },
+      fingerprint,
     });
     expect(wrongKey.status).toBe(401);
 
     await agent.close();
     await agent.close(); // idempotent
-    await expect(fetch(`${agent.baseUrl}${routes.health}`)).rejects.toThrow();
+    await expect(pinnedFetch(`${agent.baseUrl}${routes.health}`, { fingerprint })).rejects.toThrow();
     expect(existsSync(join(tmpdir(), created[0]!))).toBe(false);
   });
 
@@ -55,16 +62,28 @@ describe('startEmbeddedAgent', () => {
     const other = await startEmbeddedAgent({ dockerHost: `unix://${join(dir, 'no-docker.sock')}`, dataDir });
     expect(other.key).not.toBe(agent.key);
     expect(other.baseUrl).not.toBe(agent.baseUrl);
-    const crossed = await fetch(`${other.baseUrl}${routes.info}`, {
+    // Each start makes its own certificate: one agent's pin does not fit the other.
+    expect(other.fingerprint).not.toBe(agent.fingerprint);
+    await expect(
+      pinnedFetch(`${other.baseUrl}${routes.info}`, {
+        headers: { authorization: `Bearer ${agent.key}` },
+        fingerprint: agent.fingerprint,
+      }),
+    ).rejects.toThrow(/certificate mismatch/);
+    const crossed = await pinnedFetch(`${other.baseUrl}${routes.info}`, {
       headers: { authorization: `Bearer ${agent.key}` },
+      fingerprint: other.fingerprint,
     });
     expect(crossed.status).toBe(401);
-    const own = await fetch(`${agent.baseUrl}${routes.info}`, {
+    const own = await pinnedFetch(`${agent.baseUrl}${routes.info}`, {
       headers: { authorization: `Bearer ${agent.key}` },
+      fingerprint: agent.fingerprint,
     });
     expect(own.status).toBe(503);
     await Promise.all([agent.close(), other.close()]);
     expect(await readFile(join(dataDir, 'marker'), 'utf8')).toBe('mine');
     expect(existsSync(join(dataDir, 'agent-key.json'))).toBe(false);
+    // Nor a certificate: it lives in memory only.
+    expect(existsSync(join(dataDir, 'agent-cert.pem'))).toBe(false);
   });
 });

@@ -1,7 +1,9 @@
 /**
  * An agent inside another process, for the TUI's "no inventory" mode: the local Docker engine
- * behind the same HTTP API, reachable only from this machine (127.0.0.1, random port) and only
- * with a key that never leaves memory.
+ * behind the same HTTPS API, reachable only from this machine (127.0.0.1, random port) and only
+ * with a key that never leaves memory. Its certificate is made in memory at each start and its
+ * fingerprint handed to the caller, which pins it like any other node's: even on loopback, the
+ * key goes only to this agent.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,6 +12,7 @@ import type { Logger } from 'pino';
 import { createAgent, SHUTDOWN_GRACE_MS } from './app.js';
 import { issueKey, KeyVerifier } from './auth/index.js';
 import { createLogger, silentLogger } from './logger.js';
+import { createSelfSignedCertificate, fingerprintOf } from './tls/certificate.js';
 
 export interface EmbeddedAgentOptions {
   /** Default: `DOCKER_HOST`, else the local socket. */
@@ -25,10 +28,12 @@ export interface EmbeddedAgentOptions {
 }
 
 export interface EmbeddedAgent {
-  /** `http://127.0.0.1:<port>` */
+  /** `https://127.0.0.1:<port>` */
   baseUrl: string;
   /** The throwaway key this agent accepts. */
   key: string;
+  /** `SHA256:<hex>` of its throwaway certificate: pin it. */
+  fingerprint: string;
   /** Stops accepting requests, waits for running operations, frees the port (and the temp dir). */
   close(): Promise<void>;
 }
@@ -41,11 +46,13 @@ export async function startEmbeddedAgent(options: EmbeddedAgentOptions = {}): Pr
     (options.logFile ? createLogger({ destination: options.logFile, format: 'json' }) : silentLogger());
   const key = issueKey();
   const verifier = KeyVerifier.forKey(key, { logger });
+  const certificate = await createSelfSignedCertificate(['127.0.0.1', 'localhost']);
   const agent = createAgent({
     dataDir,
     dockerHost: options.dockerHost ?? process.env['DOCKER_HOST'],
     verifier,
     logger,
+    tls: certificate,
   });
   let port: number;
   try {
@@ -65,5 +72,5 @@ export async function startEmbeddedAgent(options: EmbeddedAgentOptions = {}): Pr
     })();
     return closing;
   };
-  return { baseUrl: `http://127.0.0.1:${port}`, key, close };
+  return { baseUrl: `https://127.0.0.1:${port}`, key, fingerprint: fingerprintOf(certificate.cert), close };
 }

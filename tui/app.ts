@@ -6,6 +6,7 @@
 import { Cluster } from '../src/client/cluster.js';
 import type { Inventory } from '../src/protocol/inventory.js';
 import { ActionsController } from './controllers/actions.js';
+import { AuditReader } from './controllers/audit.js';
 import { runEffects } from './controllers/effects.js';
 import { FeedsController } from './controllers/feeds.js';
 import { RefreshController } from './controllers/refresh.js';
@@ -54,7 +55,8 @@ export async function runTui(options: TuiOptions): Promise<void> {
     cwd: options.cwd,
     embedded: options.embedded,
   });
-  const stopEffects = runEffects(store, { refresh, actions });
+  const audit = new AuditReader(store, cluster, options.inventory.nodes);
+  const stopEffects = runEffects(store, { refresh, actions, audit });
   // Last: its sessions report their state at once, and the effects must have somewhere to go.
   const feeds = new FeedsController(store, options.inventory.nodes);
 
@@ -71,6 +73,7 @@ export async function runTui(options: TuiOptions): Promise<void> {
       loop.stop();
       stopEffects();
       refresh.stop();
+      audit.stop();
       feeds.close();
       cluster.close();
       view.destroy();

@@ -1,15 +1,7 @@
 /**
- * Agent authentication: key issue, storage (scrypt hash only) and verification.
+ * Agent authentication: key issue, storage (a SHA-256 digest only) and verification.
  */
-import {
-  DEFAULT_SCRYPT_PARAMS,
-  issueKey,
-  keyFilePath,
-  readKeyRecord,
-  type ScryptParams,
-  storeKey,
-  tightenKeyFileMode,
-} from './key-file.js';
+import { issueKey, keyFilePath, readKeyRecordSync, storeKey } from './key-file.js';
 import { KeyVerifier, type KeyVerifierOptions } from './verifier.js';
 
 export * from './key-file.js';
@@ -22,26 +14,36 @@ export interface LoadedKey {
   newKey: string | null;
 }
 
-export interface KeyOptions extends KeyVerifierOptions {
-  params?: ScryptParams;
-}
-
-/** Loads the stored key hash from `dataDir`, issuing and storing a new key when there is none. */
-export async function loadOrCreateKey(dataDir: string, options: KeyOptions = {}): Promise<LoadedKey> {
+/**
+ * Loads the stored key record from `dataDir`, issuing and storing a new key when there is none.
+ * The verifier follows the file; call its `watch()` to hear of rotations between requests.
+ */
+export async function loadOrCreateKey(dataDir: string, options: KeyVerifierOptions = {}): Promise<LoadedKey> {
   const path = keyFilePath(dataDir);
-  const existing = await readKeyRecord(path);
-  if (existing) {
-    await tightenKeyFileMode(path);
-    return { verifier: KeyVerifier.fromFile(path, existing, options), newKey: null };
-  }
+  const existing = readKeyRecordSync(path);
+  if (existing) return { verifier: KeyVerifier.fromFile(path, existing, options), newKey: null };
   const key = issueKey();
-  const record = await storeKey(dataDir, key, options.params ?? DEFAULT_SCRYPT_PARAMS);
+  const record = await storeKey(dataDir, key);
   return { verifier: KeyVerifier.fromFile(path, record, options), newKey: key };
 }
 
-/** Issues a new key for `dataDir`; the old one stops working (running agents reload the file). */
-export async function rotateKey(dataDir: string, options: Pick<KeyOptions, 'params'> = {}): Promise<string> {
+export interface RotatedKey {
+  key: string;
+  keyId: string;
+  /** The replaced key's id; null when there was none or it was a 0.3 record (its id is unknown). */
+  previousKeyId: string | null;
+}
+
+/** Issues a new key for `dataDir`; the old one stops working (running agents follow the file). */
+export async function rotateKey(dataDir: string): Promise<RotatedKey> {
+  let previousKeyId: string | null = null;
+  try {
+    const previous = readKeyRecordSync(keyFilePath(dataDir));
+    if (previous?.algorithm === 'sha256') previousKeyId = previous.keyId;
+  } catch {
+    // A damaged record is exactly what a rotation replaces.
+  }
   const key = issueKey();
-  await storeKey(dataDir, key, options.params ?? DEFAULT_SCRYPT_PARAMS);
-  return key;
+  const record = await storeKey(dataDir, key);
+  return { key, keyId: record.keyId, previousKeyId };
 }

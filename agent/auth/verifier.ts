@@ -1,30 +1,40 @@
 /**
  * Checks presented API keys. Every agent route and the feeds WebSocket go through here.
+ *
+ * The key record is followed on disk: `dokkup agent --rotate-key` (another process) replaces the
+ * file, and the very next check — or the watcher, within a quarter of a second — uses the new
+ * record; listeners (the feeds) are told, so sessions opened with the old key are closed.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+
+import { timingSafeEqual } from 'node:crypto';
+import { type FSWatcher, statSync, watch } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
+import { basename, dirname } from 'node:path';
 import {
-  DEFAULT_SCRYPT_PARAMS,
   hashKey,
   type KeyRecord,
-  keyMatches,
-  keyMatchesSync,
-  parseKeyRecord,
-  type ScryptParams,
+  keyDigest,
+  keyIdOf,
+  migrateKeyRecord,
+  readKeyRecordSync,
+  type ScryptKeyRecord,
+  scryptMatches,
+  sha256Matches,
 } from './key-file.js';
-import { FailureThrottle, type ThrottleOptions } from './throttle.js';
+import { FailureThrottle, InFlightLimit, type ThrottleOptions } from './throttle.js';
 
 export type AuthOutcome =
-  | { ok: true }
+  /** `keyId` names the key that matched (`keyIdOf`), for the audit log and session bookkeeping. */
+  | { ok: true; keyId: string }
   /** No `Authorization: Bearer …` header at all. */
   | { ok: false; reason: 'missing' }
   | { ok: false; reason: 'invalid' }
-  /** Too many wrong keys from this address lately; the key was not even checked. */
+  /** A wrong key from an address that sent too many lately (or the 0.3 key check is saturated). */
   | { ok: false; reason: 'throttled'; retryAfterSeconds: number };
 
 export interface VerifierLogger {
   warn(details: object, message: string): void;
+  info?(details: object, message: string): void;
 }
 
 export interface KeyVerifierOptions {
@@ -32,9 +42,11 @@ export interface KeyVerifierOptions {
   logger?: VerifierLogger;
 }
 
-/** Real keys are 43 characters; anything far longer is refused before paying for scrypt. */
+/** Real keys are 43 characters; anything far longer is refused before any work. */
 const MAX_PRESENTED_KEY_LENGTH = 512;
 const BEARER = /^Bearer +([^\s]+) *$/i;
+/** How often a file-backed verifier looks at its key file besides on every check. */
+export const KEY_WATCH_INTERVAL_MS = 250;
 
 /** The key from an `Authorization: Bearer <key>` header, or null. */
 export function bearerKey(req: Pick<IncomingMessage, 'headers'>): string | null {
@@ -44,21 +56,40 @@ export function bearerKey(req: Pick<IncomingMessage, 'headers'>): string | null 
   return match?.[1] ?? null;
 }
 
-function fingerprint(key: string): Buffer {
-  return createHash('sha256').update(key, 'utf8').digest();
-}
-
 function remoteAddressOf(req: Pick<IncomingMessage, 'socket'>): string {
   return req.socket?.remoteAddress ?? 'unknown';
 }
 
+function plausible(presented: string): boolean {
+  return (
+    typeof presented === 'string' && presented.length > 0 && presented.length <= MAX_PRESENTED_KEY_LENGTH
+  );
+}
+
+/** Identity of the file's current content: a rename-over changes the inode. */
+function stampOf(path: string): string {
+  try {
+    const stat = statSync(path, { bigint: true });
+    return `${stat.dev}:${stat.ino}:${stat.mtimeNs}:${stat.size}`;
+  } catch (error) {
+    return `missing:${(error as NodeJS.ErrnoException).code ?? 'error'}`;
+  }
+}
+
+export type KeyChangeListener = () => void;
+
 export class KeyVerifier {
   /** null: the key file became unreadable; every key is refused until it is fixed. */
   private record: KeyRecord | null;
-  /** sha256 of the last key that passed scrypt, so a client's every request does not pay for it. */
-  private lastGood: Buffer | null = null;
   private fileStamp: string | null = null;
+  /** For a 0.3 record: the digest and id of the last key that passed scrypt (it costs ~50 ms). */
+  private legacyGood: { digest: Buffer; keyId: string } | null = null;
   private readonly throttle: FailureThrottle;
+  /** 0.3 records only: scrypt runs on libuv's four threads; keep most of them for everything else. */
+  private readonly legacyChecks = new InFlightLimit(2, 1, 4);
+  private readonly listeners = new Set<KeyChangeListener>();
+  private poller: NodeJS.Timeout | null = null;
+  private watcher: FSWatcher | null = null;
 
   private constructor(
     record: KeyRecord,
@@ -75,75 +106,130 @@ export class KeyVerifier {
     return new KeyVerifier(record, null, options);
   }
 
-  /** Follows `path`: a key rotated by another process takes effect here on the next request. */
+  /** A key held in memory only (the TUI's embedded agent, tests). */
+  static forKey(key: string, options: KeyVerifierOptions = {}): KeyVerifier {
+    return new KeyVerifier(hashKey(key), null, options);
+  }
+
+  /** Follows `path`: a key rotated by another process takes effect here at once. */
   static fromFile(path: string, record: KeyRecord, options: KeyVerifierOptions = {}): KeyVerifier {
     return new KeyVerifier(record, path, options);
   }
 
-  /** For a key held only in memory (the embedded agent, tests). */
-  static forKey(key: string, options: KeyVerifierOptions & { params?: ScryptParams } = {}): KeyVerifier {
-    return new KeyVerifier(hashKey(key, options.params ?? DEFAULT_SCRYPT_PARAMS), null, options);
-  }
-
-  /** Synchronous check (one scrypt on a cache miss). Prefer `authorize` on request paths. */
-  verify(presented: string): boolean {
+  /** The id of the key now in force; null when it is not known yet (a 0.3 record) or unreadable. */
+  get currentKeyId(): string | null {
     const record = this.currentRecord();
-    if (!record || !plausible(presented)) return false;
-    const print = fingerprint(presented);
-    if (this.lastGood && timingSafeEqual(print, this.lastGood)) return true;
-    const ok = keyMatchesSync(record, presented);
-    if (ok) this.lastGood = print;
-    return ok;
+    if (!record) return null;
+    return record.algorithm === 'sha256' ? record.keyId : (this.legacyGood?.keyId ?? null);
   }
 
-  /** Same as `verify`, with scrypt off the event loop. */
-  async verifyAsync(presented: string): Promise<boolean> {
-    const record = this.currentRecord();
-    if (!record || !plausible(presented)) return false;
-    const print = fingerprint(presented);
-    if (this.lastGood && timingSafeEqual(print, this.lastGood)) return true;
-    const ok = await keyMatches(record, presented);
-    // The key may have been rotated while scrypt ran: only the record now in force counts.
-    if (record !== this.currentRecord()) return this.verifyAsync(presented);
-    if (ok) this.lastGood = print;
-    return ok;
+  /** True while the key named `keyId` still opens this agent. */
+  isCurrent(keyId: string): boolean {
+    return this.currentKeyId === keyId;
   }
 
-  /** Checks a request's bearer key, with per-address throttling of wrong keys. */
-  async authorize(req: Pick<IncomingMessage, 'headers' | 'socket'>): Promise<AuthOutcome> {
-    const address = remoteAddressOf(req);
-    const blocked = this.throttle.blockedFor(address);
-    if (blocked > 0) return { ok: false, reason: 'throttled', retryAfterSeconds: Math.ceil(blocked / 1000) };
-    const key = bearerKey(req);
-    if (key === null) return { ok: false, reason: 'missing' };
-    return this.settle(address, await this.verifyAsync(key));
-  }
-
-  /** `authorize` without awaiting (scrypt blocks on a cache miss), for code that must decide synchronously. */
-  authorizeSync(req: Pick<IncomingMessage, 'headers' | 'socket'>): AuthOutcome {
-    const address = remoteAddressOf(req);
-    const blocked = this.throttle.blockedFor(address);
-    if (blocked > 0) return { ok: false, reason: 'throttled', retryAfterSeconds: Math.ceil(blocked / 1000) };
-    const key = bearerKey(req);
-    if (key === null) return { ok: false, reason: 'missing' };
-    return this.settle(address, this.verify(key));
+  /** Called whenever the key record changes (rotated, migrated, damaged). */
+  onKeyChange(listener: KeyChangeListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /**
-   * True only for a request carrying the right key from an address that is not throttled. For the
-   * feeds WebSocket upgrade; a plain boolean so it cannot be mistaken for a truthy result object.
+   * Watches the key file (a file-system watch plus a poll every `KEY_WATCH_INTERVAL_MS`, since
+   * watches miss renames on some filesystems), so listeners hear of a rotation without waiting
+   * for the next request. Stopped by `close()`.
    */
-  verifyRequestAuth(req: Pick<IncomingMessage, 'headers' | 'socket'>): boolean {
-    return this.authorizeSync(req).ok;
+  watch(): void {
+    if (!this.keyFile || this.poller) return;
+    const check = () => void this.currentRecord();
+    this.poller = setInterval(check, KEY_WATCH_INTERVAL_MS);
+    this.poller.unref();
+    try {
+      const name = basename(this.keyFile);
+      this.watcher = watch(dirname(this.keyFile), { persistent: false }, (_event, file) => {
+        if (file === null || file === name) check();
+      });
+      this.watcher.on('error', () => this.watcher?.close());
+    } catch {
+      // The poll alone will do.
+    }
   }
 
-  private settle(address: string, ok: boolean): AuthOutcome {
-    if (ok) {
-      this.throttle.recordSuccess(address);
-      return { ok: true };
+  close(): void {
+    if (this.poller) clearInterval(this.poller);
+    this.poller = null;
+    this.watcher?.close();
+    this.watcher = null;
+    this.listeners.clear();
+  }
+
+  /** The id of the key when `presented` is the key now in force, else null. */
+  async verify(presented: string): Promise<string | null> {
+    const record = this.currentRecord();
+    if (!record || !plausible(presented)) return null;
+    if (record.algorithm === 'sha256') return sha256Matches(record, presented) ? record.keyId : null;
+    const cached = this.legacyCached(presented);
+    if (cached) return cached;
+    const ok = await scryptMatches(record, presented);
+    // The key may have been rotated while scrypt ran: only the record now in force counts.
+    if (record !== this.currentRecord()) return this.verify(presented);
+    if (!ok) return null;
+    this.legacyGood = { digest: keyDigest(presented), keyId: keyIdOf(presented) };
+    this.migrate(record, presented);
+    return this.legacyGood.keyId;
+  }
+
+  /** Checks a request's bearer key; wrong keys are counted per address (see `FailureThrottle`). */
+  async authorize(req: Pick<IncomingMessage, 'headers' | 'socket'>): Promise<AuthOutcome> {
+    const key = bearerKey(req);
+    if (key === null) return { ok: false, reason: 'missing' };
+    const address = remoteAddressOf(req);
+    const attempt = this.throttle.begin(address);
+    let keyId: string | null;
+    const record = this.currentRecord();
+    if (record?.algorithm === 'scrypt') {
+      // Until the 0.3 record is migrated each miss costs scrypt: bounded, and never spent on an
+      // address that is already blocked (its right key passes once it is cached).
+      keyId = this.legacyCached(key);
+      if (keyId === null && this.throttle.blockedFor(address) === 0) {
+        const checked = await this.legacyChecks.run(address, async () => ({ keyId: await this.verify(key) }));
+        if (checked === null) return { ok: false, reason: 'throttled', retryAfterSeconds: 1 };
+        keyId = checked.keyId;
+      }
+    } else {
+      keyId = await this.verify(key);
     }
-    this.throttle.recordFailure(address);
+    if (keyId !== null) {
+      this.throttle.succeeded(attempt);
+      return { ok: true, keyId };
+    }
+    const blocked = this.throttle.blockedFor(address);
+    if (blocked > 0) return { ok: false, reason: 'throttled', retryAfterSeconds: Math.ceil(blocked / 1000) };
     return { ok: false, reason: 'invalid' };
+  }
+
+  private legacyCached(presented: string): string | null {
+    if (!this.legacyGood || !plausible(presented)) return null;
+    return timingSafeEqual(keyDigest(presented), this.legacyGood.digest) ? this.legacyGood.keyId : null;
+  }
+
+  private migrate(record: ScryptKeyRecord, key: string): void {
+    if (!this.keyFile) return;
+    migrateKeyRecord(dirname(this.keyFile), record, key).then(
+      (migrated) => {
+        if (migrated)
+          this.options.logger?.info?.(
+            { keyId: migrated.keyId },
+            'key record migrated from scrypt to SHA-256',
+          );
+        void this.currentRecord();
+      },
+      (error: unknown) =>
+        this.options.logger?.warn(
+          { error: (error as Error).message },
+          'could not migrate the key record; will retry',
+        ),
+    );
   }
 
   private currentRecord(): KeyRecord | null {
@@ -151,9 +237,10 @@ export class KeyVerifier {
     const stamp = stampOf(this.keyFile);
     if (stamp === this.fileStamp) return this.record;
     this.fileStamp = stamp;
-    this.lastGood = null;
+    const before = this.record;
     try {
-      this.record = parseKeyRecord(this.keyFile, readFileSync(this.keyFile, 'utf8'));
+      this.record = readKeyRecordSync(this.keyFile);
+      if (this.record === null) throw new Error('the key file is gone');
     } catch (error) {
       // Fail closed: a key file we cannot read must not leave the old key working.
       this.record = null;
@@ -162,22 +249,19 @@ export class KeyVerifier {
         'key file unreadable; refusing every key until it is fixed (dokkup agent --rotate-key)',
       );
     }
+    // A migration keeps the key (and its id); anything else forgets which key passed scrypt.
+    const sameKey =
+      before?.algorithm === 'scrypt' &&
+      this.record?.algorithm === 'sha256' &&
+      this.legacyGood?.keyId === this.record.keyId;
+    if (!sameKey) this.legacyGood = null;
+    for (const listener of this.listeners) {
+      try {
+        listener();
+      } catch (error) {
+        this.options.logger?.warn({ error: (error as Error).message }, 'key change listener failed');
+      }
+    }
     return this.record;
-  }
-}
-
-function plausible(presented: string): boolean {
-  return (
-    typeof presented === 'string' && presented.length > 0 && presented.length <= MAX_PRESENTED_KEY_LENGTH
-  );
-}
-
-/** Identity of the file's current content: a rename-over changes the inode. */
-function stampOf(path: string): string {
-  try {
-    const stat = statSync(path, { bigint: true });
-    return `${stat.dev}:${stat.ino}:${stat.mtimeNs}:${stat.size}`;
-  } catch (error) {
-    return `missing:${(error as NodeJS.ErrnoException).code ?? 'error'}`;
   }
 }

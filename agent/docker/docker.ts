@@ -12,6 +12,7 @@ import {
   type PublishedPort,
 } from '../../src/protocol/api.js';
 import type { ContainerSpec } from '../../src/protocol/job.js';
+import { engineRef } from './engine-ref.js';
 import type {
   ContainerInspect,
   ContainerRuntime,
@@ -22,6 +23,7 @@ import type {
 } from './runtime.js';
 
 const CONTAINER_STATES = new Set<string>(ContainerStateSchema.options);
+
 const MS_TO_NS = 1_000_000;
 
 function toState(s: string | undefined): ContainerState {
@@ -149,7 +151,7 @@ export class DockerRuntime implements ContainerRuntime {
 
   async inspectContainer(id: string): Promise<ContainerInspect> {
     try {
-      const c = await this.docker.getContainer(id).inspect();
+      const c = await this.docker.getContainer(engineRef(id)).inspect();
       const log = c.State.Health?.Log ?? [];
       const last = log[log.length - 1];
       return {
@@ -168,7 +170,7 @@ export class DockerRuntime implements ContainerRuntime {
 
   async imageId(ref: string): Promise<string | null> {
     try {
-      return (await this.docker.getImage(ref).inspect()).Id;
+      return (await this.docker.getImage(engineRef(ref)).inspect()).Id;
     } catch (err) {
       if (statusCode(err) === 404) return null;
       throw wrap('internal', `inspecting image ${ref}`, err);
@@ -177,11 +179,36 @@ export class DockerRuntime implements ContainerRuntime {
 
   async imageHasHealthcheck(ref: string): Promise<boolean> {
     try {
-      const test = (await this.docker.getImage(ref).inspect()).Config?.Healthcheck?.Test;
+      const test = (await this.docker.getImage(engineRef(ref)).inspect()).Config?.Healthcheck?.Test;
       return Array.isArray(test) && test.length > 0 && test[0] !== 'NONE';
     } catch (err) {
       if (statusCode(err) === 404) return false;
       throw wrap('internal', `inspecting image ${ref}`, err);
+    }
+  }
+
+  async networkDriver(nameOrId: string): Promise<string | null> {
+    try {
+      return (await this.docker.getNetwork(engineRef(nameOrId)).inspect()).Driver ?? null;
+    } catch (err) {
+      if (statusCode(err) === 404) return null;
+      throw wrap('internal', `inspecting network ${nameOrId}`, err);
+    }
+  }
+
+  async volumeBindDevice(name: string): Promise<string | null> {
+    try {
+      const volume = (await this.docker.getVolume(engineRef(name)).inspect()) as {
+        Driver?: string;
+        Options?: Record<string, string> | null;
+      };
+      const options = volume.Options ?? {};
+      const bind = (options['o'] ?? '').split(',').includes('bind');
+      const device = options['device'];
+      return volume.Driver === 'local' && bind && device?.startsWith('/') ? device : null;
+    } catch (err) {
+      if (statusCode(err) === 404) return null;
+      throw wrap('internal', `inspecting volume ${name}`, err);
     }
   }
 
@@ -234,7 +261,8 @@ export class DockerRuntime implements ContainerRuntime {
       const [, ...extraNetworks] = req.spec.networks;
       for (const net of req.spec.networks) await this.ensureNetwork(net);
       const container = await this.docker.createContainer(containerConfig(req));
-      for (const net of extraNetworks) await this.docker.getNetwork(net).connect({ Container: container.id });
+      for (const net of extraNetworks)
+        await this.docker.getNetwork(engineRef(net)).connect({ Container: container.id });
       return container.id;
     } catch (err) {
       throw wrap('create_failed', `creating ${req.name}`, err);
@@ -255,7 +283,7 @@ export class DockerRuntime implements ContainerRuntime {
 
   async startContainer(id: string): Promise<void> {
     try {
-      await this.docker.getContainer(id).start();
+      await this.docker.getContainer(engineRef(id)).start();
     } catch (err) {
       if (statusCode(err) === 304) return; // already started
       throw wrap('start_failed', `starting ${id.slice(0, 12)}`, err);
@@ -264,7 +292,7 @@ export class DockerRuntime implements ContainerRuntime {
 
   async stopContainer(id: string, timeoutSec: number): Promise<void> {
     try {
-      await this.docker.getContainer(id).stop({ t: timeoutSec });
+      await this.docker.getContainer(engineRef(id)).stop({ t: timeoutSec });
     } catch (err) {
       if (statusCode(err) === 304 || statusCode(err) === 404) return;
       throw wrap('internal', `stopping ${id.slice(0, 12)}`, err);
@@ -273,7 +301,7 @@ export class DockerRuntime implements ContainerRuntime {
 
   async removeContainer(id: string): Promise<void> {
     try {
-      await this.docker.getContainer(id).remove({ force: true });
+      await this.docker.getContainer(engineRef(id)).remove({ force: true });
     } catch (err) {
       if (statusCode(err) === 404) return;
       // 409: removal already in progress.

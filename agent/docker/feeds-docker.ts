@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { LABEL_JOB, LABEL_VERSION } from '../../src/core/labels.js';
 import type { ContainerEvent } from '../../src/protocol/feeds.js';
+import { engineRef } from './engine-ref.js';
 import {
   type Closer,
   DockerLogDecoder,
@@ -88,7 +89,7 @@ export class DockerFeedRuntime implements FeedRuntime {
 
   async findContainer(ref: string): Promise<FeedContainer | null> {
     try {
-      const info = await this.docker.getContainer(ref).inspect();
+      const info = await this.docker.getContainer(engineRef(ref)).inspect();
       return toFeedContainer(
         {
           Id: info.Id,
@@ -123,7 +124,7 @@ export class DockerFeedRuntime implements FeedRuntime {
     handlers: { onSample(sample: StatsSample): void; onEnd(error?: Error): void },
   ): Promise<Closer> {
     const stream = (await this.docker
-      .getContainer(container.id)
+      .getContainer(engineRef(container.id))
       .stats({ stream: true })) as unknown as Readable;
     const splitter = new JsonLineSplitter((value) => {
       const sample = toContainerStats(value, container);
@@ -137,7 +138,7 @@ export class DockerFeedRuntime implements FeedRuntime {
     request: LogRequest,
     handlers: { onLine(line: RawLogLine): void; onEnd(error?: Error): void },
   ): Promise<LogStreamControl> {
-    const info = await this.docker.getContainer(container.id).inspect();
+    const info = await this.docker.getContainer(engineRef(container.id)).inspect();
     const options: Record<string, unknown> = {
       follow: request.follow,
       stdout: true,

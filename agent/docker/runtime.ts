@@ -60,6 +60,17 @@ export interface ContainerRuntime {
   /** True when the local image defines a HEALTHCHECK (other than NONE). */
   imageHasHealthcheck(ref: string): Promise<boolean>;
   pullImage(ref: string, onProgress: (p: PullProgress) => void): Promise<void>;
+  /**
+   * The driver of the network Docker resolves `nameOrId` to (`bridge`, `host`, `overlay`, …),
+   * or null when there is none (dokkup creates it as a bridge). Docker resolves IDs and ID
+   * prefixes too, so a name is no proof of what a job would join.
+   */
+  networkDriver(nameOrId: string): Promise<string | null>;
+  /**
+   * The host path a named volume binds, when Docker has it as one (the local driver with
+   * `o=bind` and a `device`), else null (an ordinary volume, or none yet).
+   */
+  volumeBindDevice(name: string): Promise<string | null>;
   /** Creates (does not start) a container and returns its ID. */
   createContainer(req: CreateContainerRequest): Promise<string>;
   startContainer(id: string): Promise<void>;

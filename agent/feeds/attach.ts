@@ -5,21 +5,28 @@
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import type { ErrorBody, ErrorCode } from '../../src/protocol/api.js';
 import { routes } from '../../src/protocol/api.js';
 import { FEED_MAX_CLIENT_FRAME_BYTES } from '../../src/protocol/feeds.js';
 import type { AuthOutcome } from '../auth/verifier.js';
 import type { FeedRuntime } from '../docker/feed-runtime.js';
 import { createDockerFeedRuntime, type DockerClient } from '../docker/feeds-docker.js';
-import { FeedHub, type FeedLogger, type HubOptions, type OperationSource } from './hub.js';
+import { FeedHub, type HubOptions, type OperationSource } from './hub.js';
+import type { FeedLogger } from './logger.js';
 import { AgentFeedSession } from './session.js';
 import { DEFAULT_FEED_LIMITS, type FeedLimits } from './subscription.js';
 
-/** The key check (`KeyVerifier` from agent/auth has both). `authorize` is preferred: scrypt off the loop. */
-export type FeedAuthorizer =
-  | { authorize(req: IncomingMessage): Promise<AuthOutcome> }
-  | { verifyRequestAuth(req: IncomingMessage): boolean };
+/** The key check (`KeyVerifier` from agent/auth). */
+export interface FeedAuthorizer {
+  authorize(req: IncomingMessage): Promise<AuthOutcome>;
+  /** Present on a verifier that follows rotations: sessions opened with a replaced key are closed. */
+  isCurrent?(keyId: string): boolean;
+  onKeyChange?(listener: () => void): () => void;
+}
+
+/** Close code for a session whose key no longer opens the agent (the client reconnects and gets 401). */
+export const KEY_ROTATED_CLOSE_CODE = 1008;
 
 export interface AttachFeedsOptions {
   verifier: FeedAuthorizer;
@@ -90,11 +97,6 @@ function refuseUpgrade(
   else socket.destroy();
 }
 
-async function authorize(verifier: FeedAuthorizer, req: IncomingMessage): Promise<AuthOutcome> {
-  if ('authorize' in verifier) return verifier.authorize(req);
-  return verifier.verifyRequestAuth(req) ? { ok: true } : { ok: false, reason: 'invalid' };
-}
-
 export function attachFeeds(server: Server, options: AttachFeedsOptions): FeedsHandle {
   const runtime = options.runtime ?? (options.docker ? createDockerFeedRuntime(options.docker) : undefined);
   if (!runtime) throw new Error('attachFeeds needs either `docker` or `runtime`');
@@ -110,6 +112,21 @@ export function attachFeeds(server: Server, options: AttachFeedsOptions): FeedsH
   });
   const sessions = new Set<AgentFeedSession>();
   const alive = new WeakMap<object, boolean>();
+  /** Which key opened each socket, so a rotation closes exactly the sessions it invalidates. */
+  const keyOf = new Map<WebSocket, string>();
+  const dropReplacedKeys = () => {
+    const { verifier } = options;
+    if (!verifier.isCurrent) return;
+    for (const [ws, keyId] of keyOf) {
+      if (verifier.isCurrent(keyId)) continue;
+      keyOf.delete(ws);
+      logger.debug({ keyId }, 'feeds session closed: its key was replaced');
+      ws.close(KEY_ROTATED_CLOSE_CODE, 'the API key was rotated');
+      // A client that does not answer the close handshake is cut off.
+      setTimeout(() => ws.terminate(), 500).unref();
+    }
+  };
+  const stopFollowingKeys = options.verifier.onKeyChange?.(dropReplacedKeys) ?? (() => {});
   let closing = false;
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -119,7 +136,7 @@ export function attachFeeds(server: Server, options: AttachFeedsOptions): FeedsH
       refuseUpgrade(socket, 404, 'not_found', `no WebSocket at ${path}; the feeds are at ${routes.feeds}`);
       return;
     }
-    authorize(options.verifier, req).then(
+    options.verifier.authorize(req).then(
       (outcome) => {
         if (!outcome.ok) {
           if (outcome.reason === 'throttled') {
@@ -145,6 +162,10 @@ export function attachFeeds(server: Server, options: AttachFeedsOptions): FeedsH
           return;
         }
         wss.handleUpgrade(req, socket, head, (ws) => {
+          keyOf.set(ws, outcome.keyId);
+          ws.once('close', () => keyOf.delete(ws));
+          // The key may have been replaced while the upgrade was under way.
+          if (options.verifier.isCurrent && !options.verifier.isCurrent(outcome.keyId)) dropReplacedKeys();
           alive.set(ws, true);
           ws.on('pong', () => alive.set(ws, true));
           const session = new AgentFeedSession(ws, { hub, runtime, logger, limits }, (s) =>
@@ -200,6 +221,7 @@ export function attachFeeds(server: Server, options: AttachFeedsOptions): FeedsH
     },
     async close() {
       closing = true;
+      stopFollowingKeys();
       clearInterval(heartbeat);
       server.off('upgrade', onUpgrade);
       for (const ws of wss.clients) ws.close(1001, 'agent shutting down');

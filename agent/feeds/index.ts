@@ -6,5 +6,6 @@ export {
   type FeedsDiagnostics,
   type FeedsHandle,
 } from './attach.js';
-export { FeedHub, type FeedLogger, type OperationSource } from './hub.js';
+export { FeedHub, type OperationSource } from './hub.js';
+export type { FeedLogger } from './logger.js';
 export { DEFAULT_FEED_LIMITS, type FeedLimits } from './subscription.js';

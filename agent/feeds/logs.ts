@@ -11,7 +11,7 @@
  * While following a job, containers that start later are picked up; a container that restarts
  * is re-attached from its last line (lines seen already are skipped by their exact timestamp).
  */
-import { DokkupError, NotFoundError } from '../../src/core/errors.js';
+import { NotFoundError } from '../../src/core/errors.js';
 import type { AgentFrame, ContainerEvent, LogLine } from '../../src/protocol/feeds.js';
 import {
   dockerTimestampNanos,
@@ -19,7 +19,7 @@ import {
   type LogStreamControl,
   type RawLogLine,
 } from '../docker/feed-runtime.js';
-import { Subscription, type SubscriptionContext } from './subscription.js';
+import { type FeedLimits, Subscription } from './subscription.js';
 
 export interface LogsSubscriptionParams {
   job?: string | undefined;
@@ -52,20 +52,16 @@ function lineBytes(line: LogLine): number {
   return line.text.length + line.containerName.length + line.ts.length + 120;
 }
 
-export class LogsSubscription extends Subscription<LogLine> {
+export class LogsSubscription extends Subscription<LogLine, LogsSubscriptionParams> {
+  readonly topic = 'logs';
   private readonly streams = new Map<string, TrackedStream>();
-  private unsubscribeEvents: (() => void) | null = null;
   /** Unix ms when the subscription began: lines older than this are history. */
   private readonly startedAt = Date.now();
   private pausedStreams = 0;
   private initialised = false;
 
-  constructor(
-    id: string,
-    ctx: SubscriptionContext,
-    private readonly params: LogsSubscriptionParams,
-  ) {
-    super(id, 'logs', ctx, ctx.limits.logQueue);
+  protected queueLimits(limits: FeedLimits) {
+    return limits.logQueue;
   }
 
   async start(): Promise<void> {
@@ -81,12 +77,8 @@ export class LogsSubscription extends Subscription<LogLine> {
     }
     if (this.params.follow) {
       // Listen before listing: a container starting in between is then seen either way.
-      this.unsubscribeEvents = hub.onContainerEvent((event) => this.onContainerEvent(event, single));
-      try {
-        await hub.whenEventsReady(this.ctx.limits.dockerReadyTimeoutMs);
-      } catch (error) {
-        throw new DokkupError('docker_unavailable', (error as Error).message);
-      }
+      this.hold(hub.onContainerEvent((event) => this.onContainerEvent(event, single)));
+      await this.whenDockerEventsReady();
     }
     if (this.params.job !== undefined) {
       targets = await runtime.listContainers({ job: this.params.job, runningOnly: false });
@@ -280,9 +272,7 @@ export class LogsSubscription extends Subscription<LogLine> {
     return { type: 'logs', id: this.id, lines: [line] };
   }
 
-  protected release(): void {
-    this.unsubscribeEvents?.();
-    this.unsubscribeEvents = null;
+  protected override release(): void {
     for (const tracked of this.streams.values()) {
       tracked.control?.close();
       tracked.control = null;

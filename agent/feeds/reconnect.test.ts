@@ -3,17 +3,26 @@
  * port: states, backoff, resubscription, and logs resuming without repeats or gaps. (The same
  * with a real agent process and Docker engine is in test/e2e/feeds.test.ts.)
  */
-import { createServer, type Server } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
-import { FeedSession, type FeedStateChange } from '../../src/client/feed-session.js';
+import type { Server } from 'node:http';
+import { createServer } from 'node:https';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { FeedSession, type FeedStateChange } from '../../src/client/feeds/session.js';
 import type { FeedEvent, LogLine } from '../../src/protocol/feeds.js';
 import { KeyVerifier } from '../auth/verifier.js';
 import { silentLogger } from '../logger.js';
+import { type CertificatePair, createSelfSignedCertificate, fingerprintOf } from '../tls/certificate.js';
 import { attachFeeds, type FeedsHandle } from './attach.js';
-import { MemoryFeedRuntime, memoryLogLine } from './memory-runtime.js';
+import { MemoryFeedRuntime, memoryLogLine } from './memory-runtime.fixture.js';
 
 const KEY = 'k'.repeat(43);
-const verifier = KeyVerifier.forKey(KEY, { params: { N: 1024, r: 8, p: 1, keyLength: 32 } });
+const verifier = KeyVerifier.forKey(KEY);
+/** The agent serves TLS (the default) with the same certificate across its restarts; sessions pin it. */
+let certificate: CertificatePair;
+let fingerprint: string;
+beforeAll(async () => {
+  certificate = await createSelfSignedCertificate(['127.0.0.1']);
+  fingerprint = fingerprintOf(certificate.cert);
+});
 
 interface Agent {
   server: Server;
@@ -22,10 +31,10 @@ interface Agent {
 }
 
 async function startAgent(runtime: MemoryFeedRuntime, port = 0): Promise<Agent & { port: number }> {
-  const server = createServer((_req, res) => {
+  const server = createServer(certificate, (_req, res) => {
     res.statusCode = 404;
     res.end();
-  });
+  }) as unknown as Server;
   const feeds = attachFeeds(server, { verifier, runtime, logger: silentLogger() });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -62,6 +71,7 @@ describe('FeedSession reconnects', () => {
       name: 'n1',
       baseUrl: `127.0.0.1:${port}`,
       key: KEY,
+      fingerprint,
       backoff: { initialMs: 40, factor: 2, maxMs: 1000, jitter: 0 },
       offlineAfterAttempts: 3,
       offlineAfterMs: 60_000,
@@ -118,8 +128,9 @@ describe('FeedSession reconnects', () => {
     await agent.stop();
     const session = new FeedSession({
       name: 'n1',
-      baseUrl: `http://127.0.0.1:${port}`,
+      baseUrl: `127.0.0.1:${port}`,
       key: KEY,
+      fingerprint,
       backoff: { initialMs: 50, maxMs: 50, jitter: 0 },
       offlineAfterAttempts: 1000,
       offlineAfterMs: 300,
@@ -139,7 +150,12 @@ describe('FeedSession reconnects', () => {
     const runtime = new MemoryFeedRuntime();
     const agent = await startAgent(runtime);
     cleanups.push(() => agent.stop());
-    const session = new FeedSession({ name: 'n1', baseUrl: `http://127.0.0.1:${agent.port}`, key: KEY });
+    const session = new FeedSession({
+      name: 'n1',
+      baseUrl: `127.0.0.1:${agent.port}`,
+      key: KEY,
+      fingerprint,
+    });
     await session.waitUntilOpen();
     const stop = session.subscribeEvents(() => {});
     await until(() => agent.feeds.diagnostics().subscriptions === 1, 'the subscription');

@@ -5,7 +5,7 @@
  * waits (history), what is dropped and counted (live lines, old stats batches).
  */
 import type { WebSocket } from 'ws';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { DokkupError } from '../../src/core/errors.js';
 import {
   type AgentFrame,
@@ -14,6 +14,7 @@ import {
   SubscribeFrameSchema,
   UnsubscribeFrameSchema,
 } from '../../src/protocol/feeds.js';
+import { parseJson, parseValue } from '../../src/protocol/parse.js';
 import { EventsSubscription } from './events.js';
 import { LogsSubscription } from './logs.js';
 import { StatsSubscription } from './stats.js';
@@ -21,12 +22,6 @@ import type { Subscription, SubscriptionContext } from './subscription.js';
 
 /** Session-level errors waiting to be sent; a client causing more than this is cut off. */
 const MAX_PENDING_SESSION_ERRORS = 64;
-
-function firstIssue(error: z.ZodError): { path: string; message: string } {
-  const issue = error.issues[0];
-  const path = issue ? issue.path.map(String).join('.') : '';
-  return { path, message: issue ? issue.message : 'invalid frame' };
-}
 
 export class AgentFeedSession {
   private readonly subscriptions = new Map<string, Subscription<unknown>>();
@@ -74,26 +69,24 @@ export class AgentFeedSession {
       return;
     }
     const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : data.toString('utf8');
-    let raw: unknown;
-    try {
-      raw = JSON.parse(text);
-    } catch {
+    const json = parseJson(text, z.unknown());
+    if (!json.ok) {
       this.sessionError(null, 'frame is not valid JSON');
       return;
     }
+    const raw = json.value;
     const id =
       typeof raw === 'object' && raw !== null && typeof (raw as { id?: unknown }).id === 'string'
         ? ((raw as { id: string }).id.slice(0, 64) ?? null)
         : null;
     const type = typeof raw === 'object' && raw !== null ? (raw as { type?: unknown }).type : undefined;
     if (type === 'unsubscribe') {
-      const parsed = UnsubscribeFrameSchema.safeParse(raw);
-      if (!parsed.success) {
-        const issue = firstIssue(parsed.error);
-        this.sessionError(id, issue.message, issue.path);
+      const parsed = parseValue(raw, UnsubscribeFrameSchema);
+      if (!parsed.ok) {
+        this.sessionError(id, parsed.problem.message, parsed.problem.path);
         return;
       }
-      this.unsubscribe(parsed.data.id);
+      this.unsubscribe(parsed.value.id);
       return;
     }
     if (type !== 'subscribe') {
@@ -105,13 +98,12 @@ export class AgentFeedSession {
       this.sessionError(id, 'topic must be "events", "stats" or "logs"', 'topic');
       return;
     }
-    const parsed = SubscribeFrameSchema.safeParse(raw);
-    if (!parsed.success) {
-      const issue = firstIssue(parsed.error);
-      this.sessionError(id, issue.message, issue.path);
+    const parsed = parseValue(raw, SubscribeFrameSchema);
+    if (!parsed.ok) {
+      this.sessionError(id, parsed.problem.message, parsed.problem.path);
       return;
     }
-    const frame = parsed.data;
+    const frame = parsed.value;
     if (this.subscriptions.has(frame.id)) {
       this.sessionError(null, `subscription id "${frame.id}" is already in use`, 'id');
       return;

@@ -3,36 +3,27 @@
  * container (of one job, when asked). Readings come from the hub's shared Docker streams. A
  * batch not yet sent when the next one is due is replaced, and counted as dropped.
  */
-import { DokkupError } from '../../src/core/errors.js';
-import type { AgentFrame, StatsBatch } from '../../src/protocol/feeds.js';
+import type { AgentFrame, StatsBatch, StatsParams } from '../../src/protocol/feeds.js';
 import { STATS_DEFAULT_INTERVAL_MS } from '../../src/protocol/feeds.js';
-import { Subscription, type SubscriptionContext } from './subscription.js';
+import { Subscription } from './subscription.js';
 
 const FIRST_BATCH_POLL_MS = 100;
 
-export class StatsSubscription extends Subscription<never> {
-  private release_: (() => void) | null = null;
+export class StatsSubscription extends Subscription<never, StatsParams> {
+  readonly topic = 'stats';
   private timer: NodeJS.Timeout | null = null;
   private pending: StatsBatch | null = null;
   private droppedBatches = 0;
 
-  constructor(
-    id: string,
-    ctx: SubscriptionContext,
-    private readonly params: { intervalMs?: number | undefined; job?: string | undefined },
-  ) {
+  protected queueLimits() {
     // Only control frames go through the queue; batches use the single `pending` slot.
-    super(id, 'stats', ctx, { maxItems: 0, maxBytes: 0 });
+    return { maxItems: 0, maxBytes: 0 };
   }
 
   async start(): Promise<void> {
-    this.release_ = this.ctx.hub.acquireStats();
-    try {
-      await this.ctx.hub.whenEventsReady(this.ctx.limits.dockerReadyTimeoutMs);
-      await this.ctx.hub.whenStatsReady();
-    } catch (error) {
-      throw new DokkupError('docker_unavailable', (error as Error).message);
-    }
+    this.hold(this.ctx.hub.acquireStats());
+    await this.whenDockerEventsReady();
+    await this.ctx.hub.whenStatsReady();
     if (this.stopped) return;
     this.ack();
     this.scheduleFirst(Date.now() + this.ctx.limits.firstStatsMaxWaitMs);
@@ -79,15 +70,13 @@ export class StatsSubscription extends Subscription<never> {
     return null;
   }
 
-  protected release(): void {
+  protected override release(): void {
     if (this.timer) {
       clearTimeout(this.timer);
       clearInterval(this.timer);
     }
     this.timer = null;
     this.pending = null;
-    this.release_?.();
-    this.release_ = null;
   }
 
   protected itemFrame(value: never): AgentFrame {

@@ -5,7 +5,8 @@
 import { DokkupError } from '../../src/core/errors.js';
 import type { AgentFrame, FeedTopic } from '../../src/protocol/feeds.js';
 import type { FeedRuntime } from '../docker/feed-runtime.js';
-import type { FeedHub, FeedLogger } from './hub.js';
+import type { FeedHub } from './hub.js';
+import type { FeedLogger } from './logger.js';
 import { BoundedQueue, type QueueLimits } from './queue.js';
 
 export interface FeedLimits {
@@ -44,20 +45,25 @@ export interface SubscriptionContext {
   wake(): void;
 }
 
-export abstract class Subscription<T> {
+export abstract class Subscription<T, P = unknown> {
+  abstract readonly topic: FeedTopic;
   /** Nothing more will be queued: once the queue is empty the subscription is over. */
   finished = false;
   protected stopped = false;
   readonly queue: BoundedQueue<T>;
+  /** Undone on stop: hub listeners, shared streams held. */
+  private readonly holds: (() => void)[] = [];
 
   constructor(
     readonly id: string,
-    readonly topic: FeedTopic,
     protected readonly ctx: SubscriptionContext,
-    limits: QueueLimits,
+    protected readonly params: P,
   ) {
-    this.queue = new BoundedQueue<T>(limits);
+    this.queue = new BoundedQueue<T>(this.queueLimits(ctx.limits));
   }
+
+  /** The bounds of this subscription's own queue (called once, while constructing). */
+  protected abstract queueLimits(limits: FeedLimits): QueueLimits;
 
   /** Opens the subscription's sources; throws a DokkupError to refuse it. Queues the ack itself. */
   abstract start(): Promise<void>;
@@ -66,10 +72,30 @@ export abstract class Subscription<T> {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    for (const undo of this.holds.splice(0)) undo();
     this.release();
   }
 
-  protected abstract release(): void;
+  /** Keeps `undo` (an unsubscribe or a release) to run when the subscription stops. */
+  protected hold(undo: () => void): void {
+    if (this.stopped) undo();
+    else this.holds.push(undo);
+  }
+
+  /** Whatever else the subscription holds, released on stop (after the holds). */
+  protected release(): void {}
+
+  /**
+   * Waits for the hub's Docker events stream, so that whatever happens after the ack is seen;
+   * a Docker engine that does not answer refuses the subscription.
+   */
+  protected async whenDockerEventsReady(): Promise<void> {
+    try {
+      await this.ctx.hub.whenEventsReady(this.ctx.limits.dockerReadyTimeoutMs);
+    } catch (error) {
+      throw new DokkupError('docker_unavailable', (error as Error).message);
+    }
+  }
 
   /** Turns one queued item into its frame. */
   protected abstract itemFrame(value: T): AgentFrame;

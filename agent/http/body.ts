@@ -1,7 +1,9 @@
 /** Reading and validating request bodies, with a hard size limit. */
 import type { IncomingMessage } from 'node:http';
 import type { z } from 'zod';
-import { fromZodError, HttpError } from './errors.js';
+import { settleOnce } from '../../src/core/settle.js';
+import { parseJson } from '../../src/protocol/parse.js';
+import { badRequest, HttpError } from './errors.js';
 
 function tooLarge(limit: number): HttpError {
   return new HttpError(413, 'payload_too_large', `request body is larger than the limit of ${limit} bytes`);
@@ -14,35 +16,37 @@ function tooLarge(limit: number): HttpError {
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) return Promise.reject(tooLarge(limit));
-  return new Promise((resolve, reject) => {
+  return settleOnce<Buffer>((settle) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    let settled = false;
-    const settle = (fn: () => void) => {
-      if (settled) return;
-      settled = true;
-      req.off('data', onData);
-      fn();
-    };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
         chunks.length = 0;
         // Keep consuming (and dropping) the rest so the 413 reaches a client still sending.
         req.resume();
-        settle(() => reject(tooLarge(limit)));
+        settle.reject(tooLarge(limit));
         return;
       }
       chunks.push(chunk);
     };
+    const onEnd = () => settle.resolve(Buffer.concat(chunks, size));
+    const onClose = () =>
+      settle.reject(new HttpError(400, 'invalid_request', 'client closed the request before its body ended'));
+    // A client that goes away mid-body shows up as an `aborted` ECONNRESET before the close: the
+    // same thing, not an internal error.
+    const onError = (error: NodeJS.ErrnoException) =>
+      error.code === 'ECONNRESET' ? onClose() : settle.reject(error);
     req.on('data', onData);
-    req.once('end', () => settle(() => resolve(Buffer.concat(chunks, size))));
-    req.once('error', (error) => settle(() => reject(error)));
-    req.once('close', () =>
-      settle(() =>
-        reject(new HttpError(400, 'invalid_request', 'client closed the request before its body ended')),
-      ),
-    );
+    req.once('end', onEnd);
+    req.once('error', onError);
+    req.once('close', onClose);
+    return () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+    };
   });
 }
 
@@ -54,19 +58,10 @@ export async function readJson<T extends z.ZodType>(
 ): Promise<z.infer<T>> {
   const raw = await readBody(req, limit);
   const text = raw.toString('utf8').trim();
-  let json: unknown = {};
-  if (text !== '') {
-    try {
-      json = JSON.parse(text);
-    } catch (error) {
-      throw new HttpError(
-        400,
-        'invalid_request',
-        `request body is not valid JSON: ${(error as Error).message}`,
-      );
-    }
+  const parsed = parseJson(text === '' ? '{}' : text, schema);
+  if (parsed.ok) return parsed.value;
+  if (parsed.problem.kind === 'syntax') {
+    throw new HttpError(400, 'invalid_request', `request body is not valid JSON: ${parsed.problem.message}`);
   }
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) throw fromZodError(parsed.error);
-  return parsed.data;
+  throw badRequest(parsed.problem);
 }

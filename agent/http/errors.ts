@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { DokkupError, LeaseHeldError } from '../../src/core/errors.js';
 import type { ErrorBody, ErrorCode } from '../../src/protocol/api.js';
+import { type ParseProblem, problemOf } from '../../src/protocol/parse.js';
 
 const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   invalid_request: 400,
@@ -49,36 +50,12 @@ export function errorBody(code: ErrorCode, message: string, path?: string): Erro
   return { error: path === undefined ? { code, message } : { code, message, path } };
 }
 
-type Issue = z.core.$ZodIssue;
-
-/** Unions report "no branch matched" at the union; the deepest branch issue names the bad field. */
-function deepestIssue(issue: Issue): Issue {
-  if (issue.code !== 'invalid_union' || issue.errors.length === 0) return issue;
-  let best: Issue = issue;
-  for (const branch of issue.errors) {
-    for (const inner of branch) {
-      const candidate = deepestIssue({ ...inner, path: [...issue.path, ...inner.path] } as Issue);
-      if (candidate.path.length > best.path.length) best = candidate;
-    }
-  }
-  return best;
-}
-
-/** `spec.container.ports.0.in`; an unknown key is named as part of the path. */
-export function issuePath(issue: Issue): string {
-  const path = issue.path.map(String);
-  if (issue.code === 'unrecognized_keys' && issue.keys[0] !== undefined) path.push(issue.keys[0]);
-  return path.join('.');
-}
-
-export function fromZodError(error: z.ZodError, prefix = 'body'): HttpError {
-  const first = error.issues[0];
-  if (!first) return new HttpError(400, 'invalid_request', `invalid ${prefix}`);
-  const issue = deepestIssue(first);
-  const path = issuePath(issue);
-  const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more problem(s))` : '';
-  const message = `${path || prefix}: ${issue.message}${more}`;
-  return new HttpError(400, 'invalid_request', message, path || undefined);
+/** A 400 naming the first bad field: `spec.container.ports.0.in: expected a number, got "80"`. */
+export function badRequest(problem: ParseProblem, prefix = 'body'): HttpError {
+  if (problem.count === 0) return new HttpError(400, 'invalid_request', `invalid ${prefix}`);
+  const more = problem.count > 1 ? ` (and ${problem.count - 1} more problem(s))` : '';
+  const message = `${problem.path || prefix}: ${problem.message}${more}`;
+  return new HttpError(400, 'invalid_request', message, problem.path || undefined);
 }
 
 const DOCKER_CONNECT_ERRORS = new Set([
@@ -124,7 +101,7 @@ export function toErrorResponse(error: unknown): ErrorResponse {
       unexpected: error.code === 'internal',
     };
   }
-  if (error instanceof z.ZodError) return toErrorResponse(fromZodError(error));
+  if (error instanceof z.ZodError) return toErrorResponse(badRequest(problemOf(error)));
   if (isDockerConnectionError(error)) {
     return {
       status: 503,

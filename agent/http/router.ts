@@ -14,6 +14,10 @@ export interface RouteContext {
   params: Record<string, string>;
   /** Path without the query string. */
   path: string;
+  /** The query string's parameters. */
+  query: URLSearchParams;
+  /** Id of the API key the request authenticated with (see agent/auth). */
+  keyId: string;
 }
 
 export type RouteHandler = (context: RouteContext) => Promise<void> | void;

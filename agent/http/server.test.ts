@@ -26,7 +26,6 @@ import type { JobService, ProgressSink } from '../jobs/service.js';
 import { type AgentServer, createAgentServer } from './server.js';
 
 const KEY = issueKey();
-const FAST = { N: 2 ** 10, r: 8, p: 1, keyLength: 32 };
 
 function spec(name = 'web'): JobSpec {
   return testSpec(
@@ -142,7 +141,7 @@ beforeEach(async () => {
   });
   server = createAgentServer({
     service,
-    verifier: KeyVerifier.forKey(KEY, { params: FAST }),
+    verifier: KeyVerifier.forKey(KEY),
     logger: pino({ level: 'debug' }, sink),
     agentVersion: '9.9.9',
     streamHeaderDelayMs: 50,
@@ -255,13 +254,15 @@ describe('authentication', () => {
     expect(response.headers.get('x-dokkup-agent-version')).toBe('9.9.9');
   });
 
-  it('answers 429 with Retry-After after 10 wrong keys from one address, even for the right key', async () => {
+  it('answers 429 with Retry-After after 10 wrong keys from one address, yet serves the right key from it', async () => {
     for (let i = 0; i < 10; i++) expect((await call(routes.info, { key: `wrong-${i}` })).status).toBe(401);
-    const throttled = await call(routes.info);
+    const throttled = await call(routes.info, { key: 'wrong-again' });
     expect(throttled.status).toBe(429);
     expect(Number(throttled.headers.get('retry-after'))).toBeGreaterThan(0);
     expectError(throttled, 'unauthorized');
     expect(service.calls).toEqual([]);
+    // Behind a TLS proxy every operator shares one address: the right key is never locked out.
+    expect((await call(routes.info)).status).toBe(200);
   });
 
   it('never writes the key to the log', async () => {

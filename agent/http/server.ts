@@ -3,8 +3,10 @@
  * ones in `src/protocol/api.ts`; every route but the health probe needs the node's key.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
+import type { z } from 'zod';
 import {
   DeployRequestSchema,
   LEASE_HEADER,
@@ -20,24 +22,39 @@ import {
   routes,
   StopRequestSchema,
 } from '../../src/protocol/api.js';
+import type { AuditEntry, AuditList } from '../../src/protocol/audit.js';
 import { JOB_NAME_PATTERN } from '../../src/protocol/job.js';
+import type { AuditQuery } from '../audit/audit-log.js';
+import { type AuditNote, auditEntryOf, newNote, parseAuditQuery } from '../audit/entries.js';
 import type { AuthOutcome } from '../auth/verifier.js';
-import type { JobService, ProgressSink } from '../jobs/service.js';
+import type { DeployOptions, JobService, OperationHooks, ProgressSink } from '../jobs/service.js';
 import { type LeaseChange, LeaseTable } from '../leases/lease-table.js';
+import type { CertificatePair } from '../tls/certificate.js';
 import { readJson } from './body.js';
 import { HttpError, toErrorResponse } from './errors.js';
 import { streamOperation } from './ndjson.js';
 import { sendError, sendJson } from './respond.js';
 import { type RouteContext, Router } from './router.js';
+import { createTlsServer, tlsServerOptions } from './tls.js';
 
 /** What the server needs from the key check (`KeyVerifier` from `agent/auth`). */
 export interface RequestAuthorizer {
   authorize(req: IncomingMessage): Promise<AuthOutcome>;
 }
 
+/** Where operations are recorded (`AuditLog` from agent/audit). */
+export interface AuditSink {
+  append(entry: AuditEntry): Promise<void>;
+  read(query: AuditQuery): Promise<AuditList>;
+}
+
 export interface AgentServerOptions {
   service: JobService;
   verifier: RequestAuthorizer;
+  /** Without one, nothing is recorded and `GET /v1/audit` answers 404. */
+  audit?: AuditSink;
+  /** Clock for audit times (default `Date.now`). */
+  now?: () => number;
   logger: Logger;
   agentVersion: string;
   /** Default `MAX_BODY_BYTES`. */
@@ -46,8 +63,10 @@ export interface AgentServerOptions {
   streamHeaderDelayMs?: number;
   /** The jobs' leases (default: a table of this server's own). */
   leases?: LeaseTable;
-  /** Told of every lease taken, renewed, given back or broken (the log; the audit log once there). */
+  /** Told of every lease taken, renewed, given back or broken (besides the log and the audit log). */
   onLeaseChange?: (change: LeaseChange) => void;
+  /** Serve HTTPS (and WSS) with this certificate; without it, plain HTTP (`--insecure-http`). */
+  tls?: CertificatePair;
 }
 
 export interface AgentServer extends Server {
@@ -57,12 +76,23 @@ export interface AgentServer extends Server {
   beginShutdown(): void;
   /** Resolves true once no operation runs, or false when `timeoutMs` passed first. */
   waitForOperations(timeoutMs: number): Promise<boolean>;
+  /** True when it serves HTTPS. */
+  readonly tls: boolean;
+  /**
+   * Serves this certificate to new connections from now on (a reload); open connections keep
+   * theirs. Throws when the pair is unusable (the old one stays) or the server is plain HTTP.
+   */
+  setCertificate(pair: CertificatePair): void;
 }
 
 const HEALTH_BODY = JSON.stringify({ ok: true });
 
+/** Records an operation's result in the audit log (awaited) and hands it back. */
+type Settle = (result: OperationResult) => Promise<OperationResult>;
+
 export function createAgentServer(options: AgentServerOptions): AgentServer {
   const { service, verifier, logger, agentVersion } = options;
+  const now = options.now ?? Date.now;
   const maxBody = options.maxBodyBytes ?? MAX_BODY_BYTES;
   const leases = options.leases ?? new LeaseTable();
   const leaseChanged = (change: LeaseChange | null) => {
@@ -98,6 +128,79 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
         logger.error({ err: error, path: context.path }, 'operation threw instead of reporting a result'),
     });
 
+  /** The request's JSON body; a client gone before its end is a 400 like any bad body, not a crash. */
+  const body = <T extends z.ZodType>(req: IncomingMessage, schema: T): Promise<z.infer<T>> =>
+    readJson(req, schema, maxBody).catch((error: unknown) => {
+      if (clientWentAway(error) || req.readableAborted) {
+        logger.debug(
+          { path: req.url, remote: req.socket.remoteAddress },
+          'client went away before its request body ended',
+        );
+        throw new HttpError(400, 'invalid_request', 'client closed the request before its body ended');
+      }
+      throw error;
+    });
+
+  /** Appends the entry for `note`; a log that cannot be written is an error in the agent's log, not the client's. */
+  const record = async (context: RouteContext, note: AuditNote, started: number): Promise<void> => {
+    if (!options.audit) return;
+    const origin = { remote: context.req.socket.remoteAddress ?? null, keyId: context.keyId };
+    try {
+      await options.audit.append(auditEntryOf(note, origin, started, now()));
+    } catch (error) {
+      logger.error(
+        { error: (error as Error).message, operation: note.operation, job: note.job },
+        'cannot write the audit log',
+      );
+    }
+  };
+
+  /**
+   * Records an operation in the audit log whatever becomes of it; the entry is on disk before the
+   * client sees the result (the done line) or the refusal.
+   */
+  const audited =
+    (
+      kind: AuditNote['operation'],
+      handler: (context: RouteContext, note: AuditNote, settle: Settle) => Promise<void>,
+    ) =>
+    async (context: RouteContext): Promise<void> => {
+      const note = newNote(kind, null);
+      const started = now();
+      let recorded = false;
+      const settle: Settle = async (result) => {
+        note.result = result;
+        recorded = true;
+        await record(context, note, started);
+        return result;
+      };
+      try {
+        await handler(context, note, settle);
+      } catch (error) {
+        const { status, body } = toErrorResponse(error);
+        note.refusal = { status, error: body.error };
+        if (!recorded) await record(context, note, started);
+        throw error;
+      }
+      if (recorded || note.skip) return;
+      // A short change answered in one response (a promotion, a lease): done.
+      if (note.done) {
+        await record(context, note, started);
+        return;
+      }
+      // An operation that threw after its stream started (answered with a failed done line).
+      note.refusal = {
+        status: 500,
+        error: { code: 'internal', message: 'the operation failed unexpectedly' },
+      };
+      await record(context, note, started);
+    };
+  const hooksOf = (note: AuditNote): OperationHooks => ({
+    onPlan: (plan) => {
+      note.plan = plan;
+    },
+  });
+
   const router = new Router()
     .get(routes.info, async ({ res }) => sendJson(res, 200, await service.info()))
     .get(routes.jobs, async ({ res }) => {
@@ -112,60 +215,120 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
     .get(namedRoute(routes.history), async ({ res, params }) =>
       sendJson(res, 200, await service.history(jobName(params))),
     )
-    .post(namedRoute(routes.plan), async ({ req, res, params }) => {
-      const name = jobName(params);
-      const body = await readJson(req, PlanRequestSchema, maxBody);
-      if (body.operation === 'deploy') assertSameJob(name, body.spec.name);
-      sendJson(res, 200, await service.plan(name, body));
+    .get(routes.audit, async ({ res, query }) => {
+      if (!options.audit) throw new HttpError(404, 'not_found', 'this agent keeps no audit log');
+      sendJson(res, 200, await options.audit.read(parseAuditQuery(query, now())));
     })
-    .post(namedRoute(routes.deploy), async (context) => {
-      const name = jobName(context.params);
-      const { spec, canary } = await readJson(context.req, DeployRequestSchema, maxBody);
-      assertSameJob(name, spec.name);
-      leaseCheck(context, name);
-      await operation(context, (progress) =>
-        service.deploy(spec, progress, canary === undefined ? {} : { canary }),
-      );
+    .post(namedRoute(routes.plan), async (context) => {
+      const { req, res, params } = context;
+      const started = now();
+      try {
+        const name = jobName(params);
+        const planRequest = await body(req, PlanRequestSchema);
+        if (planRequest.operation === 'deploy') assertSameJob(name, planRequest.spec.name);
+        sendJson(res, 200, await service.plan(name, planRequest));
+      } catch (error) {
+        // A plan changes nothing, but one the agent refuses (its policy, a bad spec) is an attempt.
+        const refusal = toErrorResponse(error);
+        if (refusal.status < 500) {
+          const note = newNote('plan', JOB_NAME_PATTERN.test(params['name'] ?? '') ? params['name']! : null);
+          note.refusal = { status: refusal.status, error: refusal.body.error };
+          await record(context, note, started);
+        }
+        throw error;
+      }
     })
-    .post(namedRoute(routes.rollback), async (context) => {
-      const name = jobName(context.params);
-      const { to } = await readJson(context.req, RollbackRequestSchema, maxBody);
-      leaseCheck(context, name);
-      await operation(context, (progress) => service.rollback(name, to, progress));
-    })
-    .post(namedRoute(routes.stop), async (context) => {
-      const name = jobName(context.params);
-      const { purge } = await readJson(context.req, StopRequestSchema, maxBody);
-      leaseCheck(context, name);
-      await operation(context, (progress) => service.stop(name, purge, progress));
-    })
-    .post(namedRoute(routes.promote), async (context) => {
-      const name = jobName(context.params);
-      const { version } = await readJson(context.req, PromoteRequestSchema, maxBody);
-      leaseCheck(context, name);
-      sendJson(context.res, 200, await service.promote(name, version));
-    })
+    .post(
+      namedRoute(routes.deploy),
+      audited('deploy', async (context, note, settle) => {
+        const name = jobName(context.params);
+        note.job = name;
+        const { spec, canary } = await body(context.req, DeployRequestSchema);
+        assertSameJob(name, spec.name);
+        leaseCheck(context, name);
+        const deployOptions: DeployOptions = canary === undefined ? {} : { canary };
+        await operation(context, async (progress) =>
+          settle(await service.deploy(spec, progress, hooksOf(note), deployOptions)),
+        );
+      }),
+    )
+    .post(
+      namedRoute(routes.rollback),
+      audited('rollback', async (context, note, settle) => {
+        const name = jobName(context.params);
+        note.job = name;
+        const { to } = await body(context.req, RollbackRequestSchema);
+        leaseCheck(context, name);
+        await operation(context, async (progress) =>
+          settle(await service.rollback(name, to, progress, hooksOf(note))),
+        );
+      }),
+    )
+    .post(
+      namedRoute(routes.stop),
+      audited('stop', async (context, note, settle) => {
+        const name = jobName(context.params);
+        note.job = name;
+        const { purge } = await body(context.req, StopRequestSchema);
+        if (purge) note.operation = 'purge';
+        leaseCheck(context, name);
+        await operation(context, async (progress) =>
+          settle(await service.stop(name, purge, progress, hooksOf(note))),
+        );
+      }),
+    )
+    .post(
+      namedRoute(routes.promote),
+      audited('promote', async (context, note) => {
+        const name = jobName(context.params);
+        note.job = name;
+        const { version } = await body(context.req, PromoteRequestSchema);
+        note.versionTo = version;
+        leaseCheck(context, name);
+        const promoted = await service.promote(name, version);
+        note.done = {
+          message: promoted.promoted
+            ? `canary ${version} promoted`
+            : `no canary of ${version} on this node: nothing to promote`,
+        };
+        sendJson(context.res, 200, promoted);
+      }),
+    )
     .get(namedRoute(routes.lease), (context) => {
       const name = jobName(context.params);
       sendJson(context.res, 200, leaseState(name, leaseIdOf(context.req)));
     })
-    .put(namedRoute(routes.lease), async (context) => {
-      const name = jobName(context.params);
-      const { renew, ...request } = await readJson(context.req, LeaseRequestSchema, maxBody);
-      leaseChanged(leases.acquire(name, request, renew ?? false));
-      sendJson(context.res, 200, leaseState(name, request.id));
-    })
-    .post(namedRoute(routes.leaseRelease), async (context) => {
-      const name = jobName(context.params);
-      const request = await readJson(context.req, LeaseReleaseSchema, maxBody);
-      const change = leases.release(name, request);
-      leaseChanged(change);
-      sendJson(context.res, 200, {
-        job: name,
-        released: change?.lease ?? null,
-        broken: change?.kind === 'broken',
-      });
-    });
+    .put(
+      namedRoute(routes.lease),
+      audited('lease', async (context, note) => {
+        const name = jobName(context.params);
+        note.job = name;
+        const { renew, ...request } = await body(context.req, LeaseRequestSchema);
+        leaseChanged(leases.acquire(name, request, renew ?? false));
+        // Taking and renewing one's lease is the routine of every rollout (whose changes have
+        // entries of their own): only a refusal (another operator's lease, a lost one) is recorded.
+        note.skip = true;
+        sendJson(context.res, 200, leaseState(name, request.id));
+      }),
+    )
+    .post(
+      namedRoute(routes.leaseRelease),
+      audited('lease-break', async (context, note) => {
+        const name = jobName(context.params);
+        note.job = name;
+        const request = await body(context.req, LeaseReleaseSchema);
+        const change = leases.release(name, request);
+        leaseChanged(change);
+        // A holder giving its lease back is routine; breaking another's (`lock release`) is not.
+        if (change?.kind === 'broken') note.done = { message: leaseMessage(change) };
+        else note.skip = true;
+        sendJson(context.res, 200, {
+          job: name,
+          released: change?.lease ?? null,
+          broken: change?.kind === 'broken',
+        });
+      }),
+    );
 
   function leaseState(job: string, id: string | undefined): LeaseState {
     return { job, lease: leases.get(job), held: leases.holds(job, id) };
@@ -187,25 +350,30 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
       res.end(req.method === 'HEAD' ? undefined : HEALTH_BODY);
       return;
     }
-    // Authentication comes before routing so that strangers cannot map the API.
+    // Authentication comes before routing so that strangers cannot map the API. A refusal is
+    // answered straight away (no exception, no stack): a flood of wrong keys costs little.
     const auth = await verifier.authorize(req);
     if (!auth.ok) {
       if (auth.reason === 'throttled') {
-        throw new HttpError(
+        sendError(
+          res,
           429,
           'unauthorized',
           `too many wrong keys from this address; try again in ${auth.retryAfterSeconds}s`,
-          undefined,
-          { 'Retry-After': String(auth.retryAfterSeconds) },
+          {
+            'Retry-After': String(auth.retryAfterSeconds),
+          },
+        );
+      } else {
+        sendError(
+          res,
+          401,
+          'unauthorized',
+          auth.reason === 'missing' ? 'missing Authorization: Bearer <key> header' : 'wrong API key',
+          { 'WWW-Authenticate': 'Bearer' },
         );
       }
-      throw new HttpError(
-        401,
-        'unauthorized',
-        auth.reason === 'missing' ? 'missing Authorization: Bearer <key> header' : 'wrong API key',
-        undefined,
-        { 'WWW-Authenticate': 'Bearer' },
-      );
+      return;
     }
     res.setHeader('X-Dokkup-Agent-Version', agentVersion);
     const match = router.match(req.method ?? '', path);
@@ -222,50 +390,60 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
         },
       );
     }
-    await match.handler({ req, res, params: match.params, path });
+    const query = new URL(req.url ?? '/', 'http://agent').searchParams;
+    await match.handler({ req, res, params: match.params, path, query, keyId: auth.keyId });
   }
 
-  const server = createServer(
-    {
-      noDelay: true,
-      // Bounds for slow or stalled clients (the body limit bounds memory, these bound time).
-      headersTimeout: 20_000,
-      requestTimeout: 60_000,
-    },
-    (req, res) => {
-      const started = performance.now();
-      const path = (req.url ?? '/').split('?')[0] ?? '/';
-      let logged = false;
-      const accessLog = (aborted: boolean) => {
-        if (logged) return;
-        logged = true;
-        const entry = {
-          method: req.method,
-          path,
-          status: res.statusCode,
-          ms: Math.round((performance.now() - started) * 10) / 10,
-          remote: req.socket.remoteAddress,
-          ...(aborted ? { aborted: true } : {}),
-        };
-        if (path === routes.health) logger.debug(entry, 'request');
-        else logger.info(entry, 'request');
+  const serverOptions = {
+    noDelay: true,
+    // Bounds for slow or stalled clients (the body limit bounds memory, these bound time).
+    headersTimeout: 20_000,
+    requestTimeout: 60_000,
+  };
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    const started = performance.now();
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    let logged = false;
+    const accessLog = (aborted: boolean) => {
+      if (logged) return;
+      logged = true;
+      const entry = {
+        method: req.method,
+        path,
+        status: res.statusCode,
+        ms: Math.round((performance.now() - started) * 10) / 10,
+        remote: req.socket.remoteAddress,
+        ...(aborted ? { aborted: true } : {}),
       };
-      res.once('finish', () => accessLog(false));
-      res.once('close', () => accessLog(!res.writableFinished));
-      handle(req, res, path).catch((error: unknown) => {
-        const response = toErrorResponse(error);
-        if (response.unexpected) logger.error({ err: error, method: req.method, path }, 'request failed');
-        if (res.headersSent) {
-          // Nothing sane can be appended to a response already under way: cut it short.
-          res.destroy();
-          return;
-        }
-        const headers =
-          response.status === 413 ? { ...response.headers, Connection: 'close' } : response.headers;
-        sendJson(res, response.status, response.body, headers);
-      });
-    },
-  ) as AgentServer;
+      if (path === routes.health) logger.debug(entry, 'request');
+      else logger.info(entry, 'request');
+    };
+    res.once('finish', () => accessLog(false));
+    res.once('close', () => accessLog(!res.writableFinished));
+    handle(req, res, path).catch((error: unknown) => {
+      const response = toErrorResponse(error);
+      if (response.unexpected) logger.error({ err: error, method: req.method, path }, 'request failed');
+      if (res.headersSent) {
+        // Nothing sane can be appended to a response already under way: cut it short.
+        res.destroy();
+        return;
+      }
+      const headers =
+        response.status === 413 ? { ...response.headers, Connection: 'close' } : response.headers;
+      sendJson(res, response.status, response.body, headers);
+    });
+  };
+  const tlsServer: HttpsServer | undefined = options.tls
+    ? createTlsServer(serverOptions, options.tls, onRequest)
+    : undefined;
+  // An https.Server is an http.Server in all that matters here (listen, close, connections).
+  const server = (tlsServer ?? createServer(serverOptions, onRequest)) as unknown as AgentServer;
+
+  Object.defineProperty(server, 'tls', { value: tlsServer !== undefined });
+  server.setCertificate = (pair) => {
+    if (!tlsServer) throw new Error('this agent serves plain HTTP (--insecure-http): no certificate to set');
+    tlsServer.setSecureContext(tlsServerOptions(pair));
+  };
 
   Object.defineProperty(server, 'activeOperations', { get: () => activeOperations });
   server.beginShutdown = () => {
@@ -295,6 +473,12 @@ function namedRoute(build: (name: string) => string): string {
   return build(placeholder).replace(placeholder, ':name');
 }
 
+/** The error a request stream emits when its client disconnects mid-body (`aborted`, ECONNRESET). */
+function clientWentAway(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as NodeJS.ErrnoException;
+  return code === 'ECONNRESET' || message === 'aborted';
+}
+
 function jobName(params: Record<string, string>): string {
   const name = params['name'] ?? '';
   if (!JOB_NAME_PATTERN.test(name)) {
@@ -306,6 +490,13 @@ function jobName(params: Record<string, string>): string {
     );
   }
   return name;
+}
+
+/** A lease change in the audit log's words: what happened and to whose lease. */
+function leaseMessage(change: LeaseChange): string {
+  const { operator, host, command, acquiredAt } = change.lease;
+  const holder = `${operator}@${host} (${command})`;
+  return `${change.kind === 'broken' ? 'broke' : change.kind} the lease of ${holder}, taken ${acquiredAt}`;
 }
 
 /** The `Dokkup-Lease` header: the caller's lease id, checked like any input. */

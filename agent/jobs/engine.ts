@@ -29,7 +29,13 @@ import { Executor } from './executor.js';
 import { observe } from './observe.js';
 import { OperationEnvelope } from './operation.js';
 import { JobQueries } from './queries.js';
-import type { DeployOptions, JobService, OperationListener, ProgressSink } from './service.js';
+import type {
+  DeployOptions,
+  JobService,
+  OperationHooks,
+  OperationListener,
+  ProgressSink,
+} from './service.js';
 
 export interface JobEngineOptions {
   runtime: ContainerRuntime;
@@ -133,7 +139,7 @@ export class JobEngine implements JobService {
   private async planOf(job: string, request: PlanRequest): Promise<Plan> {
     const obs = await observe(this.runtime, this.store, job);
     if (request.operation === 'deploy') {
-      this.executor.checkPolicy(request.spec, 'spec.');
+      await this.executor.checkPolicy(request.spec, 'spec.');
       if (request.spec.name !== job)
         throw new DokkupError('invalid_request', 'spec.name does not match the job in the path', 'spec.name');
       const plan = planDeploy(obs, request.spec, specVersion(request.spec)).plan;
@@ -153,31 +159,57 @@ export class JobEngine implements JobService {
   // -------------------------------------------------------------------------------------------
   // Operations
 
-  deploy(spec: JobSpec, progress: ProgressSink, options: DeployOptions = {}): Promise<OperationResult> {
-    return this.envelope.run(spec.name, 'deploy', progress, async (report, planned, marks) => {
-      const version = specVersion(spec);
-      let pulledImageId: string | null | undefined;
-      if (spec.container.pull === 'always') {
-        await this.executor.pull(spec.container.image, report);
-        pulledImageId = await this.runtime.imageId(spec.container.image);
-      }
-      const obs = await observe(this.runtime, this.store, spec.name);
-      const exec = planDeploy(obs, spec, version, pulledImageId);
-      planned(exec.plan);
-      return this.executor.execute(exec, obs, report, marks, options);
-    });
+  /** Rejects (a plain 400) before anything runs when the policy refuses the spec; see `JobService`. */
+  deploy(
+    spec: JobSpec,
+    progress: ProgressSink,
+    hooks?: OperationHooks,
+    options: DeployOptions = {},
+  ): Promise<OperationResult> {
+    // Before the lock, the pull and the plan: a refused spec creates nothing, not even an image.
+    const precheck = () => this.executor.checkPolicy(spec, 'spec.');
+    return this.envelope.run(
+      spec.name,
+      'deploy',
+      progress,
+      async (report, planned, marks) => {
+        const version = specVersion(spec);
+        let pulledImageId: string | null | undefined;
+        if (spec.container.pull === 'always') {
+          await this.executor.pull(spec.container.image, report);
+          pulledImageId = await this.runtime.imageId(spec.container.image);
+        }
+        const obs = await observe(this.runtime, this.store, spec.name);
+        const exec = planDeploy(obs, spec, version, pulledImageId);
+        planned(exec.plan);
+        return this.executor.execute(exec, obs, report, marks, options);
+      },
+      hooks,
+      precheck,
+    );
   }
 
-  rollback(job: string, to: string | undefined, progress: ProgressSink): Promise<OperationResult> {
-    return this.envelope.run(job, 'rollback', progress, async (report, planned, marks) => {
-      const obs = await observe(this.runtime, this.store, job);
-      const exec = planRollback(obs, to);
-      planned(exec.plan);
-      if (!exec.spec) {
-        throw new DokkupError('nothing_to_rollback', exec.plan.warnings[0] ?? 'nothing to roll back to');
-      }
-      return this.executor.execute(exec as ExecutionPlan, obs, report, marks);
-    });
+  rollback(
+    job: string,
+    to: string | undefined,
+    progress: ProgressSink,
+    hooks?: OperationHooks,
+  ): Promise<OperationResult> {
+    return this.envelope.run(
+      job,
+      'rollback',
+      progress,
+      async (report, planned, marks) => {
+        const obs = await observe(this.runtime, this.store, job);
+        const exec = planRollback(obs, to);
+        planned(exec.plan);
+        if (!exec.spec) {
+          throw new DokkupError('nothing_to_rollback', exec.plan.warnings[0] ?? 'nothing to roll back to');
+        }
+        return this.executor.execute(exec as ExecutionPlan, obs, report, marks);
+      },
+      hooks,
+    );
   }
 
   /** Clears the canary mark of `version`; refused when the node's canary is another version. */
@@ -198,12 +230,23 @@ export class JobEngine implements JobService {
     });
   }
 
-  stop(job: string, purge: boolean, progress: ProgressSink): Promise<OperationResult> {
-    return this.envelope.run(job, 'stop', progress, async (report, planned) => {
-      const obs = await observe(this.runtime, this.store, job);
-      const exec = planStop(obs, purge);
-      planned(exec.plan);
-      return this.executor.stop(exec, job, purge, report);
-    });
+  stop(
+    job: string,
+    purge: boolean,
+    progress: ProgressSink,
+    hooks?: OperationHooks,
+  ): Promise<OperationResult> {
+    return this.envelope.run(
+      job,
+      'stop',
+      progress,
+      async (report, planned) => {
+        const obs = await observe(this.runtime, this.store, job);
+        const exec = planStop(obs, purge);
+        planned(exec.plan);
+        return this.executor.stop(exec, job, purge, report);
+      },
+      hooks,
+    );
   }
 }

@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LABEL_VERSION } from '../../src/core/labels.js';
+import { DEFAULT_POLICY } from '../../src/core/policy.js';
 import { testSpec } from '../../src/core/spec.fixture.js';
 import { specVersion } from '../../src/core/version.js';
 import type { ContainerSpec, JobSpec } from '../../src/protocol/job.js';
@@ -415,13 +416,13 @@ describe('the job lock and the policy, through the real engine', () => {
   });
 
   it('a rollback to a version the tightened policy now refuses creates nothing', async () => {
-    const r = rig({ policy: { allowHostBinds: true } });
+    const r = rig({ policy: { ...DEFAULT_POLICY, allowHostBinds: true } });
     const risky = web('web:v1', 2, { volumes: ['/var/run/docker.sock:/var/run/docker.sock'] });
     await r.deploy(risky);
     await r.deploy(web('web:v2', 2));
     const before = r.ids();
     const history = await r.engine.history('demo');
-    const tight = r.restart({ allowHostBinds: false });
+    const tight = r.restart(DEFAULT_POLICY);
     const plan = await tight.plan('demo', { operation: 'rollback' });
     expect(plan).toMatchObject({ action: 'rollback', versionTo: specVersion(risky) });
     let created = 0;
@@ -430,7 +431,10 @@ describe('the job lock and the policy, through the real engine', () => {
     };
     const ran = await r.rollback('demo');
     expect(ran.result).toMatchObject({ ok: false, restored: true, error: { code: 'invalid_request' } });
-    expect(ran.result.message).toMatch(/control of Docker.*--allow-host-binds/);
+    expect(ran.result.message).toMatch(
+      /binds a socket.*--allow-host-binds|runtime sockets.*--allow-host-binds/,
+    );
+    expect(ran.result.error?.path).toBe('container.volumes.0');
     expect(created).toBe(0);
     expect(r.ids()).toEqual(before);
     expect(await tight.history('demo')).toEqual(history);

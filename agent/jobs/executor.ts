@@ -26,6 +26,7 @@ import { stopGraceMs } from '../../src/core/stop.js';
 import type { OperationResult, Phase, Plan, PlanAction } from '../../src/protocol/api.js';
 import type { JobSpec } from '../../src/protocol/job.js';
 import type { ContainerRuntime } from '../docker/runtime.js';
+import { hostFacts } from '../policy/host-facts.js';
 import type { JobStateStore } from '../store/job-store.js';
 import { type GateOptions, hasHealthcheck, waitHealthy } from './health-gate.js';
 import { containersOf } from './observe.js';
@@ -76,9 +77,14 @@ export class Executor {
     this.gate = { runtime: opts.runtime, now: opts.now, sleep: opts.sleep, pollMs: opts.pollMs };
   }
 
-  /** Refuses a spec this agent's policy forbids, naming the field (`prefix` + its path). */
-  checkPolicy(spec: JobSpec, prefix = ''): void {
-    const [first] = policyViolations(spec, this.opts.policy);
+  /**
+   * Refuses a spec this agent's policy forbids, naming the field (`prefix` + its path). Looks
+   * the spec's binds and networks up on the host each time: a symlink may have changed since.
+   */
+  async checkPolicy(spec: JobSpec, prefix = ''): Promise<void> {
+    const { policy } = this.opts;
+    if (policy.allowHostBinds && policy.allowHostNetwork) return;
+    const [first] = policyViolations(spec, policy, await hostFacts(spec, this.runtime));
     if (first) throw new DokkupError('invalid_request', first.message, `${prefix}${first.field}`);
   }
 
@@ -125,7 +131,7 @@ export class Executor {
     const spec = exec.spec as JobSpec;
     const version = plan.versionTo as string;
     // Rollbacks too: the policy may have been tightened since that version was deployed.
-    if (plan.changes) this.checkPolicy(spec);
+    if (plan.changes) await this.checkPolicy(spec);
 
     if (!plan.changes) {
       if (unchangedPlanCommits(obs, spec, version)) await commit();

@@ -11,7 +11,7 @@ import type { ContainerRuntime } from '../docker/runtime.js';
 import type { OperationMarks } from './executor.js';
 import { JobLocks } from './lock.js';
 import { containersOf } from './observe.js';
-import type { OperationEvent, OperationListener, ProgressSink } from './service.js';
+import type { OperationEvent, OperationHooks, OperationListener, ProgressSink } from './service.js';
 
 export type OperationKind = 'deploy' | 'rollback' | 'stop';
 
@@ -87,22 +87,64 @@ export class OperationEnvelope {
     return this.inFlight.size;
   }
 
-  /** Runs `fn` holding the job's lock (refused with `job_busy` while an operation runs). */
-  async exclusive<T>(job: string, operation: string, fn: () => Promise<T>): Promise<T> {
-    const release = this.locks.acquire(job, operation);
+  /**
+   * Runs `fn` holding the job's lock (refused with `job_busy` while an operation runs): a short
+   * change of the node's records (a promotion) that runs no containers and publishes no events.
+   * It counts as running for a drain.
+   */
+  exclusive<T>(job: string, operation: string, fn: () => Promise<T>): Promise<T> {
+    let release: () => void;
     try {
-      return await fn();
-    } finally {
-      release();
+      release = this.locks.acquire(job, operation);
+    } catch (err) {
+      return Promise.reject(err);
     }
+    const run = (async () => {
+      try {
+        return await fn();
+      } finally {
+        release();
+      }
+    })();
+    const settled = run.then(
+      () => {},
+      () => {},
+    );
+    this.inFlight.add(settled);
+    void settled.finally(() => this.inFlight.delete(settled));
+    return run;
   }
 
-  /** Lock, publish start/progress/done, turn any failure into an `ok: false` result. */
+  /**
+   * Lock, publish start/progress/done, turn any failure into an `ok: false` result. A `precheck`
+   * runs first, before the lock (it counts as running for a drain): when it throws, the
+   * operation is refused as a whole — the promise rejects and nothing else happens.
+   */
   run(
     job: string,
     operation: OperationKind,
     progress: ProgressSink,
     body: OperationBody,
+    hooks: OperationHooks = {},
+    precheck?: () => Promise<void>,
+  ): Promise<OperationResult> {
+    if (!precheck) return this.runLocked(job, operation, progress, body, hooks);
+    const run = precheck().then(() => this.runLocked(job, operation, progress, body, hooks));
+    const settled = run.then(
+      () => {},
+      () => {},
+    );
+    this.inFlight.add(settled);
+    void settled.finally(() => this.inFlight.delete(settled));
+    return run;
+  }
+
+  private runLocked(
+    job: string,
+    operation: OperationKind,
+    progress: ProgressSink,
+    body: OperationBody,
+    hooks: OperationHooks,
   ): Promise<OperationResult> {
     const { logger: log, now } = this.opts;
     let release: () => void;
@@ -136,6 +178,11 @@ export class OperationEnvelope {
           report,
           (p) => {
             plan = p;
+            try {
+              hooks.onPlan?.(p);
+            } catch {
+              // An observer must not abort the operation.
+            }
           },
           marks,
         );
@@ -195,7 +242,7 @@ export class OperationEnvelope {
       total: 0,
       restored: state.restored,
       ...(state.committed ? { committed: true } : {}),
-      error: { code: cause.code, message: cause.message },
+      error: { code: cause.code, message: cause.message, ...(cause.path ? { path: cause.path } : {}) },
     };
   }
 }

@@ -18,6 +18,12 @@ import type { JobSpec } from '../../src/protocol/job.js';
 
 export type ProgressSink = (line: ProgressLine) => void;
 
+/** What a caller may learn of an operation besides its progress (the audit log wants the plan). */
+export interface OperationHooks {
+  /** The plan the operation carries out, once it is made (not called when refused before that). */
+  onPlan?(plan: Plan): void;
+}
+
 export interface JobService {
   info(): Promise<AgentInfo>;
   listJobs(): Promise<JobList>;
@@ -26,10 +32,24 @@ export interface JobService {
   status(job: string): Promise<JobStatus>;
   history(job: string): Promise<JobHistory>;
   plan(job: string, request: PlanRequest): Promise<Plan>;
-  /** Each long operation resolves (never rejects) with its result; failures are `ok: false`. */
-  deploy(spec: JobSpec, progress: ProgressSink, options?: DeployOptions): Promise<OperationResult>;
-  rollback(job: string, to: string | undefined, progress: ProgressSink): Promise<OperationResult>;
-  stop(job: string, purge: boolean, progress: ProgressSink): Promise<OperationResult>;
+  /**
+   * Each long operation resolves with its result; failures are `ok: false`. A request refused
+   * before anything ran (the agent's policy) rejects instead, so the HTTP layer can answer it
+   * with a plain 400 naming the field, exactly like the plan.
+   */
+  deploy(
+    spec: JobSpec,
+    progress: ProgressSink,
+    hooks?: OperationHooks,
+    options?: DeployOptions,
+  ): Promise<OperationResult>;
+  rollback(
+    job: string,
+    to: string | undefined,
+    progress: ProgressSink,
+    hooks?: OperationHooks,
+  ): Promise<OperationResult>;
+  stop(job: string, purge: boolean, progress: ProgressSink, hooks?: OperationHooks): Promise<OperationResult>;
   /** Clears the node's canary mark of `version`: the canary becomes the job's own version. */
   promote(job: string, version: string): Promise<PromoteResult>;
 }

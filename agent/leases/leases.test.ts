@@ -17,7 +17,7 @@ import { LEASE_HEADER, type LeaseRequest, routes } from '../../src/protocol/api.
 import { FakeRuntime } from '../../test/fakes/container-runtime.js';
 import { createAgent } from '../app.js';
 import { issueKey, KeyVerifier } from '../auth/index.js';
-import { MemoryFeedRuntime } from '../feeds/memory-runtime.js';
+import { MemoryFeedRuntime } from '../feeds/memory-runtime.fixture.js';
 import { silentLogger } from '../logger.js';
 import { LeaseTable } from './lease-table.js';
 
@@ -224,6 +224,40 @@ describe('the agent’s lease routes', () => {
       expect(bad, path).toMatchObject({ status: 400, body: { error: { path } } });
     }
     expect(await client.lease('web')).toMatchObject({ lease: null });
+  });
+});
+
+describe('leases and promotions in the audit log', () => {
+  it('records refusals, a broken lease and a promotion, not the routine take, renewal and give-back', async () => {
+    const { client } = await startAgent();
+    await client.acquireLease('web', alice);
+    await client.acquireLease('web', { ...alice, renew: true });
+    await refusal(client.acquireLease('web', bob));
+    await refusal(client.deploy(spec, () => {}, { lease: bob.id }));
+    expect((await client.deploy(spec, () => {}, { lease: alice.id })).ok).toBe(true);
+    await client.releaseLease('web', { id: alice.id });
+    await client.acquireLease('web', bob);
+    await client.releaseLease('web', { force: true });
+    expect((await client.deploy(spec2, () => {}, { canary: true })).ok).toBe(true);
+    await client.promote('web', specVersion(spec2));
+
+    const { entries } = await client.audit();
+    expect(entries.map((e) => [e.operation, e.job, e.result, e.error?.code ?? null])).toEqual([
+      ['lease', 'web', 'refused', 'lease_held'],
+      ['deploy', 'web', 'refused', 'lease_held'],
+      ['deploy', 'web', 'ok', null],
+      ['lease-break', 'web', 'ok', null],
+      ['deploy', 'web', 'ok', null],
+      ['promote', 'web', 'ok', null],
+    ]);
+    expect(entries[0]!.error?.message).toMatch(/locked by alice@laptop/);
+    expect(entries[3]!.message).toMatch(/^broke the lease of bob@desk \(run job web\.yaml\), taken \S+Z$/);
+    expect(entries[5]).toMatchObject({
+      versionTo: specVersion(spec2),
+      message: expect.stringMatching(/promoted/),
+    });
+    // Every entry names the key that asked (never the key itself).
+    for (const entry of entries) expect(entry.keyId).toMatch(/^[0-9a-f]{12}$/);
   });
 });
 

@@ -7,6 +7,7 @@ import { readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DokkupError } from '../../src/core/errors.js';
 import { JOB_NAME_PATTERN } from '../../src/protocol/job.js';
+import { parseJson, parseValue } from '../../src/protocol/parse.js';
 import { type JobState, JobStateSchema } from '../../src/protocol/state.js';
 import {
   ensurePrivateDirectory,
@@ -40,15 +41,15 @@ export function assertJobName(job: string): void {
 
 function validateState(state: JobState): JobState {
   assertJobName(state.job);
-  const parsed = JobStateSchema.safeParse(state);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
+  const parsed = parseValue(state, JobStateSchema);
+  if (!parsed.ok) {
+    const { path, message } = parsed.problem;
     throw new DokkupError(
       'internal',
-      `refusing to store an invalid state for job ${state.job}: ${issue?.path.join('.')}: ${issue?.message}`,
+      `refusing to store an invalid state for job ${state.job}: ${path}: ${message}`,
     );
   }
-  return parsed.data;
+  return parsed.value;
 }
 
 export class FileJobStateStore implements JobStateStore {
@@ -107,20 +108,14 @@ export class FileJobStateStore implements JobStateStore {
   }
 
   private check(job: string, text: string): { state: JobState } | { problem: string } {
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (error) {
-      return { problem: `not JSON: ${(error as Error).message}` };
+    const parsed = parseJson(text, JobStateSchema);
+    if (!parsed.ok) {
+      const { kind, path, message } = parsed.problem;
+      return { problem: kind === 'syntax' ? `not JSON: ${message}` : `${path || '(root)'}: ${message}` };
     }
-    const parsed = JobStateSchema.safeParse(json);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      return { problem: `${issue?.path.join('.') || '(root)'}: ${issue?.message}` };
-    }
-    if (parsed.data.job !== job)
-      return { problem: `holds job ${JSON.stringify(parsed.data.job)}, not ${job}` };
-    return { state: parsed.data };
+    if (parsed.value.job !== job)
+      return { problem: `holds job ${JSON.stringify(parsed.value.job)}, not ${job}` };
+    return { state: parsed.value };
   }
 
   async write(state: JobState): Promise<void> {

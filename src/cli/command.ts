@@ -19,6 +19,8 @@ export interface FlagDefinition {
   valueName?: string;
   /** Left out of `--help` (still accepted). */
   hidden?: boolean;
+  /** May be given more than once (string flags): the value is then a list. */
+  isMultiple?: boolean;
 }
 
 /** One example in `--help`: a real command line and what it does. */
@@ -29,7 +31,7 @@ export interface CommandExample {
   run: string;
 }
 
-export type FlagValues = Record<string, string | boolean | number | undefined>;
+export type FlagValues = Record<string, string | boolean | number | string[] | undefined>;
 
 export interface CommandContext {
   /** Parsed flags, camelCase keys, defaults applied. */
@@ -169,6 +171,16 @@ export function optionalStringFlag(flags: FlagValues, name: string): string | un
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || value === '') throw new UsageError(`--${kebab(name)} needs a value`);
   return value;
+}
+
+/** A repeatable string flag's values (`--bind-root A --bind-root B`), empty when not given. */
+export function stringListFlag(flags: FlagValues, name: string): string[] {
+  const value = flags[name];
+  const list = value === undefined ? [] : Array.isArray(value) ? value : [value];
+  for (const item of list) {
+    if (typeof item !== 'string' || item === '') throw new UsageError(`--${kebab(name)} needs a value`);
+  }
+  return list as string[];
 }
 
 export function booleanFlag(flags: FlagValues, name: string): boolean {

@@ -13,6 +13,8 @@ import { AgentHttpError } from '../client/errors.js';
 import { checkJobAgainstInventory, type LoadedJob, loadInventoryFile, loadJobFile } from '../config/index.js';
 import { DokkupError, InputErrors, inputErrorsOf } from '../core/errors.js';
 import { exitCodeForStatuses, type NodeLabel, nodeLabel, outcomeOfStatus } from '../core/outcome.js';
+import { jsonText, terminalText } from '../core/terminal-text.js';
+import { plainHttpWarning } from '../core/trust.js';
 import type { CliNodeError, CliNodeStatus } from '../protocol/cli-json.js';
 import type { Inventory, InventoryNode } from '../protocol/inventory.js';
 import {
@@ -108,7 +110,23 @@ export async function loadJobTarget(context: CommandContext): Promise<JobTarget>
 
 export { inputErrorsOf };
 
+/** Commands that already printed the plain-HTTP warning: once per run. */
+const warnedPlainHttp = new WeakSet<CommandContext>();
+
+/**
+ * The one warning of a run about the nodes it reaches over plain HTTP beyond this machine
+ * (`http://` locations: their key travels unencrypted). Every command that contacts nodes calls it.
+ */
+export function warnPlainHttp(context: CommandContext, nodes: readonly InventoryNode[]): void {
+  if (warnedPlainHttp.has(context)) return;
+  const warning = plainHttpWarning(nodes);
+  if (!warning) return;
+  warnedPlainHttp.add(context);
+  context.io.stderr.write(`${warning}\n`);
+}
+
 export function makeCluster(context: CommandContext, nodes: readonly InventoryNode[]): Cluster {
+  warnPlainHttp(context, nodes);
   const concurrency = positiveIntFlag(context.flags, 'parallel', 10_000);
   const requestTimeoutMs = Math.round(positiveNumberFlag(context.flags, 'timeout') * 1000);
   return new Cluster(nodes, {
@@ -143,7 +161,7 @@ export function warnSkipped(out: OutputStream, results: readonly NodeResult<unkn
   for (const result of results) {
     if (result.status === 'online' || result.status === 'skipped') continue;
     out.write(
-      `Warning: ${result.node.name} is ${labelOf(result)} (${result.error?.message ?? 'no answer'}); ${what}\n`,
+      `Warning: ${result.node.name} is ${labelOf(result)} (${terminalText(result.error?.message ?? 'no answer')}); ${what}\n`,
     );
   }
 }
@@ -153,7 +171,7 @@ export function writeLines(out: OutputStream, lines: readonly string[]): void {
 }
 
 export function writeJson(out: OutputStream, document: unknown): void {
-  out.write(`${JSON.stringify(document, null, 2)}\n`);
+  out.write(`${jsonText(document, 2)}\n`);
 }
 
 export function roundMs(ms: number): number {

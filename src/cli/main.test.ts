@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SIM_KEY_ENV, type Simulator, startSimulator } from '../../test/sim/simulator.js';
+import { type Simulator, startSimulator } from '../../test/sim/simulator.js';
 import {
   CliJsonSchema,
   HistoryJsonSchema,
@@ -77,7 +77,7 @@ async function cli(
     stdout: { write: (s: string) => (stdout += s), isTTY: false },
     stderr: { write: (s: string) => (stderr += s), isTTY: false },
     stdin,
-    env: { [SIM_KEY_ENV]: sim.key, ...options.env },
+    env: { ...sim.env(), ...options.env },
     cwd: dir,
   };
   const code = await runCli(argv, { io, handleSignals: false });
@@ -338,7 +338,7 @@ describe('colour', () => {
       stdout: { write: (s: string) => (out += s), isTTY: true },
       stderr: { write: () => {}, isTTY: false },
       stdin: new PassThrough(),
-      env: { [SIM_KEY_ENV]: sim.key, ...env },
+      env: { ...sim.env(), ...env },
       cwd: dir,
     });
     await runCli(['show', 'nodes', '-i', 'healthy.yaml'], { io: io({}), handleSignals: false });

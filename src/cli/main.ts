@@ -7,6 +7,7 @@ import process from 'node:process';
 import meow, { type AnyFlag } from 'meow';
 import { inputErrorsOf } from '../core/errors.js';
 import { ExitCode } from '../core/outcome.js';
+import { terminalText } from '../core/terminal-text.js';
 import {
   COMMON_FLAGS,
   type Command,
@@ -146,6 +147,7 @@ function meowFlags(flags: Record<string, FlagDefinition>, withDefaults: boolean)
       type: flag.type,
       ...(flag.shortFlag ? { shortFlag: flag.shortFlag } : {}),
       ...(flag.aliases ? { aliases: flag.aliases } : {}),
+      ...(flag.isMultiple ? { isMultiple: true } : {}),
       ...(withDefaults && flag.default !== undefined ? { default: flag.default } : {}),
     } as AnyFlag;
   }
@@ -364,17 +366,18 @@ ${command.exitCodes ?? EXIT_CODES}`;
 function reportError(error: unknown, io: CliIO): number {
   const inputErrors = inputErrorsOf(error);
   if (inputErrors) {
-    for (const inputError of inputErrors) io.stderr.write(`${inputError.format()}\n`);
+    for (const inputError of inputErrors) io.stderr.write(`${terminalText(inputError.format())}\n`);
     return ExitCode.invalidInput;
   }
   if (error instanceof UsageError) {
     const helpFor = error.command ? `dokkup ${error.command.path.join(' ')} --help` : 'dokkup --help';
-    io.stderr.write(`dokkup: ${error.message}\nRun \`${helpFor}\` for usage.\n`);
+    io.stderr.write(`dokkup: ${terminalText(error.message)}\nRun \`${helpFor}\` for usage.\n`);
     return ExitCode.invalidInput;
   }
   const debug = (io.env['DEBUG'] ?? '').split(/[\s,]+/).some((token) => token === 'dokkup' || token === '*');
   const message = error instanceof Error ? error.message : String(error);
-  io.stderr.write(`dokkup: ${message.split('\n')[0] || 'unexpected error'}\n`);
+  // The message may be an agent's: shown, never obeyed.
+  io.stderr.write(`dokkup: ${terminalText(message.split('\n')[0] || 'unexpected error')}\n`);
   if (debug && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
   return ExitCode.failed;
 }

@@ -30,6 +30,7 @@ import {
 } from '../client/rollout.js';
 import { formatDurationMs, parseDurationMs } from '../core/duration.js';
 import { nodeLabel } from '../core/outcome.js';
+import { terminalText } from '../core/terminal-text.js';
 import { nodeList, scheduleLines } from '../core/waves.js';
 import { CLI_JSON_SCHEMA_VERSION, type OperationJson, OperationJsonSchema } from '../protocol/cli-json.js';
 import type { InventoryNode } from '../protocol/inventory.js';
@@ -131,7 +132,7 @@ export async function runOperation(
     const planned = await planRollout({ cluster, job, operation: def.operation, signal, lease });
     if (planned.refused) {
       err.write(
-        `dokkup: ${planned.refused.message} (on ${planned.refused.node.name}); nothing was changed.\n` +
+        `dokkup: ${terminalText(planned.refused.message)} (on ${planned.refused.node.name}); nothing was changed.\n` +
           `  ${commandLine(context, 'lock status job')}    shows the lease\n` +
           `  ${commandLine(context, 'lock release job')}   breaks it (if its holder is gone)\n`,
       );
@@ -162,7 +163,7 @@ export async function runOperation(
     }
     warnSkipped(err, plans, 'it will be skipped');
     if (planned.blocked && !planned.blocked.nothing) {
-      err.write(`dokkup: ${planned.blocked.message}; nothing was changed.\n`);
+      err.write(`dokkup: ${terminalText(planned.blocked.message)}; nothing was changed.\n`);
       return finish(planned.unasked());
     }
     if (!planned.needsConfirmation) {
@@ -246,15 +247,15 @@ async function carryOut(
         reporter?.note(style.bold(`${what} ${wave.index + 1}/${wave.count}: ${nodeList(wave.nodes)}`));
       },
       onNodeStart: (node) => reporter?.begin(node.name),
-      onProgress: (node, line) => reporter?.update(node.name, line.message, line.phase),
+      onProgress: (node, line) => reporter?.update(node.name, terminalText(line.message), line.phase),
       onNodeDone: (record, phase) => {
         const result = phase === 'revert' ? record.revert! : record.run!;
         if (result.status === 'online')
-          reporter?.finish(result.node.name, record.message, record.outcome !== 'failed');
+          reporter?.finish(result.node.name, terminalText(record.message), record.outcome !== 'failed');
         else
           reporter?.finish(
             result.node.name,
-            `${nodeLabel(result.status)}: ${result.error?.message ?? 'failed'}`,
+            `${nodeLabel(result.status)}: ${terminalText(result.error?.message ?? 'failed')}`,
             false,
           );
       },
@@ -288,7 +289,9 @@ function afterLines(
     );
     if (stand) lines.push(`Now: ${stand}.`);
   } else if (stop?.reason === 'lease-lost') {
-    lines.push(`The rollout stopped: the lease on ${stop.node} was lost (${stop.message}).`);
+    lines.push(
+      `The rollout stopped: the lease on ${stop.node} was lost (${terminalText(stop.message ?? '')}).`,
+    );
     if (stand) lines.push(`Now: ${stand}.`);
   } else if (result.interrupted) {
     lines.push('Interrupted: no further wave was started.');
@@ -357,7 +360,7 @@ async function promoteAfterWatch(
       ? { operation: promote, say: `The canary stayed healthy for ${formatDurationMs(ms)}: promoting it.` }
       : {
           operation: rollbackOperation(job, undefined, def.operation.policy),
-          say: `The canary is not healthy: ${verdict.node}: ${verdict.reason}. Taking it back.`,
+          say: `The canary is not healthy: ${verdict.node}: ${terminalText(verdict.reason)}. Taking it back.`,
         };
   out.write(`${style.bold(next.say)}\n`);
   const second = await planRollout({ cluster, job, operation: next.operation, signal, lease });

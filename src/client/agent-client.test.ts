@@ -323,8 +323,8 @@ describe('AgentClient long operations (NDJSON)', () => {
 });
 
 describe('baseUrlOf', () => {
-  it('adds http:// to host:port and drops trailing slashes', () => {
-    expect(baseUrlOf('192.168.0.99:8080')).toBe('http://192.168.0.99:8080');
+  it('adds https:// to host:port (no scheme means TLS) and drops trailing slashes', () => {
+    expect(baseUrlOf('192.168.0.99:8080')).toBe('https://192.168.0.99:8080');
     expect(baseUrlOf('https://lab1:8443/')).toBe('https://lab1:8443');
   });
 });

@@ -3,8 +3,10 @@
  * (deploy, rollback, stop) whose progress lines are handed to a callback as they arrive.
  *
  * Built on node:http(s) with a keep-alive agent per node so that the several calls a command
- * makes to one node (plan, then deploy) share one connection. Every request has a connect
- * timeout and a deadline; failures come out as the typed errors of `errors.ts`.
+ * makes to one node (plan, then deploy) share one connection. HTTPS connections are made by
+ * `transport.ts`, which checks the node's certificate (its pin, or its CA) before anything is
+ * sent. Every request has a connect timeout and a deadline; failures come out as the typed
+ * errors of `errors.ts`.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -42,16 +44,20 @@ import {
   routes,
   type StopRequest,
 } from '../protocol/api.js';
+import { type AuditList, AuditListSchema } from '../protocol/audit.js';
 import type { InventoryNode } from '../protocol/inventory.js';
 import type { JobSpec } from '../protocol/job.js';
+import { parseJson } from '../protocol/parse.js';
 import {
   AgentHttpError,
   AgentProtocolError,
   AgentRequestError,
   AgentUnauthorizedError,
   AgentUnreachableError,
+  AgentUntrustedError,
   isUnreachableCode,
 } from './errors.js';
+import { type NodeTrust, NotTlsError, TlsTrustError, TrustedAgent, trustOf } from './transport.js';
 
 export interface AgentClientOptions {
   /** Time allowed to open the TCP (and TLS) connection. Default 5 s. */
@@ -68,7 +74,7 @@ export interface AgentClientOptions {
    * Connection pools to use instead of the client's own (shared by many clients, e.g. one-shot
    * connections for very large fan-outs). The client then never closes them.
    */
-  sharedAgents?: { http: http.Agent; https: https.Agent };
+  sharedAgents?: { http: http.Agent; https: TrustedAgent };
 }
 
 export interface RequestOptions {
@@ -94,9 +100,9 @@ const DEFAULTS = {
 /** Largest JSON answer the client accepts: a job status of a few thousand containers fits easily. */
 const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 
-/** Turns `host:port` or `http(s)://host:port[/prefix]` into a base URL without trailing slash. */
+/** Turns `host:port` (https) or `http(s)://host:port[/prefix]` into a base URL without trailing slash. */
 export function baseUrlOf(location: string): string {
-  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(location) ? location : `http://${location}`;
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(location) ? location : `https://${location}`;
   return withScheme.replace(/\/+$/, '');
 }
 
@@ -106,6 +112,7 @@ export class AgentClient {
   private readonly transport: typeof http | typeof https;
   private readonly agent: http.Agent;
   private readonly ownsAgent: boolean;
+  private readonly trust: NodeTrust;
   private readonly options: Required<Omit<AgentClientOptions, 'userAgent' | 'sharedAgents'>> & {
     userAgent: string;
   };
@@ -114,6 +121,7 @@ export class AgentClient {
     this.node = node;
     this.url = new URL(node.baseUrl || baseUrlOf(node.location));
     this.transport = this.url.protocol === 'https:' ? https : http;
+    this.trust = trustOf(node);
     this.options = {
       connectTimeoutMs: options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
       requestTimeoutMs: options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
@@ -126,7 +134,7 @@ export class AgentClient {
     if (options.sharedAgents) this.agent = isHttps ? options.sharedAgents.https : options.sharedAgents.http;
     else {
       const agentOptions = { keepAlive: this.options.keepAlive, maxSockets: 4, maxFreeSockets: 2 };
-      this.agent = isHttps ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+      this.agent = isHttps ? new TrustedAgent(agentOptions) : new http.Agent(agentOptions);
     }
   }
 
@@ -149,6 +157,15 @@ export class AgentClient {
 
   history(job: string, options?: RequestOptions): Promise<JobHistory> {
     return this.json('GET', routes.history(job), undefined, JobHistorySchema, options);
+  }
+
+  /** The node's audit log: entries since `since` (a duration like `1h` on the agent's clock, or ISO time). */
+  audit(query: { since?: string; limit?: number } = {}, options?: RequestOptions): Promise<AuditList> {
+    const params = new URLSearchParams();
+    if (query.since !== undefined) params.set('since', query.since);
+    if (query.limit !== undefined) params.set('limit', String(query.limit));
+    const search = params.size > 0 ? `?${params}` : '';
+    return this.json('GET', `${routes.audit}${search}`, undefined, AuditListSchema, options);
   }
 
   plan(job: string, request: PlanRequest, options?: RequestOptions): Promise<Plan> {
@@ -282,7 +299,20 @@ export class AgentClient {
         return;
       }
       const basePath = this.url.pathname.replace(/\/+$/, '');
+      const isHttps = this.url.protocol === 'https:';
+      // A request destroyed before it has a connection waits for one; this ends the wait.
+      const connecting = new AbortController();
       const req = this.transport.request({
+        // Read by TrustedAgent: the certificate check before anything is written, its deadline.
+        ...(isHttps
+          ? {
+              dokkupTrust: this.trust,
+              dokkupConnectTimeoutMs: this.options.connectTimeoutMs,
+              // Bounded by the request's deadline (which aborts `connecting`), as an answer is.
+              dokkupHandshakeTimeoutMs: headersTimeoutMs,
+              dokkupConnectSignal: connecting.signal,
+            }
+          : {}),
         protocol: this.url.protocol,
         hostname: this.url.hostname.replace(/^\[|\]$/g, ''),
         port: this.url.port || (this.url.protocol === 'https:' ? 443 : 80),
@@ -298,10 +328,14 @@ export class AgentClient {
         },
       });
       let connectTimer: NodeJS.Timeout | undefined;
+      const stop = (error: NodeJS.ErrnoException) => {
+        connecting.abort(error);
+        req.destroy(error);
+      };
       const deadlineTimer = setTimeout(() => {
-        req.destroy(timeoutError('REQUEST_TIMEOUT', `no answer within ${seconds(headersTimeoutMs)}`));
+        stop(timeoutError('REQUEST_TIMEOUT', `no answer within ${seconds(headersTimeoutMs)}`));
       }, headersTimeoutMs);
-      const onAbort = () => req.destroy(Object.assign(new Error('request cancelled'), { code: 'ABORTED' }));
+      const onAbort = () => stop(Object.assign(new Error('request cancelled'), { code: 'ABORTED' }));
       signal?.addEventListener('abort', onAbort, { once: true });
       const cleanup = () => {
         clearTimeout(deadlineTimer);
@@ -340,6 +374,9 @@ export class AgentClient {
 
   private transportError(error: NodeJS.ErrnoException): AgentRequestError {
     const node = this.node.name;
+    if (error instanceof TlsTrustError)
+      return new AgentUntrustedError(node, error.message, error.presented, { cause: error });
+    if (error instanceof NotTlsError) return notTlsError(node, this.url, { cause: error });
     if (error.code === 'ABORTED') return new AgentRequestError(node, 'request cancelled', { cause: error });
     if (isUnreachableCode(error.code)) {
       const message =
@@ -493,16 +530,15 @@ export class AgentClient {
   }
 
   private parse<S extends z.ZodType>(schema: S, text: string, path: string): z.infer<S> {
-    const parsed = schema.safeParse(this.tryJson(text));
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const where = issue?.path.length ? ` at ${issue.path.join('.')}` : '';
-      throw new AgentProtocolError(
-        this.node.name,
-        `unexpected answer from ${path}${where}: ${issue?.message ?? 'invalid'} (is this a dokkup agent of a matching version?)`,
-      );
-    }
-    return parsed.data;
+    const parsed = parseJson(text, schema);
+    if (parsed.ok) return parsed.value;
+    const { kind, path: field, message } = parsed.problem;
+    const where = field ? ` at ${field}` : '';
+    const what = kind === 'syntax' ? `not JSON (${message})` : message;
+    throw new AgentProtocolError(
+      this.node.name,
+      `unexpected answer from ${path}${where}: ${what} (is this a dokkup agent of a matching version?)`,
+    );
   }
 
   private tryJson(text: string): unknown {
@@ -512,6 +548,18 @@ export class AgentClient {
       return undefined;
     }
   }
+}
+
+/**
+ * Plain HTTP where TLS was expected: since 0.4 a location without a scheme means https, so a 0.3
+ * inventory meets a plain agent here. Never a fallback: say what to write instead.
+ */
+export function notTlsError(node: string, url: URL, options?: { cause?: unknown }): AgentProtocolError {
+  return new AgentProtocolError(
+    node,
+    `${url.host} did not answer with TLS (plain HTTP?): a location without a scheme means https. For an agent that serves plain HTTP (--insecure-http, or dokkup 0.3), write location: "http://${url.host}"; better, run it with TLS and pin its certificate (fingerprint: from \`dokkup agent --fingerprint\`)`,
+    options,
+  );
 }
 
 function lostDuringOperation(node: string, cause?: unknown): AgentProtocolError {

@@ -9,7 +9,7 @@ import type { FeedEvent } from '../protocol/feeds.js';
 import type { InventoryNode } from '../protocol/inventory.js';
 import type { RequestOptions } from './agent-client.js';
 import type { Cluster } from './cluster.js';
-import { FeedSession } from './feed-session.js';
+import { FeedSession } from './feeds/session.js';
 
 export type CanaryVerdict =
   | { kind: 'healthy' }

@@ -4,12 +4,12 @@
  * aborting the signal stops dispatching new nodes while the ones in flight finish.
  */
 import http from 'node:http';
-import https from 'node:https';
 import PQueue from 'p-queue';
 import type { NodeStatus } from '../core/outcome.js';
 import type { InventoryNode } from '../protocol/inventory.js';
 import { AgentClient, type AgentClientOptions } from './agent-client.js';
 import { reachabilityOf } from './errors.js';
+import { TrustedAgent } from './transport.js';
 
 /**
  * Nodes in flight at once. Fan-out is waiting on the network, not work: at 100 ms round trip a
@@ -72,7 +72,7 @@ export class Cluster {
   readonly concurrency: number;
   private readonly keepConnections: boolean;
   private clientOptions: AgentClientOptions;
-  private sharedAgents?: { http: http.Agent; https: https.Agent };
+  private sharedAgents?: { http: http.Agent; https: TrustedAgent };
   private readonly factory: (node: InventoryNode, options: AgentClientOptions) => AgentClient;
   private readonly clients = new Map<string, AgentClient>();
 
@@ -89,7 +89,8 @@ export class Cluster {
     if (!this.keepConnections) {
       // One-shot connections from one shared pool: no per-node pool to build and tear down.
       const pool = { keepAlive: false, maxSockets: Number.POSITIVE_INFINITY };
-      this.sharedAgents = { http: new http.Agent(pool), https: new https.Agent(pool) };
+      // TLS sessions still resume across phases: they are cached per node, not per connection.
+      this.sharedAgents = { http: new http.Agent(pool), https: new TrustedAgent(pool) };
       this.clientOptions = { ...this.clientOptions, sharedAgents: this.sharedAgents };
     }
   }

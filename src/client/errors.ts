@@ -1,6 +1,6 @@
 /**
  * What can go wrong when talking to one agent, as typed errors. Each says which node status it
- * means (OFFLINE, UNAUTHORIZED, ERROR), so the fan-out classifies a failure by asking the error;
+ * means (OFFLINE, UNAUTHORIZED, UNTRUSTED, ERROR), so the fan-out classifies a failure by asking the error;
  * the faces turn statuses into labels and exit codes. Nothing here prints or exits.
  */
 import { DokkupError, type DokkupErrorCode } from '../core/errors.js';
@@ -45,6 +45,24 @@ export class AgentUnauthorizedError extends AgentRequestError {
   override readonly nodeStatus = 'unauthorized';
   constructor(node: string, message: string, options?: { cause?: unknown }) {
     super(node, message, { ...options, code: 'unauthorized' });
+  }
+}
+
+/**
+ * The agent's TLS certificate is not the one the inventory trusts (its pin, or its CA and name):
+ * the connection was closed before the request, key included, was sent. Shown as UNTRUSTED.
+ */
+export class AgentUntrustedError extends AgentRequestError {
+  override readonly name = 'AgentUntrustedError';
+  override readonly nodeStatus = 'untrusted';
+  constructor(
+    node: string,
+    message: string,
+    /** `SHA256:<hex>` of the certificate the server presented, or null. */
+    readonly presented: string | null,
+    options?: { cause?: unknown },
+  ) {
+    super(node, message, { ...options, code: 'untrusted' });
   }
 }
 

@@ -32,13 +32,13 @@ describe('parseInventoryText', () => {
         {
           name: 'lab1',
           location: '192.168.0.99:8080',
-          baseUrl: 'http://192.168.0.99:8080',
+          baseUrl: 'https://192.168.0.99:8080',
           key: 'Z6wC4goD7V2EiL4XuecTuo8jVxfvwVxs',
         },
         {
           name: 'lab2',
           location: '192.168.0.100:8080',
-          baseUrl: 'http://192.168.0.100:8080',
+          baseUrl: 'https://192.168.0.100:8080',
           key: 'EcwxaMO3kyBaKETesxInx7ga3Ti93gvI',
         },
       ],
@@ -47,11 +47,19 @@ describe('parseInventoryText', () => {
   });
 
   it('parses the example inventory with its key from the environment', async () => {
+    const fingerprint = `SHA256:${'cd'.repeat(32)}`;
     const inv = await loadInventoryFile(new URL('../../examples/inventory.yaml', import.meta.url).pathname, {
       DOKKUP_KEY_LOCAL: 'from-env',
+      DOKKUP_FINGERPRINT_LOCAL: fingerprint,
     });
     expect(inv.nodes).toEqual([
-      { name: 'local', location: '127.0.0.1:8080', baseUrl: 'http://127.0.0.1:8080', key: 'from-env' },
+      {
+        name: 'local',
+        location: '127.0.0.1:8080',
+        baseUrl: 'https://127.0.0.1:8080',
+        key: 'from-env',
+        fingerprint,
+      },
     ]);
     expect(inv.groups).toEqual({ web: ['local'] });
   });
@@ -69,6 +77,57 @@ describe('parseInventoryText', () => {
     expect(errorsOf(text, { KEY_A: 'ka', KEY_B: '' })).toHaveLength(1);
     expect(errorsOf('nodes:\n  - {name: a, location: "a:1", key: "abc${X}"}\n')).toEqual([
       'inventory.yaml:2:37 nodes[0].key: to read the key from the environment, write the whole value as ${NAME}',
+    ]);
+  });
+
+  it('pins a fingerprint (also from ${VAR}), or names a CA file relative to the inventory', async () => {
+    const hex = 'ab'.repeat(32);
+    const colons = hex.toUpperCase().match(/../g)!.join(':');
+    const text = `nodes:
+  - {name: a, location: "a:8080", key: k, fingerprint: "SHA256:${colons}"}
+  - {name: b, location: "b:8080", key: k, fingerprint: "\${FP_B}"}
+  - {name: c, location: "https://c:8443", key: k, ca: certs/ca.pem}
+  - {name: d, location: "http://d:8080", key: k}
+`;
+    const checked: string[] = [];
+    const inv = parseInventoryText(text, '/ops/inventory.yaml', { FP_B: `sha256:${hex}` }, (file) => {
+      checked.push(file);
+      return null;
+    });
+    expect(inv.nodes).toEqual([
+      { name: 'a', location: 'a:8080', baseUrl: 'https://a:8080', key: 'k', fingerprint: `SHA256:${hex}` },
+      { name: 'b', location: 'b:8080', baseUrl: 'https://b:8080', key: 'k', fingerprint: `SHA256:${hex}` },
+      { name: 'c', location: 'https://c:8443', baseUrl: 'https://c:8443', key: 'k', ca: '/ops/certs/ca.pem' },
+      { name: 'd', location: 'http://d:8080', baseUrl: 'http://d:8080', key: 'k' },
+    ]);
+    expect(checked).toEqual(['/ops/certs/ca.pem']);
+  });
+
+  it('rejects a bad fingerprint, both kinds of trust, a pin on http://, a missing variable, a bad CA file', () => {
+    const hex = 'ab'.repeat(32);
+    const text = `nodes:
+  - {name: a, location: "a:8080", key: k, fingerprint: "${hex}"}
+  - {name: b, location: "b:8080", key: k, fingerprint: "SHA256:${hex}", ca: ca.pem}
+  - {name: c, location: "http://c:8080", key: k, fingerprint: "SHA256:${hex}"}
+  - {name: d, location: "d:8080", key: k, fingerprint: "\${FP_D}"}
+  - {name: e, location: "e:8080", key: k, ca: nowhere.pem}
+`;
+    const errors = (() => {
+      try {
+        parseInventoryText(text, 'inventory.yaml', {}, (file) =>
+          file.endsWith('nowhere.pem') ? `${file}: no such file` : null,
+        );
+      } catch (err) {
+        return (err as InputErrors).errors.map((e) => e.format());
+      }
+      return [];
+    })();
+    expect(errors).toEqual([
+      `inventory.yaml:2:56 nodes[0].fingerprint: must be SHA256: and 64 hex digits, as \`dokkup agent --fingerprint\` prints it (got "${hex}")`,
+      'inventory.yaml:3:135 nodes[1].ca: give either fingerprint (pin the certificate) or ca (verify it against a CA), not both',
+      'inventory.yaml:4:63 nodes[2].fingerprint: fingerprint is for a TLS agent, but the location says http:// (plain, no certificate); write https:// or no scheme',
+      'inventory.yaml:5:56 nodes[3].fingerprint: environment variable FP_D is not set (the fingerprint of node "d" is read from it)',
+      `inventory.yaml:6:47 nodes[4].ca: ${process.cwd()}/nowhere.pem: no such file`,
     ]);
   });
 
@@ -125,10 +184,10 @@ groups:
   - {name: d, location: "c:99999", key: k}
 `;
     expect(errorsOf(text)).toEqual([
-      'inventory.yaml:2:25 nodes[0].location: unsupported scheme "ftp": expected host:port, http://host:port or https://host:port, got "ftp://a:21"',
-      'inventory.yaml:3:25 nodes[1].location: not a valid location: expected host:port, http://host:port or https://host:port, got "b"',
-      'inventory.yaml:4:25 nodes[2].location: must not hold credentials (the key goes in "key"): expected host:port, http://host:port or https://host:port, got "http://u:p@c:1"',
-      'inventory.yaml:5:25 nodes[3].location: not a valid location: expected host:port, http://host:port or https://host:port, got "c:99999"',
+      'inventory.yaml:2:25 nodes[0].location: unsupported scheme "ftp": expected host:port (https), https://host:port or http://host:port, got "ftp://a:21"',
+      'inventory.yaml:3:25 nodes[1].location: not a valid location: expected host:port (https), https://host:port or http://host:port, got "b"',
+      'inventory.yaml:4:25 nodes[2].location: must not hold credentials (the key goes in "key"): expected host:port (https), https://host:port or http://host:port, got "http://u:p@c:1"',
+      'inventory.yaml:5:25 nodes[3].location: not a valid location: expected host:port (https), https://host:port or http://host:port, got "c:99999"',
     ]);
   });
 
@@ -157,15 +216,15 @@ groups:
 
 describe('locationToBaseUrl', () => {
   it.each([
-    ['192.168.0.99:8080', 'http://192.168.0.99:8080'],
-    ['lab1.example.com:8080', 'http://lab1.example.com:8080'],
+    ['192.168.0.99:8080', 'https://192.168.0.99:8080'],
+    ['lab1.example.com:8080', 'https://lab1.example.com:8080'],
     ['http://lab1:8080', 'http://lab1:8080'],
     ['https://lab1:8443/', 'https://lab1:8443'],
     ['https://lab1', 'https://lab1'],
     ['HTTPS://Lab1:443', 'https://lab1'],
     ['https://proxy.example.com/dokkup/lab1/', 'https://proxy.example.com/dokkup/lab1'],
-    ['[::1]:8080', 'http://[::1]:8080'],
-    [' 127.0.0.1:8080 ', 'http://127.0.0.1:8080'],
+    ['[::1]:8080', 'https://[::1]:8080'],
+    [' 127.0.0.1:8080 ', 'https://127.0.0.1:8080'],
   ])('%s → %s', (location, url) => {
     expect(locationToBaseUrl(location)).toBe(url);
   });
@@ -194,6 +253,19 @@ describe('loadInventoryFile', () => {
       `${join(dir, 'inventory.yaml')}: no such file`,
     );
     await expect(loadInventoryFile(dir, {})).rejects.toThrow(`${dir}: is a directory, expected a YAML file`);
+  });
+
+  it('takes ten thousand nodes with keys and fingerprints written out (2 MiB), refuses more than 4 MiB', async () => {
+    const node = (i: number) =>
+      `  - {name: node${i}, location: "10.0.${i >> 8}.${i & 255}:8080", key: "${'k'.repeat(43)}", fingerprint: "SHA256:${'ab'.repeat(32)}"}\n`;
+    const big = join(dir, 'fleet.yaml');
+    writeFileSync(big, `nodes:\n${Array.from({ length: 10_000 }, (_, i) => node(i)).join('')}`);
+    expect((await loadInventoryFile(big, {})).nodes).toHaveLength(10_000);
+    const huge = join(dir, 'huge.yaml');
+    writeFileSync(huge, `# ${'x'.repeat(4 * 1024 * 1024)}\n`);
+    await expect(loadInventoryFile(huge, {})).rejects.toThrow(
+      `${huge}: is 4.0 MiB; inventory files are limited to 4 MiB`,
+    );
   });
 
   it('positions errors with the path it was given', async () => {

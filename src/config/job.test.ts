@@ -329,7 +329,7 @@ describe('loadJobFile', () => {
     expect(await failure(dir)).toEqual([`${dir}: is a directory, expected a YAML file`]);
     const big = join(dir, 'big.yaml');
     writeFileSync(big, `# ${'x'.repeat(MAX_FILE_BYTES)}\n`);
-    expect(await failure(big)).toEqual([`${big}: is 1.0 MiB; job and inventory files are limited to 1 MiB`]);
+    expect(await failure(big)).toEqual([`${big}: is 1.0 MiB; job files are limited to 1 MiB`]);
     const binary = join(dir, 'bin.yaml');
     writeFileSync(binary, Buffer.from([0x6e, 0x00, 0x01]));
     expect(await failure(binary)).toEqual([`${binary}: is a binary file, expected YAML text`]);

@@ -2,11 +2,26 @@
 import { readFile, stat } from 'node:fs/promises';
 import { InputError, InputErrors } from '../core/errors.js';
 
-/** Job and inventory files are small; anything bigger is a mistake (wrong file, a log, a binary). */
+/** Job files are small; anything bigger is a mistake (wrong file, a log, a binary). */
 export const MAX_FILE_BYTES = 1024 * 1024;
+/**
+ * An inventory of ten thousand nodes, each with its key and certificate fingerprint written
+ * out (about 180 bytes a node), is about 2 MiB.
+ */
+export const MAX_INVENTORY_BYTES = 4 * 1024 * 1024;
+
+export interface FileLimit {
+  bytes: number;
+  /** What the file is, for the message: `job`, `inventory`. */
+  noun: string;
+}
+
+const JOB_LIMIT: FileLimit = { bytes: MAX_FILE_BYTES, noun: 'job' };
 
 /** The file's text; throws `InputErrors` naming the file when it can't be used. */
-export async function readUserFile(path: string): Promise<string> {
+export async function readUserFile(path: string, limit: FileLimit = JOB_LIMIT): Promise<string> {
+  const tooBig = (size: number) =>
+    `is ${(size / 1024 / 1024).toFixed(1)} MiB; ${limit.noun} files are limited to ${limit.bytes / 1024 / 1024} MiB`;
   const fail = (message: string): never => {
     throw new InputErrors([new InputError(`${path}: ${message}`)]);
   };
@@ -14,7 +29,7 @@ export async function readUserFile(path: string): Promise<string> {
   try {
     const info = await stat(path);
     if (info.isDirectory()) fail('is a directory, expected a YAML file');
-    if (info.isFile() && info.size > MAX_FILE_BYTES) fail(tooBig(info.size));
+    if (info.isFile() && info.size > limit.bytes) fail(tooBig(info.size));
     bytes = await readFile(path);
   } catch (err) {
     if (err instanceof InputErrors) throw err;
@@ -25,15 +40,11 @@ export async function readUserFile(path: string): Promise<string> {
     return fail(`cannot be read: ${(err as Error).message}`);
   }
   // Pipes and devices have no size up front, so check again after reading.
-  if (bytes.length > MAX_FILE_BYTES) fail(tooBig(bytes.length));
+  if (bytes.length > limit.bytes) fail(tooBig(bytes.length));
   if (bytes.includes(0)) fail('is a binary file, expected YAML text');
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
     return fail('is not UTF-8 text');
   }
-}
-
-function tooBig(size: number): string {
-  return `is ${(size / 1024 / 1024).toFixed(1)} MiB; job and inventory files are limited to ${MAX_FILE_BYTES / 1024 / 1024} MiB`;
 }

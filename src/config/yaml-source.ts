@@ -17,6 +17,7 @@ import type { z } from 'zod';
 import { InputError, InputErrors, type SourcePosition } from '../core/errors.js';
 import { type FieldPath, formatFieldPath, SpecFieldError } from '../core/spec.js';
 import { closestName } from '../core/targets.js';
+import { describeValue, expectedText, issueMessage } from '../protocol/parse.js';
 
 export interface YamlSource {
   file: string;
@@ -168,62 +169,18 @@ export function valueAt(data: unknown, path: FieldPath): unknown {
   return cur;
 }
 
-/** `"two"`, `5`, `a list`, `a mapping`, `an empty value`. */
-export function describeValue(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  if (v === null) return 'an empty value';
-  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 37)}...` : v);
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  if (Array.isArray(v)) return 'a list';
-  if (v instanceof Uint8Array) return 'binary data';
-  if (v instanceof Date) return 'a date';
-  return 'a mapping';
-}
-
-const EXPECTED: Record<string, string> = {
-  string: 'a string',
-  number: 'a number',
-  int: 'a whole number',
-  boolean: 'true or false',
-  array: 'a list',
-  object: 'a mapping',
-  record: 'a mapping',
-  null: 'nothing',
-};
-
-/** Messages for zod's built-in issues; messages written in the schemas take precedence. */
-function issueMessage(iss: z.core.$ZodRawIssue): string | undefined {
-  switch (iss.code) {
-    case 'invalid_type':
-      if (iss.input === undefined) return 'is required';
-      return `expected ${EXPECTED[iss.expected] ?? iss.expected}, got ${describeValue(iss.input)}`;
-    case 'invalid_value': {
-      const values = iss.values.map((v) => JSON.stringify(v));
-      const close =
-        typeof iss.input === 'string'
-          ? closestName(
-              iss.input,
-              iss.values.map((v) => String(v)),
-            )
-          : undefined;
-      return (
-        `must be one of ${values.join(', ')}, got ${describeValue(iss.input)}` +
-        (close ? ` (did you mean "${close}"?)` : '')
-      );
-    }
-    case 'too_small':
-      if (iss.origin === 'array')
-        return iss.minimum === 1 ? 'must not be empty' : `must hold at least ${iss.minimum} entries`;
-      if (iss.origin === 'string') return 'must not be empty';
-      return `must be at least ${iss.minimum}`;
-    case 'too_big':
-      if (iss.origin === 'array') return `must hold at most ${iss.maximum} entries`;
-      return `must be at most ${iss.maximum}`;
-    case 'invalid_format':
-      return 'has the wrong format';
-    default:
-      return undefined;
-  }
+/**
+ * The protocol's wording of zod's issues, plus a "did you mean" for a mistyped choice: the user
+ * typed it, so the closest allowed value is worth naming.
+ */
+function friendlyIssue(iss: z.core.$ZodRawIssue): string | undefined {
+  const message = issueMessage(iss);
+  if (iss.code !== 'invalid_value' || typeof iss.input !== 'string') return message;
+  const close = closestName(
+    iss.input,
+    iss.values.map((v) => String(v)),
+  );
+  return close ? `${message} (did you mean "${close}"?)` : message;
 }
 
 /**
@@ -238,7 +195,7 @@ export function validateSource<T extends z.ZodType>(
   schema: T,
   deeperCheck?: (data: z.infer<T>) => unknown,
 ): z.infer<T> {
-  const result = schema.safeParse(src.data, { error: issueMessage });
+  const result = schema.safeParse(src.data, { error: friendlyIssue });
   if (result.success) return result.data;
   const errors = result.error.issues.flatMap((issue) => locateIssue(src, schema, issue, []));
   if (deeperCheck) {
@@ -295,9 +252,7 @@ function locateIssue(
     // The value had the right type for one of the forms: its problems are the useful ones.
     if (matching) return matching.flatMap((sub) => locateIssue(src, schema, sub, path));
     const expected = [
-      ...new Set(
-        branches.map((b) => (b[0] as z.core.$ZodIssueInvalidType).expected).map((e) => EXPECTED[e] ?? e),
-      ),
+      ...new Set(branches.map((b) => (b[0] as z.core.$ZodIssueInvalidType).expected).map(expectedText)),
     ];
     const value = valueAt(src.data, path);
     if (value === undefined) return [here(path, 'is required')];

@@ -6,11 +6,12 @@ import type { ErrorCode, LeaseInfo } from '../protocol/api.js';
 
 /**
  * Codes of errors raised on the operator's side, never sent by an agent: a wrong command line
- * (`usage`), an agent that cannot be reached (`offline`) or whose answer makes no sense
- * (`protocol`), and anything else a request ran into (`error`). The `--json` documents carry
+ * (`usage`), an agent that cannot be reached (`offline`), whose TLS certificate is not the one
+ * trusted (`untrusted`) or whose answer makes no sense (`protocol`), and anything else a request
+ * ran into (`error`). The `--json` documents carry
  * them as a node's `error.code`, beside the agents' own codes.
  */
-export type LocalErrorCode = 'usage' | 'offline' | 'protocol' | 'error';
+export type LocalErrorCode = 'usage' | 'offline' | 'untrusted' | 'protocol' | 'error';
 export type DokkupErrorCode = ErrorCode | LocalErrorCode;
 
 /**

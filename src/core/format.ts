@@ -7,7 +7,9 @@
  * `123MiB`); percentages one decimal below 100 and whole numbers from 100 (`0.3%`, `42.5%`,
  * `250%`), which stays readable and fits a narrow TUI column.
  */
+import type { AuditEntry } from '../protocol/audit.js';
 import type { ContainerStats, FeedEvent } from '../protocol/feeds.js';
+import { terminalText } from './terminal-text.js';
 
 /** The 12-character ID `docker ps` shows (an image's `sha256:` prefix dropped). */
 export function shortId(id: string): string {
@@ -111,9 +113,10 @@ export function describeContainerEvent(event: ContainerEventFacts): string {
  * `deploy started`, `done: Update successful (a -> b, 2/2 running)`. With `job`, prefixed with
  * the job's name for lists that have no job column (`web: deploy started`).
  */
+/** One line for the event; what came from the agent (names, messages) is made terminal-safe. */
 export function describeFeedEvent(event: FeedEvent, options: { job?: boolean } = {}): string {
   const text = describeEvent(event);
-  return options.job && event.job ? `${event.job}: ${text}` : text;
+  return terminalText(options.job && event.job ? `${event.job}: ${text}` : text);
 }
 
 function describeEvent(event: FeedEvent): string {
@@ -175,4 +178,31 @@ export function feedEventKind(event: FeedEvent): string {
 /** ISO-8601 UTC with milliseconds. */
 export function formatEventTime(atMs: number): string {
   return new Date(Math.floor(atMs)).toISOString();
+}
+
+/**
+ * One line for an audit entry (the TUI's Events tab): `audit: deploy web (update a -> b, 2 -> 3)
+ * failed: create_failed: … — key a1b2c3d4e5f6 from 10.0.0.5, 1.2s`. Terminal-safe.
+ */
+export function describeAuditEntry(entry: AuditEntry): string {
+  const change = (from: string | number | null, to: string | number | null) =>
+    from === null && to === null ? null : from === to ? String(to) : `${from ?? '-'} -> ${to ?? '-'}`;
+  const details = [
+    entry.action && entry.action !== entry.operation ? entry.action : null,
+    change(entry.versionFrom, entry.versionTo),
+    change(entry.countFrom, entry.countTo),
+  ].filter((d): d is string => d !== null);
+  const what = [entry.operation, entry.job].filter(Boolean).join(' ');
+  const outcome = entry.error ? `${entry.result}: ${entry.error.code}: ${entry.error.message}` : entry.result;
+  const took =
+    entry.durationMs < 1000
+      ? `${Math.round(entry.durationMs)}ms`
+      : `${(entry.durationMs / 1000).toFixed(1)}s`;
+  const who = [entry.keyId ? `key ${entry.keyId}` : null, entry.remote ? `from ${entry.remote}` : null, took]
+    .filter(Boolean)
+    .join(' ');
+  const note = entry.message ? ` (${entry.message})` : '';
+  return terminalText(
+    `audit: ${what}${details.length ? ` (${details.join(', ')})` : ''} ${outcome}${note} — ${who}`,
+  );
 }

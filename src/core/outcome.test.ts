@@ -34,9 +34,22 @@ describe('node statuses and outcomes', () => {
       'UNTOUCHED',
       'OFFLINE',
       'UNAUTHORIZED',
+      'UNTRUSTED',
       'SKIPPED',
       'DECLINED',
     ]);
+  });
+
+  it('an UNTRUSTED node (certificate not the pinned one) is red and exits 3 like an unreachable one', () => {
+    expect(toneOfLabel('UNTRUSTED')).toBe('bad');
+    expect(outcomeOfStatus('untrusted', 'certificate mismatch')).toEqual({
+      outcome: 'untrusted',
+      message: 'certificate mismatch',
+    });
+    expect(exitCodeForStatuses(['online', 'untrusted'])).toBe(3);
+    expect(exitCodeFor([{ outcome: 'succeeded' }, { outcome: 'untrusted' }])).toBe(3);
+    expect(exitCodeFor([{ outcome: 'failed' }, { outcome: 'untrusted' }])).toBe(1);
+    expect(planExitCode([{ outcome: 'untrusted', changes: false }])).toBe(3);
   });
 
   it('colours a STATUS cell from its text', () => {

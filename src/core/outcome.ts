@@ -1,6 +1,7 @@
 /**
  * What happened on a node, said the same way by every face (CLI tables, `--json`, the TUI):
- *   - a node's STATUS as one request found it (ONLINE, OFFLINE, UNAUTHORIZED, ERROR, SKIPPED);
+ *   - a node's STATUS as one request found it (ONLINE, OFFLINE, UNAUTHORIZED, UNTRUSTED, ERROR,
+ *     SKIPPED);
  *   - the OUTCOME of a command on it (succeeded, unchanged, failed, …) and its RESULT label;
  *   - the wording of an operation's result ("… (the new containers were removed)");
  *   - the exit code a set of outcomes calls for (one precedence for every command).
@@ -25,7 +26,7 @@ export type Tone = 'good' | 'warn' | 'bad' | 'muted';
  *   0   done, or nothing to do
  *   1   failed on some node, or declined at the prompt
  *   2   invalid input (files, flags, arguments)
- *   3   some nodes unreachable (OFFLINE) or UNAUTHORIZED, and nothing failed
+ *   3   some nodes unreachable (OFFLINE), UNAUTHORIZED or UNTRUSTED, and nothing failed
  *   130 interrupted (Ctrl-C)
  * `plan` follows `nomad job plan`: 0 no changes, 1 changes, 2 error (3 for unreachable nodes).
  */
@@ -58,6 +59,7 @@ export const NODE_STATUSES = {
   online: { label: 'ONLINE', tone: 'good', outcome: 'unchanged' },
   offline: { label: 'OFFLINE', tone: 'bad', outcome: 'offline' },
   unauthorized: { label: 'UNAUTHORIZED', tone: 'warn', outcome: 'unauthorized' },
+  untrusted: { label: 'UNTRUSTED', tone: 'bad', outcome: 'untrusted' },
   error: { label: 'ERROR', tone: 'bad', outcome: 'failed' },
   skipped: { label: 'SKIPPED', tone: 'muted', outcome: 'skipped' },
 } as const satisfies { readonly [S in NodeStatus]: NodeStatusMeaning };
@@ -83,6 +85,7 @@ export const OUTCOMES = {
   untouched: { label: 'UNTOUCHED', tone: 'muted', severity: 'ok' },
   offline: { label: 'OFFLINE', tone: 'bad', severity: 'unreachable' },
   unauthorized: { label: 'UNAUTHORIZED', tone: 'warn', severity: 'unreachable' },
+  untrusted: { label: 'UNTRUSTED', tone: 'bad', severity: 'unreachable' },
   skipped: { label: 'SKIPPED', tone: 'warn', severity: 'interrupted' },
   declined: { label: 'DECLINED', tone: 'warn', severity: 'failed' },
 } as const satisfies { readonly [O in Outcome]: OutcomeMeaning };
@@ -172,7 +175,7 @@ const EXIT_CODE_OF: Readonly<Record<Severity, number>> = {
 
 /**
  * The exit code of a command from its nodes' outcomes. An interruption wins, then a failure
- * (something went wrong that needs a look), then unreachable/unauthorized nodes.
+ * (something went wrong that needs a look), then unreachable/unauthorized/untrusted nodes.
  */
 export function exitCodeFor(outcomes: readonly { outcome: Outcome }[], interrupted = false): number {
   return EXIT_CODE_OF[severityOf(outcomes, interrupted)];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type JobFile, JobSpecSchema } from '../protocol/job.js';
+import { type JobFile, type JobSpec, JobSpecSchema, SubmittedJobSpecSchema } from '../protocol/job.js';
 import { InputErrors } from './errors.js';
 import { formatFieldPath, normalizeJob, parseMemoryBytes, SpecFieldError } from './spec.js';
 
@@ -339,6 +339,144 @@ describe('normalizeJob stop fields (docker-compose spelling)', () => {
       expect(JobSpecSchema.safeParse({ ...spec, container: { ...spec.container, ...bad } }).success).toBe(
         false,
       );
+    }
+  });
+});
+
+describe('the rules the agent keeps too (src/protocol/spec-rules.ts)', () => {
+  // Each: a job file the CLI refuses (field, message) and the agent's view of the same mistake.
+  const cases: [what: string, file: JobFile, field: string, message: RegExp, spec: (s: JobSpec) => void][] = [
+    [
+      'an escape in the image',
+      job({ image: 'nginx:1\u001b[2J' }),
+      'container[0].image',
+      /control characters \(found U\+001B/,
+      (s) => {
+        s.container.image = 'nginx:1\u001b[2J';
+      },
+    ],
+    [
+      'an image that is no reference',
+      job({ image: 'nginx:1?x=1' }),
+      'container[0].image',
+      /not an image reference/,
+      (s) => {
+        s.container.image = 'nginx:1?x=1';
+      },
+    ],
+    [
+      'a control character in a label name',
+      job({ labels: { 'a\u0007': 'x' } }),
+      'container[0].labels.a\u0007',
+      /U\+0007/,
+      (s) => {
+        s.container.labels = { 'a\u0007': 'x' };
+      },
+    ],
+    [
+      'NUL in an environment value',
+      job({ environment: ['A=x\u0000y'] }),
+      'container[0].environment[0]',
+      /value must not contain control characters \(found U\+0000/,
+      (s) => {
+        s.container.environment = { A: 'x\u0000y' };
+      },
+    ],
+    [
+      'NUL in a command',
+      job({ command: ['sh', 'a\u0000'] }),
+      'container[0].command[1]',
+      /U\+0000/,
+      (s) => {
+        s.container.command = ['sh', 'a\u0000'];
+      },
+    ],
+    [
+      'NUL in a health check',
+      job({ healthcheck: { test: 'true\u0000' } }),
+      'container[0].healthcheck.test',
+      /U\+0000/,
+      (s) => {
+        s.container.healthcheck = {
+          test: ['CMD-SHELL', 'true\u0000'],
+          intervalMs: null,
+          timeoutMs: null,
+          retries: null,
+          startPeriodMs: null,
+        };
+      },
+    ],
+    [
+      'a network that is no name',
+      job({ networks: ['a/b'] }),
+      'container[0].networks[0]',
+      /not a network name/,
+      (s) => {
+        s.container.networks = ['a/b'];
+      },
+    ],
+    [
+      'an unknown volume option',
+      job({ volumes: ['data:/data:exec'] }),
+      'container[0].volumes[0]',
+      /unknown volume option "exec"/,
+      (s) => {
+        s.container.volumes = ['data:/data:exec'];
+      },
+    ],
+    [
+      'a volume source that is neither a path nor a name',
+      job({ volumes: ['a b:/data'] }),
+      'container[0].volumes[0]',
+      /neither an absolute host path nor a volume name/,
+      (s) => {
+        s.container.volumes = ['a b:/data'];
+      },
+    ],
+    [
+      'an escape in a target node',
+      job({}, { group: undefined, nodes: ['n\u001b]0;x\u0007'] }),
+      'nodes[0]',
+      /control characters/,
+      (s) => {
+        s.target = { kind: 'nodes', nodes: ['n\u001b]0;x\u0007'] };
+      },
+    ],
+  ];
+
+  it.each(cases)(
+    '%s: the CLI names the field, and the agent refuses the same spec',
+    (_what, file, field, message, mutate) => {
+      const found = problems(file);
+      expect(found).toHaveLength(1);
+      expect(found[0]!.startsWith(`${field}: `), found[0]).toBe(true);
+      expect(found[0]).toMatch(message);
+      const spec = normalizeJob(job());
+      mutate(spec);
+      expect(JobSpecSchema.safeParse(spec).success).toBe(true); // the stored shape is lenient…
+      expect(SubmittedJobSpecSchema.safeParse(spec).success).toBe(false); // …a submitted spec is not
+    },
+  );
+
+  it('every spec the CLI makes passes the agent, escapes in free text but NUL included', () => {
+    for (const file of [
+      job(),
+      job({
+        command: 'sh -c \'printf "\\033[31mred\\033[0m\\n"\'',
+        environment: { CERT: '-----BEGIN-----\nabc\n-----END-----' },
+      }),
+      job({
+        volumes: ['/srv/a:/a:ro,Z', 'data:/data:nocopy', '/anon'],
+        networks: ['front', 'bridge'],
+        image: '[::1]:5000/team/app:v1.2',
+      }),
+      job({
+        image:
+          'registry.example.com:5000/a/b-c_d@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
+      }),
+    ]) {
+      const parsed = SubmittedJobSpecSchema.safeParse(normalizeJob(file));
+      expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
     }
   });
 });

@@ -8,9 +8,8 @@
  * path (`['container', 0, 'environment', 2]`); `src/config` turns that path into `line:col`.
  */
 
-import type { z } from 'zod';
 import type {
-  ContainerFileSchema,
+  ContainerFile,
   ContainerSpec,
   HealthcheckSpec,
   JobFile,
@@ -20,6 +19,15 @@ import type {
   Target,
   UpdatePolicy,
 } from '../protocol/job.js';
+import {
+  controlCharacterProblem,
+  environmentKeyProblem,
+  imageReferenceProblem,
+  labelKeyProblem,
+  networkProblem,
+  nulProblem,
+  volumeProblem,
+} from '../protocol/spec-rules.js';
 import { formatDurationMs, parseDurationMs } from './duration.js';
 import { InputError, InputErrors } from './errors.js';
 import { splitShellWords } from './shell-words.js';
@@ -53,10 +61,7 @@ export const DEFAULT_MIN_HEALTHY_MS = 3_000;
 export const DEFAULT_NETWORK = 'bridge';
 /** Docker refuses memory limits below 6 MiB. */
 export const MIN_MEMORY_BYTES = 6 * 1024 * 1024;
-/** Prefix of the labels dokkup itself puts on containers (see `labels.ts`); users can't set them. */
-const RESERVED_LABEL_PREFIX = 'dokkup.';
 
-type ContainerFile = z.infer<typeof ContainerFileSchema>;
 type KeyValueFile = ContainerFile['labels'];
 
 /** Collects problems so a user sees every mistake in one run, not one per run. */
@@ -115,11 +120,22 @@ function normalizeTarget(file: JobFile, problems: Problems): Target {
       `cannot be used together with ${given[0]}: use exactly one of group, node, nodes`,
     );
   }
-  if (file.group !== undefined && given[0] === 'group') return { kind: 'group', group: file.group };
-  if (file.node !== undefined && given[0] === 'node') return { kind: 'nodes', nodes: [file.node] };
+  const control = (path: FieldPath, name: unknown) => {
+    const problem = typeof name === 'string' ? controlCharacterProblem(name) : null;
+    if (problem) problems.add(path, problem);
+  };
+  if (file.group !== undefined && given[0] === 'group') {
+    control(['group'], file.group);
+    return { kind: 'group', group: file.group };
+  }
+  if (file.node !== undefined && given[0] === 'node') {
+    control(['node'], file.node);
+    return { kind: 'nodes', nodes: [file.node] };
+  }
   const nodes = Array.isArray(file.nodes) ? file.nodes : [];
   const seen = new Map<string, number>();
   nodes.forEach((n, i) => {
+    control(['nodes', i], n);
     const first = seen.get(n);
     if (first !== undefined) problems.add(['nodes', i], `node "${n}" is already listed at nodes[${first}]`);
     else seen.set(n, i);
@@ -173,20 +189,17 @@ function normalizeStop(
 
 function normalizeImage(image: string, at: FieldPath, problems: Problems): string {
   if (typeof image !== 'string') return image;
-  const trimmed = image.trim();
-  if (trimmed !== image || /\s/.test(trimmed)) problems.add(at, `image reference must not contain spaces`);
-  else if (/[A-Z]/.test(repositoryOf(image))) {
-    // Docker rejects upper case in repository names (tags may hold it), but only at pull time.
-    problems.add(at, `repository name must be lower case: ${JSON.stringify(image)}`);
-  }
+  const problem = imageReferenceProblem(image);
+  if (problem) problems.add(at, problem);
   return image;
 }
 
-/** `registry:5000/app:TAG@sha256:…` → `registry:5000/app`. */
-function repositoryOf(image: string): string {
-  const name = image.split('@')[0]!;
-  const colon = name.lastIndexOf(':');
-  return colon > name.lastIndexOf('/') ? name.slice(0, colon) : name;
+/** Words a container receives as they are: anything but NUL. */
+function checkFreeText(words: readonly unknown[], at: FieldPath, problems: Problems): void {
+  words.forEach((word, i) => {
+    const problem = typeof word === 'string' ? nulProblem(word) : null;
+    if (problem) problems.add([...at, i], problem);
+  });
 }
 
 function normalizeArgv(
@@ -194,8 +207,16 @@ function normalizeArgv(
   at: FieldPath,
   problems: Problems,
 ): string[] | null {
-  if (Array.isArray(value)) return [...value];
+  if (Array.isArray(value)) {
+    checkFreeText(value, at, problems);
+    return [...value];
+  }
   if (typeof value !== 'string') return null;
+  const nul = nulProblem(value);
+  if (nul) {
+    problems.add(at, nul);
+    return [];
+  }
   const words = problems.attempt<string[] | null>(at, null, () => splitShellWords(value));
   if (words === null) return [];
   if (words.length === 0) problems.add(at, 'must not be empty');
@@ -299,12 +320,14 @@ function normalizeKeyValues(
   const result = new Map<string, string>();
   const firstAt = new Map<string, FieldPath>();
   for (const [key, v, path] of entries) {
-    if (key.trim() === '') {
-      problems.add(path, `${what} name must not be empty`);
+    const keyProblem = what === 'label' ? labelKeyProblem(key) : environmentKeyProblem(key);
+    if (keyProblem) {
+      problems.add(path, keyProblem);
       continue;
     }
-    if (what === 'label' && key.startsWith(RESERVED_LABEL_PREFIX)) {
-      problems.add(path, `labels starting with "${RESERVED_LABEL_PREFIX}" are reserved for dokkup itself`);
+    const valueProblem = nulProblem(v);
+    if (valueProblem) {
+      problems.add(path, `value ${valueProblem}`);
       continue;
     }
     const first = firstAt.get(key);
@@ -323,21 +346,8 @@ function normalizeVolumes(volumes: string[], at: FieldPath, problems: Problems):
   if (!Array.isArray(volumes)) return [];
   volumes.forEach((v, i) => {
     if (typeof v !== 'string') return;
-    const parts = v.split(':');
-    const [source, target] = parts.length === 1 ? [undefined, parts[0]!] : [parts[0]!, parts[1] ?? ''];
-    if (parts.length > 3)
-      problems.add([...at, i], `expected SOURCE:TARGET[:OPTIONS], got ${JSON.stringify(v)}`);
-    else if (!target.startsWith('/')) {
-      problems.add(
-        [...at, i],
-        `the path inside the container must be absolute, got ${JSON.stringify(target)}`,
-      );
-    } else if (source !== undefined && /^(\.|~)/.test(source)) {
-      problems.add(
-        [...at, i],
-        `host paths must be absolute (they are paths on the node, not on your machine), got ${JSON.stringify(source)}`,
-      );
-    }
+    const problem = volumeProblem(v);
+    if (problem) problems.add([...at, i], problem);
     const first = seen.get(v);
     if (first !== undefined) problems.add([...at, i], `is already listed at volumes[${first}]`);
     else seen.set(v, i);
@@ -350,6 +360,8 @@ function normalizeNetworks(networks: string[] | undefined, at: FieldPath, proble
   if (!Array.isArray(networks)) return [DEFAULT_NETWORK];
   const seen = new Map<string, number>();
   networks.forEach((n, i) => {
+    const problem = typeof n === 'string' ? networkProblem(n) : null;
+    if (problem) problems.add([...at, i], problem);
     const first = seen.get(n);
     if (first !== undefined)
       problems.add([...at, i], `network "${n}" is already listed at networks[${first}]`);
@@ -381,6 +393,9 @@ function normalizeHealthcheck(
     return { test: ['NONE'], intervalMs: null, timeoutMs: null, retries: null, startPeriodMs: null };
   }
   let test: string[] | null = null;
+  if (Array.isArray(h.test)) checkFreeText(h.test, [...at, 'test'], problems);
+  else if (typeof h.test === 'string' && nulProblem(h.test))
+    problems.add([...at, 'test'], nulProblem(h.test)!);
   if (typeof h.test === 'string') {
     test = ['CMD-SHELL', h.test];
   } else if (Array.isArray(h.test)) {

@@ -11,6 +11,7 @@
 import type { Plan } from '../protocol/api.js';
 import type { JobSpec } from '../protocol/job.js';
 import type { NodeLabel } from './outcome.js';
+import { terminalText } from './terminal-text.js';
 
 export const SUMMARY_COLUMN_GAP = 5;
 
@@ -24,9 +25,11 @@ export function summaryWidth(text: string): number {
 
 export function summaryTable(
   header: readonly string[],
-  rows: readonly (readonly string[])[],
+  given: readonly (readonly string[])[],
   style?: SummaryStyler,
 ): string[] {
+  // Cells hold what agents and containers say (names, images, messages): never raw escapes.
+  const rows = given.map((row) => row.map((cell) => terminalText(cell)));
   const widths = header.map((title, column) =>
     Math.max(summaryWidth(title), ...rows.map((row) => summaryWidth(row[column] ?? ''))),
   );

@@ -3,7 +3,7 @@
  * NDJSON (`application/x-ndjson`): zero or more `ProgressLine`s, then exactly one `DoneLine`.
  */
 import { z } from 'zod';
-import { JobSpecSchema } from './job.js';
+import { SubmittedJobSpecSchema } from './job.js';
 
 export const API_PREFIX = '/v1';
 export const routes = {
@@ -27,6 +27,11 @@ export const routes = {
   leaseRelease: (name: string) => `${API_PREFIX}/jobs/${encodeURIComponent(name)}/lease/release`,
   /** WebSocket feeds (events, stats, logs); see `feeds.ts`. */
   feeds: `${API_PREFIX}/feeds`,
+  /**
+   * The node's audit log (`audit.ts`): `since` (ISO-8601, or a duration like 1h back from the
+   * agent's clock) keeps the operations that ended since; `limit` the newest N.
+   */
+  audit: `${API_PREFIX}/audit`,
 } as const;
 
 /** Largest request body an agent accepts. */
@@ -259,7 +264,7 @@ export type ContainerList = z.infer<typeof ContainerListSchema>;
 // Plans
 
 export const DeployRequestSchema = z.strictObject({
-  spec: JobSpecSchema,
+  spec: SubmittedJobSpecSchema,
   /** Put the version out as a canary: the node keeps a canary mark until it is promoted. */
   canary: z.boolean().optional(),
 });
@@ -272,7 +277,7 @@ export const RollbackRequestSchema = z.strictObject({
 });
 export const StopRequestSchema = z.strictObject({ purge: z.boolean().default(false) });
 export const PlanRequestSchema = z.discriminatedUnion('operation', [
-  z.strictObject({ operation: z.literal('deploy'), spec: JobSpecSchema }),
+  z.strictObject({ operation: z.literal('deploy'), spec: SubmittedJobSpecSchema }),
   z.strictObject({ operation: z.literal('rollback'), to: RollbackRequestSchema.shape.to }),
   z.strictObject({ operation: z.literal('stop'), purge: z.boolean().default(false) }),
 ]);

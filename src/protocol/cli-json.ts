@@ -17,15 +17,27 @@ import {
   OperationResultSchema,
   PlanSchema,
 } from './api.js';
+import { AuditEntrySchema } from './audit.js';
 
 export const CLI_JSON_SCHEMA_VERSION = 1;
 
-/** ONLINE / OFFLINE / UNAUTHORIZED / ERROR (answered with an error) / SKIPPED (not contacted: interrupted). */
-export const CliNodeStatusSchema = z.enum(['online', 'offline', 'unauthorized', 'error', 'skipped']);
+/**
+ * ONLINE / OFFLINE / UNAUTHORIZED / UNTRUSTED (its TLS certificate is not the pinned one, or no
+ * trusted CA vouches for it: nothing was sent) / ERROR (answered with an error) / SKIPPED (not
+ * contacted: interrupted).
+ */
+export const CliNodeStatusSchema = z.enum([
+  'online',
+  'offline',
+  'unauthorized',
+  'untrusted',
+  'error',
+  'skipped',
+]);
 export type CliNodeStatus = z.infer<typeof CliNodeStatusSchema>;
 
 export const CliNodeErrorSchema = z.object({
-  /** An agent error code (`job_busy`, `pull_failed`, …) or `offline` / `unauthorized` / `protocol`. */
+  /** An agent error code (`job_busy`, `pull_failed`, …) or `offline` / `unauthorized` / `untrusted` / `protocol`. */
   code: z.string(),
   message: z.string(),
 });
@@ -95,8 +107,9 @@ export type PlanJson = z.infer<typeof PlanJsonSchema>;
  * What happened on a node: `succeeded` (changed), `unchanged` (nothing to do), `failed`,
  * `reverted` (moved by this rollout, then put back on its previous version because another node
  * failed), `untouched` (not started: the rollout stopped after a failure, or the node is held
- * back behind a canary), `offline` / `unauthorized` (skipped with a warning), `skipped` (not
- * contacted: interrupted), `declined` (the operator said no, or no terminal to ask on and no `-y`).
+ * back behind a canary), `offline` / `unauthorized` / `untrusted` (skipped with a warning),
+ * `skipped` (not contacted: interrupted), `declined` (the operator said no, or no terminal to ask
+ * on and no `-y`).
  */
 export const CliOutcomeSchema = z.enum([
   'succeeded',
@@ -106,6 +119,7 @@ export const CliOutcomeSchema = z.enum([
   'untouched',
   'offline',
   'unauthorized',
+  'untrusted',
   'skipped',
   'declined',
 ]);
@@ -180,6 +194,23 @@ export const LockJsonSchema = z.object({
   ),
 });
 export type LockJson = z.infer<typeof LockJsonSchema>;
+/** `dokkup audit --json`: each node's entries, and all of them merged in time order. */
+export const AuditJsonSchema = z.object({
+  ...header,
+  command: z.literal('audit'),
+  since: z.string().nullable().describe('--since as given (a duration on each agent clock, or an ISO time)'),
+  nodes: z.array(
+    z.object({
+      ...nodeFields,
+      entries: z.array(AuditEntrySchema).nullable().describe("The node's entries, oldest first"),
+      truncated: z.boolean().nullable().describe('Older entries matched but were left out by --limit'),
+    }),
+  ),
+  entries: z
+    .array(AuditEntrySchema.extend({ node: z.string().describe('The node the entry is from') }))
+    .describe('Every node entry, oldest first'),
+});
+export type AuditJson = z.infer<typeof AuditJsonSchema>;
 
 /** Any document the CLI prints with `--json`, told apart by `command`. */
 export const CliJsonSchema = z.discriminatedUnion('command', [
@@ -189,5 +220,6 @@ export const CliJsonSchema = z.discriminatedUnion('command', [
   PlanJsonSchema,
   OperationJsonSchema,
   LockJsonSchema,
+  AuditJsonSchema,
 ]);
 export type CliJson = z.infer<typeof CliJsonSchema>;

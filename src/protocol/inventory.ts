@@ -8,12 +8,25 @@ export const InventoryNodeSchema = z
     location: z
       .string()
       .min(1, 'must not be empty')
-      .describe("The agent's address: host:port, http://host:port or https://host:port"),
+      .describe(
+        "The agent's address: host:port (https), https://host:port, or http://host:port for an agent run with --insecure-http",
+      ),
     key: z
       .string()
       .min(1, 'must not be empty')
       // biome-ignore lint/suspicious/noTemplateCurlyInString: the inventory's own ${ENV} syntax
       .describe("The agent's API key, or ${ENV_VAR} to read it from the environment"),
+    fingerprint: z.string().min(1, 'must not be empty').optional().describe(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the inventory's own ${ENV} syntax
+      "The agent's TLS certificate, pinned: SHA256:<64 hex> as `dokkup agent` prints it on first start (and `dokkup agent --fingerprint` any time), or ${ENV_VAR}. The certificate must be exactly this one; no CA is involved",
+    ),
+    ca: z
+      .string()
+      .min(1, 'must not be empty')
+      .optional()
+      .describe(
+        "Instead of a fingerprint: a PEM file of the CA(s) the agent's certificate must chain to (path relative to the inventory file); the certificate must also name the location's host",
+      ),
   })
   .describe('A server running the dokkup agent');
 
@@ -43,6 +56,10 @@ export interface InventoryNode {
   /** `http(s)://host:port`, no trailing slash. */
   baseUrl: string;
   key: string;
+  /** `SHA256:<64 lowercase hex>`: the agent's certificate must be this one. */
+  fingerprint?: string;
+  /** Absolute path of a PEM file of CAs the agent's certificate must chain to (with its host name). */
+  ca?: string;
 }
 export interface Inventory {
   /** Path of the file it came from (or a label such as `embedded`). */

@@ -4,6 +4,7 @@
  * `src/core/spec.ts`; this file only defines shapes.
  */
 import { z } from 'zod';
+import { specRuleProblems } from './spec-rules.js';
 
 /** Docker container names: the job name becomes `<job>-<uuid>`. */
 export const JOB_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
@@ -191,6 +192,8 @@ export const ContainerFileSchema = z
       .describe("docker-compose: run Docker's init process as PID 1 (it forwards signals and reaps zombies)"),
   })
   .describe('The container every replica runs');
+/** One `container:` entry as written in a job file. */
+export type ContainerFile = z.infer<typeof ContainerFileSchema>;
 
 /** `3` nodes or `25%` of the job's target nodes. */
 export const SHARE_PATTERN = /^\d+(\.\d+)?%$/;
@@ -348,3 +351,15 @@ export const JobSpecSchema = z.strictObject({
   update: UpdatePolicySchema,
 });
 export type JobSpec = z.infer<typeof JobSpecSchema>;
+
+/**
+ * A spec as a client submits it (deploy, plan): the shape plus every rule the CLI's normaliser
+ * keeps (src/protocol/spec-rules.ts), so an agent refuses with a 400 naming the field whatever
+ * the client skipped. Stored history keeps the plain `JobSpecSchema`, so a record written by an
+ * older version stays readable.
+ */
+export const SubmittedJobSpecSchema = JobSpecSchema.superRefine((spec, ctx) => {
+  for (const problem of specRuleProblems(spec)) {
+    ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
+  }
+});

@@ -162,6 +162,7 @@ async function main(): Promise<void> {
       location: agent.baseUrl,
       baseUrl: agent.baseUrl,
       key: agent.key,
+      fingerprint: agent.fingerprint,
     });
     const freshRuns: number[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
@@ -275,7 +276,7 @@ async function main(): Promise<void> {
     if (!deployed.ok) throw new Error(`deploy nochange: ${JSON.stringify(deployed)}`);
     writeFileSync(
       path.join(cliDir, 'inventory.yaml'),
-      `nodes:\n  - name: bench\n    location: ${agent.baseUrl.replace('http://', '')}\n    key: "${agent.key}"\n`,
+      `nodes:\n  - name: bench\n    location: ${agent.baseUrl.replace('https://', '')}\n    key: "${agent.key}"\n    fingerprint: "${agent.fingerprint}"\n`,
     );
     writeFileSync(
       path.join(cliDir, 'job.yaml'),

@@ -14,18 +14,26 @@
  * With `--rtt 100ms` every simulated node answers one round trip late (two on a new connection:
  * see test/sim's LatencyModel), as nodes across a real network would.
  *
+ * The nodes serve TLS, as agents do by default, pinned by fingerprint in the inventory
+ * (`--transport plain` or `both` adds the same runs over plain HTTP, for comparison). Then the
+ * TLS handshake itself: the client CPU per node of a full handshake, of a resumed one (the
+ * session cache that lets plan → deploy to one node pay one full handshake), and of a bare TCP
+ * connect, over `--handshakes` simulated nodes (0: skipped).
+ *
  * Goals on the 2-core dev machine: 1,000 nodes under 5 s, 10,000 under 30 s (also at 100 ms RTT),
  * CLI memory under 300 MB.
  * Usage: node dist/test/bench/fanout.js [--nodes 100,1000,10000] [--parallel default|32,256,…]
- *   [--rtt 100ms] [--jitter 10ms] [--fresh-only]
+ *   [--rtt 100ms] [--jitter 10ms] [--fresh-only] [--transport tls|plain|both] [--handshakes 1000]
  * `--parallel default` runs the CLI without the flag (its default); a list runs each value.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, openSync, readFileSync } from 'node:fs';
+import { connect as connectTcp } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { type Simulation, startSimulation, stopSimulation } from './simulation.js';
+import { connectTrusted, TlsSessionCache } from '../../src/client/transport.js';
+import { type Simulation, startSimulation, stopSimulation, type Transport } from './simulation.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const distRoot = path.resolve(here, '..', '..');
@@ -36,6 +44,7 @@ const TIME = '/usr/bin/time';
 interface Measurement {
   nodes: number;
   parallel: string;
+  transport: Transport;
   command: string;
   wallSeconds: number;
   peakRssMb: number;
@@ -65,7 +74,7 @@ async function measure(
   const started = performance.now();
   const child = spawn(command, commandArgs, {
     stdio: ['ignore', openSync(stdoutFile, 'w'), 'pipe'],
-    env: { ...process.env, DOKKUP_SIM_KEY: sim.key, NO_COLOR: '1' },
+    env: { ...process.env, ...sim.env, NO_COLOR: '1' },
   });
   let stderr = '';
   child.stderr!.on('data', (chunk) => (stderr += chunk));
@@ -81,7 +90,17 @@ async function measure(
     exitCode === 0 &&
     (label.startsWith('show') ? countShownNodes(output) === nodes : expectedNodes.test(tally));
   if (!ok) process.stderr.write(`\n[${nodes} ${label}] exit ${exitCode}\n${stderr.slice(-2000)}\n`);
-  return { nodes, parallel, command: label, wallSeconds, peakRssMb: rssKb / 1024, exitCode, tally, ok };
+  return {
+    nodes,
+    parallel,
+    transport: sim.transport,
+    command: label,
+    wallSeconds,
+    peakRssMb: rssKb / 1024,
+    exitCode,
+    tally,
+    ok,
+  };
 }
 
 function countShownNodes(output: string): number {
@@ -104,8 +123,12 @@ async function main(): Promise<void> {
       rtt: { type: 'string', default: '0ms' },
       jitter: { type: 'string' },
       'fresh-only': { type: 'boolean', default: false },
+      transport: { type: 'string', default: 'tls' },
+      handshakes: { type: 'string', default: '1000' },
     },
   });
+  const transports: Transport[] =
+    values.transport === 'both' ? ['tls', 'plain'] : values.transport === 'plain' ? ['plain'] : ['tls'];
   const sizes = values.nodes.split(',').map(Number);
   const parallels = values.parallel.split(',');
   const latency = ['--rtt', values.rtt, ...(values.jitter ? ['--jitter', values.jitter] : [])];
@@ -116,18 +139,18 @@ async function main(): Promise<void> {
   );
   const results: Measurement[] = [];
   for (const nodes of sizes) {
-    for (const parallel of parallels) {
+    for (const [parallel, transport] of parallels.flatMap((p) => transports.map((t) => [p, t] as const))) {
       const simStarted = performance.now();
-      const sim = await startSimulation(nodes, 'fanout', latency);
+      const sim = await startSimulation(nodes, 'fanout', latency, transport);
       process.stdout.write(
-        `${nodes} simulated nodes ready in ${((performance.now() - simStarted) / 1000).toFixed(1)} s\n`,
+        `${nodes} simulated nodes (${transport === 'tls' ? 'TLS' : 'plain HTTP'}) ready in ${((performance.now() - simStarted) / 1000).toFixed(1)} s\n`,
       );
       try {
         const run = async (label: string, args: string[]) => {
           const m = await measure(sim, nodes, label, args, parallel);
           results.push(m);
           process.stdout.write(
-            `  --parallel ${parallel}: ${label}: ${m.wallSeconds.toFixed(2)} s, ${m.peakRssMb.toFixed(0)} MB${m.ok ? '' : ' FAILED'}\n`,
+            `  --parallel ${parallel}, ${transport === 'tls' ? 'TLS' : 'plain'}: ${label}: ${m.wallSeconds.toFixed(2)} s, ${m.peakRssMb.toFixed(0)} MB${m.ok ? '' : ' FAILED'}\n`,
           );
         };
         await run('run job -y (fresh deploy)', ['run', 'job', '-y']);
@@ -145,10 +168,21 @@ async function main(): Promise<void> {
     const limit = m.nodes <= 1000 ? 5 : 30;
     return m.ok && m.wallSeconds < limit && m.peakRssMb < 300 ? 'yes' : 'NO';
   };
-  const header = ['NODES', 'PARALLEL', 'COMMAND', 'WALL', 'PEAK RSS', 'EXIT', 'WITHIN GOAL', 'CLI TALLY'];
+  const header = [
+    'NODES',
+    'PARALLEL',
+    'TRANSPORT',
+    'COMMAND',
+    'WALL',
+    'PEAK RSS',
+    'EXIT',
+    'WITHIN GOAL',
+    'CLI TALLY',
+  ];
   const rows = results.map((m) => [
     m.nodes.toLocaleString('en-US'),
     m.parallel,
+    m.transport === 'tls' ? 'TLS' : 'plain',
     m.command,
     `${m.wallSeconds.toFixed(2)} s`,
     `${m.peakRssMb.toFixed(0)} MB`,
@@ -167,7 +201,97 @@ async function main(): Promise<void> {
     );
   }
   process.stdout.write('\nGoals: 1,000 nodes < 5 s, 10,000 nodes < 30 s, CLI peak RSS < 300 MB.\n');
+  const handshakeNodes = Number(values.handshakes);
+  if (handshakeNodes > 0) await reportHandshakes(handshakeNodes, 32);
   if (results.some((m) => !m.ok)) process.exitCode = 1;
+}
+
+interface Round {
+  wallMs: number;
+  /** CPU of this (the client's) process: user + system. */
+  cpuMs: number;
+  count: number;
+}
+
+/** Connects to every port, `parallel` at a time, and measures the client's time and CPU. */
+async function round(
+  ports: readonly number[],
+  parallel: number,
+  connect: (port: number) => Promise<void>,
+): Promise<Round> {
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  let next = 0;
+  const worker = async () => {
+    while (next < ports.length) await connect(ports[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(parallel, ports.length) }, worker));
+  const used = process.cpuUsage(cpu);
+  return {
+    wallMs: performance.now() - started,
+    cpuMs: (used.user + used.system) / 1000,
+    count: ports.length,
+  };
+}
+
+/**
+ * The cost of TLS per node, on the client: full handshakes to N nodes (nothing cached), the same
+ * N resumed (the CLI's session cache, which a command's second request to a node uses), and bare
+ * TCP connects for reference. The server side (the simulator) runs in its own process.
+ */
+async function reportHandshakes(nodes: number, parallel: number): Promise<void> {
+  const sim = await startSimulation(nodes, 'fanout', [], 'tls');
+  try {
+    const ports = [...readFileSync(sim.inventory, 'utf8').matchAll(/location: 127\.0\.0\.1:(\d+)/g)].map(
+      (m) => Number(m[1]),
+    );
+    const trust = { kind: 'fingerprint' as const, fingerprint: sim.env['DOKKUP_SIM_FINGERPRINT']! };
+    const sessions = new TlsSessionCache();
+    const handshake = (port: number) =>
+      new Promise<void>((resolve, reject) => {
+        connectTrusted({ host: '127.0.0.1', port, trust, sessions }, (error, socket) => {
+          if (error || !socket) {
+            reject(error ?? new Error('no socket'));
+            return;
+          }
+          // TLS 1.3 hands the session ticket over just after the handshake: wait for it, as
+          // an HTTP exchange on the connection would, before closing.
+          const done = () => {
+            clearTimeout(timer);
+            socket.destroy();
+            resolve();
+          };
+          const timer = setTimeout(done, 1000);
+          if (sessions.get(`127.0.0.1:${port}|${trust.fingerprint}`)) done();
+          else socket.once('session', () => setImmediate(done));
+        });
+      });
+    const tcp = (port: number) =>
+      new Promise<void>((resolve, reject) => {
+        const socket = connectTcp({ host: '127.0.0.1', port }, () => {
+          socket.destroy();
+          resolve();
+        });
+        socket.once('error', reject);
+      });
+    const full = await round(ports, parallel, handshake);
+    const fullCount = sessions.stats.full;
+    const resumed = await round(ports, parallel, handshake);
+    const resumedCount = sessions.stats.resumed;
+    const bare = await round(ports, parallel, tcp);
+    const per = (r: Round) =>
+      `${(r.cpuMs / r.count).toFixed(2)} ms CPU, ${(r.wallMs / 1000).toFixed(2)} s wall for all`;
+    process.stdout.write(
+      `\nTLS handshakes to ${nodes.toLocaleString('en-US')} simulated nodes, ${parallel} at a time (client side, per node):\n` +
+        `  full handshake (ECDSA P-256, TLS 1.3):  ${per(full)}   [${fullCount} full]\n` +
+        `  resumed session (the CLI's cache):      ${per(resumed)}   [${resumedCount} resumed]\n` +
+        `  plain TCP connect, for reference:       ${per(bare)}\n` +
+        `  a command that asks each node twice (plan, then deploy) pays one full handshake and one resumed per node:\n` +
+        `  resumption saves ${((full.cpuMs - resumed.cpuMs) / full.count).toFixed(2)} ms of client CPU per node (${(((full.cpuMs - resumed.cpuMs) / 1000) * (10_000 / nodes)).toFixed(1)} s per 10,000 nodes).\n`,
+    );
+  } finally {
+    await stopSimulation(sim);
+  }
 }
 
 function countLabel(m: Measurement): string {

@@ -14,7 +14,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import PQueue from 'p-queue';
-import { FeedSession } from '../../src/client/feed-session.js';
+import { FeedSession } from '../../src/client/feeds/session.js';
 import { LABEL_JOB, LABEL_VERSION } from '../../src/core/labels.js';
 import type { FeedEvent, StatsBatch } from '../../src/protocol/feeds.js';
 import { startAgentProcess } from '../harness/agent-process.js';
@@ -114,7 +114,12 @@ async function main(): Promise<void> {
 
     const [idleAgent, idleDockerd] = (await measure([agentPid, dockerdPid], WINDOW_MS)) as [Usage, Usage];
 
-    const session = new FeedSession({ name: 'bench', baseUrl: agent.baseUrl, key: agent.key });
+    const session = new FeedSession({
+      name: 'bench',
+      baseUrl: agent.baseUrl,
+      key: agent.key,
+      fingerprint: agent.fingerprint,
+    });
     sessions.push(session);
     const batches: { received: number; batch: StatsBatch }[] = [];
     const stopStats = session.subscribeStats({ intervalMs: 1000 }, (batch) =>

@@ -53,7 +53,7 @@ async function cli(sim: Simulation, args: string[], job: string, expected: RegEx
   const started = performance.now();
   const child = spawn(process.execPath, [CLI, ...args, '-y', '--no-color', '-i', sim.inventory, file], {
     stdio: ['ignore', openSync(out, 'w'), 'pipe'],
-    env: { ...process.env, DOKKUP_SIM_KEY: sim.key, NO_COLOR: '1' },
+    env: { ...process.env, ...sim.env, NO_COLOR: '1' },
   });
   let stderr = '';
   child.stderr!.on('data', (chunk) => (stderr += chunk));

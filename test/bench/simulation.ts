@@ -12,10 +12,14 @@ import { fileURLToPath } from 'node:url';
 
 const SIM = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'sim', 'main.js');
 
+/** Simulated nodes serve TLS as agents do by default; `plain` is for comparisons. */
+export type Transport = 'tls' | 'plain';
+
 export interface Simulation {
   process: ChildProcess;
-  /** The key every simulated node accepts (`DOKKUP_SIM_KEY` for the inventory). */
-  key: string;
+  transport: Transport;
+  /** What the CLI's environment needs: the key and the certificate fingerprint the inventory names. */
+  env: Record<string, string>;
   inventory: string;
   job: string;
   /** The simulator's temp directory (inventory, job file, whatever the bench writes there). */
@@ -27,6 +31,7 @@ export async function startSimulation(
   nodes: number,
   name: string,
   args: readonly string[] = [],
+  transport: Transport = 'tls',
 ): Promise<Simulation> {
   const dir = mkdtempSync(path.join(tmpdir(), `dokkup-${name}-${nodes}-`));
   // Ten thousand listeners need ten thousand descriptors (plus the accepted connections).
@@ -42,15 +47,20 @@ export async function startSimulation(
       '--dir',
       dir,
       ...args,
+      ...(transport === 'plain' ? ['--insecure-http'] : []),
     ],
     { stdio: ['pipe', 'pipe', 'inherit'] },
   );
   const lines = createInterface({ input: child.stdout! });
-  const ready = await new Promise<{ key: string; inventory: string; job: string }>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`simulator exited with code ${code} before it was ready`)));
-    lines.once('line', (line) => resolve(JSON.parse(line)));
-  });
-  return { process: child, dir, ...ready };
+  const ready = await new Promise<{ env: Record<string, string>; inventory: string; job: string }>(
+    (resolve, reject) => {
+      child.once('exit', (code) =>
+        reject(new Error(`simulator exited with code ${code} before it was ready`)),
+      );
+      lines.once('line', (line) => resolve(JSON.parse(line)));
+    },
+  );
+  return { process: child, dir, transport, ...ready };
 }
 
 export async function stopSimulation(sim: Simulation): Promise<void> {

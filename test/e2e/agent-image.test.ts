@@ -6,7 +6,8 @@
  * is made first (`npm run bundle`) and the build uses it (PREBUILT=true), as README describes
  * for offline builders.
  *
- * Then, on a harness engine: the key from `docker logs`, a deploy through the agent with the
+ * Then, on a harness engine: the key and the TLS certificate's fingerprint from `docker logs`
+ * (pinned in the inventory: the agent serves HTTPS), a deploy through the agent with the
  * built CLI, the image's HEALTHCHECK going healthy, `docker restart` of the agent container,
  * and the job still managed (same containers, nothing to change, the same key, no new key
  * printed). The image size is printed.
@@ -22,6 +23,7 @@ import { importNodeImage } from '../harness/node-image.js';
 import { run, waitFor } from '../harness/proc.js';
 
 const KEY_LINE = /^Your new API key is: (\S+)$/m;
+const FINGERPRINT_LINE = /^Certificate fingerprint: (SHA256:[0-9a-f]{64})$/m;
 const IMAGE = 'dokkup-test/agent:image-test';
 const BASE = 'dokkup-test/node:24';
 const NAME = 'dokkup-agent';
@@ -31,11 +33,12 @@ describeDocker('the agent image (Dockerfile)', () => {
   let dir: string;
   let port: number;
   let key: string;
+  let fingerprint: string;
 
   const cli = (args: string[]) =>
     run(process.execPath, [agentBinary(), ...args], {
       cwd: dir,
-      env: { ...process.env, IMAGE_AGENT_KEY: key, NO_COLOR: '1' },
+      env: { ...process.env, IMAGE_AGENT_KEY: key, IMAGE_AGENT_FINGERPRINT: fingerprint, NO_COLOR: '1' },
       allowFail: true,
       timeoutMs: 120_000,
     });
@@ -111,9 +114,14 @@ describeDocker('the agent image (Dockerfile)', () => {
       timeoutMs: 30_000,
       intervalMs: 250,
     });
+    fingerprint = FINGERPRINT_LINE.exec(await logs())?.[1] ?? '';
+    expect(fingerprint).toMatch(/^SHA256:[0-9a-f]{64}$/);
+    // The README's way to see it again.
+    const printed = await docker(e.dockerHost, ['exec', NAME, 'dokkup', 'agent', '--fingerprint']);
+    expect(printed.stdout).toBe(`Certificate fingerprint: ${fingerprint}\n`);
     writeFileSync(
       path.join(dir, 'inventory.yaml'),
-      `nodes:\n  - name: imaged\n    location: 127.0.0.1:${port}\n    key: \${IMAGE_AGENT_KEY}\n`,
+      `nodes:\n  - name: imaged\n    location: 127.0.0.1:${port}\n    key: \${IMAGE_AGENT_KEY}\n    fingerprint: \${IMAGE_AGENT_FINGERPRINT}\n`,
     );
     writeFileSync(
       path.join(dir, 'web.yaml'),
@@ -153,6 +161,8 @@ describeDocker('the agent image (Dockerfile)', () => {
       },
     );
     expect((await logs()).match(new RegExp(KEY_LINE.source, 'gm'))).toHaveLength(1);
+    // The certificate lives in the config volume: the same one after the restart, printed once.
+    expect((await logs()).match(new RegExp(FINGERPRINT_LINE.source, 'gm'))).toHaveLength(1);
     const plan = await cli(['plan', 'job', 'web.yaml']);
     expect(plan.stdout).toMatch(/imaged\s+ONLINE\s+2\/2\s+false/);
     expect(plan.code).toBe(0);
@@ -176,6 +186,7 @@ describeDocker('the agent image (Dockerfile)', () => {
     expect(newKey).toMatch(/^[A-Za-z0-9_-]{40,}$/);
     expect((await cli(['show', 'nodes'])).code).toBe(3);
     key = newKey!;
+    // Key rotation keeps the certificate: the pinned fingerprint still works.
     expect((await cli(['show', 'nodes'])).code).toBe(0);
   });
 });

@@ -41,6 +41,7 @@ const CASES: [line: string, offered: string[]][] = [
     'dokkup ',
     [
       'agent',
+      'audit',
       'completion',
       'events',
       'help',

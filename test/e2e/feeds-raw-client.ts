@@ -1,10 +1,12 @@
 /**
  * A deliberately bare WebSocket client over a raw TCP socket, for tests that need what a normal
  * client library hides: a client that stops reading altogether (socket paused, so the agent's
- * writes back up), and the plain HTTP answer to a refused upgrade.
+ * writes back up), and the plain HTTP answer to a refused upgrade. Over TLS (agents serve it by
+ * default) when given the agent's fingerprint, which it checks before writing anything.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 
 export interface UpgradeRefusal {
   status: number;
@@ -25,9 +27,13 @@ export class RawFeedClient {
     port: number,
     key: string | null,
     path = '/v1/feeds',
+    /** The agent's `SHA256:<hex>`: connect with TLS and check it; absent: plain TCP. */
+    fingerprint?: string,
   ): Promise<RawFeedClient | UpgradeRefusal> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ host: '127.0.0.1', port });
+      const socket: Socket = fingerprint
+        ? connectTls({ host: '127.0.0.1', port, rejectUnauthorized: false })
+        : connect({ host: '127.0.0.1', port });
       let head = Buffer.alloc(0);
       const onData = (chunk: Buffer) => {
         head = Buffer.concat([head, chunk]);
@@ -51,7 +57,16 @@ export class RawFeedClient {
       };
       socket.on('data', onData);
       socket.on('error', reject);
-      socket.on('connect', () => {
+      socket.on(fingerprint ? 'secureConnect' : 'connect', () => {
+        if (fingerprint) {
+          const der = (socket as import('node:tls').TLSSocket).getPeerX509Certificate()?.raw;
+          const presented = der ? `SHA256:${createHash('sha256').update(der).digest('hex')}` : 'none';
+          if (presented !== fingerprint) {
+            socket.destroy();
+            reject(new Error(`certificate ${presented}, expected ${fingerprint}`));
+            return;
+          }
+        }
         const lines = [
           `GET ${path} HTTP/1.1`,
           `Host: 127.0.0.1:${port}`,

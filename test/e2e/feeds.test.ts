@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AgentClient } from '../../src/client/agent-client.js';
-import { FeedSession, type FeedStateChange } from '../../src/client/feed-session.js';
 import { type NodeLogLine, subscribeMergedLogs } from '../../src/client/feeds/merge.js';
+import { FeedSession, type FeedStateChange } from '../../src/client/feeds/session.js';
 import { parseJobText } from '../../src/config/index.js';
 import { LABEL_JOB, LABEL_VERSION } from '../../src/core/labels.js';
 import type { ContainerEvent, FeedEvent, LogLine, StatsBatch } from '../../src/protocol/feeds.js';
@@ -82,6 +82,8 @@ function runCliBinary(
 ): {
   child: ChildProcess;
   done: Promise<Ran>;
+  /** What the command printed so far. */
+  stdout(): string;
 } {
   const child = spawn(process.execPath, [agentBinary(), ...args], {
     cwd,
@@ -105,7 +107,7 @@ function runCliBinary(
   const done = new Promise<Ran>((resolve) =>
     child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr })),
   );
-  return { child, done };
+  return { child, done, stdout: () => stdout };
 }
 
 describeDocker('live feeds (real agents, real Docker)', () => {
@@ -120,7 +122,13 @@ describeDocker('live feeds (real agents, real Docker)', () => {
     name: string,
     options: Partial<ConstructorParameters<typeof FeedSession>[0]> = {},
   ) => {
-    const s = new FeedSession({ name, baseUrl: agent.baseUrl, key: agent.key, ...options });
+    const s = new FeedSession({
+      name,
+      baseUrl: agent.baseUrl,
+      key: agent.key,
+      fingerprint: agent.fingerprint,
+      ...options,
+    });
     sessions.push(s);
     return s;
   };
@@ -140,7 +148,7 @@ describeDocker('live feeds (real agents, real Docker)', () => {
     dir = mkdtempSync(path.join(tmpdir(), 'dokkup-feeds-e2e-'));
     writeFileSync(
       path.join(dir, 'inventory.yaml'),
-      `nodes:\n  - name: lab1\n    location: ${agent1.baseUrl}\n    key: ${agent1.key}\n  - name: lab2\n    location: ${agent2.baseUrl}\n    key: ${agent2.key}\ngroups:\n  - name: both\n    nodes: [lab1, lab2]\n`,
+      `nodes:\n  - name: lab1\n    location: ${agent1.baseUrl}\n    key: ${agent1.key}\n    fingerprint: ${agent1.fingerprint}\n  - name: lab2\n    location: ${agent2.baseUrl}\n    key: ${agent2.key}\n    fingerprint: ${agent2.fingerprint}\ngroups:\n  - name: both\n    nodes: [lab1, lab2]\n`,
     );
     for (const job of ['merged', 'stats']) {
       writeFileSync(
@@ -158,15 +166,22 @@ describeDocker('live feeds (real agents, real Docker)', () => {
   });
 
   it('refuses the upgrade without a key or with a wrong key (401)', async () => {
-    const none = (await RawFeedClient.connect(agent1.port, null)) as UpgradeRefusal;
+    const none = (await RawFeedClient.connect(
+      agent1.port,
+      null,
+      undefined,
+      agent1.fingerprint,
+    )) as UpgradeRefusal;
     expect(none.status).toBe(401);
     const wrong = (await RawFeedClient.connect(
       agent1.port,
       `${agent1.key.slice(0, -2)}xx`,
+      undefined,
+      agent1.fingerprint,
     )) as UpgradeRefusal;
     expect(wrong.status).toBe(401);
     expect(JSON.parse(wrong.body)).toMatchObject({ error: { code: 'unauthorized' } });
-    const ok = await RawFeedClient.connect(agent1.port, agent1.key);
+    const ok = await RawFeedClient.connect(agent1.port, agent1.key, undefined, agent1.fingerprint);
     expect(ok).toBeInstanceOf(RawFeedClient);
     (ok as RawFeedClient).close();
   });
@@ -178,7 +193,10 @@ describeDocker('live feeds (real agents, real Docker)', () => {
       s.subscribeEvents((e) => events.push(e), { onSubscribed: resolve, onError: reject }),
     );
     // Not managed by dokkup: no events for it.
-    await docker(node1.dockerHost, ['run', '-d', '--name', 'unmanaged', images().crash]);
+    const unmanaged = (
+      await docker(node1.dockerHost, ['run', '-d', '--name', 'unmanaged', images().crash])
+    ).stdout.trim();
+    expect(unmanaged).toMatch(/^[0-9a-f]{64}$/);
     const id = await runLabelled(node1, 'crasher', images().crash);
     const mine = () =>
       events.filter((e): e is ContainerEvent => e.type === 'container' && e.containerId === id);
@@ -186,8 +204,13 @@ describeDocker('live feeds (real agents, real Docker)', () => {
     expect(mine().map((e) => e.action)).toEqual(['create', 'start', 'die']);
     expect(mine().at(-1)).toMatchObject({ job: 'crasher', version: 'abc1234', exitCode: 3 });
     expect(mine().at(-1)?.at).toBeGreaterThan(Date.now() - 60_000);
-    expect(events.every((e) => e.type !== 'container' || e.job !== undefined)).toBe(true);
-    expect(events.filter((e) => e.type === 'container' && e.containerName === 'unmanaged')).toHaveLength(0);
+    // The unmanaged container started first, so its events would have come before the die.
+    const others = events.filter(
+      (e) =>
+        e.type === 'container' &&
+        (e.containerId === unmanaged || e.containerName === 'unmanaged' || e.job === ''),
+    );
+    expect(others).toEqual([]);
   });
 
   it('shows the known lines of a container, stdout and stderr marked, and follows new ones', async () => {
@@ -331,8 +354,23 @@ describeDocker('live feeds (real agents, real Docker)', () => {
       stopAfter: (out) =>
         id !== '' && out.includes(`"containerId":"${id}"`) && out.includes('"action":"die"'),
     });
-    // Give the command time to subscribe before the container starts.
-    await new Promise((r) => setTimeout(r, 1500));
+    // Ready once it prints an event it can only have seen subscribed: start idle probe
+    // containers on lab2 until one shows up, rather than guess how long subscribing takes.
+    let probes = 0;
+    for (;;) {
+      const probe = await runLabelled(node2, 'probe', images().webV1);
+      probes++;
+      const shown = await until(
+        () => proc.stdout().includes(`"containerId":"${probe}"`),
+        'a probe',
+        3000,
+      ).then(
+        () => true,
+        () => false,
+      );
+      if (shown) break;
+      if (probes >= 10) throw new Error('`dokkup events` showed none of 10 probe containers');
+    }
     id = await runLabelled(node2, 'evented', images().crash);
     const ran = await proc.done;
     expect(ran.code).toBe(130);
@@ -360,6 +398,7 @@ describeDocker('live feeds (real agents, real Docker)', () => {
       location: agent2.baseUrl,
       baseUrl: agent2.baseUrl,
       key: agent2.key,
+      fingerprint: agent2.fingerprint,
     });
     const spec = parseJobText(
       `name: deployed\nnode: lab2\ncount: 2\nupdate:\n  min_healthy_time: 1s\ncontainer:\n  - image: "${images().logger}"\n`,
@@ -432,7 +471,7 @@ describeDocker('live feeds (real agents, real Docker)', () => {
     await new Promise((r) => setTimeout(r, 500));
     const before = rssKiB(pid);
 
-    const reader = await RawFeedClient.connect(agent1.port, agent1.key);
+    const reader = await RawFeedClient.connect(agent1.port, agent1.key, undefined, agent1.fingerprint);
     if (!(reader instanceof RawFeedClient)) throw new Error('upgrade refused');
     reader.send({ type: 'subscribe', id: 'h', topic: 'logs', params: { container: history } });
     reader.send({

@@ -42,7 +42,7 @@ describeDocker('a canary in the TUI (tmux, real agents on real Docker engines)',
     dir = mkdtempSync(join(tmpdir(), 'dokkup-tui-canary-'));
     writeFileSync(
       join(dir, 'inventory.yaml'),
-      `nodes:\n  - name: lab1\n    location: 127.0.0.1:${lab1.port}\n    key: ${lab1.key}\n  - name: lab2\n    location: 127.0.0.1:${lab2.port}\n    key: ${lab2.key}\ngroups:\n  - name: all\n    nodes: [lab1, lab2]\n`,
+      `nodes:\n  - name: lab1\n    location: 127.0.0.1:${lab1.port}\n    key: ${lab1.key}\n    fingerprint: ${lab1.fingerprint}\n  - name: lab2\n    location: 127.0.0.1:${lab2.port}\n    key: ${lab2.key}\n    fingerprint: ${lab2.fingerprint}\ngroups:\n  - name: all\n    nodes: [lab1, lab2]\n`,
     );
     // v1 everywhere, then a canary of v2 on lab1, both from the CLI (another operator).
     writeFileSync(join(dir, 'web.yaml'), job(images().webV1));
@@ -88,7 +88,13 @@ describeDocker('a canary in the TUI (tmux, real agents on real Docker engines)',
     await term.waitFor('board dismissed', (s) => !s.includes('Rollout:'));
 
     expect([await versionOn(e1), await versionOn(e2)]).toEqual([[v2], [v2]]);
-    const client = new AgentClient({ name: 'lab1', location: '', baseUrl: lab1.baseUrl, key: lab1.key });
+    const client = new AgentClient({
+      name: 'lab1',
+      location: '',
+      baseUrl: lab1.baseUrl,
+      key: lab1.key,
+      fingerprint: lab1.fingerprint,
+    });
     try {
       expect((await client.status('web')).canary).toBeNull();
     } finally {
@@ -101,7 +107,13 @@ describeDocker('a canary in the TUI (tmux, real agents on real Docker engines)',
   });
 
   it('shows a lease another operator holds on the job row', async () => {
-    const client = new AgentClient({ name: 'lab2', location: '', baseUrl: lab2.baseUrl, key: lab2.key });
+    const client = new AgentClient({
+      name: 'lab2',
+      location: '',
+      baseUrl: lab2.baseUrl,
+      key: lab2.key,
+      fingerprint: lab2.fingerprint,
+    });
     try {
       await client.acquireLease('web', {
         id: 'bob-lease-for-the-tui-test',

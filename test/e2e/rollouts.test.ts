@@ -99,7 +99,10 @@ ${update.map((line) => `  ${line}\n`).join('')}`;
     await Promise.all(engines.map((e) => resetEngine(e)));
     agents.push(...(await Promise.all(engines.map((e) => startAgentProcess({ dockerHost: e.dockerHost })))));
     const nodes = agents
-      .map((a, i) => ` - name: "lab${i + 1}"\n   location: "127.0.0.1:${a.port}"\n   key: "${a.key}"\n`)
+      .map(
+        (a, i) =>
+          ` - name: "lab${i + 1}"\n   location: "127.0.0.1:${a.port}"\n   key: "${a.key}"\n   fingerprint: "${a.fingerprint}"\n`,
+      )
       .join('');
     write('inventory.yaml', `nodes:\n${nodes}groups:\n - name: "labs"\n   nodes: ["lab1", "lab2", "lab3"]\n`);
   });

@@ -27,7 +27,7 @@ import { buildCommit, packageVersion } from '../../src/build-info.js';
 import { type AgentProcess, repoRoot, startAgentProcess } from '../harness/agent-process.js';
 import { describeDocker, engine, images, resetEngine, runningContainers } from '../harness/context.js';
 import { run, sleep, waitFor } from '../harness/proc.js';
-import { SIM_KEY_ENV, type Simulator, startSimulator } from '../sim/simulator.js';
+import { type Simulator, startSimulator } from '../sim/simulator.js';
 
 let dir: string;
 let dokkup: string;
@@ -77,7 +77,7 @@ afterAll(async () => {
 const single = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) =>
   run(dokkup, args, {
     cwd: dir,
-    env: { ...env, [SIM_KEY_ENV]: sim.key, ...extraEnv },
+    env: { ...env, ...sim.env(), ...extraEnv },
     allowFail: true,
     timeoutMs: 60_000,
   });
@@ -131,7 +131,7 @@ describe('the single-file dokkup', () => {
 
   it('runs the TUI in a terminal (tmux) and quits on q', async () => {
     const session = `dokkup-single-file-${process.pid}`;
-    const exports = Object.entries({ ...env, [SIM_KEY_ENV]: sim.key, TERM: 'xterm-256color' })
+    const exports = Object.entries({ ...env, ...sim.env(), TERM: 'xterm-256color' })
       .map(([k, v]) => `${k}='${v}'`)
       .join(' ');
     const command = `cd '${dir}' && env -i ${exports} '${dokkup}' tui 2>'${dir}/tui-stderr.txt'; echo "TUI EXITED $?"; sleep 3600`;
@@ -179,7 +179,8 @@ describeDocker('the single-file dokkup as the agent on a real Docker engine', ()
       executable: dokkup,
       env: { ...env, LOG_LEVEL: 'warn' },
     });
-    const inventory = `nodes:\n  - name: real\n    location: 127.0.0.1:${agent.port}\n    key: \${REAL_KEY}\ngroups:\n  - name: all\n    nodes: [real]\n`;
+    // The fingerprint the single file's agent printed on first start, pinned as the README says.
+    const inventory = `nodes:\n  - name: real\n    location: 127.0.0.1:${agent.port}\n    key: \${REAL_KEY}\n    fingerprint: ${agent.fingerprint}\ngroups:\n  - name: all\n    nodes: [real]\n`;
     writeFileSync(path.join(dir, 'real.yaml'), inventory);
     writeFileSync(path.join(dir, 'web.yaml'), JOB(images().webV1).replace('name: hello', 'name: web'));
     const deployed = await single(['run', 'job', '-y', '-i', 'real.yaml', 'web.yaml'], {

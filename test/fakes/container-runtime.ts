@@ -309,6 +309,26 @@ export class FakeRuntime implements ContainerRuntime {
     return this.options.healthcheckImages?.has(ref) ?? false;
   }
 
+  /** Networks beyond Docker's built-in three, by name or ID → driver (tests add their own). */
+  readonly networks = new Map<string, string>([
+    ['bridge', 'bridge'],
+    ['host', 'host'],
+    ['none', 'null'],
+  ]);
+
+  /** Not a counted call: policy look-ups must not shift the fault and kill points of the engine tests. */
+  async networkDriver(nameOrId: string): Promise<string | null> {
+    return this.networks.get(nameOrId) ?? null;
+  }
+
+  /** Named volumes that bind a host path (name → device); tests add their own. */
+  readonly bindVolumes = new Map<string, string>();
+
+  /** Not a counted call, like `networkDriver`. */
+  async volumeBindDevice(name: string): Promise<string | null> {
+    return this.bindVolumes.get(name) ?? null;
+  }
+
   async pullImage(ref: string, onProgress: (p: PullProgress) => void): Promise<void> {
     const call = this.enter('pull', { image: ref });
     if (this.options.unpullable?.has(ref))

@@ -4,19 +4,24 @@
  * directory and port, and talk to it over HTTP with the key it printed.
  *
  * The agent's contract used here: on first start it prints exactly one line
- * `Your new API key is: <key>` on stdout (never again on later starts), and it answers
- * `GET /healthz` with 200 without a key once it serves.
+ * `Your new API key is: <key>` and one line `Certificate fingerprint: SHA256:<hex>` on stdout
+ * (never again on later starts; `dokkup agent --fingerprint` prints the second any time), and
+ * it answers `GET /healthz` with 200 without a key once it serves, over HTTPS (the default) or
+ * plain HTTP with `--insecure-http`. Tests pin the fingerprint in their inventories.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { pinnedFetch } from './https-fetch.js';
 import { freePort, sleep } from './proc.js';
 
 export { freePort };
 
 const KEY_LINE = /^Your new API key is: (\S+)\s*$/;
+const FINGERPRINT_LINE = /^Certificate fingerprint: (SHA256:[0-9a-f]{64})\s*$/;
 
 /** The repository root: the nearest ancestor holding dokkup's package.json (works from dist/ too). */
 export function repoRoot(): string {
@@ -45,6 +50,8 @@ export interface AgentProcessOptions {
   configDir?: string;
   /** The key, when configDir already holds one (the agent prints no key then). */
   key?: string;
+  /** The certificate's fingerprint, when configDir already holds one (else `dokkup agent --fingerprint` tells). */
+  fingerprint?: string;
   /** Port on 127.0.0.1; a free one when omitted. */
   port?: number;
   /** Extra environment (e.g. LOG_LEVEL). */
@@ -58,9 +65,13 @@ export interface AgentProcessOptions {
 }
 
 export interface AgentProcess {
-  /** `http://127.0.0.1:<port>` */
+  /** `https://127.0.0.1:<port>` (`http://` with `--insecure-http`) */
   baseUrl: string;
   key: string;
+  /** `SHA256:<hex>` of the certificate it serves ('' with `--insecure-http`). */
+  readonly fingerprint: string;
+  /** Its inventory entry: `127.0.0.1:<port>` (https) with key and fingerprint, or `http://…` when plain. */
+  inventoryNode(name: string): { name: string; location: string; key: string; fingerprint?: string };
   port: number;
   configDir: string;
   /** The current process (a new one after restart()). */
@@ -89,9 +100,12 @@ function track(child: ChildProcess): void {
   });
 }
 
-async function healthy(baseUrl: string): Promise<boolean> {
+async function healthy(baseUrl: string, fingerprint: string | undefined): Promise<boolean> {
   try {
-    const res = await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(1000) });
+    const res = await pinnedFetch(`${baseUrl}/healthz`, {
+      signal: AbortSignal.timeout(1000),
+      ...(fingerprint ? { fingerprint } : { insecure: true }),
+    });
     await res.text();
     return res.status === 200;
   } catch {
@@ -122,10 +136,17 @@ export async function startAgentProcess(opts: AgentProcessOptions): Promise<Agen
     throw new Error(`${configDir} is not empty, so the agent will print no key: pass the key in opts.key`);
   }
   const port = opts.port ?? (await freePort());
-  const baseUrl = `http://127.0.0.1:${port}`;
+  const plain = (opts.args ?? []).includes('--insecure-http');
+  const baseUrl = `${plain ? 'http' : 'https'}://127.0.0.1:${port}`;
   const timeoutMs = opts.startTimeoutMs ?? 30_000;
   let output = '';
   let key = opts.key;
+  let fingerprint = opts.fingerprint;
+  // The agent prints the fingerprint of a certificate it makes; of an operator's (--tls-cert), or
+  // of one made on an earlier start, `dokkup agent --fingerprint` tells.
+  const makesCertificate = !plain && expectNewKey && !(opts.args ?? []).includes('--tls-cert');
+  if (!plain && !makesCertificate && !fingerprint)
+    fingerprint = await printedFingerprint(bin, configDir, opts);
   let child: ChildProcess;
 
   const launch = async (wantKey: boolean): Promise<void> => {
@@ -146,6 +167,7 @@ export async function startAgentProcess(opts: AgentProcessOptions): Promise<Agen
     });
     track(child);
     let printedKey: string | undefined;
+    let printedFingerprint: string | undefined;
     let partial = '';
     child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
       output += chunk;
@@ -155,6 +177,8 @@ export async function startAgentProcess(opts: AgentProcessOptions): Promise<Agen
       for (const line of complete) {
         const match = KEY_LINE.exec(line);
         if (match) printedKey = match[1];
+        const printed = FINGERPRINT_LINE.exec(line);
+        if (printed) printedFingerprint = printed[1];
       }
     });
     child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
@@ -167,15 +191,27 @@ export async function startAgentProcess(opts: AgentProcessOptions): Promise<Agen
           `agent exited (${child.signalCode ?? child.exitCode}) before serving:\n${output.slice(-4000)}`,
         );
       }
-      if ((!wantKey || printedKey) && (await healthy(baseUrl))) break;
+      const wantFingerprint = wantKey && makesCertificate;
+      if (
+        (!wantKey || printedKey) &&
+        (!wantFingerprint || printedFingerprint) &&
+        (await healthy(baseUrl, printedFingerprint ?? fingerprint))
+      )
+        break;
       if (Date.now() > deadline) {
         child.kill('SIGKILL');
-        const missing = wantKey && !printedKey ? 'print its key' : 'answer /healthz';
+        const missing =
+          wantKey && !printedKey
+            ? 'print its key'
+            : wantFingerprint && !printedFingerprint
+              ? 'print its certificate fingerprint'
+              : 'answer /healthz';
         throw new Error(`agent did not ${missing} within ${timeoutMs} ms:\n${output.slice(-4000)}`);
       }
       await sleep(50);
     }
     if (wantKey) key = printedKey;
+    if (printedFingerprint) fingerprint = printedFingerprint;
   };
 
   await launch(expectNewKey);
@@ -184,6 +220,13 @@ export async function startAgentProcess(opts: AgentProcessOptions): Promise<Agen
     baseUrl,
     get key() {
       return key ?? '';
+    },
+    get fingerprint() {
+      return fingerprint ?? '';
+    },
+    inventoryNode(name: string) {
+      if (plain) return { name, location: baseUrl, key: key ?? '' };
+      return { name, location: `127.0.0.1:${port}`, key: key ?? '', fingerprint: fingerprint ?? '' };
     },
     port,
     configDir,
@@ -212,4 +255,28 @@ export async function startAgentProcess(opts: AgentProcessOptions): Promise<Agen
     },
   };
   return agent;
+}
+
+/** What `dokkup agent --fingerprint` prints for a data directory (or the --tls-cert given in opts.args). */
+async function printedFingerprint(
+  bin: string,
+  configDir: string,
+  opts: AgentProcessOptions,
+): Promise<string> {
+  const args = opts.args ?? [];
+  const certArgs = args.flatMap((arg, i) =>
+    arg === '--tls-cert' || arg === '--tls-key' ? [arg, args[i + 1] ?? ''] : [],
+  );
+  const command = opts.executable ?? process.execPath;
+  const { stdout } = await promisify(execFile)(command, [
+    ...(opts.executable ? [] : [bin]),
+    'agent',
+    '--config',
+    configDir,
+    '--fingerprint',
+    ...certArgs,
+  ]);
+  const match = FINGERPRINT_LINE.exec(stdout.trim());
+  if (!match) throw new Error(`dokkup agent --fingerprint printed no fingerprint: ${stdout}`);
+  return match[1]!;
 }

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { agentBinary } from './agent-process.js';
 import { sleep, waitFor } from './proc.js';
 
-function tmux(args: string[]): string {
+export function tmux(args: string[]): string {
   const res = spawnSync('tmux', args, { encoding: 'utf8' });
   if (res.status !== 0) throw new Error(`tmux ${args.join(' ')}: ${res.stderr}`);
   return res.stdout;

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentBinary, repoRoot } from '../harness/agent-process.js';
 import { run } from '../harness/proc.js';
-import { SIM_KEY_ENV, type Simulator, startSimulator } from '../sim/simulator.js';
+import { type Simulator, startSimulator } from '../sim/simulator.js';
 
 const TRACER = path.join(repoRoot(), 'dist', 'test', 'harness', 'module-trace.js');
 const HEAVY = /[/\\](node_modules[/\\](blessed|blessed-contrib|dockerode)[/\\]|dist[/\\](tui|agent)[/\\])/;
@@ -42,7 +42,7 @@ describe('CLI start-up loads only what the command needs', () => {
     writeFileSync(trace, '');
     const ran = await run(process.execPath, ['--import', TRACER, agentBinary(), ...args], {
       cwd: dir,
-      env: { ...process.env, DOKKUP_MODULE_TRACE: trace, [SIM_KEY_ENV]: sim.key, NO_COLOR: '1' },
+      env: { ...process.env, DOKKUP_MODULE_TRACE: trace, ...sim.env(), NO_COLOR: '1' },
     });
     const modules = readFileSync(trace, 'utf8').split('\n').filter(Boolean);
     return { ran, modules };
@@ -78,7 +78,7 @@ describe('CLI start-up loads only what the command needs', () => {
       [agentBinary(), 'run', 'job', '-y', '-i', 'inventory.yaml', 'job.yaml'],
       {
         cwd: dir,
-        env: { ...process.env, [SIM_KEY_ENV]: sim.key, NO_COLOR: '1' },
+        env: { ...process.env, ...sim.env(), NO_COLOR: '1' },
       },
     );
     expect(first.stdout).toMatch(/2 nodes: 2 succeeded/);

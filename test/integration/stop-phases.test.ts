@@ -17,6 +17,7 @@ import type { JobSpec } from '../../src/protocol/job.js';
 import { type AgentProcess, agentBinary, startAgentProcess } from '../harness/agent-process.js';
 import { describeDocker } from '../harness/context.js';
 import { docker, lines } from '../harness/docker-cli.js';
+import { pinnedFetch } from '../harness/https-fetch.js';
 import { run } from '../harness/proc.js';
 
 const h = inject('dokkupHarness');
@@ -104,7 +105,13 @@ describeDocker('stop phases, stop_signal, stop_grace_period and init (real agent
 
   beforeAll(async () => {
     agent = await startAgentProcess({ dockerHost: engine.dockerHost });
-    client = new AgentClient({ name: 'n1', location: agent.baseUrl, baseUrl: agent.baseUrl, key: agent.key });
+    client = new AgentClient({
+      name: 'n1',
+      location: agent.baseUrl,
+      baseUrl: agent.baseUrl,
+      key: agent.key,
+      fingerprint: agent.fingerprint,
+    });
     dir = mkdtempSync(path.join(tmpdir(), 'dokkup-stops-'));
   });
   afterAll(async () => {
@@ -205,7 +212,7 @@ describeDocker('stop phases, stop_signal, stop_grace_period and init (real agent
     );
     writeFileSync(
       path.join(dir, 'inventory.yaml'),
-      `nodes:\n  - name: n1\n    location: ${agent.baseUrl.replace('http://', '')}\n    key: "${agent.key}"\n`,
+      `nodes:\n  - name: n1\n    location: ${agent.baseUrl.replace('https://', '')}\n    key: "${agent.key}"\n    fingerprint: "${agent.fingerprint}"\n`,
     );
     for (const command of [
       ['plan', 'job'],
@@ -231,10 +238,11 @@ describeDocker('stop phases, stop_signal, stop_grace_period and init (real agent
     // The agent checks the same: a spec that skipped the CLI's checks is refused, nothing created.
     const good = spec(`  - image: "${images.webV1}"\n`, 1);
     for (const bad of [{ stopSignal: '99' }, { stopGracePeriodMs: 1500 }, { init: 'yes' }]) {
-      const res = await fetch(`${agent.baseUrl}${routes.deploy(job)}`, {
+      const res = await pinnedFetch(`${agent.baseUrl}${routes.deploy(job)}`, {
         method: 'POST',
         headers: { authorization: `Bearer ${agent.key}`, 'content-type': 'application/json' },
         body: JSON.stringify({ spec: { ...good, container: { ...good.container, ...bad } } }),
+        fingerprint: agent.fingerprint,
       });
       expect(res.status).toBe(400);
       const body = (await res.json()) as { error: { code: string; message: string; field?: string } };

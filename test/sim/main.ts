@@ -5,10 +5,12 @@
  *   node dist/test/sim/main.js --nodes 1000 --dir /tmp/sim [--host 127.0.0.1]
  *     [--offline 0,5] [--wrong-key 1] [--hanging 2]     (0-based node indexes)
  *     [--rtt 100ms] [--jitter 10ms]                      (simulated network round trip)
+ *     [--insecure-http]                                 (plain HTTP instead of TLS)
  *
- * Writes `<dir>/inventory.yaml` (keys as `${DOKKUP_SIM_KEY}`) and `<dir>/job.yaml`, then prints
- * one JSON line `{"ready":true,"nodes":N,"key":"…","inventory":"…","job":"…"}` on stdout and
- * serves until SIGTERM/SIGINT or until stdin closes.
+ * Writes `<dir>/inventory.yaml` (keys as `${DOKKUP_SIM_KEY}`, fingerprints as
+ * `${DOKKUP_SIM_FINGERPRINT}`) and `<dir>/job.yaml`, then prints one JSON line
+ * `{"ready":true,"nodes":N,"env":{…},"inventory":"…","job":"…"}` on stdout (`env`: what the
+ * CLI's environment needs) and serves until SIGTERM/SIGINT or until stdin closes.
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -43,6 +45,7 @@ async function main(): Promise<void> {
       /** Simulated round trip per request (see LatencyModel), e.g. 100ms; jitter defaults to 10% of it. */
       rtt: { type: 'string', default: '0ms' },
       jitter: { type: 'string' },
+      'insecure-http': { type: 'boolean', default: false },
     },
   });
   const rttMs = parseDurationMs(values.rtt);
@@ -59,13 +62,14 @@ async function main(): Promise<void> {
     wrongKey: indexes(values['wrong-key']),
     hanging: indexes(values.hanging),
     ...(rttMs > 0 ? { latency: { rttMs, jitterMs } } : {}),
+    plainHttp: values['insecure-http'],
   });
   const inventory = path.join(values.dir, 'inventory.yaml');
   const job = path.join(values.dir, 'job.yaml');
   writeFileSync(inventory, sim.inventoryYaml());
   writeFileSync(job, SIM_JOB_YAML);
   process.stdout.write(
-    `${JSON.stringify({ ready: true, nodes: count, key: sim.key, inventory, job, rttMs, jitterMs })}\n`,
+    `${JSON.stringify({ ready: true, nodes: count, env: sim.env(), inventory, job, rttMs, jitterMs })}\n`,
   );
 
   let stopping = false;

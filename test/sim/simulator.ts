@@ -1,11 +1,14 @@
 /**
  * SIMULATION: N dokkup agents in one process, for measuring the CLI's fan-out.
  *
- * Every simulated node is the REAL agent HTTP server (`createAgentServer`, real key check) in
- * front of the REAL job engine (`JobEngine`, `MemoryJobStateStore`) — only the container
- * runtime is fake (`FakeRuntime`: in memory, everything instantly running and healthy). Each
- * node has its own listener on its own loopback port, so the CLI opens real TCP connections to
- * N distinct addresses exactly as it would to N servers.
+ * Every simulated node is the REAL agent HTTP server (`createAgentServer`, real key check, real
+ * TLS by default, like `dokkup agent`) in front of the REAL job engine (`JobEngine`,
+ * `MemoryJobStateStore`) — only the container runtime is fake (`FakeRuntime`: in memory,
+ * everything instantly running and healthy). Each node has its own listener on its own loopback
+ * port, so the CLI opens real TCP connections and makes real TLS handshakes to N distinct
+ * addresses exactly as it would to N servers. All nodes share one certificate and one TLS
+ * context (made once: the handshakes cost the same; a real fleet has one per node), in front of
+ * each node's HTTP server.
  *
  * Network latency is simulated when asked (`latency`): every request waits one round trip
  * before the agent handles it, and the first request on a new connection waits one more (the
@@ -19,18 +22,23 @@ import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createTcpServer, type Socket, type Server as TcpServer } from 'node:net';
+import { createSecureContext, TLSSocket } from 'node:tls';
 import { KeyVerifier } from '../../agent/auth/index.js';
 import { type AgentServer, createAgentServer } from '../../agent/http/server.js';
+import { tlsServerOptions } from '../../agent/http/tls.js';
 import { JobEngine } from '../../agent/jobs/engine.js';
 import { silentLogger } from '../../agent/logger.js';
 import { MemoryJobStateStore } from '../../agent/store/job-store.js';
+import {
+  type CertificatePair,
+  createSelfSignedCertificate,
+  fingerprintOf,
+} from '../../agent/tls/certificate.js';
 import type { Inventory, InventoryNode } from '../../src/protocol/inventory.js';
 import { FakeRuntime, type FakeRuntimeOptions } from '../fakes/container-runtime.js';
 
-/** Cheap scrypt: the key check is real, its cost is not what the simulation measures. */
-const SIM_SCRYPT = { N: 2 ** 10, r: 8, p: 1, keyLength: 32 };
-
 export const SIM_KEY_ENV = 'DOKKUP_SIM_KEY';
+export const SIM_FINGERPRINT_ENV = 'DOKKUP_SIM_FINGERPRINT';
 
 export interface SimulatorOptions {
   nodes: number;
@@ -46,6 +54,8 @@ export interface SimulatorOptions {
   offline?: readonly number[];
   /** Indexes of nodes that accept connections and never answer: they must time out. */
   hanging?: readonly number[];
+  /** Serve plain HTTP (`dokkup agent --insecure-http`) instead of TLS. */
+  plainHttp?: boolean;
   runtime?: FakeRuntimeOptions;
   /** Per node: how many operations (deploy/plan/...) run at once inside its engine. */
   engineConcurrency?: number;
@@ -119,11 +129,16 @@ export interface SimulatedNode extends InventoryNode {
 export interface Simulator {
   nodes: SimulatedNode[];
   key: string;
+  /** `SHA256:<hex>` of the certificate every node serves (null with `plainHttp`). */
+  fingerprint: string | null;
+  /** What the CLI's environment needs for `inventoryYaml()`: the key and the fingerprint. */
+  env(): Record<string, string>;
   /** The inventory as the CLI would load it, with a group `all` of every node. */
   inventory(): Inventory;
   /**
-   * The inventory as YAML; keys are written as `${DOKKUP_SIM_KEY}` (set it in the CLI's
-   * environment) so that ten thousand nodes still fit the 1 MiB inventory limit.
+   * The inventory as YAML; keys and fingerprints are written as `${DOKKUP_SIM_KEY}` and
+   * `${DOKKUP_SIM_FINGERPRINT}` (see `env()`): ten thousand nodes make 1.2 MiB (with every key
+   * and fingerprint written out, about 2 MiB: within the inventory limit of 4 MiB).
    */
   inventoryYaml(): string;
   stop(): Promise<void>;
@@ -142,11 +157,14 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const wrongKey = new Set(options.wrongKey ?? []);
   const offline = new Set(options.offline ?? []);
   const hanging = new Set(options.hanging ?? []);
-  // One verifier for all nodes that share the key: the real check, paid once (it caches).
-  const sharedVerifier = KeyVerifier.forKey(key, {
-    params: SIM_SCRYPT,
-    throttle: { maxFailures: 1_000_000 },
-  });
+  const certificate: CertificatePair | undefined = options.plainHttp
+    ? undefined
+    : await createSelfSignedCertificate(['127.0.0.1', 'localhost']);
+  const fingerprint = certificate ? fingerprintOf(certificate.cert) : null;
+  const secureContext = certificate ? createSecureContext(tlsServerOptions(certificate)) : undefined;
+  const scheme = certificate ? 'https' : 'http';
+  // One verifier for all nodes that share the key.
+  const sharedVerifier = KeyVerifier.forKey(key, { throttle: { maxFailures: 1_000_000 } });
 
   const servers: (AgentServer | TcpServer)[] = [];
   const hangingSockets = new Set<import('node:net').Socket>();
@@ -165,9 +183,10 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     const base = (port: number) => ({
       index,
       name,
-      location: `${host}:${port}`,
-      baseUrl: `http://${host}:${port}`,
+      location: certificate ? `${host}:${port}` : `http://${host}:${port}`,
+      baseUrl: `${scheme}://${host}:${port}`,
       key,
+      ...(fingerprint ? { fingerprint } : {}),
       port,
     });
     if (offline.has(index)) {
@@ -197,13 +216,29 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       pollMs: options.pollMs ?? 10,
     });
     const verifier = wrongKey.has(index)
-      ? KeyVerifier.forKey(randomKey(), { params: SIM_SCRYPT, throttle: { maxFailures: 1_000_000 } })
+      ? KeyVerifier.forKey(randomKey(), { throttle: { maxFailures: 1_000_000 } })
       : sharedVerifier;
     const server = createAgentServer({ service: engine, verifier, logger, agentVersion: '0.0.0-sim' });
     const latency =
       options.latency && options.latency.rttMs > 0 ? delayRequests(server, options.latency) : undefined;
+    const extra = latency ? { latency } : {};
     servers.push(server);
-    return { ...base(await listen(server)), kind: 'agent', runtime, engine, ...(latency ? { latency } : {}) };
+    if (!secureContext) return { ...base(await listen(server)), kind: 'agent', runtime, engine, ...extra };
+    // TLS in front of the node's HTTP server, with the one shared context: what https.Server
+    // does per connection, without parsing the certificate ten thousand times at start. With a
+    // latency model, the handshake costs its round trip too (TLS 1.3: one, resumed or not).
+    const model = options.latency;
+    const front = createTcpServer({ noDelay: true }, (raw) => {
+      const socket = new TLSSocket(raw, { isServer: true, secureContext });
+      socket.once('secure', () => {
+        if (latency && model)
+          setTimeout(() => server.emit('connection', socket), requestDelayMs(model, false));
+        else server.emit('connection', socket);
+      });
+      socket.on('error', () => socket.destroy());
+    });
+    servers.push(front);
+    return { ...base(await listen(front)), kind: 'agent', runtime, engine, ...extra };
   };
 
   try {
@@ -219,11 +254,19 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   }
 
   const inventoryNodes = (): InventoryNode[] =>
-    nodes.map(({ name, location, baseUrl }) => ({ name, location, baseUrl, key }));
+    nodes.map(({ name, location, baseUrl }) => ({
+      name,
+      location,
+      baseUrl,
+      key,
+      ...(fingerprint ? { fingerprint } : {}),
+    }));
 
   return {
     nodes,
     key,
+    fingerprint,
+    env: () => ({ [SIM_KEY_ENV]: key, ...(fingerprint ? { [SIM_FINGERPRINT_ENV]: fingerprint } : {}) }),
     inventory: () => ({
       source: 'simulator',
       nodes: inventoryNodes(),
@@ -236,6 +279,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       ];
       for (const n of nodes) {
         lines.push(`  - name: ${n.name}`, `    location: ${n.location}`, `    key: \${${SIM_KEY_ENV}}`);
+        if (fingerprint) lines.push(`    fingerprint: \${${SIM_FINGERPRINT_ENV}}`);
       }
       lines.push('groups:', '  - name: all', `    nodes: [${nodes.map((n) => n.name).join(', ')}]`, '');
       return lines.join('\n');

@@ -86,6 +86,7 @@ function setup(scripts: Record<string, AgentScript>, names = ['lab1', 'lab2', 'l
       refreshAll: () => refreshed.push({ kind: 'refreshAll' }),
     },
     actions,
+    audit: { read: () => {} },
   });
   const press = (...keys: string[]) => {
     for (const key of keys) {

@@ -12,8 +12,8 @@ import type {
   FeedSession,
   FeedStateChange,
   SubscriptionHandlers,
-} from '../../src/client/feed-session.js';
-import { FeedSubscriptionError } from '../../src/client/feed-session.js';
+} from '../../src/client/feeds/session.js';
+import { FeedSubscriptionError } from '../../src/client/feeds/session.js';
 import type { FeedEvent, LogLine, LogsParams, StatsBatch, StatsParams } from '../../src/protocol/feeds.js';
 import type {
   AgentInfo,

@@ -31,6 +31,15 @@ function recorder() {
           calls.push(`decline ${request.id}`);
         },
       },
+      audit: {
+        read: (since: Record<string, string | null>): void => {
+          calls.push(
+            `readAudit ${Object.entries(since)
+              .map(([n, s]) => `${n}:${s}`)
+              .join(',')}`,
+          );
+        },
+      },
     },
   };
 }
@@ -45,6 +54,7 @@ describe('effect runner', () => {
       { kind: 'plan', intent: { op: 'deploy', file: 'web.yaml' } },
       { kind: 'execute', request: request('deploy', ['lab1', 'lab2'], 3) },
       { kind: 'decline', request: request('deploy', ['lab1'], 4) },
+      { kind: 'readAudit', since: { lab1: null, lab2: '2026-01-01T00:00:00Z' } },
     ];
     for (const effect of effects) runEffect(effect, targets);
     expect(calls).toEqual([
@@ -54,6 +64,7 @@ describe('effect runner', () => {
       'plan deploy',
       'execute 3',
       'decline 4',
+      'readAudit lab1:null,lab2:2026-01-01T00:00:00Z',
     ]);
   });
   it('runs the effects of the store’s actions, after the state changed, until stopped', () => {

@@ -6,11 +6,13 @@
 import type { Effect } from '../store/effects.js';
 import type { Store } from '../store/store.js';
 import type { ActionsController } from './actions.js';
+import type { AuditReader } from './audit.js';
 import type { RefreshController } from './refresh.js';
 
 export interface EffectTargets {
   refresh: Pick<RefreshController, 'soon' | 'refreshAll'>;
   actions: Pick<ActionsController, 'listJobFiles' | 'plan' | 'execute' | 'decline'>;
+  audit: Pick<AuditReader, 'read'>;
 }
 
 export function runEffect(effect: Effect, targets: EffectTargets): void {
@@ -32,6 +34,9 @@ export function runEffect(effect: Effect, targets: EffectTargets): void {
       return;
     case 'decline':
       targets.actions.decline(effect.request);
+      return;
+    case 'readAudit':
+      targets.audit.read(effect.since);
       return;
   }
 }

@@ -1,5 +1,5 @@
 /**
- * Live data from every node's WebSocket feed session (`src/client/feed-session.ts`), dispatched
+ * Live data from every node's WebSocket feed session (`src/client/feeds/session.ts`), dispatched
  * as facts for the reducer to judge:
  * - each session's connection state (`feedState`);
  * - events from every node, always (they are cheap and feed the Events tab and the tables);
@@ -10,8 +10,9 @@
  * Subscriptions follow the state: after each change, the wanted set (`subscriptions(state)`) is
  * compared with the open one.
  */
-import { FeedSession } from '../../src/client/feed-session.js';
+
 import { type MergedLogs, subscribeMergedLogs } from '../../src/client/feeds/merge.js';
+import { FeedSession } from '../../src/client/feeds/session.js';
 import type { InventoryNode } from '../../src/protocol/inventory.js';
 import { logTargetKey } from '../store/select/logs.js';
 import { subscriptions } from '../store/select/subscriptions.js';

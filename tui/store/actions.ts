@@ -4,11 +4,12 @@
  * HTTP request to a node answered, the answers to the effects they were asked to carry out — and
  * the reducer alone decides what they mean (a node's connectivity, what to refresh, …).
  */
-import type { FeedConnectionState } from '../../src/client/feed-session.js';
+
 import type { NodeLogLine } from '../../src/client/feeds/merge.js';
+import type { FeedConnectionState } from '../../src/client/feeds/session.js';
 import type { NodeStatus } from '../../src/core/outcome.js';
 import type { ContainerStats, FeedEvent } from '../../src/protocol/feeds.js';
-import type { AgentInfo, ContainerInfo, JobStatus } from '../../src/protocol/index.js';
+import type { AgentInfo, AuditEntry, ContainerInfo, JobStatus } from '../../src/protocol/index.js';
 import type { CommandId } from './keymap.js';
 import type { Flash, LogTarget, NodePlan, OperationRequest, RolloutNodeStatus } from './state.js';
 
@@ -26,6 +27,8 @@ export type Action =
   | { type: 'statsBatch'; node: string; at: number; containers: ContainerStats[] }
   /** Log lines for `target`, in time order (merged across containers and nodes). */
   | { type: 'logLines'; target: LogTarget; lines: NodeLogLine[]; dropped?: number }
+  /** A node's audit entries since the time asked for (answer to a `readAudit` effect). */
+  | { type: 'auditRead'; node: string; entries: AuditEntry[] }
   // Facts from HTTP requests to a node (info, job list, other containers).
   | {
       type: 'nodeProbed';

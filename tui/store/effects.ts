@@ -34,7 +34,9 @@ export type Effect =
   /** Carry the confirmed rollout out (on the nodes its plan changes); answered by `rollout*` actions. */
   | { kind: 'execute'; request: OperationRequest }
   /** The operator cancelled while planning or at the confirmation: nothing is carried out. */
-  | { kind: 'decline'; request: OperationRequest };
+  | { kind: 'decline'; request: OperationRequest }
+  /** Read every node's audit log from `since` (per node; null: the last day); answered by `auditRead`. */
+  | { kind: 'readAudit'; since: Record<string, string | null> };
 
 /** A reducer's answer: the next state and what to do about it. */
 export interface Step {

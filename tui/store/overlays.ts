@@ -29,6 +29,7 @@ const STATUS_MARK: Readonly<Record<RolloutNodeStatus, string>> = {
   untouched: '·',
   offline: '○',
   unauthorized: '✖',
+  untrusted: '⚠',
   skipped: '-',
   declined: '-',
 };

@@ -7,6 +7,7 @@
 import type { Action } from './actions.js';
 import { type Step, step, toStep } from './effects.js';
 import type { CommandId } from './keymap.js';
+import { auditDue, auditRead, auditTick } from './reduce/audit.js';
 import { fleetCommands, reduceFleet } from './reduce/fleet.js';
 import { navigationCommands } from './reduce/navigation.js';
 import { promptCommands } from './reduce/prompts.js';
@@ -30,7 +31,9 @@ export function runCommand(state: TuiState, command: CommandId, char?: string): 
 export function reduce(state: TuiState, action: Action): Step {
   switch (action.type) {
     case 'tick':
-      return step(action.now === state.now ? state : { ...state, now: action.now });
+      return auditTick(action.now === state.now ? state : { ...state, now: action.now });
+    case 'auditRead':
+      return step(auditRead(state, action));
     case 'resize':
       return step(
         action.width === state.screen.width && action.height === state.screen.height
@@ -55,7 +58,9 @@ export function reduce(state: TuiState, action: Action): Step {
     case 'rolloutProgress':
     case 'rolloutWave':
     case 'rolloutNode':
-    case 'rolloutFinished':
-      return toStep(reduceRollout(state, action));
+    case 'rolloutFinished': {
+      const done = toStep(reduceRollout(state, action));
+      return action.type === 'rolloutFinished' ? { ...done, state: auditDue(done.state) } : done;
+    }
   }
 }

@@ -3,7 +3,7 @@
  * a new one; the panels (`panels/`) and selectors (`select/`) derive what the views draw. Time only enters through
  * actions (`at`, `now`), so every transition is reproducible in a unit test.
  */
-import type { FeedConnectionState } from '../../src/client/feed-session.js';
+import type { FeedConnectionState } from '../../src/client/feeds/session.js';
 import { type NodeStatus, OUTCOMES, type Outcome } from '../../src/core/outcome.js';
 import type { ContainerStats } from '../../src/protocol/feeds.js';
 import type { AgentInfo, ContainerInfo, JobStatus, Plan } from '../../src/protocol/index.js';
@@ -19,7 +19,7 @@ export const DETAIL_TABS: readonly DetailTab[] = ['logs', 'stats', 'events', 'in
  * node statuses that a connection can be in, and the two passing states of a live feed.
  */
 export type NodeConn =
-  | Extract<NodeStatus, 'online' | 'offline' | 'unauthorized'>
+  | Extract<NodeStatus, 'online' | 'offline' | 'unauthorized' | 'untrusted'>
   | 'connecting'
   | 'reconnecting';
 
@@ -33,7 +33,7 @@ export interface NodeEntry {
   info: AgentInfo | null;
   /** Round-trip time of the last info request. */
   latencyMs: number | null;
-  /** Why the node is offline / unauthorized, or the last request's error. */
+  /** Why the node is offline / unauthorized / untrusted, or the last request's error. */
   error: string | null;
   /** Jobs as the node last listed them, by job name. */
   jobs: Record<string, JobStatus>;
@@ -150,7 +150,7 @@ export interface LogState {
   wrap: boolean;
 }
 
-export type FleetEventKind = 'container' | 'operation' | 'connection';
+export type FleetEventKind = 'container' | 'operation' | 'connection' | 'audit';
 
 export interface FleetEvent {
   seq: number;
@@ -160,6 +160,15 @@ export interface FleetEvent {
   job: string | null;
   text: string;
   level: 'info' | 'warn' | 'error';
+}
+
+export interface AuditState {
+  /** When the audit logs were last asked for (0: ask at the next chance). */
+  readAt: number;
+  /** Per node, when the newest operation seen ended: the next read starts there. */
+  since: Record<string, string>;
+  /** Keys of the entries already in the Events list at those times (no entry twice). */
+  seen: string[];
 }
 
 export type OperationKind = 'deploy' | 'scale' | 'promote' | 'rollback' | 'stop' | 'purge';
@@ -319,6 +328,8 @@ export interface TuiState {
   logs: LogState;
   events: FleetEvent[];
   nextEventSeq: number;
+  /** The nodes' audit logs, as merged into the Events list (`reduce/audit.ts`). */
+  audit: AuditState;
   modal: Modal | null;
   rollout: RolloutBoard | null;
   flash: Flash | null;
@@ -402,6 +413,7 @@ export function initialState(
     logs: emptyLogs(),
     events: [],
     nextEventSeq: 0,
+    audit: { readAt: 0, since: {}, seen: [] },
     modal: null,
     rollout: null,
     flash: null,

@@ -3,14 +3,19 @@
  * (`NO_COLOR`, `--no-color`): without it only inverse/bold/underline are used, which NO_COLOR
  * allows and which keep the selection and matches visible.
  */
+import { terminalText } from '../../src/core/terminal-text.js';
 import { COLUMN_GAP, type FittedColumn } from '../store/columns.js';
 import { fitText } from '../store/format.js';
 import type { Cell, Segment, Tone } from '../store/segments.js';
 import type { TableLine } from '../store/select/table.js';
 
-/** Makes text safe inside tagged content (`{` and `}` are tag delimiters). */
+/**
+ * Makes text safe inside tagged content: `{` and `}` are tag delimiters, and a control character
+ * or escape sequence (from an agent, a container) is shown as visible text, never passed to the
+ * terminal. The last barrier: the selectors already neutralise what they measure.
+ */
 export function escapeTags(text: string): string {
-  return text.replace(/[{}]/g, (ch) => (ch === '{' ? '{open}' : '{close}'));
+  return terminalText(text).replace(/[{}]/g, (ch) => (ch === '{' ? '{open}' : '{close}'));
 }
 
 const TONE_COLOR: Readonly<Record<Tone, string | null>> = {

@@ -32,7 +32,7 @@ async function cli(argv: string[], env: Record<string, string> = {}) {
 }
 
 describe('agent options', () => {
-  const flags = (given: Record<string, string | boolean>) => ({
+  const flags = (given: Record<string, string | boolean | string[]>) => ({
     host: '0.0.0.0',
     rotateKey: false,
     allowHostBinds: false,
@@ -44,8 +44,38 @@ describe('agent options', () => {
       port: 8080,
       host: '0.0.0.0',
       rotateKey: false,
+      bindRoots: [],
       allowHostBinds: false,
+      allowHostNetwork: false,
+      // TLS with its own certificate, by default.
+      fingerprint: false,
+      rotateCert: false,
+      insecureHttp: false,
+      tlsSans: [],
     });
+  });
+
+  it('takes the TLS options: extra names, a certificate of the operator, plain HTTP', () => {
+    expect(
+      agentOptionsOf(flags({ tlsSan: ['agent.example', '10.0.0.5,[::2]'] } as never), {}, '/work'),
+    ).toMatchObject({ tlsSans: ['agent.example', '10.0.0.5', '::2'] });
+    expect(agentOptionsOf(flags({ tlsCert: 'c.pem', tlsKey: '/k.pem' }), {}, '/work')).toMatchObject({
+      tlsCert: '/work/c.pem',
+      tlsKey: '/k.pem',
+    });
+    expect(agentOptionsOf(flags({ insecureHttp: true }), {}, '/work')).toMatchObject({ insecureHttp: true });
+    const refused: [Record<string, string | boolean | string[]>, RegExp][] = [
+      [{ tlsCert: 'c.pem' }, /--tls-cert and --tls-key go together/],
+      [{ tlsKey: 'k.pem' }, /--tls-cert and --tls-key go together/],
+      [{ insecureHttp: true, tlsCert: 'c', tlsKey: 'k' }, /--insecure-http serves no certificate/],
+      [{ insecureHttp: true, tlsSan: ['a'] }, /--insecure-http serves no certificate/],
+      [{ insecureHttp: true, rotateCert: true }, /do not go together/],
+      [{ tlsCert: 'c', tlsKey: 'k', rotateCert: true }, /replace your files/],
+      [{ tlsCert: 'c', tlsKey: 'k', tlsSan: ['a'] }, /carries its own names/],
+      [{ tlsSan: ['not a name'] }, /--tls-san must be a host name or an IP address \(got "not a name"\)/],
+    ];
+    for (const [given, message] of refused)
+      expect(() => agentOptionsOf(flags(given as never), {}, '/work')).toThrow(message);
   });
 
   it('takes options from flags first, then the environment', () => {
@@ -55,11 +85,30 @@ describe('agent options', () => {
     });
     expect(
       agentOptionsOf(
-        flags({ port: '9100', host: '127.0.0.1', config: 'cfg', rotateKey: true, allowHostBinds: true }),
+        flags({
+          port: '9100',
+          host: '127.0.0.1',
+          config: 'cfg',
+          rotateKey: true,
+          bindRoot: ['/srv/a', '/srv/b'],
+          allowHostBinds: true,
+          allowHostNetwork: true,
+        }),
         { PORT: '9000', DOKKUP_CONFIG: '/data' },
         '/work',
       ),
-    ).toEqual({ port: 9100, host: '127.0.0.1', dataDir: '/work/cfg', rotateKey: true, allowHostBinds: true });
+    ).toMatchObject({
+      port: 9100,
+      host: '127.0.0.1',
+      dataDir: '/work/cfg',
+      rotateKey: true,
+      bindRoots: ['/srv/a', '/srv/b'],
+      allowHostBinds: true,
+      allowHostNetwork: true,
+    });
+    expect(() => agentOptionsOf(flags({ bindRoot: ['srv'] }), {}, '/')).toThrow(
+      /--bind-root must be an absolute path/,
+    );
     expect(agentOptionsOf(flags({ port: '0' }), {}, '/')).toMatchObject({ port: 0 });
   });
 
@@ -90,6 +139,7 @@ describe('dokkup agent', () => {
     [['--port', '1', '--port', '2'], /only be set once/],
     [['--config', ''], /--config must name a directory/],
     [['--host', ' '], /--host must not be empty/],
+    [['--bind-root', 'relative/dir'], /--bind-root must be an absolute path/],
   ])('refuses %j with exit 2 and a pointer to its help', async (argv, message) => {
     const ran = await cli(argv);
     expect(ran.code).toBe(2);
@@ -109,6 +159,8 @@ describe('dokkup agent', () => {
       '--config DIR',
       '--rotate-key',
       '--allow-host-binds',
+      '--bind-root DIR',
+      '--allow-host-network',
       'DOCKER_HOST',
     ]) {
       expect(help.stdout).toContain(text);

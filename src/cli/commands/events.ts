@@ -3,9 +3,10 @@
  * job's nodes and only that job's events) until Ctrl-C: containers created, started, dying
  * (with exit code), health changes, removals, and deploys/rollbacks/stops as they run.
  */
-import { FeedSession } from '../../client/feed-session.js';
+import { FeedSession } from '../../client/feeds/session.js';
 import { describeFeedEvent, feedEventKind, feedEventLevel, formatEventTime } from '../../core/format.js';
 import { ExitCode, exitCodeForStatuses, type NodeStatus } from '../../core/outcome.js';
+import { jsonText, terminalText } from '../../core/terminal-text.js';
 import type { EventsJsonLine, FeedEvent } from '../../protocol/feeds.js';
 import type { InventoryNode } from '../../protocol/inventory.js';
 import {
@@ -17,7 +18,7 @@ import {
   optionalStringFlag,
   UsageError,
 } from '../command.js';
-import { loadInventory, loadJobTarget } from '../context.js';
+import { loadInventory, loadJobTarget, warnPlainHttp } from '../context.js';
 import type { Style } from '../io.js';
 
 /** `2024-05-01T10:00:00.123Z  lab1  web  container  start web-1f0c… (3f2a9c1e4b5d)` */
@@ -26,7 +27,7 @@ export function formatEventLine(node: string, event: FeedEvent, style: Style): s
   const level = feedEventLevel(event);
   const text =
     level === 'warn' || level === 'error' ? style.red(what) : level === 'ok' ? style.green(what) : what;
-  return `${style.dim(formatEventTime(event.at))}  ${style.bold(node)}  ${event.job}  ${feedEventKind(event)}  ${text}`;
+  return `${style.dim(formatEventTime(event.at))}  ${style.bold(node)}  ${terminalText(event.job)}  ${feedEventKind(event)}  ${text}`;
 }
 
 export async function runEvents(context: CommandContext): Promise<number> {
@@ -48,15 +49,17 @@ export async function runEvents(context: CommandContext): Promise<number> {
   }
 
   const { stdout, stderr } = context.io;
+  warnPlainHttp(context, nodes);
   const sessions = nodes.map((node) => FeedSession.forNode(node));
   const unauthorized = new Set<string>();
+  const untrusted = new Set<string>();
   const failed = new Set<string>();
   let finish: () => void = () => {};
   const allGone = new Promise<void>((resolve) => {
     finish = resolve;
   });
   const checkAllGone = () => {
-    if (unauthorized.size + failed.size === sessions.length) finish();
+    if (unauthorized.size + untrusted.size + failed.size === sessions.length) finish();
   };
   const stops = sessions.flatMap((session) => {
     let wasOpen = false;
@@ -68,16 +71,20 @@ export async function runEvents(context: CommandContext): Promise<number> {
         reportedOffline = false;
       } else if (change.state === 'reconnecting' && wasOpen) {
         stderr.write(
-          `${change.node}: connection lost, reconnecting${change.error ? ` (${change.error})` : ''}\n`,
+          `${change.node}: connection lost, reconnecting${change.error ? ` (${terminalText(change.error)})` : ''}\n`,
         );
       } else if (change.state === 'offline' && !reportedOffline) {
         reportedOffline = true;
         stderr.write(
-          `Warning: ${change.node} is OFFLINE${change.error ? ` (${change.error})` : ''}; still trying\n`,
+          `Warning: ${change.node} is OFFLINE${change.error ? ` (${terminalText(change.error)})` : ''}; still trying\n`,
         );
       } else if (change.state === 'unauthorized') {
         stderr.write(`Warning: ${change.node} is UNAUTHORIZED (the agent refused the key)\n`);
         unauthorized.add(change.node);
+        checkAllGone();
+      } else if (change.state === 'untrusted') {
+        stderr.write(`Warning: ${change.node} is UNTRUSTED (${change.error ?? 'certificate not trusted'})\n`);
+        untrusted.add(change.node);
         checkAllGone();
       }
     });
@@ -85,7 +92,7 @@ export async function runEvents(context: CommandContext): Promise<number> {
       (event) => {
         if (json) {
           const line: EventsJsonLine = { node: session.node, event };
-          stdout.write(`${JSON.stringify(line)}\n`);
+          stdout.write(`${jsonText(line)}\n`);
         } else {
           stdout.write(`${formatEventLine(session.node, event, context.style)}\n`);
         }
@@ -95,7 +102,7 @@ export async function runEvents(context: CommandContext): Promise<number> {
         onDropped: (count) =>
           stderr.write(`${session.node}: ${count} events dropped (output did not keep up)\n`),
         onError: (error) => {
-          stderr.write(`Warning: ${session.node}: ${error.message}\n`);
+          stderr.write(`Warning: ${session.node}: ${terminalText(error.message)}\n`);
           failed.add(session.node);
           checkAllGone();
         },
@@ -114,10 +121,16 @@ export async function runEvents(context: CommandContext): Promise<number> {
     for (const stop of stops) stop();
     for (const session of sessions) session.close();
   }
-  // Following ends on Ctrl-C, or once no node is left: each refused the key or failed.
+  // Following ends on Ctrl-C, or once no node is left: each refused the key, was untrusted or failed.
   if (context.signal.aborted) return ExitCode.interrupted;
   const statuses: NodeStatus[] = nodes.map((n) =>
-    failed.has(n.name) ? 'error' : unauthorized.has(n.name) ? 'unauthorized' : 'offline',
+    failed.has(n.name)
+      ? 'error'
+      : unauthorized.has(n.name)
+        ? 'unauthorized'
+        : untrusted.has(n.name)
+          ? 'untrusted'
+          : 'offline',
   );
   return exitCodeForStatuses(statuses);
 }

@@ -5,15 +5,17 @@
  * Ctrl-C go through the built binary against real Docker in test/e2e/feeds.test.ts).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
+import { createServer as createHttpsServer, type Server } from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeyVerifier } from '../../../agent/auth/verifier.js';
 import { attachFeeds, type FeedsHandle } from '../../../agent/feeds/attach.js';
-import { MemoryFeedRuntime, memoryLogLine } from '../../../agent/feeds/memory-runtime.js';
+import { MemoryFeedRuntime, memoryLogLine } from '../../../agent/feeds/memory-runtime.fixture.js';
 import { silentLogger } from '../../../agent/logger.js';
+import { createSelfSignedCertificate, fingerprintOf } from '../../../agent/tls/certificate.js';
 import type { NodeLogLine } from '../../client/feeds/merge.js';
 import { type ContainerStats, TopJobJsonSchema } from '../../protocol/feeds.js';
 import type { InventoryNode } from '../../protocol/inventory.js';
@@ -184,18 +186,22 @@ describe('top table and exit codes', () => {
 
 const KEY = 'k'.repeat(43);
 let dir: string;
+/** The certificate both feeds servers present (TLS, as agents serve by default); the inventory pins it. */
+let fingerprint: string;
 const agents: { server: Server; feeds: FeedsHandle; runtime: MemoryFeedRuntime; port: number }[] = [];
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'dokkup-feeds-cli-'));
+  const certificate = await createSelfSignedCertificate(['127.0.0.1']);
+  fingerprint = fingerprintOf(certificate.cert);
   for (let i = 0; i < 2; i++) {
     const runtime = new MemoryFeedRuntime();
-    const server = createServer((_req, res) => {
+    const server = createHttpsServer(certificate, (_req, res) => {
       res.statusCode = 404;
       res.end();
     });
-    const feeds = attachFeeds(server, {
-      verifier: KeyVerifier.forKey(KEY, { params: { N: 1024, r: 8, p: 1, keyLength: 32 } }),
+    const feeds = attachFeeds(server as unknown as import('node:http').Server, {
+      verifier: KeyVerifier.forKey(KEY),
       runtime,
       logger: silentLogger(),
     });
@@ -225,15 +231,19 @@ beforeAll(async () => {
   - name: lab1
     location: 127.0.0.1:${agents[0]?.port}
     key: ${KEY}
+    fingerprint: ${fingerprint}
   - name: lab2
     location: 127.0.0.1:${agents[1]?.port}
     key: ${KEY}
+    fingerprint: ${fingerprint}
   - name: down
     location: 127.0.0.1:${deadPort}
     key: ${KEY}
+    fingerprint: ${fingerprint}
   - name: wrongkey
     location: 127.0.0.1:${agents[1]?.port}
     key: ${'w'.repeat(43)}
+    fingerprint: ${fingerprint}
 groups:
   - name: good
     nodes: [lab1, lab2]

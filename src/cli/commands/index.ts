@@ -26,6 +26,7 @@ export const commandLoaders: readonly CommandLoader[] = [
   { path: ['tui'], load: async () => (await import('./tui.js')).tuiCommand },
   { path: ['logs', 'job'], load: async () => (await import('./logs.js')).logsJobCommand },
   { path: ['events'], load: async () => (await import('./events.js')).eventsCommand },
+  { path: ['audit'], load: async () => (await import('./audit.js')).auditCommand },
   { path: ['top', 'job'], load: async () => (await import('./top.js')).topJobCommand },
   { path: ['version'], load: async () => (await import('./version.js')).versionCommand },
   { path: ['schema'], load: async () => (await import('./schema.js')).schemaCommand },

@@ -3,11 +3,13 @@
  * replica of a job on every node, merged in time order, each line prefixed `node/container`.
  * Like `docker compose logs`, stdout and stderr of the containers both go to stdout.
  */
-import { FeedSession } from '../../client/feed-session.js';
+
 import { type NodeLogLine, type NodeLogsOutcome, subscribeMergedLogs } from '../../client/feeds/merge.js';
+import { FeedSession } from '../../client/feeds/session.js';
 import { parseDurationMs } from '../../core/duration.js';
 import { shortId } from '../../core/format.js';
 import { ExitCode, exitCodeForStatuses, type NodeStatus } from '../../core/outcome.js';
+import { terminalLogLine, terminalText } from '../../core/terminal-text.js';
 import { LOGS_MAX_TAIL } from '../../protocol/feeds.js';
 import type { InventoryNode } from '../../protocol/inventory.js';
 import {
@@ -18,7 +20,7 @@ import {
   optionalStringFlag,
   UsageError,
 } from '../command.js';
-import { loadJobTarget } from '../context.js';
+import { loadJobTarget, warnPlainHttp } from '../context.js';
 import type { OutputStream } from '../io.js';
 
 /** Distinct, readable foreground colours, one per replica in order of appearance. */
@@ -87,7 +89,9 @@ export class LogPrinter {
     const label = `${line.node}/${shortId(line.containerId)}`;
     this.width = Math.max(this.width, label.length);
     const padded = label.padEnd(this.width);
-    const body = this.timestamps && line.ts ? `${line.ts} ${line.text}` : line.text;
+    // A container's output is shown, never obeyed: escapes visible, colour codes dropped.
+    const text = terminalLogLine(line.text);
+    const body = this.timestamps && line.ts ? `${line.ts} ${text}` : text;
     if (!this.colour) return `${padded} | ${body}`;
     let code = this.colours.get(label);
     if (code === undefined) {
@@ -114,6 +118,8 @@ function statusOfLogs(outcome: NodeLogsOutcome): NodeStatus {
       return 'error';
     case 'unauthorized':
       return 'unauthorized';
+    case 'untrusted':
+      return 'untrusted';
     default:
       return 'offline';
   }
@@ -132,6 +138,8 @@ function outcomeMessage(outcome: NodeLogsOutcome): string | null {
       return `${outcome.node}: ${outcome.error.message}`;
     case 'unauthorized':
       return `${outcome.node} is UNAUTHORIZED (the agent refused the key); its logs are not shown`;
+    case 'untrusted':
+      return `${outcome.node} is UNTRUSTED (${outcome.message}); its logs are not shown`;
     default:
       return `${outcome.node} is OFFLINE (${outcome.message}); its logs are not shown`;
   }
@@ -146,6 +154,7 @@ export async function runLogs(context: CommandContext): Promise<number> {
   const nodes = selectNodes(target.nodes, optionalStringFlag(context.flags, 'node'));
   const job = target.job.spec.name;
 
+  warnPlainHttp(context, nodes);
   // A one-shot read gives up on a node quickly; following keeps retrying in the background.
   const sessions = nodes.map((node) =>
     FeedSession.forNode(node, follow ? {} : { offlineAfterAttempts: 2, backoff: { initialMs: 200 } }),
@@ -164,7 +173,9 @@ export async function runLogs(context: CommandContext): Promise<number> {
         if (wasOpen) stderr.write(`${change.node}: connected again\n`);
         wasOpen = true;
       } else if ((change.state === 'reconnecting' || change.state === 'offline') && wasOpen) {
-        stderr.write(`${change.node}: ${change.state}${change.error ? ` (${change.error})` : ''}\n`);
+        stderr.write(
+          `${change.node}: ${change.state}${change.error ? ` (${terminalText(change.error)})` : ''}\n`,
+        );
       }
     });
   });
@@ -179,7 +190,7 @@ export async function runLogs(context: CommandContext): Promise<number> {
       onNodeDone: (outcome) => {
         settled.add(outcome.node);
         const message = outcomeMessage(outcome);
-        if (message) stderr.write(`Warning: ${message}\n`);
+        if (message) stderr.write(`Warning: ${terminalText(message)}\n`);
       },
     },
   );

@@ -5,7 +5,7 @@
  */
 
 import PQueue from 'p-queue';
-import { FeedSession, type FeedSubscriptionError } from '../../client/feed-session.js';
+import { FeedSession, type FeedSubscriptionError } from '../../client/feeds/session.js';
 import { shortId, statsColumns } from '../../core/format.js';
 import { exitCodeForStatuses, nodeLabel } from '../../core/outcome.js';
 import type { CliNodeError, CliNodeStatus } from '../../protocol/cli-json.js';
@@ -21,7 +21,7 @@ import {
   positiveIntFlag,
   positiveNumberFlag,
 } from '../command.js';
-import { loadJobTarget, roundMs, writeJson, writeLines } from '../context.js';
+import { loadJobTarget, roundMs, warnPlainHttp, writeJson, writeLines } from '../context.js';
 import type { Style } from '../io.js';
 import { renderTable } from '../render/table.js';
 import { selectNodes } from './logs.js';
@@ -69,6 +69,14 @@ export async function topOfNode(
             node,
             status: 'unauthorized',
             error: { code: 'unauthorized', message: 'the agent refused the key' },
+            latencyMs: null,
+            containers: null,
+          });
+        } else if (change.state === 'untrusted') {
+          done({
+            node,
+            status: 'untrusted',
+            error: { code: 'untrusted', message: change.error ?? 'the certificate is not the trusted one' },
             latencyMs: null,
             containers: null,
           });
@@ -188,6 +196,7 @@ export const topJobCommand: Command = {
     const timeoutMs = Math.round(positiveNumberFlag(context.flags, 'timeout') * 1000);
     const target = await loadJobTarget(context);
     const nodes = selectNodes(target.nodes, optionalStringFlag(context.flags, 'node'));
+    warnPlainHttp(context, nodes);
     const job = target.job.spec.name;
     const queue = new PQueue({ concurrency: positiveIntFlag(context.flags, 'parallel', 10_000) });
     const results = await Promise.all(

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { loadInventoryFile } from '../../config/index.js';
 import type { Inventory } from '../../protocol/inventory.js';
 import { type Command, optionalStringFlag, UsageError } from '../command.js';
-import { userPath } from '../context.js';
+import { userPath, warnPlainHttp } from '../context.js';
 import { colorEnabled } from '../io.js';
 
 export const tuiCommand: Command = {
@@ -17,7 +17,8 @@ Job files given here (and *.yaml in the working directory) are offered by d.
 
 Without an inventory (no -i and no inventory.yaml here), dokkup starts an agent inside this
 process against the local Docker engine (DOCKER_HOST or the default socket), on 127.0.0.1
-with a throwaway key, and shows this machine as the node \`local\`.`,
+with a throwaway key and a throwaway TLS certificate (pinned in process), and shows this
+machine as the node \`local\`.`,
   flags: {
     inventory: {
       type: 'string',
@@ -53,6 +54,8 @@ with a throwaway key, and shows this machine as the node \`local\`.`,
 
     if (inventoryFile) {
       const inventory = await loadInventoryFile(inventoryFile, io.env);
+      // Before the screen takes over: it is still there, above the prompt, after quitting.
+      warnPlainHttp(context, inventory.nodes);
       await runTui({
         inventory,
         inventoryName: path.basename(inventoryFile),
@@ -77,9 +80,11 @@ with a throwaway key, and shows this machine as the node \`local\`.`,
       nodes: [
         {
           name: 'local',
-          location: agent.baseUrl.replace(/^http:\/\//, ''),
+          location: agent.baseUrl.replace(/^https:\/\//, ''),
           baseUrl: agent.baseUrl,
           key: agent.key,
+          // Its certificate lives only in this process: pinned, like any node's.
+          fingerprint: agent.fingerprint,
         },
       ],
       groups: {},

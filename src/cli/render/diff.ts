@@ -3,6 +3,8 @@
  * Environment and label values are never shown (the agent sends keys only: they may be
  * secrets). Nodes with the same plan are printed once, under a list of their names.
  */
+
+import { terminalText } from '../../core/terminal-text.js';
 import type { Plan, SpecDiff } from '../../protocol/api.js';
 import { plainStyle, type Style } from '../io.js';
 
@@ -81,7 +83,7 @@ export function describePlan(plan: Plan): string[] {
     describeAction(plan),
     ...(plan.diff ? describeDiff(plan.diff) : []).map((line) => `  ${line}`),
     ...plan.warnings.map((warning) => `  ! ${warning}`),
-  ];
+  ].map((line) => terminalText(line));
 }
 
 /** `lab1, lab2, lab3` or, for long lists, `lab1, lab2, … and 998 more`. */

@@ -8,7 +8,7 @@
  * For a finite read (`follow: false`), everything is sorted once every node has finished.
  */
 import type { LogLine, LogsParams } from '../../protocol/feeds.js';
-import type { FeedSession, FeedSubscriptionError, Unsubscribe } from '../feed-session.js';
+import type { FeedSession, FeedSubscriptionError, Unsubscribe } from './session.js';
 
 /** A log line with the node it came from. */
 export interface NodeLogLine extends LogLine {
@@ -130,7 +130,7 @@ function compareHeld(a: Held, b: Held): number {
 export type NodeLogsOutcome =
   | { node: string; status: 'ended' }
   | { node: string; status: 'error'; error: FeedSubscriptionError }
-  | { node: string; status: 'offline' | 'unauthorized' | 'closed'; message: string };
+  | { node: string; status: 'offline' | 'unauthorized' | 'untrusted' | 'closed'; message: string };
 
 export interface MergedLogsOptions {
   onLines(lines: NodeLogLine[]): void;
@@ -149,7 +149,7 @@ export interface MergedLogs {
 
 /**
  * Subscribes to the same logs on every session and merges them. Without `follow`, lines are
- * collected and handed over sorted once every node is done (an offline or unauthorized node
+ * collected and handed over sorted once every node is done (an offline, unauthorized or untrusted node
  * counts as done); with `follow`, they flow through a `LogMerger` until `stop()`.
  */
 export function subscribeMergedLogs(
@@ -204,7 +204,12 @@ export function subscribeMergedLogs(
     );
     cleanups.push(
       session.onState((change) => {
-        if (change.state === 'offline' || change.state === 'unauthorized' || change.state === 'closed') {
+        if (
+          change.state === 'offline' ||
+          change.state === 'unauthorized' ||
+          change.state === 'untrusted' ||
+          change.state === 'closed'
+        ) {
           if (!follow || change.state !== 'offline') {
             settle({ node, status: change.state, message: change.error ?? change.state });
           }

@@ -38,7 +38,7 @@ const LIVE: Readonly<Record<'connecting' | 'reconnecting', { label: string; tone
   reconnecting: { label: 'RECONNECTING', tone: 'warn' },
 };
 
-/** What the STATUS column says: ONLINE, OFFLINE, UNAUTHORIZED as the CLI says them, or a live state. */
+/** What the STATUS column says: ONLINE, OFFLINE, UNAUTHORIZED, UNTRUSTED as the CLI says them, or a live state. */
 export function connLabel(conn: NodeConn): string {
   return conn === 'connecting' || conn === 'reconnecting' ? LIVE[conn].label : nodeLabel(conn);
 }
@@ -54,6 +54,7 @@ const CONN_PIP: Readonly<Record<NodeConn, string>> = {
   reconnecting: '◐',
   offline: '○',
   unauthorized: '✖',
+  untrusted: '⚠',
 };
 
 function nodeUsage(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { FeedConnectionState } from '../../../src/client/feed-session.js';
+import type { FeedConnectionState } from '../../../src/client/feeds/session.js';
 import type { FeedEvent } from '../../../src/protocol/feeds.js';
 import type { Action } from '../actions.js';
 import { flashText } from '../overlays.js';
@@ -59,6 +59,20 @@ describe('deriveConn: one place decides a node’s connection', () => {
     expect(
       deriveConn(node('connecting', 'connecting'), { source: 'feed', state: 'unauthorized', error: 'no' }),
     ).toEqual({ conn: 'unauthorized', error: 'no' });
+  });
+  it('a certificate that is not the trusted one is untrusted, from either source, and stays so', () => {
+    expect(
+      deriveConn(node('online', 'open'), {
+        source: 'http',
+        status: 'untrusted',
+        error: 'certificate mismatch',
+      }),
+    ).toEqual({ conn: 'untrusted', error: 'certificate mismatch' });
+    expect(
+      deriveConn(node('connecting', 'connecting'), { source: 'feed', state: 'untrusted', error: 'mismatch' }),
+    ).toEqual({ conn: 'untrusted', error: 'mismatch' });
+    const reconnecting = { source: 'feed', state: 'reconnecting', error: 'socket closed' } as const;
+    expect(deriveConn(node('untrusted', 'untrusted'), reconnecting)).toBeNull();
   });
   it('HTTP says offline unless the feed is open; a feed giving up leaves it to HTTP', () => {
     const down = { source: 'http', status: 'offline', error: 'ECONNREFUSED' } as const;
@@ -345,6 +359,22 @@ describe('log lines', () => {
     s = apply(s, { type: 'logLines', target, lines: [], dropped: 7 });
     expect(s.logs.dropped).toBe(157);
   });
+  it("keeps a container's line as it will be shown: colour codes dropped, every other escape visible", () => {
+    let s = apply(fleet(), probed('lab1', [jobStatus('web', [container('web', 1)])]));
+    s = press(s, '3', 'l');
+    const target = s.logs.target!;
+    const hostile = logLine(
+      'lab1',
+      'web-1\u001b[2J',
+      '\u001b[32mok\u001b[0m \u001b]0;pwned\u0007\u001b[2J\rgone\u009b1m',
+    );
+    s = apply(s, { type: 'logLines', target, lines: [hostile] });
+    const line = s.logs.lines.at(-1)!;
+    expect(line.text).toBe('ok \\x1b]0;pwned\\x07\\x1b[2J\\x0dgone\\u009b1m');
+    expect(line.container).toBe('web-1\\x1b[2J');
+    expect(line.text + line.container).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+  });
+
   it('ignores lines for a target that is no longer shown', () => {
     const s = press(fleet(), '3', 'l');
     const stale = run(s, {

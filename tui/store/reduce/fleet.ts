@@ -3,7 +3,7 @@
  * and log lines. This room decides what they mean — a node's connectivity (`deriveConn`), which
  * node to refresh, the Events list — so no controller has to.
  */
-import type { FeedConnectionState } from '../../../src/client/feed-session.js';
+import type { FeedConnectionState } from '../../../src/client/feeds/session.js';
 import {
   containerEventLevel,
   describeContainerEvent,
@@ -11,6 +11,7 @@ import {
   type EventLevel,
   feedEventLevel,
 } from '../../../src/core/format.js';
+import { terminalLogLine, terminalText } from '../../../src/core/terminal-text.js';
 import type { ContainerEvent } from '../../../src/protocol/feeds.js';
 import type { ContainerInfo, JobStatus } from '../../../src/protocol/index.js';
 import type { Action, ProbeFailure } from '../actions.js';
@@ -52,7 +53,8 @@ export function deriveConn(
         // A node answering HTTP is up even before its feed has (re)connected.
         return { conn: 'online', error: null };
       case 'unauthorized':
-        return { conn: 'unauthorized', error: fact.error };
+      case 'untrusted':
+        return { conn: fact.status, error: fact.error };
       case 'offline':
         // HTTP failures do not override an open feed.
         return node.feed === 'open' ? null : { conn: 'offline', error: fact.error };
@@ -65,7 +67,8 @@ export function deriveConn(
     case 'open':
       return { conn: 'online', error: null };
     case 'unauthorized':
-      return { conn: 'unauthorized', error: fact.error };
+    case 'untrusted':
+      return { conn: fact.state, error: fact.error };
     case 'offline':
       // The feed gave up for now; whether the node is down is for an HTTP request to say (an
       // agent can answer requests while its feed endpoint is refused, or the other way round).
@@ -77,7 +80,7 @@ export function deriveConn(
       return node.conn === 'connecting' ? { conn: 'connecting', error: fact.error } : null;
     case 'reconnecting':
       // A node known to be down stays down until something answers.
-      return node.conn === 'offline' || node.conn === 'unauthorized'
+      return node.conn === 'offline' || node.conn === 'unauthorized' || node.conn === 'untrusted'
         ? null
         : { conn: 'reconnecting', error: fact.error };
   }
@@ -366,10 +369,11 @@ function logLines(state: TuiState, action: Extract<Action, { type: 'logLines' }>
     (l): LogLine => ({
       seq: seq++,
       node: l.node,
-      container: shortContainerName(l.containerName),
+      container: terminalText(shortContainerName(l.containerName)),
       stream: l.stream,
       ts: l.ts,
-      text: l.truncated ? `${l.text}…` : l.text,
+      // Kept as shown: colour codes dropped, every other escape visible (never sent to the terminal).
+      text: terminalLogLine(l.truncated ? `${l.text}…` : l.text),
     }),
   );
   let lines = logs.lines.concat(added);

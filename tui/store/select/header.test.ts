@@ -14,6 +14,30 @@ describe('header', () => {
     const h = headerSummary(s);
     expect(h).toMatchObject({ inventory: 'inventory.yaml', online: 1, offline: 1, unauthorized: 1 });
   });
+  it('counts untrusted nodes, and shows them only when there are any', () => {
+    const s = apply(fleet(), {
+      type: 'nodeProbeFailed',
+      node: 'lab2',
+      at: T0,
+      failure: 'untrusted',
+      error: 'certificate mismatch: the agent presented SHA256:…, the inventory pins SHA256:…',
+    });
+    expect(headerSummary(s)).toMatchObject({ online: 1, untrusted: 1, unauthorized: 0 });
+    expect(
+      headerSegments(s)
+        .map((c) => c.text)
+        .join(''),
+    ).toContain('1 untrusted');
+    expect(
+      headerSegments(fleet())
+        .map((c) => c.text)
+        .join(''),
+    ).not.toContain('untrusted');
+    const narrow = headerSegments({ ...s, screen: { ...s.screen, width: 80 } })
+      .map((c) => c.text)
+      .join('');
+    expect(narrow.length).toBeLessThanOrEqual(80);
+  });
   it('shows inventory, node states, healthy jobs and totals, and fits 80 columns', () => {
     const wide = headerSegments(fleet())
       .map((c) => c.text)

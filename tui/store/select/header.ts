@@ -1,5 +1,6 @@
 /**
- * The header line: inventory, how many nodes are online / offline / unauthorized / connecting,
+ * The header line: inventory, how many nodes are online / offline / unauthorized / connecting
+ * (and untrusted, when any are),
  * healthy jobs, CPU and memory totals, and a running rollout.
  */
 import { formatBinaryBytes, formatPercent } from '../../../src/core/format.js';
@@ -13,6 +14,8 @@ export interface HeaderSummary {
   online: number;
   offline: number;
   unauthorized: number;
+  /** Certificate not the pinned one (or no trusted CA vouches for it): nothing was sent. */
+  untrusted: number;
   connecting: number;
   jobsHealthy: number;
   jobsTotal: number;
@@ -24,6 +27,7 @@ export function headerSummary(state: TuiState): HeaderSummary {
   let online = 0;
   let offline = 0;
   let unauthorized = 0;
+  let untrusted = 0;
   let connecting = 0;
   let cpu = 0;
   let mem = 0;
@@ -31,6 +35,7 @@ export function headerSummary(state: TuiState): HeaderSummary {
     if (row.conn === 'online') online++;
     else if (row.conn === 'offline') offline++;
     else if (row.conn === 'unauthorized') unauthorized++;
+    else if (row.conn === 'untrusted') untrusted++;
     else connecting++;
     cpu += row.cpuTotal;
     mem += row.memTotal;
@@ -41,6 +46,7 @@ export function headerSummary(state: TuiState): HeaderSummary {
     online,
     offline,
     unauthorized,
+    untrusted,
     connecting,
     jobsHealthy: jobs.filter((j) => j.healthy).length,
     jobsTotal: jobs.length,
@@ -58,11 +64,17 @@ export function headerSegments(state: TuiState): Cell[] {
     { text: ` ${h.inventory} ` },
     { text: ` nodes ${h.online} ${narrow ? 'on' : 'online'}`, tone: h.online > 0 ? 'ok' : 'normal' },
     { text: ` · ${h.offline} ${narrow ? 'off' : 'offline'}`, tone: h.offline > 0 ? 'error' : 'normal' },
-    {
+  );
+  // Narrow, a zero count of unauthorized nodes gives its room to untrusted ones.
+  if (!narrow || h.unauthorized > 0 || h.untrusted === 0) {
+    cells.push({
       text: ` · ${h.unauthorized} ${narrow ? 'unauth' : 'unauthorized'}`,
       tone: h.unauthorized > 0 ? 'error' : 'normal',
-    },
-  );
+    });
+  }
+  // Only when there are any: a certificate that does not match its pin must not go unseen.
+  if (h.untrusted > 0)
+    cells.push({ text: ` · ${h.untrusted} ${narrow ? 'untrust' : 'untrusted'}`, tone: 'error' });
   if (h.connecting > 0)
     cells.push({ text: ` · ${h.connecting} ${narrow ? 'conn' : 'connecting'}`, tone: 'warn' });
   cells.push(

@@ -15,6 +15,18 @@ describe('tables', () => {
     for (const line of view.lines) expect(plainLine(line, view.columns).length).toBeLessThanOrEqual(78);
     expect(view.header.length).toBeLessThanOrEqual(78);
   });
+  it('shows what an agent sends as text: escapes in names and images visible, measured as shown', () => {
+    const hostile = container('web', 1, { name: 'web-1\u001b]0;pwned\u0007', image: 'web:v1\u001b[2J' });
+    const s = press(
+      apply(fleet({ width: 120, height: 30 }), probed('lab1', [jobStatus('web', [hostile])])),
+      '3',
+    );
+    const view = tableView(s, 'containers')!;
+    const texts = view.lines.flatMap((l) => l.cells.map((c) => c.text));
+    expect(texts).toContain('web-1\\x1b]0;pwned\\x07');
+    expect(texts.join('')).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+    for (const line of view.lines) expect(plainLine(line, view.columns).length).toBeLessThanOrEqual(118);
+  });
   it('keeps the selection on screen when moving past the page', () => {
     const many = Array.from({ length: 200 }, (_, i) => container('web', i));
     let s = apply(fleet({ width: 160, height: 48 }), probed('lab1', [jobStatus('web', many)]));

@@ -3,6 +3,7 @@
  * visible rows are built), each through the panel registry. Also what is selected: the row of
  * the panel focused last, which the detail pane and the operation keys act on.
  */
+import { terminalText } from '../../../src/core/terminal-text.js';
 import { COLUMN_GAP, type FittedColumn, fitColumns } from '../columns.js';
 import { compileFilter } from '../filter.js';
 import { fitText } from '../format.js';
@@ -121,7 +122,8 @@ export function tableView(state: TuiState, panel: PanelId): TableView | null {
   const lines = rows.slice(top, top + height).map(
     (r, i): TableLine => ({
       key: r.key,
-      cells: spec.cells(r, columns, state),
+      // What agents send (names, images, states) is shown, never obeyed, and measured as shown.
+      cells: spec.cells(r, columns, state).map((c) => ({ ...c, text: terminalText(c.text) })),
       selected: top + i === index,
       dim: r.dim,
     }),

@@ -5,7 +5,8 @@
  * so a UI can show it per node:
  *
  *   connecting → open → reconnecting → (after N failed attempts or T ms) offline
- *   unauthorized: the agent refused the key (no retry); closed: `close()` was called.
+ *   unauthorized: the agent refused the key (no retry); untrusted: its TLS certificate is not
+ *   the one the inventory trusts, nothing was sent (no retry); closed: `close()` was called.
  *
  * ```ts
  * const session = new FeedSession({ name: 'lab1', baseUrl: 'http://10.0.0.5:8080', key });
@@ -15,7 +16,9 @@
  * ```
  */
 import WebSocket from 'ws';
-import { routes } from '../protocol/api.js';
+import { type BackoffPolicy, backoffDelay } from '../../core/backoff.js';
+import { settleOnce } from '../../core/settle.js';
+import { routes } from '../../protocol/api.js';
 import {
   type AgentFrame,
   AgentFrameSchema,
@@ -28,10 +31,11 @@ import {
   type StatsBatch,
   type StatsParams,
   type SubscribeFrameInput,
-} from '../protocol/feeds.js';
-import type { InventoryNode } from '../protocol/inventory.js';
-import { baseUrlOf } from './agent-client.js';
-import { logTimestampNanos } from './feeds/timestamps.js';
+} from '../../protocol/feeds.js';
+import type { InventoryNode } from '../../protocol/inventory.js';
+import { baseUrlOf, notTlsError } from '../agent-client.js';
+import { connectTrusted, NotTlsError, TlsTrustError, trustOf } from '../transport.js';
+import { LogCursor } from './log-cursor.js';
 
 export type FeedConnectionState =
   | 'connecting'
@@ -39,6 +43,7 @@ export type FeedConnectionState =
   | 'reconnecting'
   | 'offline'
   | 'unauthorized'
+  | 'untrusted'
   | 'closed';
 
 export interface FeedStateChange {
@@ -60,6 +65,10 @@ export interface FeedSessionOptions {
   /** `http(s)://host:port` (or an inventory `location`). */
   baseUrl: string;
   key: string;
+  /** For wss: the agent's pinned certificate (`SHA256:<hex>`), else `ca`, else this machine's CAs. */
+  fingerprint?: string;
+  /** For wss: a CA file the agent's certificate must chain to. */
+  ca?: string;
   /** TCP + WebSocket handshake deadline. Default 5 s. */
   connectTimeoutMs?: number;
   /** The client pings this often; no answer by the next ping means the node is gone. Default 10 s. */
@@ -74,6 +83,8 @@ export interface FeedSessionOptions {
   lazy?: boolean;
   /** For tests: the randomness of the jitter. */
   random?: () => number;
+  /** For tests: the clock (Unix ms) behind `lostAt` and the offline time limit. */
+  now?: () => number;
 }
 
 /** An agent's refusal of one subscription (the subscription is over). */
@@ -110,14 +121,8 @@ interface ClientSubscription {
   onEvent?: (event: FeedEvent) => void;
   onBatch?: (batch: StatsBatch) => void;
   onLines?: (lines: LogLine[]) => void;
-  /** Logs: exact time of the latest line delivered per container (where to resume). */
-  lastNanos?: Map<string, bigint>;
-  /**
-   * Logs, after a resubscribe: per container, lines at or before this time were delivered
-   * already and are skipped until the first later one. Not applied otherwise: Docker's stdout
-   * and stderr lines are not strictly ordered by timestamp.
-   */
-  skipUntilAfter?: Map<string, bigint>;
+  /** Logs: where to resume after a reconnect, and which repeats to skip. */
+  cursor?: LogCursor;
   /** The agent acknowledged it on the current connection. */
   acknowledged: boolean;
 }
@@ -125,13 +130,10 @@ interface ClientSubscription {
 const DEFAULTS = {
   connectTimeoutMs: 5_000,
   heartbeatMs: 10_000,
-  initialMs: 250,
-  factor: 2,
-  maxMs: 10_000,
-  jitter: 0.3,
   offlineAfterAttempts: 5,
   offlineAfterMs: 15_000,
 };
+const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 250, factor: 2, maxMs: 10_000, jitter: 0.3 };
 
 /** `http://host:port/prefix` → `ws://host:port/prefix/v1/feeds`. */
 export function feedsUrlOf(baseUrl: string): string {
@@ -145,8 +147,11 @@ export class FeedSession {
   readonly node: string;
   private readonly url: string;
   private readonly key: string;
+  private readonly trust: ReturnType<typeof trustOf>;
   private readonly opts: typeof DEFAULTS;
+  private readonly backoff: BackoffPolicy;
   private readonly random: () => number;
+  private readonly now: () => number;
 
   private ws: WebSocket | null = null;
   private currentState: FeedConnectionState = 'connecting';
@@ -173,26 +178,38 @@ export class FeedSession {
     this.node = options.name;
     this.url = feedsUrlOf(options.baseUrl);
     this.key = options.key;
+    this.trust = trustOf(options);
     this.random = options.random ?? Math.random;
+    this.now = options.now ?? Date.now;
     this.opts = {
       connectTimeoutMs: options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
       heartbeatMs: options.heartbeatMs ?? DEFAULTS.heartbeatMs,
-      initialMs: options.backoff?.initialMs ?? DEFAULTS.initialMs,
-      factor: options.backoff?.factor ?? DEFAULTS.factor,
-      maxMs: options.backoff?.maxMs ?? DEFAULTS.maxMs,
-      jitter: options.backoff?.jitter ?? DEFAULTS.jitter,
       offlineAfterAttempts: options.offlineAfterAttempts ?? DEFAULTS.offlineAfterAttempts,
       offlineAfterMs: options.offlineAfterMs ?? DEFAULTS.offlineAfterMs,
+    };
+    const backoff = options.backoff ?? {};
+    this.backoff = {
+      initialMs: backoff.initialMs ?? DEFAULT_BACKOFF.initialMs,
+      factor: backoff.factor ?? DEFAULT_BACKOFF.factor,
+      maxMs: backoff.maxMs ?? DEFAULT_BACKOFF.maxMs,
+      jitter: backoff.jitter ?? DEFAULT_BACKOFF.jitter,
     };
     if (!options.lazy) this.start();
   }
 
   /** A session for an inventory node. */
   static forNode(
-    node: Pick<InventoryNode, 'name' | 'baseUrl' | 'key'>,
+    node: Pick<InventoryNode, 'name' | 'baseUrl' | 'key' | 'fingerprint' | 'ca'>,
     options: Partial<FeedSessionOptions> = {},
   ) {
-    return new FeedSession({ ...options, name: node.name, baseUrl: node.baseUrl, key: node.key });
+    return new FeedSession({
+      ...options,
+      name: node.name,
+      baseUrl: node.baseUrl,
+      key: node.key,
+      ...(node.fingerprint ? { fingerprint: node.fingerprint } : {}),
+      ...(node.ca ? { ca: node.ca } : {}),
+    });
   }
 
   get state(): FeedConnectionState {
@@ -228,23 +245,23 @@ export class FeedSession {
     };
   }
 
-  /** Resolves once the session is open; rejects if it becomes offline, unauthorized or closed first. */
+  /** Resolves once the session is open; rejects if it becomes offline, unauthorized, untrusted or closed first. */
   waitUntilOpen(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const stop = this.onState((change) => {
-        if (change.state === 'open') {
-          queueMicrotask(() => stop());
-          resolve();
-        } else if (
+    return settleOnce<void>((settle) =>
+      this.onState((change) => {
+        if (change.state === 'open') settle.resolve();
+        else if (
           change.state === 'offline' ||
           change.state === 'unauthorized' ||
+          change.state === 'untrusted' ||
           change.state === 'closed'
         ) {
-          queueMicrotask(() => stop());
-          reject(new Error(`${this.node}: ${change.state}${change.error ? ` (${change.error})` : ''}`));
+          settle.reject(
+            new Error(`${this.node}: ${change.state}${change.error ? ` (${change.error})` : ''}`),
+          );
         }
-      });
-    });
+      }),
+    );
   }
 
   // -------------------------------------------------------------------------------------------
@@ -274,7 +291,7 @@ export class FeedSession {
     onLines: (lines: LogLine[]) => void,
     handlers: SubscriptionHandlers = {},
   ): Unsubscribe {
-    return this.add('logs', compact({ ...params }), handlers, { onLines, lastNanos: new Map() });
+    return this.add('logs', compact({ ...params }), handlers, { onLines, cursor: new LogCursor() });
   }
 
   private add(
@@ -295,31 +312,15 @@ export class FeedSession {
     };
   }
 
+  /** Logs pick up where they left off after a reconnect (see `LogCursor`). */
   private sendSubscribe(subscription: ClientSubscription): void {
     const frame = {
       type: 'subscribe',
       id: subscription.id,
       topic: subscription.topic,
-      params: this.resumeParams(subscription),
+      params: subscription.cursor?.subscribeParams(subscription.params) ?? subscription.params,
     };
     this.sendFrame(frame as SubscribeFrameInput);
-  }
-
-  /**
-   * Logs pick up where they left off: from just before the earliest "last line" of the
-   * containers seen (repeats are skipped by exact timestamp), without the tail.
-   */
-  private resumeParams(subscription: ClientSubscription): Record<string, unknown> {
-    if (subscription.topic !== 'logs' || !subscription.lastNanos || subscription.lastNanos.size === 0) {
-      return subscription.params;
-    }
-    let earliest: bigint | null = null;
-    for (const nanos of subscription.lastNanos.values())
-      if (earliest === null || nanos < earliest) earliest = nanos;
-    const { tail: _tail, ...rest } = subscription.params;
-    const sinceSeconds = Number((earliest as bigint) / 1000n) / 1e6 - 0.001;
-    const original = typeof rest['since'] === 'number' ? rest['since'] : 0;
-    return { ...rest, since: Math.max(sinceSeconds, original, 0) };
   }
 
   // -------------------------------------------------------------------------------------------
@@ -342,14 +343,31 @@ export class FeedSession {
 
   private connect(): void {
     if (this.closedByUser) return;
+    const secure = this.url.startsWith('wss:');
     const ws = new WebSocket(this.url, {
       headers: { Authorization: `Bearer ${this.key}` },
       handshakeTimeout: this.opts.connectTimeoutMs,
       maxPayload: FEED_MAX_AGENT_FRAME_BYTES,
       perMessageDeflate: false,
+      // The upgrade request (and its key) is written only once the certificate passed.
+      ...(secure
+        ? {
+            createConnection: ((options: { host?: string; port?: number | string }, callback: never) =>
+              connectTrusted(
+                {
+                  host: String(options.host),
+                  port: Number(options.port),
+                  trust: this.trust,
+                  connectTimeoutMs: this.opts.connectTimeoutMs,
+                },
+                callback,
+              )) as unknown as typeof import('node:net').createConnection,
+          }
+        : {}),
     });
     this.ws = ws;
     let refused: { status: number; retryAfterMs?: number } | null = null;
+    let untrusted = false;
 
     ws.on('unexpected-response', (_req, res) => {
       const retryAfter = Number(res.headers['retry-after']);
@@ -370,7 +388,6 @@ export class FeedSession {
       this.startHeartbeat(ws);
       for (const subscription of this.subscriptions.values()) {
         subscription.acknowledged = false;
-        if (subscription.lastNanos) subscription.skipUntilAfter = new Map(subscription.lastNanos);
         this.sendSubscribe(subscription);
       }
     });
@@ -385,7 +402,9 @@ export class FeedSession {
       this.awaitingPong = false;
     });
     ws.on('error', (error) => {
-      if (!refused) this.lastError = error.message;
+      if (error instanceof TlsTrustError) untrusted = true;
+      if (error instanceof NotTlsError) this.lastError = notTlsError(this.node, new URL(this.url)).message;
+      else if (!refused) this.lastError = error.message;
     });
     ws.on('close', () => {
       if (this.ws !== ws) return;
@@ -397,19 +416,20 @@ export class FeedSession {
         this.setState('unauthorized');
         return;
       }
+      if (untrusted) {
+        this.setState('untrusted');
+        return;
+      }
       this.scheduleReconnect(failure?.retryAfterMs);
     });
   }
 
   private scheduleReconnect(minimumDelayMs = 0): void {
-    if (this.lostAt === null) this.lostAt = Date.now();
+    if (this.lostAt === null) this.lostAt = this.now();
     // A drop of an open connection is not a failed attempt; every failed reconnect is.
     if (this.currentState !== 'open') this.attempts++;
-    const base = Math.min(this.opts.initialMs * this.opts.factor ** this.retries, this.opts.maxMs);
-    this.retries++;
-    const jittered = base * (1 - this.opts.jitter + 2 * this.opts.jitter * this.random());
-    const delay = Math.max(jittered, minimumDelayMs);
-    const lostFor = Date.now() - this.lostAt;
+    const delay = Math.max(backoffDelay(this.retries++, this.backoff, this.random()), minimumDelayMs);
+    const lostFor = this.now() - this.lostAt;
     const state: FeedConnectionState =
       this.attempts >= this.opts.offlineAfterAttempts || lostFor >= this.opts.offlineAfterMs
         ? 'offline'
@@ -483,9 +503,11 @@ export class FeedSession {
       case 'stats':
         subscription.onBatch?.(parsed.batch);
         break;
-      case 'logs':
-        this.deliverLines(subscription, parsed.lines);
+      case 'logs': {
+        const fresh = subscription.cursor?.accept(parsed.lines) ?? [];
+        if (fresh.length > 0) subscription.onLines?.(fresh);
         break;
+      }
       case 'dropped':
         subscription.handlers.onDropped?.(parsed.count);
         break;
@@ -500,27 +522,6 @@ export class FeedSession {
         );
         break;
     }
-  }
-
-  private deliverLines(subscription: ClientSubscription, lines: LogLine[]): void {
-    const last = subscription.lastNanos;
-    if (!last) return;
-    const skip = subscription.skipUntilAfter;
-    const fresh: LogLine[] = [];
-    for (const line of lines) {
-      const nanos = logTimestampNanos(line.ts);
-      if (nanos !== null) {
-        const floor = skip?.get(line.containerId);
-        if (floor !== undefined) {
-          if (nanos <= floor) continue;
-          skip?.delete(line.containerId);
-        }
-        const previous = last.get(line.containerId);
-        if (previous === undefined || nanos > previous) last.set(line.containerId, nanos);
-      }
-      fresh.push(line);
-    }
-    if (fresh.length > 0) subscription.onLines?.(fresh);
   }
 
   /** Ends the session: no reconnects, every subscription dropped. */

@@ -1,7 +1,7 @@
 /**
- * An in-memory FeedRuntime for pure unit tests of the feeds and for simulated nodes: the test
- * drives it (containers, events, stats samples, log lines) and can see which streams are open.
- * Never used on the real path; the agent uses `feeds-docker.ts`.
+ * Test double: an in-memory FeedRuntime for unit tests of the feeds. The test drives it
+ * (containers, events, stats samples, log lines) and can see which streams are open. A
+ * `.fixture.ts` file, so the build never ships it; the agent uses `feeds-docker.ts`.
  */
 import type { ContainerEvent } from '../../src/protocol/feeds.js';
 import type {

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FeedSession, type FeedStateChange, feedsUrlOf } from './feed-session.js';
+import { FeedSession, type FeedStateChange, feedsUrlOf } from './session.js';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
@@ -57,7 +57,8 @@ async function until(check: () => boolean, what: string, timeoutMs = 5000): Prom
 
 describe('feedsUrlOf', () => {
   it('turns an agent location into its feeds WebSocket URL', () => {
-    expect(feedsUrlOf('10.0.0.5:8080')).toBe('ws://10.0.0.5:8080/v1/feeds');
+    expect(feedsUrlOf('10.0.0.5:8080')).toBe('wss://10.0.0.5:8080/v1/feeds');
+    expect(feedsUrlOf('http://10.0.0.5:8080')).toBe('ws://10.0.0.5:8080/v1/feeds');
     expect(feedsUrlOf('https://lab1.example:8443/')).toBe('wss://lab1.example:8443/v1/feeds');
     expect(feedsUrlOf('http://lab1:8080/dokkup')).toBe('ws://lab1:8080/dokkup/v1/feeds');
   });
@@ -72,7 +73,7 @@ describe('FeedSession heartbeat', () => {
     });
     const session = new FeedSession({
       name: 'silent',
-      baseUrl: `127.0.0.1:${peer.port}`,
+      baseUrl: `http://127.0.0.1:${peer.port}`,
       key: 'k',
       heartbeatMs: 100,
       backoff: { initialMs: 20, jitter: 0 },
@@ -98,11 +99,39 @@ describe('FeedSession heartbeat', () => {
       for (const s of peer.sockets) s.destroy();
       peer.server.close();
     });
-    const session = new FeedSession({ name: 'odd', baseUrl: `127.0.0.1:${peer.port}`, key: 'k' });
+    const session = new FeedSession({ name: 'odd', baseUrl: `http://127.0.0.1:${peer.port}`, key: 'k' });
     cleanups.push(() => session.close());
     const sessionErrors: string[] = [];
     session.onSessionError((e) => sessionErrors.push(e.message));
     await until(() => session.invalidFrames === 2 && sessionErrors.length === 1, 'the frames');
     expect(session.state).toBe('open');
+  });
+});
+
+describe('FeedSession offline rule', () => {
+  it('reads the time since the connection was lost from its clock, not from the attempts', async () => {
+    const gone = createServer();
+    await new Promise<void>((resolve) => gone.listen(0, '127.0.0.1', () => resolve()));
+    const port = (gone.address() as { port: number }).port;
+    await new Promise<void>((resolve) => gone.close(() => resolve()));
+    let clock = 1_000_000;
+    const session = new FeedSession({
+      name: 'far',
+      baseUrl: `127.0.0.1:${port}`,
+      key: 'k',
+      backoff: { initialMs: 10, maxMs: 10, jitter: 0 },
+      offlineAfterAttempts: 1000,
+      offlineAfterMs: 60_000,
+      now: () => clock,
+    });
+    cleanups.push(() => session.close());
+    const changes: FeedStateChange[] = [];
+    session.onState((c) => changes.push(c));
+    await until(() => changes.filter((c) => c.retryInMs !== undefined).length >= 3, 'three refused attempts');
+    expect(session.state).toBe('connecting');
+    expect(changes.at(-1)?.lostAt).toBe(1_000_000);
+    clock += 60_000;
+    await until(() => session.state === 'offline', 'offline once a minute has passed on its clock');
+    expect(changes.at(-1)?.attempts).toBeLessThan(1000);
   });
 });
