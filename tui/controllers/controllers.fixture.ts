@@ -6,7 +6,7 @@
  */
 import type { AgentClient, ProgressCallback } from '../../src/client/agent-client.js';
 import { Cluster } from '../../src/client/cluster.js';
-import { AgentUnauthorizedError, AgentUnreachableError } from '../../src/client/errors.js';
+import { AgentHttpError, AgentUnauthorizedError, AgentUnreachableError } from '../../src/client/errors.js';
 import type {
   FeedConnectionState,
   FeedSession,
@@ -20,6 +20,7 @@ import type {
   ContainerInfo,
   JobSpec,
   JobStatus,
+  LeaseInfo,
   OperationResult,
   Plan,
   PlanRequest,
@@ -159,6 +160,8 @@ export interface AgentScript {
   containers?: ContainerInfo[] | (() => never);
   plan?: (job: string, request: PlanRequest) => Promise<Plan>;
   result?: (op: 'deploy' | 'rollback' | 'stop', onProgress: ProgressCallback) => Promise<OperationResult>;
+  /** Another operator's lease on every job: taking it is refused (409 `lease_held`) naming them. */
+  leaseHeldBy?: LeaseInfo;
 }
 
 export interface AgentCall {
@@ -199,15 +202,23 @@ export function scriptedCluster(
         }),
       deploy: (spec: JobSpec, onProgress: ProgressCallback) =>
         call('deploy', [spec], () => resultOf(node, 'deploy', onProgress)),
-      rollback: (job: string, _to: string | undefined, onProgress: ProgressCallback) =>
-        call('rollback', [job], () => resultOf(node, 'rollback', onProgress)),
+      rollback: (job: string, to: string | undefined, onProgress: ProgressCallback) =>
+        call('rollback', to === undefined ? [job] : [job, to], () => resultOf(node, 'rollback', onProgress)),
       stop: (job: string, purge: boolean, onProgress: ProgressCallback) =>
         call('stop', [job, purge], () => resultOf(node, 'stop', onProgress)),
       promote: (job: string, version: string) =>
         call('promote', [job, version], () => ({ job, version, promoted: true })),
       // Leases are granted to whoever asks (a test of refusals scripts its own agents).
       acquireLease: (job: string, request: { id: string }) =>
-        call('acquireLease', [job, request.id], () => ({ job, lease: null, held: true })),
+        call('acquireLease', [job, request.id], () => {
+          const held = script().leaseHeldBy;
+          if (!held) return { job, lease: null, held: true };
+          throw new AgentHttpError(node.name, 409, {
+            code: 'lease_held',
+            message: `job ${job} is locked by ${held.operator}@${held.host} (${held.command})`,
+            lease: held,
+          });
+        }),
       releaseLease: (job: string) =>
         call('releaseLease', [job], () => ({ job, released: null, broken: false })),
       releaseConnections: () => {},
