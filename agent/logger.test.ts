@@ -35,6 +35,16 @@ describe('logger', () => {
     expect(lines[0]).not.toContain('secret-key');
   });
 
+  it('hides registry credentials should a request object ever be logged', () => {
+    const { lines, stream } = capture();
+    const logger = createLogger({ destination: stream, env: { LOG_LEVEL: 'info' } });
+    const registryAuth = [{ server: 'ghcr.io', username: 'bot', password: 'reg-pass-1' }];
+    logger.info({ registryAuth, body: { registryAuth }, authconfig: { password: 'reg-pass-2' } }, 'x');
+    logger.info({ auth: { password: 'reg-pass-3', identitytoken: 'reg-token-4' } }, 'y');
+    expect(lines).toHaveLength(2);
+    expect(lines.join('\n')).not.toMatch(/reg-pass|reg-token/);
+  });
+
   it('writes readable lines with LOG_FORMAT=pretty', () => {
     const { lines, stream } = capture();
     const logger = createLogger({ destination: stream, env: { LOG_FORMAT: 'pretty' }, isTTY: false });

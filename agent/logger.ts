@@ -48,9 +48,25 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const settings = {
     level,
     base: { pid: process.pid },
-    // Belt and braces: nothing should ever log a key, but if a header object slips in, hide it.
+    // Belt and braces: nothing should ever log a key or a registry credential (request bodies are
+    // never logged), but if a header or a request object slips in, hide them.
     redact: {
-      paths: ['headers.authorization', 'req.headers.authorization', 'key', 'apiKey'],
+      paths: [
+        'headers.authorization',
+        'req.headers.authorization',
+        'key',
+        'apiKey',
+        'registryAuth',
+        '*.registryAuth',
+        'authconfig',
+        '*.authconfig',
+        'password',
+        '*.password',
+        'identitytoken',
+        '*.identitytoken',
+        'headers["x-registry-auth"]',
+        'req.headers["x-registry-auth"]',
+      ],
       censor: '[redacted]',
     },
   };

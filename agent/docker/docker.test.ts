@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { testSpec } from '../../src/core/spec.fixture.js';
 import type { ContainerSpec } from '../../src/protocol/job.js';
-import { containerConfig } from './docker.js';
+import { containerConfig, describePullFailure } from './docker.js';
 
 const config = (
   container: Partial<ContainerSpec>,
@@ -171,5 +171,46 @@ describe('containerConfig: spec → Docker create options', () => {
     expect(plain).not.toHaveProperty('StopSignal');
     expect(plain).not.toHaveProperty('StopTimeout');
     expect(plain.HostConfig).not.toHaveProperty('Init');
+  });
+});
+
+describe('describePullFailure', () => {
+  const ref = '127.0.0.1:5001/private/web:v1';
+  const auth = { server: '127.0.0.1:5001', username: 'ci', password: 'Sekr1t-pass' };
+  it('names the registry and "unauthorized", and whether credentials were sent', () => {
+    expect(
+      describePullFailure(
+        ref,
+        'Head "http://127.0.0.1:5001/v2/private/web/manifests/v1": no basic auth credentials',
+        undefined,
+      ),
+    ).toBe(
+      `pulling ${ref}: registry 127.0.0.1:5001 needs credentials: unauthorized; none were sent (docker login 127.0.0.1:5001 on your machine, or add it to registries: in the inventory) (Head "http://127.0.0.1:5001/v2/private/web/manifests/v1": no basic auth credentials)`,
+    );
+    expect(describePullFailure(ref, 'unauthorized: authentication required', auth)).toBe(
+      `pulling ${ref}: registry 127.0.0.1:5001 refused the credentials sent for it: unauthorized (unauthorized: authentication required)`,
+    );
+    expect(describePullFailure(ref, 'manifest unknown', auth)).toBe(`pulling ${ref}: manifest unknown`);
+  });
+  it('cuts any trace of the secret out of Docker’s message', () => {
+    const echoed = `unauthorized: bad password Sekr1t-pass (${Buffer.from('Sekr1t-pass').toString('base64')})`;
+    const message = describePullFailure(ref, echoed, auth);
+    expect(message).not.toContain('Sekr1t-pass');
+    expect(message).not.toContain(Buffer.from('Sekr1t-pass').toString('base64'));
+    expect(message).toContain('[redacted]');
+  });
+});
+
+describe('describePullFailure: dockerode’s prefix', () => {
+  it('is dropped, Docker’s own message kept', () => {
+    expect(
+      describePullFailure(
+        'r.example.com/a:1',
+        '(HTTP code 500) server error - unauthorized: authentication required',
+        { server: 'r.example.com', username: 'u', password: 'pw-123' },
+      ),
+    ).toBe(
+      'pulling r.example.com/a:1: registry r.example.com refused the credentials sent for it: unauthorized (unauthorized: authentication required)',
+    );
   });
 });

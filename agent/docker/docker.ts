@@ -4,6 +4,7 @@
  */
 import type Docker from 'dockerode';
 import { DokkupError } from '../../src/core/errors.js';
+import { DOCKER_HUB, DOCKER_HUB_CONFIG_KEY, registryOfImage } from '../../src/core/image-ref.js';
 import {
   type ContainerState,
   ContainerStateSchema,
@@ -12,6 +13,7 @@ import {
   type PublishedPort,
 } from '../../src/protocol/api.js';
 import type { ContainerSpec } from '../../src/protocol/job.js';
+import type { RegistryAuth } from '../../src/protocol/registry.js';
 import { engineRef } from './engine-ref.js';
 import type {
   ContainerInspect,
@@ -212,9 +214,10 @@ export class DockerRuntime implements ContainerRuntime {
     }
   }
 
-  async pullImage(ref: string, onProgress: (p: PullProgress) => void): Promise<void> {
+  async pullImage(ref: string, onProgress: (p: PullProgress) => void, auth?: RegistryAuth): Promise<void> {
     try {
-      const stream = await this.docker.pull(ref);
+      // dockerode sends `authconfig` as X-Registry-Auth (and keeps it out of the URL).
+      const stream = await this.docker.pull(ref, auth ? { authconfig: authConfig(auth) } : {});
       const layers = new Map<string, { current: number; total: number }>();
       let pullError: string | null = null;
       await new Promise<void>((resolve, reject) => {
@@ -250,9 +253,28 @@ export class DockerRuntime implements ContainerRuntime {
           },
         );
       });
-      if (pullError) throw new DokkupError('pull_failed', `pulling ${ref}: ${pullError}`);
+      if (pullError) throw new DokkupError('pull_failed', describePullFailure(ref, pullError, auth));
     } catch (err) {
-      throw wrap('pull_failed', `pulling ${ref}`, err);
+      if (err instanceof DokkupError || isConnectionError(err))
+        throw wrap('pull_failed', `pulling ${ref}`, err);
+      throw new DokkupError('pull_failed', describePullFailure(ref, dockerMessage(err), auth));
+    }
+  }
+
+  async checkPull(ref: string, auth?: RegistryAuth): Promise<string | null> {
+    try {
+      // The registry's manifest for the tag, asked through the engine (its registry settings,
+      // its network), with the same credentials the pull would use. Nothing is downloaded.
+      const asked = this.docker
+        .getImage(engineRef(ref))
+        .distribution(auth ? ({ authconfig: authConfig(auth) } as object) : {}) as Promise<unknown>;
+      await withDeadline(asked, CHECK_PULL_TIMEOUT_MS);
+      return null;
+    } catch (err) {
+      if (err instanceof DeadlineError)
+        return `could not ask registry ${registryOfImage(ref)} about ${ref} within ${CHECK_PULL_TIMEOUT_MS / 1000} s`;
+      if (isConnectionError(err)) return null; // the engine itself: the deploy will say so
+      return describePullFailure(ref, dockerMessage(err), auth, 'cannot pull');
     }
   }
 
@@ -309,6 +331,65 @@ export class DockerRuntime implements ContainerRuntime {
       throw wrap('internal', `removing ${id.slice(0, 12)}`, err);
     }
   }
+}
+
+/** Docker's auth config for X-Registry-Auth, as the Docker CLI builds it. */
+function authConfig(auth: RegistryAuth): Record<string, string> {
+  const serveraddress = auth.server === DOCKER_HUB ? DOCKER_HUB_CONFIG_KEY : auth.server;
+  return auth.identitytoken !== undefined
+    ? { identitytoken: auth.identitytoken, serveraddress }
+    : { username: auth.username ?? '', password: auth.password ?? '', serveraddress };
+}
+
+/** How long a plan waits for a registry to answer whether it would serve an image. */
+const CHECK_PULL_TIMEOUT_MS = 10_000;
+
+class DeadlineError extends Error {}
+
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DeadlineError()), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+const UNAUTHORIZED =
+  /unauthorized|authentication required|no basic auth credentials|incorrect username or password|\b401\b|pull access denied|denied: requested access/i;
+
+/**
+ * A failed pull, said plainly: which registry refused, and whether credentials were sent (never
+ * what they were: any trace of them in Docker's message is cut out).
+ */
+export function describePullFailure(
+  ref: string,
+  message: string,
+  auth: RegistryAuth | undefined,
+  verb = 'pulling',
+): string {
+  const registry = registryOfImage(ref);
+  // dockerode puts its own `(HTTP code 500) server error - ` before Docker's message.
+  const detail = redactCredentials(message, auth)
+    .replace(/^\(HTTP code \d+\)[^-]*-\s*/, '')
+    .trim();
+  if (UNAUTHORIZED.test(detail)) {
+    return auth
+      ? `${verb} ${ref}: registry ${registry} refused the credentials sent for it: unauthorized (${detail})`
+      : `${verb} ${ref}: registry ${registry} needs credentials: unauthorized; none were sent (docker login ${registry} on your machine, or add it to registries: in the inventory) (${detail})`;
+  }
+  return `${verb} ${ref}: ${detail}`;
+}
+
+/** `text` without the secrets of `auth` (as sent, or base64-encoded as in an X-Registry-Auth). */
+export function redactCredentials(text: string, auth: RegistryAuth | undefined): string {
+  if (!auth) return text;
+  let out = text;
+  const secrets = [auth.password, auth.identitytoken].filter((s): s is string => !!s && s.length >= 3);
+  for (const secret of secrets) {
+    for (const form of [secret, Buffer.from(secret).toString('base64'), encodeURIComponent(secret)])
+      out = out.split(form).join('[redacted]');
+  }
+  return out;
 }
 
 function formatBytes(n: number): string {

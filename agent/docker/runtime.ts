@@ -5,6 +5,7 @@
  */
 import type { ContainerState, Health, PublishedPort } from '../../src/protocol/api.js';
 import type { ContainerSpec } from '../../src/protocol/job.js';
+import type { RegistryAuth } from '../../src/protocol/registry.js';
 
 export interface EngineInfo {
   version: string;
@@ -59,7 +60,16 @@ export interface ContainerRuntime {
   imageId(ref: string): Promise<string | null>;
   /** True when the local image defines a HEALTHCHECK (other than NONE). */
   imageHasHealthcheck(ref: string): Promise<boolean>;
-  pullImage(ref: string, onProgress: (p: PullProgress) => void): Promise<void>;
+  /**
+   * Pulls `ref`, with `auth` (the operator's credentials for its registry, from the request) when
+   * given. A registry refusing gives a `pull_failed` naming the registry and "unauthorized".
+   */
+  pullImage(ref: string, onProgress: (p: PullProgress) => void, auth?: RegistryAuth): Promise<void>;
+  /**
+   * Asks the registry, without pulling, whether `ref` could be pulled with `auth`: null when it
+   * could, else why not (unauthorized, not found, unreachable). Engines without the check leave it out.
+   */
+  checkPull?(ref: string, auth?: RegistryAuth): Promise<string | null>;
   /**
    * The driver of the network Docker resolves `nameOrId` to (`bridge`, `host`, `overlay`, …),
    * or null when there is none (dokkup creates it as a bridge). Docker resolves IDs and ID

@@ -22,7 +22,7 @@ import {
 } from '../../src/protocol/api.js';
 import type { JobSpec } from '../../src/protocol/job.js';
 import { issueKey, KeyVerifier } from '../auth/index.js';
-import type { JobService, ProgressSink } from '../jobs/service.js';
+import type { JobService, OperationOptions, ProgressSink } from '../jobs/service.js';
 import { type AgentServer, createAgentServer } from './server.js';
 
 const KEY = issueKey();
@@ -96,7 +96,7 @@ class FakeService implements JobService {
     });
   history = async (job: string) => this.record('history', [job], { job, current: null, entries: [] });
   plan = async (job: string, request: PlanRequest) => this.record('plan', [job, request], plan(job, request));
-  deploy = async (spec: JobSpec, progress: ProgressSink) => {
+  deploy = async (spec: JobSpec, progress: ProgressSink, options?: OperationOptions) => {
     progress({ type: 'progress', phase: 'pull', message: 'Pulling busybox:1' });
     progress({
       type: 'progress',
@@ -106,10 +106,21 @@ class FakeService implements JobService {
       total: 2,
     });
     progress({ type: 'progress', phase: 'start', message: 'Starting container (2/2)', current: 2, total: 2 });
-    return this.record('deploy', [spec], result());
+    // The credentials only: the hooks (`onPlan`) are the audit log's.
+    const auth = options?.registryAuth;
+    return this.record('deploy', auth ? [spec, { registryAuth: auth }] : [spec], result());
   };
-  rollback = async (job: string, to: string | undefined, _progress: ProgressSink) =>
-    this.record('rollback', [job, to], result({ action: 'rollback', message: 'Rollback successful' }));
+  rollback = async (
+    job: string,
+    to: string | undefined,
+    _progress: ProgressSink,
+    options?: OperationOptions,
+  ) =>
+    this.record(
+      'rollback',
+      options?.registryAuth ? [job, to, { registryAuth: options.registryAuth }] : [job, to],
+      result({ action: 'rollback', message: 'Rollback successful' }),
+    );
   stop = async (job: string, purge: boolean, _progress: ProgressSink) =>
     this.record(
       'stop',
@@ -351,6 +362,44 @@ describe('request bodies', () => {
     expect(expectError(badRollback, 'invalid_request')).toMatchObject({ path: 'to', message: /7-character/ });
     const badPlan = await call(routes.plan('web'), { method: 'POST', body: { operation: 'explode' } });
     expect(expectError(badPlan, 'invalid_request').path).toBe('operation');
+  });
+
+  it('hands registry credentials to the operation only: never logged, never echoed in a 400', async () => {
+    const registryAuth = [{ server: 'ghcr.io', username: 'bot', password: 'reg-secret-1' }];
+    const deployed = await call(routes.deploy('web'), {
+      method: 'POST',
+      body: { spec: spec(), registryAuth },
+    });
+    expect(deployed.status).toBe(200);
+    const rolled = await call(routes.rollback('web'), { method: 'POST', body: { registryAuth } });
+    expect(rolled.status).toBe(200);
+    const planned = await call(routes.plan('web'), {
+      method: 'POST',
+      body: { operation: 'deploy', spec: spec(), registryAuth },
+    });
+    expect(planned.status).toBe(200);
+    expect(service.calls).toEqual([
+      { method: 'deploy', args: [spec(), { registryAuth }] },
+      { method: 'rollback', args: ['web', undefined, { registryAuth }] },
+      { method: 'plan', args: ['web', { operation: 'deploy', spec: spec(), registryAuth }] },
+    ]);
+    const bad = await call(routes.deploy('web'), {
+      method: 'POST',
+      body: { spec: spec(), registryAuth: [{ server: 'ghcr.io', password: 'reg-secret-2' }] },
+    });
+    expect(expectError(bad, 'invalid_request')).toMatchObject({
+      path: 'registryAuth.0',
+      message: 'registryAuth.0: needs username and password, or identitytoken',
+    });
+    const unknown = await call(routes.deploy('web'), {
+      method: 'POST',
+      body: {
+        spec: spec(),
+        registryAuth: [{ server: 'ghcr.io', username: 'u', password: 'reg-secret-3', x: 1 }],
+      },
+    });
+    expect(expectError(unknown, 'invalid_request').path).toBe('registryAuth.0.x');
+    expect(`${logLines.join('\n')}${bad.text}${unknown.text}`).not.toMatch(/reg-secret/);
   });
 
   it('gives 400 for malformed JSON and for a body that is not an object', async () => {

@@ -243,12 +243,13 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
       audited('deploy', async (context, note, settle) => {
         const name = jobName(context.params);
         note.job = name;
-        const { spec, canary } = await body(context.req, DeployRequestSchema);
+        // The credentials go to the pulls of this operation only; the body is never logged.
+        const { spec, registryAuth, canary } = await body(context.req, DeployRequestSchema);
         assertSameJob(name, spec.name);
         leaseCheck(context, name);
-        const deployOptions: DeployOptions = canary === undefined ? {} : { canary };
+        const deployOptions: DeployOptions = { registryAuth, ...(canary === undefined ? {} : { canary }) };
         await operation(context, async (progress) =>
-          settle(await service.deploy(spec, progress, hooksOf(note), deployOptions)),
+          settle(await service.deploy(spec, progress, { ...hooksOf(note), ...deployOptions })),
         );
       }),
     )
@@ -257,10 +258,10 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
       audited('rollback', async (context, note, settle) => {
         const name = jobName(context.params);
         note.job = name;
-        const { to } = await body(context.req, RollbackRequestSchema);
+        const { to, registryAuth } = await body(context.req, RollbackRequestSchema);
         leaseCheck(context, name);
         await operation(context, async (progress) =>
-          settle(await service.rollback(name, to, progress, hooksOf(note))),
+          settle(await service.rollback(name, to, progress, { ...hooksOf(note), registryAuth })),
         );
       }),
     )

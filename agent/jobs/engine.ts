@@ -25,7 +25,7 @@ import type {
 import type { JobSpec } from '../../src/protocol/job.js';
 import type { ContainerRuntime } from '../docker/runtime.js';
 import type { JobStateStore } from '../store/job-store.js';
-import { Executor } from './executor.js';
+import { authFor, Executor } from './executor.js';
 import { observe } from './observe.js';
 import { OperationEnvelope } from './operation.js';
 import { JobQueries } from './queries.js';
@@ -34,6 +34,7 @@ import type {
   JobService,
   OperationHooks,
   OperationListener,
+  OperationOptions,
   ProgressSink,
 } from './service.js';
 
@@ -143,11 +144,14 @@ export class JobEngine implements JobService {
       if (request.spec.name !== job)
         throw new DokkupError('invalid_request', 'spec.name does not match the job in the path', 'spec.name');
       const plan = planDeploy(obs, request.spec, specVersion(request.spec)).plan;
+      const image = request.spec.container.image;
       if (plan.changes && (plan.action === 'fresh' || plan.action === 'update' || plan.action === 'scale')) {
-        if ((await this.runtime.imageId(request.spec.container.image)) === null) {
-          plan.warnings.push(
-            `image ${request.spec.container.image} is not on this node yet: it will be pulled`,
-          );
+        const missing = (await this.runtime.imageId(image)) === null;
+        if (missing) plan.warnings.push(`image ${image} is not on this node yet: it will be pulled`);
+        // Whether the pull would work with the credentials sent (or none), before anyone confirms.
+        if (missing || request.spec.container.pull === 'always') {
+          const problem = await this.runtime.checkPull?.(image, authFor(image, request.registryAuth));
+          if (problem) plan.warnings.push(problem);
         }
       }
       return plan;
@@ -160,12 +164,8 @@ export class JobEngine implements JobService {
   // Operations
 
   /** Rejects (a plain 400) before anything runs when the policy refuses the spec; see `JobService`. */
-  deploy(
-    spec: JobSpec,
-    progress: ProgressSink,
-    hooks?: OperationHooks,
-    options: DeployOptions = {},
-  ): Promise<OperationResult> {
+  deploy(spec: JobSpec, progress: ProgressSink, options: DeployOptions = {}): Promise<OperationResult> {
+    const { registryAuth, onPlan, canary } = options;
     // Before the lock, the pull and the plan: a refused spec creates nothing, not even an image.
     const precheck = () => this.executor.checkPolicy(spec, 'spec.');
     return this.envelope.run(
@@ -175,16 +175,17 @@ export class JobEngine implements JobService {
       async (report, planned, marks) => {
         const version = specVersion(spec);
         let pulledImageId: string | null | undefined;
-        if (spec.container.pull === 'always') {
-          await this.executor.pull(spec.container.image, report);
+        const pulled = spec.container.pull === 'always';
+        if (pulled) {
+          await this.executor.pull(spec.container.image, report, registryAuth);
           pulledImageId = await this.runtime.imageId(spec.container.image);
         }
         const obs = await observe(this.runtime, this.store, spec.name);
         const exec = planDeploy(obs, spec, version, pulledImageId);
         planned(exec.plan);
-        return this.executor.execute(exec, obs, report, marks, options);
+        return this.executor.execute(exec, obs, report, marks, { registryAuth, pulled, canary });
       },
-      hooks,
+      { onPlan }, // the hooks only: the credentials stay in this closure
       precheck,
     );
   }
@@ -193,8 +194,9 @@ export class JobEngine implements JobService {
     job: string,
     to: string | undefined,
     progress: ProgressSink,
-    hooks?: OperationHooks,
+    options: OperationOptions = {},
   ): Promise<OperationResult> {
+    const { registryAuth, onPlan } = options;
     return this.envelope.run(
       job,
       'rollback',
@@ -206,9 +208,9 @@ export class JobEngine implements JobService {
         if (!exec.spec) {
           throw new DokkupError('nothing_to_rollback', exec.plan.warnings[0] ?? 'nothing to roll back to');
         }
-        return this.executor.execute(exec as ExecutionPlan, obs, report, marks);
+        return this.executor.execute(exec as ExecutionPlan, obs, report, marks, { registryAuth });
       },
-      hooks,
+      { onPlan },
     );
   }
 

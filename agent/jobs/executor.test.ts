@@ -419,7 +419,7 @@ describe('the job lock and the policy, through the real engine', () => {
     const r = rig();
     await r.deploy(web('web:v1', 1));
     const v2 = web('web:v2', 1);
-    const canary = await r.engine.deploy(v2, () => {}, undefined, { canary: true });
+    const canary = await r.engine.deploy(v2, () => {}, { canary: true });
     expect(canary.ok).toBe(true);
     let started!: () => void;
     const progressed = new Promise<void>((resolve) => {

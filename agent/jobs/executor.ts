@@ -19,19 +19,21 @@ import type { Logger } from 'pino';
 import { committedState, unchangedPlanCommits } from '../../src/core/commit.js';
 import { formatDurationMs } from '../../src/core/duration.js';
 import { DokkupError } from '../../src/core/errors.js';
+import { registryOfImage } from '../../src/core/image-ref.js';
 import { jobLabels, LABEL_VERSION } from '../../src/core/labels.js';
 import type { ExecutionPlan, Observation } from '../../src/core/planner.js';
 import { type AgentPolicy, policyViolations } from '../../src/core/policy.js';
 import { stopGraceMs } from '../../src/core/stop.js';
 import type { OperationResult, Phase, Plan, PlanAction } from '../../src/protocol/api.js';
 import type { JobSpec } from '../../src/protocol/job.js';
+import type { RegistryAuth } from '../../src/protocol/registry.js';
 import type { ContainerRuntime } from '../docker/runtime.js';
 import { hostFacts } from '../policy/host-facts.js';
 import type { JobStateStore } from '../store/job-store.js';
 import { type GateOptions, hasHealthcheck, waitHealthy } from './health-gate.js';
 import { containersOf } from './observe.js';
 import { asDokkupError, OperationFailed } from './operation.js';
-import type { ProgressSink } from './service.js';
+import type { OperationOptions, ProgressSink } from './service.js';
 
 export interface ExecutorOptions {
   runtime: ContainerRuntime;
@@ -56,6 +58,22 @@ export interface OperationMarks {
 }
 
 const noMarks: OperationMarks = { cutover: () => {} };
+
+/** How an operation gets its image: the request's credentials, and whether it was pulled already. */
+export interface PullOptions extends OperationOptions {
+  /** The image was pulled before planning (`pull: always`). */
+  pulled?: boolean;
+}
+
+/** The request's credentials for the registry `image` is pulled from, if any. */
+export function authFor(
+  image: string,
+  registryAuth: readonly RegistryAuth[] | undefined,
+): RegistryAuth | undefined {
+  if (!registryAuth?.length) return undefined;
+  const registry = registryOfImage(image);
+  return registryAuth.find((a) => a.server === registry);
+}
 
 const SUCCESS: Record<PlanAction, string> = {
   fresh: 'Deployment successful',
@@ -97,7 +115,7 @@ export class Executor {
     obs: Observation,
     report: ProgressSink,
     marks: OperationMarks = noMarks,
-    options: { canary?: boolean } = {},
+    pulls: PullOptions & { canary?: boolean } = {},
   ): Promise<OperationResult> {
     const { plan } = exec;
     const spec = exec.spec as JobSpec;
@@ -108,13 +126,13 @@ export class Executor {
       const operation = plan.operation === 'rollback' ? 'rollback' : 'deploy';
       const at = new Date(this.opts.now()).toISOString();
       await this.opts.store.write(
-        committedState({ operation, stored, planned: obs.state, spec, version, at, canary: options.canary }),
+        committedState({ operation, stored, planned: obs.state, spec, version, at, canary: pulls.canary }),
       );
       committed = true;
       if (plan.changes) marks.cutover();
     };
     try {
-      return await this.converge(exec, obs, report, commit);
+      return await this.converge(exec, obs, report, commit, pulls);
     } catch (err) {
       if (committed) throw await this.failedAfterCommit(spec.name, version, err);
       throw err;
@@ -126,6 +144,7 @@ export class Executor {
     obs: Observation,
     report: ProgressSink,
     commit: () => Promise<void>,
+    pulls: PullOptions,
   ): Promise<OperationResult> {
     const { plan, steps } = exec;
     const spec = exec.spec as JobSpec;
@@ -142,7 +161,7 @@ export class Executor {
       this.runtime.removeContainer(id),
     );
 
-    if (steps.create > 0) await this.ensureImage(spec, report);
+    if (steps.create > 0) await this.ensureImage(spec, report, pulls);
     const gated = await hasHealthcheck(this.runtime, spec);
 
     const grace = stopGraceMs(spec.container);
@@ -221,22 +240,28 @@ export class Executor {
     return this.result(exec.plan, await containersOf(this.runtime, job));
   }
 
-  async pull(image: string, report: ProgressSink): Promise<void> {
+  /** Pulls `image` with the request's credentials for its registry, if it brought any. */
+  async pull(image: string, report: ProgressSink, registryAuth?: readonly RegistryAuth[]): Promise<void> {
     report({ type: 'progress', phase: 'pull', message: `Pulling ${image}` });
     let last = 0;
-    await this.runtime.pullImage(image, (p) => {
-      // Docker reports every chunk; a few lines a second is plenty for a progress line.
-      const t = this.opts.now();
-      if (t - last < 250) return;
-      last = t;
-      report({
-        type: 'progress',
-        phase: 'pull',
-        message: p.message,
-        ...(p.current !== undefined ? { current: p.current } : {}),
-        ...(p.total !== undefined ? { total: p.total } : {}),
-      });
-    });
+    const auth = authFor(image, registryAuth);
+    await this.runtime.pullImage(
+      image,
+      (p) => {
+        // Docker reports every chunk; a few lines a second is plenty for a progress line.
+        const t = this.opts.now();
+        if (t - last < 250) return;
+        last = t;
+        report({
+          type: 'progress',
+          phase: 'pull',
+          message: p.message,
+          ...(p.current !== undefined ? { current: p.current } : {}),
+          ...(p.total !== undefined ? { total: p.total } : {}),
+        });
+      },
+      auth,
+    );
     report({ type: 'progress', phase: 'pull', message: `Pulled ${image}` });
   }
 
@@ -306,10 +331,15 @@ export class Executor {
     }
   }
 
-  private async ensureImage(spec: JobSpec, report: ProgressSink): Promise<void> {
-    if (spec.container.pull === 'always') return; // pulled before planning
+  /**
+   * The image is on the node before containers are created: a deploy with `pull: always` pulled
+   * it before planning; otherwise (and for every rollback, whose version may be gone since) it is
+   * pulled when missing, with the credentials of the request that triggered the operation.
+   */
+  private async ensureImage(spec: JobSpec, report: ProgressSink, pulls: PullOptions): Promise<void> {
+    if (pulls.pulled) return;
     if ((await this.runtime.imageId(spec.container.image)) !== null) return;
-    await this.pull(spec.container.image, report);
+    await this.pull(spec.container.image, report, pulls.registryAuth);
   }
 
   /**

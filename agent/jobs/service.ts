@@ -15,6 +15,7 @@ import type {
   PromoteResult,
 } from '../../src/protocol/api.js';
 import type { JobSpec } from '../../src/protocol/job.js';
+import type { RegistryAuth } from '../../src/protocol/registry.js';
 
 export type ProgressSink = (line: ProgressLine) => void;
 
@@ -22,6 +23,15 @@ export type ProgressSink = (line: ProgressLine) => void;
 export interface OperationHooks {
   /** The plan the operation carries out, once it is made (not called when refused before that). */
   onPlan?(plan: Plan): void;
+}
+
+/** What an operation's request brought besides its subject, and the caller's hooks. */
+export interface OperationOptions extends OperationHooks {
+  /**
+   * The operator's credentials for the registries of the images this operation may pull. Used
+   * for those pulls only: never written to the history, the logs, the audit log or the feeds.
+   */
+  registryAuth?: readonly RegistryAuth[];
 }
 
 export interface JobService {
@@ -37,24 +47,19 @@ export interface JobService {
    * before anything ran (the agent's policy) rejects instead, so the HTTP layer can answer it
    * with a plain 400 naming the field, exactly like the plan.
    */
-  deploy(
-    spec: JobSpec,
-    progress: ProgressSink,
-    hooks?: OperationHooks,
-    options?: DeployOptions,
-  ): Promise<OperationResult>;
+  deploy(spec: JobSpec, progress: ProgressSink, options?: DeployOptions): Promise<OperationResult>;
   rollback(
     job: string,
     to: string | undefined,
     progress: ProgressSink,
-    hooks?: OperationHooks,
+    options?: OperationOptions,
   ): Promise<OperationResult>;
   stop(job: string, purge: boolean, progress: ProgressSink, hooks?: OperationHooks): Promise<OperationResult>;
   /** Clears the node's canary mark of `version`: the canary becomes the job's own version. */
   promote(job: string, version: string): Promise<PromoteResult>;
 }
 
-export interface DeployOptions {
+export interface DeployOptions extends OperationOptions {
   /** Put the version out as a canary (the node keeps a canary mark until it is promoted). */
   canary?: boolean;
 }

@@ -10,7 +10,14 @@ import sea from 'node:sea';
 import { Worker } from 'node:worker_threads';
 import { Cluster, type ClusterRun, type NodeResult } from '../client/cluster.js';
 import { AgentHttpError } from '../client/errors.js';
-import { checkJobAgainstInventory, type LoadedJob, loadInventoryFile, loadJobFile } from '../config/index.js';
+import {
+  checkJobAgainstInventory,
+  credentialsOfRun,
+  type LoadedJob,
+  loadInventoryFile,
+  loadJobFile,
+  type RegistryCredentials,
+} from '../config/index.js';
 import { DokkupError, InputErrors, inputErrorsOf } from '../core/errors.js';
 import { exitCodeForStatuses, type NodeLabel, nodeLabel, outcomeOfStatus } from '../core/outcome.js';
 import { jsonText, terminalText } from '../core/terminal-text.js';
@@ -32,6 +39,8 @@ export interface JobTarget {
   inventory: Inventory;
   /** The job's target nodes, in inventory group order. */
   nodes: InventoryNode[];
+  /** Registry credentials of this run (job file, inventory, Docker config), looked up when asked. */
+  credentials: RegistryCredentials;
 }
 
 /** A path as the user gave it, made absolute against the command's working directory. */
@@ -89,13 +98,22 @@ function startInventoryWorker(workerData: unknown): Worker {
   return new Worker(new URL('./inventory-worker.js', import.meta.url), { workerData });
 }
 
-/** Reads the job file (first positional) and the inventory, and resolves the target nodes. */
-export async function loadJobTarget(context: CommandContext): Promise<JobTarget> {
+/**
+ * Reads the job file (first positional) and the inventory, and resolves the target nodes.
+ * `variables: 'lenient'` for commands that never send the spec: the job's `${VAR}`s need not be set.
+ */
+export async function loadJobTarget(
+  context: CommandContext,
+  options: { variables?: 'required' | 'lenient' } = {},
+): Promise<JobTarget> {
   const file = context.args[0];
   if (!file) throw new UsageError('missing the job file');
   const jobPath = userPath(context, file);
   // Both files are read even if one is bad, so the operator sees every problem at once.
-  const [job, inventory] = await Promise.allSettled([loadJobFile(jobPath), loadInventory(context)]);
+  const [job, inventory] = await Promise.allSettled([
+    loadJobFile(jobPath, context.io.env, options),
+    loadInventory(context),
+  ]);
   if (job.status === 'rejected' || inventory.status === 'rejected') {
     const reasons = [job, inventory].flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
     // Both files are bad: report every problem of both.
@@ -105,7 +123,8 @@ export async function loadJobTarget(context: CommandContext): Promise<JobTarget>
     throw reasons[0];
   }
   const nodes = checkJobAgainstInventory(job.value.spec, inventory.value, jobPath);
-  return { job: job.value, inventory: inventory.value, nodes };
+  const credentials = credentialsOfRun(context.io.env, job.value, inventory.value);
+  return { job: job.value, inventory: inventory.value, nodes, credentials };
 }
 
 export { inputErrorsOf };

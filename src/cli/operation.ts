@@ -359,7 +359,11 @@ async function promoteAfterWatch(
     verdict.kind === 'healthy'
       ? { operation: promote, say: `The canary stayed healthy for ${formatDurationMs(ms)}: promoting it.` }
       : {
-          operation: rollbackOperation(job, undefined, def.operation.policy),
+          // With the credentials this run brought (the canary's previous image is usually still there).
+          operation: rollbackOperation(job, undefined, def.operation.policy, {
+            source: { forImages: async () => [...(def.operation.registryAuth ?? [])] },
+            images: [],
+          }),
           say: `The canary is not healthy: ${verdict.node}: ${terminalText(verdict.reason)}. Taking it back.`,
         };
   out.write(`${style.bold(next.say)}\n`);

@@ -48,6 +48,7 @@ import { type AuditList, AuditListSchema } from '../protocol/audit.js';
 import type { InventoryNode } from '../protocol/inventory.js';
 import type { JobSpec } from '../protocol/job.js';
 import { parseJson } from '../protocol/parse.js';
+import type { RegistryAuth } from '../protocol/registry.js';
 import {
   AgentHttpError,
   AgentProtocolError,
@@ -84,7 +85,13 @@ export interface RequestOptions {
   lease?: string;
 }
 
-export interface DeployOptions extends RequestOptions {
+/** Options of the operations that may pull an image (deploy, rollback). */
+export interface PullRequestOptions extends RequestOptions {
+  /** Credentials for the registries of the images the operation may pull (sent, never kept). */
+  registryAuth?: readonly RegistryAuth[];
+}
+
+export interface DeployOptions extends PullRequestOptions {
   /** Put the version out as a canary. */
   canary?: boolean;
 }
@@ -99,6 +106,11 @@ const DEFAULTS = {
 
 /** Largest JSON answer the client accepts: a job status of a few thousand containers fits easily. */
 const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+
+/** `{registryAuth}` when there are credentials to send, else nothing (older agents refuse the field). */
+function authOf(options: PullRequestOptions | undefined): { registryAuth?: RegistryAuth[] } {
+  return options?.registryAuth?.length ? { registryAuth: [...options.registryAuth] } : {};
+}
 
 /** Turns `host:port` (https) or `http(s)://host:port[/prefix]` into a base URL without trailing slash. */
 export function baseUrlOf(location: string): string {
@@ -173,7 +185,7 @@ export class AgentClient {
   }
 
   deploy(spec: JobSpec, onProgress: ProgressCallback, options?: DeployOptions): Promise<OperationResult> {
-    const body: DeployRequest = options?.canary ? { spec, canary: true } : { spec };
+    const body: DeployRequest = { spec, ...authOf(options), ...(options?.canary ? { canary: true } : {}) };
     return this.operation(routes.deploy(spec.name), body, onProgress, options);
   }
 
@@ -201,9 +213,9 @@ export class AgentClient {
     job: string,
     to: string | undefined,
     onProgress: ProgressCallback,
-    options?: RequestOptions,
+    options?: PullRequestOptions,
   ): Promise<OperationResult> {
-    const body: RollbackRequest = to === undefined ? {} : { to };
+    const body: RollbackRequest = { ...(to === undefined ? {} : { to }), ...authOf(options) };
     return this.operation(routes.rollback(job), body, onProgress, options);
   }
 

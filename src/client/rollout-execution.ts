@@ -76,6 +76,7 @@ export class Execution {
           node,
           canary: canaries.has(node.name),
           request: this.request,
+          plan: this.byName.get(node.name)?.plan.value ?? null,
         }),
       (record, result) => {
         record.run = result;
@@ -210,7 +211,14 @@ export class Execution {
         wave,
         'revert',
         (client, node, onProgress) =>
-          client.rollback(options.job, back.get(node.name), onProgress, this.request),
+          client.rollback(options.job, back.get(node.name), onProgress, {
+            ...this.request,
+            // The credentials this run brought for the job's images: the version a node goes
+            // back to was pulled before, and is pulled again only if the engine lost it.
+            ...(options.operation.registryAuth?.length
+              ? { registryAuth: options.operation.registryAuth }
+              : {}),
+          }),
         (record, result) => {
           record.revert = result;
           const to = back.get(record.node.name)!;

@@ -10,6 +10,7 @@ import { checkPromote, type PromoteCheck, type RolloutMode, type ScheduleNode } 
 import type { OperationResult, Plan, PlanRequest } from '../protocol/api.js';
 import type { InventoryNode } from '../protocol/inventory.js';
 import type { JobSpec, UpdatePolicy } from '../protocol/job.js';
+import type { RegistryAuth } from '../protocol/registry.js';
 import type { AgentClient, ProgressCallback, RequestOptions } from './agent-client.js';
 
 /** What the rollout tells an operation about the node it carries it out on. */
@@ -19,6 +20,8 @@ export interface OperationContext {
   canary: boolean;
   /** The command's lease (sent with the change, so the agent refuses everybody else's). */
   request: RequestOptions;
+  /** The node's answer to the plan request (or to the one it was asked again). */
+  plan: Plan | null;
 }
 
 /** A node's plan, as an operation sees it when it decides what to ask again. */
@@ -35,6 +38,8 @@ export interface RolloutOperation {
   version: string | null;
   /** The job file's update policy: max_parallel, auto_revert, canary (defaults for the rest). */
   policy: Partial<UpdatePolicy>;
+  /** deploy / promote: the registry credentials this run brought (a revert sends them too). */
+  registryAuth?: readonly RegistryAuth[];
   /** Carries the operation out on one node. */
   execute(
     client: AgentClient,
@@ -52,15 +57,32 @@ export interface RolloutOperation {
   precheck?(job: string, nodes: readonly ScheduleNode[]): PromoteCheck;
 }
 
-/** `run job` and the TUI's d (deploy) and s (scale: the spec with its new count). */
-export function deployOperation(spec: JobSpec): RolloutOperation {
+/** Request options, or none at all when there is nothing to send (no lease, no credentials). */
+function sent<T extends object>(options: T): T | undefined {
+  return Object.keys(options).length > 0 ? options : undefined;
+}
+
+/** Where a rollout's registry credentials come from (`RegistryCredentials` in src/config). */
+export interface CredentialSource {
+  /** Credentials for the registries of `images` (none for registries that need none). */
+  forImages(images: readonly string[]): Promise<RegistryAuth[]>;
+}
+
+/**
+ * `run job` and the TUI's d (deploy) and s (scale: the spec with its new count). `registryAuth`:
+ * the credentials for the spec's images, sent with the plan (the agent checks it could pull) and
+ * with the deploy (the agent pulls with them), kept by no one.
+ */
+export function deployOperation(spec: JobSpec, registryAuth: readonly RegistryAuth[] = []): RolloutOperation {
+  const auth = registryAuth.length > 0 ? { registryAuth: [...registryAuth] } : {};
   return {
     mode: 'deploy',
-    planRequest: { operation: 'deploy', spec },
+    planRequest: { operation: 'deploy', spec, ...auth },
     version: specVersion(spec),
     policy: spec.update,
+    ...auth,
     execute: (client, onProgress, { canary, request }) =>
-      client.deploy(spec, onProgress, canary ? { ...request, canary: true } : request),
+      client.deploy(spec, onProgress, sent({ ...request, ...auth, ...(canary ? { canary: true } : {}) })),
     unchanged: () => ({ outcome: 'unchanged', message: 'Already up to date' }),
   };
 }
@@ -69,12 +91,17 @@ export function deployOperation(spec: JobSpec): RolloutOperation {
  * `promote job` and the TUI's P: the canary's version rolled out to the rest of the fleet in
  * waves; once every node runs it, the canaries' marks are cleared (see rollout.ts).
  */
-export function promoteOperation(spec: JobSpec): RolloutOperation {
+export function promoteOperation(
+  spec: JobSpec,
+  registryAuth: readonly RegistryAuth[] = [],
+): RolloutOperation {
   const version = specVersion(spec);
+  const auth = registryAuth.length > 0 ? { registryAuth: [...registryAuth] } : {};
   return {
-    ...deployOperation(spec),
+    ...deployOperation(spec, registryAuth),
     mode: 'promote',
-    execute: (client, onProgress, { request }) => client.deploy(spec, onProgress, request),
+    execute: (client, onProgress, { request }) =>
+      client.deploy(spec, onProgress, sent({ ...request, ...auth })),
     unchanged: (plan) =>
       plan.canary?.version === version
         ? { outcome: 'unchanged', message: `Canary of ${version}` }
@@ -83,15 +110,27 @@ export function promoteOperation(spec: JobSpec): RolloutOperation {
   };
 }
 
+/** The credentials of the run that triggers a rollback, for the images it may pull. */
+export interface RollbackCredentials {
+  source: CredentialSource;
+  /** The images of the job file (the version a node goes back to may use another: see its plan). */
+  images: readonly string[];
+}
+
 /**
  * `rollback job [--to VERSION]` and the TUI's r. While a canary is out on the fleet (and no
  * `--to` is given), it takes the canaries back to the version they ran before and leaves every
  * other node alone: they never left that version.
+ *
+ * With `credentials`, each node's rollback carries the credentials for the image its plan goes
+ * back to (and the job file's), from this run: the agent stores none, so an image it must pull
+ * again is pulled with the operator's credentials.
  */
 export function rollbackOperation(
   job: string,
   to?: string,
   policy: Partial<UpdatePolicy> = {},
+  credentials?: RollbackCredentials,
 ): RolloutOperation {
   /** Per node, the version asked for when it differs from `to` (a canary rollback). */
   const target = new Map<string, string>();
@@ -101,8 +140,17 @@ export function rollbackOperation(
     planRequest: { operation: 'rollback', to },
     version: null,
     policy,
-    execute: (client, onProgress, { node, request }) =>
-      client.rollback(job, target.get(node.name) ?? to, onProgress, request),
+    execute: async (client, onProgress, { node, request, plan }) => {
+      const version = target.get(node.name) ?? to;
+      if (!credentials) return client.rollback(job, version, onProgress, sent(request));
+      const image = plan?.diff?.image?.to;
+      const registryAuth = await credentials.source.forImages([
+        ...credentials.images,
+        ...(image ? [image] : []),
+      ]);
+      const auth = registryAuth.length > 0 ? { registryAuth } : {};
+      return client.rollback(job, version, onProgress, sent({ ...request, ...auth }));
+    },
     // Asked for a version this node does not have: that is a failure, not "nothing to do".
     unchanged: (plan, node) => {
       if (notCanary.has(node.name)) {

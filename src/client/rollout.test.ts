@@ -341,6 +341,103 @@ describe('a rollout', () => {
   });
 });
 
+describe('registry credentials', () => {
+  const emptyDiff = {
+    environment: { added: [], removed: [], changed: [] },
+    labels: { added: [], removed: [], changed: [] },
+    other: [],
+    imageIdChanged: false,
+  };
+
+  /** Nodes whose plans are given; every request's options are recorded. */
+  function recordingCluster(plans: Record<string, Plan>) {
+    const sent: { node: string; op: string; request?: unknown; options?: unknown }[] = [];
+    const c = cluster(Object.keys(plans).map(node), {
+      clientFactory: (n) =>
+        ({
+          plan: async (_job: string, request: unknown) => {
+            sent.push({ node: n.name, op: 'plan', request });
+            return plans[n.name]!;
+          },
+          deploy: async (_spec: unknown, _p: unknown, options?: unknown) => {
+            sent.push({ node: n.name, op: 'deploy', options });
+            return success;
+          },
+          rollback: async (_job: string, _to: unknown, _p: unknown, options?: unknown) => {
+            sent.push({ node: n.name, op: 'rollback', options });
+            return { ...success, action: 'rollback' as const };
+          },
+          close: () => {},
+        }) as unknown as AgentClient,
+    });
+    return { cluster: c, sent };
+  }
+
+  it('a deploy sends the credentials with the plan and the deploy of every node', async () => {
+    const { cluster: c, sent } = recordingCluster({ a: plan(), b: plan() });
+    const registryAuth = [{ server: 'ghcr.io', username: 'u', password: 'p' }];
+    await runRollout({
+      cluster: c,
+      job: 'web',
+      operation: deployOperation(spec, registryAuth),
+      confirm: async () => 'yes',
+    });
+    expect(sent.filter((s) => s.op === 'plan').map((s) => s.request)).toEqual([
+      { operation: 'deploy', spec, registryAuth },
+      { operation: 'deploy', spec, registryAuth },
+    ]);
+    expect(sent.filter((s) => s.op === 'deploy').map((s) => s.options)).toEqual([
+      { registryAuth },
+      { registryAuth },
+    ]);
+    // Without credentials, nothing extra is sent (an older agent would refuse the field).
+    const plain = recordingCluster({ a: plan() });
+    await runRollout({
+      cluster: plain.cluster,
+      job: 'web',
+      operation: deployOperation(spec),
+      confirm: async () => 'yes',
+    });
+    expect(plain.sent.map((s) => [s.op, s.request ?? s.options])).toEqual([
+      ['plan', { operation: 'deploy', spec }],
+      ['deploy', undefined],
+    ]);
+  });
+
+  it('a rollback asks for the credentials of the image each node goes back to (and the job file’s), at run time', async () => {
+    const { cluster: c, sent } = recordingCluster({
+      a: plan({
+        operation: 'rollback',
+        action: 'rollback',
+        diff: { ...emptyDiff, image: { from: 'ghcr.io/x:2', to: 'quay.io/x:1' } },
+      }),
+      b: plan({ operation: 'rollback', action: 'rollback', diff: emptyDiff }),
+    });
+    const asked: string[][] = [];
+    const source = {
+      forImages: async (images: readonly string[]) => {
+        asked.push([...images]);
+        return images.includes('quay.io/x:1') ? [{ server: 'quay.io', username: 'q', password: 'qp' }] : [];
+      },
+    };
+    await runRollout({
+      cluster: c,
+      job: 'web',
+      operation: rollbackOperation('web', undefined, {}, { source, images: ['ghcr.io/x:2'] }),
+      confirm: async () => 'yes',
+    });
+    expect(asked.sort()).toEqual([['ghcr.io/x:2'], ['ghcr.io/x:2', 'quay.io/x:1']]);
+    expect(sent.filter((s) => s.op === 'rollback')).toEqual([
+      {
+        node: 'a',
+        op: 'rollback',
+        options: { registryAuth: [{ server: 'quay.io', username: 'q', password: 'qp' }] },
+      },
+      { node: 'b', op: 'rollback', options: undefined },
+    ]);
+  });
+});
+
 describe('the operations', () => {
   it('rollback --to a version a node does not have is a failure there, not "nothing to do"', () => {
     const unchanged = plan({ changes: false, action: 'noop', versionFrom: 'aaaaaaa', warnings: [] });

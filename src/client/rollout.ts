@@ -38,9 +38,11 @@ import { Execution } from './rollout-execution.js';
 import type { RolloutOperation } from './rollout-operations.js';
 
 export {
+  type CredentialSource,
   deployOperation,
   type OperationContext,
   promoteOperation,
+  type RollbackCredentials,
   type RolloutOperation,
   rollbackOperation,
   stopOperation,

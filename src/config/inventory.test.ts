@@ -74,9 +74,52 @@ describe('parseInventoryText', () => {
     expect(errorsOf(text, { KEY_A: 'ka' })).toEqual([
       'inventory.yaml:7:10 nodes[1].key: environment variable KEY_B is not set (the key of node "b" is read from it)',
     ]);
-    expect(errorsOf(text, { KEY_A: 'ka', KEY_B: '' })).toHaveLength(1);
-    expect(errorsOf('nodes:\n  - {name: a, location: "a:1", key: "abc${X}"}\n')).toEqual([
-      'inventory.yaml:2:37 nodes[0].key: to read the key from the environment, write the whole value as ${NAME}',
+    expect(errorsOf(text, { KEY_A: 'ka', KEY_B: '' })).toEqual([
+      'inventory.yaml:7:10 nodes[1].key: environment variable KEY_B is empty (the key of node "b" is read from it)',
+    ]);
+    // 0.4: a key may be built from a variable like any value (compose interpolation); the error
+    // points at the ${…} itself.
+    const partial = 'nodes:\n  - {name: a, location: "a:1", key: "abc${X}"}\n';
+    expect(parseInventoryText(partial, 'i', { X: 'x' }).nodes[0]!.key).toBe('abcx');
+    expect(errorsOf(partial)).toEqual([
+      'inventory.yaml:2:41 nodes[0].key: environment variable X is not set (the key of node "a" is read from it)',
+    ]);
+  });
+
+  it('interpolates every value, with defaults and required markers, and never shows a value in an error', () => {
+    const text = [
+      'nodes:',
+      '  - name: ${NODE_NAME:-lab1}',
+      '    location: ${HOST:?the agent host}:8080',
+      '    key: k',
+      'registries:',
+      '  - server: ghcr.io',
+      '    username: ${GHCR_USER}',
+      '    password: ${GHCR_TOKEN}',
+      '',
+    ].join('\n');
+    const inv = parseInventoryText(text, 'i', { HOST: 'h', GHCR_USER: 'bot', GHCR_TOKEN: 'tok-123' });
+    expect(inv.nodes[0]).toMatchObject({ name: 'lab1', baseUrl: 'https://h:8080' });
+    expect(inv.registries).toEqual([{ server: 'ghcr.io', username: 'bot', password: 'tok-123' }]);
+    expect(errorsOf(text, { GHCR_USER: 'bot', GHCR_TOKEN: 't' })).toEqual([
+      'inventory.yaml:3:15 nodes[0].location: variable HOST is required but not set: the agent host',
+    ]);
+    // A bad value from a variable: the error shows the field as written, not the value.
+    const bad = errorsOf(text, { HOST: 'h', NODE_NAME: 'bad name!', GHCR_USER: 'u', GHCR_TOKEN: 't' });
+    expect(bad.join('\n')).not.toContain('bad name!');
+    expect(bad).toEqual([expect.stringMatching(/^inventory\.yaml:2:11 nodes\[0\]\.name: must use only/)]);
+  });
+
+  it('registries: one spelling per server, no duplicates, no bad hosts', () => {
+    const text = (servers: string[]) =>
+      `nodes:\n  - {name: a, location: "a:1", key: k}\nregistries:\n${servers.map((s) => `  - {server: "${s}", username: u, password: p}\n`).join('')}`;
+    expect(parseInventoryText(text(['https://index.docker.io/v1/', 'GHCR.io']), 'i', {}).registries).toEqual([
+      { server: 'docker.io', username: 'u', password: 'p' },
+      { server: 'ghcr.io', username: 'u', password: 'p' },
+    ]);
+    expect(errorsOf(text(['docker.io', 'registry-1.docker.io', 'not a host']))).toEqual([
+      'inventory.yaml:5:14 registries[1].server: registry docker.io is already listed at registries[0]',
+      'inventory.yaml:6:14 registries[2].server: expected a registry host like ghcr.io, registry.example.com:5000 or docker.io',
     ]);
   });
 
@@ -103,6 +146,48 @@ describe('parseInventoryText', () => {
     expect(checked).toEqual(['/ops/certs/ca.pem']);
   });
 
+  it('reads key, fingerprint and CA path through the one interpolation; reports every unset or empty one with the rest', () => {
+    const hex = 'ab'.repeat(32);
+    const nodes = `nodes:
+  - {name: a, location: "a:8080", key: "\${KEY_A}", fingerprint: "SHA256:\${FP_HEX}"}
+  - {name: b, location: "b:8080", key: k, ca: "\${CERTS:-certs}/ca.pem"}
+  - {name: c, location: "c:8080", key: "\${KEY_C}", fingerprint: "\${FP_C}"}
+  - {name: d, location: "d:8080", key: k, fingerprint: "\${FP_D}"}
+`;
+    const env = { KEY_A: 'ka', FP_HEX: hex, KEY_C: 'kc', FP_C: `SHA256:${hex}`, FP_D: `SHA256:${hex}` };
+    const checked: string[] = [];
+    const inv = parseInventoryText(
+      `${nodes}groups:\n  - {name: all, nodes: [a, "\${MORE}"]}\n`,
+      '/ops/i.yaml',
+      { ...env, MORE: 'b' },
+      (file) => {
+        checked.push(file);
+        return null;
+      },
+    );
+    expect(inv.nodes.map((n) => [n.name, n.key, n.fingerprint ?? n.ca])).toEqual([
+      ['a', 'ka', `SHA256:${hex}`],
+      ['b', 'k', '/ops/certs/ca.pem'],
+      ['c', 'kc', `SHA256:${hex}`],
+      ['d', 'k', `SHA256:${hex}`],
+    ]);
+    expect(inv.groups).toEqual({ all: ['a', 'b'] });
+    expect(checked).toEqual(['/ops/certs/ca.pem']);
+    // An unset key and fingerprint, a duplicate name and an unset group member: every problem
+    // in one run, none repeated as a complaint about the \${…} as written.
+    const broken = `${nodes}  - {name: a, location: "e:8080", key: k}\ngroups:\n  - {name: all, nodes: [a, "\${MORE}"]}\n`;
+    expect(errorsOf(broken, { KEY_A: 'ka', FP_HEX: hex, FP_D: `SHA256:${hex}` })).toEqual([
+      'inventory.yaml:4:41 nodes[2].key: environment variable KEY_C is not set (the key of node "c" is read from it)',
+      'inventory.yaml:4:66 nodes[2].fingerprint: environment variable FP_C is not set (the fingerprint of node "c" is read from it)',
+      'inventory.yaml:6:12 nodes[4].name: node "a" is already defined on line 2',
+      'inventory.yaml:8:29 groups[0].nodes[1]: environment variable MORE is not set (set it, or give a default: ${MORE:-default})',
+    ]);
+    // An empty one fails the schema ("must not be empty"), said with the variable's name.
+    expect(errorsOf(nodes, { ...env, FP_D: '' })).toEqual([
+      'inventory.yaml:5:56 nodes[3].fingerprint: environment variable FP_D is empty (the fingerprint of node "d" is read from it)',
+    ]);
+  });
+
   it('rejects a bad fingerprint, both kinds of trust, a pin on http://, a missing variable, a bad CA file', () => {
     const hex = 'ab'.repeat(32);
     const text = `nodes:
@@ -126,7 +211,8 @@ describe('parseInventoryText', () => {
       `inventory.yaml:2:56 nodes[0].fingerprint: must be SHA256: and 64 hex digits, as \`dokkup agent --fingerprint\` prints it (got "${hex}")`,
       'inventory.yaml:3:135 nodes[1].ca: give either fingerprint (pin the certificate) or ca (verify it against a CA), not both',
       'inventory.yaml:4:63 nodes[2].fingerprint: fingerprint is for a TLS agent, but the location says http:// (plain, no certificate); write https:// or no scheme',
-      'inventory.yaml:5:56 nodes[3].fingerprint: environment variable FP_D is not set (the fingerprint of node "d" is read from it)',
+      // The position of the ${…} itself, like every interpolation error.
+      'inventory.yaml:5:57 nodes[3].fingerprint: environment variable FP_D is not set (the fingerprint of node "d" is read from it)',
       `inventory.yaml:6:47 nodes[4].ca: ${process.cwd()}/nowhere.pem: no such file`,
     ]);
   });

@@ -7,20 +7,36 @@ import type { FieldPath } from '../core/spec.js';
 import { formatFieldPath } from '../core/spec.js';
 import { closestName } from '../core/targets.js';
 import { normaliseFingerprint } from '../core/trust.js';
-import { type Inventory, InventoryFileSchema, type InventoryNode } from '../protocol/inventory.js';
+import {
+  type Inventory,
+  type InventoryFile,
+  InventoryFileSchema,
+  type InventoryNode,
+} from '../protocol/inventory.js';
+import { type InterpolatedField, interpolateSource, withMaskedValues } from './interpolate.js';
 import { MAX_INVENTORY_BYTES, readUserFile } from './read-file.js';
-import { type FileKind, parseYamlSource, positionOf, sortErrors, validateSource } from './yaml-source.js';
+import { registriesOf } from './registries.js';
+import {
+  type FileKind,
+  parseYamlSource,
+  positionOf,
+  sortErrors,
+  validateSource,
+  valueAt,
+} from './yaml-source.js';
 
 const INVENTORY: FileKind = { noun: 'inventory', article: 'an', expects: 'nodes and groups' };
-const ENV_REFERENCE = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/;
+/** Node fields usually read from the environment: their messages say which variable. */
+const NODE_SECRETS = new Set(['key', 'fingerprint', 'ca']);
 
 /** Checks a CA file named by an inventory; returns what is wrong with it, or null. */
 export type CaFileCheck = (absolutePath: string) => string | null;
 
 /**
- * Parses an inventory. `key: ${NAME}` and `fingerprint: ${NAME}` (the whole value) are read
- * from `env`; `ca` paths are relative to the inventory file (and checked with `checkCaFile`).
- * Throws `InputErrors` with `file:line:col` for every problem found.
+ * Parses an inventory. Every value is interpolated from `env` like a job file's (`key: ${NAME}`,
+ * `fingerprint: ${NAME}`, `password: ${REGISTRY_TOKEN}`, see src/config/interpolate.ts); `ca`
+ * paths are relative to the inventory file (and checked with `checkCaFile`). Throws `InputErrors`
+ * with `file:line:col` for every problem found.
  */
 export function parseInventoryText(
   text: string,
@@ -29,8 +45,43 @@ export function parseInventoryText(
   checkCaFile?: CaFileCheck,
 ): Inventory {
   const src = parseYamlSource(text, file, INVENTORY);
-  const inv = validateSource(src, InventoryFileSchema);
-  const errors: InputError[] = [];
+  const nodeName = (i: unknown) => {
+    const nodes = (src.data as { nodes?: unknown }).nodes;
+    const name = Array.isArray(nodes)
+      ? (nodes[Number(i)] as { name?: unknown } | undefined)?.name
+      : undefined;
+    return typeof name === 'string' ? name : `#${Number(i) + 1}`;
+  };
+  // Problems of interpolation are reported with the rest; a node whose value could not be read
+  // is left out of the later checks (its value is still the `${…}` as written).
+  const interpolationErrors: InputError[] = [];
+  const unreadFields = new Set<string>();
+  const unreadNodes = new Set<number>();
+  const fields = interpolateSource(src, (name) => env[name], {
+    // Inventories have no env_file: the environment is the only source.
+    describeMissing: (p, variable) =>
+      p.length === 3 && p[0] === 'nodes' && NODE_SECRETS.has(String(p[2]))
+        ? `environment variable ${variable} is not set (the ${String(p[2])} of node "${nodeName(p[1])}" is read from it)`
+        : `environment variable ${variable} is not set (set it, or give a default: \${${variable}:-default})`,
+    onError: (error, p) => {
+      interpolationErrors.push(error);
+      unreadFields.add(formatFieldPath(p));
+      if (p[0] === 'nodes' && typeof p[1] === 'number') unreadNodes.add(p[1]);
+    },
+  });
+  let inv: InventoryFile;
+  try {
+    inv = withMaskedValues(
+      fields,
+      (p) => valueAt(src.data, p),
+      () => withEmptyValuesNamed(fields, nodeName, () => validateSource(src, InventoryFileSchema)),
+    );
+  } catch (error) {
+    if (!(error instanceof InputErrors) || interpolationErrors.length === 0) throw error;
+    const others = error.errors.filter((e) => !e.field || !unreadFields.has(e.field));
+    throw new InputErrors(sortErrors([...interpolationErrors, ...others]));
+  }
+  const errors: InputError[] = [...interpolationErrors];
   const fail = (path: FieldPath, message: string) =>
     errors.push(new InputError(message, positionOf(src, path), formatFieldPath(path)));
   const lineOf = (path: FieldPath) => positionOf(src, path).line;
@@ -47,31 +98,9 @@ export function parseInventoryText(
       return;
     }
     nodeIndex.set(n.name, i);
-    /** The value, or the environment variable it names as `${NAME}`; undefined after a reported error. */
-    const resolved = (field: 'key' | 'fingerprint', value: string): string | undefined => {
-      const ref = ENV_REFERENCE.exec(value);
-      if (ref) {
-        const fromEnv = env[ref[1]!];
-        if (fromEnv === undefined || fromEnv === '') {
-          fail(
-            ['nodes', i, field],
-            `environment variable ${ref[1]} is not set (the ${field} of node "${n.name}" is read from it)`,
-          );
-          return undefined;
-        }
-        return fromEnv;
-      }
-      if (value.includes('${')) {
-        fail(
-          ['nodes', i, field],
-          `to read the ${field} from the environment, write the whole value as \${NAME}`,
-        );
-        return undefined;
-      }
-      return value;
-    };
-    const key = resolved('key', n.key);
-    if (key === undefined) return;
+    // Its own problem is reported already; checking the `${…}` as written would only add noise.
+    if (unreadNodes.has(i)) return;
+    const key = n.key;
     let baseUrl: string;
     try {
       baseUrl = locationToBaseUrl(n.location);
@@ -98,8 +127,7 @@ export function parseInventoryText(
       return;
     }
     if (n.fingerprint !== undefined) {
-      const given = resolved('fingerprint', n.fingerprint);
-      if (given === undefined) return;
+      const given = n.fingerprint;
       const fingerprint = normaliseFingerprint(given);
       if (!fingerprint) {
         fail(
@@ -154,8 +182,48 @@ export function parseInventoryText(
     groups[g.name] = members;
   });
 
-  if (errors.length > 0) throw new InputErrors(sortErrors(errors));
-  return { source: file, nodes, groups };
+  const registries = registriesOf(src, inv.registries, errors);
+  if (errors.length > 0) {
+    // A value left as written (`${…}`) fails later checks too; its own problem says it all.
+    const worth = errors.filter(
+      (e) => interpolationErrors.includes(e) || !e.field || !unreadFields.has(e.field),
+    );
+    throw new InputErrors(sortErrors(worth));
+  }
+  return { source: file, nodes, groups, ...(registries.length > 0 ? { registries } : {}) };
+}
+
+/**
+ * A key, fingerprint or CA read from a variable that is empty: the schema says "must not be
+ * empty"; name the variable.
+ */
+function withEmptyValuesNamed<T>(
+  fields: readonly InterpolatedField[],
+  nodeName: (i: unknown) => string,
+  fn: () => T,
+): T {
+  try {
+    return fn();
+  } catch (error) {
+    if (!(error instanceof InputErrors)) throw error;
+    const keys = new Map(
+      fields
+        .filter((f) => f.path.length === 3 && f.path[0] === 'nodes' && NODE_SECRETS.has(String(f.path[2])))
+        .map((f) => [formatFieldPath(f.path), f]),
+    );
+    throw new InputErrors(
+      error.errors.map((e) => {
+        const field = e.field ? keys.get(e.field) : undefined;
+        if (!field || e.message !== 'must not be empty') return e;
+        const names = field.variables.join(', ');
+        return new InputError(
+          `environment variable ${names} is empty (the ${String(field.path[2])} of node "${nodeName(field.path[1])}" is read from it)`,
+          e.position,
+          e.field,
+        );
+      }),
+    );
+  }
 }
 
 export async function loadInventoryFile(

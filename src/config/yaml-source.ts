@@ -154,6 +154,23 @@ export function positionOf(
   return at(offset);
 }
 
+/** The YAML node holding the value at `path`, or undefined (an alias or a path that is not there). */
+export function nodeAt(src: YamlSource, path: FieldPath): Node | undefined {
+  let node: unknown = src.doc.contents;
+  for (const seg of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isPair(p) && keyText(p.key) === String(seg));
+      if (!pair) return undefined;
+      node = pair.value;
+    } else if (isSeq(node) && typeof seg === 'number') {
+      node = node.items[seg];
+    } else {
+      return undefined;
+    }
+  }
+  return (node ?? undefined) as Node | undefined;
+}
+
 function keyText(key: unknown): string {
   if (isScalar(key)) return String(key.value);
   return String(key);

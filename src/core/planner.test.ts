@@ -314,6 +314,28 @@ describe('diffSpecs', () => {
     expect(back).not.toHaveProperty('init');
     expect(diffSpecs(null, spec({ init: true })).init).toEqual({ from: null, to: 'true' });
   });
+  it('a command or entrypoint built from variables is named as changed, never shown (either side masked)', () => {
+    const rotated = diffSpecs(
+      spec({ command: ['serve', '--token', 'old-secret'], maskedFields: ['command'] }),
+      spec({ command: ['serve', '--token', 'new-secret'], maskedFields: ['command'] }),
+    );
+    expect(rotated).not.toHaveProperty('command');
+    expect(rotated.other).toEqual(['command']);
+    expect(JSON.stringify(rotated)).not.toMatch(/secret/);
+    // The old version was interpolated, the new one is not: the old value stays hidden too.
+    const unmasked = diffSpecs(
+      spec({ entrypoint: ['run', 'old-secret'], maskedFields: ['entrypoint'] }),
+      spec({ entrypoint: ['run'] }),
+    );
+    expect(unmasked.other).toEqual(['entrypoint']);
+    expect(JSON.stringify(unmasked)).not.toMatch(/secret/);
+    // Unchanged masked fields are not mentioned at all.
+    const same = diffSpecs(
+      spec({ command: ['a', 's'], maskedFields: ['command'] }),
+      spec({ command: ['a', 's'], maskedFields: ['command'] }),
+    );
+    expect(same.other).toEqual([]);
+  });
   it('identical specs differ in nothing', () => {
     const d = diffSpecs(spec(), spec());
     expect(d).toEqual({

@@ -324,10 +324,15 @@ export function diffSpecs(from: JobSpec | null, to: JobSpec, imageIdChanged = fa
   if (from?.count !== to.count) diff.count = { from: from?.count ?? null, to: to.count };
   if (!a || formatPorts(a) !== formatPorts(b))
     diff.ports = { from: a ? formatPorts(a) : null, to: formatPorts(b) };
-  if (!same(a?.command ?? null, b.command))
-    diff.command = { from: argv(a?.command ?? null), to: argv(b.command) };
-  if (!same(a?.entrypoint ?? null, b.entrypoint))
-    diff.entrypoint = { from: argv(a?.entrypoint ?? null), to: argv(b.entrypoint) };
+  // A command built from `${VAR}`s (now or in the version it replaces) may hold a secret: it is
+  // named as changed, never shown.
+  const masked = new Set([...(a?.maskedFields ?? []), ...(b.maskedFields ?? [])]);
+  const maskedChanges: string[] = [];
+  for (const field of ['command', 'entrypoint'] as const) {
+    if (same(a?.[field] ?? null, b[field])) continue;
+    if (masked.has(field)) maskedChanges.push(field);
+    else diff[field] = { from: argv(a?.[field] ?? null), to: argv(b[field]) };
+  }
   const stopFields = {
     stop_grace_period: (c?: ContainerSpec) =>
       c?.stopGracePeriodMs === undefined ? null : formatDurationMs(c.stopGracePeriodMs),
@@ -341,6 +346,7 @@ export function diffSpecs(from: JobSpec | null, to: JobSpec, imageIdChanged = fa
     // Shown for a first deploy too, when set: the operator sees how the containers will stop.
     if (show(a) !== show(b)) diff[field] = { from: show(a), to: show(b) };
   }
+  diff.other.push(...maskedChanges);
   if (a) {
     for (const field of ['volumes', 'networks', 'restart', 'healthcheck', 'resources'] as const) {
       if (!same(a[field], b[field])) diff.other.push(field);

@@ -21,11 +21,12 @@ export function canonicalJson(value: unknown): string {
 
 /**
  * What the hash covers: the container definition without `pull` (how an image is fetched
- * doesn't change the container). Name, count, targets and update policy are left out on
+ * doesn't change the container) and `maskedFields`. Name, count, targets and update policy are left out on
  * purpose: scaling or moving a job is not a new version.
  */
 function versionedPart(spec: JobSpec): unknown {
-  const { pull: _pull, ...container } = spec.container;
+  // `maskedFields` only says how plans show the spec.
+  const { pull: _pull, maskedFields: _masked, ...container } = spec.container;
   return container;
 }
 

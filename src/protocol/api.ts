@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { SubmittedJobSpecSchema } from './job.js';
+import { RegistryAuthListSchema } from './registry.js';
 
 export const API_PREFIX = '/v1';
 export const routes = {
@@ -263,8 +264,16 @@ export type ContainerList = z.infer<typeof ContainerListSchema>;
 // ---------------------------------------------------------------------------------------------
 // Plans
 
+/**
+ * Credentials for the registries of the images this request may pull, from the operator's
+ * machine. The agent passes them to the pull and keeps them nowhere (not in the spec, the history,
+ * its logs, the audit log or the feeds).
+ */
+const registryAuth = RegistryAuthListSchema.optional();
+
 export const DeployRequestSchema = z.strictObject({
   spec: SubmittedJobSpecSchema,
+  registryAuth,
   /** Put the version out as a canary: the node keeps a canary mark until it is promoted. */
   canary: z.boolean().optional(),
 });
@@ -274,10 +283,11 @@ export const RollbackRequestSchema = z.strictObject({
     .string()
     .regex(/^[0-9a-f]{7}$/, 'must be a 7-character version')
     .optional(),
+  registryAuth,
 });
 export const StopRequestSchema = z.strictObject({ purge: z.boolean().default(false) });
 export const PlanRequestSchema = z.discriminatedUnion('operation', [
-  z.strictObject({ operation: z.literal('deploy'), spec: SubmittedJobSpecSchema }),
+  z.strictObject({ operation: z.literal('deploy'), spec: SubmittedJobSpecSchema, registryAuth }),
   z.strictObject({ operation: z.literal('rollback'), to: RollbackRequestSchema.shape.to }),
   z.strictObject({ operation: z.literal('stop'), purge: z.boolean().default(false) }),
 ]);

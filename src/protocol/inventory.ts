@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { RegistryAuth } from './registry.js';
+import { RegistryFileSchema } from './registry.js';
 
 const name = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'must use only letters, digits, _ . -');
 
@@ -44,6 +46,10 @@ export const InventoryFileSchema = z
   .strictObject({
     nodes: z.array(InventoryNodeSchema).min(1, 'must list at least one node').describe('The agents'),
     groups: z.array(InventoryGroupSchema).optional().describe('Named sets of nodes'),
+    registries: z.array(RegistryFileSchema).optional().describe(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the file's own ${VAR} syntax
+      "Credentials for private registries (values as ${ENV_VAR}); they win over the operator's Docker client configuration",
+    ),
   })
   .describe('A dokkup inventory: the agents the CLI and the TUI talk to');
 export type InventoryFile = z.infer<typeof InventoryFileSchema>;
@@ -66,4 +72,6 @@ export interface Inventory {
   source: string;
   nodes: InventoryNode[];
   groups: Record<string, string[]>;
+  /** `registries:`, servers normalised (absent when the inventory names none). */
+  registries?: RegistryAuth[];
 }

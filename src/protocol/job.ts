@@ -4,6 +4,7 @@
  * `src/core/spec.ts`; this file only defines shapes.
  */
 import { z } from 'zod';
+import { RegistryFileSchema } from './registry.js';
 import { specRuleProblems } from './spec-rules.js';
 
 /** Docker container names: the job name becomes `<job>-<uuid>`. */
@@ -203,6 +204,13 @@ const share = (what: string) =>
     z.string().regex(SHARE_PATTERN, `must be a number of nodes or a percentage like 25%: ${what}`),
   ]);
 
+export const EnvFileEntrySchema = z
+  .strictObject({
+    path: nonEmpty.describe('The file, relative to the job file'),
+    required: z.boolean().optional().describe('false: a missing file is skipped (default true)'),
+  })
+  .describe('An env file that may be optional');
+
 export const UpdateFileSchema = z
   .strictObject({
     healthy_deadline: duration
@@ -266,6 +274,22 @@ export const JobFileSchema = z
       .max(1, 'only one container per job is supported for now')
       .describe('The container to run: a list with exactly one entry'),
     update: UpdateFileSchema.optional(),
+    env_file: z
+      .union([
+        nonEmpty,
+        z.array(z.union([nonEmpty, EnvFileEntrySchema])).min(1, 'must name at least one file'),
+      ])
+      .optional()
+      .describe(
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the file's own ${VAR} syntax
+        'dotenv files (relative to this job file) whose variables ${VAR} in this file may use; the shell environment wins over them. They do not reach the container: list what it needs under environment',
+      ),
+    registries: z
+      .array(RegistryFileSchema)
+      .optional()
+      .describe(
+        "Credentials for the registries of this job's images; they win over the inventory's and the Docker client configuration",
+      ),
   })
   .describe('A dokkup job file: what to run and where (docker-compose spelling)');
 export type JobFile = z.infer<typeof JobFileSchema>;
@@ -291,6 +315,10 @@ export const HealthcheckSpecSchema = z.strictObject({
 });
 export type HealthcheckSpec = z.infer<typeof HealthcheckSpecSchema>;
 
+/** Spec fields a plan would otherwise show by value (environment and labels it shows by key only). */
+export const MASKABLE_FIELDS = ['command', 'entrypoint'] as const;
+export type MaskableField = (typeof MASKABLE_FIELDS)[number];
+
 export const ContainerSpecSchema = z.strictObject({
   image: z.string().min(1),
   command: z.array(z.string()).nullable(),
@@ -312,6 +340,11 @@ export const ContainerSpecSchema = z.strictObject({
   stopGracePeriodMs: z.number().int().min(0).max(MAX_STOP_GRACE_MS).multipleOf(1000).optional(),
   stopSignal: stopSignal.optional(),
   init: z.boolean().optional(),
+  /**
+   * Fields whose value came (in part) from `${VAR}` interpolation: plans name them without their
+   * values. Present only when some are; not part of the version (it does not shape the container).
+   */
+  maskedFields: z.array(z.enum(MASKABLE_FIELDS)).min(1).optional(),
 });
 export type ContainerSpec = z.infer<typeof ContainerSpecSchema>;
 

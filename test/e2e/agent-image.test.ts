@@ -114,7 +114,15 @@ describeDocker('the agent image (Dockerfile)', () => {
       timeoutMs: 30_000,
       intervalMs: 250,
     });
-    fingerprint = FINGERPRINT_LINE.exec(await logs())?.[1] ?? '';
+    // Printed beside the key, once the certificate is made (a moment after the key).
+    fingerprint = await waitFor(
+      'the fingerprint in docker logs',
+      async () => FINGERPRINT_LINE.exec(await logs())?.[1],
+      {
+        timeoutMs: 30_000,
+        intervalMs: 250,
+      },
+    );
     expect(fingerprint).toMatch(/^SHA256:[0-9a-f]{64}$/);
     // The README's way to see it again.
     const printed = await docker(e.dockerHost, ['exec', NAME, 'dokkup', 'agent', '--fingerprint']);

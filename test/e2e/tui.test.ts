@@ -95,7 +95,12 @@ describeDocker('dokkup tui (tmux, real agents on real Docker engines)', () => {
       ['lab1', lab1],
       ['lab2', lab2],
     ] as const) {
-      const session = new FeedSession({ name: node, baseUrl: agent.baseUrl, key: agent.key });
+      const session = new FeedSession({
+        name: node,
+        baseUrl: agent.baseUrl,
+        key: agent.key,
+        fingerprint: agent.fingerprint,
+      });
       feeds.push(session);
       await new Promise<void>((resolve, reject) =>
         session.subscribeEvents(
@@ -195,7 +200,13 @@ describeDocker('dokkup tui (tmux, real agents on real Docker engines)', () => {
       ).replace('group: all', 'node: lab1'),
       'printer.yaml',
     );
-    const client = new AgentClient({ name: 'lab1', location: '', baseUrl: lab1.baseUrl, key: lab1.key });
+    const client = new AgentClient({
+      name: 'lab1',
+      location: '',
+      baseUrl: lab1.baseUrl,
+      key: lab1.key,
+      fingerprint: lab1.fingerprint,
+    });
     try {
       expect((await client.deploy(printer, () => {})).ok).toBe(true);
     } finally {
@@ -377,7 +388,11 @@ describeDocker('dokkup tui (tmux, real agents on real Docker engines)', () => {
     );
     const tui = new Terminal(wrong, ['-i', 'inventory.yaml'], {});
     try {
-      const screen = await tui.waitFor('lab2 untrusted', (s) => !!row(s, 'lab2', 'UNTRUSTED'));
+      // Each node's first answer comes on its own: wait for both rows to be settled.
+      const screen = await tui.waitFor(
+        'lab2 untrusted and lab1 online',
+        (s) => !!row(s, 'lab2', 'UNTRUSTED') && !!row(s, '●', 'lab1', 'ONLINE'),
+      );
       expect(row(screen, '●', 'lab1', 'ONLINE')).toBeDefined();
       expect(screen).toMatch(/1 untrusted/);
       await tui.keys('q');

@@ -13,6 +13,7 @@
  * - fixed host ports are exclusive, as on a real engine: a second running container cannot bind one.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { describePullFailure } from '../../agent/docker/docker.js';
 import type {
   ContainerInspect,
   ContainerRuntime,
@@ -23,6 +24,7 @@ import type {
 } from '../../agent/docker/runtime.js';
 import { DokkupError } from '../../src/core/errors.js';
 import type { ErrorCode, Health } from '../../src/protocol/api.js';
+import type { RegistryAuth } from '../../src/protocol/registry.js';
 
 /** What a started container does over time (default: runs; healthy at once if it has a check). */
 export type ContainerScript =
@@ -91,6 +93,8 @@ export interface FakeRuntimeOptions {
   healthcheckImages?: ReadonlySet<string>;
   /** Image references whose pull fails (like a tag that was never pushed). */
   unpullable?: ReadonlySet<string>;
+  /** Images in a registry that wants these credentials (a pull without them is unauthorized). */
+  privateImages?: ReadonlyMap<string, { username: string; password: string }>;
   /** Clock in milliseconds; default the real one. */
   now?: () => number;
   /**
@@ -309,6 +313,11 @@ export class FakeRuntime implements ContainerRuntime {
     return this.options.healthcheckImages?.has(ref) ?? false;
   }
 
+  /** The image is gone from the engine (`docker image rm`, a prune). */
+  forgetImage(ref: string): void {
+    this.images.delete(ref);
+  }
+
   /** Networks beyond Docker's built-in three, by name or ID → driver (tests add their own). */
   readonly networks = new Map<string, string>([
     ['bridge', 'bridge'],
@@ -329,13 +338,35 @@ export class FakeRuntime implements ContainerRuntime {
     return this.bindVolumes.get(name) ?? null;
   }
 
-  async pullImage(ref: string, onProgress: (p: PullProgress) => void): Promise<void> {
+  /** Every pull, with the credentials it was given. */
+  readonly pulls: { image: string; auth: RegistryAuth | undefined }[] = [];
+
+  async pullImage(ref: string, onProgress: (p: PullProgress) => void, auth?: RegistryAuth): Promise<void> {
     const call = this.enter('pull', { image: ref });
+    this.pulls.push({ image: ref, auth });
     if (this.options.unpullable?.has(ref))
       throw new DokkupError('pull_failed', `pulling ${ref}: manifest unknown`);
+    const refused = this.refusal(ref, auth);
+    if (refused) throw new DokkupError('pull_failed', describePullFailure(ref, refused, auth));
     onProgress({ message: `Pulling ${ref}: done` });
     this.images.set(ref, `sha256:${createHash('sha256').update(ref).digest('hex')}`);
     this.leave(call);
+  }
+
+  async checkPull(ref: string, auth?: RegistryAuth): Promise<string | null> {
+    if (this.options.unpullable?.has(ref)) return `cannot pull ${ref}: manifest unknown`;
+    const refused = this.refusal(ref, auth);
+    return refused ? describePullFailure(ref, refused, auth, 'cannot pull') : null;
+  }
+
+  /** What the registry of a private image says to `auth`, or null when it serves the image. */
+  private refusal(ref: string, auth: RegistryAuth | undefined): string | null {
+    const wanted = this.options.privateImages?.get(ref);
+    if (!wanted) return null;
+    if (!auth) return 'no basic auth credentials';
+    if (auth.username !== wanted.username || auth.password !== wanted.password)
+      return 'unauthorized: authentication required';
+    return null;
   }
 
   async createContainer(req: CreateContainerRequest): Promise<string> {

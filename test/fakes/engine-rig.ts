@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JobEngine } from '../../agent/jobs/engine.js';
+import type { OperationOptions } from '../../agent/jobs/service.js';
 import { silentLogger } from '../../agent/logger.js';
 import { FileJobStateStore, MemoryJobStateStore } from '../../agent/store/job-store.js';
 import { LABEL_VERSION } from '../../src/core/labels.js';
@@ -82,12 +83,12 @@ export class EngineRig {
     }).then((result) => ({ result, lines, at }));
   }
 
-  deploy(spec: JobSpec): Promise<Ran> {
-    return this.collect((p) => this.engine.deploy(spec, p));
+  deploy(spec: JobSpec, options?: OperationOptions): Promise<Ran> {
+    return this.collect((p) => this.engine.deploy(spec, p, options));
   }
 
-  rollback(job: string, to?: string): Promise<Ran> {
-    return this.collect((p) => this.engine.rollback(job, to, p));
+  rollback(job: string, to?: string, options?: OperationOptions): Promise<Ran> {
+    return this.collect((p) => this.engine.rollback(job, to, p, options));
   }
 
   stop(job: string, purge = false): Promise<Ran> {

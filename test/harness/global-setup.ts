@@ -6,6 +6,7 @@
  * (CI set), where that is a failure. DOKKUP_TEST_DOCKER=0 skips the engines on purpose, for a
  * quick run of pure unit tests on a developer machine (refused in CI).
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { TestProject } from 'vitest/node';
 import { type Engine, startEngines, trackLiveDir, untrackLiveDir } from './engines.js';
@@ -22,6 +23,7 @@ const REQUIRED_COMMANDS = [
   'runc',
   'docker',
   'docker-registry',
+  'htpasswd',
   'ip',
   'tar',
   'unshare',
@@ -44,7 +46,7 @@ export function missingPrerequisites(): string | undefined {
     missing.push(`a static ${BUSYBOX_PATH} (install busybox-static, not busybox)`);
   }
   if (missing.length === 0) return undefined;
-  return `missing ${missing.join(', ')}; install with: apt-get install -y docker.io busybox-static docker-registry iproute2`;
+  return `missing ${missing.join(', ')}; install with: apt-get install -y docker.io busybox-static docker-registry apache2-utils iproute2`;
 }
 
 function loudWarning(reason: string): void {
@@ -60,6 +62,7 @@ function unavailable(reason: string, started: number): HarnessInfo {
     reason,
     engines: [],
     registry: null,
+    privateRegistry: null,
     images: null,
     imageIds: null,
     imageArchive: null,
@@ -89,11 +92,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   let engines: Engine[] = [];
   let registry: Registry | undefined;
+  let privateRegistry: Registry | undefined;
   const build = createOwnedDir('builds');
   trackLiveDir(build.dir);
   const teardown = async (): Promise<void> => {
     const began = Date.now();
-    await Promise.allSettled([...engines.map((e) => e.stop()), registry?.stop()]);
+    await Promise.allSettled([...engines.map((e) => e.stop()), registry?.stop(), privateRegistry?.stop()]);
     destroyDirSync(build.dir);
     untrackLiveDir(build.dir);
     if (process.env.DOKKUP_HARNESS_VERBOSE)
@@ -101,15 +105,22 @@ export default async function setup(project: TestProject): Promise<() => Promise
   };
 
   try {
-    const [startedRegistry, startedEngines] = await Promise.all([
+    // The private registry's password is new every run: a grep for it finds only leaks.
+    const privateAuth = { username: 'dokkup-ci', password: `dokkup-pw-${randomBytes(12).toString('hex')}` };
+    const [startedRegistry, startedPrivate, startedEngines] = await Promise.all([
       startRegistry(),
+      startRegistry(privateAuth),
       startEngines(ENGINE_NAMES),
     ]);
     registry = startedRegistry;
+    privateRegistry = startedPrivate;
     engines = startedEngines;
     const enginesMs = Date.now() - started;
     const builder = engines[0]!;
-    const images = await buildTestImages(builder.dockerHost, registry.host, build.runDir);
+    const images = await buildTestImages(builder.dockerHost, registry.host, build.runDir, {
+      host: privateRegistry.host,
+      ...privateAuth,
+    });
     const info: HarnessInfo = {
       dockerAvailable: true,
       engines: engines.map((e) => ({
@@ -122,13 +133,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
         logFile: e.logFile,
       })),
       registry: registry.host,
+      privateRegistry: images.privateRegistry,
       images: images.refs,
       imageIds: images.ids,
       imageArchive: images.archive,
       setupMs: Date.now() - started,
     };
     console.log(
-      `[dokkup harness] registry + ${engines.length} engines in ${enginesMs} ms, images in ${info.setupMs - enginesMs} ms (setup ${info.setupMs} ms)`,
+      `[dokkup harness] registries (open + private) + ${engines.length} engines in ${enginesMs} ms, images in ${info.setupMs - enginesMs} ms (setup ${info.setupMs} ms)`,
     );
     project.provide(HARNESS_KEY, info);
   } catch (e) {

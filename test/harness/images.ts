@@ -16,12 +16,13 @@ import {
   mkdirSync,
   openSync,
   readSync,
+  rmSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { docker, dockerEnv, lines } from './docker-cli.js';
-import { CommandError, type RunResult } from './proc.js';
+import { CommandError, type RunResult, run } from './proc.js';
 
 export const BUSYBOX_PATH = '/bin/busybox';
 
@@ -222,16 +223,64 @@ async function buildWithDockerfile(dockerHost: string, contextDir: string, docke
   await docker(dockerHost, ['build', '-q', '-t', ref, contextDir]);
 }
 
+/** A registry that wants credentials, and the test images pushed into it. */
+export interface PrivateRegistryInfo {
+  /** `127.0.0.1:<port>` */
+  host: string;
+  username: string;
+  /** Random per run, so that a grep for it finds nothing but a leak. */
+  password: string;
+  images: {
+    /** webV1's image (serves "v1") under `<host>/dokkup-test/private-web:v1`. */
+    webV1: string;
+    /** webV2's image (serves "v2"). */
+    webV2: string;
+  };
+}
+
 /**
- * Builds every test image in the given engine, pushes them to the registry, saves them to an
- * archive in workDir, then removes them from the builder again (so that engine, too, starts
- * without them and really pulls).
+ * Pushes webV1 and webV2 into the private registry (logged in with a docker config of its own,
+ * removed after), while the builder still has them.
+ */
+async function pushPrivate(
+  builderDockerHost: string,
+  refs: TestImages,
+  target: Omit<PrivateRegistryInfo, 'images'>,
+  workDir: string,
+): Promise<PrivateRegistryInfo> {
+  const images = {
+    webV1: `${target.host}/dokkup-test/private-web:v1`,
+    webV2: `${target.host}/dokkup-test/private-web:v2`,
+  };
+  const config = join(workDir, 'private-docker-config');
+  mkdirSync(config, { recursive: true });
+  const env = { ...dockerEnv(builderDockerHost), DOCKER_CONFIG: config };
+  const cli = (args: string[], input?: string) =>
+    run('docker', args, { env, timeoutMs: 120_000, ...(input === undefined ? {} : { input }) });
+  await cli(['login', '-u', target.username, '--password-stdin', target.host], target.password);
+  try {
+    await cli(['tag', refs.webV1, images.webV1]);
+    await cli(['tag', refs.webV2, images.webV2]);
+    await cli(['push', '-q', images.webV1]);
+    await cli(['push', '-q', images.webV2]);
+  } finally {
+    await cli(['logout', target.host]).catch(() => {});
+    rmSync(config, { recursive: true, force: true });
+  }
+  return { ...target, images };
+}
+
+/**
+ * Builds every test image in the given engine, pushes them to the registry (and webV1/webV2 to
+ * the private one, when given), saves them to an archive in workDir, then removes them from the
+ * builder again (so that engine, too, starts without them and really pulls).
  */
 export async function buildTestImages(
   builderDockerHost: string,
   registryHost: string,
   workDir: string,
-): Promise<TestImageSet> {
+  privateRegistry?: Omit<PrivateRegistryInfo, 'images'>,
+): Promise<TestImageSet & { privateRegistry: PrivateRegistryInfo | null }> {
   const repo = (name: string, tag: string) => `${registryHost}/dokkup-test/${name}:${tag}`;
   const refs: TestImages = {
     webV1: repo('web', 'v1'),
@@ -322,9 +371,11 @@ export async function buildTestImages(
   });
 
   step('saved');
+  const pushedPrivate = privateRegistry ? await pushPrivate(h, refs, privateRegistry, workDir) : null;
+  step('pushed to the private registry');
   await removeAllImages(h);
   step('removed from the builder');
-  return { refs, ids, archive };
+  return { refs, ids, archive, privateRegistry: pushedPrivate };
 }
 
 /** Removes every image from an engine (containers using them must be gone first). */

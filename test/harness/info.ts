@@ -1,7 +1,7 @@
 /**
  * What the global setup hands to every test file (through vitest's provide/inject): plain JSON.
  */
-import type { PushedImage, TestImages } from './images.js';
+import type { PrivateRegistryInfo, PushedImage, TestImages } from './images.js';
 
 export interface EngineInfo {
   name: string;
@@ -24,6 +24,8 @@ export interface HarnessInfo {
   engines: EngineInfo[];
   /** The loopback registry, `127.0.0.1:<port>`. */
   registry: string | null;
+  /** A second loopback registry that wants credentials, with webV1/webV2 in it. */
+  privateRegistry: PrivateRegistryInfo | null;
   images: TestImages | null;
   imageIds: Record<PushedImage, string> | null;
   /** `docker save` archive of all test images, for loadImages(). */

@@ -1,9 +1,11 @@
 /**
  * A loopback container registry (Debian's docker-registry, the CNCF distribution registry) so
  * that engines really pull, and a tag that was never pushed really fails to pull.
- * Engines trust 127.0.0.0/8 registries without TLS.
+ * Engines trust 127.0.0.0/8 registries without TLS. With `auth`, the registry wants those
+ * credentials (an htpasswd file made by `htpasswd -Bbn`, bcrypt as the registry requires):
+ * a private registry, for the registry-credential tests.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertRoot, reapStaleOnce, trackLiveDir, untrackLiveDir } from './engines.js';
@@ -15,19 +17,27 @@ export interface Registry {
   host: string;
   port: number;
   dir: string;
+  /** The credentials it wants, when started with `auth`. */
+  auth?: RegistryCredentials;
   stop(): Promise<void>;
 }
 
-async function answers(host: string): Promise<boolean> {
+export interface RegistryCredentials {
+  username: string;
+  password: string;
+}
+
+/** `/v2/` answers 200 (open) or 401 (wants credentials): either way, it is serving. */
+async function answers(host: string, auth: boolean): Promise<boolean> {
   try {
     const res = await fetch(`http://${host}/v2/`, { signal: AbortSignal.timeout(2000) });
-    return res.status === 200;
+    return res.status === (auth ? 401 : 200);
   } catch {
     return false;
   }
 }
 
-async function startOnce(port: number): Promise<Registry> {
+async function startOnce(port: number, auth?: RegistryCredentials): Promise<Registry> {
   const owned = createOwnedDir('registries');
   trackLiveDir(owned.dir);
   const run = owned.runDir;
@@ -49,9 +59,16 @@ async function startOnce(port: number): Promise<Registry> {
       '    enabled: true',
       'http:',
       `  addr: ${host}`,
+      ...(auth
+        ? ['auth:', '  htpasswd:', '    realm: dokkup-test', `    path: ${join(run, 'htpasswd')}`]
+        : []),
       '',
     ].join('\n'),
   );
+  if (auth) {
+    const line = execFileSync('htpasswd', ['-Bbn', auth.username, auth.password], { encoding: 'utf8' });
+    writeFileSync(join(run, 'htpasswd'), line);
+  }
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;
@@ -74,7 +91,7 @@ async function startOnce(port: number): Promise<Registry> {
     exited = `docker-registry exited (${sig ?? code})`;
   });
   const deadline = Date.now() + 30_000;
-  while (!(await answers(host))) {
+  while (!(await answers(host, auth !== undefined))) {
     if (exited || Date.now() > deadline) {
       await stop();
       let log = '';
@@ -85,18 +102,21 @@ async function startOnce(port: number): Promise<Registry> {
     }
     await sleep(50);
   }
-  return { host, port, dir: run, stop };
+  return { host, port, dir: run, ...(auth ? { auth } : {}), stop };
 }
 
-/** Starts a registry on 127.0.0.1:<free port>, with its storage in a temp directory. */
-export async function startRegistry(): Promise<Registry> {
+/**
+ * Starts a registry on 127.0.0.1:<free port>, with its storage in a temp directory; with `auth`,
+ * one that wants those credentials.
+ */
+export async function startRegistry(auth?: RegistryCredentials): Promise<Registry> {
   assertRoot();
   reapStaleOnce();
   // The port is free when picked but could be taken before the registry binds it: retry.
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      return await startOnce(await freePort());
+      return await startOnce(await freePort(), auth);
     } catch (e) {
       lastError = e;
     }

@@ -60,10 +60,16 @@ describeDocker('hardening on a real engine (built agent with --bind-root, built 
     writeFileSync(join(root, 'www', 'index.html'), 'from the host\n');
     symlinkSync('/etc', join(root, 'etc-link'));
     agent = await startAgentProcess({ dockerHost: engine.dockerHost, args: ['--bind-root', root] });
-    client = new AgentClient({ name: 'n1', location: agent.baseUrl, baseUrl: agent.baseUrl, key: agent.key });
+    client = new AgentClient({
+      name: 'n1',
+      location: agent.baseUrl,
+      baseUrl: agent.baseUrl,
+      key: agent.key,
+      fingerprint: agent.fingerprint,
+    });
     writeFileSync(
       join(dir, 'inventory.yaml'),
-      `nodes:\n  - name: n1\n    location: ${agent.baseUrl}\n    key: \${KEY}\n`,
+      `nodes:\n  - name: n1\n    location: ${agent.baseUrl}\n    key: \${KEY}\n    fingerprint: ${agent.fingerprint}\n`,
     );
   });
 
@@ -161,8 +167,10 @@ describeDocker('hardening on a real engine (built agent with --bind-root, built 
     const failed = await dokkup(dir, ['run', 'job', '-y', 'audited.yaml'], { KEY: key });
     expect(failed.code).toBe(1);
 
-    const ws = new WebSocket(`ws://127.0.0.1:${agent.port}${routes.feeds}`, {
+    // Over TLS like every client; the certificate's trust is the TLS tests' subject, not this one's.
+    const ws = new WebSocket(`wss://127.0.0.1:${agent.port}${routes.feeds}`, {
       headers: { authorization: `Bearer ${key}` },
+      rejectUnauthorized: false,
     });
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { OperationResult, Plan, PlanRequest } from '../../src/protocol/index.js';
+import type { RegistryAuth } from '../../src/protocol/registry.js';
 import { agentInfo, container, jobStatus } from '../../test/sim/agent-values.js';
 import type { Effect } from '../store/effects.js';
 import { resolveKey } from '../store/keymap.js';
@@ -67,8 +68,15 @@ function result(overrides: Partial<OperationResult> = {}): OperationResult {
   };
 }
 
-function setup(scripts: Record<string, AgentScript>, names = ['lab1', 'lab2', 'lab3']) {
-  const inventory = inventoryOf(names, { labs: names });
+function setup(
+  scripts: Record<string, AgentScript>,
+  names = ['lab1', 'lab2', 'lab3'],
+  extra: { env?: Record<string, string>; registries?: RegistryAuth[] } = {},
+) {
+  const inventory = {
+    ...inventoryOf(names, { labs: names }),
+    ...(extra.registries ? { registries: extra.registries } : {}),
+  };
   const { store } = storeFor(inventory.nodes);
   const { cluster, calls } = scriptedCluster(inventory.nodes, scripts);
   const refreshed: Effect[] = [];
@@ -79,6 +87,7 @@ function setup(scripts: Record<string, AgentScript>, names = ['lab1', 'lab2', 'l
     cwd: dir,
     embedded: false,
     now: () => 1_700_000_200_000,
+    ...(extra.env ? { env: extra.env } : {}),
   });
   runEffects(store, {
     refresh: {
@@ -158,6 +167,43 @@ describe('deploy (d)', () => {
     expect(store.state.rollout!.nodes[0]!.lines).toEqual(['Starting', 'Starting container (1/2)']);
     expect(refreshed).toEqual([{ kind: 'refresh', node: 'lab1' }]);
     expect(flashText(store.state)).toMatchObject({ text: 'Deploy web: 2 nodes ok, 1 not', level: 'error' });
+  });
+
+  it('shows which secret changed (never its value) and deploys with the operator’s registry credentials', async () => {
+    writeFileSync(
+      join(dir, 'web.yaml'),
+      `${WEB.replace('127.0.0.1:5000/web:v2', '127.0.0.1:5001/private/web:v1')}    environment:\n      DB_PASSWORD: \${DB_PASSWORD}\n`,
+    );
+    const secretDiff = {
+      environment: { added: [], removed: [], changed: ['DB_PASSWORD'] },
+      labels: { added: [], removed: [], changed: [] },
+      other: [],
+      imageIdChanged: false,
+    };
+    const registries = [{ server: '127.0.0.1:5001', username: 'ci', password: 'registry-pass-1' }];
+    const { store, calls, press } = setup(
+      { lab1: { plan: async () => plan({ diff: secretDiff }), result: async () => result() } },
+      ['lab1'],
+      { env: { DB_PASSWORD: 'db-secret-2' }, registries },
+    );
+    press('d');
+    await until(() => store.state.modal?.kind === 'chooseFile');
+    press('enter');
+    await until(() => store.state.modal?.kind === 'confirm');
+    const text = confirmText(store);
+    expect(text).toContain('Changes:');
+    expect(text).toMatch(/lab1: update aaaaaaa -> bbbbbbb/);
+    expect(text).toContain('~ environment: DB_PASSWORD');
+    expect(text).not.toMatch(/db-secret-2|registry-pass-1/);
+    // The plan carries the credentials (the agent checks the pull), the spec the secret's value.
+    const planCall = calls.find((c) => c.method === 'plan')!;
+    expect(planCall.args[1]).toMatchObject({ registryAuth: registries });
+    press('y');
+    await until(() => store.state.rollout?.finishedAt !== null);
+    const deploy = calls.find((c) => c.method === 'deploy')!;
+    expect(deploy.args[0]).toMatchObject({ container: { environment: { DB_PASSWORD: 'db-secret-2' } } });
+    expect(deploy.args[2]).toEqual({ registryAuth: registries });
+    expect(JSON.stringify(store.state)).not.toMatch(/db-secret-2|registry-pass-1/);
   });
 
   it('says what a failed update left running', async () => {

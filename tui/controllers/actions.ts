@@ -20,7 +20,8 @@ import {
   stopOperation,
   whereNodesStand,
 } from '../../src/client/rollout.js';
-import { checkJobAgainstInventory, type LoadedJob } from '../../src/config/index.js';
+import { checkJobAgainstInventory, credentialsOfRun, type LoadedJob } from '../../src/config/index.js';
+import { changeLines } from '../../src/core/format.js';
 import { nodeLabel } from '../../src/core/outcome.js';
 import {
   deploymentSummaryLines,
@@ -48,6 +49,8 @@ export interface ActionsOptions {
   now?: () => number;
   /** Who takes the job's lease for a command (default: this machine's operator, see lease.ts). */
   holder?: (command: string) => LeaseHolder;
+  /** `${VAR}`s of job files and the Docker client configuration (default: the process's). */
+  env?: Record<string, string | undefined>;
 }
 
 const TITLES: Readonly<Record<OperationKind, string>> = {
@@ -119,7 +122,7 @@ export class ActionsController {
   }
 
   private async planDeployFile(file: string): Promise<void> {
-    const loaded = await loadJob(this.options.cwd, file);
+    const loaded = await loadJob(this.options.cwd, file, { env: this.env });
     if ('error' in loaded) {
       this.store.dispatch({ type: 'flash', text: loaded.error, level: 'error' });
       return;
@@ -127,9 +130,11 @@ export class ActionsController {
     const nodes = this.targetsOrFlash(loaded.job);
     if (!nodes) return;
     const spec = loaded.job.spec;
+    const registryAuth = await this.credentialsFor(loaded.job);
+    if (!registryAuth) return;
     await this.planOn(
       { id: this.nextId++, op: 'deploy', job: spec.name, nodes: nodes.map((n) => n.name), file, count: null },
-      deployOperation(spec),
+      deployOperation(spec, registryAuth),
       deploymentSummaryLines(jobSummaryOf(spec)),
     );
   }
@@ -141,7 +146,7 @@ export class ActionsController {
       this.options.cwd,
       this.options.inventoryPath,
     );
-    const found = await findJobFile(this.options.cwd, files, job);
+    const found = await findJobFile(this.options.cwd, files, job, { env: this.env });
     if (!found) {
       this.store.dispatch({
         type: 'flash',
@@ -158,6 +163,8 @@ export class ActionsController {
     const nodes = this.targetsOrFlash(found.job);
     if (!nodes) return;
     const spec = found.job.spec;
+    const registryAuth = await this.credentialsFor(found.job);
+    if (!registryAuth) return;
     await this.planOn(
       {
         id: this.nextId++,
@@ -167,7 +174,7 @@ export class ActionsController {
         file: found.file,
         count: null,
       },
-      promoteOperation(spec),
+      promoteOperation(spec, registryAuth),
       deploymentSummaryLines(jobSummaryOf(spec)),
     );
   }
@@ -178,9 +185,11 @@ export class ActionsController {
     const nodes = this.targetsOrFlash(found.job);
     if (!nodes) return;
     const spec = { ...found.job.spec, count };
+    const registryAuth = await this.credentialsFor(found.job);
+    if (!registryAuth) return;
     await this.planOn(
       { id: this.nextId++, op: 'scale', job, nodes: nodes.map((n) => n.name), file: found.file, count },
-      deployOperation(spec),
+      deployOperation(spec, registryAuth),
       deploymentSummaryLines(jobSummaryOf(spec)),
     );
   }
@@ -196,7 +205,9 @@ export class ActionsController {
       this.options.cwd,
       this.options.inventoryPath,
     );
-    const found = await findJobFile(this.options.cwd, files, job);
+    // A stop needs only the job's name and targets: its secrets need not be set.
+    const variables = op === 'rollback' ? 'required' : 'lenient';
+    const found = await findJobFile(this.options.cwd, files, job, { env: this.env, variables });
     let nodes: string[];
     if (found) {
       try {
@@ -225,10 +236,34 @@ export class ActionsController {
     await this.planOn(
       { id: this.nextId++, op, job, nodes, file: found?.file ?? null, count: null },
       op === 'rollback'
-        ? rollbackOperation(job, undefined, policy)
+        ? rollbackOperation(job, undefined, policy, {
+            source: credentialsOfRun(this.env, found?.job ?? null, this.options.inventory),
+            images: found ? [found.job.spec.container.image] : [],
+          })
         : stopOperation(job, op === 'purge', policy),
       summary,
     );
+  }
+
+  private get env(): Record<string, string | undefined> {
+    return this.options.env ?? process.env;
+  }
+
+  /**
+   * The operator's credentials for the job's images, the CLI's way (src/config): the job file's
+   * and the inventory's registries:, then the Docker client configuration. Looked up afresh for
+   * every plan (a token may have been renewed since the TUI started). Null (and a flash) when a
+   * credential helper fails.
+   */
+  private async credentialsFor(job: LoadedJob) {
+    try {
+      return await credentialsOfRun(this.env, job, this.options.inventory).forImages([
+        job.spec.container.image,
+      ]);
+    } catch (error) {
+      this.store.dispatch({ type: 'flash', text: describeError(error), level: 'error' });
+      return null;
+    }
   }
 
   private nodesOf(names: readonly string[]): InventoryNode[] {
@@ -315,6 +350,10 @@ export class ActionsController {
         '',
         planned.blocked?.message ?? 'Nothing to do: every reachable node is already up to date.',
       );
+    } else {
+      // What would change, as `dokkup plan job` shows it: environment keys, never values.
+      const changes = nodes.flatMap((n) => (n.plan && n.changes ? [{ name: n.node, plan: n.plan }] : []));
+      if (changes.length > 0) lines.push('', ...changeLines(changes));
     }
     this.store.dispatch({
       type: 'planReady',

@@ -4,7 +4,7 @@
  * scripts (behind a real `Cluster`). Everything between them and the store is the real code.
  * Excluded from the build (`*.fixture.ts`).
  */
-import type { AgentClient, ProgressCallback } from '../../src/client/agent-client.js';
+import type { AgentClient, ProgressCallback, PullRequestOptions } from '../../src/client/agent-client.js';
 import { Cluster } from '../../src/client/cluster.js';
 import { AgentHttpError, AgentUnauthorizedError, AgentUnreachableError } from '../../src/client/errors.js';
 import type {
@@ -200,10 +200,29 @@ export function scriptedCluster(
           if (!plan) throw new Error(`no plan scripted for ${node.name}`);
           return plan(job, request);
         }),
-      deploy: (spec: JobSpec, onProgress: ProgressCallback) =>
-        call('deploy', [spec], () => resultOf(node, 'deploy', onProgress)),
-      rollback: (job: string, to: string | undefined, onProgress: ProgressCallback) =>
-        call('rollback', to === undefined ? [job] : [job, to], () => resultOf(node, 'rollback', onProgress)),
+      // The registry credentials are recorded as the third argument when given (the lease, sent
+      // with every change of a rollout, is not).
+      deploy: (spec: JobSpec, onProgress: ProgressCallback, options?: PullRequestOptions) =>
+        call(
+          'deploy',
+          options?.registryAuth ? [spec, null, { registryAuth: options.registryAuth }] : [spec],
+          () => resultOf(node, 'deploy', onProgress),
+        ),
+      rollback: (
+        job: string,
+        to: string | undefined,
+        onProgress: ProgressCallback,
+        options?: PullRequestOptions,
+      ) =>
+        call(
+          'rollback',
+          options?.registryAuth
+            ? [job, to ?? null, { registryAuth: options.registryAuth }]
+            : to === undefined
+              ? [job]
+              : [job, to],
+          () => resultOf(node, 'rollback', onProgress),
+        ),
       stop: (job: string, purge: boolean, onProgress: ProgressCallback) =>
         call('stop', [job, purge], () => resultOf(node, 'stop', onProgress)),
       promote: (job: string, version: string) =>

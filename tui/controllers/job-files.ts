@@ -48,10 +48,21 @@ export async function candidateJobFiles(
   return out;
 }
 
+/** How job files are read: their `${VAR}`s from `env`, and whether unset ones are an error. */
+export interface JobReading {
+  env?: Record<string, string | undefined>;
+  variables?: 'required' | 'lenient';
+}
+
 /** A job file's spec, or the message to show (never a stack trace). */
-export async function loadJob(cwd: string, file: string): Promise<{ job: LoadedJob } | { error: string }> {
+export async function loadJob(
+  cwd: string,
+  file: string,
+  reading: JobReading = {},
+): Promise<{ job: LoadedJob } | { error: string }> {
   try {
-    return { job: await loadJobFile(path.resolve(cwd, file)) };
+    const options = reading.variables ? { variables: reading.variables } : {};
+    return { job: await loadJobFile(path.resolve(cwd, file), reading.env ?? process.env, options) };
   } catch (error) {
     return { error: describeError(error) };
   }
@@ -68,9 +79,10 @@ export async function findJobFile(
   cwd: string,
   files: readonly string[],
   job: string,
+  reading: JobReading = {},
 ): Promise<{ file: string; job: LoadedJob } | null> {
   for (const file of files) {
-    const loaded = await loadJob(cwd, file);
+    const loaded = await loadJob(cwd, file, reading);
     if ('job' in loaded && loaded.job.spec.name === job) return { file, job: loaded.job };
   }
   return null;

@@ -35,7 +35,7 @@ export async function runEvents(context: CommandContext): Promise<number> {
   let nodes: InventoryNode[];
   let job: string | undefined;
   if (context.args.length > 0) {
-    const target = await loadJobTarget(context);
+    const target = await loadJobTarget(context, { variables: 'lenient' });
     nodes = target.nodes;
     job = target.job.spec.name;
   } else {

@@ -17,7 +17,7 @@ export const historyJobCommand: Command = {
   ],
   args: { min: 1, max: 1, names: 'FILE' },
   async run(context) {
-    const target = await loadJobTarget(context);
+    const target = await loadJobTarget(context, { variables: 'lenient' });
     const job = target.job.spec.name;
     return runRead(context, target.nodes, {
       read: (client) => unlessUnknownJob(client.history(job), () => ({ job, current: null, entries: [] })),

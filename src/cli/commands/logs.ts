@@ -150,7 +150,7 @@ export async function runLogs(context: CommandContext): Promise<number> {
   const tail = tailFlag(context.flags['tail']);
   const sinceText = optionalStringFlag(context.flags, 'since');
   const since = sinceText === undefined ? undefined : parseSince(sinceText, Date.now());
-  const target = await loadJobTarget(context);
+  const target = await loadJobTarget(context, { variables: 'lenient' });
   const nodes = selectNodes(target.nodes, optionalStringFlag(context.flags, 'node'));
   const job = target.job.spec.name;
 

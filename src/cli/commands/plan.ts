@@ -31,10 +31,13 @@ label keys (never values), ports, command, other fields. Exit code 0: no changes
   async run(context) {
     const target = await loadJobTarget(context);
     const { spec, version } = target.job;
-    const operation = deployOperation(spec);
+    // Sent so that each node can say whether it could pull the image with them.
+    const registryAuth = await target.credentials.forImages([spec.container.image]);
+    const operation = deployOperation(spec, registryAuth);
+    const request = operation.planRequest;
     const ways = waysOn(context);
     return runRead(context, target.nodes, {
-      read: (client) => client.plan(spec.name, { operation: 'deploy', spec }),
+      read: (client) => client.plan(spec.name, request),
       exitCode: (run) =>
         planExitCode(
           run.results.map((r) => ({

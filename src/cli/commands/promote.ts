@@ -28,10 +28,11 @@ version it ran before, the canaries included.`,
   async run(context) {
     const target = await loadJobTarget(context);
     const { spec, version } = target.job;
+    const registryAuth = await target.credentials.forImages([spec.container.image]);
     return runOperation(context, target, {
       kind: 'run',
       command: 'promote job',
-      operation: promoteOperation(spec),
+      operation: promoteOperation(spec, registryAuth),
       summary: renderDeploymentSummary(jobSummaryOf(spec), context.style),
       version,
       nothingToDo: 'Nothing to do: every reachable node already runs the canary version.',

@@ -35,7 +35,10 @@ back, to the version they ran before it. ROLLBACK false: that node has nothing t
     return runOperation(context, target, {
       kind: 'rollback',
       command: 'rollback job',
-      operation: rollbackOperation(spec.name, to, spec.update),
+      operation: rollbackOperation(spec.name, to, spec.update, {
+        source: target.credentials,
+        images: [spec.container.image],
+      }),
       summary: renderDeploymentSummary(jobSummaryOf(spec), context.style),
       version: to ?? null,
       nothingToDo: 'Nothing to do: no reachable node has a version to roll back to.',

@@ -58,14 +58,17 @@ UNAUTHORIZED are skipped with a warning and make the exit code 3.`,
       throw new UsageError('--promote-after needs a canary: set update.canary in the job file');
     }
     const watchMs = promoteAfterMs ?? spec.update.autoPromoteMs;
+    const registryAuth = await target.credentials.forImages([spec.container.image]);
     return runOperation(context, target, {
       kind: 'run',
       command: 'run job',
-      operation: deployOperation(spec),
+      operation: deployOperation(spec, registryAuth),
       summary: renderDeploymentSummary(jobSummaryOf(spec), context.style),
       version,
       nothingToDo: 'Nothing to do: every reachable node is already up to date.',
-      ...(watchMs !== undefined ? { promoteAfter: { ms: watchMs, promote: promoteOperation(spec) } } : {}),
+      ...(watchMs !== undefined
+        ? { promoteAfter: { ms: watchMs, promote: promoteOperation(spec, registryAuth) } }
+        : {}),
     });
   },
 };

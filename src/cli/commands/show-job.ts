@@ -22,7 +22,7 @@ export const showJobCommand: Command = {
   ],
   args: { min: 1, max: 1, names: 'FILE' },
   async run(context) {
-    const target = await loadJobTarget(context);
+    const target = await loadJobTarget(context, { variables: 'lenient' });
     const job = target.job.spec.name;
     return runRead(context, target.nodes, {
       read: (client) => unlessUnknownJob(client.status(job), () => emptyStatus(job)),

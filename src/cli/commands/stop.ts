@@ -33,7 +33,7 @@ removed (volumes and images are kept); rollback cannot undo a purge.`,
   args: { min: 1, max: 1, names: 'FILE' },
   async run(context) {
     const purge = booleanFlag(context.flags, 'purge');
-    const target = await loadJobTarget(context);
+    const target = await loadJobTarget(context, { variables: 'lenient' });
     const { spec } = target.job;
     return runOperation(context, target, {
       kind: 'stop',

@@ -194,7 +194,7 @@ export const topJobCommand: Command = {
   args: { min: 1, max: 1, names: 'FILE' },
   async run(context) {
     const timeoutMs = Math.round(positiveNumberFlag(context.flags, 'timeout') * 1000);
-    const target = await loadJobTarget(context);
+    const target = await loadJobTarget(context, { variables: 'lenient' });
     const nodes = selectNodes(target.nodes, optionalStringFlag(context.flags, 'node'));
     warnPlainHttp(context, nodes);
     const job = target.job.spec.name;
