@@ -138,7 +138,9 @@ describeDocker('deploy lifecycle on one node (real agent, real Docker)', () => {
           )?.PublicPort;
           if (!port) return null;
           try {
-            const res = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) });
+            // A generous deadline: on a loaded CI machine a healthy httpd can take a second or two to
+            // answer, and a slow answer is not downtime (a refused or dropped connection is).
+            const res = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(8000) });
             return res.ok ? (await res.text()).trim() : null;
           } catch {
             return null; // a container on its way out (or not listening yet)
