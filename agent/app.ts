@@ -104,7 +104,11 @@ export function createAgent(options: CreateAgentOptions): Agent {
   });
   // Rollout leases (one per job, with a TTL): agent-wide, in memory (see leases/lease-table.ts).
   const leases = new LeaseTable();
+  const jobListeners = new Set<() => void>();
   const server = createAgentServer({
+    onJobChange: () => {
+      for (const listener of jobListeners) listener();
+    },
     service: engine,
     verifier: options.verifier,
     logger,
@@ -118,6 +122,19 @@ export function createAgent(options: CreateAgentOptions): Agent {
     verifier: options.verifier,
     ...(options.runtimes ? { runtime: options.runtimes.feeds } : { docker }),
     engine,
+    // The job list as `GET /v1/jobs` gives it: with each job's lease.
+    summary: {
+      info: () => engine.info(),
+      listContainers: () => engine.listContainers(),
+      listJobs: async () => {
+        const list = await engine.listJobs();
+        return { jobs: list.jobs.map((job) => ({ ...job, lease: leases.get(job.name) })) };
+      },
+      onJobsChanged: (listener) => {
+        jobListeners.add(listener);
+        return () => jobListeners.delete(listener);
+      },
+    },
     logger,
   });
 

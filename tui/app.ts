@@ -8,11 +8,11 @@ import type { Inventory } from '../src/protocol/inventory.js';
 import { ActionsController } from './controllers/actions.js';
 import { AuditReader } from './controllers/audit.js';
 import { runEffects } from './controllers/effects.js';
-import { FeedsController } from './controllers/feeds.js';
+import { FeedsController, summaryIntervalMs } from './controllers/feeds.js';
 import { RefreshController } from './controllers/refresh.js';
 import { RenderLoop } from './controllers/render-loop.js';
 import { resolveKey } from './store/keymap.js';
-import { initialState } from './store/state.js';
+import { initialState, type TuiState } from './store/state.js';
 import { Store } from './store/store.js';
 import { TuiView, type ViewOptions } from './views/screen.js';
 
@@ -28,6 +28,19 @@ export interface TuiOptions {
   color: boolean;
   input?: NodeJS.ReadableStream;
   output?: NodeJS.WritableStream;
+  /**
+   * Called after each frame that painted something, with the state it shows (the benchmark
+   * times first screens and key presses with it; nothing else needs it).
+   */
+  onFrame?: (state: TuiState) => void;
+  /** Called once the app is running, with what the benchmark reads (subscriptions held, …). */
+  onStart?: (handle: TuiHandle) => void;
+}
+
+/** What a running TUI shows of itself (for the benchmark). */
+export interface TuiHandle {
+  readonly feeds: FeedsController;
+  readonly store: Store;
 }
 
 export async function runTui(options: TuiOptions): Promise<void> {
@@ -35,15 +48,34 @@ export async function runTui(options: TuiOptions): Promise<void> {
   if (options.input) viewOptions.input = options.input;
   if (options.output) viewOptions.output = options.output;
   const view = new TuiView(viewOptions);
+  const nodes = options.inventory.nodes;
   const store = new Store(
     initialState(
-      options.inventory.nodes.map((n) => ({ name: n.name, location: n.location })),
-      { inventoryName: options.inventoryName, inventoryPath: options.inventoryPath, color: options.color },
+      nodes.map((n) => ({ name: n.name, location: n.location })),
+      {
+        inventoryName: options.inventoryName,
+        inventoryPath: options.inventoryPath,
+        color: options.color,
+        summaryIntervalMs: summaryIntervalMs(nodes.length),
+      },
       Date.now(),
       { width: view.width(), height: view.height() },
+      options.inventory.groups,
     ),
   );
-  const loop = new RenderLoop(store, view);
+  const onFrame = options.onFrame;
+  const loop = new RenderLoop(
+    store,
+    onFrame
+      ? {
+          render: (state) => {
+            const painted = view.render(state);
+            if (painted) onFrame(state);
+            return painted;
+          },
+        }
+      : view,
+  );
   const cluster = new Cluster(options.inventory.nodes, {
     client: { connectTimeoutMs: 3_000, requestTimeoutMs: 15_000, userAgent: 'dokkup-tui' },
   });
@@ -58,7 +90,14 @@ export async function runTui(options: TuiOptions): Promise<void> {
   const audit = new AuditReader(store, cluster, options.inventory.nodes);
   const stopEffects = runEffects(store, { refresh, actions, audit });
   // Last: its sessions report their state at once, and the effects must have somewhere to go.
-  const feeds = new FeedsController(store, options.inventory.nodes);
+  // What the feeds say is handed over once per frame, as one batch.
+  const feeds = new FeedsController(store, nodes, {
+    requestFlush: () => loop.schedule(),
+    deferReconcile: true,
+  });
+  loop.beforeFrame(() => feeds.flush());
+  loop.afterFrame(() => feeds.afterFrame());
+  options.onStart?.({ feeds, store });
 
   // The clock moves once a second: uptimes, flash expiry and stale stats follow it. A frame is
   // only painted when some text actually changed.
@@ -88,6 +127,7 @@ export async function runTui(options: TuiOptions): Promise<void> {
         ...(resolved.char !== undefined ? { char: resolved.char } : {}),
       });
       if (store.state.quitting) quit();
+      else loop.input();
     });
     view.onResize((width, height) => {
       store.dispatch({ type: 'resize', width, height });

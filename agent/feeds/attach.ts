@@ -16,6 +16,7 @@ import { FeedHub, type HubOptions, type OperationSource } from './hub.js';
 import type { FeedLogger } from './logger.js';
 import { AgentFeedSession } from './session.js';
 import { DEFAULT_FEED_LIMITS, type FeedLimits } from './subscription.js';
+import type { SummarySource } from './summary.js';
 
 /** The key check (`KeyVerifier` from agent/auth). */
 export interface FeedAuthorizer {
@@ -36,6 +37,8 @@ export interface AttachFeedsOptions {
   runtime?: FeedRuntime;
   /** The job engine, for operation events; without it only Docker events are sent. */
   engine?: OperationSource;
+  /** The job engine's info and lists, for `summary` subscriptions; without it the topic is refused. */
+  summary?: SummarySource;
   logger: FeedLogger;
   /** Server → client ping interval; a client that missed the previous pong is cut off. Default 15 s. */
   heartbeatMs?: number;
@@ -168,8 +171,10 @@ export function attachFeeds(server: Server, options: AttachFeedsOptions): FeedsH
           if (options.verifier.isCurrent && !options.verifier.isCurrent(outcome.keyId)) dropReplacedKeys();
           alive.set(ws, true);
           ws.on('pong', () => alive.set(ws, true));
-          const session = new AgentFeedSession(ws, { hub, runtime, logger, limits }, (s) =>
-            sessions.delete(s),
+          const session = new AgentFeedSession(
+            ws,
+            { hub, runtime, logger, limits, summary: options.summary },
+            (s) => sessions.delete(s),
           );
           sessions.add(session);
           logger.debug({ remote: req.socket.remoteAddress, sessions: sessions.size }, 'feeds session opened');

@@ -9,3 +9,4 @@ export {
 export { FeedHub, type OperationSource } from './hub.js';
 export type { FeedLogger } from './logger.js';
 export { DEFAULT_FEED_LIMITS, type FeedLimits } from './subscription.js';
+export type { SummarySource } from './summary.js';

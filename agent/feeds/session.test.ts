@@ -5,15 +5,27 @@
  */
 import { createServer, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FeedSession } from '../../src/client/feeds/session.js';
-import type { ContainerEvent, FeedEvent, LogLine, StatsBatch } from '../../src/protocol/feeds.js';
+import {
+  FeedSession,
+  type FeedSubscriptionError,
+  isUnsupportedTopic,
+} from '../../src/client/feeds/session.js';
+import type {
+  ContainerEvent,
+  FeedEvent,
+  LogLine,
+  NodeSummary,
+  StatsBatch,
+} from '../../src/protocol/feeds.js';
 import { RawFeedClient, type UpgradeRefusal } from '../../test/e2e/feeds-raw-client.js';
+import { agentInfo, container, jobStatus } from '../../test/sim/agent-values.js';
 import { KeyVerifier } from '../auth/verifier.js';
 import type { StatsSample } from '../docker/feed-runtime.js';
 import type { OperationEvent, OperationListener } from '../jobs/service.js';
 import { silentLogger } from '../logger.js';
 import { type AttachFeedsOptions, attachFeeds, type FeedsHandle } from './attach.js';
 import { MemoryFeedRuntime, memoryLogLine } from './memory-runtime.fixture.js';
+import type { SummarySource } from './summary.js';
 
 const KEY = 'k'.repeat(43);
 
@@ -494,5 +506,47 @@ describe('session lifecycle', () => {
     // A paused client never sees the pings, so it never answers them.
     client.pause();
     await until(() => feeds.sessions === 0, 'the server to terminate it', 3000);
+  });
+});
+
+describe('summary subscriptions', () => {
+  it('sends everything first, then a changed job list soon after a container event, and usage only when it changed', async () => {
+    const jobs = { current: [jobStatus('web', [container('web', 1)])] };
+    const source: SummarySource = {
+      info: async () => agentInfo({ hostname: 'n1' }),
+      listJobs: async () => ({ jobs: jobs.current }),
+      listContainers: async () => ({ containers: [] }),
+    };
+    const { runtime, session } = await setup({ summary: source });
+    runtime.addContainer({ id: 'c1', job: 'web' });
+    const s = session();
+    const got: NodeSummary[] = [];
+    s.subscribeSummary({ intervalMs: 60_000 }, (summary) => got.push(summary));
+    await until(() => got.length === 1, 'the first summary');
+    expect(got[0]).toMatchObject({
+      info: { hostname: 'n1' },
+      jobs: [{ name: 'web' }],
+      others: [],
+    });
+    // A replica more, and the event that says so: the next summary carries the list and the
+    // usage the stats now give, not the info that did not change.
+    jobs.current = [jobStatus('web', [container('web', 1), container('web', 2)])];
+    runtime.emitStats(sample('c1', 'web', 12.5));
+    runtime.emitEvent(containerEvent('c2', 'web', 'start'));
+    await until(() => got.length === 2, 'the summary after the change', 4000);
+    expect(got[1]!.jobs?.[0]?.containers).toHaveLength(2);
+    expect(got[1]!.info).toBeUndefined();
+    expect(got[1]!.others).toBeUndefined();
+    expect(got[1]!.usage).toMatchObject({ cpuPercent: 12.5, containers: 1 });
+  });
+
+  it('is refused as an unknown topic by an agent without a summary source (what a 0.3 agent answers)', async () => {
+    const { session } = await setup();
+    const s = session();
+    const refused = new Promise<FeedSubscriptionError>((resolve) =>
+      s.subscribeSummary({}, () => {}, { onError: resolve }),
+    );
+    const error = await refused;
+    expect(isUnsupportedTopic(error)).toBe(true);
   });
 });

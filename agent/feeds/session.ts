@@ -19,6 +19,7 @@ import { EventsSubscription } from './events.js';
 import { LogsSubscription } from './logs.js';
 import { StatsSubscription } from './stats.js';
 import type { Subscription, SubscriptionContext } from './subscription.js';
+import { type SummarySource, SummarySubscription } from './summary.js';
 
 /** Session-level errors waiting to be sent; a client causing more than this is cut off. */
 const MAX_PENDING_SESSION_ERRORS = 64;
@@ -94,8 +95,13 @@ export class AgentFeedSession {
       return;
     }
     const topic = (raw as { topic?: unknown }).topic;
-    if (topic !== 'events' && topic !== 'stats' && topic !== 'logs') {
-      this.sessionError(id, 'topic must be "events", "stats" or "logs"', 'topic');
+    if (topic !== 'events' && topic !== 'stats' && topic !== 'logs' && topic !== 'summary') {
+      this.sessionError(id, 'topic must be "events", "stats", "logs" or "summary"', 'topic');
+      return;
+    }
+    if (topic === 'summary' && !this.base.summary) {
+      // As an agent without the topic answers: clients fall back to HTTP and the stats topic.
+      this.sessionError(id, 'this agent serves no summaries', 'topic');
       return;
     }
     const parsed = parseValue(raw, SubscribeFrameSchema);
@@ -123,6 +129,14 @@ export class AgentFeedSession {
         break;
       case 'logs':
         subscription = new LogsSubscription(frame.id, context, frame.params) as Subscription<unknown>;
+        break;
+      case 'summary':
+        subscription = new SummarySubscription(
+          frame.id,
+          context,
+          this.base.summary as SummarySource,
+          frame.params,
+        ) as Subscription<unknown>;
         break;
     }
     this.subscriptions.set(frame.id, subscription);

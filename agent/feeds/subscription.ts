@@ -8,6 +8,7 @@ import type { FeedRuntime } from '../docker/feed-runtime.js';
 import type { FeedHub } from './hub.js';
 import type { FeedLogger } from './logger.js';
 import { BoundedQueue, type QueueLimits } from './queue.js';
+import type { SummarySource } from './summary.js';
 
 export interface FeedLimits {
   /** Stop sending to a WebSocket whose unsent bytes exceed this (a slow client). */
@@ -41,6 +42,8 @@ export interface SubscriptionContext {
   runtime: FeedRuntime;
   logger: FeedLogger;
   limits: FeedLimits;
+  /** The job engine's answers for `summary` subscriptions; without it the topic is refused. */
+  summary?: SummarySource | undefined;
   /** Something was queued (or room was made): the session should try to send. */
   wake(): void;
 }

@@ -65,6 +65,8 @@ export interface AgentServerOptions {
   leases?: LeaseTable;
   /** Told of every lease taken, renewed, given back or broken (besides the log and the audit log). */
   onLeaseChange?: (change: LeaseChange) => void;
+  /** Told when a job's list entry changed without an operation (a lease taken or released, a promotion). */
+  onJobChange?: (job: string) => void;
   /** Serve HTTPS (and WSS) with this certificate; without it, plain HTTP (`--insecure-http`). */
   tls?: CertificatePair;
 }
@@ -103,6 +105,7 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
       `lease ${change.kind}`,
     );
     options.onLeaseChange?.(change);
+    if (change.kind !== 'renewed') options.onJobChange?.(change.job);
   };
   /** A change to a job: refused while somebody else holds its lease (see lease-table.ts). */
   const leaseCheck = (context: RouteContext, job: string) => leases.check(job, leaseIdOf(context.req));
@@ -287,6 +290,7 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
         note.versionTo = version;
         leaseCheck(context, name);
         const promoted = await service.promote(name, version);
+        if (promoted.promoted) options.onJobChange?.(name);
         note.done = {
           message: promoted.promoted
             ? `canary ${version} promoted`

@@ -5,7 +5,15 @@
  * refuses. Every frame is one JSON text message.
  */
 import { z } from 'zod';
-import { ErrorCodeSchema, HealthSchema, OperationResultSchema, ProgressLineSchema } from './api.js';
+import {
+  AgentInfoSchema,
+  ContainerInfoSchema,
+  ErrorCodeSchema,
+  HealthSchema,
+  JobStatusSchema,
+  OperationResultSchema,
+  ProgressLineSchema,
+} from './api.js';
 import { CLI_JSON_SCHEMA_VERSION, CliNodeErrorSchema, CliNodeStatusSchema } from './cli-json.js';
 
 /** Largest frame a client may send (subscribe frames are tiny). The agent's `ws` maxPayload. */
@@ -22,7 +30,16 @@ export const STATS_MIN_INTERVAL_MS = 500;
 export const STATS_MAX_INTERVAL_MS = 60_000;
 export const LOGS_MAX_TAIL = 100_000;
 
-export const FeedTopicSchema = z.enum(['events', 'stats', 'logs']);
+export const SUMMARY_DEFAULT_INTERVAL_MS = 10_000;
+export const SUMMARY_MIN_INTERVAL_MS = 1_000;
+export const SUMMARY_MAX_INTERVAL_MS = 300_000;
+
+/**
+ * `summary` came after the first three (0.4): an agent that predates it refuses the subscription
+ * with an `invalid_request` error on `topic`, and a client falls back to what it did before
+ * (HTTP for the job list, the stats topic for usage).
+ */
+export const FeedTopicSchema = z.enum(['events', 'stats', 'logs', 'summary']);
 export type FeedTopic = z.infer<typeof FeedTopicSchema>;
 
 /** Chosen by the client; unique among the session's live subscriptions. */
@@ -72,6 +89,17 @@ export const LogsParamsSchema = z
   });
 export type LogsParams = z.input<typeof LogsParamsSchema>;
 
+export const SummaryParamsSchema = z.strictObject({
+  /** At most one summary this often (sooner after a change of the job list, at most once a second). */
+  intervalMs: z
+    .number()
+    .int()
+    .min(SUMMARY_MIN_INTERVAL_MS, `must be at least ${SUMMARY_MIN_INTERVAL_MS}`)
+    .max(SUMMARY_MAX_INTERVAL_MS, `must be at most ${SUMMARY_MAX_INTERVAL_MS}`)
+    .default(SUMMARY_DEFAULT_INTERVAL_MS),
+});
+export type SummaryParams = z.input<typeof SummaryParamsSchema>;
+
 // ---------------------------------------------------------------------------------------------
 // Client → agent
 
@@ -93,6 +121,12 @@ export const SubscribeFrameSchema = z.discriminatedUnion('topic', [
     id: SubscriptionIdSchema,
     topic: z.literal('logs'),
     params: LogsParamsSchema,
+  }),
+  z.strictObject({
+    type: z.literal('subscribe'),
+    id: SubscriptionIdSchema,
+    topic: z.literal('summary'),
+    params: SummaryParamsSchema.default({ intervalMs: SUMMARY_DEFAULT_INTERVAL_MS }),
   }),
 ]);
 export type SubscribeFrame = z.infer<typeof SubscribeFrameSchema>;
@@ -232,6 +266,38 @@ export const LogLineSchema = z.object({
 export type LogLine = z.infer<typeof LogLineSchema>;
 
 // ---------------------------------------------------------------------------------------------
+// Node summaries
+
+/** The usage of a node's dokkup containers, summed (as `docker stats` computes each). */
+export const NodeUsageSchema = z.object({
+  cpuPercent: z.number(),
+  /** Bytes, page cache excluded. */
+  memoryUsage: z.number(),
+  /** Containers whose readings are in the sums. */
+  containers: z.number().int().nonnegative(),
+});
+export type NodeUsage = z.infer<typeof NodeUsageSchema>;
+
+/**
+ * What a fleet view needs of a node, at a low rate, instead of asking it over HTTP: the first
+ * summary of a subscription carries everything; later ones carry `info`, `jobs` and `others` only
+ * when they changed (a client keeps the last ones), and the usage each time.
+ */
+export const NodeSummarySchema = z.object({
+  /** Unix milliseconds when the agent made it. */
+  at: z.number(),
+  /** As `GET /v1/info` answers. */
+  info: AgentInfoSchema.optional(),
+  /** As `GET /v1/jobs` answers. */
+  jobs: z.array(JobStatusSchema).optional(),
+  /** The engine's containers that dokkup does not manage (`GET /v1/containers`, job ''). */
+  others: z.array(ContainerInfoSchema).optional(),
+  /** Null until Docker has reported on the containers (or when the node has none running). */
+  usage: NodeUsageSchema.nullable(),
+});
+export type NodeSummary = z.infer<typeof NodeSummarySchema>;
+
+// ---------------------------------------------------------------------------------------------
 // Agent → client
 
 export const SubscribedFrameSchema = z.object({
@@ -253,6 +319,11 @@ export const LogsFrameSchema = z.object({
   type: z.literal('logs'),
   id: SubscriptionIdSchema,
   lines: z.array(LogLineSchema),
+});
+export const SummaryFrameSchema = z.object({
+  type: z.literal('summary'),
+  id: SubscriptionIdSchema,
+  summary: NodeSummarySchema,
 });
 /** Items this subscription lost because the client did not keep up (since the last such frame). */
 export const DroppedFrameSchema = z.object({
@@ -283,6 +354,7 @@ export const AgentFrameSchema = z.discriminatedUnion('type', [
   EventFrameSchema,
   StatsFrameSchema,
   LogsFrameSchema,
+  SummaryFrameSchema,
   DroppedFrameSchema,
   EndFrameSchema,
   FeedErrorFrameSchema,
@@ -292,6 +364,7 @@ export type SubscribedFrame = z.infer<typeof SubscribedFrameSchema>;
 export type EventFrame = z.infer<typeof EventFrameSchema>;
 export type StatsFrame = z.infer<typeof StatsFrameSchema>;
 export type LogsFrame = z.infer<typeof LogsFrameSchema>;
+export type SummaryFrame = z.infer<typeof SummaryFrameSchema>;
 export type DroppedFrame = z.infer<typeof DroppedFrameSchema>;
 export type EndFrame = z.infer<typeof EndFrameSchema>;
 export type FeedErrorFrame = z.infer<typeof FeedErrorFrameSchema>;

@@ -438,6 +438,7 @@ export class ActionsController {
             type: 'rolloutProgress',
             node: node.name,
             message: line.message,
+            phase: line.phase,
             ...(line.current !== undefined ? { current: line.current } : {}),
             ...(line.total !== undefined ? { total: line.total } : {}),
           }),

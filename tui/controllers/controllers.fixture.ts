@@ -14,7 +14,15 @@ import type {
   SubscriptionHandlers,
 } from '../../src/client/feeds/session.js';
 import { FeedSubscriptionError } from '../../src/client/feeds/session.js';
-import type { FeedEvent, LogLine, LogsParams, StatsBatch, StatsParams } from '../../src/protocol/feeds.js';
+import type {
+  FeedEvent,
+  LogLine,
+  LogsParams,
+  NodeSummary,
+  StatsBatch,
+  StatsParams,
+  SummaryParams,
+} from '../../src/protocol/feeds.js';
 import type {
   AgentInfo,
   ContainerInfo,
@@ -71,6 +79,13 @@ export class FakeFeedSession {
   private readonly eventListeners = new Set<(event: FeedEvent) => void>();
   readonly stats: { params: StatsParams; onBatch(batch: StatsBatch): void; active: boolean }[] = [];
   readonly logs: LogSubscription[] = [];
+  readonly summaries: {
+    params: SummaryParams;
+    onSummary(summary: NodeSummary): void;
+    handlers: SubscriptionHandlers;
+    active: boolean;
+  }[] = [];
+  private readonly rttListeners = new Set<(rttMs: number) => void>();
 
   constructor(readonly node: string) {}
 
@@ -88,6 +103,23 @@ export class FakeFeedSession {
   subscribeEvents(onEvent: (event: FeedEvent) => void): () => void {
     this.eventListeners.add(onEvent);
     return () => this.eventListeners.delete(onEvent);
+  }
+
+  onRtt(listener: (rttMs: number) => void): () => void {
+    this.rttListeners.add(listener);
+    return () => this.rttListeners.delete(listener);
+  }
+
+  subscribeSummary(
+    params: SummaryParams,
+    onSummary: (summary: NodeSummary) => void,
+    handlers: SubscriptionHandlers = {},
+  ): () => void {
+    const sub = { params, onSummary, handlers, active: true };
+    this.summaries.push(sub);
+    return () => {
+      sub.active = false;
+    };
   }
 
   subscribeStats(params: StatsParams, onBatch: (batch: StatsBatch) => void): () => void {
@@ -126,6 +158,30 @@ export class FakeFeedSession {
 
   emitEvent(event: FeedEvent): void {
     for (const listener of [...this.eventListeners]) listener(event);
+  }
+
+  emitRtt(rttMs: number): void {
+    for (const listener of [...this.rttListeners]) listener(rttMs);
+  }
+
+  emitSummary(summary: NodeSummary): void {
+    for (const s of this.summaries) if (s.active) s.onSummary(summary);
+  }
+
+  /** The agent predates summaries: it refuses the topic the way a 0.3 agent does. */
+  refuseSummary(): void {
+    for (const s of this.summaries) {
+      if (!s.active) continue;
+      s.active = false;
+      s.handlers.onError?.(
+        new FeedSubscriptionError(
+          this.node,
+          'invalid_request',
+          'topic must be "events", "stats" or "logs"',
+          'topic',
+        ),
+      );
+    }
   }
 
   activeStats(): number {

@@ -58,6 +58,10 @@ describe('FeedsController', () => {
     expect(store.state.nodes.lab1).toMatchObject({ conn: 'connecting', feed: 'connecting' });
     lab1.emitState('open');
     expect(store.state.nodes.lab1).toMatchObject({ conn: 'online', feed: 'open' });
+    // The summary brings what HTTP used to; an agent that predates it is asked over HTTP.
+    expect(effects).toEqual([]);
+    lab1.refuseSummary();
+    expect(store.state.nodes.lab1!.summary).toBe('unsupported');
     expect(effects).toEqual([{ kind: 'refresh', node: 'lab1' }]);
     lab1.emitState('reconnecting', 'socket hang up');
     expect(store.state.nodes.lab1).toMatchObject({ conn: 'reconnecting', error: 'socket hang up' });

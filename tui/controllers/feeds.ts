@@ -1,43 +1,104 @@
 /**
  * Live data from every node's WebSocket feed session (`src/client/feeds/session.ts`), dispatched
  * as facts for the reducer to judge:
- * - each session's connection state (`feedState`);
+ * - each session's connection state, and the round trips its pings measure;
+ * - each node's summary (info, job list, usage) at a low rate — what the nodes and jobs tables
+ *   are made of, without asking ten thousand nodes over HTTP; an agent too old for summaries is
+ *   reported as such (the reducer then asks it over HTTP);
  * - events from every node, always (they are cheap and feed the Events tab and the tables);
- * - stats only for the nodes whose containers are on screen (the agent streams stats only
- *   while someone subscribes), as the protocol's batches;
+ * - stats only for what is on screen (`subscriptions(state)`: the visible containers' nodes, the
+ *   selected node or job), as the protocol's batches;
  * - logs only for the target the Logs tab shows, through the client's merger (a reorder window
  *   puts lines of several containers and nodes in time order, and batches them).
- * Subscriptions follow the state: after each change, the wanted set (`subscriptions(state)`) is
- * compared with the open one.
+ *
+ * Sessions connect through one `ConnectScheduler`: a bounded number of attempts in flight, each
+ * after its own jittered backoff, so opening ten thousand nodes (or reconnecting them after a
+ * blip) is a metered stream of handshakes, not a storm.
+ *
+ * Facts can be gathered between frames (`requestFlush`): the app flushes them once per frame as
+ * one `feedBatch`, so thousands of nodes talking never queue work in front of a key press.
+ * Subscriptions follow the state: after each change, the wanted set is compared with the open one.
  */
 
+import { ConnectScheduler } from '../../src/client/feeds/connect-scheduler.js';
 import { type MergedLogs, subscribeMergedLogs } from '../../src/client/feeds/merge.js';
-import { FeedSession } from '../../src/client/feeds/session.js';
+import { FeedSession, type FeedSessionOptions, isUnsupportedTopic } from '../../src/client/feeds/session.js';
 import type { InventoryNode } from '../../src/protocol/inventory.js';
+import type { FeedFact } from '../store/actions.js';
 import { logTargetKey } from '../store/select/logs.js';
-import { subscriptions } from '../store/select/subscriptions.js';
+import { type StatsWant, statsWantKey, subscriptions } from '../store/select/subscriptions.js';
 import type { LogTarget, TuiState } from '../store/state.js';
 import type { Store } from '../store/store.js';
 
-export const STATS_INTERVAL_MS = 2_000;
 const LOG_TAIL = 500;
 
+/**
+ * Connection attempts in flight at once. At 50 ms round trip a handshake takes ~100 ms (TCP, then
+ * the upgrade), so 256 at once opens ~2,500 nodes a second; more buys little and costs sockets
+ * and the agents' key checks all at the same moment.
+ */
+export const MAX_CONNECTING = 256;
+
+/**
+ * How often nodes send their summary (their usage; a change of a node's job list is sent within a
+ * second whatever this is): every 5 s for a small inventory, slower for a large one, so that
+ * summaries arrive at no more than ~170 a second (6 s at 1,000 nodes, 60 s at 10,000).
+ */
+export function summaryIntervalMs(nodes: number): number {
+  return Math.min(60_000, Math.max(5_000, nodes * 6));
+}
+
 export interface FeedsOptions {
-  /** Default: a real session per node. Tests pass fakes. */
+  /** Default: a real session per node, all connecting through one scheduler. Tests pass fakes. */
   makeSession?: (node: InventoryNode) => FeedSession;
   /** Arrival times (staleness of stats and events are judged against our clock, not the agent's). */
   now?: () => number;
   /** The log merger's reorder window (default: the client's). */
   logWindowMs?: number;
+  /**
+   * Facts are gathered and `flush()` is to be called soon (the app: at its next frame). Without
+   * it every fact is dispatched at once, on its own.
+   */
+  requestFlush?: () => void;
+  /**
+   * Subscriptions follow the state after the next frame (`afterFrame()`), not inside the
+   * dispatch that changed it: a key press is drawn before the thousand subscriptions it may
+   * cause are sent. Without it they follow at once.
+   */
+  deferReconcile?: boolean;
+  /** Default: `summaryIntervalMs(nodes.length)`. */
+  summaryIntervalMs?: number;
+  /** Default MAX_CONNECTING. */
+  maxConnecting?: number;
+  /** For the real sessions (heartbeat, backoff, …). */
+  session?: Partial<FeedSessionOptions>;
+}
+
+/** Subscriptions held right now (the bench prints them; tests count them). */
+export interface OpenSubscriptions {
+  events: number;
+  summary: number;
+  stats: number;
+  logs: number;
 }
 
 export class FeedsController {
   private readonly sessions = new Map<string, FeedSession>();
-  private readonly stats = new Map<string, () => void>();
-  private logs: { key: string; merged: MergedLogs | null } = { key: '', merged: null };
+  private readonly stats = new Map<string, { key: string; stop: () => void }>();
+  private readonly summaries = new Set<string>();
+  private logs: { key: string; merged: MergedLogs | null; nodes: number } = {
+    key: '',
+    merged: null,
+    nodes: 0,
+  };
   private readonly unsubscribe: () => void;
   private readonly now: () => number;
+  private pending: FeedFact[] = [];
+  private lastWants: StatsWant[] | null = null;
+  private reconcilePending = false;
   private closed = false;
+  /** The connection scheduler of the real sessions (null with `makeSession`). */
+  readonly scheduler: ConnectScheduler | null;
 
   constructor(
     private readonly store: Store,
@@ -45,23 +106,42 @@ export class FeedsController {
     private readonly options: FeedsOptions = {},
   ) {
     this.now = options.now ?? Date.now;
-    const makeSession = options.makeSession ?? ((node: InventoryNode) => FeedSession.forNode(node));
+    this.scheduler = options.makeSession
+      ? null
+      : new ConnectScheduler({ maxConcurrent: options.maxConnecting ?? MAX_CONNECTING });
+    const gate = this.scheduler;
+    const makeSession =
+      options.makeSession ??
+      ((node: InventoryNode) => FeedSession.forNode(node, { ...options.session, ...(gate ? { gate } : {}) }));
+    const interval = options.summaryIntervalMs ?? summaryIntervalMs(nodes.length);
     for (const node of nodes) {
+      const name = node.name;
       const session = makeSession(node);
-      this.sessions.set(node.name, session);
+      this.sessions.set(name, session);
       session.onState((change) => {
-        if (this.closed) return;
-        store.dispatch({
+        this.fact({
           type: 'feedState',
-          node: change.node,
+          node: name,
           state: change.state,
           error: change.error ?? null,
           at: this.now(),
         });
       });
-      session.subscribeEvents((event) => {
-        if (!this.closed) store.dispatch({ type: 'feedEvent', node: node.name, at: this.now(), event });
-      });
+      session.onRtt?.((rttMs) => this.fact({ type: 'feedRtt', node: name, rttMs }));
+      session.subscribeEvents((event) => this.fact({ type: 'feedEvent', node: name, at: this.now(), event }));
+      this.summaries.add(name);
+      session.subscribeSummary(
+        { intervalMs: interval },
+        (summary) => this.fact({ type: 'nodeSummary', node: name, at: this.now(), summary }),
+        {
+          onError: (error) => {
+            this.summaries.delete(name);
+            // An older agent: the reducer turns to HTTP and the stats topic for it.
+            if (isUnsupportedTopic(error))
+              this.fact({ type: 'summaryUnsupported', node: name, at: this.now() });
+          },
+        },
+      );
     }
     this.unsubscribe = store.subscribe((state, previous) => {
       if (
@@ -69,54 +149,107 @@ export class FeedsController {
         state.logs.target !== previous.logs.target ||
         state.screen !== previous.screen ||
         state.detail !== previous.detail ||
-        state.focus !== previous.focus
+        state.focus !== previous.focus ||
+        state.tables !== previous.tables ||
+        state.scope !== previous.scope ||
+        state.nodeView !== previous.nodeView ||
+        state.lastPanel !== previous.lastPanel
       ) {
-        this.reconcile(state);
+        if (options.deferReconcile) this.reconcilePending = true;
+        else this.reconcile(state);
       }
     });
     this.reconcile(store.state);
   }
 
+  /** What is subscribed right now, across every session. */
+  get open(): OpenSubscriptions {
+    return {
+      events: this.closed ? 0 : this.sessions.size,
+      summary: this.summaries.size,
+      stats: this.stats.size,
+      logs: this.logs.nodes,
+    };
+  }
+
+  /** After a frame: the subscriptions follow the state it showed (with `deferReconcile`). */
+  afterFrame(): void {
+    if (!this.reconcilePending) return;
+    this.reconcilePending = false;
+    this.reconcile(this.store.state);
+  }
+
+  /** Hands the gathered facts to the store, as one batch. */
+  flush(): void {
+    if (this.pending.length === 0 || this.closed) return;
+    const facts = this.pending;
+    this.pending = [];
+    this.store.dispatch({ type: 'feedBatch', facts });
+  }
+
   close(): void {
     this.closed = true;
+    this.pending = [];
     this.unsubscribe();
     this.logs.merged?.stop();
-    this.logs = { key: '', merged: null };
+    this.logs = { key: '', merged: null, nodes: 0 };
+    for (const { stop } of this.stats.values()) stop();
+    this.stats.clear();
+    this.summaries.clear();
     for (const session of this.sessions.values()) session.close();
     this.sessions.clear();
+  }
+
+  private fact(fact: FeedFact): void {
+    if (this.closed) return;
+    if (!this.options.requestFlush) {
+      this.store.dispatch(fact);
+      return;
+    }
+    this.pending.push(fact);
+    if (this.pending.length === 1) this.options.requestFlush();
   }
 
   private reconcile(state: TuiState): void {
     if (this.closed) return;
     const wanted = subscriptions(state);
-    // Stats
-    const want = new Set(wanted.stats);
-    for (const [node, stop] of this.stats) {
-      if (!want.has(node)) {
-        stop();
-        this.stats.delete(node);
+    // Stats (the same wanted list as last time needs no look).
+    if (wanted.stats !== this.lastWants) {
+      this.lastWants = wanted.stats;
+      const want = new Map(wanted.stats.map((w) => [w.node, w]));
+      for (const [node, open] of this.stats) {
+        const w = want.get(node);
+        if (!w || statsWantKey(w) !== open.key) {
+          open.stop();
+          this.stats.delete(node);
+        }
       }
-    }
-    for (const node of want) {
-      if (this.stats.has(node)) continue;
-      const session = this.sessions.get(node);
-      if (!session) continue;
-      const stop = session.subscribeStats({ intervalMs: STATS_INTERVAL_MS }, (batch) => {
-        if (this.closed) return;
-        this.store.dispatch({ type: 'statsBatch', node, at: this.now(), containers: batch.containers });
-      });
-      this.stats.set(node, stop);
+      for (const w of want.values()) {
+        if (this.stats.has(w.node)) continue;
+        const session = this.sessions.get(w.node);
+        if (!session) continue;
+        const node = w.node;
+        const stop = session.subscribeStats(
+          { intervalMs: w.intervalMs, ...(w.job !== undefined ? { job: w.job } : {}) },
+          (batch) => this.fact({ type: 'statsBatch', node, at: this.now(), containers: batch.containers }),
+        );
+        this.stats.set(node, { key: statsWantKey(w), stop });
+      }
     }
     // Logs
     const key = logTargetKey(wanted.logs);
     if (key !== this.logs.key) {
       this.logs.merged?.stop();
-      this.logs = { key, merged: wanted.logs ? this.subscribeLogs(state, wanted.logs) : null };
+      this.logs = wanted.logs ? this.subscribeLogs(state, key, wanted.logs) : { key, merged: null, nodes: 0 };
     }
   }
 
   /** A container's logs on its node, or a job's on every node that has it, merged in time order. */
-  private subscribeLogs(state: TuiState, target: LogTarget): MergedLogs {
+  private subscribeLogs(
+    state: TuiState,
+    key: string,
+    target: LogTarget,
+  ): { key: string; merged: MergedLogs; nodes: number } {
     const names =
       target.kind === 'container'
         ? [target.node]
@@ -126,7 +259,7 @@ export class FeedsController {
       target.kind === 'container'
         ? { container: target.id, tail: LOG_TAIL, follow: true }
         : { job: target.job, tail: LOG_TAIL, follow: true };
-    return subscribeMergedLogs(sessions, params, {
+    const merged = subscribeMergedLogs(sessions, params, {
       windowMs: this.options.logWindowMs,
       onLines: (lines) => {
         if (!this.closed) this.store.dispatch({ type: 'logLines', target, lines });
@@ -143,5 +276,6 @@ export class FeedsController {
         });
       },
     });
+    return { key, merged, nodes: sessions.length };
   }
 }

@@ -1,10 +1,11 @@
 /**
- * Node info and job lists over HTTP (the client's `info`, `listJobs`, `listContainers`). The
- * feeds carry everything live; this is for what they do not: agent/Docker versions, round-trip
- * latency and each job's desired count. It runs when the reducer asks (`refresh` effects: a
- * feed (re)opened or gave up, a container was created or destroyed, an operation ended, `R`) and
- * slowly in the background (every 15 s). It reports what it saw (`nodeProbed`,
- * `nodeProbeFailed`); what that means for the node's connection is the reducer's call.
+ * Node info and job lists over HTTP (the client's `info`, `listJobs`, `listContainers`). Agents
+ * with feed summaries send all of that on their feed; this is for the rest: agents that predate
+ * summaries, a feed that gave up (is the node down?), and `R`. It runs when the reducer asks
+ * (`refresh` effects) and, for agents without summaries, slowly in the background (every 15 s).
+ * At most `maxInFlight` nodes are asked at once (`R` over ten thousand nodes is a queue, not a
+ * storm). It reports what it saw (`nodeProbed`, `nodeProbeFailed`); what that means for the
+ * node's connection is the reducer's call.
  */
 import type { Cluster } from '../../src/client/cluster.js';
 import { reachabilityOf } from '../../src/client/errors.js';
@@ -13,11 +14,15 @@ import type { Store } from '../store/store.js';
 
 export const BACKGROUND_REFRESH_MS = 15_000;
 const DEBOUNCE_MS = 300;
+/** Nodes asked at once. */
+export const REFRESH_IN_FLIGHT = 32;
 
 export interface RefreshOptions {
   /** Bursts of `soon` within this many ms fold into one request. Default 300. */
   debounceMs?: number;
   backgroundMs?: number;
+  /** Nodes asked at once (default REFRESH_IN_FLIGHT). */
+  maxInFlight?: number;
   /** Wall clock of the answers; `elapsed` times the round trip. */
   now?: () => number;
   elapsed?: () => number;
@@ -29,8 +34,11 @@ export class RefreshController {
   private readonly debounce = new Map<string, NodeJS.Timeout>();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
   private readonly now: () => number;
   private readonly elapsed: () => number;
+  private readonly byName: Map<string, InventoryNode>;
 
   constructor(
     private readonly store: Store,
@@ -39,12 +47,17 @@ export class RefreshController {
     private readonly options: RefreshOptions = {},
   ) {
     this.now = options.now ?? Date.now;
+    this.byName = new Map(nodes.map((n) => [n.name, n]));
     this.elapsed = options.elapsed ?? (() => performance.now());
   }
 
+  /** The background refresh of the nodes whose feeds send no summaries. */
   start(): void {
-    this.refreshAll();
-    this.timer = setInterval(() => this.refreshAll(), this.options.backgroundMs ?? BACKGROUND_REFRESH_MS);
+    this.timer = setInterval(() => {
+      const nodes = this.store.state.nodes;
+      for (const node of this.nodes)
+        if (nodes[node.name]?.summary === 'unsupported') void this.refresh(node.name);
+    }, this.options.backgroundMs ?? BACKGROUND_REFRESH_MS);
     this.timer.unref?.();
   }
 
@@ -53,6 +66,22 @@ export class RefreshController {
     if (this.timer) clearInterval(this.timer);
     for (const t of this.debounce.values()) clearTimeout(t);
     this.debounce.clear();
+    for (const wake of this.waiting.splice(0)) wake();
+  }
+
+  /** Waits for one of the `maxInFlight` turns. */
+  private turn(): Promise<void> {
+    if (this.active < (this.options.maxInFlight ?? REFRESH_IN_FLIGHT)) {
+      this.active++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private turnOver(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.active--;
   }
 
   refreshAll(): void {
@@ -77,10 +106,12 @@ export class RefreshController {
       this.again.add(name);
       return;
     }
-    const node = this.nodes.find((n) => n.name === name);
+    const node = this.byName.get(name);
     if (!node) return;
     this.inFlight.add(name);
+    await this.turn();
     try {
+      if (this.stopped) return;
       const client = this.cluster.client(node);
       const started = this.elapsed();
       const info = await client.info();
@@ -113,6 +144,7 @@ export class RefreshController {
         error: error instanceof Error ? error.message : String(error),
       });
     } finally {
+      this.turnOver();
       this.inFlight.delete(name);
       if (this.again.delete(name)) void this.refresh(name);
     }

@@ -8,8 +8,8 @@
 import type { NodeLogLine } from '../../src/client/feeds/merge.js';
 import type { FeedConnectionState } from '../../src/client/feeds/session.js';
 import type { NodeStatus } from '../../src/core/outcome.js';
-import type { ContainerStats, FeedEvent } from '../../src/protocol/feeds.js';
-import type { AgentInfo, AuditEntry, ContainerInfo, JobStatus } from '../../src/protocol/index.js';
+import type { ContainerStats, FeedEvent, NodeSummary } from '../../src/protocol/feeds.js';
+import type { AgentInfo, AuditEntry, ContainerInfo, JobStatus, Phase } from '../../src/protocol/index.js';
 import type { CommandId } from './keymap.js';
 import type { Flash, LogTarget, NodePlan, OperationRequest, RolloutNodeStatus } from './state.js';
 
@@ -25,6 +25,14 @@ export type Action =
   | { type: 'feedEvent'; node: string; at: number; event: FeedEvent }
   /** A stats batch as the agent sent it; `at` is our clock's arrival time. */
   | { type: 'statsBatch'; node: string; at: number; containers: ContainerStats[] }
+  /** A node's summary as its feed sent it (what changed, and its usage); `at` is our clock's. */
+  | { type: 'nodeSummary'; node: string; at: number; summary: NodeSummary }
+  /** The node's agent predates summaries: its job list and usage come over HTTP and stats. */
+  | { type: 'summaryUnsupported'; node: string; at: number }
+  /** A round trip on the node's feed (a ping's pong), in ms. */
+  | { type: 'feedRtt'; node: string; rttMs: number }
+  /** Facts from many feeds gathered between two frames, applied in order as one change. */
+  | { type: 'feedBatch'; facts: FeedFact[] }
   /** Log lines for `target`, in time order (merged across containers and nodes). */
   | { type: 'logLines'; target: LogTarget; lines: NodeLogLine[]; dropped?: number }
   /** A node's audit entries since the time asked for (answer to a `readAudit` effect). */
@@ -62,6 +70,8 @@ export type Action =
       current?: number;
       total?: number;
       reverting?: boolean;
+      /** The progress line's phase (pull, create, start, health, …): the board counts nodes per phase. */
+      phase?: Phase;
     }
   | { type: 'rolloutWave'; index: number; count: number; phase: 'rollout' | 'revert' }
   | {
@@ -72,3 +82,9 @@ export type Action =
       phase?: 'rollout' | 'revert';
     }
   | { type: 'rolloutFinished'; at: number; after?: string[] };
+
+/** What a feed session tells about its node (one action each, or gathered in a `feedBatch`). */
+export type FeedFact = Extract<
+  Action,
+  { type: 'feedState' | 'feedEvent' | 'statsBatch' | 'nodeSummary' | 'summaryUnsupported' | 'feedRtt' }
+>;

@@ -2,6 +2,10 @@
  * Table filters as k9s spells them: a case-insensitive regular expression, `!` in front to keep
  * the rows that do NOT match. Text that is not a valid regex is matched literally, so typing
  * `web(` never throws and never empties the table by surprise.
+ *
+ * Filters run over every row on each key typed (ten thousand nodes, tens of thousands of
+ * containers), so rows carry their search text in lower case already, and a pattern without
+ * regex syntax — most of what is typed — is a plain substring search.
  */
 export interface CompiledFilter {
   /** The filter as typed. */
@@ -10,27 +14,34 @@ export interface CompiledFilter {
   /** True when the pattern was not a valid regex and is matched as plain text. */
   literal: boolean;
   test(text: string): boolean;
+  /** `test` for text that is already in lower case (rows' search text). */
+  testLower(lowerText: string): boolean;
 }
+
+/** Characters that make a pattern more than plain text. */
+const REGEX_SYNTAX = /[\\^$.*+?()[\]{}|]/;
 
 export function compileFilter(source: string): CompiledFilter | null {
   const trimmed = source.trim();
   if (trimmed === '' || trimmed === '!') return null;
   const inverse = trimmed.startsWith('!');
   const pattern = inverse ? trimmed.slice(1) : trimmed;
-  let regex: RegExp | null = null;
-  try {
-    regex = new RegExp(pattern, 'i');
-  } catch {
-    regex = null;
-  }
   const needle = pattern.toLowerCase();
-  const matches = regex
-    ? (text: string) => regex.test(text)
-    : (text: string) => text.toLowerCase().includes(needle);
+  let regex: RegExp | null = null;
+  let literal = false;
+  if (REGEX_SYNTAX.test(pattern)) {
+    try {
+      regex = new RegExp(pattern, 'i');
+    } catch {
+      literal = true;
+    }
+  }
+  const matchesLower = regex ? (text: string) => regex.test(text) : (text: string) => text.includes(needle);
   return {
     source: trimmed,
     inverse,
-    literal: regex === null,
-    test: (text) => matches(text) !== inverse,
+    literal,
+    test: (text) => matchesLower(regex ? text : text.toLowerCase()) !== inverse,
+    testLower: (text) => matchesLower(text) !== inverse,
   };
 }

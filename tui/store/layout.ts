@@ -78,10 +78,17 @@ export function computeLayout(
   return { compact, header, nodes, jobs, containers, detail, status, footer };
 }
 
-/** Count of jobs across nodes, for sizing the top band. */
+/** Count of jobs across nodes, for sizing the top band (counted once per version of the nodes). */
+const jobCounts = new WeakMap<TuiState['nodes'], number>();
+
 function jobCount(state: TuiState): number {
+  // The band is sized for the longer list: with more nodes than a screen has lines, jobs do not matter.
+  if (state.nodeOrder.length > 200) return 0;
+  const known = jobCounts.get(state.nodes);
+  if (known !== undefined) return known;
   const names = new Set<string>();
-  for (const node of Object.values(state.nodes)) for (const job of Object.keys(node.jobs)) names.add(job);
+  for (const node of Object.values(state.nodes)) for (const job in node.jobs) names.add(job);
+  jobCounts.set(state.nodes, names.size);
   return names.size;
 }
 

@@ -6,8 +6,15 @@
 import { formatElapsed } from '../../src/core/format.js';
 import { nodeLabel, outcomeLabel, outcomeTone } from '../../src/core/outcome.js';
 import { footerHints, helpSections, keyName } from './keymap.js';
+import { memo } from './memo.js';
 import { type Segment, type Tone, toneOf } from './segments.js';
-import { type RolloutNodeStatus, rolloutNodeOk, type TuiState } from './state.js';
+import {
+  type RolloutBoard,
+  type RolloutNode,
+  type RolloutNodeStatus,
+  rolloutNodeOk,
+  type TuiState,
+} from './state.js';
 
 export interface OverlayView {
   kind: 'help' | 'chooser' | 'planning' | 'confirm' | 'rollout';
@@ -144,6 +151,16 @@ export function overlayView(state: TuiState): OverlayView | null {
     };
   }
   const board = state.rollout;
+  if (board && !modal && board.nodes.length > boardLinesFor(height)) {
+    const rows = aggregateBoard(board, state.now, height);
+    return {
+      kind: 'rollout',
+      title: ` Rollout: ${board.title} — ${board.nodes.length} nodes `,
+      rows,
+      width: Math.min(width - 2, 110),
+      height: Math.min(height - 2, rows.length + 2),
+    };
+  }
   if (board && !modal) {
     const rows: Segment[][] = [];
     const detailed = board.nodes.length <= 8;
@@ -215,6 +232,91 @@ export function overlayView(state: TuiState): OverlayView | null {
     };
   }
   return null;
+}
+
+/** How many nodes the board lists one per line on a screen this high; more are aggregated. */
+export function boardLinesFor(height: number): number {
+  return Math.max(8, height - 12);
+}
+
+const WAITING_RUNNING: readonly RolloutNodeStatus[] = ['waiting', 'running'];
+
+/** The board's nodes counted by state, running ones by phase (counted again only when a node changed). */
+export const boardCounts = memo((nodes: readonly RolloutNode[]) => {
+  const byStatus = new Map<RolloutNodeStatus, number>();
+  const byPhase = new Map<string, number>();
+  const failures: RolloutNode[] = [];
+  for (const n of nodes) {
+    byStatus.set(n.status, (byStatus.get(n.status) ?? 0) + 1);
+    if (n.status === 'running') {
+      const phase = n.phase ?? 'starting';
+      byPhase.set(phase, (byPhase.get(phase) ?? 0) + 1);
+    } else if (n.status !== 'waiting' && !rolloutNodeOk(n.status)) failures.push(n);
+  }
+  return { byStatus, byPhase, failures };
+});
+
+/**
+ * A rollout over more nodes than the screen has lines: counts per state and phase with one
+ * progress bar, then the nodes that need a look (failed, offline, …) with their message; the
+ * arrows scroll that list. A thousand nodes are a dozen lines, not a thousand.
+ */
+function aggregateBoard(board: RolloutBoard, now: number, height: number): Segment[][] {
+  const total = board.nodes.length;
+  const { byStatus, byPhase, failures } = boardCounts(board.nodes);
+  const count = (s: RolloutNodeStatus) => byStatus.get(s) ?? 0;
+  const done = total - count('waiting') - count('running');
+  const rows: Segment[][] = [];
+  const width = 40;
+  const filled = Math.round((done / Math.max(1, total)) * width);
+  rows.push([
+    { text: `[${'█'.repeat(filled)}${'░'.repeat(width - filled)}] ` },
+    { text: `${done}/${total} nodes done`, tone: done === total ? 'ok' : 'warn' },
+  ]);
+  rows.push([]);
+  const line = (mark: string, label: string, n: number, tone: Tone, detail = ''): Segment[] => [
+    { text: `${mark} `, tone },
+    { text: label.padEnd(14), tone },
+    { text: String(n).padStart(6) },
+    ...(detail ? [{ text: `   ${detail}`, tone: 'dim' as const }] : []),
+  ];
+  rows.push(line(STATUS_MARK.waiting, 'WAITING', count('waiting'), 'dim'));
+  const phases = [...byPhase].map(([phase, n]) => `${phase} ${n}`).join(' · ');
+  rows.push(line(STATUS_MARK.running, 'RUNNING', count('running'), 'warn', phases));
+  for (const [status, n] of byStatus) {
+    if (WAITING_RUNNING.includes(status)) continue;
+    const label = statusLabel(status);
+    // Two outcomes can share a label (OK: succeeded, unchanged): say which.
+    const detail = status === 'unchanged' ? 'nothing to change' : status === 'succeeded' ? 'changed' : '';
+    rows.push(line(STATUS_MARK[status], label.text, n, label.tone, detail));
+  }
+  rows.push([]);
+  if (board.finishedAt === null) {
+    rows.push(text(`Running… ${formatElapsed(now - board.startedAt)}`, 'warn'));
+  } else {
+    const ok = total - failures.length;
+    rows.push(
+      text(
+        `Finished in ${formatElapsed(board.finishedAt - board.startedAt)}: ${ok} ok, ${failures.length} not — esc/enter to dismiss`,
+        failures.length === 0 ? 'ok' : 'error',
+      ),
+    );
+  }
+  if (failures.length > 0) {
+    rows.push([], text(`Nodes that need a look (${failures.length}) — ↑↓ scroll:`, 'error'));
+    const room = Math.max(1, height - 4 - rows.length);
+    const from = Math.min(board.scroll, Math.max(0, failures.length - room));
+    for (const n of failures.slice(from, from + room)) {
+      const label = statusLabel(n.status);
+      rows.push([
+        { text: `${STATUS_MARK[n.status]} `, tone: label.tone },
+        { text: `${n.node.padEnd(14)} ` },
+        { text: label.text.padEnd(13), tone: label.tone },
+        { text: n.message ?? n.lines[n.lines.length - 1] ?? '', tone: label.tone },
+      ]);
+    }
+  }
+  return rows;
 }
 
 /** The flash message, while it lasts. */

@@ -10,6 +10,7 @@ import type { CommandId } from './keymap.js';
 import { auditDue, auditRead, auditTick } from './reduce/audit.js';
 import { fleetCommands, reduceFleet } from './reduce/fleet.js';
 import { navigationCommands } from './reduce/navigation.js';
+import { nodeViewCommands } from './reduce/node-view.js';
 import { promptCommands } from './reduce/prompts.js';
 import { reduceRollout, rolloutCommands } from './reduce/rollout.js';
 import type { CommandHandler } from './reduce/room.js';
@@ -22,6 +23,7 @@ const COMMANDS: Readonly<Record<CommandId, CommandHandler>> = {
   ...promptCommands,
   ...rolloutCommands,
   ...fleetCommands,
+  ...nodeViewCommands,
 };
 
 export function runCommand(state: TuiState, command: CommandId, char?: string): Step {
@@ -47,6 +49,10 @@ export function reduce(state: TuiState, action: Action): Step {
     case 'feedState':
     case 'feedEvent':
     case 'statsBatch':
+    case 'nodeSummary':
+    case 'summaryUnsupported':
+    case 'feedRtt':
+    case 'feedBatch':
     case 'logLines':
     case 'nodeProbed':
     case 'nodeProbeFailed':

@@ -6,7 +6,7 @@
 import type { FeedConnectionState } from '../../src/client/feeds/session.js';
 import { type NodeStatus, OUTCOMES, type Outcome } from '../../src/core/outcome.js';
 import type { ContainerStats } from '../../src/protocol/feeds.js';
-import type { AgentInfo, ContainerInfo, JobStatus, Plan } from '../../src/protocol/index.js';
+import type { AgentInfo, ContainerInfo, JobStatus, Phase, Plan } from '../../src/protocol/index.js';
 
 export type PanelId = 'nodes' | 'jobs' | 'containers';
 export type FocusId = PanelId | 'detail';
@@ -46,6 +46,36 @@ export interface NodeEntry {
    * the next successful one. Shown as status ERROR, since the node answers but cannot work.
    */
   problem: string | null;
+  /**
+   * The node's usage as its feed's summary last said it (every dokkup container's CPU and memory
+   * summed by the agent); null until one came, or from an agent without summaries.
+   */
+  usage: NodeUsage | null;
+  /**
+   * Whether the node's feed sends summaries (info, job list, usage at a low rate): `unknown` until
+   * the agent answered the subscription, `live` once it did, `unsupported` when an older agent
+   * refused the topic (its job list and usage then come over HTTP and the stats feed).
+   */
+  summary: 'unknown' | 'live' | 'unsupported';
+}
+
+/** A node's usage from its summary. */
+export interface NodeUsage {
+  cpuPercent: number;
+  memoryUsage: number;
+  /** When the summary arrived, by our clock. */
+  at: number;
+}
+
+/** How the nodes table is ordered: inventory order, or by a column (`S`, `C`, `M`, `L`, `N`). */
+export type NodeSort = 'inventory' | 'status' | 'cpu' | 'mem' | 'latency' | 'name';
+
+export interface NodeView {
+  sort: NodeSort;
+  /** Reversed from the sort's natural direction (problems first, busiest first, slowest first, A–Z). */
+  reversed: boolean;
+  /** Only the nodes of this inventory group; null: every node. */
+  group: string | null;
 }
 
 export interface StatPoint {
@@ -255,6 +285,8 @@ export interface RolloutNode {
   canary: boolean;
   /** Running its revert (auto_revert after a failure elsewhere). */
   reverting: boolean;
+  /** The phase of its last progress line (pull, create, start, health, …), while it runs. */
+  phase: Phase | null;
   /** Last progress lines, newest last (bounded). */
   lines: string[];
   current: number | null;
@@ -302,6 +334,8 @@ export interface TuiOptions {
   logCap: number;
   /** Bound of the event list. */
   eventCap: number;
+  /** How often nodes send their summary (usage shown older than three of these is stale). */
+  summaryIntervalMs: number;
 }
 
 export interface TuiState {
@@ -311,6 +345,10 @@ export interface TuiState {
   /** Nodes in inventory order. */
   nodeOrder: string[];
   nodes: Record<string, NodeEntry>;
+  /** The inventory's groups (name → its nodes), for the group filter. */
+  groups: Readonly<Record<string, readonly string[]>>;
+  /** Order and group of the nodes table. */
+  nodeView: NodeView;
   /**
    * Per node, per container ID. Nested so that one node's stats batch copies only that
    * node's entries, and rows of the other nodes stay cached.
@@ -318,6 +356,8 @@ export interface TuiState {
   stats: Record<string, Record<string, ContainerUsageHistory>>;
   /** Start times seen on the event feed, per node, per container ID (ms). */
   startedAt: Record<string, Record<string, number>>;
+  /** Which nodes changed lately (for selectors that update only those rows: see `FleetLog`). */
+  fleetLog: FleetLog;
   focus: FocusId;
   /** Panel focused before the detail pane took focus (esc returns there). */
   lastPanel: PanelId;
@@ -334,6 +374,58 @@ export interface TuiState {
   rollout: RolloutBoard | null;
   flash: Flash | null;
   quitting: boolean;
+}
+
+/**
+ * The nodes whose entry, stats or start times changed lately: with ten thousand nodes, a selector
+ * that remembers the change it built its rows at (`fleetMark`) rebuilds only the rows of the
+ * nodes changed since (`changedSince`), instead of all of them.
+ *
+ * The changes are a chain, newest first, that each state shares with the states it came from, so
+ * two states grown from one never mistake each other's changes. A chain is at most FLEET_LOG_MAX
+ * long (a new one starts after that) and holds no records, so it keeps nothing old alive. The
+ * records are the ones after the last change: a change made without logging it (there is none
+ * today) shows as records that differ, and the selectors then build everything again.
+ */
+export interface FleetChange {
+  readonly prev: FleetChange | null;
+  /** The node the change was about ('' for the start of a chain). */
+  readonly name: string;
+  /** Changes in the chain up to this one. */
+  readonly depth: number;
+}
+
+export interface FleetLog {
+  last: FleetChange;
+  nodes: TuiState['nodes'];
+  stats: TuiState['stats'];
+  startedAt: TuiState['startedAt'];
+}
+
+/** The longest chain of changes; a selector that looked longer ago builds everything again. */
+export const FLEET_LOG_MAX = 4096;
+
+/** The change a selector builds on now, or null when the log does not describe the state's records. */
+export function fleetMark(state: TuiState): FleetChange | null {
+  const log = state.fleetLog;
+  return log.nodes === state.nodes && log.stats === state.stats && log.startedAt === state.startedAt
+    ? log.last
+    : null;
+}
+
+/**
+ * The nodes changed since `mark` (repeats possible), or null when the log cannot say (another
+ * chain, too long ago, or the records changed without it): then everything is built again.
+ */
+export function changedSince(state: TuiState, mark: FleetChange | null): readonly string[] | null {
+  const last = fleetMark(state);
+  if (!last || !mark) return null;
+  const names: string[] = [];
+  for (let change: FleetChange | null = last; change; change = change.prev) {
+    if (change === mark) return names;
+    names.push(change.name);
+  }
+  return null;
 }
 
 /** How long a container's sparkline looks back. */
@@ -372,6 +464,7 @@ export function initialState(
   options: Partial<TuiOptions> & { inventoryName: string },
   now: number,
   screen = { width: 160, height: 48 },
+  groups: Readonly<Record<string, readonly string[]>> = {},
 ): TuiState {
   const entries: Record<string, NodeEntry> = {};
   for (const n of nodes) {
@@ -387,23 +480,31 @@ export function initialState(
       jobsAt: null,
       others: [],
       problem: null,
+      usage: null,
+      summary: 'unknown',
     };
   }
   const table = (): TableState => ({ selected: null, top: 0, filter: '' });
+  const stats: TuiState['stats'] = {};
+  const startedAt: TuiState['startedAt'] = {};
   return {
     options: {
       inventoryPath: null,
       color: true,
       logCap: 5_000,
       eventCap: 500,
+      summaryIntervalMs: 10_000,
       ...options,
     },
     now,
     screen,
     nodeOrder: nodes.map((n) => n.name),
     nodes: entries,
-    stats: {},
-    startedAt: {},
+    fleetLog: { last: { prev: null, name: '', depth: 0 }, nodes: entries, stats, startedAt },
+    groups,
+    nodeView: { sort: 'inventory', reversed: false, group: null },
+    stats,
+    startedAt,
     focus: 'nodes',
     lastPanel: 'nodes',
     scope: { kind: 'all' },

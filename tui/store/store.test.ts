@@ -26,7 +26,8 @@ describe('Store', () => {
       order.push(`effect ${effect.kind}`);
       store.dispatch({ type: 'flash', text: 'from the effect', level: 'info' });
     });
-    store.dispatch({ type: 'feedState', node: 'a', state: 'open', error: null, at: T0 });
+    // A feed that gave up asks HTTP whether the node is down: an effect.
+    store.dispatch({ type: 'feedState', node: 'a', state: 'offline', error: null, at: T0 });
     expect(order).toEqual(['listener feedState', 'effect refresh', 'listener tick', 'listener flash']);
     expect(store.state.now).toBe(T0 + 5);
     expect(store.state.flash?.text).toBe('from the effect');

@@ -28,13 +28,16 @@ import {
   type FeedTopic,
   type LogLine,
   type LogsParams,
+  type NodeSummary,
   type StatsBatch,
   type StatsParams,
   type SubscribeFrameInput,
+  type SummaryParams,
 } from '../../protocol/feeds.js';
 import type { InventoryNode } from '../../protocol/inventory.js';
 import { baseUrlOf, notTlsError } from '../agent-client.js';
 import { connectTrusted, NotTlsError, TlsTrustError, trustOf } from '../transport.js';
+import type { ConnectGate, ConnectTicket } from './connect-scheduler.js';
 import { LogCursor } from './log-cursor.js';
 
 export type FeedConnectionState =
@@ -83,6 +86,11 @@ export interface FeedSessionOptions {
   lazy?: boolean;
   /** For tests: the randomness of the jitter. */
   random?: () => number;
+  /**
+   * Where connection attempts wait for their turn (a fleet's sessions share one, so that
+   * thousands of them never connect at the same instant); default: each attempt at once.
+   */
+  gate?: ConnectGate;
   /** For tests: the clock (Unix ms) behind `lostAt` and the offline time limit. */
   now?: () => number;
 }
@@ -121,6 +129,7 @@ interface ClientSubscription {
   onEvent?: (event: FeedEvent) => void;
   onBatch?: (batch: StatsBatch) => void;
   onLines?: (lines: LogLine[]) => void;
+  onSummary?: (summary: NodeSummary) => void;
   /** Logs: where to resume after a reconnect, and which repeats to skip. */
   cursor?: LogCursor;
   /** The agent acknowledged it on the current connection. */
@@ -134,6 +143,9 @@ const DEFAULTS = {
   offlineAfterMs: 15_000,
 };
 const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 250, factor: 2, maxMs: 10_000, jitter: 0.3 };
+
+/** Heartbeat ticks between two round-trip measurements on a connection that is never quiet. */
+const RTT_EVERY_TICKS = 6;
 
 /** `http://host:port/prefix` → `ws://host:port/prefix/v1/feeds`. */
 export function feedsUrlOf(baseUrl: string): string {
@@ -149,6 +161,7 @@ export class FeedSession {
   private readonly key: string;
   private readonly trust: ReturnType<typeof trustOf>;
   private readonly opts: typeof DEFAULTS;
+  private readonly gate: ConnectGate | undefined;
   private readonly backoff: BackoffPolicy;
   private readonly random: () => number;
   private readonly now: () => number;
@@ -162,8 +175,18 @@ export class FeedSession {
   private lastError: string | undefined;
   private everOpened = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
+  /** The attempt waiting for (or holding) its turn at the gate. */
+  private ticket: ConnectTicket | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private awaitingPong = false;
+  /** Something arrived since the last heartbeat tick (no ping needed to know the node is there). */
+  private heard = false;
+  /** Heartbeat ticks since the connection opened. */
+  private ticks = 0;
+  /** When the ping being waited for was sent (performance.now()), to time its pong. */
+  private pingSentAt: number | null = null;
+  private lastRtt: number | null = null;
+  private readonly rttListeners = new Set<(rttMs: number) => void>();
   private started = false;
   private closedByUser = false;
   private nextId = 1;
@@ -180,6 +203,7 @@ export class FeedSession {
     this.key = options.key;
     this.trust = trustOf(options);
     this.random = options.random ?? Math.random;
+    this.gate = options.gate;
     this.now = options.now ?? Date.now;
     this.opts = {
       connectTimeoutMs: options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
@@ -234,6 +258,19 @@ export class FeedSession {
     listener(this.status);
     return () => {
       this.stateListeners.delete(listener);
+    };
+  }
+
+  /** The last round trip measured on the open connection (a ping and its pong), in ms. */
+  get rttMs(): number | null {
+    return this.lastRtt;
+  }
+
+  /** Calls `listener` with each round trip measured (right after opening, then on heartbeats). */
+  onRtt(listener: (rttMs: number) => void): Unsubscribe {
+    this.rttListeners.add(listener);
+    return () => {
+      this.rttListeners.delete(listener);
     };
   }
 
@@ -294,6 +331,19 @@ export class FeedSession {
     return this.add('logs', compact({ ...params }), handlers, { onLines, cursor: new LogCursor() });
   }
 
+  /**
+   * The node's summary (info, job list, usage) at a low rate: everything first, then what
+   * changed. An agent older than the topic refuses it: `onError` gets an `invalid_request` error
+   * on `topic` (see `isUnsupportedTopic`).
+   */
+  subscribeSummary(
+    params: SummaryParams,
+    onSummary: (summary: NodeSummary) => void,
+    handlers: SubscriptionHandlers = {},
+  ): Unsubscribe {
+    return this.add('summary', compact({ ...params }), handlers, { onSummary });
+  }
+
   private add(
     topic: FeedTopic,
     params: Record<string, unknown>,
@@ -329,7 +379,31 @@ export class FeedSession {
   private start(): void {
     if (this.started || this.closedByUser) return;
     this.started = true;
-    this.connect();
+    this.connectAfter(0);
+  }
+
+  /** The next attempt, after `delayMs` and then its turn at the gate (if there is one). */
+  private connectAfter(delayMs: number): void {
+    const gate = this.gate;
+    if (!gate) {
+      if (delayMs <= 0) {
+        this.connect();
+        return;
+      }
+      this.reconnectTimer = setTimeout(() => {
+        this.reconnectTimer = null;
+        this.connect();
+      }, delayMs);
+      return;
+    }
+    this.ticket?.cancel();
+    this.ticket = gate.request(delayMs, () => this.connect());
+  }
+
+  /** The attempt is over (opened or failed): its turn at the gate is given back. */
+  private attemptOver(): void {
+    this.ticket?.done();
+    this.ticket = null;
   }
 
   /** Tells the listeners; a retry is reported even when the state name stays the same. */
@@ -379,6 +453,7 @@ export class FeedSession {
     });
     ws.on('open', () => {
       if (this.ws !== ws) return;
+      this.attemptOver();
       this.everOpened = true;
       this.attempts = 0;
       this.retries = 0;
@@ -386,6 +461,8 @@ export class FeedSession {
       this.lastError = undefined;
       this.setState('open');
       this.startHeartbeat(ws);
+      // A first round trip right away, for the RTT a view shows.
+      this.ping(ws);
       for (const subscription of this.subscriptions.values()) {
         subscription.acknowledged = false;
         this.sendSubscribe(subscription);
@@ -393,13 +470,22 @@ export class FeedSession {
     });
     ws.on('message', (data, isBinary) => {
       this.awaitingPong = false;
+      this.heard = true;
       if (!isBinary) this.onFrame(data.toString());
     });
     ws.on('pong', () => {
       this.awaitingPong = false;
+      this.heard = true;
+      if (this.pingSentAt !== null) {
+        const rtt = performance.now() - this.pingSentAt;
+        this.pingSentAt = null;
+        this.lastRtt = rtt;
+        for (const listener of [...this.rttListeners]) listener(rtt);
+      }
     });
     ws.on('ping', () => {
       this.awaitingPong = false;
+      this.heard = true;
     });
     ws.on('error', (error) => {
       if (error instanceof TlsTrustError) untrusted = true;
@@ -408,7 +494,9 @@ export class FeedSession {
     });
     ws.on('close', () => {
       if (this.ws !== ws) return;
+      this.attemptOver();
       this.ws = null;
+      this.pingSentAt = null;
       this.stopHeartbeat();
       if (this.closedByUser) return;
       const failure = refused as { status: number; retryAfterMs?: number } | null;
@@ -437,15 +525,14 @@ export class FeedSession {
           ? 'reconnecting'
           : 'connecting';
     this.setState(state, delay);
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
-      this.connect();
-    }, delay);
+    this.connectAfter(delay);
   }
 
   private startHeartbeat(ws: WebSocket): void {
     this.stopHeartbeat();
     this.awaitingPong = false;
+    this.heard = false;
+    this.ticks = 0;
     this.heartbeatTimer = setInterval(() => {
       if (this.awaitingPong) {
         // Nothing at all since the last ping: the node or the path to it is gone.
@@ -453,9 +540,25 @@ export class FeedSession {
         ws.terminate();
         return;
       }
+      // Frames (or the agent's own pings) arrived meanwhile: the node is there, no ping needed
+      // (ten thousand idle sessions then cost few pings of ours) — but the round trip is measured
+      // again now and then (the first tick, then every sixth), so the RTT a view shows is not
+      // the one measured in the crowd of connecting.
+      const measure = this.ticks++ % RTT_EVERY_TICKS === 0;
+      if (this.heard && !measure) {
+        this.heard = false;
+        return;
+      }
+      this.heard = false;
       this.awaitingPong = true;
-      ws.ping();
+      this.ping(ws);
     }, this.opts.heartbeatMs);
+  }
+
+  private ping(ws: WebSocket): void {
+    if (ws.readyState !== WebSocket.OPEN) return;
+    this.pingSentAt = performance.now();
+    ws.ping();
   }
 
   private stopHeartbeat(): void {
@@ -508,6 +611,9 @@ export class FeedSession {
         if (fresh.length > 0) subscription.onLines?.(fresh);
         break;
       }
+      case 'summary':
+        subscription.onSummary?.(parsed.summary);
+        break;
       case 'dropped':
         subscription.handlers.onDropped?.(parsed.count);
         break;
@@ -530,6 +636,8 @@ export class FeedSession {
     this.closedByUser = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
+    this.ticket?.cancel();
+    this.ticket = null;
     this.stopHeartbeat();
     this.subscriptions.clear();
     const ws = this.ws;
@@ -540,6 +648,11 @@ export class FeedSession {
     }
     this.setState('closed');
   }
+}
+
+/** The agent refused a subscription's topic: it predates it (`summary` on a 0.3 agent). */
+export function isUnsupportedTopic(error: FeedSubscriptionError): boolean {
+  return error.code === 'invalid_request' && error.path === 'topic';
 }
 
 function compact(record: Record<string, unknown>): Record<string, unknown> {

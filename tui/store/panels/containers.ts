@@ -14,7 +14,10 @@ import type { Cell, Tone } from '../segments.js';
 import {
   type ContainerScope,
   type ContainerUsageHistory,
+  changedSince,
   containerKey,
+  type FleetChange,
+  fleetMark,
   historyPoints,
   type NodeEntry,
   type TuiState,
@@ -81,18 +84,22 @@ export function containerUsage(state: TuiState, row: ContainerRow): ContainerUsa
 // Rows
 
 /**
- * One node's rows, rebuilt only when that node's entry or start times change. Usage figures are
- * not part of a row (`containerUsage`), so stats batches never rebuild rows.
+ * One node's rows, rebuilt only when what they show changes: its job list, its other containers,
+ * its connection or the start times seen. Usage figures are not part of a row
+ * (`containerUsage`), so neither stats batches nor a summary's usage rebuild rows.
  */
 interface NodeRowsCache {
+  others: ContainerInfo[];
+  conn: NodeEntry['conn'];
   started: Record<string, number> | undefined;
   rows: ContainerRow[];
 }
-const nodeRowsCache = new WeakMap<NodeEntry, NodeRowsCache>();
+const nodeRowsCache = new WeakMap<NodeEntry['jobs'], NodeRowsCache>();
 
 function nodeContainerRows(node: NodeEntry, started: Record<string, number> | undefined): ContainerRow[] {
-  const cached = nodeRowsCache.get(node);
-  if (cached && cached.started === started) return cached.rows;
+  const cached = nodeRowsCache.get(node.jobs);
+  if (cached && cached.started === started && cached.others === node.others && cached.conn === node.conn)
+    return cached.rows;
   const online = node.conn === 'online';
   const containers: ContainerInfo[] = [];
   for (const job of Object.values(node.jobs)) containers.push(...job.containers);
@@ -103,7 +110,9 @@ function nodeContainerRows(node: NodeEntry, started: Record<string, number> | un
     const version = c.version ?? '-';
     return {
       key: containerKey(node.name, c.id),
-      search: [node.name, c.name, c.id.slice(0, 12), c.job, version, c.state, c.health, c.image].join(' '),
+      search: [node.name, c.name, c.id.slice(0, 12), c.job, version, c.state, c.health, c.image]
+        .join(' ')
+        .toLowerCase(),
       dim: !online,
       node: node.name,
       id: c.id,
@@ -118,23 +127,66 @@ function nodeContainerRows(node: NodeEntry, started: Record<string, number> | un
       since: started?.[c.id] ?? c.createdAt * 1000,
     };
   });
-  nodeRowsCache.set(node, { started, rows });
+  nodeRowsCache.set(node.jobs, { others: node.others, conn: node.conn, started, rows });
   return rows;
 }
 
-const buildContainerRows = memo(
-  (nodeOrder: string[], nodes: TuiState['nodes'], startedAt: TuiState['startedAt']): ContainerRow[] => {
-    const rows: ContainerRow[] = [];
-    for (const name of nodeOrder) {
-      for (const row of nodeContainerRows(nodes[name]!, startedAt[name])) rows.push(row);
+interface ContainersBuilt {
+  nodeOrder: string[];
+  nodes: TuiState['nodes'];
+  startedAt: TuiState['startedAt'];
+  mark: FleetChange | null;
+  index: Map<string, number>;
+  parts: ContainerRow[][];
+  all: ContainerRow[];
+}
+let builtContainers: ContainersBuilt | null = null;
+
+/**
+ * Every node's rows, one after the other. After the first time, only the nodes the fleet log
+ * names since are looked at again, and the whole is put together again only when one of their
+ * parts did change (a summary's usage or a stats batch changes none).
+ */
+function buildContainerRows(state: TuiState): ContainerRow[] {
+  const { nodeOrder, nodes, startedAt } = state;
+  const built = builtContainers;
+  if (built && built.nodeOrder === nodeOrder && built.nodes === nodes && built.startedAt === startedAt)
+    return built.all;
+  const changed = built && built.nodeOrder === nodeOrder ? changedSince(state, built.mark) : null;
+  let parts: ContainerRow[][];
+  let same = false;
+  if (built && changed) {
+    parts = built.parts;
+    same = true;
+    for (const name of changed) {
+      const i = built.index.get(name);
+      if (i === undefined) continue;
+      const part = nodeContainerRows(nodes[name]!, startedAt[name]);
+      if (part === parts[i]) continue;
+      if (same) parts = parts.slice();
+      same = false;
+      parts[i] = part;
     }
-    return rows;
-  },
-);
+  } else {
+    parts = nodeOrder.map((name) => nodeContainerRows(nodes[name]!, startedAt[name]));
+  }
+  const all = built && same ? built.all : [];
+  if (!(built && same)) for (const part of parts) for (const row of part) all.push(row);
+  builtContainers = {
+    nodeOrder,
+    nodes,
+    startedAt,
+    mark: fleetMark(state),
+    index: built && built.nodeOrder === nodeOrder ? built.index : new Map(nodeOrder.map((n, i) => [n, i])),
+    parts,
+    all,
+  };
+  return all;
+}
 
 /** Every container of every node, whatever the scope. */
 export function allContainerRows(state: TuiState): ContainerRow[] {
-  return buildContainerRows(state.nodeOrder, state.nodes, state.startedAt);
+  return buildContainerRows(state);
 }
 
 const scopeContainers = memo((rows: ContainerRow[], scope: ContainerScope): ContainerRow[] => {

@@ -9,8 +9,8 @@ import type { ColumnDef, FittedColumn } from '../columns.js';
 import { fitText } from '../format.js';
 import { memo } from '../memo.js';
 import type { Cell } from '../segments.js';
-import type { TuiState } from '../state.js';
-import { allContainerRows } from './containers.js';
+import { changedSince, type FleetChange, fleetMark, type NodeEntry, type TuiState } from '../state.js';
+import { allContainerRows, type ContainerRow } from './containers.js';
 import { connLabel } from './nodes.js';
 import type { PanelSpec, RowBase } from './spec.js';
 
@@ -114,17 +114,18 @@ export function driftText(perNode: readonly JobNodeCounts[]): string {
   return parts.length === 0 ? 'in sync' : parts.join(' ');
 }
 
-const buildJobRows = memo((nodeOrder: string[], nodes: TuiState['nodes']): JobRow[] => {
-  const byJob = new Map<string, { perNode: JobNodeState[]; images: string[] }>();
-  for (const name of nodeOrder) {
-    const node = nodes[name]!;
-    for (const status of Object.values(node.jobs)) {
-      let entry = byJob.get(status.name);
-      if (!entry) {
-        entry = { perNode: [], images: [] };
-        byJob.set(status.name, entry);
-      }
-      entry.perNode.push({
+/** What one node contributes to the jobs table: per job, its state there and image. */
+interface NodeJobs {
+  jobs: NodeEntry['jobs'];
+  conn: NodeEntry['conn'];
+  states: Map<string, { state: JobNodeState; image: string | undefined }>;
+}
+
+function readNode(name: string, node: NodeEntry): NodeJobs {
+  const states: NodeJobs['states'] = new Map();
+  for (const status of Object.values(node.jobs)) {
+    states.set(status.name, {
+      state: {
         node: name,
         version: status.version,
         running: status.running,
@@ -132,56 +133,167 @@ const buildJobRows = memo((nodeOrder: string[], nodes: TuiState['nodes']): JobRo
         online: node.conn === 'online',
         canary: status.canary ?? null,
         lease: status.lease ?? null,
-      });
-      const image = status.image ?? status.containers[0]?.image;
-      if (image) entry.images.push(image);
+      },
+      image: status.image ?? status.containers[0]?.image,
+    });
+  }
+  return { jobs: node.jobs, conn: node.conn, states };
+}
+
+/** A job's states and images per node, by the node's inventory index. */
+interface JobEntry {
+  states: (JobNodeState | undefined)[];
+  images: (string | undefined)[];
+}
+
+/** Above this many nodes, a job's search text leaves out its nodes' names (a filter is for jobs). */
+const SEARCH_NODES_UP_TO = 100;
+
+function jobRow(job: string, entry: JobEntry): JobRow | null {
+  const perNode: JobNodeState[] = [];
+  const images: string[] = [];
+  for (let i = 0; i < entry.states.length; i++) {
+    const state = entry.states[i];
+    if (!state) continue;
+    perNode.push(state);
+    const image = entry.images[i];
+    if (image) images.push(image);
+  }
+  if (perNode.length === 0) return null;
+  let running = 0;
+  let desired = 0;
+  let healthy = true;
+  let anyOnline = false;
+  let canaries = 0;
+  let canaryVersion: string | null = null;
+  let lease: LeaseInfo | null = null;
+  const versions = new Set<string | null>();
+  for (const p of perNode) {
+    if (p.canary) {
+      canaries++;
+      canaryVersion ??= p.canary.version;
+    }
+    lease ??= p.lease;
+    running += p.running;
+    desired += p.desired;
+    versions.add(p.version);
+    if (p.online) anyOnline = true;
+    if (!(p.online && p.running === p.desired && p.desired > 0)) healthy = false;
+  }
+  const row: JobRow = {
+    key: job,
+    search: '',
+    dim: !anyOnline,
+    job,
+    image: majority(images) ?? '-',
+    version: versionText(perNode),
+    running,
+    desired,
+    drift: driftText(perNode),
+    healthy: healthy && versions.size === 1,
+    perNode,
+    canary: canaryVersion !== null ? { version: canaryVersion, nodes: canaries, of: perNode.length } : null,
+    lease,
+    rollout: '',
+  };
+  row.rollout = rolloutText(row.canary, lease);
+  const names = perNode.length <= SEARCH_NODES_UP_TO ? perNode.map((p) => p.node) : [];
+  row.search = [job, row.image, row.version, row.drift, row.rollout, ...names].join(' ').toLowerCase();
+  return row;
+}
+
+interface JobsBuilt {
+  nodeOrder: string[];
+  nodes: TuiState['nodes'];
+  mark: FleetChange | null;
+  index: Map<string, number>;
+  perNode: NodeJobs[];
+  byJob: Map<string, JobEntry>;
+  rows: Map<string, JobRow>;
+  list: JobRow[];
+}
+let builtJobs: JobsBuilt | null = null;
+
+/** Puts node `i`'s contribution in (or takes it out); the jobs it touched are added to `dirty`. */
+function contribute(built: JobsBuilt, i: number, node: NodeJobs, sign: 1 | -1, dirty: Set<string>): void {
+  for (const [job, { state, image }] of node.states) {
+    let entry = built.byJob.get(job);
+    if (!entry) {
+      entry = { states: [], images: [] };
+      built.byJob.set(job, entry);
+    }
+    entry.states[i] = sign === 1 ? state : undefined;
+    entry.images[i] = sign === 1 ? image : undefined;
+    dirty.add(job);
+  }
+}
+
+function finish(built: JobsBuilt, dirty: Set<string>): JobRow[] {
+  for (const job of dirty) {
+    const entry = built.byJob.get(job);
+    const row = entry ? jobRow(job, entry) : null;
+    if (row) built.rows.set(job, row);
+    else {
+      built.rows.delete(job);
+      built.byJob.delete(job);
     }
   }
-  const rows: JobRow[] = [];
-  for (const [job, entry] of [...byJob].sort(([a], [b]) => a.localeCompare(b))) {
-    const running = entry.perNode.reduce((s, p) => s + p.running, 0);
-    const desired = entry.perNode.reduce((s, p) => s + p.desired, 0);
-    const versions = new Set(entry.perNode.map((p) => p.version));
-    const healthy =
-      entry.perNode.every((p) => p.online && p.running === p.desired && p.desired > 0) && versions.size === 1;
-    const marked = entry.perNode.filter((p) => p.canary !== null);
-    const canary =
-      marked.length > 0
-        ? { version: marked[0]!.canary!.version, nodes: marked.length, of: entry.perNode.length }
-        : null;
-    const lease = entry.perNode.find((p) => p.lease !== null)?.lease ?? null;
-    const row: JobRow = {
-      key: job,
-      search: '',
-      dim: entry.perNode.every((p) => !p.online),
-      job,
-      image: majority(entry.images) ?? '-',
-      version: versionText(entry.perNode),
-      running,
-      desired,
-      drift: driftText(entry.perNode),
-      healthy,
-      perNode: entry.perNode,
-      canary,
-      lease,
-      rollout: rolloutText(canary, lease),
-    };
-    row.search = [
-      job,
-      row.image,
-      row.version,
-      row.drift,
-      row.rollout,
-      ...entry.perNode.map((p) => p.node),
-    ].join(' ');
-    rows.push(row);
+  built.list = [...built.rows.values()].sort((a, b) => a.job.localeCompare(b.job));
+  return built.list;
+}
+
+/**
+ * The jobs table, built once, then kept up to date node by node: the fleet log says which nodes
+ * changed, and only the jobs those nodes run are summed again (a summary's usage or a stats batch
+ * changes no job at all).
+ */
+function buildJobRows(state: TuiState): JobRow[] {
+  const { nodeOrder, nodes } = state;
+  const built = builtJobs;
+  if (built && built.nodeOrder === nodeOrder && built.nodes === nodes) return built.list;
+  const changed = built && built.nodeOrder === nodeOrder ? changedSince(state, built.mark) : null;
+  if (built && changed) {
+    const dirty = new Set<string>();
+    for (const name of new Set(changed)) {
+      const i = built.index.get(name);
+      const node = nodes[name];
+      if (i === undefined || !node) continue;
+      const old = built.perNode[i]!;
+      if (old.jobs === node.jobs && old.conn === node.conn) continue;
+      contribute(built, i, old, -1, dirty);
+      const fresh = readNode(name, node);
+      built.perNode[i] = fresh;
+      contribute(built, i, fresh, 1, dirty);
+    }
+    built.nodes = nodes;
+    built.mark = fleetMark(state);
+    return dirty.size === 0 ? built.list : finish(built, dirty);
   }
-  return rows;
-});
+  const fresh: JobsBuilt = {
+    nodeOrder,
+    nodes,
+    mark: fleetMark(state),
+    index: new Map(nodeOrder.map((name, i) => [name, i])),
+    perNode: nodeOrder.map((name) => readNode(name, nodes[name]!)),
+    byJob: new Map(),
+    rows: new Map(),
+    list: [],
+  };
+  const dirty = new Set<string>();
+  fresh.perNode.forEach((node, i) => {
+    contribute(fresh, i, node, 1, dirty);
+  });
+  builtJobs = fresh;
+  return finish(fresh, dirty);
+}
 
 export function jobRows(state: TuiState): JobRow[] {
-  return buildJobRows(state.nodeOrder, state.nodes);
+  return buildJobRows(state);
 }
+
+const containersOfJob = memo((rows: ContainerRow[], job: string): string[] =>
+  rows.filter((c) => c.job === job).map((c) => c.key),
+);
 
 type JobCol = 'job' | 'image' | 'version' | 'count' | 'drift' | 'rollout';
 
@@ -253,9 +365,7 @@ export const jobsPanel: PanelSpec<JobRow> = {
   info: infoLines,
   stats: (row, state) => ({
     title: `job ${row.job} (sum)`,
-    containers: allContainerRows(state)
-      .filter((c) => c.job === row.job)
-      .map((c) => c.key),
+    containers: containersOfJob(allContainerRows(state), row.job),
   }),
   logs: (row) => ({ kind: 'job', job: row.job }),
   job: (row) => row?.job ?? null,

@@ -5,32 +5,55 @@
  */
 
 import { formatBinaryBytes, formatLatency, formatPercent } from '../../../src/core/format.js';
-import { nodeLabel, nodeTone } from '../../../src/core/outcome.js';
+import {
+  type Tone as KernelTone,
+  NODE_STATUSES,
+  type NodeStatus,
+  nodeLabel,
+  nodeTone,
+} from '../../../src/core/outcome.js';
 import type { ColumnDef, FittedColumn } from '../columns.js';
 import { fitText } from '../format.js';
 import { memo } from '../memo.js';
 import { type Cell, type Tone, toneOf } from '../segments.js';
-import type { ContainerUsageHistory, NodeConn, NodeEntry, TuiState } from '../state.js';
-import { allContainerRows, freshStats } from './containers.js';
+import {
+  type ContainerUsageHistory,
+  changedSince,
+  type FleetChange,
+  fleetMark,
+  type NodeConn,
+  type NodeEntry,
+  type NodeSort,
+  type TuiState,
+} from '../state.js';
+import { allContainerRows, STATS_STALE_MS } from './containers.js';
 import type { PanelSpec, RowBase } from './spec.js';
 
 export interface NodeRow extends RowBase {
   name: string;
   location: string;
   conn: NodeConn;
+  /** What the STATUS column says, as a kernel status where there is one (`error`: answers, cannot work). */
+  status: NodeRowStatus;
   agentVersion: string;
   dockerVersion: string;
   latency: string;
+  latencyMs: number | null;
   containers: string;
   cpu: string;
   mem: string;
-  /** Sums of fresh samples (0 when none), for the header totals. */
-  cpuTotal: number;
-  memTotal: number;
+  /** Usage summed over the node's containers (its summary, else its stats), null when unknown. */
+  cpuTotal: number | null;
+  memTotal: number | null;
+  /** When that usage was seen (our clock), for staleness at draw time. */
+  usageAt: number | null;
   error: string | null;
   /** The node answers but its last refresh failed (e.g. Docker is down). */
   problem: string | null;
 }
+
+/** A row's status: one of the kernel's node statuses, or a live feed's passing state. */
+export type NodeRowStatus = Exclude<NodeStatus, 'skipped'> | 'connecting' | 'reconnecting';
 
 /** The live feed's two passing states; every other connection is one of the kernel's node statuses. */
 const LIVE: Readonly<Record<'connecting' | 'reconnecting', { label: string; tone: Tone }>> = {
@@ -38,13 +61,41 @@ const LIVE: Readonly<Record<'connecting' | 'reconnecting', { label: string; tone
   reconnecting: { label: 'RECONNECTING', tone: 'warn' },
 };
 
-/** What the STATUS column says: ONLINE, OFFLINE, UNAUTHORIZED, UNTRUSTED as the CLI says them, or a live state. */
-export function connLabel(conn: NodeConn): string {
-  return conn === 'connecting' || conn === 'reconnecting' ? LIVE[conn].label : nodeLabel(conn);
+function isLive(status: NodeRowStatus): status is 'connecting' | 'reconnecting' {
+  return status === 'connecting' || status === 'reconnecting';
 }
 
-function connTone(conn: NodeConn): Tone {
-  return conn === 'connecting' || conn === 'reconnecting' ? LIVE[conn].tone : toneOf(nodeTone(conn));
+/** What the STATUS column says: ONLINE, OFFLINE, UNAUTHORIZED, UNTRUSTED as the CLI says them, or a live state. */
+export function connLabel(conn: NodeConn | NodeRowStatus): string {
+  return isLive(conn) ? LIVE[conn].label : nodeLabel(conn);
+}
+
+export function statusTone(status: NodeRowStatus): Tone {
+  return isLive(status) ? LIVE[status].tone : toneOf(nodeTone(status));
+}
+
+/** A node's status as its row shows it: a reachable node whose refresh failed is ERROR. */
+export function nodeRowStatus(node: Pick<NodeEntry, 'conn' | 'problem'>): NodeRowStatus {
+  return node.conn === 'online' && node.problem ? 'error' : node.conn;
+}
+
+/**
+ * The order of statuses when sorting by status, problems first: the kernel's statuses by tone
+ * (red, then yellow), then the passing states of a feed, then the good ones; within a tone, in
+ * the kernel's order. A status the kernel gains sorts by its tone without a change here (UNTRUSTED,
+ * red: after OFFLINE, before ERROR).
+ */
+const TONE_RANK: Readonly<Record<KernelTone, number>> = { bad: 0, warn: 1, good: 3, muted: 4 };
+const KERNEL_ORDER = Object.keys(NODE_STATUSES) as NodeStatus[];
+
+export function statusRank(status: NodeRowStatus): number {
+  if (isLive(status)) return 2 * 100 + (status === 'reconnecting' ? 0 : 1);
+  return TONE_RANK[nodeTone(status)] * 100 + KERNEL_ORDER.indexOf(status);
+}
+
+/** A node that needs a look: anything but online (or still connecting for the first time). */
+export function isProblem(status: NodeRowStatus): boolean {
+  return status !== 'online' && status !== 'connecting';
 }
 
 /** Distinct shapes, so the status reads without colour too. */
@@ -57,62 +108,167 @@ const CONN_PIP: Readonly<Record<NodeConn, string>> = {
   untrusted: '⚠',
 };
 
-function nodeUsage(
+/** Containers (running/total) and the usage of the containers' latest stats samples. */
+function nodeCounts(
   node: NodeEntry,
   stats: Record<string, ContainerUsageHistory> | undefined,
-  now: number,
-): { cpu: number; mem: number; seen: boolean; running: number; total: number } {
+): { cpu: number; mem: number; at: number | null; running: number; total: number } {
   let cpu = 0;
   let mem = 0;
-  let seen = false;
+  let at: number | null = null;
   let running = 0;
   let total = 0;
   for (const job of Object.values(node.jobs)) {
     for (const c of job.containers) {
       total++;
       if (c.state === 'running') running++;
-      const s = freshStats(stats?.[c.id], now);
-      if (s && node.conn === 'online') {
+      const s = stats?.[c.id];
+      if (s) {
         cpu += s.latest.cpuPercent;
         mem += s.latest.memoryUsage;
-        seen = true;
+        at = at === null ? s.at : Math.min(at, s.at);
       }
     }
   }
-  return { cpu, mem, seen, running, total };
+  return { cpu, mem, at, running, total };
 }
 
-const buildNodeRows = memo(
-  (nodeOrder: string[], nodes: TuiState['nodes'], stats: TuiState['stats'], now: number): NodeRow[] =>
-    nodeOrder.map((name) => {
-      const node = nodes[name]!;
-      const usage = nodeUsage(node, stats[name], now);
-      const online = node.conn === 'online';
-      const row: NodeRow = {
-        key: name,
-        search: '',
-        dim: !online,
-        name,
-        location: node.location,
-        conn: node.conn,
-        agentVersion: node.info?.agentVersion ?? '-',
-        dockerVersion: node.info?.dockerVersion ?? '-',
-        latency: online ? formatLatency(node.latencyMs) : '-',
-        containers: node.jobsAt === null ? '-' : `${usage.running}/${usage.total}`,
-        cpu: usage.seen ? formatPercent(usage.cpu) : '-',
-        mem: usage.seen ? formatBinaryBytes(usage.mem) : '-',
-        cpuTotal: usage.cpu,
-        memTotal: usage.mem,
-        error: node.error,
-        problem: node.problem,
-      };
-      row.search = [name, node.location, connLabel(node.conn), row.agentVersion, row.dockerVersion].join(' ');
-      return row;
-    }),
-);
+/**
+ * One node's row, built again only when its entry (or, for an agent without summaries, its
+ * stats) changed: with ten thousand nodes, a fact about one node rebuilds one row. Rows do not
+ * depend on the clock; staleness is judged when a visible row is drawn.
+ */
+const rowCache = new WeakMap<NodeEntry, { stats: unknown; row: NodeRow }>();
 
+function nodeRow(node: NodeEntry, stats: Record<string, ContainerUsageHistory> | undefined): NodeRow {
+  // The summary's usage wins; the stats only count for agents without summaries.
+  const statsKey = node.usage ? null : stats;
+  const cached = rowCache.get(node);
+  if (cached && cached.stats === statsKey) return cached.row;
+  const counts = nodeCounts(node, statsKey ?? undefined);
+  const online = node.conn === 'online';
+  const usage = node.usage
+    ? { cpu: node.usage.cpuPercent, mem: node.usage.memoryUsage, at: node.usage.at }
+    : counts.at === null
+      ? null
+      : { cpu: counts.cpu, mem: counts.mem, at: counts.at };
+  const status = nodeRowStatus(node);
+  const row: NodeRow = {
+    key: node.name,
+    search: '',
+    dim: !online,
+    name: node.name,
+    location: node.location,
+    conn: node.conn,
+    status,
+    agentVersion: node.info?.agentVersion ?? '-',
+    dockerVersion: node.info?.dockerVersion ?? '-',
+    latency: online ? formatLatency(node.latencyMs) : '-',
+    latencyMs: online ? node.latencyMs : null,
+    containers: node.jobsAt === null ? '-' : `${counts.running}/${counts.total}`,
+    cpu: usage && online ? formatPercent(usage.cpu) : '-',
+    mem: usage && online ? formatBinaryBytes(usage.mem) : '-',
+    cpuTotal: usage && online ? usage.cpu : null,
+    memTotal: usage && online ? usage.mem : null,
+    usageAt: usage && online ? usage.at : null,
+    error: node.error,
+    problem: node.problem,
+  };
+  row.search = [node.name, node.location, connLabel(status), row.agentVersion, row.dockerVersion]
+    .join(' ')
+    .toLowerCase();
+  rowCache.set(node, { stats: statsKey, row });
+  return row;
+}
+
+interface NodeRowsBuilt {
+  nodeOrder: string[];
+  nodes: TuiState['nodes'];
+  stats: TuiState['stats'];
+  /** The fleet log's change they were built at. */
+  mark: FleetChange | null;
+  rows: NodeRow[];
+  index: Map<string, number>;
+}
+let built: NodeRowsBuilt | null = null;
+
+/**
+ * Every node's row, in inventory order (no group, no sort). Built once, then only the rows of the
+ * nodes the fleet log names since are made again: a frame over ten thousand nodes costs what
+ * changed, not ten thousand rows.
+ */
+export function allNodeRows(state: TuiState): NodeRow[] {
+  const { nodeOrder, nodes, stats } = state;
+  if (built && built.nodeOrder === nodeOrder && built.nodes === nodes && built.stats === stats)
+    return built.rows;
+  const changed = built && built.nodeOrder === nodeOrder ? changedSince(state, built.mark) : null;
+  if (built && changed) {
+    const rows = built.rows.slice();
+    for (const name of changed) {
+      const i = built.index.get(name);
+      if (i !== undefined) rows[i] = nodeRow(nodes[name]!, stats[name]);
+    }
+    built = { ...built, nodes, stats, mark: fleetMark(state), rows };
+    return rows;
+  }
+  const rows = nodeOrder.map((name) => nodeRow(nodes[name]!, stats[name]));
+  const index = new Map(nodeOrder.map((name, i) => [name, i]));
+  built = { nodeOrder, nodes, stats, mark: fleetMark(state), rows, index };
+  return rows;
+}
+
+const inGroup = memo((rows: NodeRow[], group: string | null, groups: TuiState['groups']): NodeRow[] => {
+  if (group === null) return rows;
+  const members = new Set(groups[group] ?? []);
+  return rows.filter((r) => members.has(r.name));
+});
+
+const byName = new Intl.Collator('en', { numeric: true });
+
+const SORTERS: Readonly<Record<Exclude<NodeSort, 'inventory'>, (a: NodeRow, b: NodeRow) => number>> = {
+  status: (a, b) => statusRank(a.status) - statusRank(b.status),
+  // Busiest (slowest) first; unknown figures last.
+  cpu: (a, b) => (b.cpuTotal ?? -1) - (a.cpuTotal ?? -1),
+  mem: (a, b) => (b.memTotal ?? -1) - (a.memTotal ?? -1),
+  latency: (a, b) => (b.latencyMs ?? -1) - (a.latencyMs ?? -1),
+  name: (a, b) => byName.compare(a.name, b.name),
+};
+
+const sorted = memo((rows: NodeRow[], sort: NodeSort, reversed: boolean): NodeRow[] => {
+  if (sort === 'inventory') return reversed ? [...rows].reverse() : rows;
+  const compare = SORTERS[sort];
+  // Stable: equal rows keep inventory order, whichever the direction.
+  const indexed = rows.map((row, index) => ({ row, index }));
+  indexed.sort((a, b) => (reversed ? -1 : 1) * compare(a.row, b.row) || a.index - b.index);
+  return indexed.map((x) => x.row);
+});
+
+/** The nodes table's rows: the group's nodes (every node without one), in the chosen order. */
 export function nodeRows(state: TuiState): NodeRow[] {
-  return buildNodeRows(state.nodeOrder, state.nodes, state.stats, state.now);
+  const view = state.nodeView;
+  return sorted(inGroup(allNodeRows(state), view.group, state.groups), view.sort, view.reversed);
+}
+
+/** How old a node's usage may be and still show as current. */
+export function nodeUsageStaleMs(state: TuiState): number {
+  return Math.max(STATS_STALE_MS, 3 * state.options.summaryIntervalMs);
+}
+
+export const SORT_TITLES: Readonly<Record<NodeSort, string>> = {
+  inventory: 'inventory order',
+  status: 'status',
+  cpu: 'CPU',
+  mem: 'MEM',
+  latency: 'RTT',
+  name: 'name',
+};
+
+function nodesTitle(state: TuiState): string {
+  const { group, sort, reversed } = state.nodeView;
+  const parts: string[] = [];
+  if (group !== null) parts.push(`group ${group}`);
+  if (sort !== 'inventory' || reversed) parts.push(`by ${SORT_TITLES[sort]}${reversed ? ' ↑' : ''}`);
+  return parts.length > 0 ? `Nodes ‹ ${parts.join(' · ')}` : 'Nodes';
 }
 
 type NodeCol = 'pip' | 'name' | 'status' | 'agent' | 'docker' | 'latency' | 'containers' | 'cpu' | 'mem';
@@ -129,17 +285,15 @@ const COLUMNS: ColumnDef<NodeCol>[] = [
   { id: 'docker', title: 'DOCKER', min: 7, max: 10, priority: 5 },
 ];
 
-function cellOf(row: NodeRow, column: FittedColumn): Cell {
+function cellOf(row: NodeRow, column: FittedColumn, stale: boolean): Cell {
   switch (column.id as NodeCol) {
     case 'pip':
-      return { text: CONN_PIP[row.conn], tone: connTone(row.conn) };
+      return { text: CONN_PIP[row.conn], tone: statusTone(row.status) };
     case 'name':
       return { text: row.name };
     case 'status':
-      // The node answers but cannot work (e.g. its Docker engine is down).
-      if (row.conn === 'online' && row.problem)
-        return { text: nodeLabel('error'), tone: toneOf(nodeTone('error')) };
-      return { text: connLabel(row.conn), tone: connTone(row.conn) };
+      // ERROR: the node answers but cannot work (e.g. its Docker engine is down).
+      return { text: connLabel(row.status), tone: statusTone(row.status) };
     case 'agent':
       return { text: row.agentVersion };
     case 'docker':
@@ -149,9 +303,9 @@ function cellOf(row: NodeRow, column: FittedColumn): Cell {
     case 'containers':
       return { text: row.containers };
     case 'cpu':
-      return { text: row.cpu };
+      return { text: stale ? '-' : row.cpu };
     case 'mem':
-      return { text: row.mem };
+      return { text: stale ? '-' : row.mem };
   }
 }
 
@@ -161,7 +315,7 @@ function infoLines(row: NodeRow, state: TuiState): string[] {
   const lines = [
     `Node        ${n.name}`,
     `Location    ${n.location}`,
-    `Status      ${connLabel(n.conn)}${n.error ? ` — ${n.error}` : ''}`,
+    `Status      ${connLabel(nodeRowStatus(n))}${n.error ? ` — ${n.error}` : ''}`,
     ...(n.problem ? [`Problem     ${n.problem}`] : []),
     `Latency     ${formatLatency(n.latencyMs)}`,
   ];
@@ -189,9 +343,12 @@ export const nodesPanel: PanelSpec<NodeRow> = {
   number: 1,
   columns: COLUMNS,
   empty: 'no nodes',
-  title: () => 'Nodes',
+  title: nodesTitle,
   rows: nodeRows,
-  cells: (row, columns) => columns.map((c) => cellOf(row, c)),
+  cells: (row, columns, state) => {
+    const stale = row.usageAt !== null && state.now - row.usageAt > nodeUsageStaleMs(state);
+    return columns.map((c) => cellOf(row, c, stale));
+  },
   drill: (row) => ({ kind: 'scope', scope: { kind: 'node', node: row.key } }),
   info: infoLines,
   stats: (row, state) => ({

@@ -124,9 +124,12 @@ describe('connection facts', () => {
     // No change, no new state.
     expect(reduce(s, feed('lab1', 'open', null, T0 + 3)).state).toBe(s);
   });
-  it('asks for a refresh when a feed opens or gives up, and only then', () => {
+  it('asks for a refresh when the feed of an agent without summaries opens, or a feed gives up, and only then', () => {
     const s = fleet();
-    expect(run(s, feed('lab1', 'open')).effects).toEqual([{ kind: 'refresh', node: 'lab1' }]);
+    // An agent with summaries sends its job list on the feed: nothing to ask over HTTP.
+    expect(run(s, feed('lab1', 'open')).effects).toEqual([]);
+    const old = apply(s, { type: 'summaryUnsupported', node: 'lab1', at: T0 });
+    expect(run(old, feed('lab1', 'open')).effects).toEqual([{ kind: 'refresh', node: 'lab1' }]);
     const gaveUp = run(s, feed('lab1', 'offline', 'timed out'));
     expect(gaveUp.effects).toEqual([{ kind: 'refresh', node: 'lab1' }]);
     // Giving up is not "offline": HTTP decides that.

@@ -1,7 +1,12 @@
 /**
- * Facts about the fleet: feed connection states, HTTP probe answers, feed events, stats batches
- * and log lines. This room decides what they mean — a node's connectivity (`deriveConn`), which
- * node to refresh, the Events list — so no controller has to.
+ * Facts about the fleet: feed connection states, node summaries, HTTP probe answers, feed events,
+ * stats batches and log lines. This room decides what they mean — a node's connectivity
+ * (`deriveConn`), which node to refresh, the Events list — so no controller has to.
+ *
+ * Ten thousand nodes send facts all the time, so the feeds controller hands them over in one
+ * `feedBatch` per frame, and a batch is applied to a draft: the records it changes (the nodes,
+ * the stats, the event list) are copied once for the whole batch and then changed in place,
+ * rather than copied again for every fact. Nothing outside the batch ever sees a draft.
  */
 import type { FeedConnectionState } from '../../../src/client/feeds/session.js';
 import {
@@ -14,13 +19,14 @@ import {
 import { terminalLogLine, terminalText } from '../../../src/core/terminal-text.js';
 import type { ContainerEvent } from '../../../src/protocol/feeds.js';
 import type { ContainerInfo, JobStatus } from '../../../src/protocol/index.js';
-import type { Action, ProbeFailure } from '../actions.js';
-import { type Effect, type Step, step } from '../effects.js';
+import type { Action, FeedFact, ProbeFailure } from '../actions.js';
+import { type Effect, type Step, step, toStep } from '../effects.js';
 import { logTargetKey } from '../select/logs.js';
 import {
   appendHistory,
   type ContainerUsageHistory,
   EMPTY_HISTORY,
+  FLEET_LOG_MAX,
   type FleetEvent,
   type LogLine,
   type NodeConn,
@@ -86,10 +92,47 @@ export function deriveConn(
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Drafts
+
+/** Objects made during the batch being applied: changed in place until it ends. */
+let draft: WeakSet<object> | null = null;
+
+/** `value` itself when the current batch made it, else a copy that the batch now owns. */
+function own<T extends object>(value: T, copy: (v: T) => T): T {
+  if (draft?.has(value)) return value;
+  const fresh = copy(value);
+  draft?.add(fresh);
+  return fresh;
+}
+
+/** A shallow copy. `for…in` rather than a spread: for ten thousand keys it is several times faster. */
+const copyRecord = <T extends object>(r: T): T => {
+  const copy = {} as T;
+  for (const key in r) copy[key] = r[key];
+  return copy;
+};
+
+/** The state with `key` replaced by `value` (in place when the batch owns the state). */
+function withPart<K extends keyof TuiState>(state: TuiState, key: K, value: TuiState[K]): TuiState {
+  if (state[key] === value) return state;
+  const next = own(state, copyRecord);
+  next[key] = value;
+  return next;
+}
+
+/** The record with `key` set to `value`, as a new record (or in place when the batch owns it). */
+function setIn<V>(record: Record<string, V>, key: string, value: V): Record<string, V> {
+  const next = own(record, copyRecord);
+  next[key] = value;
+  return next;
+}
+
 function updateNode(state: TuiState, name: string, fn: (n: NodeEntry) => NodeEntry): TuiState {
   const node = state.nodes[name];
   if (!node) return state;
-  return { ...state, nodes: { ...state.nodes, [name]: fn(node) } };
+  const updated = fn(node);
+  return updated === node ? state : withPart(state, 'nodes', setIn(state.nodes, name, updated));
 }
 
 /** Applies a fact to a node's connection, recording a change in the Events list. */
@@ -129,9 +172,54 @@ function feedState(state: TuiState, action: Extract<Action, { type: 'feedState' 
     { source: 'feed', state: action.state, error: action.error },
     action.at,
   );
-  // Opened: fetch what the feeds do not carry. Gave up: ask HTTP whether the node is down.
-  const ask = action.state === 'open' || action.state === 'offline';
+  // Opened: an agent without summaries is asked over HTTP for what its feed does not carry (one
+  // with summaries sends it on the feed). Gave up: ask HTTP whether the node is down.
+  const ask = (action.state === 'open' && node.summary === 'unsupported') || action.state === 'offline';
   return ask ? step(next, { kind: 'refresh', node: action.node }) : step(next);
+}
+
+/** Whether the node's feed keeps its job list current (else HTTP has to be asked after a change). */
+function summaryLive(state: TuiState, name: string): boolean {
+  return state.nodes[name]?.summary === 'live';
+}
+
+function nodeSummary(state: TuiState, action: Extract<Action, { type: 'nodeSummary' }>): TuiState {
+  const node = state.nodes[action.node];
+  if (!node) return state;
+  const { summary } = action;
+  let next = updateNode(state, action.node, (n) => ({
+    ...n,
+    summary: 'live',
+    ...(summary.info ? { info: summary.info, problem: null } : {}),
+    usage: summary.usage
+      ? { cpuPercent: summary.usage.cpuPercent, memoryUsage: summary.usage.memoryUsage, at: action.at }
+      : n.usage,
+  }));
+  if (summary.jobs || summary.others) {
+    const current = next.nodes[action.node]!;
+    next = nodeJobs(
+      next,
+      action.node,
+      summary.jobs ?? Object.values(current.jobs),
+      action.at,
+      summary.others ?? current.others,
+    );
+  }
+  // A summary comes over an open feed: the node is up.
+  return applyConn(next, action.node, { source: 'feed', state: 'open', error: null }, action.at);
+}
+
+function summaryUnsupported(state: TuiState, action: Extract<Action, { type: 'summaryUnsupported' }>): Step {
+  const node = state.nodes[action.node];
+  if (!node || node.summary === 'unsupported') return step(state);
+  const next = updateNode(state, action.node, (n) => ({ ...n, summary: 'unsupported' }));
+  return step(next, { kind: 'refresh', node: action.node });
+}
+
+function feedRtt(state: TuiState, action: Extract<Action, { type: 'feedRtt' }>): TuiState {
+  return updateNode(state, action.node, (n) =>
+    n.latencyMs === action.rttMs ? n : { ...n, latencyMs: action.rttMs },
+  );
 }
 
 function nodeProbed(state: TuiState, action: Extract<Action, { type: 'nodeProbed' }>): TuiState {
@@ -190,16 +278,11 @@ function nodeJobs(
     const mine = record[name];
     if (!mine) return record;
     const kept = Object.entries(mine).filter(([id]) => alive.has(id));
-    return kept.length === Object.keys(mine).length
-      ? record
-      : { ...record, [name]: Object.fromEntries(kept) };
+    return kept.length === Object.keys(mine).length ? record : setIn(record, name, Object.fromEntries(kept));
   };
-  return {
-    ...state,
-    nodes: { ...state.nodes, [name]: { ...node, jobs, jobsAt: at, others } },
-    stats: prune(state.stats),
-    startedAt: prune(state.startedAt),
-  };
+  let next = updateNode(state, name, (n) => ({ ...n, jobs, jobsAt: at, others }));
+  next = withPart(next, 'stats', prune(next.stats));
+  return withPart(next, 'startedAt', prune(next.startedAt));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -207,15 +290,16 @@ function nodeJobs(
 
 /** Appends to the Events list (bounded); a scrolled-back view keeps looking at the same events. */
 export function appendEvent(state: TuiState, event: Omit<FleetEvent, 'seq'>): TuiState {
-  const events = [...state.events, { ...event, seq: state.nextEventSeq }];
+  const events = own(state.events, (e) => [...e]);
+  events.push({ ...event, seq: state.nextEventSeq });
   const cap = state.options.eventCap;
+  if (events.length > cap) events.splice(0, events.length - cap);
   const scroll = state.focus === 'detail' && state.detail.tab === 'events' && state.detail.scroll > 0;
-  return {
-    ...state,
-    events: events.length > cap ? events.slice(events.length - cap) : events,
-    nextEventSeq: state.nextEventSeq + 1,
-    detail: scroll ? { ...state.detail, scroll: Math.min(cap - 1, state.detail.scroll + 1) } : state.detail,
-  };
+  let next = withPart(state, 'events', events);
+  next = withPart(next, 'nextEventSeq', state.nextEventSeq + 1);
+  return scroll
+    ? withPart(next, 'detail', { ...state.detail, scroll: Math.min(cap - 1, state.detail.scroll + 1) })
+    : next;
 }
 
 function mapContainers(
@@ -239,10 +323,7 @@ function mapContainers(
       running: containers.filter((c) => c.state === 'running').length,
       total: containers.length,
     };
-    return {
-      ...state,
-      nodes: { ...state.nodes, [nodeName]: { ...node, jobs: { ...node.jobs, [jobName]: nextJob } } },
-    };
+    return updateNode(state, nodeName, (n) => ({ ...n, jobs: { ...n.jobs, [jobName]: nextJob } }));
   }
   return state;
 }
@@ -257,7 +338,11 @@ function containerEvent(state: TuiState, node: string, at: number, e: ContainerE
     case 'unpause':
       next = mapContainers(state, node, id, (c) => ({ ...c, state: 'running' }));
       if (e.action !== 'unpause') {
-        next = { ...next, startedAt: { ...next.startedAt, [node]: { ...next.startedAt[node], [id]: at } } };
+        next = withPart(
+          next,
+          'startedAt',
+          setIn(next.startedAt, node, { ...next.startedAt[node], [id]: at }),
+        );
       }
       break;
     case 'die':
@@ -277,11 +362,8 @@ function containerEvent(state: TuiState, node: string, at: number, e: ContainerE
       next = mapContainers(state, node, id, () => null);
       const { [id]: _s, ...stats } = next.stats[node] ?? {};
       const { [id]: _t, ...startedAt } = next.startedAt[node] ?? {};
-      next = {
-        ...next,
-        stats: { ...next.stats, [node]: stats },
-        startedAt: { ...next.startedAt, [node]: startedAt },
-      };
+      next = withPart(next, 'stats', setIn(next.stats, node, stats));
+      next = withPart(next, 'startedAt', setIn(next.startedAt, node, startedAt));
       break;
     }
   }
@@ -302,8 +384,9 @@ function feedEvent(state: TuiState, action: Extract<Action, { type: 'feedEvent' 
   if (event.type === 'container') {
     const next = containerEvent(state, node, at, event);
     // What a container event cannot tell (the job list, the desired count) is asked for again.
+    // (A node with summaries sends its new job list itself.)
     const listChanged = event.action === 'create' || event.action === 'destroy' || event.action === 'rename';
-    return listChanged ? step(next, refresh) : step(next);
+    return listChanged && !summaryLive(state, node) ? step(next, refresh) : step(next);
   }
   // Byte-level pull progress would flood the list; phases and counts are what matter.
   if (event.type === 'operation-progress') {
@@ -320,7 +403,7 @@ function feedEvent(state: TuiState, action: Extract<Action, { type: 'feedEvent' 
     level: levelOf(feedEventLevel(event)),
   });
   // An operation ended: the node's jobs changed.
-  return event.type === 'operation-done' ? step(next, refresh) : step(next);
+  return event.type === 'operation-done' && !summaryLive(state, node) ? step(next, refresh) : step(next);
 }
 
 /** The Events list marks problems only: a finished operation is information like any other. */
@@ -351,7 +434,7 @@ function statsBatch(state: TuiState, action: Extract<Action, { type: 'statsBatch
   // A batch lists every running container of the node: the others keep their last sample
   // (they show as stale, then `-`), until the job list says they are gone.
   for (const [id, prev] of Object.entries(previous)) if (!(id in mine)) mine[id] = prev;
-  return { ...state, stats: { ...state.stats, [action.node]: mine } };
+  return withPart(state, 'stats', setIn(state.stats, action.node, mine));
 }
 
 /** `web-1b2c3d4e-…` → `web-1b2c3d4e`: enough to tell replicas apart in merged logs. */
@@ -392,11 +475,81 @@ function logLines(state: TuiState, action: Extract<Action, { type: 'logLines' }>
 
 type FleetAction = Extract<
   Action,
-  { type: 'feedState' | 'feedEvent' | 'statsBatch' | 'logLines' | 'nodeProbed' | 'nodeProbeFailed' }
+  {
+    type:
+      | 'feedState'
+      | 'feedEvent'
+      | 'statsBatch'
+      | 'nodeSummary'
+      | 'summaryUnsupported'
+      | 'feedRtt'
+      | 'feedBatch'
+      | 'logLines'
+      | 'nodeProbed'
+      | 'nodeProbeFailed';
+  }
 >;
 
+/** A batch of feed facts, in order, as one change (see Drafts). */
+function feedBatch(state: TuiState, facts: readonly FeedFact[]): Step {
+  if (facts.length === 0) return step(state);
+  const outer = draft;
+  draft = new WeakSet();
+  try {
+    let next = state;
+    const effects: Effect[] = [];
+    for (const fact of facts) {
+      const result = toStep(reduceFleet(next, fact));
+      next = result.state;
+      effects.push(...result.effects);
+    }
+    return step(next, ...effects);
+  } finally {
+    draft = outer;
+  }
+}
+
 export function reduceFleet(state: TuiState, action: FleetAction): TuiState | Step {
+  if (action.type === 'feedBatch' || action.type === 'logLines') return applyFact(state, action);
+  // The node's own records, read before the fact: inside a batch the top-level records are
+  // changed in place, so only the node's entries can tell whether this fact changed the node.
+  const name = action.node;
+  const entry = state.nodes[name];
+  const stats = state.stats[name];
+  const started = state.startedAt[name];
+  const result = applyFact(state, action);
+  const next = 'effects' in result ? result.state : result;
+  if (next.nodes[name] === entry && next.stats[name] === stats && next.startedAt[name] === started)
+    return result;
+  const logged = logChange(state, next, name);
+  return 'effects' in result ? { state: logged, effects: result.effects } : logged;
+}
+
+/** Logs that `name` changed between `before` and `after` (see `FleetLog`). */
+function logChange(before: TuiState, after: TuiState, name: string): TuiState {
+  const log = before.fleetLog;
+  // Only a log that described the records before goes on; else (or when long) a chain starts.
+  const current =
+    log.nodes === before.nodes && log.stats === before.stats && log.startedAt === before.startedAt;
+  const prev = current && log.last.depth < FLEET_LOG_MAX ? log.last : { prev: null, name: '', depth: 0 };
+  return withPart(after, 'fleetLog', {
+    last: { prev, name, depth: prev.depth + 1 },
+    nodes: after.nodes,
+    stats: after.stats,
+    startedAt: after.startedAt,
+  });
+}
+
+function applyFact(state: TuiState, action: FleetAction): TuiState | Step {
   switch (action.type) {
+    case 'feedBatch':
+      return feedBatch(state, action.facts);
+    case 'nodeSummary':
+      return nodeSummary(state, action);
+    case 'summaryUnsupported':
+      return summaryUnsupported(state, action);
+    case 'feedRtt':
+      return feedRtt(state, action);
     case 'feedState':
       return feedState(state, action);
     case 'feedEvent':

@@ -8,6 +8,7 @@ import { COLON_COMMANDS } from '../keymap.js';
 import { selectedJob } from '../select/table.js';
 import type { Modal, PanelId, TuiState } from '../state.js';
 import { allContainers, openLogs, setFocus, showEvents } from './navigation.js';
+import { setGroup } from './node-view.js';
 import { type CommandTable, flash } from './room.js';
 
 type PromptPurpose = Extract<Modal, { kind: 'prompt' }>['purpose'];
@@ -33,7 +34,8 @@ function prompt(
 }
 
 function colonCommand(state: TuiState, input: string): TuiState {
-  const name = input.trim().replace(/^:/, '').toLowerCase();
+  const [word = '', ...rest] = input.trim().replace(/^:/, '').split(/\s+/);
+  const name = word.toLowerCase();
   const entry = COLON_COMMANDS[name];
   const closed = { ...state, modal: null };
   if (!entry)
@@ -49,6 +51,8 @@ function colonCommand(state: TuiState, input: string): TuiState {
       return showEvents(closed);
     case 'logs':
       return openLogs(closed);
+    case 'group':
+      return setGroup(closed, rest.join(' '));
     case 'help':
       return { ...closed, modal: { kind: 'help', scroll: 0 } };
     case 'quit':

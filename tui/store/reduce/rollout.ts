@@ -67,6 +67,7 @@ function startRollout(state: TuiState): TuiState | Step {
     wave: np.wave,
     canary: np.canary,
     reverting: false,
+    phase: null,
     lines: [],
     current: null,
     total: null,
@@ -105,11 +106,23 @@ function activate(state: TuiState): TuiState | Step {
   return m.focus === 'confirm' ? startRollout(state) : cancelled(state);
 }
 
+/** Where each node sits on a board (the order never changes while it lives), built once per board. */
+const boardIndexes = new WeakMap<RolloutBoard['request'], Map<string, number>>();
+
+function boardIndex(board: RolloutBoard): Map<string, number> {
+  let index = boardIndexes.get(board.request);
+  if (!index) {
+    index = new Map(board.nodes.map((n, i) => [n.node, i]));
+    boardIndexes.set(board.request, index);
+  }
+  return index;
+}
+
 function updateRolloutNode(state: TuiState, name: string, fn: (n: RolloutNode) => RolloutNode): TuiState {
   const board = state.rollout;
   if (!board) return state;
-  const index = board.nodes.findIndex((n) => n.node === name);
-  if (index < 0) return state;
+  const index = boardIndex(board).get(name) ?? -1;
+  if (index < 0 || board.nodes[index]?.node !== name) return state;
   const nodes = [...board.nodes];
   nodes[index] = fn(nodes[index]!);
   return { ...state, rollout: { ...board, nodes } };
@@ -204,6 +217,7 @@ export function reduceRollout(state: TuiState, action: RolloutAction): TuiState 
         reverting: action.reverting ?? n.reverting,
         // A revert starts from a settled node: its message gives way to the revert's progress.
         message: action.reverting && !n.reverting ? null : n.message,
+        phase: action.phase ?? n.phase,
         lines: [...n.lines, action.message].slice(-ROLLOUT_LINES),
         current: action.current ?? n.current,
         total: action.total ?? n.total,
@@ -214,17 +228,18 @@ export function reduceRollout(state: TuiState, action: RolloutAction): TuiState 
       const wave = { index: action.index, count: action.count, phase: action.phase };
       return { ...state, rollout: { ...board, wave } };
     }
-    case 'rolloutNode':
-      // The node changed: show what it runs now.
-      return step(
-        updateRolloutNode(state, action.node, (n) => ({
-          ...n,
-          status: action.status,
-          message: action.message,
-          reverting: false,
-        })),
-        { kind: 'refresh', node: action.node },
-      );
+    case 'rolloutNode': {
+      // The node changed: show what it runs now (a node with summaries sends it by itself).
+      const next = updateRolloutNode(state, action.node, (n) => ({
+        ...n,
+        status: action.status,
+        message: action.message,
+        reverting: false,
+      }));
+      return state.nodes[action.node]?.summary === 'live'
+        ? next
+        : step(next, { kind: 'refresh', node: action.node });
+    }
     case 'rolloutFinished': {
       const board = state.rollout;
       if (!board || board.finishedAt !== null) return state;

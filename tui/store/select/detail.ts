@@ -3,7 +3,8 @@
  * Stats ask the selected row's panel (`PanelSpec.info`, `.stats`).
  */
 
-import { allContainerRows, containerStats } from '../panels/containers.js';
+import { memo } from '../memo.js';
+import { allContainerRows, type ContainerRow, containerStats } from '../panels/containers.js';
 import { specOf } from '../panels/index.js';
 import type { Segment, Tone } from '../segments.js';
 import { historyPoints, SPARK_MAX_POINTS, type TuiState } from '../state.js';
@@ -40,6 +41,8 @@ export function infoLines(state: TuiState): string[] {
   return sel ? specOf(sel.panel).info(sel.row, state) : ['Nothing selected.'];
 }
 
+const rowsByKey = memo((rows: ContainerRow[]) => new Map(rows.map((r) => [r.key, r])));
+
 export interface StatsSeries {
   title: string;
   x: string[];
@@ -56,7 +59,7 @@ export function statsSeries(state: TuiState): StatsSeries | null {
   const cpu: number[] = new Array(SPARK_MAX_POINTS).fill(0);
   const mem: number[] = new Array(SPARK_MAX_POINTS).fill(0);
   let longest = 0;
-  const byKey = new Map(allContainerRows(state).map((r) => [r.key, r]));
+  const byKey = rowsByKey(allContainerRows(state));
   for (const key of containers) {
     const row = byKey.get(key);
     const stats = row ? containerStats(state, row) : null;

@@ -1,21 +1,35 @@
 /**
- * The header line: inventory, how many nodes are online / offline / unauthorized / connecting
- * (and untrusted, when any are),
- * healthy jobs, CPU and memory totals, and a running rollout.
+ * The header line: inventory, the status summary of the nodes (a count per kernel node status —
+ * a status the kernel gains appears here by itself, while any node is in it — and the nodes
+ * still connecting), healthy jobs, CPU and memory totals, and a running rollout.
  */
 import { formatBinaryBytes, formatPercent } from '../../../src/core/format.js';
+import { NODE_STATUSES, type NodeStatus, nodeTone } from '../../../src/core/outcome.js';
+import { memo } from '../memo.js';
 import { jobRows } from '../panels/jobs.js';
-import { nodeRows } from '../panels/nodes.js';
-import type { Cell } from '../segments.js';
+import { allNodeRows, type NodeRow } from '../panels/nodes.js';
+import { type Cell, toneOf } from '../segments.js';
 import type { TuiState } from '../state.js';
+
+/** The statuses a node can be in, as the kernel lists them (not `skipped`: that is a run's word). */
+export const SUMMARY_STATUSES = (Object.keys(NODE_STATUSES) as NodeStatus[]).filter((s) => s !== 'skipped');
+
+export interface StatusCount {
+  status: NodeStatus;
+  count: number;
+}
 
 export interface HeaderSummary {
   inventory: string;
+  /** One per kernel status, in the kernel's order. */
+  statuses: StatusCount[];
   online: number;
   offline: number;
   unauthorized: number;
+  error: number;
   /** Certificate not the pinned one (or no trusted CA vouches for it): nothing was sent. */
   untrusted: number;
+  /** Connecting for the first time, or reconnecting. */
   connecting: number;
   jobsHealthy: number;
   jobsTotal: number;
@@ -23,31 +37,32 @@ export interface HeaderSummary {
   mem: string;
 }
 
-export function headerSummary(state: TuiState): HeaderSummary {
-  let online = 0;
-  let offline = 0;
-  let unauthorized = 0;
-  let untrusted = 0;
-  let connecting = 0;
+const countRows = memo((rows: NodeRow[]) => {
+  const counts = new Map<string, number>();
   let cpu = 0;
   let mem = 0;
-  for (const row of nodeRows(state)) {
-    if (row.conn === 'online') online++;
-    else if (row.conn === 'offline') offline++;
-    else if (row.conn === 'unauthorized') unauthorized++;
-    else if (row.conn === 'untrusted') untrusted++;
-    else connecting++;
-    cpu += row.cpuTotal;
-    mem += row.memTotal;
+  for (const row of rows) {
+    counts.set(row.status, (counts.get(row.status) ?? 0) + 1);
+    cpu += row.cpuTotal ?? 0;
+    mem += row.memTotal ?? 0;
   }
+  return { counts, cpu, mem };
+});
+
+/** The whole inventory's counts (whatever group the nodes table shows). */
+export function headerSummary(state: TuiState): HeaderSummary {
+  const { counts, cpu, mem } = countRows(allNodeRows(state));
+  const of = (status: string) => counts.get(status) ?? 0;
   const jobs = jobRows(state);
   return {
     inventory: state.options.inventoryName,
-    online,
-    offline,
-    unauthorized,
-    untrusted,
-    connecting,
+    statuses: SUMMARY_STATUSES.map((status) => ({ status, count: of(status) })),
+    online: of('online'),
+    offline: of('offline'),
+    unauthorized: of('unauthorized'),
+    error: of('error'),
+    untrusted: of('untrusted'),
+    connecting: of('connecting') + of('reconnecting'),
     jobsHealthy: jobs.filter((j) => j.healthy).length,
     jobsTotal: jobs.length,
     cpu: formatPercent(cpu),
@@ -55,26 +70,36 @@ export function headerSummary(state: TuiState): HeaderSummary {
   };
 }
 
+/** The statuses counted even at zero (wide, and on small terminals); the others only while some node is in them. */
+const SHOWN_AT_ZERO: ReadonlySet<NodeStatus> = new Set(['online', 'offline', 'unauthorized', 'error']);
+const SHOWN_AT_ZERO_NARROW: ReadonlySet<NodeStatus> = new Set(['online', 'offline']);
+
+/** Short words for small terminals; a status without one is cut to five letters. */
+const NARROW: Readonly<Record<string, string>> = {
+  online: 'on',
+  offline: 'off',
+  unauthorized: 'unauth',
+  error: 'err',
+  untrusted: 'untrust',
+};
+
 export function headerSegments(state: TuiState): Cell[] {
   const h = headerSummary(state);
   // Short words on small terminals, so that the totals still fit in 80 columns.
   const narrow = state.screen.width < 110;
+  const word = (status: string) => (narrow ? (NARROW[status] ?? status.slice(0, 5)) : status);
   const cells: Cell[] = narrow ? [] : [{ text: ' dokkup ', tone: 'accent' }];
-  cells.push(
-    { text: ` ${h.inventory} ` },
-    { text: ` nodes ${h.online} ${narrow ? 'on' : 'online'}`, tone: h.online > 0 ? 'ok' : 'normal' },
-    { text: ` · ${h.offline} ${narrow ? 'off' : 'offline'}`, tone: h.offline > 0 ? 'error' : 'normal' },
-  );
-  // Narrow, a zero count of unauthorized nodes gives its room to untrusted ones.
-  if (!narrow || h.unauthorized > 0 || h.untrusted === 0) {
-    cells.push({
-      text: ` · ${h.unauthorized} ${narrow ? 'unauth' : 'unauthorized'}`,
-      tone: h.unauthorized > 0 ? 'error' : 'normal',
-    });
+  cells.push({ text: ` ${h.inventory} ` });
+  let first = true;
+  for (const { status, count } of h.statuses) {
+    // A status beyond the usual ones (UNTRUSTED, and any the kernel gains) only while a node is
+    // in it, and then it must not go unseen; small terminals leave out the rarer ones at zero too.
+    if (count === 0 && !(narrow ? SHOWN_AT_ZERO_NARROW : SHOWN_AT_ZERO).has(status)) continue;
+    // Each count in its status's colour when there are any.
+    const tone = count > 0 ? toneOf(nodeTone(status)) : 'normal';
+    cells.push({ text: `${first ? ' nodes ' : ' · '}${count} ${word(status)}`, tone });
+    first = false;
   }
-  // Only when there are any: a certificate that does not match its pin must not go unseen.
-  if (h.untrusted > 0)
-    cells.push({ text: ` · ${h.untrusted} ${narrow ? 'untrust' : 'untrusted'}`, tone: 'error' });
   if (h.connecting > 0)
     cells.push({ text: ` · ${h.connecting} ${narrow ? 'conn' : 'connecting'}`, tone: 'warn' });
   cells.push(

@@ -5,7 +5,14 @@ import { subscriptions } from './subscriptions.js';
 describe('subscriptions', () => {
   it('subscribes to logs only while the logs tab is visible, and to stats of online nodes', () => {
     let s = fleet();
-    expect(subscriptions(s)).toEqual({ stats: ['lab1', 'lab2'], logs: null });
+    // The containers table shows lab1's and lab2's containers (lab3 is offline).
+    expect(subscriptions(s)).toEqual({
+      stats: [
+        { node: 'lab1', intervalMs: 2000 },
+        { node: 'lab2', intervalMs: 2000 },
+      ],
+      logs: null,
+    });
     s = press(s, '3', 'l');
     expect(subscriptions(s).logs).toMatchObject({ kind: 'container' });
     s = press(s, ']');

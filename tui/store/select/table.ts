@@ -13,9 +13,22 @@ import { PANEL_SPECS, type RowBase, type RowOf, specOf } from '../panels/index.j
 import type { Cell } from '../segments.js';
 import { type LogTarget, PANELS, type PanelId, type TuiState } from '../state.js';
 
+/**
+ * Whether each row matched the filter last asked: rows are cached (per node), so while typing
+ * over ten thousand nodes only the rows that changed since the last key are tested again.
+ */
+const matched = new WeakMap<RowBase, { filter: string; match: boolean }>();
+
 const applyFilter = <R extends RowBase>(rows: R[], filter: string): R[] => {
   const compiled = compileFilter(filter);
-  return compiled ? rows.filter((r) => compiled.test(r.search)) : rows;
+  if (!compiled) return rows;
+  return rows.filter((r) => {
+    const seen = matched.get(r);
+    if (seen && seen.filter === filter) return seen.match;
+    const match = compiled.testLower(r.search);
+    matched.set(r, { filter, match });
+    return match;
+  });
 };
 
 // One memo per table, so the three do not evict each other's cache.
