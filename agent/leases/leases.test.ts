@@ -7,13 +7,15 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AgentClient } from '../../src/client/agent-client.js';
 import { AgentHttpError } from '../../src/client/errors.js';
+import { FeedSession } from '../../src/client/feeds/session.js';
 import { LeaseHeldError } from '../../src/core/errors.js';
 import { testSpec } from '../../src/core/spec.fixture.js';
 import { specVersion } from '../../src/core/version.js';
 import { LEASE_HEADER, type LeaseRequest, routes } from '../../src/protocol/api.js';
+import type { NodeSummary } from '../../src/protocol/feeds.js';
 import { FakeRuntime } from '../../test/fakes/container-runtime.js';
 import { createAgent } from '../app.js';
 import { issueKey, KeyVerifier } from '../auth/index.js';
@@ -105,7 +107,7 @@ async function startAgent() {
   const url = `http://127.0.0.1:${port}`;
   const client = new AgentClient({ name: 'lab1', location: `127.0.0.1:${port}`, baseUrl: url, key });
   cleanups.push(() => client.close());
-  return { url, key, client, runtime };
+  return { url, key, client, runtime, port };
 }
 
 async function refusal(promise: Promise<unknown>): Promise<AgentHttpError> {
@@ -258,6 +260,39 @@ describe('leases and promotions in the audit log', () => {
     });
     // Every entry names the key that asked (never the key itself).
     for (const entry of entries) expect(entry.keyId).toMatch(/^[0-9a-f]{12}$/);
+  });
+});
+
+describe('leases and canaries in the feed’s summary (what the TUI’s job row reads)', () => {
+  it('lists each job with its lease; taking, giving back and a promotion bring the next summary forward', async () => {
+    const { client, url, key } = await startAgent();
+    await client.deploy(spec, () => {});
+    await client.deploy(spec2, () => {}, { canary: true });
+    const session = new FeedSession({ name: 'lab1', baseUrl: url, key });
+    cleanups.push(() => session.close());
+    const got: NodeSummary[] = [];
+    // An interval far longer than the test: every summary after the first is a change's.
+    session.subscribeSummary({ intervalMs: 300_000 }, (summary) => got.push(summary));
+    const jobsOf = async (count: number, what: string) => {
+      await vi.waitFor(() => expect(got.filter((s) => s.jobs).length, what).toBeGreaterThanOrEqual(count), {
+        timeout: 5000,
+        interval: 50,
+      });
+      return got.filter((s) => s.jobs)[count - 1]!.jobs!.find((j) => j.name === 'web')!;
+    };
+    const first = await jobsOf(1, 'the first summary');
+    expect(first.lease).toBeNull();
+    expect(first.canary).toMatchObject({ version: specVersion(spec2) });
+    await client.acquireLease('web', alice);
+    expect((await jobsOf(2, 'the summary after the lease was taken')).lease).toMatchObject({
+      operator: 'alice',
+      host: 'laptop',
+    });
+    await client.promote('web', specVersion(spec2), { lease: alice.id });
+    const promoted = await jobsOf(3, 'the summary after the promotion');
+    expect(promoted.canary).toBeNull();
+    await client.releaseLease('web', { id: alice.id });
+    expect((await jobsOf(4, 'the summary after the lease was given back')).lease).toBeNull();
   });
 });
 
