@@ -8,6 +8,7 @@
 import type { Logger } from 'pino';
 import { jobImages } from '../../src/core/entries.js';
 import { DokkupError } from '../../src/core/errors.js';
+import { canaryOf, recordPromote } from '../../src/core/history.js';
 import { type ExecutionPlan, planDeploy, planRollback, planStop } from '../../src/core/planner.js';
 import { type AgentPolicy, DEFAULT_POLICY } from '../../src/core/policy.js';
 import { specVersion } from '../../src/core/version.js';
@@ -20,6 +21,7 @@ import type {
   OperationResult,
   Plan,
   PlanRequest,
+  PromoteResult,
 } from '../../src/protocol/api.js';
 import type { JobSpec } from '../../src/protocol/job.js';
 import type { ContainerRuntime } from '../docker/runtime.js';
@@ -29,6 +31,7 @@ import { observe } from './observe.js';
 import { OperationEnvelope } from './operation.js';
 import { JobQueries } from './queries.js';
 import type {
+  DeployOptions,
   JobService,
   OperationHooks,
   OperationListener,
@@ -130,6 +133,12 @@ export class JobEngine implements JobService {
   }
 
   async plan(job: string, request: PlanRequest): Promise<Plan> {
+    const plan = await this.planOf(job, request);
+    // Every plan says whether the node runs an unpromoted canary: the fleet's state, on the node.
+    return { ...plan, canary: canaryOf(await this.store.read(job)) };
+  }
+
+  private async planOf(job: string, request: PlanRequest): Promise<Plan> {
     const obs = await observe(this.runtime, this.store, job);
     if (request.operation === 'deploy') {
       await this.executor.checkPolicy(request.spec, 'spec.');
@@ -161,8 +170,8 @@ export class JobEngine implements JobService {
   // Operations
 
   /** Rejects (a plain 400) before anything runs when the policy refuses the spec; see `JobService`. */
-  deploy(spec: JobSpec, progress: ProgressSink, options: OperationOptions = {}): Promise<OperationResult> {
-    const { registryAuth, onPlan } = options;
+  deploy(spec: JobSpec, progress: ProgressSink, options: DeployOptions = {}): Promise<OperationResult> {
+    const { registryAuth, onPlan, canary } = options;
     // Before the lock, the pull and the plan: a refused spec creates nothing, not even an image.
     const precheck = () => this.executor.checkPolicy(spec, 'spec.');
     return this.envelope.run(
@@ -182,7 +191,7 @@ export class JobEngine implements JobService {
         const obs = await observe(this.runtime, this.store, spec.name);
         const exec = planDeploy(obs, spec, version, pulledImageIds);
         planned(exec.plan);
-        return this.executor.execute(exec, obs, report, marks, { registryAuth, pulled: always });
+        return this.executor.execute(exec, obs, report, marks, { registryAuth, pulled: always, canary });
       },
       { onPlan }, // the hooks only: the credentials stay in this closure
       precheck,
@@ -211,6 +220,24 @@ export class JobEngine implements JobService {
       },
       { onPlan },
     );
+  }
+
+  /** Clears the canary mark of `version`; refused when the node's canary is another version. */
+  promote(job: string, version: string): Promise<PromoteResult> {
+    return this.envelope.exclusive(job, 'promote', async () => {
+      const state = await this.store.read(job);
+      const mark = canaryOf(state);
+      if (!state || !mark) return { job, version, promoted: false };
+      if (mark.version !== version) {
+        throw new DokkupError(
+          'invalid_request',
+          `version: this node's canary of ${job} is ${mark.version}, not ${version}`,
+          'version',
+        );
+      }
+      await this.store.write(recordPromote(state));
+      return { job, version, promoted: true };
+    });
   }
 
   stop(

@@ -123,13 +123,16 @@ export class Executor {
     if (first) throw new DokkupError('invalid_request', first.message, `${prefix}${first.field}`);
   }
 
-  /** Converge the node to a deploy's or a rollback's plan. */
+  /**
+   * Converge the node to a deploy's or a rollback's plan. `canary`: the version goes out as a
+   * canary (the commit marks the node, see src/core/commit.ts).
+   */
   async execute(
     exec: ExecutionPlan,
     obs: Observation,
     report: ProgressSink,
     marks: OperationMarks = noMarks,
-    pulls: PullOptions = {},
+    pulls: PullOptions & { canary?: boolean } = {},
   ): Promise<OperationResult> {
     const { plan } = exec;
     const spec = exec.spec as JobSpec;
@@ -140,7 +143,7 @@ export class Executor {
       const operation = plan.operation === 'rollback' ? 'rollback' : 'deploy';
       const at = new Date(this.opts.now()).toISOString();
       await this.opts.store.write(
-        committedState({ operation, stored, planned: obs.state, spec, version, at }),
+        committedState({ operation, stored, planned: obs.state, spec, version, at, canary: pulls.canary }),
       );
       committed = true;
       if (plan.changes) marks.cutover();

@@ -3,6 +3,8 @@
  * (and where nodes disagree) and the drift per node. Enter narrows the containers table to the
  * job on every node.
  */
+import { leaseHolder } from '../../../src/core/lease.js';
+import type { CanaryMark, LeaseInfo } from '../../../src/protocol/api.js';
 import type { ColumnDef, FittedColumn } from '../columns.js';
 import { fitText } from '../format.js';
 import { memo } from '../memo.js';
@@ -18,6 +20,10 @@ export interface JobNodeState {
   running: number;
   desired: number;
   online: boolean;
+  /** The node runs an unpromoted canary of the job. */
+  canary: CanaryMark | null;
+  /** Who holds the job's lease on the node (a rollout in progress). */
+  lease: LeaseInfo | null;
 }
 
 /** One entry of a job with named entries, summed over the nodes. */
@@ -39,6 +45,20 @@ export interface JobRow extends RowBase {
   drift: string;
   healthy: boolean;
   perNode: JobNodeState[];
+  /** A canary is out: its version, on how many of the job's nodes. */
+  canary: { version: string; nodes: number; of: number } | null;
+  /** Who holds the job's lease (on any node), for what. */
+  lease: LeaseInfo | null;
+  /** `canary 1/3`, `locked alice@laptop`, both, or ''. */
+  rollout: string;
+}
+
+/** The ROLLOUT cell: a canary out (`canary 1/3`) and a lease held (`locked alice@laptop`). */
+export function rolloutText(canary: JobRow['canary'], lease: LeaseInfo | null): string {
+  const parts: string[] = [];
+  if (canary) parts.push(`canary ${canary.nodes}/${canary.of}`);
+  if (lease) parts.push(`locked ${leaseHolder(lease)}`);
+  return parts.join(' · ');
 }
 
 function majority<T>(values: readonly T[]): T | undefined {
@@ -56,7 +76,10 @@ function majority<T>(values: readonly T[]): T | undefined {
 }
 
 /** `abc1234`, or `abc1234 def5678@lab3` when nodes disagree (the majority first). */
-export function versionText(perNode: readonly JobNodeState[]): string {
+/** A node's share of a job row, without its canary and lease (what drift and version need). */
+export type JobNodeCounts = Omit<JobNodeState, 'canary' | 'lease'>;
+
+export function versionText(perNode: readonly JobNodeCounts[]): string {
   const versions = perNode.map((p) => p.version ?? '-');
   const main = majority(versions);
   if (main === undefined) return '-';
@@ -73,7 +96,7 @@ export function versionText(perNode: readonly JobNodeState[]): string {
 }
 
 /** Desired vs actual: `in sync`, `-2 lab2`, `+1 lab1`, `-1 lab2 +1 lab3`, `? lab4` (offline). */
-export function driftText(perNode: readonly JobNodeState[]): string {
+export function driftText(perNode: readonly JobNodeCounts[]): string {
   const short: string[] = [];
   const over: string[] = [];
   const unknown: string[] = [];
@@ -126,6 +149,8 @@ function readNode(name: string, node: NodeEntry): NodeJobs {
         running: status.running,
         desired: status.desired ?? 0,
         online: node.conn === 'online',
+        canary: status.canary ?? null,
+        lease: status.lease ?? null,
       },
       image: status.image ?? status.containers[0]?.image,
       entries: (status.entries ?? []).map((e) => ({
@@ -184,8 +209,16 @@ function jobRow(job: string, entry: JobEntry): JobRow | null {
   let desired = 0;
   let healthy = true;
   let anyOnline = false;
+  let canaries = 0;
+  let canaryVersion: string | null = null;
+  let lease: LeaseInfo | null = null;
   const versions = new Set<string | null>();
   for (const p of perNode) {
+    if (p.canary) {
+      canaries++;
+      canaryVersion ??= p.canary.version;
+    }
+    lease ??= p.lease;
     running += p.running;
     desired += p.desired;
     versions.add(p.version);
@@ -205,9 +238,21 @@ function jobRow(job: string, entry: JobEntry): JobRow | null {
     drift: driftText(perNode),
     healthy: healthy && versions.size === 1,
     perNode,
+    canary: canaryVersion !== null ? { version: canaryVersion, nodes: canaries, of: perNode.length } : null,
+    lease,
+    rollout: '',
   };
+  row.rollout = rolloutText(row.canary, lease);
   const names = perNode.length <= SEARCH_NODES_UP_TO ? perNode.map((p) => p.node) : [];
-  row.search = [job, row.image, ...row.entries.map((e) => e.name), row.version, row.drift, ...names]
+  row.search = [
+    job,
+    row.image,
+    ...row.entries.map((e) => e.name),
+    row.version,
+    row.drift,
+    row.rollout,
+    ...names,
+  ]
     .join(' ')
     .toLowerCase();
   return row;
@@ -307,13 +352,14 @@ const containersOfJob = memo((rows: ContainerRow[], job: string): string[] =>
   rows.filter((c) => c.job === job).map((c) => c.key),
 );
 
-type JobCol = 'job' | 'entry' | 'image' | 'version' | 'count' | 'drift';
+type JobCol = 'job' | 'entry' | 'image' | 'version' | 'count' | 'drift' | 'rollout';
 
 const COLUMNS: ColumnDef<JobCol>[] = [
   { id: 'job', title: 'JOB', min: 6, max: 20, priority: 0 },
   { id: 'entry', title: 'ENTRY', min: 5, max: 24, priority: 3 },
   { id: 'count', title: 'RUN/DES', min: 7, priority: 0, align: 'right' },
   { id: 'drift', title: 'DRIFT', min: 7, max: 20, priority: 1 },
+  { id: 'rollout', title: 'ROLLOUT', min: 16, max: 32, priority: 1 },
   { id: 'version', title: 'VERSION', min: 7, max: 28, priority: 2 },
   { id: 'image', title: 'IMAGE', min: 10, max: 34, priority: 3 },
 ];
@@ -337,6 +383,8 @@ function cellOf(row: JobRow, column: FittedColumn): Cell {
       };
     case 'drift':
       return { text: row.drift, tone: row.drift === 'in sync' ? 'ok' : 'warn' };
+    case 'rollout':
+      return { text: row.rollout || '-', tone: row.rollout ? 'warn' : 'dim' };
   }
 }
 
@@ -350,6 +398,14 @@ function infoLines(j: JobRow, state: TuiState): string[] {
     ...j.entries.map(
       (e) => `Entry       ${fitText(e.name, 14)} ${fitText(e.image, 34)} ${e.running}/${e.desired}`,
     ),
+    ...(j.canary
+      ? [
+          `Canary      ${j.canary.version} on ${j.canary.nodes} of ${j.canary.nodes === 1 ? j.canary.of : j.canary.of} nodes (P promotes, r takes it back)`,
+        ]
+      : []),
+    ...(j.lease
+      ? [`Lease       ${leaseHolder(j.lease)} (${j.lease.command}) until ${j.lease.expiresAt}`]
+      : []),
     '',
     'NODE           STATUS        VERSION   RUNNING/DESIRED',
   ];
