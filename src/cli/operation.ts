@@ -14,7 +14,6 @@
  * print a table (warning about nodes that did not answer) or one JSON document.
  */
 import type { AgentClient } from '../client/agent-client.js';
-import { watchCanaries } from '../client/canary-watch.js';
 import type { Cluster, ClusterRun } from '../client/cluster.js';
 import { DEFAULT_LEASE_TTL_MS, FleetLease, localHolder } from '../client/lease.js';
 import {
@@ -328,6 +327,8 @@ async function promoteAfterWatch(
     `\nWatching the canary (${nodeList(canary.nodes)}) for ${formatDurationMs(ms)}: it is promoted if it stays healthy.\n`,
   );
   let lastReport = Date.now();
+  // Loaded only when a canary is watched: it opens feeds (ws), which `run` otherwise never needs.
+  const { watchCanaries } = await import('../client/canary-watch.js');
   const verdict = await watchCanaries({
     cluster,
     job,

@@ -168,7 +168,8 @@ describeDocker('dokkup tui (tmux, real agents on real Docker engines)', () => {
     try {
       expect((await client.deploy(busy, () => {})).ok).toBe(true);
       await term.waitFor('busy container over 20% CPU', (s) => {
-        const cpu = /lab2\s+busy-\S+\s+running\s+\S+\s+(\d+(?:\.\d)?)%/.exec(s);
+        // NODE NAME ENTRY STATE HEALTH CPU (the ENTRY column reads - for a one-entry job).
+        const cpu = /lab2\s+busy-\S+\s+-\s+running\s+\S+\s+(\d+(?:\.\d)?)%/.exec(s);
         return cpu !== null && Number(cpu[1]) >= 20;
       });
     } finally {
