@@ -30,6 +30,7 @@ import {
   type RequestAuthorizer,
 } from './http/server.js';
 import { JobEngine } from './jobs/engine.js';
+import { LeaseTable } from './leases/lease-table.js';
 import { agentProtectedPaths } from './policy/bind-roots.js';
 import { CaddyAdmin } from './proxy/caddy-admin.js';
 import { ProxyManager } from './proxy/manager.js';
@@ -141,11 +142,18 @@ export function createAgent(options: CreateAgentOptions): Agent {
       agentProtectedPaths(options.dataDir, options.dockerHost),
     ),
   });
+  // Rollout leases (one per job, with a TTL): agent-wide, in memory (see leases/lease-table.ts).
+  const leases = new LeaseTable();
+  const jobListeners = new Set<() => void>();
   const server = createAgentServer({
+    onJobChange: () => {
+      for (const listener of jobListeners) listener();
+    },
     service: engine,
     verifier: options.verifier,
     logger,
     agentVersion,
+    leases,
     audit: options.audit ?? new AuditLog(options.dataDir),
     ...(options.tls ? { tls: options.tls } : {}),
   });
@@ -154,7 +162,19 @@ export function createAgent(options: CreateAgentOptions): Agent {
     verifier: options.verifier,
     ...(options.runtimes ? { runtime: options.runtimes.feeds } : { docker }),
     engine,
-    summary: engine,
+    // The job list as `GET /v1/jobs` gives it: with each job's lease.
+    summary: {
+      info: () => engine.info(),
+      listContainers: () => engine.listContainers(),
+      listJobs: async () => {
+        const list = await engine.listJobs();
+        return { jobs: list.jobs.map((job) => ({ ...job, lease: leases.get(job.name) })) };
+      },
+      onJobsChanged: (listener) => {
+        jobListeners.add(listener);
+        return () => jobListeners.delete(listener);
+      },
+    },
     logger,
   });
 

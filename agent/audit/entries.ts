@@ -18,6 +18,8 @@ import type { AuditQuery } from './audit-log.js';
 const REFUSED_CODES: ReadonlySet<ErrorCode> = new Set([
   'invalid_request',
   'job_busy',
+  'lease_held',
+  'lease_lost',
   'nothing_to_rollback',
   'not_found',
   'payload_too_large',
@@ -32,6 +34,12 @@ export interface AuditNote {
   result: OperationResult | null;
   /** Thrown before (or instead of) a result: the status and body the client got. */
   refusal: { status: number; error: ErrorBody['error'] } | null;
+  /** A change answered in one response (a promotion, a lease) that succeeded, and what it did. */
+  done?: { message: string };
+  /** The version the request names when there is no plan (a promotion). */
+  versionTo?: string;
+  /** Nothing worth an entry happened (a lease renewal). */
+  skip?: boolean;
 }
 
 export function newNote(operation: AuditOperation, job: string | null): AuditNote {
@@ -39,6 +47,7 @@ export function newNote(operation: AuditOperation, job: string | null): AuditNot
 }
 
 function resultOf(note: AuditNote): AuditResult {
+  if (note.done && !note.refusal) return 'ok';
   if (note.result) {
     if (note.result.ok) return 'ok';
     return note.result.error && REFUSED_CODES.has(note.result.error.code) ? 'refused' : 'failed';
@@ -67,12 +76,13 @@ export function auditEntryOf(
     job: note.job,
     action: plan?.action ?? (result?.ok ? result.action : null),
     versionFrom: plan?.versionFrom ?? result?.versionFrom ?? null,
-    versionTo: plan?.versionTo ?? result?.versionTo ?? null,
+    versionTo: plan?.versionTo ?? result?.versionTo ?? note.versionTo ?? null,
     countFrom: plan ? plan.running : null,
     countTo: plan ? plan.desired : null,
     result: resultOf(note),
     ...(error ? { error } : {}),
     durationMs: Math.max(0, Math.round(endedMs - startedMs)),
+    ...(note.done && !note.refusal ? { message: note.done.message } : {}),
   };
 }
 

@@ -19,6 +19,11 @@ export interface SummarySource {
   info(): Promise<AgentInfo>;
   listJobs(): Promise<{ jobs: JobStatus[] }>;
   listContainers(): Promise<{ containers: ContainerInfo[] }>;
+  /**
+   * Changes of the job list that come with no container event or operation (a lease taken or
+   * given back, a canary promoted): the listener brings the next summary forward.
+   */
+  onJobsChanged?(listener: () => void): () => void;
 }
 
 /** A change of the job list is sent this long after it was seen (changes meanwhile join it). */
@@ -67,6 +72,8 @@ export class SummarySubscription extends Subscription<never, { intervalMs?: numb
         if (event.type === 'operation-done') this.changed();
       }),
     );
+    const unlisten = this.source.onJobsChanged?.(() => this.changed());
+    if (unlisten) this.hold(unlisten);
     await this.whenDockerEventsReady();
     await hub.whenStatsReady();
     if (this.stopped) return;

@@ -3,7 +3,7 @@
  * place errors become statuses; nothing else in the agent knows about HTTP codes.
  */
 import { z } from 'zod';
-import { DokkupError } from '../../src/core/errors.js';
+import { DokkupError, LeaseHeldError } from '../../src/core/errors.js';
 import type { ErrorBody, ErrorCode } from '../../src/protocol/api.js';
 import { type ParseProblem, problemOf } from '../../src/protocol/parse.js';
 
@@ -13,6 +13,8 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   not_found: 404,
   job_busy: 409,
   nothing_to_rollback: 409,
+  lease_held: 409,
+  lease_lost: 409,
   payload_too_large: 413,
   docker_unavailable: 503,
   interrupted: 503,
@@ -78,6 +80,15 @@ export function toErrorResponse(error: unknown): ErrorResponse {
       status: error.status,
       body: errorBody(error.code, error.message, error.path),
       headers: error.headers,
+      unexpected: false,
+    };
+  }
+  if (error instanceof LeaseHeldError) {
+    const body = errorBody(error.code, error.message);
+    return {
+      status: 409,
+      body: { error: { ...body.error, lease: error.lease } },
+      headers: {},
       unexpected: false,
     };
   }

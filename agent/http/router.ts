@@ -54,6 +54,10 @@ export class Router {
     return this.add('POST', pattern, handler);
   }
 
+  put(pattern: string, handler: RouteHandler): this {
+    return this.add('PUT', pattern, handler);
+  }
+
   /** Throws a 400 `HttpError` for a path parameter that is not valid percent-encoding. */
   match(method: string, path: string): RouteMatch {
     const parts = split(path);

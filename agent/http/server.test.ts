@@ -127,6 +127,8 @@ class FakeService implements JobService {
       [job, purge],
       result({ action: purge ? 'purge' : 'stop', message: 'Job stopped successfully' }),
     );
+  promote = async (job: string, version: string) =>
+    this.record('promote', [job, version], { job, version, promoted: true });
 
   private record<T>(method: string, args: unknown[], value: T): T {
     this.calls.push({ method, args });

@@ -9,9 +9,15 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import {
   DeployRequestSchema,
+  LEASE_HEADER,
+  LEASE_ID_PATTERN,
+  LeaseReleaseSchema,
+  LeaseRequestSchema,
+  type LeaseState,
   MAX_BODY_BYTES,
   type OperationResult,
   PlanRequestSchema,
+  PromoteRequestSchema,
   RollbackRequestSchema,
   routes,
   StopRequestSchema,
@@ -21,7 +27,8 @@ import { JOB_NAME_PATTERN } from '../../src/protocol/job.js';
 import type { AuditQuery } from '../audit/audit-log.js';
 import { type AuditNote, auditEntryOf, newNote, parseAuditQuery } from '../audit/entries.js';
 import type { AuthOutcome } from '../auth/verifier.js';
-import type { JobService, OperationHooks, ProgressSink } from '../jobs/service.js';
+import type { DeployOptions, JobService, OperationHooks, ProgressSink } from '../jobs/service.js';
+import { type LeaseChange, LeaseTable } from '../leases/lease-table.js';
 import type { CertificatePair } from '../tls/certificate.js';
 import { readJson } from './body.js';
 import { HttpError, toErrorResponse } from './errors.js';
@@ -54,6 +61,12 @@ export interface AgentServerOptions {
   maxBodyBytes?: number;
   /** See `StreamOptions.headerDelayMs`. */
   streamHeaderDelayMs?: number;
+  /** The jobs' leases (default: a table of this server's own). */
+  leases?: LeaseTable;
+  /** Told of every lease taken, renewed, given back or broken (besides the log and the audit log). */
+  onLeaseChange?: (change: LeaseChange) => void;
+  /** Told when a job's list entry changed without an operation (a lease taken or released, a promotion). */
+  onJobChange?: (job: string) => void;
   /** Serve HTTPS (and WSS) with this certificate; without it, plain HTTP (`--insecure-http`). */
   tls?: CertificatePair;
 }
@@ -83,6 +96,19 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
   const { service, verifier, logger, agentVersion } = options;
   const now = options.now ?? Date.now;
   const maxBody = options.maxBodyBytes ?? MAX_BODY_BYTES;
+  const leases = options.leases ?? new LeaseTable();
+  const leaseChanged = (change: LeaseChange | null) => {
+    if (!change) return;
+    // Renewals come every few seconds per rollout: logged at debug, the rest at info.
+    logger[change.kind === 'renewed' ? 'debug' : 'info'](
+      { job: change.job, lease: change.lease, change: change.kind },
+      `lease ${change.kind}`,
+    );
+    options.onLeaseChange?.(change);
+    if (change.kind !== 'renewed') options.onJobChange?.(change.job);
+  };
+  /** A change to a job: refused while somebody else holds its lease (see lease-table.ts). */
+  const leaseCheck = (context: RouteContext, job: string) => leases.check(job, leaseIdOf(context.req));
   let shuttingDown = false;
   let activeOperations = 0;
   const idleWaiters = new Set<() => void>();
@@ -159,14 +185,18 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
         if (!recorded) await record(context, note, started);
         throw error;
       }
-      // An operation that threw after its stream started (answered with a failed done line).
-      if (!recorded) {
-        note.refusal = {
-          status: 500,
-          error: { code: 'internal', message: 'the operation failed unexpectedly' },
-        };
+      if (recorded || note.skip) return;
+      // A short change answered in one response (a promotion, a lease): done.
+      if (note.done) {
         await record(context, note, started);
+        return;
       }
+      // An operation that threw after its stream started (answered with a failed done line).
+      note.refusal = {
+        status: 500,
+        error: { code: 'internal', message: 'the operation failed unexpectedly' },
+      };
+      await record(context, note, started);
     };
   const hooksOf = (note: AuditNote): OperationHooks => ({
     onPlan: (plan) => {
@@ -176,11 +206,15 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
 
   const router = new Router()
     .get(routes.info, async ({ res }) => sendJson(res, 200, await service.info()))
-    .get(routes.jobs, async ({ res }) => sendJson(res, 200, await service.listJobs()))
+    .get(routes.jobs, async ({ res }) => {
+      const list = await service.listJobs();
+      sendJson(res, 200, { jobs: list.jobs.map((job) => ({ ...job, lease: leases.get(job.name) })) });
+    })
     .get(routes.containers, async ({ res }) => sendJson(res, 200, await service.listContainers()))
-    .get(namedRoute(routes.job), async ({ res, params }) =>
-      sendJson(res, 200, await service.status(jobName(params))),
-    )
+    .get(namedRoute(routes.job), async ({ res, params }) => {
+      const name = jobName(params);
+      sendJson(res, 200, { ...(await service.status(name)), lease: leases.get(name) });
+    })
     .get(namedRoute(routes.history), async ({ res, params }) =>
       sendJson(res, 200, await service.history(jobName(params))),
     )
@@ -213,10 +247,12 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
         const name = jobName(context.params);
         note.job = name;
         // The credentials go to the pulls of this operation only; the body is never logged.
-        const { spec, registryAuth } = await body(context.req, DeployRequestSchema);
+        const { spec, registryAuth, canary } = await body(context.req, DeployRequestSchema);
         assertSameJob(name, spec.name);
+        leaseCheck(context, name);
+        const deployOptions: DeployOptions = { registryAuth, ...(canary === undefined ? {} : { canary }) };
         await operation(context, async (progress) =>
-          settle(await service.deploy(spec, progress, { ...hooksOf(note), registryAuth })),
+          settle(await service.deploy(spec, progress, { ...hooksOf(note), ...deployOptions })),
         );
       }),
     )
@@ -226,6 +262,7 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
         const name = jobName(context.params);
         note.job = name;
         const { to, registryAuth } = await body(context.req, RollbackRequestSchema);
+        leaseCheck(context, name);
         await operation(context, async (progress) =>
           settle(await service.rollback(name, to, progress, { ...hooksOf(note), registryAuth })),
         );
@@ -238,11 +275,69 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
         note.job = name;
         const { purge } = await body(context.req, StopRequestSchema);
         if (purge) note.operation = 'purge';
+        leaseCheck(context, name);
         await operation(context, async (progress) =>
           settle(await service.stop(name, purge, progress, hooksOf(note))),
         );
       }),
+    )
+    .post(
+      namedRoute(routes.promote),
+      audited('promote', async (context, note) => {
+        const name = jobName(context.params);
+        note.job = name;
+        const { version } = await body(context.req, PromoteRequestSchema);
+        note.versionTo = version;
+        leaseCheck(context, name);
+        const promoted = await service.promote(name, version);
+        if (promoted.promoted) options.onJobChange?.(name);
+        note.done = {
+          message: promoted.promoted
+            ? `canary ${version} promoted`
+            : `no canary of ${version} on this node: nothing to promote`,
+        };
+        sendJson(context.res, 200, promoted);
+      }),
+    )
+    .get(namedRoute(routes.lease), (context) => {
+      const name = jobName(context.params);
+      sendJson(context.res, 200, leaseState(name, leaseIdOf(context.req)));
+    })
+    .put(
+      namedRoute(routes.lease),
+      audited('lease', async (context, note) => {
+        const name = jobName(context.params);
+        note.job = name;
+        const { renew, ...request } = await body(context.req, LeaseRequestSchema);
+        leaseChanged(leases.acquire(name, request, renew ?? false));
+        // Taking and renewing one's lease is the routine of every rollout (whose changes have
+        // entries of their own): only a refusal (another operator's lease, a lost one) is recorded.
+        note.skip = true;
+        sendJson(context.res, 200, leaseState(name, request.id));
+      }),
+    )
+    .post(
+      namedRoute(routes.leaseRelease),
+      audited('lease-break', async (context, note) => {
+        const name = jobName(context.params);
+        note.job = name;
+        const request = await body(context.req, LeaseReleaseSchema);
+        const change = leases.release(name, request);
+        leaseChanged(change);
+        // A holder giving its lease back is routine; breaking another's (`lock release`) is not.
+        if (change?.kind === 'broken') note.done = { message: leaseMessage(change) };
+        else note.skip = true;
+        sendJson(context.res, 200, {
+          job: name,
+          released: change?.lease ?? null,
+          broken: change?.kind === 'broken',
+        });
+      }),
     );
+
+  function leaseState(job: string, id: string | undefined): LeaseState {
+    return { job, lease: leases.get(job), held: leases.holds(job, id) };
+  }
 
   async function handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     if (shuttingDown) {
@@ -400,6 +495,28 @@ function jobName(params: Record<string, string>): string {
     );
   }
   return name;
+}
+
+/** A lease change in the audit log's words: what happened and to whose lease. */
+function leaseMessage(change: LeaseChange): string {
+  const { operator, host, command, acquiredAt } = change.lease;
+  const holder = `${operator}@${host} (${command})`;
+  return `${change.kind === 'broken' ? 'broke' : change.kind} the lease of ${holder}, taken ${acquiredAt}`;
+}
+
+/** The `Dokkup-Lease` header: the caller's lease id, checked like any input. */
+function leaseIdOf(req: IncomingMessage): string | undefined {
+  const value = req.headers[LEASE_HEADER];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !LEASE_ID_PATTERN.test(value)) {
+    throw new HttpError(
+      400,
+      'invalid_request',
+      `${LEASE_HEADER} header: must be one lease id of 16 to 64 characters of A-Z a-z 0-9 _ -`,
+      LEASE_HEADER,
+    );
+  }
+  return value;
 }
 
 function assertSameJob(pathName: string, specName: string): void {

@@ -8,7 +8,7 @@
 import type { Logger } from 'pino';
 import { jobImages } from '../../src/core/entries.js';
 import { DokkupError } from '../../src/core/errors.js';
-import { currentRecord } from '../../src/core/history.js';
+import { canaryOf, currentRecord, recordPromote } from '../../src/core/history.js';
 import { LABEL_ENTRY, LABEL_VERSION } from '../../src/core/labels.js';
 import { type ExecutionPlan, planDeploy, planRollback, planStop } from '../../src/core/planner.js';
 import { type AgentPolicy, DEFAULT_POLICY } from '../../src/core/policy.js';
@@ -23,6 +23,7 @@ import type {
   OperationResult,
   Plan,
   PlanRequest,
+  PromoteResult,
 } from '../../src/protocol/api.js';
 import type { JobSpec } from '../../src/protocol/job.js';
 import { PROXY_NETWORK } from '../docker/proxy-container.js';
@@ -34,6 +35,7 @@ import { containersOf, observe } from './observe.js';
 import { OperationEnvelope } from './operation.js';
 import { JobQueries } from './queries.js';
 import type {
+  DeployOptions,
   JobService,
   OperationHooks,
   OperationListener,
@@ -87,9 +89,9 @@ export class JobEngine implements JobService {
     this.runtime = opts.runtime;
     this.store = opts.store;
     const now = opts.now ?? Date.now;
-    const sleep = opts.sleep ?? realSleep;
     this.proxy = opts.proxy ?? null;
     this.traffic = new TrafficSwitch(this.proxy, opts.store, now);
+    const sleep = opts.sleep ?? realSleep;
     this.queries = new JobQueries(opts);
     this.envelope = new OperationEnvelope({ runtime: opts.runtime, logger: opts.logger, now, sleep });
     this.executor = new Executor({
@@ -177,6 +179,12 @@ export class JobEngine implements JobService {
   }
 
   async plan(job: string, request: PlanRequest): Promise<Plan> {
+    const plan = await this.planOf(job, request);
+    // Every plan says whether the node runs an unpromoted canary: the fleet's state, on the node.
+    return { ...plan, canary: canaryOf(await this.store.read(job)) };
+  }
+
+  private async planOf(job: string, request: PlanRequest): Promise<Plan> {
     const obs = await observe(this.runtime, this.store, job);
     if (request.operation === 'deploy') {
       await this.executor.checkPolicy(request.spec, 'spec.');
@@ -191,14 +199,15 @@ export class JobEngine implements JobService {
           `the node's proxy restarts to publish port ${port}: its other ports (${proxy.ports.map((p) => `:${p}`).join(', ')}) do not answer for a moment`,
         );
       if (plan.changes && (plan.action === 'fresh' || plan.action === 'update' || plan.action === 'scale')) {
-        for (const entry of request.spec.container) {
-          const image = entry.image;
-          // Each image once (entries may share one); a missing one, or one pulled every time.
-          if (request.spec.container.find((e) => e.image === image) !== entry) continue;
+        const always = new Set(
+          jobImages({ container: request.spec.container.filter((e) => e.pull === 'always') }),
+        );
+        for (const image of jobImages(request.spec)) {
           const missing = (await this.runtime.imageId(image)) === null;
           if (missing) plan.warnings.push(`image ${image} is not on this node yet: it will be pulled`);
-          // Whether the pull would work with the credentials sent (or none), before anyone confirms.
-          if (missing || request.spec.container.some((e) => e.image === image && e.pull === 'always')) {
+          // Whether the pull would work with the credentials sent for this image's registry (or
+          // none), before anyone confirms.
+          if (missing || always.has(image)) {
             const problem = await this.runtime.checkPull?.(image, authFor(image, request.registryAuth));
             if (problem) plan.warnings.push(problem);
           }
@@ -214,8 +223,8 @@ export class JobEngine implements JobService {
   // Operations
 
   /** Rejects (a plain 400) before anything runs when the policy refuses the spec; see `JobService`. */
-  deploy(spec: JobSpec, progress: ProgressSink, options: OperationOptions = {}): Promise<OperationResult> {
-    const { registryAuth, onPlan } = options;
+  deploy(spec: JobSpec, progress: ProgressSink, options: DeployOptions = {}): Promise<OperationResult> {
+    const { registryAuth, onPlan, canary } = options;
     // Before the lock, the pull and the plan: a refused spec creates nothing, not even an image.
     const precheck = () => this.executor.checkPolicy(spec, 'spec.');
     return this.envelope.run(
@@ -224,9 +233,9 @@ export class JobEngine implements JobService {
       progress,
       async (report, planned, marks) => {
         const version = specVersion(spec);
-        // Entries with `pull: always` are pulled before planning: a tag that moved is an update.
+        // Entries with `pull: always` are pulled before planning (each with the credentials for
+        // its registry): a tag that moved is an update.
         const always = jobImages({ container: spec.container.filter((e) => e.pull === 'always') });
-        const pulled = always.length > 0;
         let pulledImageIds: Record<string, string | null> | undefined;
         for (const image of always) {
           await this.executor.pull(image, report, registryAuth);
@@ -235,7 +244,7 @@ export class JobEngine implements JobService {
         const obs = await observe(this.runtime, this.store, spec.name);
         const exec = planDeploy(obs, spec, version, pulledImageIds);
         planned(exec.plan);
-        return this.executor.execute(exec, obs, report, marks, { registryAuth, pulled });
+        return this.executor.execute(exec, obs, report, marks, { registryAuth, pulled: always, canary });
       },
       { onPlan }, // the hooks only: the credentials stay in this closure
       precheck,
@@ -264,6 +273,24 @@ export class JobEngine implements JobService {
       },
       { onPlan },
     );
+  }
+
+  /** Clears the canary mark of `version`; refused when the node's canary is another version. */
+  promote(job: string, version: string): Promise<PromoteResult> {
+    return this.envelope.exclusive(job, 'promote', async () => {
+      const state = await this.store.read(job);
+      const mark = canaryOf(state);
+      if (!state || !mark) return { job, version, promoted: false };
+      if (mark.version !== version) {
+        throw new DokkupError(
+          'invalid_request',
+          `version: this node's canary of ${job} is ${mark.version}, not ${version}`,
+          'version',
+        );
+      }
+      await this.store.write(recordPromote(state));
+      return { job, version, promoted: true };
+    });
   }
 
   stop(

@@ -415,6 +415,28 @@ describe('the job lock and the policy, through the real engine', () => {
     expect((await r.deploy(web('web:v2', 2))).result.ok).toBe(true);
   });
 
+  it('a promotion takes the job lock too: refused (job_busy) while a deploy runs, and holds a drain', async () => {
+    const r = rig();
+    await r.deploy(web('web:v1', 1));
+    const v2 = web('web:v2', 1);
+    const canary = await r.engine.deploy(v2, () => {}, { canary: true });
+    expect(canary.ok).toBe(true);
+    let started!: () => void;
+    const progressed = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    const running = r.engine.deploy(web('web:v3', 1), () => started());
+    await progressed;
+    await expect(r.engine.promote('demo', specVersion(v2))).rejects.toMatchObject({ code: 'job_busy' });
+    await running;
+    // The busy promotion changed nothing: a canary of v2 is no longer out (v3 replaced it).
+    expect((await r.engine.status('demo')).canary).toBeNull();
+    const promoted = r.engine.promote('demo', specVersion(web('web:v3', 1)));
+    expect(r.engine.busy).toBe(1);
+    await expect(promoted).resolves.toMatchObject({ promoted: false });
+    expect(r.engine.busy).toBe(0);
+  });
+
   it('a rollback to a version the tightened policy now refuses creates nothing', async () => {
     const r = rig({ policy: { ...DEFAULT_POLICY, allowHostBinds: true } });
     const risky = web('web:v1', 2, { volumes: ['/var/run/docker.sock:/var/run/docker.sock'] });

@@ -81,10 +81,10 @@ function graceResolver(obs: Observation, spec: JobSpec | null, previous: JobSpec
   };
 }
 
-/** How an operation gets its image: the request's credentials, and whether it was pulled already. */
+/** How an operation gets its images: the request's credentials, and which were pulled already. */
 export interface PullOptions extends OperationOptions {
-  /** The image was pulled before planning (`pull: always`). */
-  pulled?: boolean;
+  /** Images pulled before planning (a deploy's entries with `pull: always`). */
+  pulled?: readonly string[];
 }
 
 /** The request's credentials for the registry `image` is pulled from, if any. */
@@ -128,13 +128,16 @@ export class Executor {
     if (first) throw new DokkupError('invalid_request', first.message, `${prefix}${first.field}`);
   }
 
-  /** Converge the node to a deploy's or a rollback's plan. */
+  /**
+   * Converge the node to a deploy's or a rollback's plan. `canary`: the version goes out as a
+   * canary (the commit marks the node, see src/core/commit.ts).
+   */
   async execute(
     exec: ExecutionPlan,
     obs: Observation,
     report: ProgressSink,
     marks: OperationMarks = noMarks,
-    pulls: PullOptions = {},
+    pulls: PullOptions & { canary?: boolean } = {},
   ): Promise<OperationResult> {
     const { plan } = exec;
     const spec = exec.spec as JobSpec;
@@ -145,7 +148,7 @@ export class Executor {
       const operation = plan.operation === 'rollback' ? 'rollback' : 'deploy';
       const at = new Date(this.opts.now()).toISOString();
       await this.opts.store.write(
-        committedState({ operation, stored, planned: obs.state, spec, version, at }),
+        committedState({ operation, stored, planned: obs.state, spec, version, at, canary: pulls.canary }),
       );
       committed = true;
       if (plan.changes) marks.cutover();
@@ -401,14 +404,15 @@ export class Executor {
   }
 
   /**
-   * Every image of the spec is on the node before containers are created: a deploy pulled the
-   * images of `pull: always` entries before planning; the others (and, for a rollback, every one:
-   * its version may be gone since) are pulled when missing, with the credentials of the request
-   * that triggered the operation for each image's registry.
+   * Every entry's image is on the node before containers are created: a deploy with `pull:
+   * always` pulled those entries' images before planning; the others (and every image of a
+   * rollback, whose version may be gone since) are pulled when missing, each with the request's
+   * credentials for its own registry.
    */
   private async ensureImages(spec: JobSpec, report: ProgressSink, pulls: PullOptions): Promise<void> {
-    const entries = pulls.pulled ? spec.container.filter((e) => e.pull !== 'always') : spec.container;
-    for (const image of jobImages({ container: entries })) {
+    const pulled = new Set(pulls.pulled ?? []);
+    for (const image of jobImages(spec)) {
+      if (pulled.has(image)) continue;
       if ((await this.runtime.imageId(image)) !== null) continue;
       await this.pull(image, report, pulls.registryAuth);
     }

@@ -88,6 +88,34 @@ export class OperationEnvelope {
   }
 
   /**
+   * Runs `fn` holding the job's lock (refused with `job_busy` while an operation runs): a short
+   * change of the node's records (a promotion) that runs no containers and publishes no events.
+   * It counts as running for a drain.
+   */
+  exclusive<T>(job: string, operation: string, fn: () => Promise<T>): Promise<T> {
+    let release: () => void;
+    try {
+      release = this.locks.acquire(job, operation);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const run = (async () => {
+      try {
+        return await fn();
+      } finally {
+        release();
+      }
+    })();
+    const settled = run.then(
+      () => {},
+      () => {},
+    );
+    this.inFlight.add(settled);
+    void settled.finally(() => this.inFlight.delete(settled));
+    return run;
+  }
+
+  /**
    * Lock, publish start/progress/done, turn any failure into an `ok: false` result. A `precheck`
    * runs first, before the lock (it counts as running for a drain): when it throws, the
    * operation is refused as a whole — the promise rejects and nothing else happens.

@@ -4,7 +4,7 @@
  */
 import { hostname as osHostname } from 'node:os';
 import { containersPerNode, hasNamedEntries, primaryImage } from '../../src/core/entries.js';
-import { currentRecord, toJobHistory } from '../../src/core/history.js';
+import { canaryOf, currentRecord, toJobHistory } from '../../src/core/history.js';
 import { LABEL_JOB } from '../../src/core/labels.js';
 import { effectiveCurrent } from '../../src/core/planner.js';
 import type {
@@ -107,6 +107,7 @@ export function toStatus(job: string, state: JobState | null, containers: Runtim
     total: containers.length,
     containers: infos,
     ...(entries ? { entries } : {}),
+    canary: canaryOf(state),
   };
 }
 

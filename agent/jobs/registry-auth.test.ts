@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { testSpec } from '../../src/core/spec.fixture.js';
+import { testEntry, testJob, testSpec } from '../../src/core/spec.fixture.js';
 import { specVersion } from '../../src/core/version.js';
 import type { ContainerSpec, JobSpec } from '../../src/protocol/job.js';
 import type { RegistryAuth } from '../../src/protocol/registry.js';
@@ -20,6 +20,11 @@ const good: RegistryAuth[] = [{ server: REGISTRY, username: 'ci', password: PASS
 const wrong: RegistryAuth[] = [{ server: REGISTRY, username: 'ci', password: 'not-the-password' }];
 
 const rigs: EngineRig[] = [];
+const OTHER_REGISTRY = '127.0.0.1:5002';
+const SIDE = `${OTHER_REGISTRY}/private/side:v1`;
+const OTHER_PASSWORD = 'other-Pa55-never-stored';
+const other: RegistryAuth = { server: OTHER_REGISTRY, username: 'bot', password: OTHER_PASSWORD };
+
 function rig(): EngineRig {
   const wanted = { username: 'ci', password: PASSWORD };
   const r = new EngineRig({
@@ -27,6 +32,7 @@ function rig(): EngineRig {
       privateImages: new Map([
         [PRIVATE_V1, wanted],
         [PRIVATE_V2, wanted],
+        [SIDE, { username: 'bot', password: OTHER_PASSWORD }],
       ]),
     },
   });
@@ -118,6 +124,38 @@ describe('private images on the job engine', () => {
     expect(ran.result).toMatchObject({ ok: true, action: 'rollback' });
     expect(r.runtime.pulls.at(-1)).toEqual({ image: PRIVATE_V1, auth: good[0] });
     expect(dataDirText(r)).not.toContain(PASSWORD);
+  });
+
+  it('a job with several entries pulls each image with the credentials for its own registry, deploy and rollback', async () => {
+    const two = (web: string) =>
+      testJob(
+        [testEntry({ name: 'web', image: web }), testEntry({ name: 'side', image: SIDE, pull: 'always' })],
+        { count: 2, update: { healthyDeadlineMs: 20_000, minHealthyMs: 1000 } },
+      );
+    const r = rig();
+    const both = [...good, other];
+    const ran = await r.deploy(two(PRIVATE_V1), { registryAuth: both });
+    expect(ran.result).toMatchObject({ ok: true, action: 'fresh', running: 4 });
+    // The `pull: always` entry before planning, the missing one before creating: each once.
+    expect(r.runtime.pulls).toEqual([
+      { image: SIDE, auth: other },
+      { image: PRIVATE_V1, auth: good[0] },
+    ]);
+    await r.deploy(two(PRIVATE_V2), { registryAuth: both });
+    r.runtime.forgetImage(PRIVATE_V1);
+    // Only the web registry's credentials: the sidecar's image is still on the node.
+    const back = await r.rollback('demo', undefined, { registryAuth: good });
+    expect(back.result).toMatchObject({ ok: true, action: 'rollback', running: 4 });
+    expect(r.runtime.pulls.at(-1)).toEqual({ image: PRIVATE_V1, auth: good[0] });
+    // A sidecar pull with the wrong registry's credentials is refused: the old replicas stay.
+    const before = r.ids();
+    const refused = await r.deploy(two(PRIVATE_V2), { registryAuth: good });
+    expect(refused.result).toMatchObject({ ok: false, error: { code: 'pull_failed' } });
+    expect(refused.result.message).toContain(`registry ${OTHER_REGISTRY} needs credentials`);
+    expect(r.ids()).toEqual(before);
+    const stored = `${dataDirText(r)}\n${JSON.stringify([ran, back, refused])}`;
+    expect(stored).not.toContain(PASSWORD);
+    expect(stored).not.toContain(OTHER_PASSWORD);
   });
 
   it('a plan says when the image could not be pulled with the credentials sent', async () => {

@@ -12,6 +12,7 @@ import type {
   Plan,
   PlanRequest,
   ProgressLine,
+  PromoteResult,
 } from '../../src/protocol/api.js';
 import type { JobSpec } from '../../src/protocol/job.js';
 import type { RegistryAuth } from '../../src/protocol/registry.js';
@@ -46,7 +47,7 @@ export interface JobService {
    * before anything ran (the agent's policy) rejects instead, so the HTTP layer can answer it
    * with a plain 400 naming the field, exactly like the plan.
    */
-  deploy(spec: JobSpec, progress: ProgressSink, options?: OperationOptions): Promise<OperationResult>;
+  deploy(spec: JobSpec, progress: ProgressSink, options?: DeployOptions): Promise<OperationResult>;
   rollback(
     job: string,
     to: string | undefined,
@@ -54,6 +55,13 @@ export interface JobService {
     options?: OperationOptions,
   ): Promise<OperationResult>;
   stop(job: string, purge: boolean, progress: ProgressSink, hooks?: OperationHooks): Promise<OperationResult>;
+  /** Clears the node's canary mark of `version`: the canary becomes the job's own version. */
+  promote(job: string, version: string): Promise<PromoteResult>;
+}
+
+export interface DeployOptions extends OperationOptions {
+  /** Put the version out as a canary (the node keeps a canary mark until it is promoted). */
+  canary?: boolean;
 }
 
 /**

@@ -148,8 +148,23 @@ const audit: AuditList = {
   truncated: false,
 };
 
+/** Another "operator's" lease on job locked, as the hostile agent tells it. */
+const lease = {
+  operator: `eve${EVIL.title}`,
+  host: `desk${EVIL.clear}`,
+  command: `run job locked.yaml${EVIL.cr}`,
+  acquiredAt: '2026-01-01T00:00:00.000Z',
+  renewedAt: '2026-01-01T00:00:00.000Z',
+  expiresAt: '2026-01-01T00:00:30.000Z',
+};
+
 /** What the hostile agent answers for a path: status, body, content type. */
-function answerFor(url: string): [number, unknown, string?] {
+function answerFor(url: string, method: string): [number, unknown, string?] {
+  if (url === '/v1/jobs/locked/lease') {
+    if (method === 'GET') return [200, { job: 'locked', lease, held: false }];
+    const message = `job locked is locked by ${lease.operator}@${lease.host} (${lease.command})`;
+    return [409, { error: { code: 'lease_held', message, lease } }];
+  }
   if (url === '/v1/info') return [200, info];
   if (url.startsWith('/v1/audit')) return [200, audit];
   if (url === '/v1/jobs/web') return [200, status];
@@ -167,7 +182,7 @@ function answerFor(url: string): [number, unknown, string?] {
 
 function hostile(req: IncomingMessage, res: ServerResponse): void {
   req.resume();
-  const [status, body, type = 'application/json'] = answerFor(req.url ?? '');
+  const [status, body, type = 'application/json'] = answerFor(req.url ?? '', req.method ?? 'GET');
   res.writeHead(status, { 'Content-Type': type });
   res.end(typeof body === 'string' ? body : JSON.stringify(body));
 }
@@ -206,6 +221,7 @@ beforeAll(async () => {
     `nodes:\n  - name: evil\n    location: 127.0.0.1:${port(agent)}\n    fingerprint: ${fingerprint}\n    key: ${KEY}\n  - name: logs\n    location: 127.0.0.1:${port(feedsServer)}\n    fingerprint: ${fingerprint}\n    key: ${KEY}\ngroups:\n  - name: evil\n    nodes: [evil]\n  - name: logs\n    nodes: [logs]\n`,
   );
   writeFileSync(path.join(dir, 'web.yaml'), 'name: web\ngroup: evil\ncontainer:\n  - image: web:v2\n');
+  writeFileSync(path.join(dir, 'locked.yaml'), 'name: locked\ngroup: evil\ncontainer:\n  - image: web:v2\n');
   writeFileSync(path.join(dir, 'web-logs.yaml'), 'name: web\ngroup: logs\ncontainer:\n  - image: web:v2\n');
 });
 
@@ -244,6 +260,8 @@ describe('a hostile agent cannot drive the terminal', () => {
     [['stop', 'job', '-y', 'web.yaml']],
     [['audit']],
     [['logs', 'job', 'web-logs.yaml']],
+    [['run', 'job', '-y', 'locked.yaml']],
+    [['lock', 'status', 'job', 'locked.yaml']],
   ])('dokkup %j shows every escape as visible text', async (argv) => {
     const ran = await cli(argv);
     const output = ran.stdout + ran.stderr;

@@ -21,6 +21,8 @@ export interface ProgressReporter {
   update(node: string, message: string, phase?: string): void;
   /** A node is done; its final message stays on screen. */
   finish(node: string, message: string, ok: boolean): void;
+  /** A line of its own that stays (`Wave 2/3: lab2`), printed in order with the nodes' lines. */
+  note(line: string): void;
   /** Flushes and removes the live lines. */
   close(): void;
 }
@@ -52,6 +54,9 @@ class PlainProgress implements ProgressReporter {
   }
   finish(node: string, message: string, ok: boolean): void {
     this.push(`${node}: ${ok ? message : this.style.red(message)}\n`);
+  }
+  note(line: string): void {
+    this.push(`${line}\n`);
   }
   close(): void {
     this.flush();
@@ -134,6 +139,12 @@ export class LiveProgress implements ProgressReporter {
   private stopTicking(): void {
     clearInterval(this.ticker);
     this.ticker = undefined;
+  }
+
+  note(line: string): void {
+    if (this.closed) return;
+    this.finished.push(line);
+    this.schedule();
   }
 
   close(): void {

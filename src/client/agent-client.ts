@@ -24,6 +24,13 @@ import {
   JobListSchema,
   type JobStatus,
   JobStatusSchema,
+  LEASE_HEADER,
+  type LeaseRelease,
+  type LeaseReleased,
+  LeaseReleasedSchema,
+  type LeaseRequest,
+  type LeaseState,
+  LeaseStateSchema,
   OperationLineSchema,
   type OperationResult,
   OperationResultSchema,
@@ -31,6 +38,8 @@ import {
   type PlanRequest,
   PlanSchema,
   type ProgressLine,
+  type PromoteResult,
+  PromoteResultSchema,
   type RollbackRequest,
   routes,
   type StopRequest,
@@ -72,12 +81,19 @@ export interface AgentClientOptions {
 export interface RequestOptions {
   /** Aborting cancels the request; the promise rejects with an `AgentRequestError`. */
   signal?: AbortSignal;
+  /** The caller's lease id on the job: sent with every change, so the agent refuses others'. */
+  lease?: string;
 }
 
 /** Options of the operations that may pull an image (deploy, rollback). */
 export interface PullRequestOptions extends RequestOptions {
   /** Credentials for the registries of the images the operation may pull (sent, never kept). */
   registryAuth?: readonly RegistryAuth[];
+}
+
+export interface DeployOptions extends PullRequestOptions {
+  /** Put the version out as a canary. */
+  canary?: boolean;
 }
 
 export type ProgressCallback = (line: ProgressLine) => void;
@@ -168,13 +184,29 @@ export class AgentClient {
     return this.json('POST', routes.plan(job), request, PlanSchema, options);
   }
 
-  deploy(
-    spec: JobSpec,
-    onProgress: ProgressCallback,
-    options?: PullRequestOptions,
-  ): Promise<OperationResult> {
-    const body: DeployRequest = { spec, ...authOf(options) };
+  deploy(spec: JobSpec, onProgress: ProgressCallback, options?: DeployOptions): Promise<OperationResult> {
+    const body: DeployRequest = { spec, ...authOf(options), ...(options?.canary ? { canary: true } : {}) };
     return this.operation(routes.deploy(spec.name), body, onProgress, options);
+  }
+
+  /** Clears the node's canary mark of `version` (the canary becomes the job's own version). */
+  promote(job: string, version: string, options?: RequestOptions): Promise<PromoteResult> {
+    return this.json('POST', routes.promote(job), { version }, PromoteResultSchema, options);
+  }
+
+  /** The job's lease on the node (and whether `options.lease` holds it). */
+  lease(job: string, options?: RequestOptions): Promise<LeaseState> {
+    return this.json('GET', routes.lease(job), undefined, LeaseStateSchema, options);
+  }
+
+  /** Takes or renews the job's lease; an `AgentHttpError` `lease_held` names who holds it. */
+  acquireLease(job: string, request: LeaseRequest, options?: RequestOptions): Promise<LeaseState> {
+    return this.json('PUT', routes.lease(job), request, LeaseStateSchema, options);
+  }
+
+  /** Gives the job's lease back (`id`) or breaks it (`force`). */
+  releaseLease(job: string, request: LeaseRelease, options?: RequestOptions): Promise<LeaseReleased> {
+    return this.json('POST', routes.leaseRelease(job), request, LeaseReleasedSchema, options);
   }
 
   rollback(
@@ -213,14 +245,21 @@ export class AgentClient {
   // -------------------------------------------------------------------------------------------
 
   private async json<S extends z.ZodType>(
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'PUT',
     path: string,
     body: unknown,
     schema: S,
     options: RequestOptions = {},
   ): Promise<z.infer<S>> {
     const deadline = Date.now() + this.options.requestTimeoutMs;
-    const res = await this.send(method, path, body, this.options.requestTimeoutMs, options.signal);
+    const res = await this.send(
+      method,
+      path,
+      body,
+      this.options.requestTimeoutMs,
+      options.signal,
+      options.lease,
+    );
     const text = await this.readBody(res, Math.max(1, deadline - Date.now()), options.signal);
     await this.throwIfError(res, text);
     return this.parse(schema, text, path);
@@ -232,7 +271,14 @@ export class AgentClient {
     onProgress: ProgressCallback,
     options: RequestOptions = {},
   ): Promise<OperationResult> {
-    const res = await this.send('POST', path, body, this.options.requestTimeoutMs, options.signal);
+    const res = await this.send(
+      'POST',
+      path,
+      body,
+      this.options.requestTimeoutMs,
+      options.signal,
+      options.lease,
+    );
     const status = res.statusCode ?? 0;
     const contentType = String(res.headers['content-type'] ?? '');
     if (status >= 300 || !contentType.includes('ndjson')) {
@@ -249,11 +295,12 @@ export class AgentClient {
 
   /** Sends a request and resolves with the response once its headers arrived. */
   private send(
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'PUT',
     path: string,
     body: unknown,
     headersTimeoutMs: number,
     signal: AbortSignal | undefined,
+    lease: string | undefined,
     retried = false,
   ): Promise<http.IncomingMessage> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
@@ -288,6 +335,7 @@ export class AgentClient {
           authorization: `Bearer ${this.node.key}`,
           accept: 'application/json, application/x-ndjson',
           'user-agent': this.options.userAgent,
+          ...(lease ? { [LEASE_HEADER]: lease } : {}),
           ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
         },
       });
@@ -327,7 +375,7 @@ export class AgentClient {
         // A kept-alive socket the agent closed just as we reused it: the request never reached
         // the agent, so sending it again on a fresh connection is safe (once).
         if (req.reusedSocket && !retried && (error.code === 'ECONNRESET' || error.code === 'EPIPE')) {
-          this.send(method, path, body, headersTimeoutMs, signal, true).then(resolve, reject);
+          this.send(method, path, body, headersTimeoutMs, signal, lease, true).then(resolve, reject);
           return;
         }
         reject(this.transportError(error));

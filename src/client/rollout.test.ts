@@ -14,7 +14,6 @@ import { AgentUnreachableError } from './errors.js';
 import {
   type ConfirmAnswer,
   deployOperation,
-  executionWaves,
   type PlannedRollout,
   planRollout,
   type RolloutNode,
@@ -277,7 +276,9 @@ describe('a rollout', () => {
         },
       },
     });
-    const planned = await planRollout({ cluster: c, job: 'web', operation: deployOperation(spec) });
+    // One wave, so that both nodes are under way when the first one fails.
+    const oneWave = { ...spec, update: { ...spec.update, maxParallel: { percent: 100 } } };
+    const planned = await planRollout({ cluster: c, job: 'web', operation: deployOperation(oneWave) });
     const result = await planned.execute();
     expect(summary(result.nodes)).toEqual([
       ['a', 'failed', 'new container 0123456789ab exited with code 3 (the new containers were removed)'],
@@ -285,7 +286,7 @@ describe('a rollout', () => {
     ]);
   });
 
-  it('carries out waves one after the other, in the order the wave planner gives', async () => {
+  it('carries out waves one after the other, as update.max_parallel cuts them', async () => {
     const order: string[] = [];
     const behaviours: Record<string, Behaviour> = {};
     for (const name of ['a', 'b', 'c', 'd']) {
@@ -300,24 +301,32 @@ describe('a rollout', () => {
     }
     behaviours['b']!.plan = async () => plan({ changes: false, action: 'noop' });
     const { cluster: c } = memoryCluster(behaviours);
-    const planned = await planRollout({
-      cluster: c,
-      job: 'web',
-      operation: deployOperation(spec),
-      // A canary (the last changing node) first, then the rest.
-      waves: (changing) => [changing.slice(-1), changing.slice(0, -1)],
-    });
+    const twoAtOnce = { ...spec, update: { ...spec.update, maxParallel: { nodes: 2 } } };
+    const planned = await planRollout({ cluster: c, job: 'web', operation: deployOperation(twoAtOnce) });
+    // b changes nothing: the changing nodes a, c, d in waves of two, in target order.
+    expect(planned.schedule.waves).toEqual([['a', 'c'], ['d']]);
     await planned.execute();
-    expect(order.slice(0, 2)).toEqual(['start d', 'end d']);
-    expect(order.slice(2).sort()).toEqual(['end a', 'end c', 'start a', 'start c']);
+    expect(order.slice(0, 4).sort()).toEqual(['end a', 'end c', 'start a', 'start c']);
+    expect(order.slice(4)).toEqual(['start d', 'end d']);
   });
 
-  it('by default, one wave of every changing node; no wave when nothing changes', () => {
-    const record = (name: string) => ({ node: node(name) }) as RolloutNode;
-    expect(executionWaves([record('a'), record('b')]).map((w) => w.map((r) => r.node.name))).toEqual([
+  it('by default, a quarter of the target nodes per wave (at least one); no wave when nothing changes', async () => {
+    const eight = Object.fromEntries(['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'].map((n) => [n, {}]));
+    const { cluster: c } = memoryCluster(eight);
+    const planned = await planRollout({ cluster: c, job: 'web', operation: deployOperation(spec) });
+    expect(planned.schedule.waves).toEqual([
       ['a', 'b'],
+      ['c', 'd'],
+      ['e', 'f'],
+      ['g', 'h'],
     ]);
-    expect(executionWaves([])).toEqual([]);
+    expect(planned.nodes.map((r: RolloutNode) => r.wave)).toEqual([1, 1, 2, 2, 3, 3, 4, 4]);
+    const { cluster: none } = memoryCluster({
+      a: { plan: async () => plan({ changes: false, action: 'noop' }) },
+    });
+    const nothing = await planRollout({ cluster: none, job: 'web', operation: deployOperation(spec) });
+    expect(nothing.schedule.waves).toEqual([]);
+    expect(nothing.needsConfirmation).toBe(false);
   });
 
   it('cannot be answered twice', async () => {
@@ -414,7 +423,7 @@ describe('registry credentials', () => {
     await runRollout({
       cluster: c,
       job: 'web',
-      operation: rollbackOperation('web', undefined, { source, images: ['ghcr.io/x:2'] }),
+      operation: rollbackOperation('web', undefined, {}, { source, images: ['ghcr.io/x:2'] }),
       confirm: async () => 'yes',
     });
     expect(asked.sort()).toEqual([['ghcr.io/x:2'], ['ghcr.io/x:2', 'quay.io/x:1']]);
@@ -432,22 +441,24 @@ describe('registry credentials', () => {
 describe('the operations', () => {
   it('rollback --to a version a node does not have is a failure there, not "nothing to do"', () => {
     const unchanged = plan({ changes: false, action: 'noop', versionFrom: 'aaaaaaa', warnings: [] });
-    expect(rollbackOperation('web', 'ccccccc').unchanged(unchanged)).toEqual({
+    expect(rollbackOperation('web', 'ccccccc').unchanged(unchanged, node('a'))).toEqual({
       outcome: 'failed',
       message: "version ccccccc is not in this node's history",
     });
-    expect(rollbackOperation('web').unchanged({ ...unchanged, warnings: ['no earlier version'] })).toEqual({
+    expect(
+      rollbackOperation('web').unchanged({ ...unchanged, warnings: ['no earlier version'] }, node('a')),
+    ).toEqual({
       outcome: 'unchanged',
       message: 'no earlier version',
     });
-    expect(rollbackOperation('web').unchanged(unchanged).message).toBe('Nothing to roll back');
+    expect(rollbackOperation('web').unchanged(unchanged, node('a')).message).toBe('Nothing to roll back');
   });
 
   it('say what "nothing to change" means for each', () => {
     const unchanged = plan({ changes: false });
-    expect(deployOperation(spec).unchanged(unchanged).message).toBe('Already up to date');
-    expect(stopOperation('web', false).unchanged(unchanged).message).toBe('Already stopped');
-    expect(stopOperation('web', true).unchanged(unchanged).message).toBe('Nothing to purge');
+    expect(deployOperation(spec).unchanged(unchanged, node('a')).message).toBe('Already up to date');
+    expect(stopOperation('web', false).unchanged(unchanged, node('a')).message).toBe('Already stopped');
+    expect(stopOperation('web', true).unchanged(unchanged, node('a')).message).toBe('Nothing to purge');
     expect(stopOperation('web', true).planRequest).toEqual({ operation: 'stop', purge: true });
   });
 });

@@ -72,6 +72,29 @@ describe('job files: ${VAR} interpolation from the environment', () => {
     ]);
   });
 
+  it('masks per entry: only the entry whose command came from a variable, the version over all entries unchanged', () => {
+    const two = (token: string) =>
+      [
+        'name: shop',
+        'group: labs',
+        'container:',
+        '  - name: web',
+        '    image: nginx:alpine',
+        '    command: ["serve", "--port", "80"]',
+        '  - name: side',
+        '    image: busybox',
+        `    command: ["sh", "-c", "${token}"]`,
+        '',
+      ].join('\n');
+    const plain = parseJobText(two('fetch abc'), 'shop.yaml');
+    const interpolated = parseJobText(two('fetch ${TOKEN}'), 'shop.yaml', { TOKEN: 'abc' });
+    expect(interpolated.container.map((e) => e.maskedFields)).toEqual([undefined, ['command']]);
+    expect(plain.container.map((e) => e.maskedFields)).toEqual([undefined, undefined]);
+    expect(specVersion(interpolated)).toBe(specVersion(plain));
+    const rotated = parseJobText(two('fetch ${TOKEN}'), 'shop.yaml', { TOKEN: 'xyz' });
+    expect(specVersion(rotated)).not.toBe(specVersion(interpolated));
+  });
+
   it('a command or entrypoint built from a variable is masked in plans (maskedFields), outside the version', () => {
     const plain = parseJobText(job('    command: ["serve", "--token", "abc"]\n'), 'job.yaml');
     const interpolated = parseJobText(job('    command: ["serve", "--token", "${TOKEN}"]\n'), 'job.yaml', {

@@ -71,7 +71,6 @@ export function parseJob(
   const current = (p: FieldPath) => valueAt(src.data, p);
   const jobFile = withMaskedValues(fields, current, () => validateSource(src, JobFileSchema, normalizeJob));
   const spec = withMaskedValues(fields, current, () => withPositions(src, () => normalizeJob(jobFile)));
-  // Per entry: the fields of that container built from `${VAR}`s.
   spec.container.forEach((entry, index) => {
     const masked = maskedFieldsOf(fields, index);
     if (masked.length > 0) entry.maskedFields = masked;
@@ -105,12 +104,15 @@ export async function loadJobFile(
   return { ...parsed, version: specVersion(parsed.spec), file };
 }
 
-/** Fields of the container whose value came from interpolation and that plans would show. */
-function maskedFieldsOf(fields: readonly InterpolatedField[], entry: number): MaskableField[] {
+/**
+ * Fields of the entry `container[index]` whose value came from interpolation and that plans
+ * would show (the normalised entries keep the file's order).
+ */
+function maskedFieldsOf(fields: readonly InterpolatedField[], index: number): MaskableField[] {
   const masked = new Set<MaskableField>();
   for (const { path: p } of fields) {
     const field = p[2];
-    if (p[0] === 'container' && p[1] === entry && (MASKABLE_FIELDS as readonly unknown[]).includes(field))
+    if (p[0] === 'container' && p[1] === index && (MASKABLE_FIELDS as readonly unknown[]).includes(field))
       masked.add(field as MaskableField);
   }
   return MASKABLE_FIELDS.filter((f) => masked.has(f));

@@ -7,7 +7,7 @@
  */
 import type { JobSpec } from '../protocol/job.js';
 import type { JobState } from '../protocol/state.js';
-import { currentRecord, recordDeploy, recordRollback, recordScale } from './history.js';
+import { canaryOf, currentRecord, recordDeploy, recordRollback, recordScale } from './history.js';
 import type { Observation } from './planner.js';
 import { canonicalJson } from './version.js';
 
@@ -28,6 +28,8 @@ export interface CommitInput {
   version: string;
   /** ISO time of the commit. */
   at: string;
+  /** A deploy put out as a canary: the node keeps a canary mark until it is promoted. */
+  canary?: boolean;
 }
 
 export function commitKind(
@@ -44,10 +46,27 @@ export function committedState(input: CommitInput): JobState {
     case 'rollback':
       return recordRollback((stored ?? planned)!, version, at);
     case 'scale':
-      return recordScale(stored, spec, version, at);
+      return withCanaryMark(recordScale(stored, spec, version, at), input);
     case 'deploy':
-      return recordDeploy(stored, spec, version, at);
+      return withCanaryMark(recordDeploy(stored, spec, version, at), input);
   }
+}
+
+/**
+ * The canary mark after a deploy: a canary deploy marks the node (a canary replacing another
+ * canary keeps the version the node ran before both, so a rollback goes back to the fleet's
+ * version, not to an abandoned canary); a plain deploy of the canary's own version (a scale, a
+ * start) keeps the mark; any other version ends it.
+ */
+function withCanaryMark(next: JobState, input: CommitInput): JobState {
+  const { canary: _dropped, ...state } = next;
+  const existing = canaryOf(input.stored);
+  if (existing && existing.version === input.version) return { ...state, canary: existing };
+  if (input.canary !== true || input.operation !== 'deploy') return state;
+  // Already this node's own version (not a canary): nothing new is being tried out here.
+  if (input.stored?.current === input.version) return state;
+  const from = existing ? existing.from : (input.stored?.current ?? null);
+  return { ...state, canary: { version: input.version, from, since: input.at } };
 }
 
 /**

@@ -2,7 +2,7 @@
  * Typed errors. Code throws these; only the edges (CLI exit codes, agent HTTP statuses, the
  * TUI status bar) turn them into something else.
  */
-import type { ErrorCode } from '../protocol/api.js';
+import type { ErrorCode, LeaseInfo } from '../protocol/api.js';
 
 /**
  * Codes of errors raised on the operator's side, never sent by an agent: a wrong command line
@@ -87,4 +87,15 @@ export function inputErrorsOf(error: unknown): InputError[] | undefined {
   if (error instanceof InputErrors) return error.errors;
   if (error instanceof InputError) return [error];
   return undefined;
+}
+
+/** Another operator holds the job's lease on this node: who, for what, since when. */
+export class LeaseHeldError extends DokkupError {
+  override readonly name = 'LeaseHeldError';
+  constructor(
+    message: string,
+    readonly lease: LeaseInfo,
+  ) {
+    super('lease_held', message);
+  }
 }

@@ -231,7 +231,8 @@ function change(what: string, from: string | null, to: string | null, none: stri
 /**
  * The field lines of a diff (without the action line). A job with named entries: the count, then
  * one line per added or removed entry and the field lines of each changed one, named after it
- * (`~ web: image: a -> b`).
+ * (`~ web: image: a -> b`, `~ web: environment: DB_PASSWORD`, `~ web: command`: keys and masked
+ * field names, never their values).
  */
 export function describeDiff(diff: SpecDiff): string[] {
   const lines: string[] = [];

@@ -4,7 +4,7 @@
  * pointer, so `rollback` twice walks further back, and a deploy after a rollback forgets the
  * versions that were rolled away from.
  */
-import type { HistoryEntry, JobHistory } from '../protocol/api.js';
+import type { CanaryMark, HistoryEntry, JobHistory } from '../protocol/api.js';
 import type { JobSpec } from '../protocol/job.js';
 import type { HistoryRecord, JobState } from '../protocol/state.js';
 import { hasNamedEntries, primaryImage } from './entries.js';
@@ -62,11 +62,27 @@ export function recordScale(state: JobState | null, spec: JobSpec, version: stri
 
 /** After a successful rollback to `version` (which is in the history). */
 export function recordRollback(state: JobState, version: string, now: string): JobState {
-  return {
-    ...state,
+  const { canary: _canary, ...rest } = state;
+  const next: JobState = {
+    ...rest,
     current: version,
     entries: state.entries.map((e) => (e.version === version ? { ...e, deployedAt: now } : e)),
   };
+  // Going back to the canary's own version (an odd case) keeps it a canary; anything else ends it.
+  const mark = canaryOf(state);
+  return mark && mark.version === version ? { ...next, canary: mark } : next;
+}
+
+/** The node's canary mark, when its current version is a canary that was not promoted. */
+export function canaryOf(state: JobState | null): CanaryMark | null {
+  const mark = state?.canary;
+  return mark && state.current === mark.version ? mark : null;
+}
+
+/** The state with its canary mark cleared (promoted): the version becomes the job's own. */
+export function recordPromote(state: JobState): JobState {
+  const { canary: _canary, ...rest } = state;
+  return rest;
 }
 
 export function toJobHistory(job: string, state: JobState | null): JobHistory {
@@ -80,5 +96,5 @@ export function toJobHistory(job: string, state: JobState | null): JobHistory {
     deployedAt: e.deployedAt,
     current: e.version === state?.current,
   }));
-  return { job, current: state?.current ?? null, entries };
+  return { job, current: state?.current ?? null, entries, canary: canaryOf(state) };
 }

@@ -30,6 +30,8 @@ describe('node statuses and outcomes', () => {
       'OK',
       'OK',
       'FAILED',
+      'REVERTED',
+      'UNTOUCHED',
       'OFFLINE',
       'UNAUTHORIZED',
       'UNTRUSTED',

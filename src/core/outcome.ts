@@ -79,6 +79,10 @@ export const OUTCOMES = {
   succeeded: { label: 'OK', tone: 'good', severity: 'ok' },
   unchanged: { label: 'OK', tone: 'good', severity: 'ok' },
   failed: { label: 'FAILED', tone: 'bad', severity: 'failed' },
+  // A node this rollout moved and then put back because another node failed: the rollout failed.
+  reverted: { label: 'REVERTED', tone: 'warn', severity: 'failed' },
+  // A node the rollout did not get to: after a failure, or held back behind a canary.
+  untouched: { label: 'UNTOUCHED', tone: 'muted', severity: 'ok' },
   offline: { label: 'OFFLINE', tone: 'bad', severity: 'unreachable' },
   unauthorized: { label: 'UNAUTHORIZED', tone: 'warn', severity: 'unreachable' },
   untrusted: { label: 'UNTRUSTED', tone: 'bad', severity: 'unreachable' },

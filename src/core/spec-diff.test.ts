@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ContainerSpec, JobSpec } from '../protocol/job.js';
+import { describeDiff } from './format.js';
 import { testEntry, testJob, testSpec } from './spec.fixture.js';
-import { diffSpecs } from './spec-diff.js';
+import { diffSpecs, imagesDiffGoesTo } from './spec-diff.js';
 
 const two = (web: Partial<ContainerSpec> = {}, side: Partial<ContainerSpec> = {}, count = 2): JobSpec =>
   testJob(
@@ -36,6 +37,41 @@ describe('diffSpecs with named entries', () => {
       ],
     });
     expect(JSON.stringify(d)).not.toMatch(/s3cret/);
+  });
+
+  it('masks per entry: a command built from variables is named under its entry, never shown', () => {
+    const masked = (command: string[]): Partial<ContainerSpec> => ({ command, maskedFields: ['command'] });
+    const d = diffSpecs(
+      two({ command: ['serve', 'a'] }, masked(['fetch', 'old-secret'])),
+      two(
+        { command: ['serve', 'b'] },
+        { ...masked(['fetch', 'new-secret']), environment: { DB_PASSWORD: 'x' } },
+      ),
+    );
+    const lines = describeDiff(d);
+    expect(lines).toEqual([
+      '~ web: command: serve a -> serve b',
+      '+ side: environment: DB_PASSWORD',
+      '~ side: command',
+    ]);
+    expect(JSON.stringify(d)).not.toMatch(/secret|DB_PASSWORD":/);
+    // The entry that is not masked shows its values; an unchanged masked entry is not mentioned.
+    const unchanged = diffSpecs(
+      two({}, masked(['fetch', 's'])),
+      two({ image: 'web:v2' }, masked(['fetch', 's'])),
+    );
+    expect(describeDiff(unchanged)).toEqual(['~ web: image: web:v1 -> web:v2']);
+  });
+
+  it('the images a diff goes to: added and changed entries (a rollback pulls them with its own credentials)', () => {
+    const to = testJob([
+      testEntry({ name: 'web', image: 'web:v0' }),
+      testEntry({ name: 'cache', image: 'redis:7' }),
+    ]);
+    expect(imagesDiffGoesTo(diffSpecs(two(), to))).toEqual(['web:v0', 'redis:7']);
+    expect(imagesDiffGoesTo(diffSpecs(testSpec({ image: 'a' }), testSpec({ image: 'b' })))).toEqual(['b']);
+    expect(imagesDiffGoesTo(diffSpecs(two(), two()))).toEqual([]);
+    expect(imagesDiffGoesTo(null)).toEqual([]);
   });
 
   it('an added and a removed entry; a count change stays at the top', () => {

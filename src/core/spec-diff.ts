@@ -40,7 +40,7 @@ export function diffContainers(a: ContainerSpec | undefined, b: ContainerSpec): 
   if (!a || formatPorts(a) !== formatPorts(b))
     diff.ports = { from: a ? formatPorts(a) : null, to: formatPorts(b) };
   // A command built from `${VAR}`s (now or in the version it replaces) may hold a secret: it is
-  // named as changed, never shown.
+  // named as changed, never shown. Masking is per entry: each entry carries its own fields.
   const masked = new Set([...(a?.maskedFields ?? []), ...(b.maskedFields ?? [])]);
   const maskedChanges: string[] = [];
   for (const field of ['command', 'entrypoint'] as const) {
@@ -151,4 +151,18 @@ export function diffSpecs(from: JobSpec | null, to: JobSpec, imageIdChanged = fa
     imageIdChanged,
     entries: entryDiffs(from, to),
   };
+}
+
+/**
+ * The images a plan's diff goes to (a rollback's target version may run other images than the
+ * job file): the top-level image change of a one-entry job, and each added or changed entry's.
+ */
+export function imagesDiffGoesTo(diff: SpecDiff | null | undefined): string[] {
+  if (!diff) return [];
+  const images: (string | null)[] = [diff.image?.to ?? null];
+  for (const entry of diff.entries ?? []) {
+    if (entry.change === 'added') images.push(entry.image);
+    else if (entry.change === 'changed') images.push(entry.diff?.image?.to ?? null);
+  }
+  return [...new Set(images.filter((image): image is string => image !== null))];
 }

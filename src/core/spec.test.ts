@@ -441,8 +441,13 @@ describe('normalizeJob stop fields (docker-compose spelling)', () => {
       { stopGracePeriodMs: 1500 },
       { stopGracePeriodMs: 3_600_000 },
     ]) {
-      expect(JobSpecSchema.safeParse({ ...spec, container: { ...spec.container, ...bad } }).success).toBe(
-        false,
+      const container = spec.container.map((entry) => ({ ...entry, ...bad }));
+      // The same spec with the good values passes: the refusal is the bad field's.
+      expect(JobSpecSchema.safeParse(spec).success).toBe(true);
+      const parsed = JobSpecSchema.safeParse({ ...spec, container });
+      expect(parsed.success).toBe(false);
+      expect(parsed.error?.issues.map((i) => i.path.join('.'))).toContain(
+        `container.0.${Object.keys(bad)[0]}`,
       );
     }
   });

@@ -17,6 +17,7 @@ import {
   type JobSpec,
   type PortSpec,
   type ProxySpec,
+  type Share,
   type Target,
   type UpdatePolicy,
 } from '../protocol/job.js';
@@ -542,5 +543,51 @@ function normalizeUpdate(file: JobFile, problems: Problems): UpdatePolicy {
       );
     }
   }
-  return { healthyDeadlineMs, minHealthyMs };
+  const policy: UpdatePolicy = { healthyDeadlineMs, minHealthyMs };
+  // The fleet fields exist in the spec only when written, so a file without them hashes and
+  // normalises exactly as before (see version.ts).
+  if (u?.max_parallel !== undefined) {
+    const v = u.max_parallel;
+    const parsed = problems.attempt<Share | null | undefined>(['update', 'max_parallel'], undefined, () =>
+      parseShare(v),
+    );
+    if (parsed === null) {
+      problems.add(['update', 'max_parallel'], 'must be at least 1 node (or a percentage above 0%)');
+    } else if (parsed) policy.maxParallel = parsed;
+  }
+  if (u?.auto_revert !== undefined && typeof u.auto_revert === 'boolean') policy.autoRevert = u.auto_revert;
+  if (u?.canary !== undefined) {
+    const v = u.canary;
+    const parsed = problems.attempt(['update', 'canary'], null, () => parseShare(v));
+    if (parsed) policy.canary = parsed;
+  }
+  if (u?.auto_promote !== undefined) {
+    const v = u.auto_promote;
+    const ms = problems.attempt(['update', 'auto_promote'], null, () => parseDurationMs(v));
+    if (ms === 0) problems.add(['update', 'auto_promote'], 'must be longer than 0s');
+    else if (ms !== null && !policy.canary) {
+      problems.add(
+        ['update', 'auto_promote'],
+        'only applies to a canary: set update.canary too (or remove auto_promote)',
+      );
+    } else if (ms !== null) policy.autoPromoteMs = ms;
+  }
+  return policy;
+}
+
+/**
+ * `3` (nodes) or `"25%"` (of the target nodes) → a `Share`; `0` and `0%` are null ("none").
+ * Throws an `InputError` for anything else.
+ */
+export function parseShare(v: number | string): Share | null {
+  if (typeof v === 'number') {
+    if (!Number.isInteger(v) || v < 0) throw new InputError(`must be a whole number of nodes, got ${v}`);
+    return v === 0 ? null : { nodes: v };
+  }
+  const m = /^(\d+(?:\.\d+)?)%$/.exec(typeof v === 'string' ? v.trim() : '');
+  if (!m)
+    throw new InputError(`must be a number of nodes or a percentage like 25%, got ${JSON.stringify(v)}`);
+  const percent = Number(m[1]);
+  if (percent > 100) throw new InputError(`must be at most 100%, got ${JSON.stringify(v)}`);
+  return percent === 0 ? null : { percent };
 }

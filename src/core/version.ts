@@ -21,8 +21,8 @@ export function canonicalJson(value: unknown): string {
 
 /**
  * What the hash covers: the entries' container definitions without `pull` (how an image is
- * fetched doesn't change the container) and `maskedFields` (it only says how plans show the
- * spec). Name, count, targets and update policy are left out on
+ * fetched doesn't change the container) and without `maskedFields` (it only says how plans show
+ * an entry). Name, count, targets and update policy are left out on
  * purpose: scaling or moving a job is not a new version.
  *
  * - One entry: that container's definition, exactly as dokkup 0.3 hashed its single container,

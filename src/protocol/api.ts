@@ -20,6 +20,12 @@ export const routes = {
   deploy: (name: string) => `${API_PREFIX}/jobs/${encodeURIComponent(name)}/deploy`,
   rollback: (name: string) => `${API_PREFIX}/jobs/${encodeURIComponent(name)}/rollback`,
   stop: (name: string) => `${API_PREFIX}/jobs/${encodeURIComponent(name)}/stop`,
+  /** A canary's version becomes the job's own on this node (its canary mark is cleared). */
+  promote: (name: string) => `${API_PREFIX}/jobs/${encodeURIComponent(name)}/promote`,
+  /** The job's lease on this node: GET shows it, PUT takes or renews it. */
+  lease: (name: string) => `${API_PREFIX}/jobs/${encodeURIComponent(name)}/lease`,
+  /** POST: gives the lease back (its holder) or breaks it (`force`). */
+  leaseRelease: (name: string) => `${API_PREFIX}/jobs/${encodeURIComponent(name)}/lease/release`,
   /** WebSocket feeds (events, stats, logs); see `feeds.ts`. */
   feeds: `${API_PREFIX}/feeds`,
   /**
@@ -39,6 +45,8 @@ export const ErrorCodeSchema = z.enum([
   'job_busy',
   'payload_too_large',
   'nothing_to_rollback',
+  'lease_held',
+  'lease_lost',
   'docker_unavailable',
   'pull_failed',
   'create_failed',
@@ -49,12 +57,113 @@ export const ErrorCodeSchema = z.enum([
 ]);
 export type ErrorCode = z.infer<typeof ErrorCodeSchema>;
 
+// ---------------------------------------------------------------------------------------------
+// Leases and canaries: the fleet state that must outlive the CLI that made it
+
+/** Sent on every change a lease holder makes, so the agent can refuse everybody else's. */
+export const LEASE_HEADER = 'dokkup-lease';
+/** A lease id: random, URL-safe, made by the CLI for one command. */
+export const LEASE_ID_PATTERN = /^[A-Za-z0-9_-]{16,64}$/;
+/** Longest and shortest lease an agent grants (a holder renews it well before it ends). */
+export const LEASE_TTL_LIMITS_MS = { min: 1_000, max: 10 * 60_000 } as const;
+
+/** Names as people write them: no control characters (they end up on other operators' screens). */
+const printable = (max: number) =>
+  z
+    .string()
+    .min(1, 'must not be empty')
+    .max(max, `must be at most ${max} characters`)
+    .regex(/^[^\p{Cc}]+$/u, 'must not contain control characters');
+
+/** Who holds a job's lease on a node, for what, and until when (the agent's clock). */
+export const LeaseInfoSchema = z.object({
+  operator: z.string().describe('Who took it (DOKKUP_OPERATOR, else the login name)'),
+  host: z.string().describe('The machine the command ran on'),
+  command: z.string().describe('What it is for, e.g. `run job demo.yaml`'),
+  acquiredAt: z.string().describe('When it was taken (ISO-8601)'),
+  renewedAt: z.string().describe('When its holder last renewed it (ISO-8601)'),
+  expiresAt: z.string().describe('When it lapses unless renewed (ISO-8601)'),
+});
+export type LeaseInfo = z.infer<typeof LeaseInfoSchema>;
+
+export const LeaseRequestSchema = z.strictObject({
+  id: z.string().regex(LEASE_ID_PATTERN, 'must be 16 to 64 characters of A-Z a-z 0-9 _ -'),
+  operator: printable(64),
+  host: printable(255),
+  command: printable(300),
+  ttlMs: z
+    .number()
+    .int()
+    .min(LEASE_TTL_LIMITS_MS.min, `must be at least ${LEASE_TTL_LIMITS_MS.min} ms`)
+    .max(LEASE_TTL_LIMITS_MS.max, `must be at most ${LEASE_TTL_LIMITS_MS.max} ms`),
+  /** Only extend the caller's own lease: refused (`lease_lost`) when it was released or broken. */
+  renew: z.boolean().optional(),
+});
+export type LeaseRequest = z.infer<typeof LeaseRequestSchema>;
+
+export const LeaseReleaseSchema = z
+  .strictObject({
+    /** The holder's id: released only if it still holds the lease. */
+    id: LeaseRequestSchema.shape.id.optional(),
+    /** Break the lease whoever holds it (`dokkup lock release`). */
+    force: z.boolean().optional(),
+  })
+  .refine((body) => body.id !== undefined || body.force === true, {
+    message: 'give the lease id, or force: true to break the lease',
+  });
+export type LeaseRelease = z.infer<typeof LeaseReleaseSchema>;
+
+export const LeaseStateSchema = z.object({
+  job: z.string(),
+  /** The lease in force, null when nobody holds one. */
+  lease: LeaseInfoSchema.nullable(),
+  /** True when the request's own lease id holds it. */
+  held: z.boolean(),
+});
+export type LeaseState = z.infer<typeof LeaseStateSchema>;
+
+export const LeaseReleasedSchema = z.object({
+  job: z.string(),
+  /** The lease that was given back or broken; null when there was none in force. */
+  released: LeaseInfoSchema.nullable(),
+  /** True when it was somebody else's (forced). */
+  broken: z.boolean(),
+});
+export type LeaseReleased = z.infer<typeof LeaseReleasedSchema>;
+
+/**
+ * A node that runs a canary: its current version was put out as a canary and not promoted yet.
+ * `from` is the version the node ran before the canary (what `rollback job` takes it back to).
+ */
+export const CanaryMarkSchema = z.object({
+  version: z.string().describe('The canary version (the node runs it)'),
+  from: z.string().nullable().describe('The version the node ran before the canary'),
+  since: z.string().describe('When the canary was put out on this node (ISO-8601)'),
+});
+export type CanaryMark = z.infer<typeof CanaryMarkSchema>;
+
+export const PromoteRequestSchema = z.strictObject({
+  /** The canary version to promote: refused if the node's canary is another one. */
+  version: z.string().regex(/^[0-9a-f]{7}$/, 'must be a 7-character version'),
+});
+export type PromoteRequest = z.infer<typeof PromoteRequestSchema>;
+
+export const PromoteResultSchema = z.object({
+  job: z.string(),
+  version: z.string(),
+  /** False when the node had no canary mark (already promoted, or never a canary). */
+  promoted: z.boolean(),
+});
+export type PromoteResult = z.infer<typeof PromoteResultSchema>;
+
 export const ErrorBodySchema = z.object({
   error: z.object({
     code: ErrorCodeSchema,
     message: z.string(),
     /** For `invalid_request`: the field path, e.g. `spec.container.0.ports.0.in`. */
     path: z.string().optional(),
+    /** For `lease_held`: who holds the lease. */
+    lease: LeaseInfoSchema.optional(),
   }),
 });
 export type ErrorBody = z.infer<typeof ErrorBodySchema>;
@@ -147,6 +256,8 @@ export const JobHistorySchema = z.object({
   job: z.string(),
   current: z.string().nullable(),
   entries: z.array(HistoryEntrySchema),
+  /** The current version is a canary (not promoted yet); absent from agents before 0.4. */
+  canary: CanaryMarkSchema.nullable().optional(),
 });
 export type JobHistory = z.infer<typeof JobHistorySchema>;
 
@@ -198,6 +309,10 @@ export const JobStatusSchema = z.object({
   entries: z.array(EntryStatusSchema).optional(),
   /** The job's route on the node's proxy (jobs with a `proxy:` block that serve). */
   route: RouteStatusSchema.optional(),
+  /** The current version is a canary (not promoted yet); absent from agents before 0.4. */
+  canary: CanaryMarkSchema.nullable().optional(),
+  /** Who holds the job's lease on this node (a rollout in progress); absent before 0.4. */
+  lease: LeaseInfoSchema.nullable().optional(),
 });
 export type JobStatus = z.infer<typeof JobStatusSchema>;
 
@@ -217,7 +332,12 @@ export type ContainerList = z.infer<typeof ContainerListSchema>;
  */
 const registryAuth = RegistryAuthListSchema.optional();
 
-export const DeployRequestSchema = z.strictObject({ spec: SubmittedJobSpecSchema, registryAuth });
+export const DeployRequestSchema = z.strictObject({
+  spec: SubmittedJobSpecSchema,
+  registryAuth,
+  /** Put the version out as a canary: the node keeps a canary mark until it is promoted. */
+  canary: z.boolean().optional(),
+});
 export const RollbackRequestSchema = z.strictObject({
   /** Version to go back to; default: the one deployed before the current one. */
   to: z
@@ -327,6 +447,8 @@ export const PlanSchema = z.object({
   warnings: z.array(z.string()),
   /** The route on the node's proxy after the plan (`:80 shop.example.com → 8000`); absent without one. */
   route: z.string().optional(),
+  /** The node runs a canary (its current version, not promoted yet); absent before 0.4. */
+  canary: CanaryMarkSchema.nullable().optional(),
 });
 export type Plan = z.infer<typeof PlanSchema>;
 

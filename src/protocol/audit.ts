@@ -7,9 +7,9 @@ import { z } from 'zod';
 import { ErrorBodySchema, PlanActionSchema } from './api.js';
 
 export const AuditOperationSchema = z
-  .enum(['deploy', 'rollback', 'stop', 'purge', 'plan', 'rotate-key'])
+  .enum(['deploy', 'rollback', 'stop', 'purge', 'plan', 'rotate-key', 'promote', 'lease', 'lease-break'])
   .describe(
-    'What was asked: a deploy (fresh, update, scale, start), rollback, stop, purge, a refused plan, or a key rotation',
+    "What was asked: a deploy (fresh, update, scale, start), rollback, stop, purge, a refused plan, a key rotation, a canary's promotion, a refused attempt to take a job's lease (taking and giving back one's own is not recorded), or breaking another's lease (lock release)",
   );
 export type AuditOperation = z.infer<typeof AuditOperationSchema>;
 

@@ -13,6 +13,7 @@ import {
   AgentInfoSchema,
   JobHistorySchema,
   JobStatusSchema,
+  LeaseInfoSchema,
   OperationResultSchema,
   PlanSchema,
 } from './api.js';
@@ -92,19 +93,30 @@ export const PlanJsonSchema = z.object({
   version: z.string(),
   /** True when carrying out the plan would change something on some node. */
   changes: z.boolean(),
+  /** The waves `run job` would carry the changing nodes out in. */
+  waves: z.array(z.array(z.string())),
+  /** The canary `run job` would put out (or keeps out), if any. */
+  canary: z.object({ version: z.string(), nodes: z.array(z.string()) }).nullable(),
+  /** Nodes `run job` would hold back behind the canary. */
+  held: z.array(z.string()),
   nodes: z.array(z.object({ ...nodeFields, plan: PlanSchema.nullable() })),
 });
 export type PlanJson = z.infer<typeof PlanJsonSchema>;
 
 /**
  * What happened on a node: `succeeded` (changed), `unchanged` (nothing to do), `failed`,
- * `offline` / `unauthorized` / `untrusted` (skipped with a warning), `skipped` (not contacted: interrupted),
- * `declined` (the operator said no, or no terminal to ask on and no `-y`).
+ * `reverted` (moved by this rollout, then put back on its previous version because another node
+ * failed), `untouched` (not started: the rollout stopped after a failure, or the node is held
+ * back behind a canary), `offline` / `unauthorized` / `untrusted` (skipped with a warning),
+ * `skipped` (not contacted: interrupted), `declined` (the operator said no, or no terminal to ask
+ * on and no `-y`).
  */
 export const CliOutcomeSchema = z.enum([
   'succeeded',
   'unchanged',
   'failed',
+  'reverted',
+  'untouched',
   'offline',
   'unauthorized',
   'untrusted',
@@ -113,10 +125,10 @@ export const CliOutcomeSchema = z.enum([
 ]);
 export type CliOutcome = z.infer<typeof CliOutcomeSchema>;
 
-/** `dokkup run job|rollback job|stop job --json FILE` */
+/** `dokkup run job|promote job|rollback job|stop job --json FILE` */
 export const OperationJsonSchema = z.object({
   ...header,
-  command: z.enum(['run job', 'rollback job', 'stop job']),
+  command: z.enum(['run job', 'promote job', 'rollback job', 'stop job']),
   job: z.string(),
   /** run: the job file's version; rollback: `--to` if given; stop: null. */
   version: z.string().nullable(),
@@ -126,20 +138,62 @@ export const OperationJsonSchema = z.object({
   confirmed: z.boolean(),
   /** Ctrl-C stopped dispatching before every node was done. */
   interrupted: z.boolean(),
+  /** The nodes carried out, wave by wave (`update.max_parallel`). */
+  waves: z.array(z.array(z.string())),
+  /** A canary this rollout puts out (or one already out that it keeps): its version and nodes. */
+  canary: z.object({ version: z.string(), nodes: z.array(z.string()) }).nullable(),
+  /** Nodes that would change but are held back behind a canary (`promote job` moves them). */
+  held: z.array(z.string()),
+  /** Why the waves stopped early: a node failed, Ctrl-C, or the lease was lost. */
+  stopped: z
+    .object({
+      reason: z.enum(['failed', 'interrupted', 'lease-lost']),
+      node: z.string().nullable(),
+      message: z.string().nullable(),
+    })
+    .nullable(),
+  /** Nodes this rollout moved and then put back on their previous version (`update.auto_revert`). */
+  reverted: z.array(z.string()),
+  /** promote: the nodes whose canary mark was cleared. */
+  promoted: z.array(z.string()),
+  /** Another operator holds the job's lease: nothing was changed. */
+  refused: z.object({ node: z.string(), message: z.string(), lease: LeaseInfoSchema.nullable() }).nullable(),
   nodes: z.array(
     z.object({
       ...nodeFields,
       plan: PlanSchema.nullable(),
       /** Null when the operation was not run on this node. */
       result: OperationResultSchema.nullable(),
+      /** The revert's result, when the rollout failed elsewhere and this node was put back. */
+      revert: OperationResultSchema.nullable(),
       outcome: CliOutcomeSchema,
       /** `Deployment successful`, `Already up to date`, the error, … */
       message: z.string(),
+      /** The wave (1-based) the node was scheduled in; null when it is not carried out. */
+      wave: z.number().int().positive().nullable(),
+      /** One of the canaries of this rollout. */
+      canary: z.boolean(),
+      /** The version the node runs afterwards, as far as its answers tell. */
+      versionAfter: z.string().nullable(),
     }),
   ),
 });
 export type OperationJson = z.infer<typeof OperationJsonSchema>;
 
+/** `dokkup lock status|release job --json FILE`: the job's lease on every node. */
+export const LockJsonSchema = z.object({
+  ...header,
+  command: z.enum(['lock status job', 'lock release job']),
+  job: z.string(),
+  nodes: z.array(
+    z.object({
+      ...nodeFields,
+      /** status: the lease in force; release: the lease that was broken (null: there was none). */
+      lease: LeaseInfoSchema.nullable(),
+    }),
+  ),
+});
+export type LockJson = z.infer<typeof LockJsonSchema>;
 /** `dokkup audit --json`: each node's entries, and all of them merged in time order. */
 export const AuditJsonSchema = z.object({
   ...header,
@@ -165,6 +219,7 @@ export const CliJsonSchema = z.discriminatedUnion('command', [
   HistoryJsonSchema,
   PlanJsonSchema,
   OperationJsonSchema,
+  LockJsonSchema,
   AuditJsonSchema,
 ]);
 export type CliJson = z.infer<typeof CliJsonSchema>;

@@ -211,6 +211,14 @@ export const ContainerFileSchema = z
 /** One `container:` entry as written in a job file. */
 export type ContainerFile = z.infer<typeof ContainerFileSchema>;
 
+/** `3` nodes or `25%` of the job's target nodes. */
+export const SHARE_PATTERN = /^\d+(\.\d+)?%$/;
+const share = (what: string) =>
+  z.union([
+    z.number().int().nonnegative(),
+    z.string().regex(SHARE_PATTERN, `must be a number of nodes or a percentage like 25%: ${what}`),
+  ]);
+
 export const EnvFileEntrySchema = z
   .strictObject({
     path: nonEmpty.describe('The file, relative to the job file'),
@@ -230,8 +238,29 @@ export const UpdateFileSchema = z
       .describe(
         'Without a health check, how long a new container must stay running to count as healthy (default 3s)',
       ),
+    max_parallel: share('nodes updated at once')
+      .optional()
+      .describe(
+        'Nodes updated at once, a number or a percentage of the target nodes (default 25%, rounded up, at least 1): a wave starts when every node of the one before is healthy on the new version',
+      ),
+    auto_revert: z
+      .boolean()
+      .optional()
+      .describe(
+        'When a node fails, no further wave starts and the nodes this rollout already moved go back to the version they ran before (default true)',
+      ),
+    canary: share('canary nodes')
+      .optional()
+      .describe(
+        'Move only this many nodes (or this percentage of the target nodes) to a new version and stop; `dokkup promote job` rolls out the rest, `dokkup rollback job` takes them back (default 0: no canary)',
+      ),
+    auto_promote: duration
+      .optional()
+      .describe(
+        'With canary: the CLI watches the canary this long and promotes it if it stays healthy (like --promote-after)',
+      ),
   })
-  .describe('How an update judges its new containers');
+  .describe('How an update judges its new containers and rolls out across the nodes');
 
 /** A host name a route matches: DNS labels (a leading `*.` matches one label), any case. */
 export const PROXY_HOST_PATTERN =
@@ -407,9 +436,25 @@ export const TargetSchema = z.discriminatedUnion('kind', [
 ]);
 export type Target = z.infer<typeof TargetSchema>;
 
+/** A number of nodes, or a percentage of the job's target nodes (rounded up, at least 1). */
+export const ShareSchema = z.union([
+  z.strictObject({ nodes: z.number().int().min(1) }),
+  z.strictObject({ percent: z.number().positive().max(100) }),
+]);
+export type Share = z.infer<typeof ShareSchema>;
+
+/**
+ * How a job is updated. The fleet fields (maxParallel, autoRevert, canary, autoPromoteMs) are
+ * present only when the job file sets them, so a 0.3 job file's normalised spec is unchanged; none
+ * of `update` is part of the version hash (it is how to roll out, not what runs).
+ */
 export const UpdatePolicySchema = z.strictObject({
   healthyDeadlineMs: z.number().int().positive(),
   minHealthyMs: z.number().int().nonnegative(),
+  maxParallel: ShareSchema.optional(),
+  autoRevert: z.boolean().optional(),
+  canary: ShareSchema.optional(),
+  autoPromoteMs: z.number().int().positive().optional(),
 });
 export type UpdatePolicy = z.infer<typeof UpdatePolicySchema>;
 

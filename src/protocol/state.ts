@@ -3,6 +3,7 @@
  * deployed specs and which one is current. Validated on read: the file is a boundary too.
  */
 import { z } from 'zod';
+import { CanaryMarkSchema } from './api.js';
 import { JobSpecSchema } from './job.js';
 
 export const HistoryRecordSchema = z.object({
@@ -20,5 +21,10 @@ export const JobStateSchema = z.object({
   current: z.string().nullable(),
   /** Oldest first. */
   entries: z.array(HistoryRecordSchema),
+  /**
+   * Set while the current version is a canary that was not promoted: it stays with the node, so
+   * every operator's CLI and TUI sees it. Valid only while `current` is `canary.version`.
+   */
+  canary: CanaryMarkSchema.optional(),
 });
 export type JobState = z.infer<typeof JobStateSchema>;

@@ -26,22 +26,18 @@
  *   [--rtt 100ms] [--jitter 10ms] [--fresh-only] [--transport tls|plain|both] [--handshakes 1000]
  * `--parallel default` runs the CLI without the flag (its default); a list runs each value.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, openSync, readFileSync } from 'node:fs';
 import { connect as connectTcp } from 'node:net';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { connectTrusted, TlsSessionCache } from '../../src/client/transport.js';
-
-type Transport = 'tls' | 'plain';
+import { type Simulation, startSimulation, stopSimulation, type Transport } from './simulation.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const distRoot = path.resolve(here, '..', '..');
 const CLI = path.join(distRoot, 'src', 'cli', 'bin.js');
-const SIM = path.join(distRoot, 'test', 'sim', 'main.js');
 const WRAPPER = path.join(here, 'measure-wrapper.js');
 const TIME = '/usr/bin/time';
 
@@ -55,59 +51,6 @@ interface Measurement {
   exitCode: number;
   tally: string;
   ok: boolean;
-}
-
-interface Simulation {
-  process: ChildProcess;
-  transport: Transport;
-  /** The key and certificate fingerprint, for the CLI's environment. */
-  env: Record<string, string>;
-  inventory: string;
-  job: string;
-  dir: string;
-}
-
-async function startSimulation(
-  nodes: number,
-  latency: string[],
-  transport: Transport = 'tls',
-): Promise<Simulation> {
-  const dir = mkdtempSync(path.join(tmpdir(), `dokkup-fanout-${nodes}-`));
-  // Ten thousand listeners need ten thousand descriptors (plus the accepted connections).
-  const child = spawn(
-    'sh',
-    [
-      '-c',
-      'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec node "$@"',
-      'sh',
-      SIM,
-      '--nodes',
-      String(nodes),
-      '--dir',
-      dir,
-      ...latency,
-      ...(transport === 'plain' ? ['--insecure-http'] : []),
-    ],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
-  );
-  const lines = createInterface({ input: child.stdout! });
-  const ready = await new Promise<{ env: Record<string, string>; inventory: string; job: string }>(
-    (resolve, reject) => {
-      child.once('exit', (code) =>
-        reject(new Error(`simulator exited with code ${code} before it was ready`)),
-      );
-      lines.once('line', (line) => resolve(JSON.parse(line)));
-    },
-  );
-  return { process: child, dir, transport, ...ready };
-}
-
-async function stopSimulation(sim: Simulation): Promise<void> {
-  const exited = new Promise((resolve) => sim.process.once('exit', resolve));
-  sim.process.stdin?.end();
-  sim.process.kill('SIGTERM');
-  await exited;
-  rmSync(sim.dir, { recursive: true, force: true });
 }
 
 function parseTimeOutput(text: string): { rssKb: number } {
@@ -198,7 +141,7 @@ async function main(): Promise<void> {
   for (const nodes of sizes) {
     for (const [parallel, transport] of parallels.flatMap((p) => transports.map((t) => [p, t] as const))) {
       const simStarted = performance.now();
-      const sim = await startSimulation(nodes, latency, transport);
+      const sim = await startSimulation(nodes, 'fanout', latency, transport);
       process.stdout.write(
         `${nodes} simulated nodes (${transport === 'tls' ? 'TLS' : 'plain HTTP'}) ready in ${((performance.now() - simStarted) / 1000).toFixed(1)} s\n`,
       );
@@ -297,7 +240,7 @@ async function round(
  * TCP connects for reference. The server side (the simulator) runs in its own process.
  */
 async function reportHandshakes(nodes: number, parallel: number): Promise<void> {
-  const sim = await startSimulation(nodes, [], 'tls');
+  const sim = await startSimulation(nodes, 'fanout', [], 'tls');
   try {
     const ports = [...readFileSync(sim.inventory, 'utf8').matchAll(/location: 127\.0\.0\.1:(\d+)/g)].map(
       (m) => Number(m[1]),

@@ -101,6 +101,9 @@ function explain(ran: { stdout?: string; stderr?: string; output?: string }): st
 }
 
 const PROMPT = 'Are you sure you want to proceed? (y/n) ';
+/** The waves the plan announces for three nodes with the default update.max_parallel (25%). */
+const WAVES =
+  'Waves (update.max_parallel 25%: 1 node at a time):\n  wave 1: lab1 · wave 2: lab2 · wave 3: lab3';
 
 /** `\x1b[…m` colours and the terminal's `\r`, so terminal output can be compared as text. */
 function plain(text: string): string {
@@ -237,7 +240,7 @@ demo     crccheck/hello-world     always      ${count}         labs      bridge
   it('without a terminal and without -y: refuses at once, exit 1, nothing deployed', async () => {
     const ran = await dokkup(dir, ['run', 'job', 'demo.yaml'], { input: 'y\n' });
     expect(ran.code, explain(ran)).toBe(1);
-    expect(ran.stdout).toBe(`${deploymentSummary()}\nNode statuses:\n\n${freshStatuses()}\n`);
+    expect(ran.stdout).toBe(`${deploymentSummary()}\nNode statuses:\n\n${freshStatuses()}\n\n${WAVES}\n`);
     expect(ran.stderr).toContain('stdin is not a terminal');
     for (let i = 0; i < 3; i++) expect(await demo(i, true)).toEqual([]);
   });
@@ -246,7 +249,7 @@ demo     crccheck/hello-world     always      ${count}         labs      bridge
     for (const answer of ['n\n', '\n', null, 'yes please\n']) {
       const ran = await dokkupOnTerminal(dir, ['run', 'job', 'demo.yaml'], answer);
       expect(ran.code, String(answer)).toBe(1);
-      expect(ran.output).toContain(`${freshStatuses()}\n\n${PROMPT}`);
+      expect(ran.output).toContain(`${freshStatuses()}\n\n${WAVES}\n\n${PROMPT}`);
       expect(ran.output).toContain('Aborted: nothing was changed.');
     }
     for (let i = 0; i < 3; i++) expect(await demo(i, true)).toEqual([]);
@@ -256,7 +259,9 @@ demo     crccheck/hello-world     always      ${count}         labs      bridge
     const ran = await dokkupOnTerminal(dir, ['run', 'job', '-i', 'inventory.yaml', 'demo.yaml'], 'y\n');
     expect(ran.code, explain(ran)).toBe(0);
     expect(
-      ran.output.startsWith(`${deploymentSummary()}\nNode statuses:\n\n${freshStatuses()}\n\n${PROMPT}`),
+      ran.output.startsWith(
+        `${deploymentSummary()}\nNode statuses:\n\n${freshStatuses()}\n\n${WAVES}\n\n${PROMPT}`,
+      ),
     ).toBe(true);
     for (const lab of ['lab1', 'lab2', 'lab3']) expect(ran.output).toContain(`${lab}: Deployment successful`);
     // A live line drawn while a node was still at work (the health wait lasts about a second).

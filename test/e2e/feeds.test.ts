@@ -142,7 +142,10 @@ describeDocker('live feeds (real agents, real Docker)', () => {
       ),
     );
     [agent1, agent2] = await Promise.all([
-      startAgentProcess({ dockerHost: node1.dockerHost }),
+      // A heap cap makes V8 collect the garbage of dropped lines instead of letting the heap
+      // grow while the machine is busy (RSS then measured GC timing, not buffers: 55-220 MiB on
+      // a loaded CI machine); a real leak of queued frames would now end the agent, and fail.
+      startAgentProcess({ dockerHost: node1.dockerHost, env: { NODE_OPTIONS: '--max-old-space-size=96' } }),
       startAgentProcess({ dockerHost: node2.dockerHost }),
     ]);
     dir = mkdtempSync(path.join(tmpdir(), 'dokkup-feeds-e2e-'));
@@ -494,10 +497,11 @@ describeDocker('live feeds (real agents, real Docker)', () => {
     }
     const peak = Math.max(earlyPeak, latePeak);
     // What the agent may hold by design: ~1 MiB per subscription queue plus ~1 MiB of socket
-    // buffer, plus Node's and the Docker streams' buffers, plus the garbage of parsing ~9 MB/s
-    // of lines that are then dropped. 64 MiB is far below the ~60 MB of history and ~150 MB
-    // of live output that went unread meanwhile.
-    expect((peak - before) / 1024).toBeLessThan(64);
+    // buffer, plus Node's, TLS's and the Docker streams' buffers, plus the garbage of parsing
+    // ~9 MB/s of lines that are then dropped (the heap may fill to its 96 MB cap before V8
+    // collects it: 41-72 MiB of growth seen). 112 MiB is far below the ~60 MB of history and
+    // ~150 MB of live output that went unread meanwhile.
+    expect((peak - before) / 1024).toBeLessThan(112);
     // And it does not keep growing.
     expect((latePeak - earlyPeak) / 1024).toBeLessThan(16);
     reader.resume();

@@ -241,14 +241,16 @@ describeDocker('stop phases, stop_signal, stop_grace_period and init (real agent
       const res = await pinnedFetch(`${agent.baseUrl}${routes.deploy(job)}`, {
         method: 'POST',
         headers: { authorization: `Bearer ${agent.key}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ spec: { ...good, container: { ...good.container, ...bad } } }),
+        body: JSON.stringify({
+          spec: { ...good, container: good.container.map((entry) => ({ ...entry, ...bad })) },
+        }),
         fingerprint: agent.fingerprint,
       });
       expect(res.status).toBe(400);
       const body = (await res.json()) as { error: { code: string; message: string; field?: string } };
       expect(body.error.code).toBe('invalid_request');
       expect(`${body.error.field ?? ''} ${body.error.message}`).toMatch(
-        new RegExp(`spec\\.container\\.${Object.keys(bad)[0]}`),
+        new RegExp(`spec\\.container\\.0\\.${Object.keys(bad)[0]}`),
       );
     }
     expect(await jobContainerIds()).toEqual([]);

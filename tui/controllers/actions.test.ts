@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { OperationResult, Plan } from '../../src/protocol/index.js';
+import type { OperationResult, Plan, PlanRequest } from '../../src/protocol/index.js';
 import type { RegistryAuth } from '../../src/protocol/registry.js';
 import { agentInfo, container, jobStatus } from '../../test/sim/agent-values.js';
 import type { Effect } from '../store/effects.js';
@@ -139,10 +139,15 @@ describe('deploy (d)', () => {
     expect(store.state.modal).toMatchObject({ files: ['web.yaml'] });
     press('enter');
     await until(() => store.state.modal?.kind === 'confirm', 'the confirmation');
+    // The job's lease first, on every target node: lab3 cannot be reached there, so it is not planned.
+    expect(calls.filter((c) => c.method === 'acquireLease').map((c) => c.node)).toEqual([
+      'lab1',
+      'lab2',
+      'lab3',
+    ]);
     expect(calls.filter((c) => c.method === 'plan').map((c) => [c.node, c.args[1]])).toEqual([
       ['lab1', { operation: 'deploy', spec: expect.objectContaining({ name: 'web', count: 2 }) }],
       ['lab2', { operation: 'deploy', spec: expect.objectContaining({ name: 'web' }) }],
-      ['lab3', { operation: 'deploy', spec: expect.objectContaining({ name: 'web' }) }],
     ]);
     const text = confirmText(store);
     expect(text).toContain('Deployment summary:');
@@ -202,6 +207,8 @@ describe('deploy (d)', () => {
   });
 
   it('says what a failed update left running', async () => {
+    // Both nodes in one wave, so that both are under way when one fails.
+    writeFileSync(join(dir, 'web.yaml'), `${WEB}update:\n  max_parallel: 100%\n`);
     const { store, press } = setup(
       {
         lab1: {
@@ -322,6 +329,8 @@ describe('deploy (d)', () => {
           plan: plan(),
           error: null,
           changes: true,
+          wave: 1,
+          canary: false,
           outcome: 'skipped',
           message: '',
         },
@@ -428,7 +437,13 @@ describe('scale, rollback, stop, purge', () => {
     store.dispatch(probedWeb('lab1'));
     press('2', 'r');
     await until(() => store.state.modal?.kind === 'confirm');
-    expect(calls.filter((c) => c.method === 'plan').map((c) => c.node)).toEqual(['lab1', 'lab2', 'lab3']);
+    // lab3 refuses the key when asked for the lease: it is not planned, and the pane says why.
+    expect(calls.filter((c) => c.method === 'acquireLease').map((c) => c.node)).toEqual([
+      'lab1',
+      'lab2',
+      'lab3',
+    ]);
+    expect(calls.filter((c) => c.method === 'plan').map((c) => c.node)).toEqual(['lab1', 'lab2']);
     expect(confirmText(store)).toMatch(/lab3\s+UNAUTHORIZED/);
     press('y');
     await until(() => store.state.rollout?.finishedAt !== null);
@@ -449,3 +464,103 @@ function probedWeb(node: string) {
     jobs: [jobStatus('web', [container('web', 1)])],
   };
 }
+
+describe('a canary and a lease (r, d)', () => {
+  const V1 = 'aaaaaaa';
+  const V2 = 'bbbbbbb';
+
+  it('r while a canary is out takes only the canary back, to the version it ran before', async () => {
+    // Each agent plans the rollback it is asked for: to its previous version, or to the one given.
+    const rollbackPlan =
+      (running: string, previous: string, canary: Plan['canary']) =>
+      async (_job: string, request: PlanRequest) => {
+        const to = request.operation === 'rollback' ? (request.to ?? previous) : previous;
+        return plan({
+          operation: 'rollback',
+          action: to === running ? 'noop' : 'rollback',
+          changes: to !== running,
+          versionFrom: running,
+          versionTo: to,
+          rollbackTo: previous,
+          canary,
+        });
+      };
+    const canaryPlan = rollbackPlan(V2, V1, { version: V2, from: V1, since: '2026-11-02T10:00:00.000Z' });
+    const heldPlan = rollbackPlan(V1, 'ccccccc', null);
+    const { store, calls, press } = setup({
+      lab1: {
+        plan: canaryPlan,
+        result: async () =>
+          result({ action: 'rollback', message: 'Rollback successful', versionFrom: V2, versionTo: V1 }),
+      },
+      lab2: { plan: heldPlan },
+      lab3: { plan: heldPlan },
+    });
+    store.dispatch(probedWeb('lab1'));
+    press('2', 'r');
+    await until(() => store.state.modal?.kind === 'confirm');
+    const text = confirmText(store);
+    expect(text).toMatch(/wave 1: lab1\b/);
+    expect(text).toMatch(/lab2\s+ONLINE\s+2\/2\s+\S+\s+aaaaaaa\s*$/m);
+    expect(text).not.toMatch(/wave \d: .*lab2/);
+    press('y');
+    await until(() => store.state.rollout?.finishedAt !== null);
+    // Only the canary moved, to the version it ran before the canary; the others were not asked.
+    expect(calls.filter((c) => c.method === 'rollback').map((c) => [c.node, c.args])).toEqual([
+      ['lab1', ['web', V1]],
+    ]);
+    expect(store.state.rollout!.nodes.map((n) => [n.node, n.status, n.message])).toEqual([
+      ['lab1', 'succeeded', 'Rollback successful'],
+      ['lab2', 'unchanged', `Not a canary: stays on ${V1}`],
+      ['lab3', 'unchanged', `Not a canary: stays on ${V1}`],
+    ]);
+    // Every lease taken was given back.
+    await until(() => calls.filter((c) => c.method === 'releaseLease').length === 3, 'the leases given back');
+  });
+
+  it('another operator’s lease: refused before any plan, naming the holder; nothing carried out', async () => {
+    const { store, calls, press } = setup({
+      lab1: { plan: async () => plan() },
+      lab2: {
+        plan: async () => plan(),
+        leaseHeldBy: {
+          operator: 'bob',
+          host: 'desk',
+          command: 'run job web.yaml',
+          acquiredAt: '2026-11-02T10:00:00.000Z',
+          renewedAt: '2026-11-02T10:00:00.000Z',
+          expiresAt: '2026-11-02T10:00:30.000Z',
+        },
+      },
+      lab3: { plan: async () => plan() },
+    });
+    press('d');
+    await until(() => store.state.modal?.kind === 'chooseFile');
+    press('enter');
+    await until(() => flashText(store.state) !== null, 'the refusal');
+    expect(flashText(store.state)).toMatchObject({
+      level: 'error',
+      text: expect.stringMatching(
+        /job web is locked by bob@desk \(run job web\.yaml\) \(on lab2\); nothing was changed/,
+      ),
+    });
+    expect(store.state.modal).toBeNull();
+    expect(calls.filter((c) => ['plan', 'deploy', 'rollback', 'stop'].includes(c.method))).toEqual([]);
+    // The first node's lease is taken before the others'; what was taken was given back.
+    expect(calls.filter((c) => c.method === 'acquireLease').map((c) => c.node)).toEqual([
+      'lab1',
+      'lab2',
+      'lab3',
+    ]);
+    await until(
+      () => calls.filter((c) => c.method === 'releaseLease').length >= 2,
+      'the leases of lab1 and lab3 given back',
+    );
+    expect(
+      calls
+        .filter((c) => c.method === 'releaseLease')
+        .map((c) => c.node)
+        .sort(),
+    ).toEqual(['lab1', 'lab3']);
+  });
+});

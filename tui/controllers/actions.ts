@@ -1,19 +1,24 @@
 /**
- * The keys that change things — d (deploy/update), s (scale), r (rollback), x (stop), p (purge)
- * — go through the CLI's own rollout (`src/client/rollout.ts`): plan on every target node → the
- * confirmation pane (the rollout's confirm step) with the CLI's plan tables and the equivalent
- * CLI command → the operation on the nodes whose plan changes something, with NDJSON progress
- * per node on the rollout board. The reducer decides when (`plan`, `execute`, `decline`
- * effects); this carries them out and reports back.
+ * The keys that change things — d (deploy/update), s (scale), P (promote a canary), r (rollback),
+ * x (stop), p (purge) — go through the CLI's own rollout (`src/client/rollout.ts`): the job's
+ * lease and a plan on every target node → the confirmation pane (the rollout's confirm step) with
+ * the CLI's plan tables, the waves and the equivalent CLI command → the operation wave by wave on
+ * the nodes the rollout carries out, with NDJSON progress per node on the rollout board. The
+ * reducer decides when (`plan`, `execute`, `decline` effects); this carries them out and reports
+ * back. The lease is given back when the rollout ends or is declined.
  */
 import type { Cluster } from '../../src/client/cluster.js';
+import { FleetLease, type LeaseHolder, localHolder } from '../../src/client/lease.js';
 import {
   deployOperation,
   type PlannedRollout,
   planRollout,
+  promoteOperation,
   type RolloutOperation,
+  type RolloutResult,
   rollbackOperation,
   stopOperation,
+  whereNodesStand,
 } from '../../src/client/rollout.js';
 import { checkJobAgainstInventory, credentialsOfRun, type LoadedJob } from '../../src/config/index.js';
 import { jobImages, primaryImage } from '../../src/core/entries.js';
@@ -25,6 +30,7 @@ import {
   nodeStatusLines,
   stopSummaryLines,
 } from '../../src/core/summary.js';
+import { nodeList, scheduleLines } from '../../src/core/waves.js';
 import type { Inventory, InventoryNode } from '../../src/protocol/inventory.js';
 import type { PlanIntent } from '../store/effects.js';
 import type { NodePlan, OperationKind, OperationRequest } from '../store/state.js';
@@ -42,6 +48,8 @@ export interface ActionsOptions {
   embedded: boolean;
   /** When a rollout finished (default: the wall clock). */
   now?: () => number;
+  /** Who takes the job's lease for a command (default: this machine's operator, see lease.ts). */
+  holder?: (command: string) => LeaseHolder;
   /** `${VAR}`s of job files and the Docker client configuration (default: the process's). */
   env?: Record<string, string | undefined>;
 }
@@ -49,6 +57,7 @@ export interface ActionsOptions {
 const TITLES: Readonly<Record<OperationKind, string>> = {
   deploy: 'Deploy',
   scale: 'Scale',
+  promote: 'Promote',
   rollback: 'Rollback',
   stop: 'Stop',
   purge: 'Purge',
@@ -61,8 +70,9 @@ function quote(arg: string): string {
 export class ActionsController {
   private nextId = 1;
   private running = false;
-  /** The rollout planned for the request the confirmation pane shows (one at a time). */
-  private pending: { request: OperationRequest; planned: PlannedRollout | null } | null = null;
+  /** The rollout planned for the request the confirmation pane shows (one at a time), and its lease. */
+  private pending: { request: OperationRequest; planned: PlannedRollout | null; lease: FleetLease } | null =
+    null;
 
   constructor(
     private readonly store: Store,
@@ -90,8 +100,20 @@ export class ActionsController {
         return this.planDeployFile(intent.file);
       case 'scale':
         return this.planScale(intent.job, intent.count);
+      case 'promote':
+        return this.planPromote(intent.job);
       default:
         return this.planJobOperation(intent.op, intent.job, intent.reporting, intent.image);
+    }
+  }
+
+  /** The job's targets, or null after a flash saying what is wrong with them. */
+  private targetsOrFlash(loaded: LoadedJob): InventoryNode[] | null {
+    try {
+      return this.targetsOf(loaded);
+    } catch (error) {
+      this.store.dispatch({ type: 'flash', text: describeError(error), level: 'error' });
+      return null;
     }
   }
 
@@ -106,13 +128,8 @@ export class ActionsController {
       this.store.dispatch({ type: 'flash', text: loaded.error, level: 'error' });
       return;
     }
-    let nodes: InventoryNode[];
-    try {
-      nodes = this.targetsOf(loaded.job);
-    } catch (error) {
-      this.store.dispatch({ type: 'flash', text: describeError(error), level: 'error' });
-      return;
-    }
+    const nodes = this.targetsOrFlash(loaded.job);
+    if (!nodes) return;
     const spec = loaded.job.spec;
     const registryAuth = await this.credentialsFor(loaded.job);
     if (!registryAuth) return;
@@ -123,7 +140,8 @@ export class ActionsController {
     );
   }
 
-  private async planScale(job: string, count: number): Promise<void> {
+  /** The job file that defines `job`, or a flash saying how to give one (`what`: to scale it). */
+  private async jobFileFor(job: string, what: string) {
     const files = await candidateJobFiles(
       this.options.jobFiles,
       this.options.cwd,
@@ -133,18 +151,40 @@ export class ActionsController {
     if (!found) {
       this.store.dispatch({
         type: 'flash',
-        text: `No job file defines ${job}: pass it on the command line (dokkup tui ${job}.yaml) to scale it`,
+        text: `No job file defines ${job}: pass it on the command line (dokkup tui ${job}.yaml) to ${what}`,
         level: 'error',
       });
-      return;
     }
-    let nodes: InventoryNode[];
-    try {
-      nodes = this.targetsOf(found.job);
-    } catch (error) {
-      this.store.dispatch({ type: 'flash', text: describeError(error), level: 'error' });
-      return;
-    }
+    return found;
+  }
+
+  private async planPromote(job: string): Promise<void> {
+    const found = await this.jobFileFor(job, 'promote it');
+    if (!found) return;
+    const nodes = this.targetsOrFlash(found.job);
+    if (!nodes) return;
+    const spec = found.job.spec;
+    const registryAuth = await this.credentialsFor(found.job);
+    if (!registryAuth) return;
+    await this.planOn(
+      {
+        id: this.nextId++,
+        op: 'promote',
+        job,
+        nodes: nodes.map((n) => n.name),
+        file: found.file,
+        count: null,
+      },
+      promoteOperation(spec, registryAuth),
+      deploymentSummaryLines(jobSummaryOf(spec)),
+    );
+  }
+
+  private async planScale(job: string, count: number): Promise<void> {
+    const found = await this.jobFileFor(job, 'scale it');
+    if (!found) return;
+    const nodes = this.targetsOrFlash(found.job);
+    if (!nodes) return;
     const spec = { ...found.job.spec, count };
     const registryAuth = await this.credentialsFor(found.job);
     if (!registryAuth) return;
@@ -186,6 +226,7 @@ export class ActionsController {
       return;
     }
     const image = (found ? primaryImage(found.job.spec) : undefined) ?? reportedImage ?? '-';
+    const policy = found?.job.spec.update ?? {};
     const group = found ? jobSummaryOf(found.job.spec).group : nodes.join(',');
     const summary =
       op === 'rollback'
@@ -196,11 +237,11 @@ export class ActionsController {
     await this.planOn(
       { id: this.nextId++, op, job, nodes, file: found?.file ?? null, count: null },
       op === 'rollback'
-        ? rollbackOperation(job, undefined, {
+        ? rollbackOperation(job, undefined, policy, {
             source: credentialsOfRun(this.env, found?.job ?? null, this.options.inventory),
             images: found ? jobImages(found.job.spec) : [],
           })
-        : stopOperation(job, op === 'purge'),
+        : stopOperation(job, op === 'purge', policy),
       summary,
     );
   }
@@ -236,7 +277,15 @@ export class ActionsController {
     summary: string[],
   ): Promise<void> {
     const title = `${TITLES[request.op]} ${request.job}`;
-    this.pending = { request, planned: null };
+    const holder = (this.options.holder ?? ((command) => localHolder(command, process.env)))(
+      `tui: ${
+        this.cliCommand(request)
+          .replace(/^dokkup /, '')
+          .split('   #')[0]
+      }`,
+    );
+    const lease = new FleetLease(this.cluster, request.job, holder);
+    this.pending = { request, planned: null, lease };
     this.store.dispatch({ type: 'planStarted', request, title });
     let planned: PlannedRollout;
     try {
@@ -245,22 +294,38 @@ export class ActionsController {
         job: request.job,
         operation,
         nodes: this.nodesOf(request.nodes),
+        lease,
       });
     } catch (error) {
+      void lease.release();
       if (this.pending?.request === request) this.pending = null;
       this.store.dispatch({ type: 'planFailed', request, error: describeError(error) });
       return;
     }
     // Cancelled (or replaced) while the nodes were answering: nothing to keep.
-    if (this.pending?.request !== request) return;
+    if (this.pending?.request !== request) {
+      void lease.release();
+      return;
+    }
+    if (planned.refused || (planned.blocked && !planned.blocked.nothing)) {
+      void lease.release();
+      this.pending = null;
+      const why = planned.refused
+        ? `${planned.refused.message} (on ${planned.refused.node.name}); nothing was changed`
+        : `${planned.blocked!.message}; nothing was changed`;
+      this.store.dispatch({ type: 'planFailed', request, error: why });
+      return;
+    }
     this.pending.planned = planned;
-    const changing = new Set(planned.changing);
+    const scheduled = new Set(planned.scheduled);
     const nodes: NodePlan[] = planned.nodes.map((record) => ({
       node: record.node.name,
       status: record.plan.status,
       plan: record.plan.value ?? null,
       error: record.plan.error?.message ?? null,
-      changes: changing.has(record),
+      changes: scheduled.has(record),
+      wave: record.wave,
+      canary: record.canary,
       outcome: record.outcome,
       message: record.message,
     }));
@@ -277,11 +342,17 @@ export class ActionsController {
     );
     const lines = [...summary, '', ...table];
     if (request.op === 'scale') lines.push('', `Count per node: ${request.count}`);
-    if (changing.size === 0) lines.push('', 'Nothing to do: every reachable node is already up to date.');
-    else {
+    const waves = scheduleLines(planned.schedule, this.waysOn(request));
+    if (waves.length > 0) lines.push('', ...waves);
+    if (scheduled.size === 0 && planned.schedule.held === null) {
+      lines.push(
+        '',
+        planned.blocked?.message ?? 'Nothing to do: every reachable node is already up to date.',
+      );
+    } else {
       // What would change, as `dokkup plan job` shows it: environment keys, never values.
-      const planned = nodes.flatMap((n) => (n.plan && n.changes ? [{ name: n.node, plan: n.plan }] : []));
-      lines.push('', ...changeLines(planned));
+      const changes = nodes.flatMap((n) => (n.plan && n.changes ? [{ name: n.node, plan: n.plan }] : []));
+      if (changes.length > 0) lines.push('', ...changeLines(changes));
     }
     this.store.dispatch({
       type: 'planReady',
@@ -293,11 +364,20 @@ export class ActionsController {
     });
   }
 
-  /** The `decline` effect: the operator cancelled; the planned rollout is dropped. */
+  /** The `decline` effect: the operator cancelled; the planned rollout is dropped, its lease given back. */
   decline(request: OperationRequest): void {
     if (this.pending?.request.id !== request.id) return;
     this.pending.planned?.decline();
+    void this.pending.lease.release();
     this.pending = null;
+  }
+
+  /** The commands that go on from a canary, as the pane spells them. */
+  private waysOn(request: OperationRequest): { promote: string; rollback: string } {
+    return {
+      promote: this.cliCommand({ ...request, op: 'promote' }),
+      rollback: this.cliCommand({ ...request, op: 'rollback' }),
+    };
   }
 
   /** The CLI command that does the same. */
@@ -310,6 +390,8 @@ export class ActionsController {
         return `dokkup run job${inv} ${file}${embedded}`;
       case 'scale':
         return `dokkup run job${inv} ${file}   # with count: ${request.count} in ${file}${embedded ? ';' : ''}${embedded}`;
+      case 'promote':
+        return `dokkup promote job${inv} ${file}${embedded}`;
       case 'rollback':
         return `dokkup rollback job${inv} ${file}${embedded}`;
       case 'stop':
@@ -333,9 +415,23 @@ export class ActionsController {
     }
     this.pending = null;
     this.running = true;
+    const reverting = new Set<string>();
+    // What the board shows of each node (from the plan, then from each node's settling).
+    const shown = new Map(pending.planned.nodes.map((r) => [r.node.name, `${r.outcome}\u0000${r.message}`]));
+    let after: string[] = [];
     try {
-      await pending.planned.execute({
-        onNodeStart: (node) => dispatch({ type: 'rolloutProgress', node: node.name, message: 'Starting' }),
+      const result = await pending.planned.execute({
+        onWaveStart: (wave) =>
+          dispatch({ type: 'rolloutWave', index: wave.index, count: wave.count, phase: wave.phase }),
+        onNodeStart: (node, phase) => {
+          if (phase === 'revert') reverting.add(node.name);
+          dispatch({
+            type: 'rolloutProgress',
+            node: node.name,
+            message: phase === 'revert' ? 'Reverting' : 'Starting',
+            reverting: phase === 'revert',
+          });
+        },
         onProgress: (node, line) =>
           dispatch({
             type: 'rolloutProgress',
@@ -345,19 +441,54 @@ export class ActionsController {
             ...(line.current !== undefined ? { current: line.current } : {}),
             ...(line.total !== undefined ? { total: line.total } : {}),
           }),
-        onNodeDone: (record) =>
+        onNodeDone: (record, phase) => {
+          shown.set(record.node.name, `${record.outcome}\u0000${record.message}`);
           dispatch({
             type: 'rolloutNode',
             node: record.node.name,
             status: record.outcome,
             message: record.message,
-          }),
+            phase,
+          });
+        },
       });
+      // Outcomes settled after the waves (not started, promoted) reach the board too.
+      for (const record of result.nodes) {
+        if (shown.get(record.node.name) === `${record.outcome}\u0000${record.message}`) continue;
+        dispatch({
+          type: 'rolloutNode',
+          node: record.node.name,
+          status: record.outcome,
+          message: record.message,
+        });
+      }
+      after = afterLines(result, this.waysOn(request));
     } catch (error) {
       dispatch({ type: 'flash', text: describeError(error), level: 'error' });
     } finally {
+      await pending.lease.release();
       this.running = false;
-      dispatch({ type: 'rolloutFinished', at: (this.options.now ?? Date.now)() });
+      dispatch({ type: 'rolloutFinished', at: (this.options.now ?? Date.now)(), after });
     }
   }
+}
+
+/** What the board says under its nodes once the rollout ended: where the fleet stands, how to go on. */
+function afterLines(result: RolloutResult, ways: { promote: string; rollback: string }): string[] {
+  const lines: string[] = [];
+  const versioned = result.schedule.mode !== 'stop';
+  const stand = whereNodesStand(result.nodes)
+    .map((g) => `${g.version} on ${nodeList(g.nodes)}`)
+    .join(' · ');
+  if (result.stopped?.reason === 'failed') {
+    lines.push(`Stopped after ${result.stopped.node} failed: no further wave started.`);
+    if (result.reverted.length > 0) lines.push(`Reverted: ${nodeList(result.reverted)}.`);
+  } else if (result.stopped?.reason === 'lease-lost') {
+    lines.push(`Stopped: the lease on ${result.stopped.node} was lost.`);
+  } else if (result.schedule.canary && result.schedule.mode === 'deploy' && result.ended === 'executed') {
+    lines.push(`Canary out on ${nodeList(result.schedule.canary.nodes)}.`);
+    lines.push(`P promotes it (${ways.promote}); r takes it back (${ways.rollback}).`);
+  }
+  if (versioned && stand && lines.length > 0) lines.push(`Now: ${stand}.`);
+  return lines;
 }

@@ -6,7 +6,7 @@
  */
 import type { AgentClient, ProgressCallback, PullRequestOptions } from '../../src/client/agent-client.js';
 import { Cluster } from '../../src/client/cluster.js';
-import { AgentUnauthorizedError, AgentUnreachableError } from '../../src/client/errors.js';
+import { AgentHttpError, AgentUnauthorizedError, AgentUnreachableError } from '../../src/client/errors.js';
 import type {
   FeedConnectionState,
   FeedSession,
@@ -28,6 +28,7 @@ import type {
   ContainerInfo,
   JobSpec,
   JobStatus,
+  LeaseInfo,
   OperationResult,
   Plan,
   PlanRequest,
@@ -215,6 +216,8 @@ export interface AgentScript {
   containers?: ContainerInfo[] | (() => never);
   plan?: (job: string, request: PlanRequest) => Promise<Plan>;
   result?: (op: 'deploy' | 'rollback' | 'stop', onProgress: ProgressCallback) => Promise<OperationResult>;
+  /** Another operator's lease on every job: taking it is refused (409 `lease_held`) naming them. */
+  leaseHeldBy?: LeaseInfo;
 }
 
 export interface AgentCall {
@@ -253,20 +256,46 @@ export function scriptedCluster(
           if (!plan) throw new Error(`no plan scripted for ${node.name}`);
           return plan(job, request);
         }),
-      // Options (the registry credentials) are recorded as the third argument when given.
+      // The registry credentials are recorded as the third argument when given (the lease, sent
+      // with every change of a rollout, is not).
       deploy: (spec: JobSpec, onProgress: ProgressCallback, options?: PullRequestOptions) =>
-        call('deploy', options ? [spec, null, options] : [spec], () => resultOf(node, 'deploy', onProgress)),
+        call(
+          'deploy',
+          options?.registryAuth ? [spec, null, { registryAuth: options.registryAuth }] : [spec],
+          () => resultOf(node, 'deploy', onProgress),
+        ),
       rollback: (
         job: string,
-        _to: string | undefined,
+        to: string | undefined,
         onProgress: ProgressCallback,
         options?: PullRequestOptions,
       ) =>
-        call('rollback', options ? [job, null, options] : [job], () =>
-          resultOf(node, 'rollback', onProgress),
+        call(
+          'rollback',
+          options?.registryAuth
+            ? [job, to ?? null, { registryAuth: options.registryAuth }]
+            : to === undefined
+              ? [job]
+              : [job, to],
+          () => resultOf(node, 'rollback', onProgress),
         ),
       stop: (job: string, purge: boolean, onProgress: ProgressCallback) =>
         call('stop', [job, purge], () => resultOf(node, 'stop', onProgress)),
+      promote: (job: string, version: string) =>
+        call('promote', [job, version], () => ({ job, version, promoted: true })),
+      // Leases are granted to whoever asks (a test of refusals scripts its own agents).
+      acquireLease: (job: string, request: { id: string }) =>
+        call('acquireLease', [job, request.id], () => {
+          const held = script().leaseHeldBy;
+          if (!held) return { job, lease: null, held: true };
+          throw new AgentHttpError(node.name, 409, {
+            code: 'lease_held',
+            message: `job ${job} is locked by ${held.operator}@${held.host} (${held.command})`,
+            lease: held,
+          });
+        }),
+      releaseLease: (job: string) =>
+        call('releaseLease', [job], () => ({ job, released: null, broken: false })),
       releaseConnections: () => {},
       close: () => {},
     };

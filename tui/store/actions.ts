@@ -69,11 +69,19 @@ export type Action =
       message: string;
       current?: number;
       total?: number;
+      reverting?: boolean;
       /** The progress line's phase (pull, create, start, health, …): the board counts nodes per phase. */
       phase?: Phase;
     }
-  | { type: 'rolloutNode'; node: string; status: RolloutNodeStatus; message: string | null }
-  | { type: 'rolloutFinished'; at: number };
+  | { type: 'rolloutWave'; index: number; count: number; phase: 'rollout' | 'revert' }
+  | {
+      type: 'rolloutNode';
+      node: string;
+      status: RolloutNodeStatus;
+      message: string | null;
+      phase?: 'rollout' | 'revert';
+    }
+  | { type: 'rolloutFinished'; at: number; after?: string[] };
 
 /** What a feed session tells about its node (one action each, or gathered in a `feedBatch`). */
 export type FeedFact = Extract<

@@ -11,6 +11,8 @@ import type { OperationRequest, TuiState } from './state.js';
 export type PlanIntent =
   | { op: 'deploy'; file: string }
   | { op: 'scale'; job: string; count: number }
+  /** Roll the canary out on the rest of the job's nodes (the job's file must define it). */
+  | { op: 'promote'; job: string }
   | {
       op: 'rollback' | 'stop' | 'purge';
       job: string;

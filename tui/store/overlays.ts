@@ -32,6 +32,8 @@ const STATUS_MARK: Readonly<Record<RolloutNodeStatus, string>> = {
   succeeded: '✔',
   unchanged: '✔',
   failed: '✖',
+  reverted: '↺',
+  untouched: '·',
   offline: '○',
   unauthorized: '✖',
   untrusted: '⚠',
@@ -162,13 +164,35 @@ export function overlayView(state: TuiState): OverlayView | null {
   if (board && !modal) {
     const rows: Segment[][] = [];
     const detailed = board.nodes.length <= 8;
+    const waved = board.waves > 1 || board.nodes.some((n) => n.canary);
+    if (waved) {
+      const wave = board.wave;
+      const where = wave
+        ? wave.phase === 'revert'
+          ? `reverting: wave ${wave.index + 1}/${wave.count}`
+          : `wave ${wave.index + 1}/${board.waves}`
+        : board.finishedAt === null
+          ? 'starting'
+          : 'done';
+      const canaries = board.nodes.filter((n) => n.canary).length;
+      rows.push(
+        text(
+          `${board.waves} wave${board.waves === 1 ? '' : 's'}${canaries > 0 ? ` · canary: ${canaries} node${canaries === 1 ? '' : 's'}` : ''} · ${where}`,
+          wave?.phase === 'revert' ? 'warn' : 'accent',
+        ),
+        [],
+      );
+    }
     for (const n of board.nodes.slice(board.scroll)) {
       const last = n.message ?? n.lines[n.lines.length - 1] ?? (n.status === 'waiting' ? 'waiting' : '');
-      const label = statusLabel(n.status);
+      const label = n.reverting ? { text: 'REVERTING', tone: 'warn' as const } : statusLabel(n.status);
       const settled = n.status !== 'waiting' && n.status !== 'running';
+      // The wave column only when there is more than one wave (`*`: a canary).
+      const wave = !waved || n.wave === null ? '' : `w${n.wave}${n.canary ? '*' : ''}`;
       rows.push([
         { text: `${STATUS_MARK[n.status]} `, tone: label.tone },
         { text: `${n.node.padEnd(14)} ` },
+        ...(waved ? [{ text: `${wave.padEnd(5)}`, tone: 'dim' as const }] : []),
         { text: `${label.text.padEnd(13)}`, tone: label.tone },
         { text: `${bar(n.current, n.total, 10).padEnd(20)} ` },
         // A node that needs a look says why in its status's colour.
@@ -197,6 +221,7 @@ export function overlayView(state: TuiState): OverlayView | null {
           ok === board.nodes.length ? 'ok' : 'error',
         ),
       );
+      for (const line of board.after) rows.push(text(line, 'accent'));
     }
     return {
       kind: 'rollout',

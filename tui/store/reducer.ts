@@ -62,6 +62,7 @@ export function reduce(state: TuiState, action: Action): Step {
     case 'planReady':
     case 'planFailed':
     case 'rolloutProgress':
+    case 'rolloutWave':
     case 'rolloutNode':
     case 'rolloutFinished': {
       const done = toStep(reduceRollout(state, action));

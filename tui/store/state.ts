@@ -201,7 +201,7 @@ export interface AuditState {
   seen: string[];
 }
 
-export type OperationKind = 'deploy' | 'scale' | 'rollback' | 'stop' | 'purge';
+export type OperationKind = 'deploy' | 'scale' | 'promote' | 'rollback' | 'stop' | 'purge';
 
 /**
  * A target node's answer to a plan request, as the rollout (`src/client/rollout.ts`) judged it:
@@ -213,8 +213,12 @@ export interface NodePlan {
   status: NodeStatus;
   plan: Plan | null;
   error: string | null;
-  /** The plan changes something: the operation is carried out on this node once confirmed. */
+  /** The rollout carries the operation out on this node once confirmed (in wave `wave`). */
   changes: boolean;
+  /** The wave (1-based) it goes in; null when it is not carried out. */
+  wave: number | null;
+  /** One of the canaries this rollout puts out. */
+  canary: boolean;
   /** Otherwise what it comes to, in the CLI's words (`Already up to date`, the error, …). */
   outcome: Outcome;
   message: string;
@@ -276,6 +280,11 @@ export function rolloutNodeOk(status: RolloutNodeStatus): boolean {
 export interface RolloutNode {
   node: string;
   status: RolloutNodeStatus;
+  /** The wave (1-based) it is carried out in; null when it is not. */
+  wave: number | null;
+  canary: boolean;
+  /** Running its revert (auto_revert after a failure elsewhere). */
+  reverting: boolean;
   /** The phase of its last progress line (pull, create, start, health, …), while it runs. */
   phase: Phase | null;
   /** Last progress lines, newest last (bounded). */
@@ -286,12 +295,26 @@ export interface RolloutNode {
   message: string | null;
 }
 
+/** The wave a rollout is in (0-based index), and whether it rolls out or reverts. */
+export interface RolloutWave {
+  index: number;
+  count: number;
+  phase: 'rollout' | 'revert';
+}
+
 export interface RolloutBoard {
   request: OperationRequest;
   title: string;
   startedAt: number;
   finishedAt: number | null;
+  /** Per node, its progress and outcome (the wave it is in, whether it is a canary): the board's data. */
   nodes: RolloutNode[];
+  /** How many waves the rollout has. */
+  waves: number;
+  /** The wave under way (null before the first and after the last). */
+  wave: RolloutWave | null;
+  /** What the rollout came to, after the outcomes: where the fleet stands, how to go on. */
+  after: string[];
   scroll: number;
 }
 

@@ -125,6 +125,8 @@ export function changing(node: string, p: Plan = plan()): NodePlan {
     plan: p,
     error: null,
     changes: true,
+    wave: 1,
+    canary: false,
     outcome: 'skipped',
     message: 'not carried out: interrupted',
   };
@@ -138,6 +140,8 @@ export function unchanged(node: string, message = 'Already up to date'): NodePla
     plan: plan({ changes: false, action: 'noop' }),
     error: null,
     changes: false,
+    wave: null,
+    canary: false,
     outcome: 'unchanged',
     message,
   };
@@ -145,7 +149,17 @@ export function unchanged(node: string, message = 'Already up to date'): NodePla
 
 /** A node the plan request could not reach. */
 export function unreachable(node: string, error = 'connect ECONNREFUSED'): NodePlan {
-  return { node, status: 'offline', plan: null, error, changes: false, outcome: 'offline', message: error };
+  return {
+    node,
+    status: 'offline',
+    plan: null,
+    error,
+    changes: false,
+    wave: null,
+    canary: false,
+    outcome: 'offline',
+    message: error,
+  };
 }
 
 /** lab1 and lab2 would change; lab3 could not be asked. */

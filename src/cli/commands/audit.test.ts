@@ -76,7 +76,8 @@ groups:
 `,
   );
   const job = (image: string) =>
-    `name: web\ngroup: web\ncount: 2\ncontainer:\n  - image: ${image}\nupdate:\n  min_healthy_time: 0\n`;
+    // Both nodes at once and no revert (a fleet's 0.3 behaviour): b's update goes through while a's fails.
+    `name: web\ngroup: web\ncount: 2\ncontainer:\n  - image: ${image}\nupdate:\n  min_healthy_time: 0\n  max_parallel: 100%\n  auto_revert: false\n`;
   writeFileSync(path.join(dir, 'v1.yaml'), job('web:v1'));
   writeFileSync(path.join(dir, 'v2.yaml'), job('web:v2'));
 });

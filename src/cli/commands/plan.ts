@@ -1,10 +1,11 @@
-import { deployOperation } from '../../client/rollout.js';
+import { deployOperation, scheduleOf } from '../../client/rollout.js';
 import { jobImages } from '../../core/entries.js';
 import { outcomeOfStatus, planExitCode } from '../../core/outcome.js';
+import { scheduleLines } from '../../core/waves.js';
 import { CLI_JSON_SCHEMA_VERSION, type PlanJson, PlanJsonSchema } from '../../protocol/cli-json.js';
 import { type Command, jobReadFlags } from '../command.js';
 import { jsonNodeOf, labelOf, loadJobTarget } from '../context.js';
-import { runRead } from '../operation.js';
+import { runRead, waysOn } from '../operation.js';
 import { renderChanges } from '../render/diff.js';
 import { jobSummaryOf, renderDeploymentSummary, renderNodeStatuses } from '../render/tables.js';
 
@@ -33,7 +34,9 @@ label keys (never values), ports, command, other fields. Exit code 0: no changes
     const { spec, version } = target.job;
     // Sent so that each node can say whether it could pull the image with them.
     const registryAuth = await target.credentials.forImages(jobImages(spec));
-    const request = deployOperation(spec, registryAuth).planRequest;
+    const operation = deployOperation(spec, registryAuth);
+    const request = operation.planRequest;
+    const ways = waysOn(context);
     return runRead(context, target.nodes, {
       read: (client) => client.plan(spec.name, request),
       exitCode: (run) =>
@@ -44,25 +47,32 @@ label keys (never values), ports, command, other fields. Exit code 0: no changes
           })),
           run.interrupted,
         ),
-      json: (run, exitCode) =>
-        PlanJsonSchema.parse({
+      json: (run, exitCode) => {
+        const schedule = scheduleOf(operation, run.results);
+        return PlanJsonSchema.parse({
           schema: CLI_JSON_SCHEMA_VERSION,
           command: 'plan job',
           exitCode,
           job: spec.name,
           version,
           changes: run.results.some((r) => r.value?.changes ?? false),
+          waves: schedule.waves,
+          canary: schedule.canary,
+          held: schedule.held?.nodes ?? [],
           nodes: run.results.map((r) => ({ ...jsonNodeOf(r), plan: r.value ?? null })),
-        } satisfies PlanJson),
+        } satisfies PlanJson);
+      },
       render: (run) => {
         const rows = run.results.map((r) => ({ name: r.node.name, label: labelOf(r), plan: r.value }));
         const planned = run.results.flatMap((r) => (r.value ? [{ name: r.node.name, plan: r.value }] : []));
+        const waves = scheduleLines(scheduleOf(operation, run.results), ways);
         return [
           ...renderDeploymentSummary(jobSummaryOf(spec), context.style),
           '',
           ...renderNodeStatuses('run', rows, { style: context.style }),
           '',
           ...renderChanges(planned, context.style),
+          ...(waves.length > 0 ? ['', ...waves] : []),
         ];
       },
       skipped: 'it was not planned',

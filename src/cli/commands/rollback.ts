@@ -10,8 +10,9 @@ export const rollbackJobCommand: Command = {
   summary: 'Go back to the previous version of a job (or to --to VERSION)',
   usage: '[options] FILE',
   description: `Deploys the version before the current one (or the one named by --to, from
-\`dokkup history job\`) through the same zero-downtime path as an update. ROLLBACK false: that
-node has nothing to go back to.`,
+\`dokkup history job\`) through the same zero-downtime path as an update, in waves
+(update.max_parallel). While a canary is out (and no --to is given) only the canary nodes go
+back, to the version they ran before it. ROLLBACK false: that node has nothing to go back to.`,
   flags: {
     ...jobReadFlags,
     ...yesFlag,
@@ -35,7 +36,7 @@ node has nothing to go back to.`,
     return runOperation(context, target, {
       kind: 'rollback',
       command: 'rollback job',
-      operation: rollbackOperation(spec.name, to, {
+      operation: rollbackOperation(spec.name, to, spec.update, {
         source: target.credentials,
         images: jobImages(spec),
       }),

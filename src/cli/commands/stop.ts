@@ -9,8 +9,8 @@ export const stopJobCommand: Command = {
   summary: "Stop a job's containers (--purge: and remove them and the job's history)",
   usage: '[options] FILE',
   description: `Stops the job's containers on every node and keeps them, so \`dokkup run job\` can start
-them again. With --purge the containers and the job's history are removed (volumes and images
-are kept); rollback cannot undo a purge.`,
+them again, in waves (update.max_parallel). With --purge the containers and the job's history are
+removed (volumes and images are kept); rollback cannot undo a purge.`,
   flags: {
     ...jobReadFlags,
     ...yesFlag,
@@ -38,7 +38,7 @@ are kept); rollback cannot undo a purge.`,
     return runOperation(context, target, {
       kind: 'stop',
       command: 'stop job',
-      operation: stopOperation(spec.name, purge),
+      operation: stopOperation(spec.name, purge, spec.update),
       summary: renderStopSummary(jobSummaryOf(spec), context.style),
       version: null,
       purge,

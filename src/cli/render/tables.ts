@@ -177,22 +177,20 @@ export function renderShowJob(nodes: readonly ShownJobNode[], style: Style = pla
       ? ['NODE', 'LOCATION', 'STATUS', 'JOB', 'ENTRY', 'IMAGE', 'CONTAINERS', 'VERSION']
       : ['NODE', 'LOCATION', 'STATUS', 'JOB', 'IMAGE', 'CONTAINERS', 'VERSION'];
     const head = [node.name, node.location, node.label, node.job];
+    // A canary that was not promoted yet: another operator sees it here too.
+    const version = status?.version
+      ? `${status.version}${status.canary?.version === status.version ? ' (canary)' : ''}`
+      : UNKNOWN;
     const rows = !status
       ? [[...head, UNKNOWN, UNKNOWN, UNKNOWN]]
       : entries
-        ? entries.map((e) => [
-            ...head,
-            e.name,
-            e.image ?? UNKNOWN,
-            `${e.running}/${e.total}`,
-            status.version ?? UNKNOWN,
-          ])
+        ? entries.map((e) => [...head, e.name, e.image ?? UNKNOWN, `${e.running}/${e.total}`, version])
         : [
             [
               ...head,
               status.image ?? status.containers[0]?.image ?? UNKNOWN,
               `${status.running}/${status.total}`,
-              status.version ?? UNKNOWN,
+              version,
             ],
           ];
     const lines = renderTable(header, rows, statusStyler(header, style));
@@ -304,7 +302,10 @@ export function timeCell(iso: string): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-/** One row per node and version, newest first; CURRENT marks the version that is running. */
+/**
+ * One row per node and version, newest first; CURRENT marks the version that is running, and
+ * `true (canary)` a canary that was not promoted yet.
+ */
 export function renderHistory(nodes: readonly NodeHistory[], style: Style = plainStyle): string[] {
   const header = ['NODE', 'STATUS', 'VERSION', 'IMAGE', 'COUNT', 'DEPLOYED', 'CURRENT'];
   const rows: string[][] = [];
@@ -322,7 +323,7 @@ export function renderHistory(nodes: readonly NodeHistory[], style: Style = plai
         entry.entries ? entry.entries.map((e) => `${e.name}=${e.image}`).join(', ') : entry.image,
         String(entry.count),
         timeCell(entry.deployedAt),
-        String(entry.current),
+        entry.current && history.canary?.version === entry.version ? 'true (canary)' : String(entry.current),
       ]);
     }
   }

@@ -6,6 +6,10 @@ import { driftText, jobRows, jobsPanel, versionText } from './jobs.js';
 
 /** A two-entry job `shop` (web + log) on a node: one replica running, one with its log stopped. */
 function shopOn(node: string, ...others: ReturnType<typeof jobStatus>[]) {
+  return shopWithLogs(node, 1, ...others);
+}
+
+function shopWithLogs(node: string, logsRunning: number, ...others: ReturnType<typeof jobStatus>[]) {
   const web = [1, 2].map((i) =>
     container('shop', i, { name: `shop-web-${i}`, entry: 'web', replica: `r${i}` }),
   );
@@ -15,7 +19,7 @@ function shopOn(node: string, ...others: ReturnType<typeof jobStatus>[]) {
       entry: 'log',
       replica: `r${i}`,
       image: '127.0.0.1:5000/shipper:2',
-      state: i === 2 ? 'exited' : 'running',
+      state: i <= logsRunning ? 'running' : 'exited',
     }),
   );
   return probed(node, [
@@ -23,7 +27,7 @@ function shopOn(node: string, ...others: ReturnType<typeof jobStatus>[]) {
       desired: 4,
       entries: [
         { name: 'web', image: '127.0.0.1:5000/shop:v1', desired: 2, running: 2, total: 2 },
-        { name: 'log', image: '127.0.0.1:5000/shipper:2', desired: 2, running: 1, total: 2 },
+        { name: 'log', image: '127.0.0.1:5000/shipper:2', desired: 2, running: logsRunning, total: 2 },
       ],
     }),
     ...others,
@@ -89,9 +93,24 @@ describe('jobs panel', () => {
     const api = jobRows(s).find((j) => j.job === 'api')!;
     expect(jobsPanel.cells(api, columns, s)[at]).toEqual({ text: '-', tone: 'dim' });
     // The least important column: the first to go on a narrow terminal.
-    const narrow = fitColumns(jobsPanel.columns, 58).map((c) => c.id);
+    const narrow = fitColumns(jobsPanel.columns, 72).map((c) => c.id);
     expect(narrow).not.toContain('route');
     expect(narrow).toContain('image');
+  });
+
+  it('keeps the entries up to date node by node (the table is rebuilt only for the nodes that changed)', () => {
+    const s = apply(fleet(), shopOn('lab1'), shopOn('lab2'));
+    const before = jobRows(s).find((j) => j.job === 'shop')!;
+    expect(before.entries.map((e) => `${e.name} ${e.running}/${e.desired}`)).toEqual(['web 4/4', 'log 2/4']);
+    const healed = apply(s, shopWithLogs('lab1', 2));
+    const after = jobRows(healed).find((j) => j.job === 'shop')!;
+    expect(after.entries.map((e) => `${e.name} ${e.running}/${e.desired}`)).toEqual(['web 4/4', 'log 3/4']);
+    const gone = apply(healed, probed('lab2', []));
+    expect(
+      jobRows(gone)
+        .find((j) => j.job === 'shop')!
+        .entries.map((e) => `${e.name} ${e.running}`),
+    ).toEqual(['web 2', 'log 2']);
   });
 
   it('sums running/desired across nodes and shows drift per node', () => {

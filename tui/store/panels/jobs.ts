@@ -3,8 +3,8 @@
  * (and where nodes disagree) and the drift per node. Enter narrows the containers table to the
  * job on every node.
  */
-
-import type { EntryStatus, RouteStatus } from '../../../src/protocol/api.js';
+import { leaseHolder } from '../../../src/core/lease.js';
+import type { CanaryMark, LeaseInfo } from '../../../src/protocol/api.js';
 import type { ColumnDef, FittedColumn } from '../columns.js';
 import { fitText } from '../format.js';
 import { memo } from '../memo.js';
@@ -20,6 +20,12 @@ export interface JobNodeState {
   running: number;
   desired: number;
   online: boolean;
+  /** The node runs an unpromoted canary of the job. */
+  canary: CanaryMark | null;
+  /** Who holds the job's lease on the node (a rollout in progress). */
+  lease: LeaseInfo | null;
+  /** The job's route on the node's proxy (absent: none, or an agent without a proxy). */
+  route?: { label: string; upstreams: number } | null;
 }
 
 /** One entry of a job with named entries, summed over the nodes. */
@@ -41,10 +47,24 @@ export interface JobRow extends RowBase {
   drift: string;
   healthy: boolean;
   perNode: JobNodeState[];
+  /** A canary is out: its version, on how many of the job's nodes. */
+  canary: { version: string; nodes: number; of: number } | null;
+  /** Who holds the job's lease (on any node), for what. */
+  lease: LeaseInfo | null;
+  /** `canary 1/3`, `locked alice@laptop`, both, or ''. */
+  rollout: string;
   /** The route on the nodes' proxies (`:80 shop.example.com → 8000`), '-' without one. */
   route: string;
   /** Containers the routes send requests to, summed over the nodes. */
   upstreams: number;
+}
+
+/** The ROLLOUT cell: a canary out (`canary 1/3`) and a lease held (`locked alice@laptop`). */
+export function rolloutText(canary: JobRow['canary'], lease: LeaseInfo | null): string {
+  const parts: string[] = [];
+  if (canary) parts.push(`canary ${canary.nodes}/${canary.of}`);
+  if (lease) parts.push(`locked ${leaseHolder(lease)}`);
+  return parts.join(' · ');
 }
 
 function majority<T>(values: readonly T[]): T | undefined {
@@ -62,7 +82,10 @@ function majority<T>(values: readonly T[]): T | undefined {
 }
 
 /** `abc1234`, or `abc1234 def5678@lab3` when nodes disagree (the majority first). */
-export function versionText(perNode: readonly JobNodeState[]): string {
+/** A node's share of a job row, without its canary and lease (what drift and version need). */
+export type JobNodeCounts = Omit<JobNodeState, 'canary' | 'lease'>;
+
+export function versionText(perNode: readonly JobNodeCounts[]): string {
   const versions = perNode.map((p) => p.version ?? '-');
   const main = majority(versions);
   if (main === undefined) return '-';
@@ -79,7 +102,7 @@ export function versionText(perNode: readonly JobNodeState[]): string {
 }
 
 /** Desired vs actual: `in sync`, `-2 lab2`, `+1 lab1`, `-1 lab2 +1 lab3`, `? lab4` (offline). */
-export function driftText(perNode: readonly JobNodeState[]): string {
+export function driftText(perNode: readonly JobNodeCounts[]): string {
   const short: string[] = [];
   const over: string[] = [];
   const unknown: string[] = [];
@@ -107,19 +130,19 @@ export function driftText(perNode: readonly JobNodeState[]): string {
   return parts.length === 0 ? 'in sync' : parts.join(' ');
 }
 
-/** What one node contributes to the jobs table: per job, its state there and image. */
+/** One named entry of a job on one node. */
+interface NodeEntryState {
+  name: string;
+  image: string | undefined;
+  running: number;
+  desired: number;
+}
+
+/** What one node contributes to the jobs table: per job, its state there, image and entries. */
 interface NodeJobs {
   jobs: NodeEntry['jobs'];
   conn: NodeEntry['conn'];
-  states: Map<
-    string,
-    {
-      state: JobNodeState;
-      image: string | undefined;
-      entries: EntryStatus[] | undefined;
-      route: RouteStatus | undefined;
-    }
-  >;
+  states: Map<string, { state: JobNodeState; image: string | undefined; entries: NodeEntryState[] }>;
 }
 
 function readNode(name: string, node: NodeEntry): NodeJobs {
@@ -132,21 +155,47 @@ function readNode(name: string, node: NodeEntry): NodeJobs {
         running: status.running,
         desired: status.desired ?? 0,
         online: node.conn === 'online',
+        canary: status.canary ?? null,
+        lease: status.lease ?? null,
+        route: status.route ? { label: status.route.route, upstreams: status.route.upstreams.length } : null,
       },
       image: status.image ?? status.containers[0]?.image,
-      entries: status.entries,
-      route: status.route,
+      entries: (status.entries ?? []).map((e) => ({
+        name: e.name,
+        image: e.image ?? undefined,
+        running: e.running,
+        desired: e.desired ?? 0,
+      })),
     });
   }
   return { jobs: node.jobs, conn: node.conn, states };
 }
 
-/** A job's states and images per node, by the node's inventory index. */
+/** A job's states, images and named entries per node, by the node's inventory index. */
 interface JobEntry {
   states: (JobNodeState | undefined)[];
   images: (string | undefined)[];
-  entries: (EntryStatus[] | undefined)[];
-  routes: (RouteStatus | undefined)[];
+  entries: (NodeEntryState[] | undefined)[];
+}
+
+/** Each named entry summed over the nodes, in the order the nodes list them. */
+function entryRows(job: JobEntry): JobEntryRow[] {
+  const sums = new Map<string, { running: number; desired: number; images: string[] }>();
+  for (const list of job.entries) {
+    for (const e of list ?? []) {
+      const sum = sums.get(e.name) ?? { running: 0, desired: 0, images: [] };
+      sum.running += e.running;
+      sum.desired += e.desired;
+      if (e.image) sum.images.push(e.image);
+      sums.set(e.name, sum);
+    }
+  }
+  return [...sums].map(([name, { running, desired, images }]) => ({
+    name,
+    image: majority(images) ?? '-',
+    running,
+    desired,
+  }));
 }
 
 /** Above this many nodes, a job's search text leaves out its nodes' names (a filter is for jobs). */
@@ -155,35 +204,34 @@ const SEARCH_NODES_UP_TO = 100;
 function jobRow(job: string, entry: JobEntry): JobRow | null {
   const perNode: JobNodeState[] = [];
   const images: string[] = [];
-  const entries = new Map<string, JobEntryRow & { images: string[] }>();
-  const routes: string[] = [];
-  let upstreams = 0;
   for (let i = 0; i < entry.states.length; i++) {
     const state = entry.states[i];
     if (!state) continue;
     perNode.push(state);
     const image = entry.images[i];
     if (image) images.push(image);
-    for (const e of entry.entries[i] ?? []) {
-      const sum = entries.get(e.name) ?? { name: e.name, image: '-', running: 0, desired: 0, images: [] };
-      sum.running += e.running;
-      sum.desired += e.desired ?? 0;
-      if (e.image) sum.images.push(e.image);
-      entries.set(e.name, sum);
-    }
-    const route = entry.routes[i];
-    if (route) {
-      routes.push(route.route);
-      upstreams += route.upstreams.length;
-    }
   }
   if (perNode.length === 0) return null;
   let running = 0;
   let desired = 0;
   let healthy = true;
   let anyOnline = false;
+  let canaries = 0;
+  let canaryVersion: string | null = null;
+  let lease: LeaseInfo | null = null;
   const versions = new Set<string | null>();
+  const routes: string[] = [];
+  let upstreams = 0;
   for (const p of perNode) {
+    if (p.route) {
+      routes.push(p.route.label);
+      upstreams += p.route.upstreams;
+    }
+    if (p.canary) {
+      canaries++;
+      canaryVersion ??= p.canary.version;
+    }
+    lease ??= p.lease;
     running += p.running;
     desired += p.desired;
     versions.add(p.version);
@@ -196,19 +244,20 @@ function jobRow(job: string, entry: JobEntry): JobRow | null {
     dim: !anyOnline,
     job,
     image: majority(images) ?? '-',
-    entries: [...entries.values()].map(({ images: entryImages, ...e }) => ({
-      ...e,
-      image: majority(entryImages) ?? '-',
-    })),
+    entries: entryRows(entry),
     version: versionText(perNode),
     running,
     desired,
     drift: driftText(perNode),
     healthy: healthy && versions.size === 1,
     perNode,
+    canary: canaryVersion !== null ? { version: canaryVersion, nodes: canaries, of: perNode.length } : null,
+    lease,
+    rollout: '',
     route: majority(routes) ?? '-',
     upstreams,
   };
+  row.rollout = rolloutText(row.canary, lease);
   const names = perNode.length <= SEARCH_NODES_UP_TO ? perNode.map((p) => p.node) : [];
   row.search = [
     job,
@@ -216,6 +265,7 @@ function jobRow(job: string, entry: JobEntry): JobRow | null {
     ...row.entries.map((e) => e.name),
     row.version,
     row.drift,
+    row.rollout,
     row.route,
     ...names,
   ]
@@ -238,16 +288,15 @@ let builtJobs: JobsBuilt | null = null;
 
 /** Puts node `i`'s contribution in (or takes it out); the jobs it touched are added to `dirty`. */
 function contribute(built: JobsBuilt, i: number, node: NodeJobs, sign: 1 | -1, dirty: Set<string>): void {
-  for (const [job, { state, image, entries, route }] of node.states) {
+  for (const [job, { state, image, entries }] of node.states) {
     let entry = built.byJob.get(job);
     if (!entry) {
-      entry = { states: [], images: [], entries: [], routes: [] };
+      entry = { states: [], images: [], entries: [] };
       built.byJob.set(job, entry);
     }
     entry.states[i] = sign === 1 ? state : undefined;
     entry.images[i] = sign === 1 ? image : undefined;
     entry.entries[i] = sign === 1 ? entries : undefined;
-    entry.routes[i] = sign === 1 ? route : undefined;
     dirty.add(job);
   }
 }
@@ -319,13 +368,14 @@ const containersOfJob = memo((rows: ContainerRow[], job: string): string[] =>
   rows.filter((c) => c.job === job).map((c) => c.key),
 );
 
-type JobCol = 'job' | 'entry' | 'image' | 'version' | 'count' | 'drift' | 'route';
+type JobCol = 'job' | 'entry' | 'image' | 'version' | 'count' | 'drift' | 'rollout' | 'route';
 
 const COLUMNS: ColumnDef<JobCol>[] = [
   { id: 'job', title: 'JOB', min: 6, max: 20, priority: 0 },
   { id: 'entry', title: 'ENTRY', min: 5, max: 24, priority: 3 },
   { id: 'count', title: 'RUN/DES', min: 7, priority: 0, align: 'right' },
   { id: 'drift', title: 'DRIFT', min: 7, max: 20, priority: 1 },
+  { id: 'rollout', title: 'ROLLOUT', min: 16, max: 32, priority: 1 },
   { id: 'version', title: 'VERSION', min: 7, max: 28, priority: 2 },
   { id: 'image', title: 'IMAGE', min: 10, max: 34, priority: 3 },
   { id: 'route', title: 'ROUTE', min: 5, max: 36, priority: 4 },
@@ -350,6 +400,8 @@ function cellOf(row: JobRow, column: FittedColumn): Cell {
       };
     case 'drift':
       return { text: row.drift, tone: row.drift === 'in sync' ? 'ok' : 'warn' };
+    case 'rollout':
+      return { text: row.rollout || '-', tone: row.rollout ? 'warn' : 'dim' };
     case 'route':
       return row.route === '-' ? { text: '-', tone: 'dim' } : { text: row.route };
   }
@@ -370,6 +422,14 @@ function infoLines(j: JobRow, state: TuiState): string[] {
     ...j.entries.map(
       (e) => `Entry       ${fitText(e.name, 14)} ${fitText(e.image, 34)} ${e.running}/${e.desired}`,
     ),
+    ...(j.canary
+      ? [
+          `Canary      ${j.canary.version} on ${j.canary.nodes} of ${j.canary.nodes === 1 ? j.canary.of : j.canary.of} nodes (P promotes, r takes it back)`,
+        ]
+      : []),
+    ...(j.lease
+      ? [`Lease       ${leaseHolder(j.lease)} (${j.lease.command}) until ${j.lease.expiresAt}`]
+      : []),
     '',
     'NODE           STATUS        VERSION   RUNNING/DESIRED',
   ];

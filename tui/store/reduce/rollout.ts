@@ -25,6 +25,15 @@ function planJobOperation(state: TuiState, op: 'rollback' | 'stop' | 'purge'): T
   return step(state, { kind: 'plan', intent: { op, job, reporting, image } });
 }
 
+/** P on a job: roll its canary out on the rest of its nodes (the job file must define the job). */
+function planPromote(state: TuiState): TuiState | Step {
+  const job = selectedJob(state);
+  if (!job) return flash(state, 'Select a job (or one of its containers) first', 'info');
+  const row = jobRows(state).find((j) => j.job === job);
+  if (!row?.canary) return flash(state, `No canary of ${job} is out: nothing to promote`, 'info');
+  return step(state, { kind: 'plan', intent: { op: 'promote', job } });
+}
+
 function moveChooser(state: TuiState, d: 1 | -1): TuiState {
   const m = state.modal;
   if (m?.kind !== 'chooseFile') return state;
@@ -55,6 +64,9 @@ function startRollout(state: TuiState): TuiState | Step {
   const nodes: RolloutNode[] = m.nodes.map((np) => ({
     node: np.node,
     status: np.changes ? 'waiting' : np.outcome,
+    wave: np.wave,
+    canary: np.canary,
+    reverting: false,
     phase: null,
     lines: [],
     current: null,
@@ -68,6 +80,9 @@ function startRollout(state: TuiState): TuiState | Step {
     startedAt: state.now,
     finishedAt: runnable ? null : state.now,
     nodes,
+    waves: Math.max(0, ...m.nodes.map((np) => np.wave ?? 0)),
+    wave: null,
+    after: [],
     scroll: 0,
   };
   const next = { ...state, modal: null, rollout: board };
@@ -115,6 +130,7 @@ function updateRolloutNode(state: TuiState, name: string, fn: (n: RolloutNode) =
 
 export const rolloutCommands = {
   'op.deploy': (state) => step(state, { kind: 'listJobFiles' }),
+  'op.promote': planPromote,
   'op.rollback': (state) => planJobOperation(state, 'rollback'),
   'op.stop': (state) => planJobOperation(state, 'stop'),
   'op.purge': (state) => planJobOperation(state, 'purge'),
@@ -149,6 +165,7 @@ type RolloutAction = Extract<
       | 'planReady'
       | 'planFailed'
       | 'rolloutProgress'
+      | 'rolloutWave'
       | 'rolloutNode'
       | 'rolloutFinished';
   }
@@ -197,17 +214,27 @@ export function reduceRollout(state: TuiState, action: RolloutAction): TuiState 
       return updateRolloutNode(state, action.node, (n) => ({
         ...n,
         status: 'running',
+        reverting: action.reverting ?? n.reverting,
+        // A revert starts from a settled node: its message gives way to the revert's progress.
+        message: action.reverting && !n.reverting ? null : n.message,
         phase: action.phase ?? n.phase,
         lines: [...n.lines, action.message].slice(-ROLLOUT_LINES),
         current: action.current ?? n.current,
         total: action.total ?? n.total,
       }));
+    case 'rolloutWave': {
+      const board = state.rollout;
+      if (!board) return state;
+      const wave = { index: action.index, count: action.count, phase: action.phase };
+      return { ...state, rollout: { ...board, wave } };
+    }
     case 'rolloutNode': {
       // The node changed: show what it runs now (a node with summaries sends it by itself).
       const next = updateRolloutNode(state, action.node, (n) => ({
         ...n,
         status: action.status,
         message: action.message,
+        reverting: false,
       }));
       return state.nodes[action.node]?.summary === 'live'
         ? next
@@ -220,7 +247,7 @@ export function reduceRollout(state: TuiState, action: RolloutAction): TuiState 
       const bad = board.nodes.length - ok;
       const text = `${board.title}: ${ok} node${ok === 1 ? '' : 's'} ok${bad > 0 ? `, ${bad} not` : ''}`;
       return flash(
-        { ...state, rollout: { ...board, finishedAt: action.at } },
+        { ...state, rollout: { ...board, finishedAt: action.at, wave: null, after: action.after ?? [] } },
         text,
         bad > 0 ? 'error' : 'ok',
       );
