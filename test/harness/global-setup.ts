@@ -54,7 +54,7 @@ export function missingPrerequisites(): string | undefined {
 function loudWarning(reason: string): void {
   const bar = '!'.repeat(78);
   console.warn(
-    `\n${bar}\n!!! DOCKER TESTS WILL BE SKIPPED: ${reason}\n!!! Every test that needs a real Docker engine is skipped, so this run proves little.\n${bar}\n`,
+    `\n${bar}\n!!! DOCKER TESTS WILL FAIL: ${reason}\n!!! Every suite that needs a real Docker engine fails with this reason.\n${bar}\n`,
   );
 }
 
