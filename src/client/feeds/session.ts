@@ -38,88 +38,25 @@ import type { InventoryNode } from '../../protocol/inventory.js';
 import { baseUrlOf, notTlsError } from '../agent-client.js';
 import { connectTrusted, NotTlsError, TlsTrustError, trustOf } from '../transport.js';
 import type { ConnectGate, ConnectTicket } from './connect-scheduler.js';
+import { Heartbeat } from './heartbeat.js';
 import { LogCursor } from './log-cursor.js';
+import {
+  type FeedConnectionState,
+  type FeedSessionOptions,
+  type FeedStateChange,
+  FeedSubscriptionError,
+  type SubscriptionHandlers,
+  type Unsubscribe,
+} from './session-types.js';
 
-export type FeedConnectionState =
-  | 'connecting'
-  | 'open'
-  | 'reconnecting'
-  | 'offline'
-  | 'unauthorized'
-  | 'untrusted'
-  | 'closed';
-
-export interface FeedStateChange {
-  node: string;
-  state: FeedConnectionState;
-  /** Failed connection attempts since the connection was last open. */
-  attempts: number;
-  /** Why the last attempt failed or the connection dropped. */
-  error?: string;
-  /** Unix ms when the connection was lost (null while open or before the first open). */
-  lostAt: number | null;
-  /** While not open: the delay before the next attempt. */
-  retryInMs?: number;
-}
-
-export interface FeedSessionOptions {
-  /** The node's name (inventory), for state reports and log prefixes. */
-  name: string;
-  /** `http(s)://host:port` (or an inventory `location`). */
-  baseUrl: string;
-  key: string;
-  /** For wss: the agent's pinned certificate (`SHA256:<hex>`), else `ca`, else this machine's CAs. */
-  fingerprint?: string;
-  /** For wss: a CA file the agent's certificate must chain to. */
-  ca?: string;
-  /** TCP + WebSocket handshake deadline. Default 5 s. */
-  connectTimeoutMs?: number;
-  /** The client pings this often; no answer by the next ping means the node is gone. Default 10 s. */
-  heartbeatMs?: number;
-  /** Reconnect delays: initial, factor and cap, with ±`jitter` (fraction) randomness. */
-  backoff?: { initialMs?: number; factor?: number; maxMs?: number; jitter?: number };
-  /** Reported `offline` after this many failed attempts in a row… Default 5. */
-  offlineAfterAttempts?: number;
-  /** …or this long after the connection was lost. Default 15 s. */
-  offlineAfterMs?: number;
-  /** Start connecting at once (default) or at the first subscription. */
-  lazy?: boolean;
-  /** For tests: the randomness of the jitter. */
-  random?: () => number;
-  /**
-   * Where connection attempts wait for their turn (a fleet's sessions share one, so that
-   * thousands of them never connect at the same instant); default: each attempt at once.
-   */
-  gate?: ConnectGate;
-  /** For tests: the clock (Unix ms) behind `lostAt` and the offline time limit. */
-  now?: () => number;
-}
-
-/** An agent's refusal of one subscription (the subscription is over). */
-export class FeedSubscriptionError extends Error {
-  override readonly name = 'FeedSubscriptionError';
-  constructor(
-    readonly node: string,
-    readonly code: string,
-    message: string,
-    readonly path?: string,
-  ) {
-    super(message);
-  }
-}
-
-export interface SubscriptionHandlers {
-  /** The agent acknowledged the subscription (again after every reconnect). */
-  onSubscribed?(): void;
-  /** The agent dropped this many items because this client did not keep up. */
-  onDropped?(count: number): void;
-  /** A finite subscription (logs without follow) delivered everything; it is over. */
-  onEnd?(): void;
-  /** The agent refused or ended the subscription with an error; it is over. */
-  onError?(error: FeedSubscriptionError): void;
-}
-
-export type Unsubscribe = () => void;
+export {
+  type FeedConnectionState,
+  type FeedSessionOptions,
+  type FeedStateChange,
+  FeedSubscriptionError,
+  type SubscriptionHandlers,
+  type Unsubscribe,
+};
 
 interface ClientSubscription {
   id: string;
@@ -143,9 +80,6 @@ const DEFAULTS = {
   offlineAfterMs: 15_000,
 };
 const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 250, factor: 2, maxMs: 10_000, jitter: 0.3 };
-
-/** Heartbeat ticks between two round-trip measurements on a connection that is never quiet. */
-const RTT_EVERY_TICKS = 6;
 
 /** `http://host:port/prefix` → `ws://host:port/prefix/v1/feeds`. */
 export function feedsUrlOf(baseUrl: string): string {
@@ -177,16 +111,7 @@ export class FeedSession {
   private reconnectTimer: NodeJS.Timeout | null = null;
   /** The attempt waiting for (or holding) its turn at the gate. */
   private ticket: ConnectTicket | null = null;
-  private heartbeatTimer: NodeJS.Timeout | null = null;
-  private awaitingPong = false;
-  /** Something arrived since the last heartbeat tick (no ping needed to know the node is there). */
-  private heard = false;
-  /** Heartbeat ticks since the connection opened. */
-  private ticks = 0;
-  /** When the ping being waited for was sent (performance.now()), to time its pong. */
-  private pingSentAt: number | null = null;
-  private lastRtt: number | null = null;
-  private readonly rttListeners = new Set<(rttMs: number) => void>();
+  private readonly heartbeat: Heartbeat;
   private started = false;
   private closedByUser = false;
   private nextId = 1;
@@ -211,6 +136,9 @@ export class FeedSession {
       offlineAfterAttempts: options.offlineAfterAttempts ?? DEFAULTS.offlineAfterAttempts,
       offlineAfterMs: options.offlineAfterMs ?? DEFAULTS.offlineAfterMs,
     };
+    this.heartbeat = new Heartbeat(this.opts.heartbeatMs, (reason) => {
+      this.lastError = reason;
+    });
     const backoff = options.backoff ?? {};
     this.backoff = {
       initialMs: backoff.initialMs ?? DEFAULT_BACKOFF.initialMs,
@@ -263,15 +191,12 @@ export class FeedSession {
 
   /** The last round trip measured on the open connection (a ping and its pong), in ms. */
   get rttMs(): number | null {
-    return this.lastRtt;
+    return this.heartbeat.rttMs;
   }
 
   /** Calls `listener` with each round trip measured (right after opening, then on heartbeats). */
   onRtt(listener: (rttMs: number) => void): Unsubscribe {
-    this.rttListeners.add(listener);
-    return () => {
-      this.rttListeners.delete(listener);
-    };
+    return this.heartbeat.onRtt(listener);
   }
 
   /** Errors the agent could not tie to a subscription (a bug on one side or the other). */
@@ -460,33 +385,19 @@ export class FeedSession {
       this.lostAt = null;
       this.lastError = undefined;
       this.setState('open');
-      this.startHeartbeat(ws);
-      // A first round trip right away, for the RTT a view shows.
-      this.ping(ws);
+      // A first round trip right away, for the RTT a view shows; then a tick per interval.
+      this.heartbeat.start(ws);
       for (const subscription of this.subscriptions.values()) {
         subscription.acknowledged = false;
         this.sendSubscribe(subscription);
       }
     });
     ws.on('message', (data, isBinary) => {
-      this.awaitingPong = false;
-      this.heard = true;
+      this.heartbeat.heardFrom();
       if (!isBinary) this.onFrame(data.toString());
     });
-    ws.on('pong', () => {
-      this.awaitingPong = false;
-      this.heard = true;
-      if (this.pingSentAt !== null) {
-        const rtt = performance.now() - this.pingSentAt;
-        this.pingSentAt = null;
-        this.lastRtt = rtt;
-        for (const listener of [...this.rttListeners]) listener(rtt);
-      }
-    });
-    ws.on('ping', () => {
-      this.awaitingPong = false;
-      this.heard = true;
-    });
+    ws.on('pong', () => this.heartbeat.pong());
+    ws.on('ping', () => this.heartbeat.heardFrom());
     ws.on('error', (error) => {
       if (error instanceof TlsTrustError) untrusted = true;
       if (error instanceof NotTlsError) this.lastError = notTlsError(this.node, new URL(this.url)).message;
@@ -496,8 +407,7 @@ export class FeedSession {
       if (this.ws !== ws) return;
       this.attemptOver();
       this.ws = null;
-      this.pingSentAt = null;
-      this.stopHeartbeat();
+      this.heartbeat.stop();
       if (this.closedByUser) return;
       const failure = refused as { status: number; retryAfterMs?: number } | null;
       if (failure?.status === 401) {
@@ -526,44 +436,6 @@ export class FeedSession {
           : 'connecting';
     this.setState(state, delay);
     this.connectAfter(delay);
-  }
-
-  private startHeartbeat(ws: WebSocket): void {
-    this.stopHeartbeat();
-    this.awaitingPong = false;
-    this.heard = false;
-    this.ticks = 0;
-    this.heartbeatTimer = setInterval(() => {
-      if (this.awaitingPong) {
-        // Nothing at all since the last ping: the node or the path to it is gone.
-        this.lastError = `no answer for ${this.opts.heartbeatMs} ms`;
-        ws.terminate();
-        return;
-      }
-      // Frames (or the agent's own pings) arrived meanwhile: the node is there, no ping needed
-      // (ten thousand idle sessions then cost few pings of ours) — but the round trip is measured
-      // again now and then (the first tick, then every sixth), so the RTT a view shows is not
-      // the one measured in the crowd of connecting.
-      const measure = this.ticks++ % RTT_EVERY_TICKS === 0;
-      if (this.heard && !measure) {
-        this.heard = false;
-        return;
-      }
-      this.heard = false;
-      this.awaitingPong = true;
-      this.ping(ws);
-    }, this.opts.heartbeatMs);
-  }
-
-  private ping(ws: WebSocket): void {
-    if (ws.readyState !== WebSocket.OPEN) return;
-    this.pingSentAt = performance.now();
-    ws.ping();
-  }
-
-  private stopHeartbeat(): void {
-    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
-    this.heartbeatTimer = null;
   }
 
   private sendFrame(frame: SubscribeFrameInput | { type: 'unsubscribe'; id: string }): void {
@@ -638,7 +510,7 @@ export class FeedSession {
     this.reconnectTimer = null;
     this.ticket?.cancel();
     this.ticket = null;
-    this.stopHeartbeat();
+    this.heartbeat.stop();
     this.subscriptions.clear();
     const ws = this.ws;
     this.ws = null;
