@@ -58,6 +58,7 @@ import {
   AgentUntrustedError,
   isUnreachableCode,
 } from './errors.js';
+import { MAX_RESPONSE_BYTES, readOperationStream, seconds } from './operation-stream.js';
 import { type NodeTrust, NotTlsError, TlsTrustError, TrustedAgent, trustOf } from './transport.js';
 
 export interface AgentClientOptions {
@@ -103,9 +104,6 @@ const DEFAULTS = {
   requestTimeoutMs: 30_000,
   operationTimeoutMs: 30 * 60_000,
 };
-
-/** Largest JSON answer the client accepts: a job status of a few thousand containers fits easily. */
-const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 
 /** `{registryAuth}` when there are credentials to send, else nothing (older agents refuse the field). */
 function authOf(options: PullRequestOptions | undefined): { registryAuth?: RegistryAuth[] } {
@@ -290,7 +288,13 @@ export class AgentClient {
       if (done.success && done.data.type === 'done') return done.data.result;
       return this.parse(OperationResultSchema, text, path);
     }
-    return this.readOperationStream(res, path, onProgress, options.signal);
+    return readOperationStream(res, {
+      node: this.node.name,
+      path,
+      onProgress,
+      ...(options.signal ? { signal: options.signal } : {}),
+      timeoutMs: this.options.operationTimeoutMs,
+    });
   }
 
   /** Sends a request and resolves with the response once its headers arrived. */
@@ -445,84 +449,6 @@ export class AgentClient {
     });
   }
 
-  private readOperationStream(
-    res: http.IncomingMessage,
-    path: string,
-    onProgress: ProgressCallback,
-    signal?: AbortSignal,
-  ): Promise<OperationResult> {
-    const node = this.node.name;
-    return new Promise((resolve, reject) => {
-      let buffered = '';
-      let result: OperationResult | undefined;
-      let settled = false;
-      const finish = (error?: Error) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        if (error) {
-          res.destroy();
-          reject(error);
-        } else if (result) resolve(result);
-        else {
-          reject(
-            new AgentProtocolError(
-              node,
-              'the connection closed before the operation reported its result; its outcome on the node is unknown',
-            ),
-          );
-        }
-      };
-      const timer = setTimeout(
-        () =>
-          finish(
-            new AgentProtocolError(
-              node,
-              `the operation did not finish within ${seconds(this.options.operationTimeoutMs)}; its outcome on the node is unknown`,
-            ),
-          ),
-        this.options.operationTimeoutMs,
-      );
-      const onAbort = () => finish(new AgentRequestError(node, 'request cancelled'));
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const handleLine = (raw: string) => {
-        const text = raw.trim();
-        if (!text || result) return;
-        const parsed = OperationLineSchema.safeParse(this.tryJson(text));
-        if (!parsed.success) {
-          finish(new AgentProtocolError(node, `unexpected line from ${path}: ${text.slice(0, 200)}`));
-          return;
-        }
-        if (parsed.data.type === 'progress') {
-          try {
-            onProgress(parsed.data);
-          } catch (error) {
-            finish(error instanceof Error ? error : new Error(String(error)));
-          }
-        } else result = parsed.data.result;
-      };
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buffered += chunk;
-        let newline = buffered.indexOf('\n');
-        while (newline !== -1 && !settled) {
-          handleLine(buffered.slice(0, newline));
-          buffered = buffered.slice(newline + 1);
-          newline = buffered.indexOf('\n');
-        }
-        if (buffered.length > MAX_RESPONSE_BYTES)
-          finish(new AgentProtocolError(node, 'progress line too long'));
-      });
-      res.on('end', () => {
-        handleLine(buffered);
-        finish();
-      });
-      res.on('error', (error) => finish(result ? undefined : lostDuringOperation(node, error)));
-      res.on('aborted', () => finish(result ? undefined : lostDuringOperation(node)));
-    });
-  }
-
   private async throwIfError(res: http.IncomingMessage, text: string): Promise<void> {
     const status = res.statusCode ?? 0;
     if (status >= 200 && status < 300) return;
@@ -574,20 +500,8 @@ export function notTlsError(node: string, url: URL, options?: { cause?: unknown 
   );
 }
 
-function lostDuringOperation(node: string, cause?: unknown): AgentProtocolError {
-  return new AgentProtocolError(
-    node,
-    'the connection was lost during the operation; its outcome on the node is unknown',
-    cause === undefined ? undefined : { cause },
-  );
-}
-
 function timeoutError(code: string, message: string): NodeJS.ErrnoException {
   return Object.assign(new Error(message), { code });
-}
-
-function seconds(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(1)}s`;
 }
 
 function describeCode(code: string | undefined): string {
