@@ -1,14 +1,3 @@
-/**
- * Facts about the fleet: feed connection states, node summaries, HTTP probe answers, feed events,
- * stats batches and log lines. This room decides what they mean — a node's connectivity
- * (`deriveConn`), which node to refresh, the Events list — so no controller has to.
- *
- * Ten thousand nodes send facts all the time, so the feeds controller hands them over in one
- * `feedBatch` per frame, and a batch is applied to a draft: the records it changes (the nodes,
- * the stats, the event list) are copied once for the whole batch and then changed in place,
- * rather than copied again for every fact. Nothing outside the batch ever sees a draft.
- */
-import type { FeedConnectionState } from '../../../src/client/feeds/session.js';
 import {
   containerEventLevel,
   describeContainerEvent,
@@ -19,7 +8,7 @@ import {
 import { terminalLogLine, terminalText } from '../../../src/core/terminal-text.js';
 import type { ContainerEvent } from '../../../src/protocol/feeds.js';
 import type { ContainerInfo, JobStatus } from '../../../src/protocol/index.js';
-import type { Action, FeedFact, ProbeFailure } from '../actions.js';
+import type { Action, FeedFact } from '../actions.js';
 import { type Effect, type Step, step, toStep } from '../effects.js';
 import { logTargetKey } from '../select/logs.js';
 import {
@@ -29,111 +18,14 @@ import {
   FLEET_LOG_MAX,
   type FleetEvent,
   type LogLine,
-  type NodeConn,
-  type NodeEntry,
   SPARK_WINDOW_MS,
   type TuiState,
 } from '../state.js';
+import { type ConnFact, deriveConn } from './conn.js';
+import { inDraft, own, setIn, updateNode, withPart } from './draft.js';
 import { type CommandTable, flash } from './room.js';
 
-// ---------------------------------------------------------------------------------------------
-// Connectivity
-
-/** A fact about a node's reachability: its feed's state, or how an HTTP request to it went. */
-export type ConnFact =
-  | { source: 'feed'; state: FeedConnectionState; error: string | null }
-  | { source: 'http'; status: 'online' | ProbeFailure; error: string | null };
-
-/**
- * The node's connection after a fact, or null when the fact says nothing new about it. Two
- * sources speak: the feed (a WebSocket that stays up) and HTTP requests (the refresh), and
- * either can be up while the other is refused.
- */
-export function deriveConn(
-  node: Pick<NodeEntry, 'conn' | 'feed'>,
-  fact: ConnFact,
-): { conn: NodeConn; error: string | null } | null {
-  if (fact.source === 'http') {
-    switch (fact.status) {
-      case 'online':
-        // A node answering HTTP is up even before its feed has (re)connected.
-        return { conn: 'online', error: null };
-      case 'unauthorized':
-      case 'untrusted':
-        return { conn: fact.status, error: fact.error };
-      case 'offline':
-        // HTTP failures do not override an open feed.
-        return node.feed === 'open' ? null : { conn: 'offline', error: fact.error };
-      case 'error':
-        // The node answers but cannot work (e.g. Docker is down): a problem, not a connection state.
-        return null;
-    }
-  }
-  switch (fact.state) {
-    case 'open':
-      return { conn: 'online', error: null };
-    case 'unauthorized':
-    case 'untrusted':
-      return { conn: fact.state, error: fact.error };
-    case 'offline':
-      // The feed gave up for now; whether the node is down is for an HTTP request to say (an
-      // agent can answer requests while its feed endpoint is refused, or the other way round).
-      return null;
-    case 'closed':
-      return null;
-    case 'connecting':
-      // Retries of a feed that never opened say nothing new about a node HTTP already judged.
-      return node.conn === 'connecting' ? { conn: 'connecting', error: fact.error } : null;
-    case 'reconnecting':
-      // A node known to be down stays down until something answers.
-      return node.conn === 'offline' || node.conn === 'unauthorized' || node.conn === 'untrusted'
-        ? null
-        : { conn: 'reconnecting', error: fact.error };
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Drafts
-
-/** Objects made during the batch being applied: changed in place until it ends. */
-let draft: WeakSet<object> | null = null;
-
-/** `value` itself when the current batch made it, else a copy that the batch now owns. */
-function own<T extends object>(value: T, copy: (v: T) => T): T {
-  if (draft?.has(value)) return value;
-  const fresh = copy(value);
-  draft?.add(fresh);
-  return fresh;
-}
-
-/** A shallow copy. `for…in` rather than a spread: for ten thousand keys it is several times faster. */
-const copyRecord = <T extends object>(r: T): T => {
-  const copy = {} as T;
-  for (const key in r) copy[key] = r[key];
-  return copy;
-};
-
-/** The state with `key` replaced by `value` (in place when the batch owns the state). */
-function withPart<K extends keyof TuiState>(state: TuiState, key: K, value: TuiState[K]): TuiState {
-  if (state[key] === value) return state;
-  const next = own(state, copyRecord);
-  next[key] = value;
-  return next;
-}
-
-/** The record with `key` set to `value`, as a new record (or in place when the batch owns it). */
-function setIn<V>(record: Record<string, V>, key: string, value: V): Record<string, V> {
-  const next = own(record, copyRecord);
-  next[key] = value;
-  return next;
-}
-
-function updateNode(state: TuiState, name: string, fn: (n: NodeEntry) => NodeEntry): TuiState {
-  const node = state.nodes[name];
-  if (!node) return state;
-  const updated = fn(node);
-  return updated === node ? state : withPart(state, 'nodes', setIn(state.nodes, name, updated));
-}
+export { type ConnFact, deriveConn } from './conn.js';
 
 /** Applies a fact to a node's connection, recording a change in the Events list. */
 function applyConn(state: TuiState, name: string, fact: ConnFact, at: number): TuiState {
@@ -493,9 +385,7 @@ type FleetAction = Extract<
 /** A batch of feed facts, in order, as one change (see Drafts). */
 function feedBatch(state: TuiState, facts: readonly FeedFact[]): Step {
   if (facts.length === 0) return step(state);
-  const outer = draft;
-  draft = new WeakSet();
-  try {
+  return inDraft(() => {
     let next = state;
     const effects: Effect[] = [];
     for (const fact of facts) {
@@ -504,9 +394,7 @@ function feedBatch(state: TuiState, facts: readonly FeedFact[]): Step {
       effects.push(...result.effects);
     }
     return step(next, ...effects);
-  } finally {
-    draft = outer;
-  }
+  });
 }
 
 export function reduceFleet(state: TuiState, action: FleetAction): TuiState | Step {
