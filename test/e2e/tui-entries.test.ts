@@ -4,55 +4,30 @@
  * (ENTRY column, per-entry counts in Info) and the containers panel says which entry each
  * container runs; what the screen claims is checked against the engine.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { AgentClient } from '../../src/client/index.js';
 import { parseJobText } from '../../src/config/index.js';
-import { type AgentProcess, agentBinary, startAgentProcess } from '../harness/agent-process.js';
+import { type AgentProcess, startAgentProcess } from '../harness/agent-process.js';
 import { describeDocker, resetEngine, runningContainers } from '../harness/context.js';
 import { docker } from '../harness/docker-cli.js';
-import { sleep, waitFor } from '../harness/proc.js';
+import { Terminal } from '../harness/tmux.js';
 
 const h = inject('dokkupHarness');
-
-function tmux(args: string[]): string {
-  const res = spawnSync('tmux', args, { encoding: 'utf8' });
-  if (res.status !== 0) throw new Error(`tmux ${args.join(' ')}: ${res.stderr}`);
-  return res.stdout;
-}
 
 describeDocker('dokkup tui with a job of two entries (tmux, real agent, real Docker)', () => {
   const engine = h.engines[0]!;
   const images = h.images!;
-  const session = `dokkup-tui-entries-${process.pid}`;
   let dir: string;
   let agent: AgentProcess;
+  let term: Terminal;
 
-  const screen = () => tmux(['capture-pane', '-p', '-t', session]);
-  async function keys(...list: string[]): Promise<void> {
-    for (const key of list) {
-      tmux(['send-keys', '-t', session, key]);
-      await sleep(150); // blessed reads ESC followed quickly by a key as Alt+key
-    }
-  }
-  async function until(what: string, test: (s: string) => boolean, timeoutMs = 30_000): Promise<string> {
-    let last = '';
-    try {
-      return await waitFor(
-        what,
-        () => {
-          last = screen();
-          return test(last) ? last : undefined;
-        },
-        { timeoutMs, intervalMs: 200 },
-      );
-    } catch (error) {
-      throw new Error(`${(error as Error).message}\n--- screen ---\n${last}`);
-    }
-  }
+  const screen = () => term.screen();
+  const keys = (...list: string[]) => term.keys(...list);
+  const until = (what: string, test: (s: string) => boolean, timeoutMs = 30_000) =>
+    term.waitFor(what, test, timeoutMs);
   const rows = (s: string, pattern: RegExp) => s.split('\n').filter((line) => pattern.test(line));
 
   beforeAll(async () => {
@@ -93,12 +68,11 @@ container:
     const result = await client.deploy(shop, () => {});
     client.close();
     expect(result).toMatchObject({ ok: true, running: 4 });
-    const command = `cd '${dir}' && env LANG=C.UTF-8 NCURSES_NO_UTF8_ACS=1 TERM=xterm-256color '${process.execPath}' '${agentBinary()}' tui -i inventory.yaml 2>'${dir}/tui-stderr.txt'; echo "TUI EXITED $?"; sleep 3600`;
-    tmux(['new-session', '-d', '-s', session, '-x', '160', '-y', '48', command]);
+    term = new Terminal(dir, ['-i', 'inventory.yaml'], {});
   });
 
   afterAll(async () => {
-    spawnSync('tmux', ['kill-session', '-t', session]);
+    term?.close();
     await agent?.stop();
     await docker(engine.dockerHost, ['network', 'rm', 'shopnet'], { allowFail: true });
     await resetEngine(engine);
@@ -130,8 +104,7 @@ container:
 
   it("the job's Info tab shows each entry's image and running/desired", async () => {
     await keys('2', '/');
-    tmux(['send-keys', '-t', session, '-l', '^shop\\b']);
-    await sleep(150);
+    await term.type('^shop\\b');
     await keys('Enter');
     await until('shop selected', (text) => /\[2\] Jobs \((1\/)?\d+\) \/\^shop/.test(text));
     // The Info tab of the detail pane: cycle the tabs until it shows the entries.

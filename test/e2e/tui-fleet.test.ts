@@ -6,56 +6,25 @@
  * processes, over TLS with one certificate that the inventory pins (`fingerprint:`); a few are
  * stopped so that the fleet has offline nodes. No Docker is used.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentBinary } from '../harness/agent-process.js';
-import { sleep, waitFor } from '../harness/proc.js';
+import { Terminal } from '../harness/tmux.js';
 import { type Fleet, startFleet } from '../sim/fleet.js';
 
 const NODES = 300;
 /** Fleet indexes (0-based) of the nodes stopped before the TUI starts. */
 const STOPPED = [41, 207];
 
-function tmux(args: string[]): string {
-  const res = spawnSync('tmux', args, { encoding: 'utf8' });
-  if (res.status !== 0) throw new Error(`tmux ${args.join(' ')}: ${res.stderr}`);
-  return res.stdout;
-}
-
 describe('dokkup tui over 300 simulated agents (tmux)', () => {
   let dir: string;
   let fleet: Fleet;
-  const session = `dokkup-tui-fleet-${process.pid}`;
-  const screen = () => tmux(['capture-pane', '-p', '-t', session]);
-  const keys = async (...names: string[]) => {
-    for (const key of names) {
-      tmux(['send-keys', '-t', session, key]);
-      // blessed reads ESC followed quickly by a key as Alt+key: keep keys apart.
-      await sleep(150);
-    }
-  };
-  const typeText = async (text: string) => {
-    tmux(['send-keys', '-t', session, '-l', text]);
-    await sleep(150);
-  };
-  const waitForScreen = async (what: string, test: (s: string) => boolean, timeoutMs = 60_000) => {
-    let last = '';
-    try {
-      return await waitFor(
-        what,
-        () => {
-          last = screen();
-          return test(last) ? last : undefined;
-        },
-        { timeoutMs, intervalMs: 200 },
-      );
-    } catch (error) {
-      throw new Error(`${(error as Error).message}\n--- screen ---\n${last}`);
-    }
-  };
+  let term: Terminal;
+  const keys = (...names: string[]) => term.keys(...names);
+  const typeText = (text: string) => term.type(text);
+  const waitForScreen = (what: string, test: (s: string) => boolean, timeoutMs = 60_000) =>
+    term.waitFor(what, test, timeoutMs);
   /** The body rows of the nodes table, top to bottom (the lines with a node name). */
   const nodeLines = (s: string) => s.split('\n').filter((line) => /\bn\d{3}\b/.test(line));
 
@@ -68,20 +37,11 @@ describe('dokkup tui over 300 simulated agents (tmux)', () => {
       join(dir, 'api.yaml'),
       'name: api\ngroup: rack-002\ncount: 1\ncontainer:\n  - image: sim/api:1\nupdate:\n  min_healthy_time: 0\n',
     );
-    const env = Object.entries({
-      LANG: 'C.UTF-8',
-      NCURSES_NO_UTF8_ACS: '1',
-      TERM: 'xterm-256color',
-      ...fleet.env,
-    })
-      .map(([k, v]) => `${k}='${v}'`)
-      .join(' ');
-    const command = `cd '${dir}' && ulimit -n "$(ulimit -Hn)" 2>/dev/null; env ${env} '${process.execPath}' '${agentBinary()}' tui -i inventory.yaml api.yaml 2>'${dir}/tui-stderr.txt'; echo "TUI EXITED $?"; sleep 3600`;
-    tmux(['new-session', '-d', '-s', session, '-x', '160', '-y', '48', command]);
+    term = new Terminal(dir, ['-i', 'inventory.yaml', 'api.yaml'], fleet.env);
   }, 120_000);
 
   afterAll(async () => {
-    spawnSync('tmux', ['kill-session', '-t', session]);
+    term?.close();
     await fleet?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });

@@ -28,7 +28,8 @@ export class Terminal {
     })
       .map(([k, v]) => `${k}='${v}'`)
       .join(' ');
-    const command = `cd '${cwd}' && env ${exports} '${process.execPath}' '${agentBinary()}' tui ${args.join(' ')} 2>'${cwd}/tui-stderr.txt'; echo "TUI EXITED $?"; sleep 3600`;
+    // A TUI over hundreds of agents holds a socket per agent: raise the soft descriptor limit.
+    const command = `cd '${cwd}' && ulimit -n "$(ulimit -Hn)" 2>/dev/null; env ${exports} '${process.execPath}' '${agentBinary()}' tui ${args.join(' ')} 2>'${cwd}/tui-stderr.txt'; echo "TUI EXITED $?"; sleep 3600`;
     tmux([
       'new-session',
       '-d',
@@ -54,6 +55,7 @@ export class Terminal {
     }
   }
 
+  /** Types `text` literally (no key names). */
   async type(text: string): Promise<void> {
     tmux(['send-keys', '-t', this.name, '-l', text]);
     await sleep(150);
