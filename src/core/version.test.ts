@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseJobText } from '../config/job.js';
 import type { ContainerSpec, JobSpec } from '../protocol/job.js';
 import { normalizeJob } from './spec.js';
+import { shopJobFile03 } from './version.fixture.js';
 import { canonicalJson, fullVersion, specVersion } from './version.js';
 
 const base: JobSpec = normalizeJob({
@@ -25,41 +26,7 @@ const base: JobSpec = normalizeJob({
   ],
 });
 
-/** A job file written for dokkup 0.3, using every container field 0.3 knew. */
-const SHOP_0_3 = `name: shop
-group: web
-count: 3
-container:
-  - image: 127.0.0.1:5000/shop:1.4.2
-    command: ["httpd", "-f", "-p", "8000"]
-    entrypoint: /bin/busybox
-    ports:
-      - in: 8000
-      - in: 53/udp
-    restart: unless-stopped
-    labels:
-      team: shop
-    environment:
-      - MODE=production
-      - GREETING=hello world
-    volumes:
-      - shop-data:/data
-      - /srv/shop/config:/config:ro
-    networks: [front, back]
-    healthcheck:
-      test: wget -q -O /dev/null http://127.0.0.1:8000/
-      interval: 5s
-      timeout: 2s
-      retries: 3
-      start_period: 1s
-    resources:
-      cpus: 0.5
-      memory: 256m
-    pull: always
-update:
-  healthy_deadline: 1m
-  min_healthy_time: 2s
-`;
+const SHOP_0_3 = shopJobFile03();
 
 const withContainer = (patch: Partial<ContainerSpec>): JobSpec => ({
   ...base,

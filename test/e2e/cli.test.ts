@@ -27,6 +27,7 @@ import {
   ShowNodesJsonSchema,
 } from '../../src/protocol/cli-json.js';
 import { type AgentProcess, agentBinary, freePort, startAgentProcess } from '../harness/agent-process.js';
+import { runCli } from '../harness/cli-run.js';
 import {
   allContainers,
   type ContainerState,
@@ -67,33 +68,9 @@ update:
 
 const versionOf = (text: string) => specVersion(parseJobText(text, 'demo.yaml'));
 
-interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the built CLI with stdin a pipe (not a terminal), in the test's working directory. */
-function dokkup(
-  dir: string,
-  args: string[],
-  options: { input?: string; env?: NodeJS.ProcessEnv } = {},
-): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: dir,
-      env: { ...process.env, ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(options.input ?? '');
-  });
-}
+const dokkup = (dir: string, args: string[], options: { input?: string; env?: NodeJS.ProcessEnv } = {}) =>
+  runCli(dir, args, { ...options, env: { ...process.env, ...options.env } });
 
 /** What a failed exit-code assertion prints: the command's own output. */
 function explain(ran: { stdout?: string; stderr?: string; output?: string }): string {

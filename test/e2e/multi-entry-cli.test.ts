@@ -1,11 +1,3 @@
-/**
- * The faces of a job with several containers, end to end: the BUILT CLI (`node
- * dist/src/cli/bin.js`) against a real agent (the built binary) on a real Docker engine. A
- * two-entry job (busybox httpd `web` and a `side` that finds it by its alias and logs the answer)
- * goes through run, plan, show, logs --entry, top, history and stop --purge; every table is
- * compared as text, every `--json` document against its schema.
- */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,6 +7,7 @@ import { specVersion } from '../../src/core/version.js';
 import { HistoryJsonSchema, OperationJsonSchema, ShowJobJsonSchema } from '../../src/protocol/cli-json.js';
 import { TopJobJsonSchema } from '../../src/protocol/feeds.js';
 import { type AgentProcess, agentBinary, startAgentProcess } from '../harness/agent-process.js';
+import { type CliRun as Ran, runCli } from '../harness/cli-run.js';
 import {
   allContainers,
   describeDocker,
@@ -27,27 +20,7 @@ import {
 
 const BIN = agentBinary();
 
-interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function dokkup(dir: string, args: string[]): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: dir,
-      env: { ...process.env, NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const dokkup = (dir: string, args: string[]) => runCli(dir, args, { env: { ...process.env, NO_COLOR: '1' } });
 
 const explain = (ran: Ran) => `stdout:\n${ran.stdout}\nstderr:\n${ran.stderr}`;
 

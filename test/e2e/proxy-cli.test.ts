@@ -1,10 +1,3 @@
-/**
- * The faces of a job served through the node proxy, end to end: the BUILT CLI against a real
- * agent (the built binary, `--proxy-image` the harness's Caddy image) on a real Docker engine.
- * run and plan show the route, show job its upstreams with the proxy's health check, show nodes
- * the proxy's routes, `logs job --proxy` the proxy's own log; the port answers through the proxy.
- */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -12,31 +5,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ShowJobJsonSchema, ShowNodesJsonSchema } from '../../src/protocol/cli-json.js';
 import { type AgentProcess, agentBinary, freePort, startAgentProcess } from '../harness/agent-process.js';
+import { type CliRun as Ran, runCli } from '../harness/cli-run.js';
 import { describeDocker, docker, engine, harness, images, resetEngine } from '../harness/context.js';
 
 const BIN = agentBinary();
 
-interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function dokkup(dir: string, args: string[]): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: dir,
-      env: { ...process.env, NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const dokkup = (dir: string, args: string[]) => runCli(dir, args, { env: { ...process.env, NO_COLOR: '1' } });
 
 /** GET / on the port with a Host header (fetch cannot set Host). */
 function get(port: number, host: string): Promise<{ status: number; body: string }> {

@@ -18,29 +18,14 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createSelfSignedCertificate, fingerprintOf } from '../../agent/tls/certificate.js';
 import { ShowNodesJsonSchema } from '../../src/protocol/cli-json.js';
 import { type AgentProcess, agentBinary, startAgentProcess } from '../harness/agent-process.js';
+import { type CliRun as Ran, runCli } from '../harness/cli-run.js';
 import { describeDocker, engine } from '../harness/context.js';
 import { servedFingerprint } from '../harness/https-fetch.js';
 import { createTestCa } from '../harness/test-ca.js';
 
 const BIN = agentBinary();
 
-interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function dokkup(dir: string, args: string[]): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const dokkup = (dir: string, args: string[]) => runCli(dir, args);
 
 const explain = (ran: Ran) => `stdout:\n${ran.stdout}\nstderr:\n${ran.stderr}`;
 

@@ -4,15 +4,40 @@
  * run's output is kept, so a test can search all of it at the end (for a secret that must not
  * be there).
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { agentBinary } from './agent-process.js';
-import { sleep, waitFor } from './proc.js';
+import { Terminal } from './tmux.js';
 
 export interface CliRun {
   args: string[];
   code: number;
   stdout: string;
   stderr: string;
+}
+
+/**
+ * One run of the built CLI to its end: `env` is its whole environment (default: the test's),
+ * stdin a pipe given `input` (default: nothing, closed at once).
+ */
+export function runCli(
+  cwd: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; input?: string } = {},
+): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [agentBinary(), ...args], {
+      cwd,
+      env: options.env ?? process.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ args, code: code ?? -1, stdout, stderr }));
+    child.stdin.end(options.input ?? '');
+  });
 }
 
 export class CliRunner {
@@ -25,25 +50,13 @@ export class CliRunner {
     readonly env: NodeJS.ProcessEnv,
   ) {}
 
-  run(args: string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CliRun> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [agentBinary(), ...args], {
-        cwd: this.cwd,
-        env: { ...this.env, ...options.env },
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-      child.on('error', reject);
-      child.on('exit', (code) => {
-        const ran = { args, code: code ?? -1, stdout, stderr };
-        this.runs.push(ran);
-        resolve(ran);
-      });
-      child.stdin.end(options.input ?? '');
+  async run(args: string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CliRun> {
+    const ran = await runCli(this.cwd, args, {
+      env: { ...this.env, ...options.env },
+      ...(options.input !== undefined ? { input: options.input } : {}),
     });
+    this.runs.push(ran);
+    return ran;
   }
 
   /** Starts a command that runs until stopped (Ctrl-C); `output()` is what it printed so far. */
@@ -79,71 +92,9 @@ export class CliRunner {
   }
 }
 
-function tmux(args: string[]): string {
-  const res = spawnSync('tmux', args, { encoding: 'utf8' });
-  if (res.status !== 0) throw new Error(`tmux ${args.join(' ')}: ${res.stderr}`);
-  return res.stdout;
-}
-
-/** `dokkup tui` in its own tmux session (160×48); keys with send-keys, the screen with capture-pane. */
-export class TuiTerminal {
-  private static next = 0;
-  readonly name = `dokkup-tui-${process.pid}-${TuiTerminal.next++}`;
-  /** Every screen captured, for a search of everything the TUI showed. */
-  readonly screens: string[] = [];
-
+/** `dokkup tui` with nothing of the test's environment but `env` (see `Terminal`). */
+export class TuiTerminal extends Terminal {
   constructor(cwd: string, args: string[], env: Record<string, string>) {
-    const exports = Object.entries({
-      LANG: 'C.UTF-8',
-      NCURSES_NO_UTF8_ACS: '1',
-      TERM: 'xterm-256color',
-      ...env,
-    })
-      .map(([k, v]) => `${k}='${v}'`)
-      .join(' ');
-    const command = `cd '${cwd}' && env -i ${exports} '${process.execPath}' '${agentBinary()}' tui ${args.join(' ')} 2>'${cwd}/tui-stderr.txt'; echo "TUI EXITED $?"; sleep 3600`;
-    tmux(['new-session', '-d', '-s', this.name, '-x', '160', '-y', '48', command]);
-  }
-
-  screen(): string {
-    const text = tmux(['capture-pane', '-p', '-t', this.name]);
-    this.screens.push(text);
-    return text;
-  }
-
-  async keys(...keys: string[]): Promise<void> {
-    for (const key of keys) {
-      tmux(['send-keys', '-t', this.name, key]);
-      await sleep(150);
-    }
-  }
-
-  /** Waits until the screen passes `test`; on timeout the error shows the last screen. */
-  async waitFor(what: string, test: (screen: string) => boolean, timeoutMs = 30_000): Promise<string> {
-    let last = '';
-    try {
-      return await waitFor(
-        what,
-        () => {
-          last = this.screen();
-          return test(last) ? last : undefined;
-        },
-        { timeoutMs, intervalMs: 200 },
-      );
-    } catch (error) {
-      throw new Error(`${(error as Error).message}\n--- screen ---\n${last}`);
-    }
-  }
-
-  waitForText(text: string | RegExp, timeoutMs?: number): Promise<string> {
-    return this.waitFor(
-      String(text),
-      (s) => (typeof text === 'string' ? s.includes(text) : text.test(s)),
-      timeoutMs,
-    );
-  }
-
-  close(): void {
-    spawnSync('tmux', ['kill-session', '-t', this.name]);
+    super(cwd, args, env, { cleanEnv: true });
   }
 }

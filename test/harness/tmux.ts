@@ -13,11 +13,21 @@ export function tmux(args: string[]): string {
 }
 
 /** A TUI running in its own tmux session. */
+export interface TerminalOptions {
+  /** Nothing of the test's environment is passed on, only `env` and the terminal's settings. */
+  cleanEnv?: boolean;
+  width?: number;
+  height?: number;
+}
+
 export class Terminal {
   private static next = 0;
   readonly name = `dokkup-tui-e2e-${process.pid}-${Terminal.next++}`;
+  /** Every screen captured, for a search of everything the TUI showed. */
+  readonly screens: string[] = [];
 
-  constructor(cwd: string, args: string[], env: Record<string, string>, size = { width: 160, height: 48 }) {
+  constructor(cwd: string, args: string[], env: Record<string, string>, options: TerminalOptions = {}) {
+    const { cleanEnv = false, width = 160, height = 48 } = options;
     const exports = Object.entries({
       // UTF-8 box drawing instead of the terminal's alternate character set, so captures read
       // like the screen looks.
@@ -29,22 +39,14 @@ export class Terminal {
       .map(([k, v]) => `${k}='${v}'`)
       .join(' ');
     // A TUI over hundreds of agents holds a socket per agent: raise the soft descriptor limit.
-    const command = `cd '${cwd}' && ulimit -n "$(ulimit -Hn)" 2>/dev/null; env ${exports} '${process.execPath}' '${agentBinary()}' tui ${args.join(' ')} 2>'${cwd}/tui-stderr.txt'; echo "TUI EXITED $?"; sleep 3600`;
-    tmux([
-      'new-session',
-      '-d',
-      '-s',
-      this.name,
-      '-x',
-      String(size.width),
-      '-y',
-      String(size.height),
-      command,
-    ]);
+    const command = `cd '${cwd}' && ulimit -n "$(ulimit -Hn)" 2>/dev/null; env ${cleanEnv ? '-i ' : ''}${exports} '${process.execPath}' '${agentBinary()}' tui ${args.join(' ')} 2>'${cwd}/tui-stderr.txt'; echo "TUI EXITED $?"; sleep 3600`;
+    tmux(['new-session', '-d', '-s', this.name, '-x', String(width), '-y', String(height), command]);
   }
 
   screen(): string {
-    return tmux(['capture-pane', '-p', '-t', this.name]);
+    const text = tmux(['capture-pane', '-p', '-t', this.name]);
+    this.screens.push(text);
+    return text;
   }
 
   async keys(...keys: string[]): Promise<void> {

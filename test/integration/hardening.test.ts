@@ -1,10 +1,3 @@
-/**
- * Hardening on real parts: the built agent (with `--bind-root`) on a harness Docker engine, the
- * built CLI, a second process rotating the key. What the unit tests prove on the assembled agent
- * in memory is checked here where it matters most: the bind Docker really makes, the log line a
- * real container prints, the audit log a real deploy, failed update and rotation leave.
- */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,27 +8,15 @@ import { parseJobText } from '../../src/config/index.js';
 import { routes } from '../../src/protocol/api.js';
 import { AuditJsonSchema } from '../../src/protocol/cli-json.js';
 import type { JobSpec } from '../../src/protocol/job.js';
-import { type AgentProcess, agentBinary, startAgentProcess } from '../harness/agent-process.js';
+import { type AgentProcess, startAgentProcess } from '../harness/agent-process.js';
+import { runCli } from '../harness/cli-run.js';
 import { describeDocker, resetEngine } from '../harness/context.js';
 import { docker } from '../harness/docker-cli.js';
 
 const h = inject('dokkupHarness');
 
-function dokkup(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}) {
-  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [agentBinary(), ...args], {
-      cwd,
-      env: { ...process.env, NO_COLOR: '1', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const dokkup = (cwd: string, args: string[], env: NodeJS.ProcessEnv = {}) =>
+  runCli(cwd, args, { env: { ...process.env, NO_COLOR: '1', ...env } });
 
 /** Bytes a terminal acts on (ESC, BEL, CR, C1…); newlines and tabs aside. */
 const ACTIVE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, beforeEach, expect, inject, it } from 'vitest';
 import { AgentClient } from '../../src/client/index.js';
 import { parseJobText } from '../../src/config/index.js';
 import { LABEL_ENTRY, LABEL_REPLICA, LABEL_VERSION } from '../../src/core/labels.js';
+import { shopJobFile03 } from '../../src/core/version.fixture.js';
 import { specVersion } from '../../src/core/version.js';
 import type { OperationResult } from '../../src/protocol/api.js';
 import type { JobSpec } from '../../src/protocol/job.js';
@@ -285,43 +286,7 @@ container:
   });
 
   it('a one-entry job file keeps its 0.3 version through the real agent, in the 0.4 list and in the 0.3 wire shape', async () => {
-    const shop = parseJobText(
-      `name: ${job}
-node: n1
-count: 3
-container:
-  - image: 127.0.0.1:5000/shop:1.4.2
-    command: ["httpd", "-f", "-p", "8000"]
-    entrypoint: /bin/busybox
-    ports:
-      - in: 8000
-      - in: 53/udp
-    restart: unless-stopped
-    labels:
-      team: shop
-    environment:
-      - MODE=production
-      - GREETING=hello world
-    volumes:
-      - shop-data:/data
-      - /srv/shop/config:/config:ro
-    networks: [front, back]
-    healthcheck:
-      test: wget -q -O /dev/null http://127.0.0.1:8000/
-      interval: 5s
-      timeout: 2s
-      retries: 3
-      start_period: 1s
-    resources:
-      cpus: 0.5
-      memory: 256m
-    pull: always
-update:
-  healthy_deadline: 1m
-  min_healthy_time: 2s
-`,
-      'shop.yaml',
-    );
+    const shop = parseJobText(shopJobFile03(`name: ${job}\nnode: n1\n`), 'shop.yaml');
     // The literal the 0.3 release computed for this file (src/core/version.test.ts pins it too).
     expect(specVersion(shop)).toBe('61c7e12');
     // The file binds a host path: this agent (no --bind-root) refuses it, naming the field of
