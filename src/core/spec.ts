@@ -30,65 +30,24 @@ import {
 } from '../protocol/spec-rules.js';
 import { parseDurationMs } from './duration.js';
 import { InputError, InputErrors } from './errors.js';
+import { type FieldPath, formatFieldPath, Problems } from './field-problems.js';
 import { normalizeProxy } from './proxy.js';
 import { splitShellWords } from './shell-words.js';
 import { parseStopGracePeriodMs, parseStopSignal } from './stop.js';
 import { normalizeUpdate } from './update-policy.js';
 
+export { type FieldPath, formatFieldPath, SpecFieldError } from './field-problems.js';
 export {
   DEFAULT_HEALTHY_DEADLINE_MS,
   DEFAULT_MIN_HEALTHY_MS,
   parseShare,
 } from './update-policy.js';
 
-/** A path into the job file: object keys and list indices. */
-export type FieldPath = readonly (string | number)[];
-
-/** `['container', 0, 'ports', 1, 'in']` → `container[0].ports[1].in`. */
-export function formatFieldPath(path: FieldPath): string {
-  let out = '';
-  for (const part of path) {
-    if (typeof part === 'number') out += `[${part}]`;
-    else out += out ? `.${part}` : part;
-  }
-  return out;
-}
-
-/** An input error that knows which field of the file it is about (but not where that is). */
-export class SpecFieldError extends InputError {
-  constructor(
-    message: string,
-    readonly fieldPath: FieldPath,
-  ) {
-    super(message, undefined, formatFieldPath(fieldPath));
-  }
-}
-
 export const DEFAULT_NETWORK = 'bridge';
 /** Docker refuses memory limits below 6 MiB. */
 export const MIN_MEMORY_BYTES = 6 * 1024 * 1024;
 
 type KeyValueFile = ContainerFile['labels'];
-
-/** Collects problems so a user sees every mistake in one run, not one per run. */
-class Problems {
-  readonly errors: SpecFieldError[] = [];
-  add(path: FieldPath, message: string): void {
-    this.errors.push(new SpecFieldError(message, path));
-  }
-  /** Runs `fn`; an `InputError` it throws becomes a problem at `path`, and `fallback` is returned. */
-  attempt<T>(path: FieldPath, fallback: T, fn: () => T): T {
-    try {
-      return fn();
-    } catch (err) {
-      if (err instanceof InputError) {
-        this.add(path, err.message);
-        return fallback;
-      }
-      throw err;
-    }
-  }
-}
 
 /**
  * The canonical spec for a schema-valid job file; throws `InputErrors` (of `SpecFieldError`)

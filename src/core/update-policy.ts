@@ -6,16 +6,10 @@
 import type { JobFile, Share, UpdatePolicy } from '../protocol/job.js';
 import { formatDurationMs, parseDurationMs } from './duration.js';
 import { InputError } from './errors.js';
+import type { ProblemSink } from './field-problems.js';
 
 export const DEFAULT_HEALTHY_DEADLINE_MS = 120_000;
 export const DEFAULT_MIN_HEALTHY_MS = 3_000;
-
-/** Where normalisation collects its problems (spec.ts's `Problems`). */
-export interface ProblemSink {
-  add(path: readonly (string | number)[], message: string): void;
-  /** Runs `fn`; an `InputError` it throws becomes a problem at `path`, and `fallback` is returned. */
-  attempt<T>(path: readonly (string | number)[], fallback: T, fn: () => T): T;
-}
 
 export function normalizeUpdate(file: JobFile, problems: ProblemSink): UpdatePolicy {
   const u = file.update && typeof file.update === 'object' ? file.update : undefined;
