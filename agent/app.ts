@@ -15,6 +15,7 @@ import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { packageVersion } from '../src/build-info.js';
+import { engineAdvisories } from '../src/core/engine-advisories.js';
 import { type AgentPolicy, DEFAULT_POLICY } from '../src/core/policy.js';
 import { AuditLog } from './audit/audit-log.js';
 import { connectDocker } from './docker/connect.js';
@@ -190,6 +191,9 @@ export function createAgent(options: CreateAgentOptions): Agent {
       try {
         const info = await withTimeout(runtime.info(), timeoutMs);
         logger.info({ dockerVersion: info.version, apiVersion: info.apiVersion }, 'connected to Docker');
+        for (const advisory of engineAdvisories(info.version)) {
+          logger.warn({ dockerVersion: info.version, see: advisory.reference }, advisory.message);
+        }
         return true;
       } catch (error) {
         logger.warn(
