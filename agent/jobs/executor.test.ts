@@ -245,12 +245,88 @@ describe('the health gate, on the fake clock', () => {
     expect(ran.result.ok).toBe(true);
     const gateAt = ran.at[ran.lines.findIndex((l) => l.phase === 'health')]!;
     const passed = ran.lines.findIndex((l) => l.message === 'Waiting for containers to be running (1/1)');
-    // Polls at 0, 300, 600, 900 (just under: not yet) and 1200 (over): it passes at 1200.
-    expect(ran.at[passed]! - gateAt).toBe(1200);
+    // Polls at 0, 300, 600, 900 (just under: not yet), then wakes when the window ends, at
+    // 1000 (not at the next poll, 1200): it passes there, and not a moment before.
+    expect(r.clock.slept).toEqual([300, 300, 300, 100]);
+    expect(ran.at[passed]! - gateAt).toBe(1000);
+    expect(ran.lines.slice(0, passed).some((l) => l.phase === 'health' && l.current === 1)).toBe(false);
     const exact = rig({ pollMs: 250 });
     const ran2 = await exact.deploy(web('web:v1', 1, {}, 1000));
     const gate2 = ran2.at[ran2.lines.findIndex((l) => l.phase === 'health')]!;
     expect(ran2.at.at(-1)! - gate2).toBe(1000);
+  });
+
+  /** Every create takes `ms` of fake time (with `concurrency: 1`, the starts are spread out). */
+  const slowCreates = (r: EngineRig, ms: number) => {
+    const create = r.runtime.createContainer.bind(r.runtime);
+    r.runtime.createContainer = async (req) => {
+      await r.clock.sleep(ms);
+      return create(req);
+    };
+  };
+  const healthLines = (ran: Ran) =>
+    ran.lines.flatMap((l, i) => (l.phase === 'health' ? [{ done: l.current, at: ran.at[i]! }] : []));
+
+  it("each new container's min_healthy_time runs from its own start, while the others are still created", async () => {
+    const r = rig({ concurrency: 1 });
+    slowCreates(r, 600);
+    const ran = await r.deploy(web('web:v1', 3));
+    expect(ran.result).toMatchObject({ ok: true, action: 'fresh', running: 3 });
+    // Started at 600, 1200 and 1800: the gate opens at 1800 with the first one through its
+    // window already, then passes each one at its own start + 1000.
+    const t0 = ran.at[ran.lines.findIndex((l) => l.phase === 'start')]! - 600;
+    expect(healthLines(ran).map((h) => ({ ...h, at: h.at - t0 }))).toEqual([
+      { done: 0, at: 1800 },
+      { done: 1, at: 1800 },
+      { done: 2, at: 2200 },
+      { done: 3, at: 2800 },
+    ]);
+  });
+
+  it('with windows overlapping the creates, no old container is stopped before every new one passed its own', async () => {
+    const r = rig({ concurrency: 1 });
+    const v1 = web('web:v1');
+    const v2 = web('web:v2');
+    await r.deploy(v1);
+    const old = r.ids();
+    slowCreates(r, 600);
+    const startedAt = new Map<string, number>();
+    let firstOldStop: number | null = null;
+    let committedAtFirstOldStop = false;
+    r.runtime.afterCall = (call) => {
+      if (call.op === 'start' && versionOf(call) === specVersion(v2)) startedAt.set(call.id!, r.clock.now());
+      if (call.op === 'stop' && old.includes(call.id!) && firstOldStop === null) {
+        firstOldStop = r.clock.now();
+        committedAtFirstOldStop = r.store.writes.at(-1)?.current === specVersion(v2);
+      }
+    };
+    const ran = await r.deploy(v2);
+    expect(ran.result).toMatchObject({ ok: true, action: 'update', running: 3 });
+    expect(startedAt.size).toBe(3);
+    const lastWindowEnd = Math.max(...[...startedAt.values()].map((t) => t + 1000));
+    // The stop call is recorded when it returns; it began no earlier than the last window's end.
+    const stopBegan = Math.min(...r.runtime.stops.filter((s) => old.includes(s.id)).map((s) => s.startedAt));
+    expect(stopBegan).toBeGreaterThanOrEqual(lastWindowEnd);
+    expect(firstOldStop).not.toBeNull();
+    expect(committedAtFirstOldStop).toBe(true);
+  });
+
+  it('a new container that dies after its own window passed, while a later one is still in its window, fails the update and touches nothing old', async () => {
+    const r = rig({ concurrency: 1 });
+    await r.deploy(web('web:v1'));
+    const old = r.ids();
+    slowCreates(r, 600);
+    // Each v2 container exits 1500 ms after its start: the first one is through its window when
+    // the gate opens, and dies before the last one is through its own.
+    r.runtime.scriptImage('web:v2', { kind: 'exits', afterMs: 1500, code: 1 });
+    const ran = await r.deploy(web('web:v2'));
+    expect(ran.result).toMatchObject({ ok: false, restored: true });
+    expect(ran.result.message).toMatch(/exited with code 1/);
+    // The first one had passed its window before the gate saw it dead.
+    expect(healthLines(ran).map((h) => h.done)).toContain(1);
+    expect(r.runtime.stops.filter((s) => old.includes(s.id))).toEqual([]);
+    expect(r.ids({ state: 'running' }).sort()).toEqual([...old].sort());
+    expect(r.ids()).toHaveLength(3);
   });
 
   it('a container that dies inside min_healthy_time never passes; one that outlives it does', async () => {

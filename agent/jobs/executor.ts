@@ -17,7 +17,6 @@ import { randomUUID } from 'node:crypto';
 import PQueue from 'p-queue';
 import type { Logger } from 'pino';
 import { committedState, unchangedPlanCommits } from '../../src/core/commit.js';
-import { formatDurationMs } from '../../src/core/duration.js';
 import { entryStopGraceMs, jobImages } from '../../src/core/entries.js';
 import { DokkupError } from '../../src/core/errors.js';
 import { currentRecord } from '../../src/core/history.js';
@@ -35,6 +34,7 @@ import { type GatedContainer, type GateOptions, hasHealthcheck, waitHealthy } fr
 import { containersOf } from './observe.js';
 import { asDokkupError, OperationFailed } from './operation.js';
 import type { OperationOptions, ProgressSink } from './service.js';
+import { boundedEach, type GraceOf, StopPhase, throwFirstRejection } from './stop-phase.js';
 import { type NamedContainer, named, type TrafficSwitch } from './traffic.js';
 
 export interface ExecutorOptions {
@@ -45,7 +45,7 @@ export interface ExecutorOptions {
   sleep: (ms: number) => Promise<void>;
   /**
    * Creates, starts and removes in flight at once on this node (engine work: the engine slows
-   * past a few at once). Stops are not bounded by it: see `stopAll`.
+   * past a few at once). Stops are not bounded by it: see stop-phase.ts.
    */
   concurrency: number;
   /** How often new containers are inspected while waiting for them to become healthy. */
@@ -64,9 +64,6 @@ export interface OperationMarks {
 }
 
 const noMarks: OperationMarks = { cutover: () => {} };
-
-/** The grace period (ms) a container gets when it is stopped. */
-type GraceOf = (id: string) => number;
 
 /**
  * Each observed container's grace period: its entry's in `spec`, else in `previous` (an entry the
@@ -111,10 +108,12 @@ const SUCCESS: Record<PlanAction, string> = {
 export class Executor {
   private readonly runtime: ContainerRuntime;
   private readonly gate: GateOptions;
+  private readonly stops: StopPhase;
 
   constructor(private readonly opts: ExecutorOptions) {
     this.runtime = opts.runtime;
     this.gate = { runtime: opts.runtime, now: opts.now, sleep: opts.sleep, pollMs: opts.pollMs };
+    this.stops = new StopPhase({ runtime: opts.runtime, concurrency: opts.concurrency });
   }
 
   /**
@@ -206,7 +205,7 @@ export class Executor {
       if (steps.strategy === 'stop-first') {
         const toStop = steps.replace.filter((id) => wasRunning.has(id));
         try {
-          await this.stopAll(toStop, 'Stopping old containers', grace, report);
+          await this.stops.stopAll(toStop, 'Stopping old containers', grace, report);
         } catch (err) {
           // Some may have stopped before one failed: start them all again (a running one is a no-op).
           await this.restore(toStop, report);
@@ -227,9 +226,9 @@ export class Executor {
       }
       await commit();
       await traffic.drain(spec.name, before, report);
-      await this.stopAndRemove(steps.replace, 'old containers', grace, report);
+      await this.stops.stopAndRemove(steps.replace, 'old containers', grace, report);
     } else {
-      await this.stopAndRemove(steps.removeExtra, 'extra containers', grace, report);
+      await this.stops.stopAndRemove(steps.removeExtra, 'extra containers', grace, report);
       await this.forEach(steps.startExisting, 'start', 'Starting container', report, (id) =>
         this.runtime.startContainer(id),
       );
@@ -283,8 +282,8 @@ export class Executor {
     // Requests stop going to the job's containers, and those in flight finish, before they stop.
     await this.opts.traffic.release(job, namesOf(obs, new Set([...steps.stop, ...steps.purge])), report);
     await this.opts.traffic.withdraw(job);
-    await this.stopAll(steps.stop, 'Stopping containers', grace, report);
-    await this.stopAndRemove(steps.purge, 'containers', grace, report);
+    await this.stops.stopAll(steps.stop, 'Stopping containers', grace, report);
+    await this.stops.stopAndRemove(steps.purge, 'containers', grace, report);
     if (purge) await this.opts.store.remove(job);
     return this.result(exec.plan, await containersOf(this.runtime, job));
   }
@@ -370,7 +369,6 @@ export class Executor {
             });
             created.push(id);
             createdNamed.push({ id, name, entry: entry.name ?? null });
-            gate.push({ id, gated: gatedEntries[e]!, entry: entry.name });
             report({
               type: 'progress',
               phase: 'start',
@@ -379,13 +377,13 @@ export class Executor {
               total,
             });
             await this.runtime.startContainer(id);
+            // Its health window runs from here, while the others are still being created.
+            gate.push({ id, gated: gatedEntries[e]!, entry: entry.name, startedAt: this.opts.now() });
             return id;
           }),
         ),
       );
-      const settled = await Promise.allSettled(tasks);
-      const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-      if (failed) throw failed.reason;
+      throwFirstRejection(await Promise.allSettled(tasks));
       await waitHealthy(this.gate, gate, spec.update, report);
       await afterGate(createdNamed);
     } catch (err) {
@@ -418,106 +416,15 @@ export class Executor {
     }
   }
 
-  /**
-   * Stops every container of `ids` at once, each with `graceMs` to exit after its stop signal.
-   * Stopping is waiting for the containers, not work for the engine, so the phase takes about
-   * one grace period (for containers that ignore the signal) however many there are; bounding it
-   * like creates would make it grow as count / bound × grace. First error wins after all settle.
-   */
-  private async stopAll(ids: string[], label: string, graceOf: GraceOf, report: ProgressSink): Promise<void> {
-    if (ids.length === 0) return;
-    const graces = ids.map(graceOf);
-    const shortest = Math.min(...graces);
-    const longest = Math.max(...graces);
-    const grace =
-      shortest === longest
-        ? formatDurationMs(longest)
-        : `${formatDurationMs(shortest)} to ${formatDurationMs(longest)}`;
-    let done = 0;
-    const line = () => ({
-      type: 'progress' as const,
-      phase: 'stop' as const,
-      message: `${label} (${done}/${ids.length}, grace ${grace})`,
-      current: done,
-      total: ids.length,
-    });
-    report(line());
-    const settled = await Promise.allSettled(
-      ids.map(async (id, i) => {
-        await this.runtime.stopContainer(id, graces[i]! / 1000);
-        done++;
-        report(line());
-      }),
-    );
-    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (failed) throw failed.reason;
-  }
-
-  /**
-   * Stops `ids` gracefully (all at once), then removes the ones that stopped (engine work, bounded).
-   * A container whose stop failed is left in place and the stop's error is thrown after the rest
-   * were removed.
-   */
-  private async stopAndRemove(
-    ids: string[],
-    what: string,
-    graceOf: GraceOf,
-    report: ProgressSink,
-  ): Promise<void> {
-    if (ids.length === 0) return;
-    let stopError: unknown;
-    try {
-      await this.stopAll(ids, `Stopping ${what}`, graceOf, report);
-    } catch (err) {
-      stopError = err;
-    }
-    const stopped = stopError === undefined ? ids : await this.stoppedOf(ids);
-    await this.forEach(stopped, 'remove', `Removing ${what}`, report, (id) =>
-      this.runtime.removeContainer(id),
-    );
-    if (stopError !== undefined) throw stopError;
-  }
-
-  /** Which of `ids` are no longer running (after a stop phase in which some stop failed). */
-  private async stoppedOf(ids: string[]): Promise<string[]> {
-    const out: string[] = [];
-    for (const id of ids) {
-      try {
-        if ((await this.runtime.inspectContainer(id)).state !== 'running') out.push(id);
-      } catch {
-        // Gone already, or Docker failing: nothing to remove then.
-      }
-    }
-    return out;
-  }
-
-  /** Run `fn` over `ids` with bounded concurrency, reporting `label (i/n)`; first error wins after all settle. */
-  private async forEach(
+  /** Engine work over `ids` with the node's bound (see stop-phase.ts). */
+  private forEach(
     ids: string[],
     phase: Phase,
     label: string,
     report: ProgressSink,
     fn: (id: string) => Promise<void>,
   ): Promise<void> {
-    if (ids.length === 0) return;
-    const queue = new PQueue({ concurrency: this.opts.concurrency });
-    let i = 0;
-    const settled = await Promise.allSettled(
-      ids.map((id) =>
-        queue.add(async () => {
-          await fn(id);
-          report({
-            type: 'progress',
-            phase,
-            message: `${label} (${++i}/${ids.length})`,
-            current: i,
-            total: ids.length,
-          });
-        }),
-      ),
-    );
-    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (failed) throw failed.reason;
+    return boundedEach(this.opts.concurrency, ids, phase, label, report, fn);
   }
 
   private result(plan: Plan, after: { state: string }[]): OperationResult {

@@ -1,7 +1,11 @@
 /**
  * The health gate: new containers are inspected every `pollMs` until each one is healthy (see
  * src/core/health-verdict.ts for what that means), one of them fails, or the deadline passes.
- * Time comes from the injected clock, so tests drive the gate without waiting.
+ * A container without a health check must stay running for `min_healthy_time` counted from its
+ * own start (when its start call returned), so the windows of the first containers run while
+ * the others are still being created; the gate wakes when the next window ends rather than at
+ * the next poll after it. Time comes from the injected clock, so tests drive the gate without
+ * waiting.
  */
 import { DokkupError } from '../../src/core/errors.js';
 import { gateExpired, gateGoal, healthVerdict } from '../../src/core/health-verdict.js';
@@ -30,6 +34,12 @@ export interface GatedContainer {
   gated: boolean;
   /** Its entry's name, for messages (jobs with named entries). */
   entry?: string | undefined;
+  /**
+   * When its start call returned (the gate's clock): it was running then, so its
+   * `min_healthy_time` counts from there. Without it the window counts from the gate's first
+   * sight of it running.
+   */
+  startedAt?: number | undefined;
 }
 
 /** Resolves when every container of `containers` is healthy; throws the first failure. */
@@ -44,7 +54,10 @@ export async function waitHealthy(
   const startedAt = now();
   const byId = new Map(containers.map((c) => [c.id, c]));
   const pending = new Set(byId.keys());
-  const runningSince = new Map<string, number | null>();
+  // An inspection that finds a container running with no restart since proves it ran all along.
+  const runningSince = new Map<string, number | null>(
+    containers.map((c) => [c.id, c.gated ? null : (c.startedAt ?? null)]),
+  );
   const total = containers.length;
   // With some containers health-checked and others not, "healthy" is what the gate waits for.
   const gated = containers.some((c) => c.gated);
@@ -65,6 +78,9 @@ export async function waitHealthy(
     // Inspected together (reads, cheap for the engine), judged in order: one poll costs one
     // round trip to the engine, not one per container.
     const ids = [...byId.keys()];
+    // What an inspection shows was so when it was sent, at the latest: a window is judged at that
+    // time, so a container is never counted running for longer than it was seen to be.
+    const polledAt = now();
     const inspected = await Promise.allSettled(ids.map((id) => runtime.inspectContainer(id)));
     for (const [i, id] of ids.entries()) {
       const got = inspected[i]!;
@@ -74,7 +90,7 @@ export async function waitHealthy(
       const v = healthVerdict(
         c,
         { gated: checked, minHealthyMs, entry },
-        now(),
+        polledAt,
         runningSince.get(id) ?? null,
       );
       if (v.verdict === 'failed') throw new DokkupError(v.code, v.message);
@@ -88,6 +104,28 @@ export async function waitHealthy(
     }
     const expired = gateExpired(pending.size, { gated, healthyDeadlineMs }, startedAt, now());
     if (expired) throw new DokkupError(expired.code, expired.message);
-    if (pending.size > 0) await sleep(pollMs);
+    if (pending.size > 0) await sleep(nextPoll(pending, runningSince, minHealthyMs, pollMs, now()));
   }
+}
+
+/**
+ * How long to wait before the next inspection: `pollMs`, or less when a pending container's
+ * `min_healthy_time` window ends sooner (the gate passes at the window's end, not up to one poll
+ * later).
+ */
+function nextPoll(
+  pending: ReadonlySet<string>,
+  runningSince: ReadonlyMap<string, number | null>,
+  minHealthyMs: number,
+  pollMs: number,
+  now: number,
+): number {
+  let wait = pollMs;
+  for (const id of pending) {
+    const since = runningSince.get(id);
+    if (since === null || since === undefined) continue;
+    const left = since + minHealthyMs - now;
+    if (left > 0 && left < wait) wait = left;
+  }
+  return wait;
 }

@@ -121,6 +121,60 @@ describe('the stop phase of an update', () => {
   });
 });
 
+describe('removals follow each stop, not the slowest one', () => {
+  /** The fake time each container's remove call returned at. */
+  const removalTimes = (r: EngineRig) => {
+    const removedAt = new Map<string, number>();
+    r.runtime.afterCall = (call) => {
+      if (call.op === 'remove') removedAt.set(call.id!, r.clock.now());
+    };
+    return removedAt;
+  };
+
+  it('an old container is removed as soon as its own stop returned, while another still waits out its grace', async () => {
+    const r = rig({ concurrency: 2 });
+    await r.deploy(job('web:v1', 5));
+    const old = r.ids();
+    const [slow] = old;
+    // One old container ignores its stop signal (held for the 10 s grace); the others exit at once.
+    const stop = r.runtime.stopContainer.bind(r.runtime);
+    r.runtime.stopContainer = async (id, timeoutSec) => {
+      if (id === slow) await r.clock.sleep(timeoutSec * 1000);
+      return stop(id, timeoutSec);
+    };
+    const removedAt = removalTimes(r);
+    const ran = await r.deploy(job('web:v2', 5));
+    expect(ran.result).toMatchObject({ ok: true, action: 'update', running: 5, total: 5 });
+    const stops = new Map(r.runtime.stops.filter((s) => old.includes(s.id)).map((s) => [s.id, s]));
+    expect(stops.size).toBe(5);
+    const phaseBegan = Math.min(...[...stops.values()].map((s) => s.startedAt));
+    // Never removed before its own stop returned.
+    for (const id of old) expect(removedAt.get(id)).toBeGreaterThanOrEqual(stops.get(id)!.endedAt);
+    // The four quick ones are gone before the slow one's grace is over; it goes when it stopped.
+    for (const id of old.slice(1)) expect(removedAt.get(id)).toBe(phaseBegan);
+    expect(stops.get(slow!)!.endedAt - phaseBegan).toBe(10_000);
+    expect(removedAt.get(slow!)).toBe(phaseBegan + 10_000);
+    // Removing is still engine work with the bound.
+    expect(r.runtime.maxInFlight.remove).toBeLessThanOrEqual(2);
+  });
+
+  it('a container whose stop failed is left in place; the others are removed and the error is reported', async () => {
+    const r = rig();
+    await r.deploy(job('web:v1', 3));
+    const old = r.ids();
+    const stop = r.runtime.stopContainer.bind(r.runtime);
+    r.runtime.stopContainer = async (id, timeoutSec) => {
+      if (id === old[1]) throw Object.assign(new Error('engine said no'), { code: 'internal' });
+      return stop(id, timeoutSec);
+    };
+    const ran = await r.deploy(job('web:v2', 3));
+    expect(ran.result).toMatchObject({ ok: false, committed: true, restored: false });
+    expect(ran.result.message).toMatch(/1 old container could not be removed/);
+    expect(r.ids().filter((id) => old.includes(id))).toEqual([old[1]]);
+    expect(r.ids({ state: 'running' })).toContain(old[1]);
+  });
+});
+
 describe('other stop phases are concurrent too', () => {
   it('scale down stops the extra containers at once', async () => {
     const r = rig({ concurrency: 2 });

@@ -4,8 +4,9 @@
  * state and the time come in.
  *
  * Healthy = running and, with a health check, reported healthy; without one, running without a
- * restart for `min_healthy_time`, counted from the gate's first sight of it running. Exited,
- * restarted or unhealthy containers fail at once.
+ * restart for `min_healthy_time`, counted from the first time it was known to run (its start
+ * call returning, or else the gate's first sight of it running). Exited, restarted or unhealthy
+ * containers fail at once.
  */
 import type { ContainerState, Health } from '../protocol/api.js';
 
@@ -31,7 +32,7 @@ export interface GateRules {
 export type HealthVerdict =
   | { verdict: 'failed'; code: 'start_failed' | 'unhealthy'; message: string }
   | { verdict: 'ready' }
-  /** Not yet: `runningSince` is when the gate first saw it running (null: not running yet). */
+  /** Not yet: `runningSince` is when it was first known to run (null: not running yet). */
   | { verdict: 'pending'; runningSince: number | null };
 
 /**

@@ -11,13 +11,18 @@
  * 3. a start-first update of N containers of an image that ignores SIGTERM (busybox httpd as
  *    PID 1 through a shell-form CMD, like most images), with and without `init: true`, 1 s health
  *    window, Docker's default 10 s grace period;
- * 4. Docker Swarm on the same engine: `service create` of the same image, then `service update
- *    --update-order start-first --update-parallelism 8 --update-monitor 1s`, timed until the
- *    command returns (all new tasks running: Swarm's routing mesh does not answer on 127.0.0.1
- *    here, so the comparison is of deploy times, not of traffic);
+ * 4. Docker Swarm on the same engine, with and without `--init`: `service create` of the same
+ *    image, then `service update --update-order start-first --update-parallelism 8
+ *    --update-monitor 1s` (Swarm's routing mesh does not answer on 127.0.0.1 here, so the
+ *    comparison is of deploy times, not of traffic), round by round between dokkup's;
+ *    both sides are timed to the same milestones from the engine's event log (last new
+ *    container started, old version stopped, old version removed) and to their command
+ *    returning (dokkup's after its old containers are removed; Swarm's when its new tasks ran
+ *    for the monitor, its old ones still stopping in the background);
  * 5. `dokkup run job -y` with nothing to change (the built CLI as a process: start-up included).
  *
- * Env: BENCH_CONTAINERS (default 20), BENCH_ROUNDS (default 3).
+ * Env: BENCH_CONTAINERS (default 20), BENCH_ROUNDS (default 3), BENCH_ONLY=updates (sections 3
+ * and 4 alone, for quick iterations: the ratios to the floor need the whole run).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,10 +43,25 @@ import { buildTestImages } from '../harness/images.js';
 import { run } from '../harness/proc.js';
 import { startRegistry } from '../harness/registry.js';
 import { createOwnedDir, destroyDirSync } from '../harness/resources.js';
+import { type UpdateMilestones, updateMilestones } from './engine-timeline.js';
 
 const N = Number(process.env.BENCH_CONTAINERS ?? 20);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const BOUNDS = [4, 8, 16];
+const ONLY_UPDATES = process.env.BENCH_ONLY === 'updates';
+
+type UpdateSide =
+  | 'dokkup, init: true'
+  | 'Swarm, --init'
+  | 'dokkup, SIGTERM ignored'
+  | 'Swarm, SIGTERM ignored';
+
+/** One update's milestones (ms after it began): the engine's, the verified point, the command's. */
+interface UpdateRun extends UpdateMilestones {
+  /** dokkup: its cutover (new version through the gate, committed); Swarm: its command returned. */
+  verified: number;
+  returned: number;
+}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
@@ -119,7 +139,7 @@ async function main(): Promise<void> {
     // 1. The floor and the engine's bound, 4/8/16 at a time.
     const floor = new Map<number, number>();
     const viaEngine = new Map<number, number>();
-    for (const bound of BOUNDS) {
+    for (const bound of ONLY_UPDATES ? [] : BOUNDS) {
       const directRuns: number[] = [];
       const engineRuns: number[] = [];
       const eng = new JobEngine({
@@ -144,11 +164,13 @@ async function main(): Promise<void> {
       floor.set(bound, median(directRuns));
       viaEngine.set(bound, median(engineRuns));
     }
-    console.log(
-      '\nCreates + starts at a time (medians): Docker API floor, and the job engine doing the same',
-    );
-    console.log('  BOUND   DOCKER API FLOOR   JOB ENGINE (in-process, gate 0s)');
-    for (const bound of BOUNDS) {
+    if (!ONLY_UPDATES) {
+      console.log(
+        '\nCreates + starts at a time (medians): Docker API floor, and the job engine doing the same',
+      );
+      console.log('  BOUND   DOCKER API FLOOR   JOB ENGINE (in-process, gate 0s)');
+    }
+    for (const bound of ONLY_UPDATES ? [] : BOUNDS) {
       const mark = bound === DEFAULT_ENGINE_CONCURRENCY ? '  <- default' : '';
       console.log(
         `  ${String(bound).padEnd(6)}  ${seconds(floor.get(bound)!).padEnd(17)}  ${seconds(viaEngine.get(bound)!)}${mark}`,
@@ -165,7 +187,7 @@ async function main(): Promise<void> {
       fingerprint: agent.fingerprint,
     });
     const freshRuns: number[] = [];
-    for (let round = 1; round <= ROUNDS; round++) {
+    for (let round = 1; round <= (ONLY_UPDATES ? 0 : ROUNDS); round++) {
       const spec = job(`fresh${round}`, images.refs.webV1, { minHealthy: '0s' });
       const t0 = performance.now();
       const result = await client.deploy(spec, () => {});
@@ -174,11 +196,13 @@ async function main(): Promise<void> {
         throw new Error(`agent deploy failed: ${JSON.stringify(result)}`);
       await client.stop(spec.name, true, () => {});
     }
-    const fresh = median(freshRuns);
+    const fresh = ONLY_UPDATES ? Number.NaN : median(freshRuns);
     const floorAtDefault = floor.get(DEFAULT_ENGINE_CONCURRENCY) ?? Math.min(...floor.values());
 
-    // 3. Start-first updates of a SIGTERM-ignoring image, with and without init.
-    const update = async (name: string, extra: string) => {
+    // 3 and 4. Start-first updates of a SIGTERM-ignoring image, with and without init, by dokkup
+    // and by Swarm on the same engine, interleaved round by round (the same load for both).
+    // Every side is timed to the same milestones, read from the engine's event log.
+    const update = async (name: string, extra: string): Promise<UpdateRun> => {
       const v1 = job(name, images.refs.stubborn, {
         ports: false,
         minHealthy: '1s',
@@ -191,83 +215,113 @@ async function main(): Promise<void> {
       });
       const first = await client.deploy(v1, () => {});
       if (!first.ok) throw new Error(`deploy ${name}: ${JSON.stringify(first)}`);
+      const oldIds = await jobIds(engine.dockerHost, name);
+      const began = Date.now();
       const t0 = performance.now();
       const firstAt = new Map<string, number>();
       const result = await client.deploy(v2, (line) => {
         if (!firstAt.has(line.phase)) firstAt.set(line.phase, performance.now() - t0);
       });
       const ms = performance.now() - t0;
+      if (!result.ok || result.running !== N) throw new Error(`update ${name}: ${JSON.stringify(result)}`);
       const at = (phase: string) => (firstAt.get(phase) ?? Number.NaN) / 1000;
       console.log(
         `  ${name}: starts from ${at('start').toFixed(2)} s, gate from ${at('health').toFixed(2)} s, ` +
           `stop from ${at('stop').toFixed(2)} s, remove from ${at('remove').toFixed(2)} s, done ${(ms / 1000).toFixed(2)} s`,
       );
-      if (!result.ok || result.running !== N) throw new Error(`update ${name}: ${JSON.stringify(result)}`);
+      const milestones = await updateMilestones(engine.dockerHost, `dokkup.job.name=${name}`, began, oldIds);
       // Purge without waiting out a grace period per round: the next round starts clean.
       await docker(engine.dockerHost, ['rm', '-f', ...(await jobIds(engine.dockerHost, name))]);
       await client.stop(name, true, () => {});
-      return { ms, cutoverMs: result.cutoverMs ?? Number.NaN };
+      return { ...milestones, verified: result.cutoverMs ?? Number.NaN, returned: ms };
+    };
+    const swarmUpdate = async (service: string, init: boolean): Promise<UpdateRun> => {
+      const label = `com.docker.swarm.service.name=${service}`;
+      await docker(engine.dockerHost, [
+        'service',
+        'create',
+        '--detach',
+        '--quiet',
+        '--no-resolve-image',
+        ...(init ? ['--init'] : []),
+        '--name',
+        service,
+        '--replicas',
+        String(N),
+        '--env',
+        'V=1',
+        images.refs.stubborn,
+      ]);
+      await waitForTasks(engine.dockerHost, service, N, images.refs.stubborn);
+      const oldIds = lines(
+        (await docker(engine.dockerHost, ['ps', '-q', '--no-trunc', '--filter', `label=${label}`])).stdout,
+      );
+      const began = Date.now();
+      const t0 = performance.now();
+      // Without --detach the command returns when the update converged: every new task running,
+      // then still running after the update monitor (1 s). The old tasks are stopped in the
+      // background meanwhile (each as soon as its replacement runs) and kept as task history.
+      await docker(engine.dockerHost, [
+        'service',
+        'update',
+        '--quiet',
+        '--no-resolve-image',
+        '--update-order',
+        'start-first',
+        '--update-parallelism',
+        '8',
+        '--update-monitor',
+        '1s',
+        '--env-add',
+        'V=2',
+        service,
+      ]);
+      const returned = performance.now() - t0;
+      // The old version's stop is part of the update even if the command does not wait for it.
+      await docker(engine.dockerHost, ['wait', ...oldIds], { allowFail: true });
+      const milestones = await updateMilestones(engine.dockerHost, label, began, oldIds);
+      await docker(engine.dockerHost, ['service', 'rm', service]);
+      for (;;) {
+        const left = lines(
+          (await docker(engine.dockerHost, ['ps', '-aq', '--filter', `label=${label}`])).stdout,
+        );
+        if (left.length === 0) break;
+        await docker(engine.dockerHost, ['rm', '-f', ...left], { allowFail: true });
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      // Swarm's "verified" point is its command returning: all new tasks ran for the monitor.
+      return { ...milestones, verified: returned, returned };
+    };
+    // The docker CLI's own start-up is inside Swarm's command time (dokkup's client is in-process).
+    const cliStart = performance.now();
+    await docker(engine.dockerHost, ['version', '--format', '{{.Server.Version}}']);
+    const dockerCliMs = performance.now() - cliStart;
+
+    await docker(engine.dockerHost, ['swarm', 'init', '--advertise-addr', '127.0.0.1']);
+    const runs: Record<UpdateSide, UpdateRun[]> = {
+      'dokkup, init: true': [],
+      'Swarm, --init': [],
+      'dokkup, SIGTERM ignored': [],
+      'Swarm, SIGTERM ignored': [],
     };
     console.log('\nStart-first updates (phase start times):');
-    const plain: { ms: number; cutoverMs: number }[] = [];
-    const withInit: { ms: number; cutoverMs: number }[] = [];
-    for (let round = 1; round <= ROUNDS; round++) {
-      plain.push(await update(`sigterm${round}`, ''));
-      withInit.push(await update(`init${round}`, '    init: true\n'));
-    }
-    const updatePlain = median(plain.map((r) => r.ms));
-    const updateInit = median(withInit.map((r) => r.ms));
-    const cutoverPlain = median(plain.map((r) => r.cutoverMs));
-    const cutoverInit = median(withInit.map((r) => r.cutoverMs));
-
-    // 4. Swarm, same engine, same image.
-    await docker(engine.dockerHost, ['swarm', 'init', '--advertise-addr', '127.0.0.1']);
-    const swarmRuns: { create: number; update: number }[] = [];
     try {
       for (let round = 1; round <= ROUNDS; round++) {
-        const service = `swarm${round}`;
-        const t0 = performance.now();
-        await docker(engine.dockerHost, [
-          'service',
-          'create',
-          '--detach',
-          '--quiet',
-          '--no-resolve-image',
-          '--name',
-          service,
-          '--replicas',
-          String(N),
-          '--env',
-          'V=1',
-          images.refs.stubborn,
-        ]);
-        await waitForTasks(engine.dockerHost, service, N, images.refs.stubborn);
-        const create = performance.now() - t0;
-        const t1 = performance.now();
-        await docker(engine.dockerHost, [
-          'service',
-          'update',
-          '--quiet',
-          '--no-resolve-image',
-          '--update-order',
-          'start-first',
-          '--update-parallelism',
-          '8',
-          '--update-monitor',
-          '1s',
-          '--env-add',
-          'V=2',
-          service,
-        ]);
-        const updated = performance.now() - t1;
-        swarmRuns.push({ create, update: updated });
-        await docker(engine.dockerHost, ['service', 'rm', service]);
+        runs['dokkup, SIGTERM ignored'].push(await update(`sigterm${round}`, ''));
+        runs['dokkup, init: true'].push(await update(`init${round}`, '    init: true\n'));
+        runs['Swarm, --init'].push(await swarmUpdate(`swarminit${round}`, true));
+        runs['Swarm, SIGTERM ignored'].push(await swarmUpdate(`swarm${round}`, false));
       }
     } finally {
       await docker(engine.dockerHost, ['swarm', 'leave', '--force']).catch(() => undefined);
     }
-    const swarmUpdate = median(swarmRuns.map((r) => r.update));
-    const swarmCreate = median(swarmRuns.map((r) => r.create));
+    const med = (side: UpdateSide, key: keyof UpdateRun) => {
+      const xs = runs[side].map((r) => r[key]).filter((x): x is number => x !== null);
+      return xs.length < runs[side].length ? null : median(xs);
+    };
+    const updateInit = med('dokkup, init: true', 'returned')!;
+    const updatePlain = med('dokkup, SIGTERM ignored', 'returned')!;
+    const swarmInit = med('Swarm, --init', 'returned')!;
 
     // 5. `run job -y` with nothing to change: the CLI process, start-up included.
     const noChangeName = 'nochange';
@@ -283,7 +337,7 @@ async function main(): Promise<void> {
       `name: ${noChangeName}\nnode: bench\ncount: ${N}\nupdate:\n  min_healthy_time: 0s\ncontainer:\n  - image: "${images.refs.webV1}"\n    ports:\n      - in: 8000\n`,
     );
     const cliRuns: number[] = [];
-    for (let i = 0; i < Math.max(5, ROUNDS); i++) {
+    for (let i = 0; i < (ONLY_UPDATES ? 0 : Math.max(5, ROUNDS)); i++) {
       const t0 = performance.now();
       const ran = await run(
         process.execPath,
@@ -295,12 +349,36 @@ async function main(): Promise<void> {
       cliRuns.push(performance.now() - t0);
       if (!/up to date|unchanged/i.test(ran.stdout)) throw new Error(`run job (no change): ${ran.stdout}`);
     }
-    const cliNoChange = median(cliRuns);
+    const cliNoChange = ONLY_UPDATES ? Number.NaN : median(cliRuns);
 
+    const cell = (x: number | null) => (x === null ? 'kept' : (x / 1000).toFixed(2));
     console.log(
-      `\nUpdate rounds (ms): ${plain.map((r) => r.ms.toFixed(0)).join(', ')} (SIGTERM ignored); ` +
-        `${withInit.map((r) => r.ms.toFixed(0)).join(', ')} (init: true); Swarm ${swarmRuns.map((r) => r.update.toFixed(0)).join(', ')}`,
+      '\nStart-first updates of ' +
+        N +
+        " (medians, s after the update began; milestones from the engine's events)",
     );
+    console.log(
+      '  SIDE                      NEW STARTED  VERIFIED  OLD STOP BEGAN  OLD STOPPED  OLD REMOVED  COMMAND RETURNED',
+    );
+    for (const side of Object.keys(runs) as UpdateSide[]) {
+      console.log(
+        `  ${side.padEnd(26)}${cell(med(side, 'newStarted')).padEnd(13)}${cell(med(side, 'verified')).padEnd(10)}` +
+          `${cell(med(side, 'oldStopBegan')).padEnd(16)}${cell(med(side, 'oldStopped')).padEnd(13)}` +
+          `${cell(med(side, 'oldRemoved')).padEnd(13)}${cell(med(side, 'returned'))}`,
+      );
+    }
+    console.log(
+      "  (VERIFIED: dokkup's cutover, every new container through its health window and committed; " +
+        "Swarm's command returning, every new task running for the 1 s update monitor. " +
+        `Swarm's command time includes the docker CLI's start-up, ${dockerCliMs.toFixed(0)} ms for \`docker version\`.)`,
+    );
+    for (const side of Object.keys(runs) as UpdateSide[]) {
+      console.log(
+        `  ${side} rounds (command returned, ms): ${runs[side].map((r) => r.returned.toFixed(0)).join(', ')}`,
+      );
+    }
+    const ratio = (a: number | null, b: number | null) =>
+      a === null || b === null ? '' : `${(a / b).toFixed(2)}x`;
     const rows: [string, string, string, string][] = [
       [
         `fresh deploy, min_healthy_time 0s`,
@@ -309,25 +387,35 @@ async function main(): Promise<void> {
         `${(fresh / floorAtDefault).toFixed(2)}x`,
       ],
       [
-        'start-first update, init: true',
+        'start-first update, init: true (returned)',
         seconds(updateInit),
-        `<= 0.8x Swarm start-first update (${seconds(swarmUpdate)})`,
-        `${(updateInit / swarmUpdate).toFixed(2)}x`,
+        `<= 0.8x Swarm --init, command returned (${seconds(swarmInit)})`,
+        ratio(updateInit, swarmInit),
       ],
       [
-        '  of which cutover (new version healthy)',
-        seconds(cutoverInit),
-        `Swarm's time is to its new tasks running`,
-        `${(cutoverInit / swarmUpdate).toFixed(2)}x`,
+        '  new version verified (cutover)',
+        seconds(med('dokkup, init: true', 'verified')!),
+        `Swarm --init, command returned (${seconds(swarmInit)})`,
+        ratio(med('dokkup, init: true', 'verified'), swarmInit),
+      ],
+      [
+        '  old version stopped',
+        seconds(med('dokkup, init: true', 'oldStopped')!),
+        `Swarm --init, old tasks stopped (${seconds(med('Swarm, --init', 'oldStopped')!)})`,
+        ratio(med('dokkup, init: true', 'oldStopped'), med('Swarm, --init', 'oldStopped')),
       ],
       [
         'start-first update, SIGTERM ignored',
         seconds(updatePlain),
         `<= init: true update + one grace (${seconds(updateInit + 10_000)})`,
-        `${(updatePlain / (updateInit + 10_000)).toFixed(2)}x`,
+        ratio(updatePlain, updateInit + 10_000),
       ],
-      ['  of which cutover (new version healthy)', seconds(cutoverPlain), '', ''],
-      ['Swarm: service create (tasks running)', seconds(swarmCreate), '', ''],
+      [
+        '  old version stopped',
+        seconds(med('dokkup, SIGTERM ignored', 'oldStopped')!),
+        `Swarm, old tasks stopped (${seconds(med('Swarm, SIGTERM ignored', 'oldStopped')!)})`,
+        ratio(med('dokkup, SIGTERM ignored', 'oldStopped'), med('Swarm, SIGTERM ignored', 'oldStopped')),
+      ],
       [
         'run job -y, no change (CLI process)',
         seconds(cliNoChange),
@@ -350,7 +438,10 @@ async function main(): Promise<void> {
 }
 
 async function jobIds(dockerHost: string, job: string): Promise<string[]> {
-  return lines((await docker(dockerHost, ['ps', '-aq', '--filter', `label=dokkup.job.name=${job}`])).stdout);
+  return lines(
+    (await docker(dockerHost, ['ps', '-aq', '--no-trunc', '--filter', `label=dokkup.job.name=${job}`]))
+      .stdout,
+  );
 }
 
 main().catch((err) => {

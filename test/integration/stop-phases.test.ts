@@ -70,11 +70,14 @@ describeDocker('stop phases, stop_signal, stop_grace_period and init (real agent
   }
 
   /**
-   * Docker's `die` events of the job's containers during `work`, with their times and exit codes:
-   * the agent removes old containers right after stopping them, so `docker inspect` cannot be
-   * asked afterwards when they stopped, but the engine's event log keeps it.
+   * Docker's `die` events of the job's containers during `work`, with their times and exit codes
+   * (and their `destroy` times in `destroyed`): the agent removes old containers right after
+   * stopping them, so `docker inspect` cannot be asked afterwards when they stopped, but the
+   * engine's event log keeps it.
    */
-  async function dieTimesDuring<T>(work: () => Promise<T>): Promise<{ value: T; died: Map<string, number> }> {
+  async function dieTimesDuring<T>(
+    work: () => Promise<T>,
+  ): Promise<{ value: T; died: Map<string, number>; destroyed: Map<string, number> }> {
     const since = Math.floor(Date.now() / 1000) - 1;
     const value = await work();
     const until = Math.ceil(Date.now() / 1000) + 1;
@@ -89,17 +92,25 @@ describeDocker('stop phases, stop_signal, stop_grace_period and init (real agent
       '--filter',
       'event=die',
       '--filter',
+      'event=destroy',
+      '--filter',
       `label=dokkup.job.name=${job}`,
       '--format',
-      '{{.ID}} {{.TimeNano}} {{index .Actor.Attributes "exitCode"}}',
+      '{{.Action}} {{.ID}} {{.TimeNano}} {{index .Actor.Attributes "exitCode"}}',
     ]);
     const died = new Map<string, number>();
+    const destroyed = new Map<string, number>();
     for (const line of lines(out.stdout)) {
-      const [id, nanos, exitCode] = line.split(' ');
-      died.set(id!, Number(BigInt(nanos!) / 1_000_000n));
+      const [action, id, nanos, exitCode] = line.split(' ');
+      const ms = Number(BigInt(nanos!) / 1_000_000n);
+      if (action === 'destroy') {
+        destroyed.set(id!, ms);
+        continue;
+      }
+      died.set(id!, ms);
       exitCodes.set(id!, Number(exitCode));
     }
-    return { value, died };
+    return { value, died, destroyed };
   }
   const exitCodes = new Map<string, number>();
 
@@ -156,6 +167,31 @@ describeDocker('stop phases, stop_signal, stop_grace_period and init (real agent
     const lastStart = Math.max(...fresh.map((c) => Date.parse(c.State.StartedAt)));
     for (const t of times) expect(t - lastStart).toBeGreaterThanOrEqual(4000);
     for (const c of fresh) expect(c.Config.StopTimeout).toBe(4);
+  });
+
+  it('each old container is removed as soon as it stopped: the quick ones are gone before the slow ones die', async () => {
+    // Two entries of the same SIGTERM-ignoring image: `slow` waits out its 4 s grace, `quick`
+    // (init: true) dies of SIGTERM at once.
+    const entries = (env: string) =>
+      `  - name: slow\n    image: "${images.stubborn}"\n    environment:\n      - V=${env}\n    stop_grace_period: 4s\n` +
+      `  - name: quick\n    image: "${images.stubborn}"\n    init: true\n    environment:\n      - V=${env}\n    stop_grace_period: 4s\n`;
+    expect((await deploy(spec(entries('1'), 2))).result).toMatchObject({ ok: true, running: 4 });
+    const old = await inspect(await jobContainerIds());
+    expect(old).toHaveLength(4);
+    const entryOf = (c: Inspected) => c.Config.Labels['dokkup.job.entry'];
+    const { value: ran, died, destroyed } = await dieTimesDuring(() => deploy(spec(entries('2'), 2)));
+    expect(ran.result).toMatchObject({ ok: true, action: 'update', running: 4, total: 4 });
+    // Never removed before it stopped.
+    for (const c of old) expect(destroyed.get(c.Id)).toBeGreaterThanOrEqual(died.get(c.Id)!);
+    const slowDied = Math.min(...old.filter((c) => entryOf(c) === 'slow').map((c) => died.get(c.Id)!));
+    const quick = old.filter((c) => entryOf(c) === 'quick');
+    expect(quick).toHaveLength(2);
+    for (const c of quick) {
+      expect(exitCodes.get(c.Id)).toBe(143);
+      // Removed while the slow ones were still in their grace period, not after it.
+      expect(destroyed.get(c.Id)).toBeLessThan(slowDied);
+    }
+    for (const c of old.filter((c) => entryOf(c) === 'slow')) expect(exitCodes.get(c.Id)).toBe(137);
   });
 
   it('init: true shows in docker inspect, and the same image then stops on SIGTERM instead of being killed', async () => {
