@@ -102,13 +102,6 @@ export interface LeaseAcquisitionWith<T> {
   taskInterrupted: boolean;
 }
 
-/** A node's request did not take the lease because another operator holds it. */
-class Refused extends Error {
-  constructor(readonly error: AgentHttpError) {
-    super(error.message);
-  }
-}
-
 export class FleetLease {
   private readonly held = new Map<string, InventoryNode>();
   /** When each held node's lease was last renewed for sure (the send time of a request it answered `held`). */
@@ -200,10 +193,6 @@ export class FleetLease {
     /** The gate's agent takes the lease with a plan: so, most likely, do the others. */
     let withPlan = false;
     type Taken = { lease: 'held' | 'leaseless'; value?: T };
-    const refusing = (error: unknown): never => {
-      if (isRefusal(error as Error)) throw new Refused(error as AgentHttpError);
-      throw error;
-    };
     const takeAlone = async (client: AgentClient, node: InventoryNode): Promise<Taken> => {
       const sent = this.now();
       let state: LeaseState;
@@ -211,7 +200,7 @@ export class FleetLease {
         state = await client.acquireLease(this.job, this.request(false));
       } catch (error) {
         if (isLeaseless(error as Error)) return { lease: 'leaseless' };
-        return refusing(error);
+        throw error;
       }
       this.held.set(node.name, node);
       this.touched.set(node.name, sent);
@@ -232,7 +221,8 @@ export class FleetLease {
           this.touched.set(node.name, sent);
         },
       };
-      const value = await task(client, node, options).catch(refusing);
+      // A refusal (another operator's lease) is an `AgentHttpError` `lease_held`, sorted below.
+      const value = await task(client, node, options);
       if (answered === 'held') return { lease: 'held', value };
       // Its agent took nothing with the task: the lease route, then the task again under it.
       const taken = await takeAlone(client, node);
@@ -246,7 +236,7 @@ export class FleetLease {
         if (task && 'value' in taken) results.set(node.name, { ...result, value: taken.value as T });
         return taken.lease === 'held';
       }
-      const error = result.error instanceof Refused ? result.error.error : result.error;
+      const error = result.error;
       if (isRefusal(error)) {
         outcome.refused ??= { node, message: error.message, error };
       } else if (result.status === 'skipped') outcome.interrupted = true;
