@@ -113,7 +113,8 @@ afterEach(async () => {
 
 async function startAgent() {
   const dataDir = await mkdtemp(join(tmpdir(), 'dokkup-leases-'));
-  cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+  // The agent's last writes (history) may land while the directory goes: rm retries then.
+  cleanups.push(() => rm(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 }));
   const key = issueKey();
   const logger = silentLogger();
   const runtime = new FakeRuntime();
