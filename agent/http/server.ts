@@ -9,8 +9,6 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import {
   DeployRequestSchema,
-  LEASE_HEADER,
-  LEASE_ID_PATTERN,
   LeaseReleaseSchema,
   LeaseRequestSchema,
   type LeaseState,
@@ -32,6 +30,7 @@ import { type LeaseChange, LeaseTable } from '../leases/lease-table.js';
 import type { CertificatePair } from '../tls/certificate.js';
 import { readJson } from './body.js';
 import { HttpError, toErrorResponse } from './errors.js';
+import { leaseIdOf, leaseTakeOf, markLease, renewCarriedLease } from './lease-headers.js';
 import { streamOperation } from './ndjson.js';
 import { sendError, sendJson } from './respond.js';
 import { type RouteContext, Router } from './router.js';
@@ -107,8 +106,14 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
     options.onLeaseChange?.(change);
     if (change.kind !== 'renewed') options.onJobChange?.(change.job);
   };
-  /** A change to a job: refused while somebody else holds its lease (see lease-table.ts). */
-  const leaseCheck = (context: RouteContext, job: string) => leases.check(job, leaseIdOf(context.req));
+  /**
+   * A change to a job: refused while somebody else holds its lease (see lease-table.ts); one
+   * that carries its holder's lease renews it (see lease-headers.ts).
+   */
+  const leaseCheck = (context: RouteContext, job: string) => {
+    leases.check(job, leaseIdOf(context.req));
+    leaseChanged(renewCarriedLease(context.req, context.res, leases, job));
+  };
   let shuttingDown = false;
   let activeOperations = 0;
   const idleWaiters = new Set<() => void>();
@@ -225,16 +230,27 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
     .post(namedRoute(routes.plan), async (context) => {
       const { req, res, params } = context;
       const started = now();
+      let taking = false;
       try {
         const name = jobName(params);
         const planRequest = await body(req, PlanRequestSchema);
         if (planRequest.operation === 'deploy') assertSameJob(name, planRequest.spec.name);
+        // The lease taken with the plan (a refusal names its holder), or renewed by it.
+        const take = leaseTakeOf(req);
+        if (take) {
+          taking = true;
+          leaseChanged(leases.acquire(name, take));
+          taking = false;
+          markLease(res, 'held');
+        } else leaseChanged(renewCarriedLease(req, res, leases, name));
         sendJson(res, 200, await service.plan(name, planRequest));
       } catch (error) {
-        // A plan changes nothing, but one the agent refuses (its policy, a bad spec) is an attempt.
+        // A plan changes nothing, but one the agent refuses (its policy, a bad spec) is an attempt,
+        // and so is a lease it could not take (recorded as the lease route records it).
         const refusal = toErrorResponse(error);
         if (refusal.status < 500) {
-          const note = newNote('plan', JOB_NAME_PATTERN.test(params['name'] ?? '') ? params['name']! : null);
+          const job = JOB_NAME_PATTERN.test(params['name'] ?? '') ? params['name']! : null;
+          const note = newNote(taking ? 'lease' : 'plan', job);
           note.refusal = { status: refusal.status, error: refusal.body.error };
           await record(context, note, started);
         }
@@ -313,7 +329,8 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
         // Taking and renewing one's lease is the routine of every rollout (whose changes have
         // entries of their own): only a refusal (another operator's lease, a lost one) is recorded.
         note.skip = true;
-        sendJson(context.res, 200, leaseState(name, request.id));
+        // Since 0.4 a plan takes the lease too, and a request that carries it renews it.
+        sendJson(context.res, 200, { ...leaseState(name, request.id), takesWithPlan: true });
       }),
     )
     .post(
@@ -502,21 +519,6 @@ function leaseMessage(change: LeaseChange): string {
   const { operator, host, command, acquiredAt } = change.lease;
   const holder = `${operator}@${host} (${command})`;
   return `${change.kind === 'broken' ? 'broke' : change.kind} the lease of ${holder}, taken ${acquiredAt}`;
-}
-
-/** The `Dokkup-Lease` header: the caller's lease id, checked like any input. */
-function leaseIdOf(req: IncomingMessage): string | undefined {
-  const value = req.headers[LEASE_HEADER];
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || !LEASE_ID_PATTERN.test(value)) {
-    throw new HttpError(
-      400,
-      'invalid_request',
-      `${LEASE_HEADER} header: must be one lease id of 16 to 64 characters of A-Z a-z 0-9 _ -`,
-      LEASE_HEADER,
-    );
-  }
-  return value;
 }
 
 function assertSameJob(pathName: string, specName: string): void {

@@ -21,6 +21,8 @@ interface LeaseRecord {
   acquiredAt: number;
   renewedAt: number;
   expiresAt: number;
+  /** The TTL its holder asked for: a request that carries the lease extends it by as much. */
+  ttlMs: number;
 }
 
 /** What a change to the table did, for the audit log and the answer. */
@@ -86,10 +88,26 @@ export class LeaseTable {
       acquiredAt: kind === 'renewed' ? existing!.acquiredAt : now,
       renewedAt: now,
       expiresAt: now + request.ttlMs,
+      ttlMs: request.ttlMs,
     };
     this.records.set(job, record);
     this.prune(now);
     return { job, kind, lease: info(record) };
+  }
+
+  /**
+   * A request that carries lease `id` (a plan, a deploy, …) renews it, as a renewal would: the
+   * holder's own lease, even one that lapsed as long as nobody took it since. Null when `id` does
+   * not hold it (released, broken, taken by another, or this agent restarted): the caller is told
+   * its lease is lost, so a rollout stops before its next wave, as after a failed renewal.
+   */
+  touch(job: string, id: string): LeaseChange | null {
+    const existing = this.records.get(job);
+    if (!existing || existing.id !== id) return null;
+    const now = this.now();
+    existing.renewedAt = now;
+    existing.expiresAt = Math.max(existing.expiresAt, now + existing.ttlMs);
+    return { job, kind: 'renewed', lease: info(existing) };
   }
 
   /** Gives the lease back (its holder) or breaks it (`force`); null when there was nothing to release. */

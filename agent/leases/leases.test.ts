@@ -8,13 +8,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { AgentClient } from '../../src/client/agent-client.js';
+import { AgentClient, type RequestOptions } from '../../src/client/agent-client.js';
 import { AgentHttpError } from '../../src/client/errors.js';
 import { FeedSession } from '../../src/client/feeds/session.js';
 import { LeaseHeldError } from '../../src/core/errors.js';
 import { testSpec } from '../../src/core/spec.fixture.js';
 import { specVersion } from '../../src/core/version.js';
-import { LEASE_HEADER, type LeaseRequest, routes } from '../../src/protocol/api.js';
+import { LEASE_HEADER, LEASE_TAKE_HEADER, type LeaseRequest, routes } from '../../src/protocol/api.js';
 import type { NodeSummary } from '../../src/protocol/feeds.js';
 import { FakeRuntime } from '../../test/fakes/container-runtime.js';
 import { createAgent } from '../app.js';
@@ -83,6 +83,27 @@ describe('the lease table', () => {
     expect(table.release('web', { id: alice.id })).toMatchObject({ kind: 'released' });
     expect(table.release('web', { id: alice.id })).toBeNull();
   });
+
+  it('a request that carries the lease renews it for its holder only; a lost lease is not taken again', () => {
+    let now = 0;
+    const table = new LeaseTable(() => now);
+    table.acquire('web', alice);
+    now += 20_000;
+    expect(table.touch('web', alice.id)).toMatchObject({ kind: 'renewed' });
+    expect(table.get('web')?.expiresAt).toBe(new Date(50_000).toISOString());
+    // Lapsed but nobody took it: still its holder's, renewed.
+    now += 40_000;
+    expect(table.get('web')).toBeNull();
+    expect(table.touch('web', alice.id)).toMatchObject({ kind: 'renewed' });
+    expect(table.get('web')?.expiresAt).toBe(new Date(90_000).toISOString());
+    // Somebody else's id renews nothing, and the holder's lease stays the holder's.
+    expect(table.touch('web', bob.id)).toBeNull();
+    expect(() => table.check('web', bob.id)).toThrow(LeaseHeldError);
+    // Released: lost, and a request that carries it does not take it again.
+    table.release('web', { id: alice.id });
+    expect(table.touch('web', alice.id)).toBeNull();
+    expect(table.get('web')).toBeNull();
+  });
 });
 
 const cleanups: (() => unknown)[] = [];
@@ -92,7 +113,8 @@ afterEach(async () => {
 
 async function startAgent() {
   const dataDir = await mkdtemp(join(tmpdir(), 'dokkup-leases-'));
-  cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+  // The agent's last writes (history) may land while the directory goes: rm retries then.
+  cleanups.push(() => rm(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 }));
   const key = issueKey();
   const logger = silentLogger();
   const runtime = new FakeRuntime();
@@ -183,6 +205,50 @@ describe('the agent’s lease routes', () => {
     expect((await client.deploy({ ...spec, name: 'api' }, () => {})).ok).toBe(true);
   });
 
+  it('take the lease with a plan, and renew it with every request that carries it, saying so', async () => {
+    const { client } = await startAgent();
+    const take = { operator: 'alice', host: 'laptop', command: 'run job web.yaml', ttlMs: 30_000 };
+    const states: string[] = [];
+    const withLease = (id: string, extra: Partial<RequestOptions> = {}): RequestOptions => ({
+      lease: id,
+      onLeaseState: (state) => states.push(state),
+      ...extra,
+    });
+    const plan = await client.plan(
+      'web',
+      { operation: 'deploy', spec },
+      withLease(alice.id, { leaseTake: take }),
+    );
+    expect(plan.changes).toBe(true);
+    expect(states).toEqual(['held']);
+    const taken = (await client.lease('web')).lease!;
+    expect(taken).toMatchObject({ operator: 'alice', command: 'run job web.yaml' });
+    // A second operator's plan that would take it is refused, naming the holder; nothing planned.
+    const refused = await refusal(
+      client.plan(
+        'web',
+        { operation: 'deploy', spec },
+        withLease(bob.id, { leaseTake: { ...take, operator: 'bob' } }),
+      ),
+    );
+    expect(refused.body).toMatchObject({ code: 'lease_held', lease: { operator: 'alice' } });
+    // A deploy that carries the lease renews it (a later expiry), and says so.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect((await client.deploy(spec, () => {}, withLease(alice.id))).ok).toBe(true);
+    const renewed = (await client.lease('web')).lease!;
+    expect(Date.parse(renewed.expiresAt)).toBeGreaterThan(Date.parse(taken.expiresAt));
+    expect(renewed.acquiredAt).toBe(taken.acquiredAt);
+    expect(states).toEqual(['held', 'held']);
+    // Broken by someone else: the holder's next request hears that its lease is lost.
+    await client.releaseLease('web', { force: true });
+    await client.plan('web', { operation: 'deploy', spec }, withLease(alice.id));
+    expect(states).toEqual(['held', 'held', 'lost']);
+    expect((await client.lease('web')).lease).toBeNull();
+    // A request with no lease hears nothing about one.
+    await client.plan('web', { operation: 'deploy', spec }, { onLeaseState: (state) => states.push(state) });
+    expect(states).toHaveLength(3);
+  });
+
   it('check what they are sent, naming the field', async () => {
     const { url, key, client } = await startAgent();
     const send = (method: string, path: string, body: unknown, headers: Record<string, string> = {}) =>
@@ -212,6 +278,25 @@ describe('the agent’s lease routes', () => {
     expect(await send('POST', routes.leaseRelease('web'), {})).toMatchObject({ status: 400 });
     const header = await send('POST', routes.deploy('web'), { spec }, { [LEASE_HEADER]: 'not a lease id!' });
     expect(header).toMatchObject({ status: 400, body: { error: { path: LEASE_HEADER } } });
+    // The lease a plan takes: base64url JSON of the lease's fields, with its id in the lease header.
+    const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const { id: _id, ...fields } = alice;
+    const planBody = { operation: 'deploy', spec };
+    for (const [headers, message] of [
+      [{ [LEASE_TAKE_HEADER]: encode(fields) }, /comes with a dokkup-lease header/],
+      [{ [LEASE_HEADER]: alice.id, [LEASE_TAKE_HEADER]: 'not base64 json!' }, /base64url JSON/],
+      [{ [LEASE_HEADER]: alice.id, [LEASE_TAKE_HEADER]: encode([1]) }, /JSON object/],
+      [
+        { [LEASE_HEADER]: alice.id, [LEASE_TAKE_HEADER]: encode({ ...fields, ttlMs: 10 }) },
+        /ttlMs: must be at least/,
+      ],
+      [{ [LEASE_HEADER]: alice.id, [LEASE_TAKE_HEADER]: encode({ ...fields, renew: true }) }, /renew/],
+    ] as const) {
+      expect(await send('POST', routes.plan('web'), planBody, headers)).toMatchObject({
+        status: 400,
+        body: { error: { path: LEASE_TAKE_HEADER, message: expect.stringMatching(message) } },
+      });
+    }
     expect(await send('PUT', routes.lease('bad name!'), alice)).toMatchObject({ status: 400 });
     // A spec's rollout policy is checked like every field of it.
     for (const [update, path] of [
@@ -235,6 +320,8 @@ describe('leases and promotions in the audit log', () => {
     await client.acquireLease('web', alice);
     await client.acquireLease('web', { ...alice, renew: true });
     await refusal(client.acquireLease('web', bob));
+    const { id: bobId, ...bobTake } = bob;
+    await refusal(client.plan('web', { operation: 'deploy', spec }, { lease: bobId, leaseTake: bobTake }));
     await refusal(client.deploy(spec, () => {}, { lease: bob.id }));
     expect((await client.deploy(spec, () => {}, { lease: alice.id })).ok).toBe(true);
     await client.releaseLease('web', { id: alice.id });
@@ -246,6 +333,7 @@ describe('leases and promotions in the audit log', () => {
     const { entries } = await client.audit();
     expect(entries.map((e) => [e.operation, e.job, e.result, e.error?.code ?? null])).toEqual([
       ['lease', 'web', 'refused', 'lease_held'],
+      ['lease', 'web', 'refused', 'lease_held'],
       ['deploy', 'web', 'refused', 'lease_held'],
       ['deploy', 'web', 'ok', null],
       ['lease-break', 'web', 'ok', null],
@@ -253,8 +341,8 @@ describe('leases and promotions in the audit log', () => {
       ['promote', 'web', 'ok', null],
     ]);
     expect(entries[0]!.error?.message).toMatch(/locked by alice@laptop/);
-    expect(entries[3]!.message).toMatch(/^broke the lease of bob@desk \(run job web\.yaml\), taken \S+Z$/);
-    expect(entries[5]).toMatchObject({
+    expect(entries[4]!.message).toMatch(/^broke the lease of bob@desk \(run job web\.yaml\), taken \S+Z$/);
+    expect(entries[6]).toMatchObject({
       versionTo: specVersion(spec2),
       message: expect.stringMatching(/promoted/),
     });

@@ -25,11 +25,14 @@ import {
   type JobStatus,
   JobStatusSchema,
   LEASE_HEADER,
+  LEASE_STATE_HEADER,
+  LEASE_TAKE_HEADER,
   type LeaseRelease,
   type LeaseReleased,
   LeaseReleasedSchema,
   type LeaseRequest,
   type LeaseState,
+  type LeaseStateHeader,
   LeaseStateSchema,
   OperationLineSchema,
   type OperationResult,
@@ -84,7 +87,17 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** The caller's lease id on the job: sent with every change, so the agent refuses others'. */
   lease?: string;
+  /**
+   * With `lease`, on a plan: take the lease with it (`LEASE_TAKE_HEADER`); a refusal is an
+   * `AgentHttpError` `lease_held` naming the holder.
+   */
+  leaseTake?: LeaseTake;
+  /** How the agent says the carried lease stands (not called by agents that do not say: before 0.4). */
+  onLeaseState?: (state: LeaseStateHeader) => void;
 }
+
+/** A lease request without its id (the id goes in `LEASE_HEADER`). */
+export type LeaseTake = Omit<LeaseRequest, 'id' | 'renew'>;
 
 /** Options of the operations that may pull an image (deploy, rollback). */
 export interface PullRequestOptions extends RequestOptions {
@@ -250,14 +263,7 @@ export class AgentClient {
     options: RequestOptions = {},
   ): Promise<z.infer<S>> {
     const deadline = Date.now() + this.options.requestTimeoutMs;
-    const res = await this.send(
-      method,
-      path,
-      body,
-      this.options.requestTimeoutMs,
-      options.signal,
-      options.lease,
-    );
+    const res = await this.send(method, path, body, this.options.requestTimeoutMs, options);
     const text = await this.readBody(res, Math.max(1, deadline - Date.now()), options.signal);
     await this.throwIfError(res, text);
     return this.parse(schema, text, path);
@@ -269,14 +275,7 @@ export class AgentClient {
     onProgress: ProgressCallback,
     options: RequestOptions = {},
   ): Promise<OperationResult> {
-    const res = await this.send(
-      'POST',
-      path,
-      body,
-      this.options.requestTimeoutMs,
-      options.signal,
-      options.lease,
-    );
+    const res = await this.send('POST', path, body, this.options.requestTimeoutMs, options);
     const status = res.statusCode ?? 0;
     const contentType = String(res.headers['content-type'] ?? '');
     if (status >= 300 || !contentType.includes('ndjson')) {
@@ -303,10 +302,10 @@ export class AgentClient {
     path: string,
     body: unknown,
     headersTimeoutMs: number,
-    signal: AbortSignal | undefined,
-    lease: string | undefined,
+    options: RequestOptions,
     retried = false,
   ): Promise<http.IncomingMessage> {
+    const { signal, lease, leaseTake } = options;
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const node = this.node.name;
     return new Promise((resolve, reject) => {
@@ -340,6 +339,9 @@ export class AgentClient {
           accept: 'application/json, application/x-ndjson',
           'user-agent': this.options.userAgent,
           ...(lease ? { [LEASE_HEADER]: lease } : {}),
+          ...(lease && leaseTake
+            ? { [LEASE_TAKE_HEADER]: Buffer.from(JSON.stringify(leaseTake)).toString('base64url') }
+            : {}),
           ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
         },
       });
@@ -372,6 +374,8 @@ export class AgentClient {
       });
       req.on('response', (res) => {
         cleanup();
+        const state = res.headers[LEASE_STATE_HEADER];
+        if (lease && (state === 'held' || state === 'lost')) options.onLeaseState?.(state);
         resolve(res);
       });
       req.on('error', (error: NodeJS.ErrnoException) => {
@@ -379,7 +383,7 @@ export class AgentClient {
         // A kept-alive socket the agent closed just as we reused it: the request never reached
         // the agent, so sending it again on a fresh connection is safe (once).
         if (req.reusedSocket && !retried && (error.code === 'ECONNRESET' || error.code === 'EPIPE')) {
-          this.send(method, path, body, headersTimeoutMs, signal, lease, true).then(resolve, reject);
+          this.send(method, path, body, headersTimeoutMs, options, true).then(resolve, reject);
           return;
         }
         reject(this.transportError(error));

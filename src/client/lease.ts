@@ -7,11 +7,18 @@
  * answers before any other, so two rollouts of the same nodes meet on that node and only one gets
  * past it; the winner then takes the rest at once. A refusal anywhere gives back everything taken
  * so far. A CLI that dies leaves leases that lapse after their TTL.
+ *
+ * Few requests per node (each is a TLS connection above 256 nodes): a rollout takes the lease
+ * with each node's plan past the gate (`acquireWith`: one request, not two; the gate's answer says
+ * whether its agent can), and every request that carries the lease renews it on the agent (which
+ * says so in `LEASE_STATE_HEADER`), so the renewal only asks the nodes nothing was sent to for a
+ * third of the TTL. Agents that cannot are asked the old way: the lease route, then the plan.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import type { LeaseRequest, LeaseState } from '../protocol/api.js';
 import type { InventoryNode } from '../protocol/inventory.js';
+import type { AgentClient, LeaseTake, RequestOptions } from './agent-client.js';
 import type { Cluster, NodeResult } from './cluster.js';
 import { AgentHttpError } from './errors.js';
 
@@ -66,7 +73,7 @@ export interface LeaseAcquisition {
   /** Nodes where the lease is ours now. */
   held: InventoryNode[];
   /** Nodes that could not be asked (offline, unauthorized, an error): left out of the rollout. */
-  unreachable: NodeResult<LeaseState>[];
+  unreachable: NodeResult<unknown>[];
   /** Nodes whose agent predates leases (no such route): rolled out without one. */
   leaseless: InventoryNode[];
   /** Another operator holds the lease on some node: everything taken was given back. */
@@ -84,8 +91,21 @@ function isRefusal(error: Error | undefined): error is AgentHttpError {
   return error instanceof AgentHttpError && error.body.code === 'lease_held';
 }
 
+/** The task a lease is taken with (the plan): given the request options that take it. */
+export type TakenWith<T> = (client: AgentClient, node: InventoryNode, options: RequestOptions) => Promise<T>;
+
+export interface LeaseAcquisitionWith<T> {
+  acquisition: LeaseAcquisition;
+  /** The task's result on every node where the lease is held, or that is leaseless. */
+  results: Map<string, NodeResult<T>>;
+  /** Ctrl-C came once the lease was taken, before the task went to every node (those are `skipped`). */
+  taskInterrupted: boolean;
+}
+
 export class FleetLease {
   private readonly held = new Map<string, InventoryNode>();
+  /** When each held node's lease was last renewed for sure (the send time of a request it answered `held`). */
+  private readonly touched = new Map<string, number>();
   private readonly lostOn = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
   private renewing: Promise<void> | undefined;
@@ -97,6 +117,7 @@ export class FleetLease {
     private readonly job: string,
     readonly holder: LeaseHolder,
     readonly id: string = newLeaseId(),
+    private readonly now: () => number = Date.now,
   ) {}
 
   /** Nodes where the lease is held. */
@@ -120,8 +141,47 @@ export class FleetLease {
     return { id: this.id, operator, host, command, ttlMs, ...(renew ? { renew: true } : {}) };
   }
 
+  private take(): LeaseTake {
+    const { operator, host, command, ttlMs } = this.holder;
+    return { operator, host, command, ttlMs };
+  }
+
+  /**
+   * The options of a request to `node` that carries the lease (a plan, a deploy, …): the agent
+   * renews it and says how it stands, which spares the node its next renewal or tells that the
+   * lease was lost there.
+   */
+  requestFor(node: InventoryNode, extra: Pick<RequestOptions, 'leaseTake' | 'signal'> = {}): RequestOptions {
+    const sent = this.now();
+    return { ...extra, lease: this.id, onLeaseState: (state) => this.noteState(node, state, sent) };
+  }
+
+  private noteState(node: InventoryNode, state: 'held' | 'lost', sent: number): void {
+    if (this.released || !this.held.has(node.name)) return;
+    if (state === 'held') this.touched.set(node.name, Math.max(this.touched.get(node.name) ?? 0, sent));
+    else {
+      this.lostOn.set(
+        node.name,
+        `the lease on job ${this.job} is no longer yours: it was released or broken (dokkup lock release), or the agent restarted`,
+      );
+    }
+  }
+
   /** Takes the lease on `nodes` (see the file comment for the order); renews it from then on. */
   async acquire(nodes: readonly InventoryNode[], signal?: AbortSignal): Promise<LeaseAcquisition> {
+    return (await this.acquireWith(nodes, null, signal)).acquisition;
+  }
+
+  /**
+   * Takes the lease on `nodes` together with `task` (the plan; null: the lease alone), in the
+   * order of the file comment; renews it from then on. A node whose agent does not take the lease
+   * with the task (before 0.4, a fake) is asked the lease route, then the task again after it.
+   */
+  async acquireWith<T>(
+    nodes: readonly InventoryNode[],
+    task: TakenWith<T> | null,
+    signal?: AbortSignal,
+  ): Promise<LeaseAcquisitionWith<T>> {
     const outcome: LeaseAcquisition = {
       held: [],
       unreachable: [],
@@ -129,48 +189,106 @@ export class FleetLease {
       refused: null,
       interrupted: false,
     };
-    const take = (client: Parameters<Parameters<Cluster['run']>[0]>[0]) =>
-      client.acquireLease(this.job, this.request(false));
-    const sort = (result: NodeResult<LeaseState>): boolean => {
-      if (result.status === 'online') {
-        this.held.set(result.node.name, result.node);
-        return true;
+    const results = new Map<string, NodeResult<T>>();
+    /** The gate's agent takes the lease with a plan: so, most likely, do the others. */
+    let withPlan = false;
+    type Taken = { lease: 'held' | 'leaseless'; value?: T };
+    const takeAlone = async (client: AgentClient, node: InventoryNode): Promise<Taken> => {
+      const sent = this.now();
+      let state: LeaseState;
+      try {
+        state = await client.acquireLease(this.job, this.request(false));
+      } catch (error) {
+        if (isLeaseless(error as Error)) return { lease: 'leaseless' };
+        throw error;
       }
-      if (isRefusal(result.error)) {
-        outcome.refused ??= { node: result.node, message: result.error.message, error: result.error };
-      } else if (isLeaseless(result.error)) outcome.leaseless.push(result.node);
-      else if (result.status === 'skipped') outcome.interrupted = true;
-      else outcome.unreachable.push(result);
+      this.held.set(node.name, node);
+      this.touched.set(node.name, sent);
+      withPlan ||= state.takesWithPlan === true;
+      return { lease: 'held' };
+    };
+    const takeWithTask = async (client: AgentClient, node: InventoryNode): Promise<Taken> => {
+      if (!task || !withPlan) return takeAlone(client, node);
+      let answered: 'held' | 'lost' | null = null;
+      const sent = this.now();
+      const options: RequestOptions = {
+        lease: this.id,
+        leaseTake: this.take(),
+        onLeaseState: (state) => {
+          answered = state;
+          if (state !== 'held') return;
+          this.held.set(node.name, node);
+          this.touched.set(node.name, sent);
+        },
+      };
+      // A refusal (another operator's lease) is an `AgentHttpError` `lease_held`, sorted below.
+      const value = await task(client, node, options);
+      if (answered === 'held') return { lease: 'held', value };
+      // Its agent took nothing with the task: the lease route, then the task again under it.
+      const taken = await takeAlone(client, node);
+      return taken.lease === 'leaseless' ? { lease: 'leaseless', value } : taken;
+    };
+    const sort = (result: NodeResult<Taken>): boolean => {
+      const { node } = result;
+      if (result.status === 'online') {
+        const taken = result.value!;
+        if (taken.lease === 'leaseless') outcome.leaseless.push(node);
+        if (task && 'value' in taken) results.set(node.name, { ...result, value: taken.value as T });
+        return taken.lease === 'held';
+      }
+      const error = result.error;
+      if (isRefusal(error)) {
+        outcome.refused ??= { node, message: error.message, error };
+      } else if (result.status === 'skipped') outcome.interrupted = true;
+      else if (this.held.has(node.name) && task) {
+        // The lease was taken, the task failed (the agent refused the plan): the node's own failure.
+        results.set(node.name, result as NodeResult<never>);
+      } else outcome.unreachable.push(result);
       return false;
     };
-    // The gate: one node at a time, in target order, until one grants the lease.
+    // The gate: one node at a time, in target order, until one grants the lease (the lease route:
+    // its answer says whether the agent takes a lease with a plan).
     let next = 0;
     while (next < nodes.length && !outcome.refused) {
-      const run = await this.cluster.run(take, signal ? { signal } : {}, [nodes[next]!]);
+      const run = await this.cluster.run(takeAlone, signal ? { signal } : {}, [nodes[next]!]);
       next++;
       if (sort(run.results[0]!)) break;
       if (run.interrupted) break;
     }
-    // Past the gate: every other node at once.
+    // Past the gate: every other node at once, the lease taken with the task where agents can.
     if (!outcome.refused && !outcome.interrupted && next < nodes.length) {
-      const run = await this.cluster.run(take, signal ? { signal } : {}, nodes.slice(next));
+      const run = await this.cluster.run(takeWithTask, signal ? { signal } : {}, nodes.slice(next));
       for (const result of run.results) sort(result);
       outcome.interrupted ||= run.interrupted;
     }
     this.result = outcome;
     if (outcome.refused || outcome.interrupted) {
       await this.release();
-      return outcome;
+      return { acquisition: outcome, results, taskInterrupted: false };
     }
     outcome.held = this.nodes;
     this.startRenewing();
-    return outcome;
+    // The task where it did not go with the lease (the gate, agents that took the lease alone).
+    if (task) {
+      const rest = [...outcome.held, ...outcome.leaseless].filter((node) => !results.has(node.name));
+      const run = await this.cluster.run(
+        (client, node) => task(client, node, this.requestFor(node)),
+        signal ? { signal } : {},
+        rest,
+      );
+      for (const result of run.results) results.set(result.node.name, result);
+      return { acquisition: outcome, results, taskInterrupted: run.interrupted };
+    }
+    return { acquisition: outcome, results, taskInterrupted: false };
   }
 
-  /** Renews every third of the TTL; a node where the lease is gone is remembered (see `lost`). */
+  /**
+   * Renews what needs it every sixth of the TTL: a lease is renewed once nothing was sent to its
+   * node for a third of it, so it never has less than half its TTL left when it is renewed.
+   */
   private startRenewing(): void {
     if (this.held.size === 0 || this.timer) return;
-    const every = Math.max(250, Math.floor(this.holder.ttlMs / 3));
+    const every = Math.max(250, Math.floor(this.holder.ttlMs / 6));
     this.timer = setInterval(() => {
       this.renewing ??= this.renew().finally(() => {
         this.renewing = undefined;
@@ -179,13 +297,26 @@ export class FleetLease {
     this.timer.unref?.();
   }
 
-  /** Renews the lease on every node holding it now (also called before each wave). */
-  async renew(): Promise<void> {
+  /** The held nodes nothing was sent to (and answered) for a third of the TTL. */
+  private stale(): InventoryNode[] {
+    const before = this.now() - Math.floor(this.holder.ttlMs / 3);
+    return this.nodes.filter((node) => (this.touched.get(node.name) ?? 0) <= before);
+  }
+
+  /** Renews the lease on the held nodes that need it (`all`: on every held node). */
+  async renew(all = false): Promise<void> {
     if (this.released || this.held.size === 0) return;
+    const nodes = all ? this.nodes : this.stale();
+    if (nodes.length === 0) return;
     const run = await this.cluster.run(
-      (client) => client.acquireLease(this.job, this.request(true)),
+      async (client, node) => {
+        const sent = this.now();
+        const state = await client.acquireLease(this.job, this.request(true));
+        if (state.held) this.touched.set(node.name, Math.max(this.touched.get(node.name) ?? 0, sent));
+        return state;
+      },
       {},
-      this.nodes,
+      nodes,
     );
     for (const result of run.results) {
       const error = result.error;
@@ -211,6 +342,7 @@ export class FleetLease {
     await this.renewing?.catch(() => {});
     const nodes = this.nodes;
     this.held.clear();
+    this.touched.clear();
     if (nodes.length === 0) return;
     await this.cluster.run((client) => client.releaseLease(this.job, { id: this.id }), {}, nodes);
   }

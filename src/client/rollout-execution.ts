@@ -23,7 +23,6 @@ import type {
 export class Execution {
   private readonly byName: Map<string, RolloutNode>;
   private readonly signal: AbortSignal | undefined;
-  private readonly request: RequestOptions;
   /** Nodes this rollout moved to another version, in the order they were moved. */
   private readonly moved: RolloutNode[] = [];
   private stopped: RolloutStop | null = null;
@@ -34,8 +33,11 @@ export class Execution {
   ) {
     this.byName = new Map(planned.nodes.map((record) => [record.node.name, record]));
     this.signal = hooks.signal ?? planned.options.signal;
-    const lease = planned.options.lease;
-    this.request = lease ? { lease: lease.id } : {};
+  }
+
+  /** A node's request options: its lease (which the request renews), if the rollout holds one. */
+  private request(node: InventoryNode): RequestOptions {
+    return this.planned.options.lease?.requestFor(node) ?? {};
   }
 
   async run(): Promise<RolloutResult> {
@@ -75,7 +77,7 @@ export class Execution {
         operation.execute(client, onProgress, {
           node,
           canary: canaries.has(node.name),
-          request: this.request,
+          request: this.request(node),
           plan: this.byName.get(node.name)?.plan.value ?? null,
         }),
       (record, result) => {
@@ -212,7 +214,7 @@ export class Execution {
         'revert',
         (client, node, onProgress) =>
           client.rollback(options.job, back.get(node.name), onProgress, {
-            ...this.request,
+            ...this.request(node),
             // The credentials this run brought for the job's images: the version a node goes
             // back to was pulled before, and is pulled again only if the engine lost it.
             ...(options.operation.registryAuth?.length
@@ -252,7 +254,7 @@ export class Execution {
     if (marked.length === 0) return [];
     const promoted: string[] = [];
     const run = await options.cluster.run(
-      (client) => client.promote(options.job, version, this.request),
+      (client, node) => client.promote(options.job, version, this.request(node)),
       {},
       marked.map((r) => r.node),
     );

@@ -50,6 +50,8 @@ interface FakeNode {
   /** Every lease request fails: held by somebody else. */
   leaseHeldBy?: string;
   offline?: boolean;
+  /** An agent that takes no lease with a plan (it ignores the header, says nothing about the lease). */
+  oldAgent?: boolean;
 }
 
 const node = (name: string): InventoryNode => ({
@@ -150,8 +152,24 @@ function memoryFleet(nodes: Record<string, FakeNode>, concurrency = 32) {
     };
     return {
       node: n,
-      plan: async (_job: string, request: PlanRequest) => {
+      plan: async (job: string, request: PlanRequest, options: RequestOptions = {}) => {
         reach();
+        // A 0.4 agent takes the lease with the plan (or refuses, naming the holder), and renews
+        // the lease a request carries.
+        if (!state.oldAgent && options.lease) {
+          if (options.leaseTake) {
+            const holder = state.leaseHeldBy ?? leases.get(n.name);
+            if (holder && holder !== options.lease) {
+              throw new AgentHttpError(n.name, 409, {
+                code: 'lease_held',
+                message: `job ${job} is locked by ${holder}`,
+              });
+            }
+            leases.set(n.name, options.lease);
+            log.push(`lease ${n.name}`);
+          }
+          options.onLeaseState?.(leases.get(n.name) === options.lease ? 'held' : 'lost');
+        }
         log.push(`plan ${n.name}`);
         return plan(request);
       },
@@ -201,7 +219,7 @@ function memoryFleet(nodes: Record<string, FakeNode>, concurrency = 32) {
           });
         }
         leases.set(n.name, request.id);
-        return { job, lease: null, held: true };
+        return { job, lease: null, held: true, ...(state.oldAgent ? {} : { takesWithPlan: true }) };
       },
       releaseLease: async (job: string) => {
         log.push(`release ${n.name}`);
@@ -516,16 +534,35 @@ describe('canary', () => {
 });
 
 describe('the lease', () => {
-  it('is taken before anything is planned and given back at the end', async () => {
-    const fleet = memoryFleet({ a: on(V1), b: on(V1) });
+  it('is taken on the first node, then with each plan, never after a plan; given back at the end', async () => {
+    const fleet = memoryFleet({ a: on(V1), b: on(V1), c: on(V1) });
     await roll(fleet);
-    const first = fleet.log.findIndex((l) => l.startsWith('plan'));
-    expect(fleet.log.slice(0, first)).toEqual(['lease a', 'lease b']);
-    expect(fleet.log.slice(-2).sort()).toEqual(['release a', 'release b']);
+    // The gate (a) first, alone; then each other node's lease with its plan (one request).
+    expect(fleet.log[0]).toBe('lease a');
+    for (const name of ['a', 'b', 'c']) {
+      expect(fleet.log.indexOf(`plan ${name}`)).toBeGreaterThan(fleet.log.indexOf(`lease ${name}`));
+    }
+    for (const name of ['b', 'c']) {
+      expect(fleet.log.indexOf(`plan ${name}`)).toBe(fleet.log.indexOf(`lease ${name}`) + 1);
+    }
+    expect(fleet.log.filter((l) => l.startsWith('plan'))).toHaveLength(3);
+    expect(fleet.log.slice(-3).sort()).toEqual(['release a', 'release b', 'release c']);
     expect(fleet.leases.size).toBe(0);
   });
 
-  it('held by someone else on any node: refused before anything is planned, naming the holder', async () => {
+  it('agents that take no lease with a plan: the lease route on every node before any plan', async () => {
+    const fleet = memoryFleet({ a: { ...on(V1), oldAgent: true }, b: { ...on(V1), oldAgent: true } });
+    const { result } = await roll(fleet);
+    const first = fleet.log.findIndex((l) => l.startsWith('plan'));
+    expect(fleet.log.slice(0, first)).toEqual(['lease a', 'lease b']);
+    expect(outcomes(result)).toEqual([
+      ['a', 'succeeded', 'Update successful'],
+      ['b', 'succeeded', 'Update successful'],
+    ]);
+    expect(fleet.leases.size).toBe(0);
+  });
+
+  it('held by someone else on any node: refused before anything changes, naming the holder', async () => {
     const fleet = memoryFleet({ a: on(V1), b: on(V1), c: { ...on(V1), leaseHeldBy: 'bob@desk' } });
     const { planned, result } = await roll(fleet);
     expect(planned.refused).toMatchObject({ node: { name: 'c' }, message: 'job web is locked by bob@desk' });
@@ -535,7 +572,10 @@ describe('the lease', () => {
       ['b', 'untouched', 'not planned: the job is locked (see c)'],
       ['c', 'failed', 'job web is locked by bob@desk'],
     ]);
-    expect(fleet.log.filter((l) => l.startsWith('plan') || l.startsWith('start'))).toEqual([]);
+    // Nothing carried out; c (where the lease is held) was not planned; b's plan went with the
+    // lease it took (a plan changes nothing), the gate's plan was never asked.
+    expect(fleet.log.filter((l) => l.startsWith('start'))).toEqual([]);
+    expect(fleet.log.filter((l) => l.startsWith('plan'))).toEqual(['plan b']);
     // What was taken was given back.
     expect(fleet.leases.size).toBe(0);
     expect(rolloutExitCode(result)).toBe(1);
@@ -601,5 +641,42 @@ describe('two operators at once (the real agent code, in the simulator)', () => 
     const third = new FleetLease(clusters[0]!, 'web', holder);
     expect((await third.acquire(sim.nodes)).refused).toBeNull();
     await third.release();
+  });
+
+  it('taken with the plans: one operator plans every node, the other is refused at the first, nothing changed', async () => {
+    sim = await startSimulator({ nodes: 6 });
+    const clusters = [0, 1].map(() => {
+      const c = new Cluster(sim.inventory().nodes, { concurrency: 3 });
+      cleanups.push(() => c.close());
+      return c;
+    });
+    for (let round = 0; round < 3; round++) {
+      const leases = clusters.map((c, i) => new FleetLease(c, 'web', { ...holder, operator: `op${i}` }));
+      const planned = await Promise.all(
+        clusters.map((cluster, i) =>
+          planRollout({
+            cluster,
+            job: 'web',
+            operation: deployOperation(withImage('web:2')),
+            lease: leases[i]!,
+          }),
+        ),
+      );
+      const winners = planned.filter((p) => p.refused === null);
+      expect(winners).toHaveLength(1);
+      expect(winners[0]!.nodes.map((r) => [r.node.name, r.plan.status])).toEqual(
+        sim.nodes.map((n) => [n.name, 'online']),
+      );
+      expect(winners[0]!.acquisition!.held).toHaveLength(6);
+      const loser = planned.find((p) => p.refused !== null)!;
+      expect(loser.refused!.node.name).toBe(sim.nodes[0]!.name);
+      expect(loser.nodes.every((r) => r.plan.status === 'skipped')).toBe(true);
+      // The winner's lease is on every node, under its id.
+      const winner = leases[planned.indexOf(winners[0]!)]!;
+      for (const n of sim.nodes) {
+        expect(await clusters[0]!.client(n).lease('web', { lease: winner.id })).toMatchObject({ held: true });
+      }
+      await Promise.all(leases.map((l) => l.release()));
+    }
   });
 });

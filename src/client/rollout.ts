@@ -30,9 +30,10 @@ import {
   type RolloutSchedule,
   type ScheduleNode,
 } from '../core/waves.js';
-import type { OperationResult, Plan, ProgressLine } from '../protocol/api.js';
+import type { OperationResult, Plan, PlanRequest, ProgressLine } from '../protocol/api.js';
 import type { InventoryNode } from '../protocol/inventory.js';
-import type { Cluster, NodeResult } from './cluster.js';
+import type { AgentClient } from './agent-client.js';
+import type { Cluster, ClusterRun, NodeResult } from './cluster.js';
 import type { FleetLease, LeaseAcquisition, LeaseRefusal } from './lease.js';
 import { Execution } from './rollout-execution.js';
 import type { RolloutOperation } from './rollout-operations.js';
@@ -266,12 +267,28 @@ export async function planRollout(options: RolloutOptions): Promise<PlannedRollo
   const policyOf = () =>
     planSchedule({ mode: operation.mode, nodes: [], policy: operation.policy, version: operation.version });
 
-  // 1. The lease.
+  // 1. The lease, taken with each node's plan (one request), unless the command holds it already.
   let plannable = targets;
   let acquisition: LeaseAcquisition | null = null;
   const early = new Map<string, RolloutNode>();
+  let plannedWithLease: ClusterRun<Plan> | null = null;
+  const planOf = (client: AgentClient, node: InventoryNode, request: PlanRequest) =>
+    client.plan(job, request, lease ? lease.requestFor(node) : undefined);
   if (lease) {
-    acquisition = lease.acquired ? lease.acquisition : await lease.acquire(targets, signal);
+    if (lease.acquired) acquisition = lease.acquisition;
+    else {
+      const taken = await lease.acquireWith(
+        targets,
+        (client, _node, options) => client.plan(job, operation.planRequest, options),
+        signal,
+      );
+      acquisition = taken.acquisition;
+      const results = taken.acquisition.held.concat(taken.acquisition.leaseless);
+      plannedWithLease = {
+        results: results.map((node) => taken.results.get(node.name)!),
+        interrupted: taken.taskInterrupted,
+      };
+    }
     if (acquisition.refused || acquisition.interrupted) {
       const refused = acquisition.refused;
       const nodes = targets.map((node): RolloutNode => {
@@ -319,18 +336,20 @@ export async function planRollout(options: RolloutOptions): Promise<PlannedRollo
   }
 
   // 2. The plans (asked again where the operation says so), then the schedule.
-  const planned = await cluster.run(
-    (client) => client.plan(job, operation.planRequest),
-    signal ? { signal } : {},
-    plannable,
-  );
+  const planned: ClusterRun<Plan> =
+    plannedWithLease ??
+    (await cluster.run(
+      (client, node) => planOf(client, node, operation.planRequest),
+      signal ? { signal } : {},
+      plannable,
+    ));
   const byName = new Map(planned.results.map((r) => [r.node.name, r]));
   const again = operation.replan?.(planned.results.map((r) => ({ node: r.node, plan: r.value ?? null })));
   let interrupted = planned.interrupted;
   if (again && again.size > 0 && !interrupted) {
     const asked = plannable.filter((n) => again.has(n.name));
     const replanned = await cluster.run(
-      (client, node) => client.plan(job, again.get(node.name)!),
+      (client, node) => planOf(client, node, again.get(node.name)!),
       signal ? { signal } : {},
       asked,
     );

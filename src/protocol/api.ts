@@ -62,6 +62,18 @@ export type ErrorCode = z.infer<typeof ErrorCodeSchema>;
 
 /** Sent on every change a lease holder makes, so the agent can refuse everybody else's. */
 export const LEASE_HEADER = 'dokkup-lease';
+/**
+ * Sent with a plan, beside `LEASE_HEADER`: take the lease with the plan (one request instead of
+ * two). Its value is the rest of a `LeaseRequest` (`operator`, `host`, `command`, `ttlMs`) as
+ * base64url JSON. An agent that does not know it ignores it (and sends no `LEASE_STATE_HEADER`).
+ */
+export const LEASE_TAKE_HEADER = 'dokkup-lease-take';
+/**
+ * Answered to a request that carried `LEASE_HEADER` (since 0.4): `held` when the request renewed
+ * (or took) the caller's lease on the job, `lost` when the lease is no longer the caller's.
+ */
+export const LEASE_STATE_HEADER = 'dokkup-lease-state';
+export type LeaseStateHeader = 'held' | 'lost';
 /** A lease id: random, URL-safe, made by the CLI for one command. */
 export const LEASE_ID_PATTERN = /^[A-Za-z0-9_-]{16,64}$/;
 /** Longest and shortest lease an agent grants (a holder renews it well before it ends). */
@@ -119,6 +131,11 @@ export const LeaseStateSchema = z.object({
   lease: LeaseInfoSchema.nullable(),
   /** True when the request's own lease id holds it. */
   held: z.boolean(),
+  /**
+   * The agent takes the lease with a plan (`LEASE_TAKE_HEADER`) and renews it with every request
+   * that carries it (`LEASE_STATE_HEADER`). Absent from older agents.
+   */
+  takesWithPlan: z.boolean().optional(),
 });
 export type LeaseState = z.infer<typeof LeaseStateSchema>;
 
