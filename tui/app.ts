@@ -92,7 +92,7 @@ export async function runTui(options: TuiOptions): Promise<void> {
   // Last: its sessions report their state at once, and the effects must have somewhere to go.
   // What the feeds say is handed over once per frame, as one batch.
   const feeds = new FeedsController(store, nodes, {
-    requestFlush: () => loop.schedule(),
+    requestFlush: (urgency) => loop.schedule(urgency),
     deferReconcile: true,
   });
   loop.beforeFrame(() => feeds.flush());

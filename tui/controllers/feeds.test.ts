@@ -170,4 +170,42 @@ describe('FeedsController', () => {
     lab1.emitStats({ at: 1, containers: [containerStats(container('web', 1).id)] });
     expect(store.state).toBe(before);
   });
+
+  it('asks for a prompt frame for a connection change or a first summary, a routine one for the rest', () => {
+    const { store } = storeFor(nodes, T);
+    const sessions = new Map(nodes.map((n) => [n.name, new FakeFeedSession(n.name)]));
+    const asked: string[] = [];
+    const feeds = new FeedsController(store, nodes, {
+      makeSession: (node) => sessions.get(node.name)!.asSession(),
+      requestFlush: (urgency) => asked.push(urgency),
+    });
+    controllers.push(feeds);
+    const lab1 = sessions.get('lab1')!;
+    const lab2 = sessions.get('lab2')!;
+    // The sessions' first reports (connecting) are connection facts: one prompt request.
+    expect(asked).toEqual(['prompt']);
+    feeds.flush();
+    asked.length = 0;
+    // Routine: round trips, events, later summaries; asked for once, until the next flush.
+    lab1.emitRtt(12);
+    lab2.emitRtt(13);
+    expect(asked).toEqual(['routine']);
+    // A node's first summary is prompt (it makes the first screen), even behind routine news.
+    lab1.emitSummary({ at: T, usage: null });
+    expect(asked).toEqual(['routine', 'prompt']);
+    // Nothing more is asked before the flush; lab2's first summary is remembered as seen.
+    lab2.emitSummary({ at: T, usage: null });
+    lab1.emitState('reconnecting', 'socket hang up');
+    expect(asked).toEqual(['routine', 'prompt']);
+    feeds.flush();
+    expect(store.state.nodes.lab1!.latencyMs).toBe(12);
+    asked.length = 0;
+    lab1.emitSummary({ at: T + 1, usage: null });
+    lab2.emitSummary({ at: T + 1, usage: null });
+    expect(asked).toEqual(['routine']);
+    feeds.flush();
+    asked.length = 0;
+    lab2.emitState('reconnecting', 'socket hang up');
+    expect(asked).toEqual(['prompt']);
+  });
 });

@@ -16,7 +16,10 @@
  * blip) is a metered stream of handshakes, not a storm.
  *
  * Facts can be gathered between frames (`requestFlush`): the app flushes them once per frame as
- * one `feedBatch`, so thousands of nodes talking never queue work in front of a key press.
+ * one `feedBatch`, so thousands of nodes talking never queue work in front of a key press. What
+ * a fleet sends all the time (usage summaries, events, stats, round trips) asks for a `routine`
+ * frame (within a second); a node's connection changing, or a node's first summary, for a
+ * `prompt` one (a problem, and the first screen, are shown at once).
  * Subscriptions follow the state: after each change, the wanted set is compared with the open one.
  */
 
@@ -29,6 +32,7 @@ import { logTargetKey } from '../store/select/logs.js';
 import { type StatsWant, statsWantKey, subscriptions } from '../store/select/subscriptions.js';
 import type { LogTarget, TuiState } from '../store/state.js';
 import type { Store } from '../store/store.js';
+import type { Urgency } from './render-loop.js';
 
 const LOG_TAIL = 500;
 
@@ -59,7 +63,7 @@ export interface FeedsOptions {
    * Facts are gathered and `flush()` is to be called soon (the app: at its next frame). Without
    * it every fact is dispatched at once, on its own.
    */
-  requestFlush?: () => void;
+  requestFlush?: (urgency: Urgency) => void;
   /**
    * Subscriptions follow the state after the next frame (`afterFrame()`), not inside the
    * dispatch that changed it: a key press is drawn before the thousand subscriptions it may
@@ -94,6 +98,10 @@ export class FeedsController {
   private readonly unsubscribe: () => void;
   private readonly now: () => number;
   private pending: FeedFact[] = [];
+  /** A prompt flush was asked for since the last flush. */
+  private promptRequested = false;
+  /** Nodes whose summary arrived (their next ones are routine). */
+  private readonly summarised = new Set<string>();
   private lastWants: StatsWant[] | null = null;
   private reconcilePending = false;
   private closed = false;
@@ -184,6 +192,7 @@ export class FeedsController {
     if (this.pending.length === 0 || this.closed) return;
     const facts = this.pending;
     this.pending = [];
+    this.promptRequested = false;
     this.store.dispatch({ type: 'feedBatch', facts });
   }
 
@@ -207,7 +216,27 @@ export class FeedsController {
       return;
     }
     this.pending.push(fact);
-    if (this.pending.length === 1) this.options.requestFlush();
+    const prompt = this.isPrompt(fact);
+    if (this.promptRequested) return;
+    if (prompt) {
+      this.promptRequested = true;
+      this.options.requestFlush('prompt');
+    } else if (this.pending.length === 1) this.options.requestFlush('routine');
+  }
+
+  /** A node's connection changing, or its first summary: shown at once, not within a second. */
+  private isPrompt(fact: FeedFact): boolean {
+    switch (fact.type) {
+      case 'feedState':
+      case 'summaryUnsupported':
+        return true;
+      case 'nodeSummary':
+        if (this.summarised.has(fact.node)) return false;
+        this.summarised.add(fact.node);
+        return true;
+      default:
+        return false;
+    }
   }
 
   private reconcile(state: TuiState): void {

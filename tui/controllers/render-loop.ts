@@ -1,7 +1,12 @@
 /**
  * Redraws when the state changes, at most `maxFps` times a second (default 5: live figures need
  * no more, and each frame costs a few milliseconds): changes that arrive while a frame is pending
- * are folded into it (facts from ten thousand nodes are one frame, not ten thousand). A key press is the exception: it is drawn at once (`input`), whatever the cap, so
+ * are folded into it (facts from ten thousand nodes are one frame, not ten thousand). Routine
+ * news (`schedule('routine')`: the fleet's usage summaries, events, stats — what a big fleet
+ * sends all the time) wait up to `routineMs` (default 1 s, the clock's own pace) for a frame, so
+ * an idle screen over thousands of nodes is drawn about once a second rather than five times;
+ * the clock's tick is routine too. Anything else (a node's connection changing, an answer, a
+ * rollout's progress) keeps the `maxFps` pace and takes the routine news with it. A key press is the exception: it is drawn at once (`input`), whatever the cap, so
  * the keyboard never waits behind the fleet's traffic. Before each frame the `beforeFrame` hooks
  * run (the feeds controller hands over the facts it gathered since the last one); after it, the
  * `afterFrame` hooks (work a key press caused that the screen need not wait for, such as
@@ -14,12 +19,20 @@ import type { Store } from '../store/store.js';
 /** Frames a second for what the fleet sends (keys are drawn at once, whatever this is). */
 export const DATA_FPS = 5;
 
+/** The longest routine news waits for a frame (ms). */
+export const ROUTINE_MS = 1000;
+
+/** How soon a change needs a frame: at the `maxFps` pace, or within `routineMs`. */
+export type Urgency = 'prompt' | 'routine';
+
 export interface Renderer {
   render(state: TuiState): unknown;
 }
 
 export class RenderLoop {
   private timer: NodeJS.Timeout | null = null;
+  /** When the scheduled frame is due (performance.now()). */
+  private due = 0;
   private inputPending = false;
   private inFrame = false;
   private lastFrame = 0;
@@ -33,9 +46,13 @@ export class RenderLoop {
     private readonly store: Store,
     private readonly view: Renderer,
     maxFps = DATA_FPS,
+    private readonly routineMs = ROUTINE_MS,
   ) {
     this.minInterval = 1000 / maxFps;
-    this.unsubscribe = store.subscribe(() => this.schedule());
+    // The clock's tick is routine: the figures it ages can wait for the fleet's next frame.
+    this.unsubscribe = store.subscribe((_state, _previous, action) =>
+      this.schedule(action.type === 'tick' ? 'routine' : 'prompt'),
+    );
   }
 
   /** Runs `hook` before every frame (before the state is read). */
@@ -85,13 +102,23 @@ export class RenderLoop {
     });
   }
 
-  schedule(): void {
-    if (this.timer || this.stopped || this.inFrame) return;
-    const wait = Math.max(0, this.lastFrame + this.minInterval - performance.now());
+  /**
+   * A frame is wanted: at the `maxFps` pace (`prompt`), or within `routineMs` of the last frame
+   * (`routine`). A prompt request brings a routine frame already scheduled forward.
+   */
+  schedule(urgency: Urgency = 'prompt'): void {
+    if (this.stopped || this.inFrame) return;
+    const now = performance.now();
+    const due = Math.max(now, this.lastFrame + (urgency === 'routine' ? this.routineMs : this.minInterval));
+    if (this.timer) {
+      if (due >= this.due) return;
+      clearTimeout(this.timer);
+    }
+    this.due = due;
     this.timer = setTimeout(() => {
       this.timer = null;
       this.frame();
-    }, wait);
+    }, due - now);
   }
 
   stop(): void {
