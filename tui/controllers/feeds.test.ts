@@ -7,7 +7,7 @@ import { agentInfo, container, containerStats, jobStatus } from '../../test/sim/
 import { flashText } from '../store/overlays.js';
 import type { Store } from '../store/store.js';
 import { FakeFeedSession, inventoryNode, storeFor, until } from './controllers.fixture.js';
-import { FeedsController } from './feeds.js';
+import { FeedsController, heartbeatIntervalMs } from './feeds.js';
 
 const T = 1_700_000_100_000;
 const nodes = [inventoryNode('lab1', 9001), inventoryNode('lab2', 9002)];
@@ -207,5 +207,14 @@ describe('FeedsController', () => {
     asked.length = 0;
     lab2.emitState('reconnecting', 'socket hang up');
     expect(asked).toEqual(['prompt']);
+  });
+
+  it('ticks the heartbeat at 10 s for a small inventory, past the agent’s 15 s ping for a large one', () => {
+    expect(heartbeatIntervalMs(3)).toBe(10_000);
+    expect(heartbeatIntervalMs(1_000)).toBe(10_000);
+    // A healthy node's own ping always comes between two ticks: the client pings only to measure.
+    expect(heartbeatIntervalMs(5_000)).toBeGreaterThan(15_000);
+    expect(heartbeatIntervalMs(10_000)).toBe(20_000);
+    expect(heartbeatIntervalMs(100_000)).toBe(20_000);
   });
 });

@@ -52,6 +52,18 @@ export function summaryIntervalMs(nodes: number): number {
   return Math.min(60_000, Math.max(5_000, nodes * 6));
 }
 
+/**
+ * The client's heartbeat tick per feed: 10 s for a small inventory; for a large one longer than
+ * the agent's own ping (every 15 s), so that a healthy node has always been heard from at a tick
+ * and the client sends pings only to measure round trips (at 10,000 nodes a 10 s tick found a
+ * third of the nodes silent: ~500 pings and pongs a second, each a TLS record both ways). A
+ * vanished node is noticed within two ticks: 20-40 s at 5,000 nodes and more, when its summaries
+ * come a minute apart anyway.
+ */
+export function heartbeatIntervalMs(nodes: number): number {
+  return Math.min(20_000, Math.max(10_000, nodes * 4));
+}
+
 export interface FeedsOptions {
   /** Default: a real session per node, all connecting through one scheduler. Tests pass fakes. */
   makeSession?: (node: InventoryNode) => FeedSession;
@@ -120,7 +132,12 @@ export class FeedsController {
     const gate = this.scheduler;
     const makeSession =
       options.makeSession ??
-      ((node: InventoryNode) => FeedSession.forNode(node, { ...options.session, ...(gate ? { gate } : {}) }));
+      ((node: InventoryNode) =>
+        FeedSession.forNode(node, {
+          heartbeatMs: heartbeatIntervalMs(nodes.length),
+          ...options.session,
+          ...(gate ? { gate } : {}),
+        }));
     const interval = options.summaryIntervalMs ?? summaryIntervalMs(nodes.length);
     for (const node of nodes) {
       const name = node.name;

@@ -89,7 +89,7 @@ describe('RenderLoop', () => {
   });
 
   it('brings a routine frame forward when a prompt change comes', async () => {
-    const { store, frames, loop, pending } = setup(20, 5_000);
+    const { frames, loop, pending } = setup(20, 5_000);
     loop.frame();
     const before = frames.length;
     pending.push(rtt(7));
