@@ -111,8 +111,16 @@ async function measure(
   let summaries = 0;
   let frames = 0;
   let peakRss = process.memoryUsage().rss;
+  // The peak per phase (start-up, idle, keys, the job's stats, scrolling, the blip), with the JS
+  // heap's size at that moment: which phase makes the peak, and whether it is the heap.
+  let phase = 'start-up';
+  const phasePeaks = new Map<string, { rss: number; heapTotal: number; heapUsed: number }>();
   const rssTimer = setInterval(() => {
-    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    const m = process.memoryUsage();
+    peakRss = Math.max(peakRss, m.rss);
+    const p = phasePeaks.get(phase);
+    if (!p || m.rss > p.rss)
+      phasePeaks.set(phase, { rss: m.rss, heapTotal: m.heapTotal, heapUsed: m.heapUsed });
   }, 100);
 
   const t0 = performance.now();
@@ -186,6 +194,7 @@ async function measure(
   );
 
   // Idle: the first screen, nobody typing.
+  phase = 'idle';
   await sleep(5_000);
   const mem = process.memoryUsage();
   console.log(
@@ -204,6 +213,7 @@ async function measure(
   );
 
   // Keys while the feeds run: move the selection in the nodes table.
+  phase = 'keys';
   const keys: number[] = [];
   for (let i = 0; i < 40; i++) {
     const before = (state as TuiState | null)?.tables.nodes.selected ?? null;
@@ -230,6 +240,7 @@ async function measure(
   await sleep(300);
 
   // The job's stats from every node on screen: the jobs table, the Stats tab.
+  phase = 'stats';
   await press('2', (s) => s.focus === 'jobs');
   await press(']', (s) => s.detail.tab === 'logs');
   await press(']', (s) => s.detail.tab === 'stats');
@@ -260,6 +271,7 @@ async function measure(
   await press('[', (s) => s.detail.tab === 'info');
 
   // Scrolling the containers end to end and back.
+  phase = 'scroll';
   await press('3', (s) => s.focus === 'containers');
   await sleep(1_000);
   const subsBefore = h().feeds.open.stats;
@@ -285,6 +297,7 @@ async function measure(
   console.log(`  stats subscriptions: ${subsBefore} → end ${subsEnd} → back ${subsBack} (peak ${peak})`);
 
   // A blip: every feed socket cut at once.
+  phase = 'blip';
   await press('1', (s) => s.focus === 'nodes');
   const startedBefore = h().feeds.scheduler?.stats.started ?? 0;
   const peakBefore = h().feeds.scheduler?.stats.peakInFlight ?? 0;
@@ -304,6 +317,11 @@ async function measure(
   input.write('q');
   await running;
   clearInterval(rssTimer);
+  console.log(
+    `  peak RSS by phase: ${[...phasePeaks]
+      .map(([name, p]) => `${name} ${mb(p.rss)} (JS heap ${mb(p.heapUsed)} of ${mb(p.heapTotal)})`)
+      .join(', ')}`,
+  );
   await fleet.close();
   return {
     nodes,
