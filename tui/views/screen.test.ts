@@ -4,6 +4,7 @@
  */
 import { PassThrough, Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
+import { bigFleet, nodeName } from '../store/fleet-scale.fixture.js';
 import { initialState, type TuiState } from '../store/state.js';
 import { apply, container, containerStats, jobStatus, press, probed, T0 } from '../store/store.fixture.js';
 import { TuiView } from './screen.js';
@@ -105,6 +106,19 @@ describe('TuiView', () => {
     const before = out.text.length;
     expect(v.render(apply(s, { type: 'tick', now: T0 + 1 }))).toBe(false);
     expect(out.text.length).toBe(before);
+  });
+
+  it('over a fleet, paints nothing for a change to a node off screen, and paints one on screen', () => {
+    const { view: v } = view(false, 160, 48);
+    let s = bigFleet(2_000);
+    expect(v.render(s)).toBe(true);
+    // Far below the visible rows: a new round trip (the node's row is rebuilt, nothing on screen
+    // shows it).
+    s = apply(s, { type: 'feedRtt', node: nodeName(1_900), rttMs: 77 });
+    expect(v.render(s)).toBe(false);
+    // The first node's round trip is in the table's RTT column.
+    s = apply(s, { type: 'feedRtt', node: nodeName(1), rttMs: 77 });
+    expect(v.render(s)).toBe(true);
   });
 
   it('draws every detail tab, the Stats graphs included, and every overlay', () => {
