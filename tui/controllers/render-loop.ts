@@ -6,8 +6,9 @@
  * sends all the time) wait up to `routineMs` (default 1 s, the clock's own pace) for a frame, so
  * an idle screen over thousands of nodes is drawn about once a second rather than five times;
  * the clock's tick is routine too. Anything else (a node's connection changing, an answer, a
- * rollout's progress) keeps the `maxFps` pace and takes the routine news with it. A key press is the exception: it is drawn at once (`input`), whatever the cap, so
- * the keyboard never waits behind the fleet's traffic. Before each frame the `beforeFrame` hooks
+ * rollout's progress) keeps the `maxFps` pace and takes the routine news with it. A key press is
+ * the exception: it is drawn at once (`input`), whatever the cap, so the keyboard never waits
+ * behind the fleet's traffic. Before each frame the `beforeFrame` hooks
  * run (the feeds controller hands over the facts it gathered since the last one); after it, the
  * `afterFrame` hooks (work a key press caused that the screen need not wait for, such as
  * subscribing to a thousand nodes' stats).
