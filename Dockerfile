@@ -37,7 +37,7 @@ ENV NODE_ENV=production \
     DOKKUP_CONFIG=/config
 COPY --from=build /src/build/bundle/ /app/
 # `docker exec dokkup-agent dokkup agent --rotate-key` and the other commands.
-RUN printf '#!/bin/sh\nexec node /app/dokkup.cjs "$@"\n' > /usr/local/bin/dokkup && chmod 755 /usr/local/bin/dokkup
+RUN printf '#!/bin/sh\nexec node --max-semi-space-size=16 /app/dokkup.cjs "$@"\n' > /usr/local/bin/dokkup && chmod 755 /usr/local/bin/dokkup
 # The agent's data directory (key hash, job history): keep it across container restarts.
 VOLUME /config
 EXPOSE 8080
@@ -45,5 +45,6 @@ EXPOSE 8080
 # not verified here) or plain HTTP.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "const port = process.env.PORT || 8080; const ok = (r) => process.exit(r.statusCode === 200 ? 0 : 1); require('https').get({ host: '127.0.0.1', port, path: '/healthz', rejectUnauthorized: false }, ok).on('error', () => require('http').get({ host: '127.0.0.1', port, path: '/healthz' }, ok).on('error', () => process.exit(1)));"]
-ENTRYPOINT ["node", "/app/dokkup.cjs"]
+# The Node flag of src/cli/bin.ts's first line (the young generation's size).
+ENTRYPOINT ["node", "--max-semi-space-size=16", "/app/dokkup.cjs"]
 CMD ["agent"]

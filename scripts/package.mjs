@@ -190,6 +190,14 @@ if (bundleOnly) {
   process.exit(0);
 }
 
+/** The flags after `node` on src/cli/bin.ts's `#!/usr/bin/env -S node …` line. */
+function nodeFlagsOfCli() {
+  const first = readFileSync(path.join(root, 'src', 'cli', 'bin.ts'), 'utf8').split('\n', 1)[0];
+  const match = /^#!\/usr\/bin\/env(?: -S)? node((?: --?\S+)*)$/.exec(first);
+  if (!match) throw new Error(`src/cli/bin.ts: unexpected first line ${first}`);
+  return match[1].split(' ').filter(Boolean);
+}
+
 mkdirSync(seaDir, { recursive: true });
 const config = path.join(seaDir, 'sea-config.json');
 const blob = path.join(seaDir, 'sea-prep.blob');
@@ -201,6 +209,8 @@ writeFileSync(
       output: blob,
       disableExperimentalSEAWarning: true,
       useCodeCache: true,
+      // The Node flags of the executable's first line (src/cli/bin.ts), as its launchers give them.
+      execArgv: nodeFlagsOfCli(),
       assets,
     },
     null,

@@ -94,9 +94,17 @@ export async function loadInventoryInWorker(
 
 /** The worker's script: a file beside this one, or in the single-file dokkup an asset (scripts/package.mjs). */
 function startInventoryWorker(workerData: unknown): Worker {
-  if (sea.isSea()) return new Worker(sea.getAsset('inventory-worker.js', 'utf8'), { eval: true, workerData });
-  return new Worker(new URL('./inventory-worker.js', import.meta.url), { workerData });
+  const options = { workerData, resourceLimits: INVENTORY_WORKER_LIMITS };
+  if (sea.isSea()) return new Worker(sea.getAsset('inventory-worker.js', 'utf8'), { ...options, eval: true });
+  return new Worker(new URL('./inventory-worker.js', import.meta.url), options);
 }
+
+/**
+ * The parse makes its garbage young: with V8's default young generation (sized by the machine's
+ * memory: 64 MB semi-spaces on a 24 GB host) a 10,000-node inventory peaked at about 300 MB RSS
+ * while it was read, with 4 MB at 210 MB, and read faster (fewer pages touched).
+ */
+const INVENTORY_WORKER_LIMITS = { maxYoungGenerationSizeMb: 4 };
 
 /**
  * Reads the job file (first positional) and the inventory, and resolves the target nodes.

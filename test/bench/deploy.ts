@@ -35,7 +35,7 @@ import { silentLogger } from '../../agent/logger.js';
 import { MemoryJobStateStore } from '../../agent/store/job-store.js';
 import { AgentClient } from '../../src/client/index.js';
 import { parseJobText } from '../../src/config/index.js';
-import { agentBinary, startAgentProcess } from '../harness/agent-process.js';
+import { agentBinary, cliNodeFlags, startAgentProcess } from '../harness/agent-process.js';
 import { docker, lines } from '../harness/docker-cli.js';
 import { engineApi } from '../harness/engine-api.js';
 import { startEngine } from '../harness/engines.js';
@@ -341,7 +341,7 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       const ran = await run(
         process.execPath,
-        [agentBinary(), 'run', 'job', '-y', '-i', 'inventory.yaml', 'job.yaml'],
+        [...cliNodeFlags(), agentBinary(), 'run', 'job', '-y', '-i', 'inventory.yaml', 'job.yaml'],
         {
           cwd: cliDir,
         },

@@ -33,6 +33,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { connectTrusted, TlsSessionCache } from '../../src/client/transport.js';
+import { cliNodeFlags } from '../harness/agent-process.js';
 import { type Simulation, startSimulation, stopSimulation, type Transport } from './simulation.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -69,7 +70,11 @@ async function measure(
   const parallelArgs = parallel === 'default' ? [] : ['--parallel', parallel];
   const cliArgs = [...args, ...parallelArgs, '--no-color', '-i', sim.inventory, sim.job];
   const command = useTime ? TIME : process.execPath;
-  const commandArgs = useTime ? ['-v', process.execPath, CLI, ...cliArgs] : [WRAPPER, CLI, ...cliArgs];
+  // As users run it: with the Node flags of the executable's first line.
+  const flags = cliNodeFlags();
+  const commandArgs = useTime
+    ? ['-v', process.execPath, ...flags, CLI, ...cliArgs]
+    : [...flags, WRAPPER, CLI, ...cliArgs];
   const stdoutFile = path.join(sim.dir, `${label.replace(/\W+/g, '-')}.out`);
   const started = performance.now();
   const child = spawn(command, commandArgs, {

@@ -20,6 +20,7 @@ import { openSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { cliNodeFlags } from '../harness/agent-process.js';
 import { type Simulation, startSimulation, stopSimulation } from './simulation.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -51,10 +52,14 @@ async function cli(sim: Simulation, args: string[], job: string, expected: RegEx
   writeFileSync(file, job);
   const out = path.join(sim.dir, 'out.txt');
   const started = performance.now();
-  const child = spawn(process.execPath, [CLI, ...args, '-y', '--no-color', '-i', sim.inventory, file], {
-    stdio: ['ignore', openSync(out, 'w'), 'pipe'],
-    env: { ...process.env, ...sim.env, NO_COLOR: '1' },
-  });
+  const child = spawn(
+    process.execPath,
+    [...cliNodeFlags(), CLI, ...args, '-y', '--no-color', '-i', sim.inventory, file],
+    {
+      stdio: ['ignore', openSync(out, 'w'), 'pipe'],
+      env: { ...process.env, ...sim.env, NO_COLOR: '1' },
+    },
+  );
   let stderr = '';
   child.stderr!.on('data', (chunk) => (stderr += chunk));
   const exitCode: number = await new Promise((resolve) => child.once('exit', (code) => resolve(code ?? -1)));

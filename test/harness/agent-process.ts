@@ -280,3 +280,15 @@ async function printedFingerprint(
   if (!match) throw new Error(`dokkup agent --fingerprint printed no fingerprint: ${stdout}`);
   return match[1]!;
 }
+
+/**
+ * The Node flags the `dokkup` executable starts with: those on src/cli/bin.ts's first line
+ * (`#!/usr/bin/env -S node …`), which every launcher repeats (see src/cli/node-flags.test.ts).
+ * A benchmark that spawns `node <bin.js>` passes them, so it measures the CLI as users run it.
+ */
+export function cliNodeFlags(): string[] {
+  const first = readFileSync(join(repoRoot(), 'src', 'cli', 'bin.ts'), 'utf8').split('\n', 1)[0] ?? '';
+  const match = /^#!\/usr\/bin\/env(?: -S)? node((?: --?\S+)*)$/.exec(first);
+  if (!match) throw new Error(`src/cli/bin.ts: unexpected first line ${first}`);
+  return (match[1] ?? '').split(' ').filter(Boolean);
+}
