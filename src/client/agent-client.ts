@@ -17,7 +17,6 @@ import {
   type ContainerList,
   ContainerListSchema,
   type DeployRequest,
-  ErrorBodySchema,
   type JobHistory,
   JobHistorySchema,
   type JobList,
@@ -52,17 +51,10 @@ import type { InventoryNode } from '../protocol/inventory.js';
 import type { JobSpec } from '../protocol/job.js';
 import { parseJson } from '../protocol/parse.js';
 import type { RegistryAuth } from '../protocol/registry.js';
-import {
-  AgentHttpError,
-  AgentProtocolError,
-  AgentRequestError,
-  AgentUnauthorizedError,
-  AgentUnreachableError,
-  AgentUntrustedError,
-  isUnreachableCode,
-} from './errors.js';
+import { AgentProtocolError, AgentRequestError, AgentUnreachableError } from './errors.js';
 import { MAX_RESPONSE_BYTES, readOperationStream, seconds } from './operation-stream.js';
-import { type NodeTrust, NotTlsError, TlsTrustError, TrustedAgent, trustOf } from './transport.js';
+import { type NodeTrust, TrustedAgent, trustOf } from './transport.js';
+import { answerErrorOf, timeoutError, transportErrorOf, tryJson } from './transport-errors.js';
 
 export interface AgentClientOptions {
   /** Time allowed to open the TCP (and TLS) connection. Default 5 s. */
@@ -282,7 +274,7 @@ export class AgentClient {
       // An error answered before the operation started, or an agent answering in one piece.
       const text = await this.readBody(res, this.options.requestTimeoutMs, options.signal);
       await this.throwIfError(res, text);
-      const parsed = this.tryJson(text);
+      const parsed = tryJson(text);
       const done = OperationLineSchema.safeParse(parsed);
       if (done.success && done.data.type === 'done') return done.data.result;
       return this.parse(OperationResultSchema, text, path);
@@ -393,19 +385,7 @@ export class AgentClient {
   }
 
   private transportError(error: NodeJS.ErrnoException): AgentRequestError {
-    const node = this.node.name;
-    if (error instanceof TlsTrustError)
-      return new AgentUntrustedError(node, error.message, error.presented, { cause: error });
-    if (error instanceof NotTlsError) return notTlsError(node, this.url, { cause: error });
-    if (error.code === 'ABORTED') return new AgentRequestError(node, 'request cancelled', { cause: error });
-    if (isUnreachableCode(error.code)) {
-      const message =
-        error.code === 'CONNECT_TIMEOUT' || error.code === 'REQUEST_TIMEOUT'
-          ? error.message
-          : `${describeCode(error.code)} (${this.url.host})`;
-      return new AgentUnreachableError(node, message, error.code ?? 'UNKNOWN', { cause: error });
-    }
-    return new AgentRequestError(node, error.message, { cause: error });
+    return transportErrorOf(this.node.name, this.url, error);
   }
 
   private readBody(res: http.IncomingMessage, timeoutMs: number, signal?: AbortSignal): Promise<string> {
@@ -454,21 +434,8 @@ export class AgentClient {
   }
 
   private async throwIfError(res: http.IncomingMessage, text: string): Promise<void> {
-    const status = res.statusCode ?? 0;
-    if (status >= 200 && status < 300) return;
-    const body = ErrorBodySchema.safeParse(this.tryJson(text));
-    // 401, or 429 when the agent throttles an address after too many wrong keys.
-    if (status === 401 || (body.success && body.data.error.code === 'unauthorized')) {
-      throw new AgentUnauthorizedError(
-        this.node.name,
-        body.success ? body.data.error.message : 'the agent refused the key (401)',
-      );
-    }
-    if (body.success) throw new AgentHttpError(this.node.name, status, body.data.error);
-    throw new AgentHttpError(this.node.name, status, {
-      code: status === 404 ? 'not_found' : 'internal',
-      message: `HTTP ${status}${text ? `: ${text.slice(0, 200)}` : ''}`,
-    });
+    const error = answerErrorOf(this.node.name, res.statusCode ?? 0, text);
+    if (error) throw error;
   }
 
   private parse<S extends z.ZodType>(schema: S, text: string, path: string): z.infer<S> {
@@ -481,54 +448,5 @@ export class AgentClient {
       this.node.name,
       `unexpected answer from ${path}${where}: ${what} (is this a dokkup agent of a matching version?)`,
     );
-  }
-
-  private tryJson(text: string): unknown {
-    try {
-      return JSON.parse(text);
-    } catch {
-      return undefined;
-    }
-  }
-}
-
-/**
- * Plain HTTP where TLS was expected: since 0.4 a location without a scheme means https, so a 0.3
- * inventory meets a plain agent here. Never a fallback: say what to write instead.
- */
-export function notTlsError(node: string, url: URL, options?: { cause?: unknown }): AgentProtocolError {
-  return new AgentProtocolError(
-    node,
-    `${url.host} did not answer with TLS (plain HTTP?): a location without a scheme means https. For an agent that serves plain HTTP (--insecure-http, or dokkup 0.3), write location: "http://${url.host}"; better, run it with TLS and pin its certificate (fingerprint: from \`dokkup agent --fingerprint\`)`,
-    options,
-  );
-}
-
-function timeoutError(code: string, message: string): NodeJS.ErrnoException {
-  return Object.assign(new Error(message), { code });
-}
-
-function describeCode(code: string | undefined): string {
-  switch (code) {
-    case 'ECONNREFUSED':
-      return 'connection refused';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-    case 'EAI_FAIL':
-      return 'host name not found';
-    case 'EHOSTUNREACH':
-    case 'EHOSTDOWN':
-      return 'host unreachable';
-    case 'ENETUNREACH':
-    case 'ENETDOWN':
-      return 'network unreachable';
-    case 'ECONNRESET':
-    case 'EPIPE':
-    case 'ECONNABORTED':
-      return 'connection reset';
-    case 'ETIMEDOUT':
-      return 'connection timed out';
-    default:
-      return code ?? 'network error';
   }
 }

@@ -37,8 +37,9 @@ import {
   type SummaryParams,
 } from '../../protocol/feeds.js';
 import type { InventoryNode } from '../../protocol/inventory.js';
-import { baseUrlOf, notTlsError } from '../agent-client.js';
+import { baseUrlOf } from '../agent-client.js';
 import { connectTrusted, NotTlsError, TlsTrustError, trustOf } from '../transport.js';
+import { notTlsError } from '../transport-errors.js';
 import type { ConnectGate, ConnectTicket } from './connect-scheduler.js';
 import { Heartbeat } from './heartbeat.js';
 import { LogCursor } from './log-cursor.js';
