@@ -5,7 +5,7 @@
  * removed while a loaded route still sends it requests (`violations`).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { testEntry, testJob, testSpec } from '../../src/core/spec.fixture.js';
+import { testEntry, testJob, testRoute, testSpec } from '../../src/core/spec.fixture.js';
 import { specVersion } from '../../src/core/version.js';
 import type { ProxySpec } from '../../src/protocol/job.js';
 import { EngineRig } from '../../test/fakes/engine-rig.js';
@@ -21,16 +21,7 @@ afterEach(() => {
   for (const r of rigs.splice(0)) r.cleanup();
 });
 
-const route = (p: Partial<ProxySpec> = {}): ProxySpec => ({
-  port: 80,
-  host: 'shop.example.com',
-  path: null,
-  entry: null,
-  targetPort: 8000,
-  health: { path: '/up', intervalMs: 1000 },
-  drainMs: 5000,
-  ...p,
-});
+const route = (p: Partial<ProxySpec> = {}): ProxySpec => testRoute({ drainMs: 5000, ...p });
 const shop = (image = 'web:v1', count = 2, p: Partial<ProxySpec> = {}, name = 'shop') =>
   testSpec(
     { image },

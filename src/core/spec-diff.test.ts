@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ContainerSpec, JobSpec } from '../protocol/job.js';
 import { describeDiff } from './format.js';
-import { testEntry, testJob, testSpec } from './spec.fixture.js';
+import { testEntry, testJob, testRoute, testSpec } from './spec.fixture.js';
 import { diffSpecs, imagesDiffGoesTo } from './spec-diff.js';
 
 const two = (web: Partial<ContainerSpec> = {}, side: Partial<ContainerSpec> = {}, count = 2): JobSpec =>
@@ -125,15 +125,7 @@ describe('diffSpecs with named entries', () => {
 });
 
 describe('diffSpecs with a route on the node proxy', () => {
-  const route = {
-    port: 80,
-    host: 'shop.example.com',
-    path: null,
-    entry: null,
-    targetPort: 8000,
-    health: { path: '/up', intervalMs: 1000 },
-    drainMs: 30_000,
-  };
+  const route = testRoute();
 
   it('names the route when it changes (added, moved, tuned, removed), and nothing without one', () => {
     const plain = testSpec();

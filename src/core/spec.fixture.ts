@@ -2,7 +2,7 @@
  * A normalised job spec for tests, with every field spelled out once: tests override only what
  * they are about. Test-only (excluded from the build).
  */
-import type { ContainerSpec, JobSpec } from '../protocol/job.js';
+import type { ContainerSpec, JobSpec, ProxySpec } from '../protocol/job.js';
 
 /** One container definition with every field spelled out (`web:v1`, nothing else set). */
 export function testEntry(container: Partial<ContainerSpec> = {}): ContainerSpec {
@@ -40,5 +40,19 @@ export function testJob(entries: ContainerSpec[], job: Partial<Omit<JobSpec, 'co
     update: { healthyDeadlineMs: 60_000, minHealthyMs: 1000 },
     ...job,
     container: entries,
+  };
+}
+
+/** A route on the node proxy: `shop.example.com` on port 80 to the containers' 8000, checked on /up. */
+export function testRoute(route: Partial<ProxySpec> = {}): ProxySpec {
+  return {
+    port: 80,
+    host: 'shop.example.com',
+    path: null,
+    entry: null,
+    targetPort: 8000,
+    health: { path: '/up', intervalMs: 1000 },
+    drainMs: 30_000,
+    ...route,
   };
 }
