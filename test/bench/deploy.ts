@@ -179,13 +179,7 @@ async function main(): Promise<void> {
 
     // 2. Fresh deploy through the agent process.
     agent = await startAgentProcess({ dockerHost: engine.dockerHost, env: { LOG_LEVEL: 'warn' } });
-    const client = new AgentClient({
-      name: 'bench',
-      location: agent.baseUrl,
-      baseUrl: agent.baseUrl,
-      key: agent.key,
-      fingerprint: agent.fingerprint,
-    });
+    const client = new AgentClient(agent.inventoryNode('bench'));
     const freshRuns: number[] = [];
     for (let round = 1; round <= (ONLY_UPDATES ? 0 : ROUNDS); round++) {
       const spec = job(`fresh${round}`, images.refs.webV1, { minHealthy: '0s' });

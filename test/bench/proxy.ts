@@ -186,13 +186,7 @@ async function main(): Promise<void> {
       env: { LOG_LEVEL: 'warn' },
       args: ['--proxy-image', images.refs.proxy],
     });
-    const client = new AgentClient({
-      name: 'bench',
-      location: agent.baseUrl,
-      baseUrl: agent.baseUrl,
-      key: agent.key,
-      fingerprint: agent.fingerprint,
-    });
+    const client = new AgentClient(agent.inventoryNode('bench'));
     const version = { v1: images.refs.webV1, v2: images.refs.webV2 };
 
     // 1. Through the node proxy.

@@ -6,7 +6,12 @@ import { parseJobText } from '../../src/config/index.js';
 import { specVersion } from '../../src/core/version.js';
 import { HistoryJsonSchema, OperationJsonSchema, ShowJobJsonSchema } from '../../src/protocol/cli-json.js';
 import { TopJobJsonSchema } from '../../src/protocol/feeds.js';
-import { type AgentProcess, agentBinary, startAgentProcess } from '../harness/agent-process.js';
+import {
+  type AgentProcess,
+  agentBinary,
+  inventoryYaml,
+  startAgentProcess,
+} from '../harness/agent-process.js';
 import { type CliRun as Ran, runCli } from '../harness/cli-run.js';
 import {
   allContainers,
@@ -63,10 +68,7 @@ container:
       dir = mkdtempSync(path.join(tmpdir(), 'dokkup-e2e-multi-'));
       await resetEngine(e);
       agent = await startAgentProcess({ dockerHost: e.dockerHost });
-      writeFileSync(
-        path.join(dir, 'inventory.yaml'),
-        `nodes:\n  - name: n1\n    location: "127.0.0.1:${agent.port}"\n    key: "${agent.key}"\n    fingerprint: "${agent.fingerprint}"\n`,
-      );
+      writeFileSync(path.join(dir, 'inventory.yaml'), inventoryYaml([agent.inventoryNode('n1')]));
       writeFileSync(path.join(dir, 'shop.yaml'), shop(images().webV1));
       writeFileSync(path.join(dir, 'shop-v2.yaml'), shop(images().webV2));
     });

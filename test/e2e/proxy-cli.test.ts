@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ShowJobJsonSchema, ShowNodesJsonSchema } from '../../src/protocol/cli-json.js';
-import { type AgentProcess, agentBinary, freePort, startAgentProcess } from '../harness/agent-process.js';
+import {
+  type AgentProcess,
+  agentBinary,
+  freePort,
+  inventoryYaml,
+  startAgentProcess,
+} from '../harness/agent-process.js';
 import { type CliRun as Ran, runCli } from '../harness/cli-run.js';
 import { describeDocker, docker, engine, harness, images, resetEngine } from '../harness/context.js';
 
@@ -53,10 +59,7 @@ proxy:
     port = await freePort();
     await resetEngine(e);
     agent = await startAgentProcess({ dockerHost: e.dockerHost, args: ['--proxy-image', images().proxy] });
-    writeFileSync(
-      path.join(dir, 'inventory.yaml'),
-      `nodes:\n  - name: n1\n    location: "127.0.0.1:${agent.port}"\n    key: "${agent.key}"\n    fingerprint: "${agent.fingerprint}"\n`,
-    );
+    writeFileSync(path.join(dir, 'inventory.yaml'), inventoryYaml([agent.inventoryNode('n1')]));
     writeFileSync(path.join(dir, 'shop.yaml'), shop(images().webV1));
     writeFileSync(path.join(dir, 'shop-v2.yaml'), shop(images().webV2));
   });

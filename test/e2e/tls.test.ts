@@ -17,7 +17,12 @@ import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createSelfSignedCertificate, fingerprintOf } from '../../agent/tls/certificate.js';
 import { ShowNodesJsonSchema } from '../../src/protocol/cli-json.js';
-import { type AgentProcess, agentBinary, startAgentProcess } from '../harness/agent-process.js';
+import {
+  type AgentProcess,
+  agentBinary,
+  inventoryYaml,
+  startAgentProcess,
+} from '../harness/agent-process.js';
 import { type CliRun as Ran, runCli } from '../harness/cli-run.js';
 import { describeDocker, engine } from '../harness/context.js';
 import { servedFingerprint } from '../harness/https-fetch.js';
@@ -52,13 +57,7 @@ describeDocker('TLS between the CLI and its agents (built binaries, loopback)', 
   let agent: AgentProcess;
 
   const inventory = (file: string, nodes: NodeEntry[]) => {
-    const lines = ['nodes:'];
-    for (const n of nodes) {
-      lines.push(`  - name: ${n.name}`, `    location: "${n.location}"`, `    key: "${n.key}"`);
-      if (n.fingerprint) lines.push(`    fingerprint: "${n.fingerprint}"`);
-      if (n.ca) lines.push(`    ca: "${n.ca}"`);
-    }
-    writeFileSync(path.join(dir, file), `${lines.join('\n')}\n`);
+    writeFileSync(path.join(dir, file), inventoryYaml(nodes));
     return file;
   };
   const showNodes = (file: string) => dokkup(dir, ['show', 'nodes', '-i', file]);

@@ -58,13 +58,7 @@ container:
 `,
       'shop.yaml',
     );
-    const client = new AgentClient({
-      name: 'lab1',
-      location: '',
-      baseUrl: agent.baseUrl,
-      key: agent.key,
-      fingerprint: agent.fingerprint,
-    });
+    const client = new AgentClient(agent.inventoryNode('lab1'));
     const result = await client.deploy(shop, () => {});
     client.close();
     expect(result).toMatchObject({ ok: true, running: 4 });

@@ -70,8 +70,17 @@ export interface AgentProcess {
   key: string;
   /** `SHA256:<hex>` of the certificate it serves ('' with `--insecure-http`). */
   readonly fingerprint: string;
-  /** Its inventory entry: `127.0.0.1:<port>` (https) with key and fingerprint, or `http://…` when plain. */
-  inventoryNode(name: string): { name: string; location: string; key: string; fingerprint?: string };
+  /**
+   * Its inventory entry: `127.0.0.1:<port>` (https) with key and fingerprint, or `http://…` when
+   * plain; with the base URL the CLI derives from the location, so `new AgentClient(…)` takes it.
+   */
+  inventoryNode(name: string): {
+    name: string;
+    location: string;
+    baseUrl: string;
+    key: string;
+    fingerprint?: string;
+  };
   port: number;
   configDir: string;
   /** The current process (a new one after restart()). */
@@ -225,8 +234,8 @@ export async function startAgentProcess(opts: AgentProcessOptions): Promise<Agen
       return fingerprint ?? '';
     },
     inventoryNode(name: string) {
-      if (plain) return { name, location: baseUrl, key: key ?? '' };
-      return { name, location: `127.0.0.1:${port}`, key: key ?? '', fingerprint: fingerprint ?? '' };
+      if (plain) return { name, location: baseUrl, baseUrl, key: key ?? '' };
+      return { name, location: `127.0.0.1:${port}`, baseUrl, key: key ?? '', fingerprint: fingerprint ?? '' };
     },
     port,
     configDir,
@@ -291,4 +300,17 @@ export function cliNodeFlags(): string[] {
   const match = /^#!\/usr\/bin\/env(?: -S)? node((?: --?\S+)*)$/.exec(first);
   if (!match) throw new Error(`src/cli/bin.ts: unexpected first line ${first}`);
   return (match[1] ?? '').split(' ').filter(Boolean);
+}
+
+/** An inventory file's text for these nodes (e.g. `agent.inventoryNode('n1')`), every value quoted. */
+export function inventoryYaml(
+  nodes: readonly { name: string; location: string; key: string; fingerprint?: string; ca?: string }[],
+): string {
+  const lines = ['nodes:'];
+  for (const n of nodes) {
+    lines.push(`  - name: ${n.name}`, `    location: "${n.location}"`, `    key: "${n.key}"`);
+    if (n.fingerprint) lines.push(`    fingerprint: "${n.fingerprint}"`);
+    if (n.ca) lines.push(`    ca: "${n.ca}"`);
+  }
+  return `${lines.join('\n')}\n`;
 }

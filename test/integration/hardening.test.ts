@@ -41,13 +41,7 @@ describeDocker('hardening on a real engine (built agent with --bind-root, built 
     writeFileSync(join(root, 'www', 'index.html'), 'from the host\n');
     symlinkSync('/etc', join(root, 'etc-link'));
     agent = await startAgentProcess({ dockerHost: engine.dockerHost, args: ['--bind-root', root] });
-    client = new AgentClient({
-      name: 'n1',
-      location: agent.baseUrl,
-      baseUrl: agent.baseUrl,
-      key: agent.key,
-      fingerprint: agent.fingerprint,
-    });
+    client = new AgentClient(agent.inventoryNode('n1'));
     writeFileSync(
       join(dir, 'inventory.yaml'),
       `nodes:\n  - name: n1\n    location: ${agent.baseUrl}\n    key: \${KEY}\n    fingerprint: ${agent.fingerprint}\n`,

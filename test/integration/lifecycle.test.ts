@@ -45,13 +45,7 @@ describeDocker('deploy lifecycle on one node (real agent, real Docker)', () => {
 
   beforeAll(async () => {
     agent = await startAgentProcess({ dockerHost: engine.dockerHost });
-    client = new AgentClient({
-      name: 'n1',
-      location: agent.baseUrl,
-      baseUrl: agent.baseUrl,
-      key: agent.key,
-      fingerprint: agent.fingerprint,
-    });
+    client = new AgentClient(agent.inventoryNode('n1'));
   });
   afterAll(async () => {
     await agent?.stop();

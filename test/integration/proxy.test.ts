@@ -134,13 +134,7 @@ ${opts.extra ?? ''}`;
 
   beforeAll(async () => {
     agent = await startAgentProcess({ dockerHost: engine.dockerHost, args: ['--proxy-image', images.proxy] });
-    client = new AgentClient({
-      name: 'n1',
-      location: agent.baseUrl,
-      baseUrl: agent.baseUrl,
-      key: agent.key,
-      fingerprint: agent.fingerprint,
-    });
+    client = new AgentClient(agent.inventoryNode('n1'));
   });
   afterAll(async () => {
     client?.close();
@@ -251,13 +245,7 @@ ${opts.extra ?? ''}`;
     expect(prober.answers.length - whileDown).toBeGreaterThan(10);
     await agent.restart();
     client.close();
-    client = new AgentClient({
-      name: 'n1',
-      location: agent.baseUrl,
-      baseUrl: agent.baseUrl,
-      key: agent.key,
-      fingerprint: agent.fingerprint,
-    });
+    client = new AgentClient(agent.inventoryNode('n1'));
     expect((await client.status(name)).route?.upstreams).toHaveLength(1);
     const finished = await client.deploy(v2one, () => {});
     expect(finished, finished.message).toMatchObject({

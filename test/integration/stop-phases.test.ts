@@ -116,13 +116,7 @@ describeDocker('stop phases, stop_signal, stop_grace_period and init (real agent
 
   beforeAll(async () => {
     agent = await startAgentProcess({ dockerHost: engine.dockerHost });
-    client = new AgentClient({
-      name: 'n1',
-      location: agent.baseUrl,
-      baseUrl: agent.baseUrl,
-      key: agent.key,
-      fingerprint: agent.fingerprint,
-    });
+    client = new AgentClient(agent.inventoryNode('n1'));
     dir = mkdtempSync(path.join(tmpdir(), 'dokkup-stops-'));
   });
   afterAll(async () => {
