@@ -22,7 +22,8 @@
  * 5. `dokkup run job -y` with nothing to change (the built CLI as a process: start-up included).
  *
  * Env: BENCH_CONTAINERS (default 20), BENCH_ROUNDS (default 3), BENCH_ONLY=updates (sections 3
- * and 4 alone, for quick iterations: the ratios to the floor need the whole run).
+ * and 4 alone, for quick iterations: the ratios to the floor need the whole run), BENCH_ONLY=init
+ * (sections 3 and 4 with `init: true` / `--init` only: no 10 s grace periods to wait out).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -48,9 +49,12 @@ import { type UpdateMilestones, updateMilestones } from './engine-timeline.js';
 const N = Number(process.env.BENCH_CONTAINERS ?? 20);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const BOUNDS = [4, 8, 16];
-const ONLY_UPDATES = process.env.BENCH_ONLY === 'updates';
+const ONLY_INIT = process.env.BENCH_ONLY === 'init';
+const ONLY_UPDATES = process.env.BENCH_ONLY === 'updates' || ONLY_INIT;
 
 type UpdateSide =
+  | 'Docker API floor, init'
+  | 'the floor, no network'
   | 'dokkup, init: true'
   | 'Swarm, --init'
   | 'dokkup, SIGTERM ignored'
@@ -64,7 +68,7 @@ interface UpdateRun extends UpdateMilestones {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const seconds = (ms: number | null) => (ms === null ? 'NaN' : `${(ms / 1000).toFixed(2)} s`);
 
 async function directDeploy(socketPath: string, image: string, n: number, tag: string, bound: number) {
   const started = performance.now();
@@ -86,6 +90,70 @@ async function directDeploy(socketPath: string, image: string, n: number, tag: s
     ),
   );
   return performance.now() - started;
+}
+
+/**
+ * The same start-first update with dokkup's guarantee, straight through the Engine API with
+ * nothing else (no agent, no plan, no inspections, no commit): the engine's floor for it. N new
+ * containers (`init`, no ports) created and started 8 at a time; the cutover 1 s after the last
+ * start call returned (each one's window counts from its own start); then every old container
+ * stopped at once (10 s grace) and each removed after its stop returned, 8 at a time.
+ */
+async function floorUpdate(
+  engine: { socketPath: string; dockerHost: string },
+  image: string,
+  tag: string,
+  network = 'bridge',
+): Promise<UpdateRun> {
+  const label = `dokkup.bench.floor=${tag}`;
+  const createStart = async (version: string) => {
+    const queue = new PQueue({ concurrency: DEFAULT_ENGINE_CONCURRENCY });
+    let lastStart = 0;
+    const ids = await Promise.all(
+      Array.from({ length: N }, (_, i) =>
+        queue.add(async () => {
+          const created = await engineApi(
+            engine.socketPath,
+            'POST',
+            `/containers/create?name=floor-${tag}-${version}-${i}`,
+            {
+              Image: image,
+              Env: [`V=${version}`],
+              Labels: { 'dokkup.bench.floor': tag },
+              HostConfig: { Init: true, NetworkMode: network, RestartPolicy: { Name: 'always' } },
+            },
+          );
+          if (created.status !== 201) throw new Error(`create: ${JSON.stringify(created.json)}`);
+          const id = (created.json as { Id: string }).Id;
+          const started = await engineApi(engine.socketPath, 'POST', `/containers/${id}/start`);
+          if (started.status !== 204) throw new Error(`start: ${started.status}`);
+          lastStart = performance.now();
+          return id;
+        }),
+      ),
+    );
+    return { ids, lastStart };
+  };
+  const old = await createStart('1');
+  await new Promise((r) => setTimeout(r, 1000));
+  const began = Date.now();
+  const t0 = performance.now();
+  const fresh = await createStart('2');
+  await new Promise((r) => setTimeout(r, Math.max(0, fresh.lastStart + 1000 - performance.now())));
+  const verified = performance.now() - t0;
+  const removals = new PQueue({ concurrency: DEFAULT_ENGINE_CONCURRENCY });
+  await Promise.all(
+    old.ids.map(async (id) => {
+      const stopped = await engineApi(engine.socketPath, 'POST', `/containers/${id}/stop?t=10`);
+      if (stopped.status !== 204 && stopped.status !== 304) throw new Error(`stop: ${stopped.status}`);
+      await removals.add(() => engineApi(engine.socketPath, 'DELETE', `/containers/${id}?force=1`));
+    }),
+  );
+  const returned = performance.now() - t0;
+  const milestones = await updateMilestones(engine.dockerHost, label, began, old.ids);
+  console.log(`  floor ${tag} (network ${network}): ${timeline({ ...milestones, verified, returned })}`);
+  await docker(engine.dockerHost, ['rm', '-f', ...fresh.ids]);
+  return { ...milestones, verified, returned };
 }
 
 async function removeDirect(dockerHost: string, tag: string, n: number) {
@@ -224,10 +292,18 @@ async function main(): Promise<void> {
           `stop from ${at('stop').toFixed(2)} s, remove from ${at('remove').toFixed(2)} s, done ${(ms / 1000).toFixed(2)} s`,
       );
       const milestones = await updateMilestones(engine.dockerHost, `dokkup.job.name=${name}`, began, oldIds);
+      // The agent times its cutover from its own start of the operation; on this side's clock it
+      // is at the latest the command's return less what the agent did after it (so the request's
+      // and the answer's transit count as before the cutover: an upper bound).
+      const verified =
+        result.cutoverMs === undefined || result.durationMs === undefined
+          ? Number.NaN
+          : ms - (result.durationMs - result.cutoverMs);
+      console.log(`  ${name}: ${timeline({ ...milestones, verified, returned: ms })}`);
       // Purge without waiting out a grace period per round: the next round starts clean.
       await docker(engine.dockerHost, ['rm', '-f', ...(await jobIds(engine.dockerHost, name))]);
       await client.stop(name, true, () => {});
-      return { ...milestones, verified: result.cutoverMs ?? Number.NaN, returned: ms };
+      return { ...milestones, verified, returned: ms };
     };
     const swarmUpdate = async (service: string, init: boolean): Promise<UpdateRun> => {
       const label = `com.docker.swarm.service.name=${service}`;
@@ -274,6 +350,7 @@ async function main(): Promise<void> {
       // The old version's stop is part of the update even if the command does not wait for it.
       await docker(engine.dockerHost, ['wait', ...oldIds], { allowFail: true });
       const milestones = await updateMilestones(engine.dockerHost, label, began, oldIds);
+      console.log(`  ${service}: ${timeline({ ...milestones, verified: returned, returned })}`);
       await docker(engine.dockerHost, ['service', 'rm', service]);
       for (;;) {
         const left = lines(
@@ -293,6 +370,8 @@ async function main(): Promise<void> {
 
     await docker(engine.dockerHost, ['swarm', 'init', '--advertise-addr', '127.0.0.1']);
     const runs: Record<UpdateSide, UpdateRun[]> = {
+      'Docker API floor, init': [],
+      'the floor, no network': [],
       'dokkup, init: true': [],
       'Swarm, --init': [],
       'dokkup, SIGTERM ignored': [],
@@ -301,20 +380,25 @@ async function main(): Promise<void> {
     console.log('\nStart-first updates (phase start times):');
     try {
       for (let round = 1; round <= ROUNDS; round++) {
-        runs['dokkup, SIGTERM ignored'].push(await update(`sigterm${round}`, ''));
+        if (!ONLY_INIT) runs['dokkup, SIGTERM ignored'].push(await update(`sigterm${round}`, ''));
         runs['dokkup, init: true'].push(await update(`init${round}`, '    init: true\n'));
+        runs['Docker API floor, init'].push(await floorUpdate(engine, images.refs.stubborn, `r${round}`));
+        // The same on `--network none`: what the engine's network teardown costs the stop phase.
+        runs['the floor, no network'].push(
+          await floorUpdate(engine, images.refs.stubborn, `n${round}`, 'none'),
+        );
         runs['Swarm, --init'].push(await swarmUpdate(`swarminit${round}`, true));
-        runs['Swarm, SIGTERM ignored'].push(await swarmUpdate(`swarm${round}`, false));
+        if (!ONLY_INIT) runs['Swarm, SIGTERM ignored'].push(await swarmUpdate(`swarm${round}`, false));
       }
     } finally {
       await docker(engine.dockerHost, ['swarm', 'leave', '--force']).catch(() => undefined);
     }
     const med = (side: UpdateSide, key: keyof UpdateRun) => {
       const xs = runs[side].map((r) => r[key]).filter((x): x is number => x !== null);
-      return xs.length < runs[side].length ? null : median(xs);
+      return xs.length === 0 || xs.length < runs[side].length ? null : median(xs);
     };
     const updateInit = med('dokkup, init: true', 'returned')!;
-    const updatePlain = med('dokkup, SIGTERM ignored', 'returned')!;
+    const updatePlain = med('dokkup, SIGTERM ignored', 'returned') ?? Number.NaN;
     const swarmInit = med('Swarm, --init', 'returned')!;
 
     // 5. `run job -y` with nothing to change: the CLI process, start-up included.
@@ -352,21 +436,27 @@ async function main(): Promise<void> {
         " (medians, s after the update began; milestones from the engine's events)",
     );
     console.log(
-      '  SIDE                      NEW STARTED  VERIFIED  OLD STOP BEGAN  OLD STOPPED  OLD REMOVED  COMMAND RETURNED',
+      '  SIDE                      NEW CREATED  NEW STARTED  VERIFIED  OLD STOP BEGAN  OLD STOPPED  ' +
+        'OLD STOPS RETURNED  OLD REMOVED  COMMAND RETURNED',
     );
-    for (const side of Object.keys(runs) as UpdateSide[]) {
+    const measured = (Object.keys(runs) as UpdateSide[]).filter((side) => runs[side].length > 0);
+    for (const side of measured) {
       console.log(
-        `  ${side.padEnd(26)}${cell(med(side, 'newStarted')).padEnd(13)}${cell(med(side, 'verified')).padEnd(10)}` +
-          `${cell(med(side, 'oldStopBegan')).padEnd(16)}${cell(med(side, 'oldStopped')).padEnd(13)}` +
+        `  ${side.padEnd(26)}${cell(med(side, 'newCreated')).padEnd(13)}${cell(med(side, 'newStarted')).padEnd(13)}` +
+          `${cell(med(side, 'verified')).padEnd(10)}${cell(med(side, 'oldStopBegan')).padEnd(16)}` +
+          `${cell(med(side, 'oldStopped')).padEnd(13)}${cell(med(side, 'oldStopReturned')).padEnd(20)}` +
           `${cell(med(side, 'oldRemoved')).padEnd(13)}${cell(med(side, 'returned'))}`,
       );
     }
     console.log(
-      "  (VERIFIED: dokkup's cutover, every new container through its health window and committed; " +
-        "Swarm's command returning, every new task running for the 1 s update monitor. " +
+      "  (VERIFIED: dokkup's cutover, every new container through its health window and committed " +
+        "(the request's transit counted before it); Swarm's command returning, every new task running " +
+        "for the 1 s update monitor; the floor's 1 s after its last start call returned. " +
+        "OLD STOPS RETURNED: the engine's `stop` event, published when a stop call returns, after the " +
+        "container's network was torn down. " +
         `Swarm's command time includes the docker CLI's start-up, ${dockerCliMs.toFixed(0)} ms for \`docker version\`.)`,
     );
-    for (const side of Object.keys(runs) as UpdateSide[]) {
+    for (const side of measured) {
       console.log(
         `  ${side} rounds (command returned, ms): ${runs[side].map((r) => r.returned.toFixed(0)).join(', ')}`,
       );
@@ -399,6 +489,24 @@ async function main(): Promise<void> {
         ratio(med('dokkup, init: true', 'oldStopped'), med('Swarm, --init', 'oldStopped')),
       ],
       [
+        '  the same update, Docker API floor',
+        seconds(med('Docker API floor, init', 'returned')),
+        `the floor / Swarm --init, command returned`,
+        ratio(med('Docker API floor, init', 'returned'), swarmInit),
+      ],
+      [
+        '  dokkup / the floor, command returned',
+        seconds(updateInit),
+        `the floor (${seconds(med('Docker API floor, init', 'returned'))})`,
+        ratio(updateInit, med('Docker API floor, init', 'returned')),
+      ],
+      [
+        '  dokkup / the floor, cutover',
+        seconds(med('dokkup, init: true', 'verified')),
+        `the floor (${seconds(med('Docker API floor, init', 'verified'))})`,
+        ratio(med('dokkup, init: true', 'verified'), med('Docker API floor, init', 'verified')),
+      ],
+      [
         'start-first update, SIGTERM ignored',
         seconds(updatePlain),
         `<= init: true update + one grace (${seconds(updateInit + 10_000)})`,
@@ -421,6 +529,7 @@ async function main(): Promise<void> {
       '\nMedians                                     TIME      GOAL                                          RATIO',
     );
     for (const [what, time, goal, ratio] of rows) {
+      if (time.startsWith('NaN')) continue; // a part this run left out (BENCH_ONLY)
       console.log(`  ${what.padEnd(42)}${time.padEnd(10)}${goal.padEnd(46)}${ratio}`);
     }
   } finally {
@@ -429,6 +538,17 @@ async function main(): Promise<void> {
     destroyDirSync(build.dir);
     rmSync(cliDir, { recursive: true, force: true });
   }
+}
+
+/** One update's engine timeline, seconds after it began: where its time went. */
+function timeline(r: UpdateRun): string {
+  const at = (ms: number | null) => (ms === null ? 'kept' : (ms / 1000).toFixed(2));
+  return (
+    `first new create ${at(r.newCreated)}, last new start ${at(r.newStarted)}, verified ${at(r.verified)}, ` +
+    `first old stop ${at(r.oldStopBegan)}, last old die ${at(r.oldStopped)}, ` +
+    `last old stop returned ${at(r.oldStopReturned)}, last old removed ${at(r.oldRemoved)}, ` +
+    `returned ${at(r.returned)}`
+  );
 }
 
 async function jobIds(dockerHost: string, job: string): Promise<string[]> {

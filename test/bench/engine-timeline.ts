@@ -1,19 +1,27 @@
 /**
  * An update's milestones read from the engine's own event log (`docker events`), the same way
  * for dokkup and for Docker Swarm, so both sides are timed to the same points whatever their
- * commands report: the last new container started, the first and the last old container
- * stopped, the last old container removed. Read after the update, from the engine's clock (the
+ * commands report: the first new container created, the last new container started, the first
+ * and the last old container stopped, the last old stop call returned (the engine publishes
+ * `stop` after it released the container's network), the last old container removed. Read after the update, from the engine's clock (the
  * same host clock as `Date.now()`): nothing polls the engine while the update runs.
  */
 import { docker, lines } from '../harness/docker-cli.js';
 
 export interface UpdateMilestones {
+  /** The first new container's `create` (ms after the update began): the engine work began. */
+  newCreated: number;
   /** The last new container's `start` (ms after the update began). */
   newStarted: number;
   /** The first old container's `kill` or `die`: the stop of the old version began. */
   oldStopBegan: number;
   /** The last old container's `die`: the old version is stopped. */
   oldStopped: number;
+  /**
+   * The last old container's `stop`: the engine published it when that stop call returned,
+   * after the container's network was torn down (NaN if no stop call stopped it).
+   */
+  oldStopReturned: number;
   /** The last old container's `destroy`, or null if some were kept (Swarm's task history). */
   oldRemoved: number | null;
 }
@@ -71,7 +79,8 @@ export async function updateMilestones(
   const after = (at: number) => at - beganMs;
   const last = (xs: number[]) => (xs.length === 0 ? Number.NaN : Math.max(...xs));
   const first = (xs: number[]) => (xs.length === 0 ? Number.NaN : Math.min(...xs));
-  const newStarts = events.filter((e) => e.action === 'start' && !isOld(e.id)).map((e) => after(e.at));
+  const ofNew = (action: string) =>
+    events.filter((e) => e.action === action && !isOld(e.id)).map((e) => after(e.at));
   const oldOf = (action: string) => events.filter((e) => e.action === action && isOld(e.id));
   const dies = oldOf('die');
   const destroys = oldOf('destroy');
@@ -80,9 +89,11 @@ export async function updateMilestones(
     throw new Error(`only ${diedIds.size} of ${old.size} old containers stopped (label ${label})`);
   }
   return {
-    newStarted: last(newStarts),
+    newCreated: first(ofNew('create')),
+    newStarted: last(ofNew('start')),
     oldStopBegan: first([...oldOf('kill'), ...dies].map((e) => after(e.at))),
     oldStopped: last(dies.map((e) => after(e.at))),
+    oldStopReturned: last(oldOf('stop').map((e) => after(e.at))),
     oldRemoved:
       new Set(destroys.map((e) => e.id)).size < old.size ? null : last(destroys.map((e) => after(e.at))),
   };
