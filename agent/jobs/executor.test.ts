@@ -256,6 +256,26 @@ describe('the health gate, on the fake clock', () => {
     expect(ran2.at.at(-1)! - gate2).toBe(1000);
   });
 
+  it('a window that ends while the inspections are in flight is judged again at once, not a poll later', async () => {
+    const r = rig({ pollMs: 300 });
+    // A busy engine: every inspection takes 150 ms (those of one poll at the same time).
+    const inspect = r.runtime.inspectContainer.bind(r.runtime);
+    r.runtime.inspectContainer = async (id) => {
+      await r.clock.sleep(150);
+      return inspect(id);
+    };
+    const ran = await r.deploy(web('web:v1', 1, {}, 1000));
+    expect(ran.result.ok).toBe(true);
+    const gateAt = ran.at[ran.lines.findIndex((l) => l.phase === 'health')]!;
+    const passed = ran.lines.findIndex((l) => l.message === 'Waiting for containers to be running (1/1)');
+    // Polls sent at 0, 450 and 900 (each answered 150 ms later); the window ends at 1000, while
+    // the third one is in flight: judged at 900, not yet. The next one goes at once (1050) and
+    // passes when answered, at 1200 — not after another full poll (1350, answered at 1500).
+    expect(r.clock.slept.filter((ms) => ms !== 150)).toEqual([300, 300, 0]);
+    expect(ran.at[passed]! - gateAt).toBe(1200);
+    expect(ran.lines.slice(0, passed).some((l) => l.phase === 'health' && l.current === 1)).toBe(false);
+  });
+
   /** Every create takes `ms` of fake time (with `concurrency: 1`, the starts are spread out). */
   const slowCreates = (r: EngineRig, ms: number) => {
     const create = r.runtime.createContainer.bind(r.runtime);

@@ -104,28 +104,33 @@ export async function waitHealthy(
     }
     const expired = gateExpired(pending.size, { gated, healthyDeadlineMs }, startedAt, now());
     if (expired) throw new DokkupError(expired.code, expired.message);
-    if (pending.size > 0) await sleep(nextPoll(pending, runningSince, minHealthyMs, pollMs, now()));
+    if (pending.size > 0) await sleep(nextPoll(pending, runningSince, minHealthyMs, pollMs, polledAt, now()));
   }
 }
 
 /**
  * How long to wait before the next inspection: `pollMs`, or less when a pending container's
  * `min_healthy_time` window ends sooner (the gate passes at the window's end, not up to one poll
- * later).
+ * later). A window that ended while the last inspections were in flight (after `polledAt`, which
+ * they were judged at) is judged again at once: on a busy engine inspecting takes tens of
+ * milliseconds, and waiting a whole poll for it made the last window's end cost up to `pollMs`.
+ * Only once per window: the next inspection is sent after its end.
  */
 function nextPoll(
   pending: ReadonlySet<string>,
   runningSince: ReadonlyMap<string, number | null>,
   minHealthyMs: number,
   pollMs: number,
+  polledAt: number,
   now: number,
 ): number {
   let wait = pollMs;
   for (const id of pending) {
     const since = runningSince.get(id);
     if (since === null || since === undefined) continue;
-    const left = since + minHealthyMs - now;
-    if (left > 0 && left < wait) wait = left;
+    const end = since + minHealthyMs;
+    if (end <= polledAt) continue; // judged after its end: not running then, so a normal poll
+    wait = Math.min(wait, Math.max(0, end - now));
   }
   return wait;
 }
