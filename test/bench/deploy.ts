@@ -305,6 +305,7 @@ async function main(): Promise<void> {
       await client.stop(name, true, () => {});
       return { ...milestones, verified, returned: ms };
     };
+    let swarmNetworkSaid = false;
     const swarmUpdate = async (service: string, init: boolean): Promise<UpdateRun> => {
       const label = `com.docker.swarm.service.name=${service}`;
       await docker(engine.dockerHost, [
@@ -326,6 +327,17 @@ async function main(): Promise<void> {
       const oldIds = lines(
         (await docker(engine.dockerHost, ['ps', '-q', '--no-trunc', '--filter', `label=${label}`])).stdout,
       );
+      if (!swarmNetworkSaid) {
+        swarmNetworkSaid = true;
+        // Its tasks' network is the one whose teardown dokkup's stop phase waits for (the bridge).
+        const net = await docker(engine.dockerHost, [
+          'inspect',
+          '-f',
+          '{{.HostConfig.NetworkMode}}: {{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}',
+          oldIds[0]!,
+        ]);
+        console.log(`  (Swarm's tasks: network mode ${net.stdout.trim()})`);
+      }
       const began = Date.now();
       const t0 = performance.now();
       // Without --detach the command returns when the update converged: every new task running,
