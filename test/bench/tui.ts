@@ -58,6 +58,28 @@ class Terminal extends Writable {
   }
 }
 
+/**
+ * With DOKKUP_BENCH_PROFILE=1, a CPU profile of the idle phase (where its CPU goes), written to
+ * the temporary directory; open it in Chrome's DevTools or read it with a script.
+ */
+async function startProfile(): Promise<{ stop(file: string): Promise<void> } | null> {
+  if (process.env.DOKKUP_BENCH_PROFILE !== '1') return null;
+  const { Session } = await import('node:inspector/promises');
+  const { writeFileSync } = await import('node:fs');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    async stop(file) {
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+      console.log(`  idle CPU profile: ${file}`);
+    },
+  };
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function percentile(values: number[], p: number): number {
@@ -201,10 +223,12 @@ async function measure(
     `  memory after start-up: RSS ${mb(mem.rss)}, JS heap ${mb(mem.heapUsed)} of ${mb(mem.heapTotal)}, external ${mb(mem.external)} (buffers ${mb(mem.arrayBuffers)})`,
   );
   const framesBefore = frames;
+  const profile = await startProfile();
   let cpu0 = process.cpuUsage();
   let w0 = performance.now();
   await sleep(seconds * 1000);
   let c = process.cpuUsage(cpu0);
+  await profile?.stop(path.join(tmpdir(), `dokkup-bench-tui-idle-${nodes}.cpuprofile`));
   const idleWall = performance.now() - w0;
   const idleCpu = ((c.user + c.system) / 1000 / idleWall) * 100;
   const framesPerSecondIdle = ((frames - framesBefore) * 1000) / idleWall;
