@@ -60,12 +60,12 @@ class Terminal extends Writable {
 }
 
 /**
- * With DOKKUP_BENCH_PROFILE=1, a CPU profile of the idle phase (where its CPU goes), written to
+ * With DOKKUP_BENCH_PROFILE=idle (or start-up), a CPU profile of that phase (where its CPU goes), written to
  * the temporary directory; open it in Chrome's DevTools or read it with a script. With
  * DOKKUP_BENCH_HEAP=1, a heap snapshot just before the idle phase.
  */
-async function startProfile(): Promise<{ stop(file: string): Promise<void> } | null> {
-  if (process.env.DOKKUP_BENCH_PROFILE !== '1') return null;
+async function startProfile(phase: string): Promise<{ stop(file: string): Promise<void> } | null> {
+  if (process.env.DOKKUP_BENCH_PROFILE !== phase) return null;
   const { Session } = await import('node:inspector/promises');
   const { writeFileSync } = await import('node:fs');
   const session = new Session();
@@ -77,7 +77,7 @@ async function startProfile(): Promise<{ stop(file: string): Promise<void> } | n
       const { profile } = await session.post('Profiler.stop');
       writeFileSync(file, JSON.stringify(profile));
       session.disconnect();
-      console.log(`  idle CPU profile: ${file}`);
+      console.log(`  CPU profile: ${file}`);
     },
   };
 }
@@ -174,6 +174,7 @@ async function measure(
       phasePeaks.set(phase, { rss: m.rss, heapTotal: m.heapTotal, heapUsed: m.heapUsed });
   }, 100);
 
+  const startupProfile = await startProfile('start-up');
   const t0 = performance.now();
   const running = runTui({
     inventory,
@@ -240,6 +241,7 @@ async function measure(
   const onlineAt = (await allOnline()) - t0;
   await frameWhere((s) => s.nodeOrder.every((n) => s.nodes[n]!.jobsAt !== null), 180_000);
   const peakConnecting = h().feeds.scheduler?.stats.peakInFlight ?? 0;
+  await startupProfile?.stop(path.join(tmpdir(), `dokkup-bench-tui-start-up-${nodes}.cpuprofile`));
   console.log(
     `  first paint ${ms(firstPaint)}, complete ${ms(complete)}, every summary in ${ms(summaries)}, all online ${ms(onlineAt)}`,
   );
@@ -253,10 +255,12 @@ async function measure(
   );
   if (process.env.DOKKUP_BENCH_HEAP === '1') {
     const { writeHeapSnapshot } = await import('node:v8');
-    console.log(`  heap snapshot: ${writeHeapSnapshot(path.join(tmpdir(), `dokkup-bench-tui-${nodes}.heapsnapshot`))}`);
+    console.log(
+      `  heap snapshot: ${writeHeapSnapshot(path.join(tmpdir(), `dokkup-bench-tui-${nodes}.heapsnapshot`))}`,
+    );
   }
   const framesBefore = frames;
-  const profile = await startProfile();
+  const profile = await startProfile('idle');
   const threads0 = threadTimes();
   let cpu0 = process.cpuUsage();
   let w0 = performance.now();
