@@ -550,13 +550,13 @@ describe('the heartbeat a client asks for', () => {
   it('pings a client that asked for ?ping= only after hearing nothing from it that long, and still cuts it off when it stops answering', async () => {
     const { port, feeds } = await setup({ heartbeatMs: 50 });
     const usual = await rawClient(port);
-    const quiet = await rawClient(port, KEY, '/v1/feeds?ping=1500');
+    const quiet = await rawClient(port, KEY, '/v1/feeds?ping=3000');
     await until(() => feeds.sessions === 2, 'both sessions');
     // The usual client is pinged at the agent's tick; the quiet one not at all meanwhile.
-    await until(() => usual.pings >= 4, 'pings at the tick');
+    await until(() => usual.pings >= 3, 'pings at the tick');
     expect(quiet.pings).toBe(0);
     // Then it is pinged, answers, and stays.
-    await until(() => quiet.pings >= 1, 'a ping after its interval', 4000);
+    await until(() => quiet.pings >= 1, 'a ping after its interval', 8000);
     expect(feeds.sessions).toBe(2);
     // A client that asked for a long interval and stops answering is still cut off.
     quiet.pause();
@@ -565,11 +565,11 @@ describe('the heartbeat a client asks for', () => {
 
   it('counts anything the client sends as alive: a client that keeps talking is not pinged', async () => {
     const { port, feeds } = await setup({ heartbeatMs: 60 });
-    const talker = await rawClient(port, KEY, '/v1/feeds?ping=1000');
+    const talker = await rawClient(port, KEY, '/v1/feeds?ping=3000');
     await until(() => feeds.sessions === 1, 'the session');
     const talking = setInterval(() => talker.sendRaw(Buffer.from('hi'), 0x9), 100);
     cleanups.push(() => clearInterval(talking));
-    await new Promise((r) => setTimeout(r, 2_000));
+    await new Promise((r) => setTimeout(r, 5_000));
     expect(talker.pings).toBe(0);
     expect(feeds.sessions).toBe(1);
   });
