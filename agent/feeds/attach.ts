@@ -4,11 +4,17 @@
  * request without the right key gets a plain HTTP 401 and never becomes a WebSocket.
  */
 import type { IncomingMessage, Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { ErrorBody, ErrorCode } from '../../src/protocol/api.js';
 import { routes } from '../../src/protocol/api.js';
-import { FEED_MAX_CLIENT_FRAME_BYTES } from '../../src/protocol/feeds.js';
+import {
+  FEED_KEEPALIVE_MS,
+  FEED_MAX_CLIENT_FRAME_BYTES,
+  FEED_PING_QUERY,
+  FeedPingMsSchema,
+} from '../../src/protocol/feeds.js';
 import type { AuthOutcome } from '../auth/verifier.js';
 import type { FeedRuntime } from '../docker/feed-runtime.js';
 import { createDockerFeedRuntime, type DockerClient } from '../docker/feeds-docker.js';
@@ -40,7 +46,11 @@ export interface AttachFeedsOptions {
   /** The job engine's info and lists, for `summary` subscriptions; without it the topic is refused. */
   summary?: SummarySource;
   logger: FeedLogger;
-  /** Server → client ping interval; a client that missed the previous pong is cut off. Default 15 s. */
+  /**
+   * The heartbeat's tick, default 15 s: a client heard nothing from for its ping interval (the
+   * tick, or longer when it asked with `?ping=`) is pinged; one that has not answered by the
+   * next tick is cut off.
+   */
   heartbeatMs?: number;
   /** Concurrent sessions; more get HTTP 503. Default 128. */
   maxSessions?: number;
@@ -70,7 +80,18 @@ export interface FeedsHandle {
   close(): Promise<void>;
 }
 
+/** What the heartbeat knows of one client. */
+interface Liveness {
+  /** The client's ping interval. */
+  intervalMs: number;
+  /** Last time anything (a frame, a ping, a pong) came from the client. */
+  heardAt: number;
+  /** When the unanswered ping went out, or null. */
+  pingedAt: number | null;
+}
+
 const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
   401: 'Unauthorized',
   404: 'Not Found',
   429: 'Too Many Requests',
@@ -114,7 +135,8 @@ export function attachFeeds(server: Server, options: AttachFeedsOptions): FeedsH
     perMessageDeflate: false,
   });
   const sessions = new Set<AgentFeedSession>();
-  const alive = new WeakMap<object, boolean>();
+  const tickMs = options.heartbeatMs ?? 15_000;
+  const liveness = new WeakMap<WebSocket, Liveness>();
   /** Which key opened each socket, so a rotation closes exactly the sessions it invalidates. */
   const keyOf = new Map<WebSocket, string>();
   const dropReplacedKeys = () => {
@@ -134,11 +156,19 @@ export function attachFeeds(server: Server, options: AttachFeedsOptions): FeedsH
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
-    const path = (req.url ?? '/').split('?')[0];
+    const [path, query] = (req.url ?? '/').split('?', 2);
     if (path !== routes.feeds) {
       refuseUpgrade(socket, 404, 'not_found', `no WebSocket at ${path}; the feeds are at ${routes.feeds}`);
       return;
     }
+    const askedPing = new URLSearchParams(query ?? '').get(FEED_PING_QUERY);
+    const ping = askedPing === null ? null : FeedPingMsSchema.safeParse(askedPing);
+    if (ping && !ping.success) {
+      const reason = ping.error.issues[0]?.message ?? 'invalid';
+      refuseUpgrade(socket, 400, 'invalid_request', `query parameter ${FEED_PING_QUERY}: ${reason}`);
+      return;
+    }
+    const intervalMs = Math.max(tickMs, ping?.data ?? tickMs);
     options.verifier.authorize(req).then(
       (outcome) => {
         if (!outcome.ok) {
@@ -169,8 +199,16 @@ export function attachFeeds(server: Server, options: AttachFeedsOptions): FeedsH
           ws.once('close', () => keyOf.delete(ws));
           // The key may have been replaced while the upgrade was under way.
           if (options.verifier.isCurrent && !options.verifier.isCurrent(outcome.keyId)) dropReplacedKeys();
-          alive.set(ws, true);
-          ws.on('pong', () => alive.set(ws, true));
+          (socket as Partial<Pick<Socket, 'setKeepAlive'>>).setKeepAlive?.(true, FEED_KEEPALIVE_MS);
+          const live: Liveness = { intervalMs, heardAt: performance.now(), pingedAt: null };
+          liveness.set(ws, live);
+          const heard = () => {
+            live.heardAt = performance.now();
+            live.pingedAt = null;
+          };
+          ws.on('pong', heard);
+          ws.on('ping', heard);
+          ws.on('message', heard);
           const session = new AgentFeedSession(
             ws,
             { hub, runtime, logger, limits, summary: options.summary },
@@ -189,15 +227,22 @@ export function attachFeeds(server: Server, options: AttachFeedsOptions): FeedsH
   server.on('upgrade', onUpgrade);
 
   const heartbeat = setInterval(() => {
+    const now = performance.now();
     for (const ws of wss.clients) {
-      if (alive.get(ws) === false) {
-        ws.terminate();
+      const live = liveness.get(ws);
+      if (!live) continue;
+      if (live.pingedAt !== null) {
+        // Pinged at an earlier tick and nothing since: gone.
+        if (now - live.pingedAt >= tickMs / 2) ws.terminate();
         continue;
       }
-      alive.set(ws, false);
+      // Heard from lately (within its interval, less half a tick so that a tick never just
+      // misses it): no ping needed.
+      if (now - live.heardAt < live.intervalMs - tickMs / 2) continue;
+      live.pingedAt = now;
       ws.ping();
     }
-  }, options.heartbeatMs ?? 15_000);
+  }, tickMs);
   heartbeat.unref();
 
   return {

@@ -546,6 +546,51 @@ describe('session lifecycle', () => {
   });
 });
 
+describe('the heartbeat a client asks for', () => {
+  it('pings a client that asked for ?ping= only after hearing nothing from it that long, and still cuts it off when it stops answering', async () => {
+    const { port, feeds } = await setup({ heartbeatMs: 50 });
+    const usual = await rawClient(port);
+    const quiet = await rawClient(port, KEY, '/v1/feeds?ping=3000');
+    await until(() => feeds.sessions === 2, 'both sessions');
+    // The usual client is pinged at the agent's tick; the quiet one not at all meanwhile.
+    await until(() => usual.pings >= 3, 'pings at the tick');
+    expect(quiet.pings).toBe(0);
+    // Then it is pinged, answers, and stays.
+    await until(() => quiet.pings >= 1, 'a ping after its interval', 8000);
+    expect(feeds.sessions).toBe(2);
+    // A client that asked for a long interval and stops answering is still cut off.
+    quiet.pause();
+    await until(() => feeds.sessions === 1, 'the quiet client cut off', 6000);
+  });
+
+  it('counts anything the client sends as alive: a client that keeps talking is not pinged', async () => {
+    const { port, feeds } = await setup({ heartbeatMs: 60 });
+    const talker = await rawClient(port, KEY, '/v1/feeds?ping=3000');
+    await until(() => feeds.sessions === 1, 'the session');
+    const talking = setInterval(() => talker.sendRaw(Buffer.from('hi'), 0x9), 100);
+    cleanups.push(() => clearInterval(talking));
+    await new Promise((r) => setTimeout(r, 5_000));
+    expect(talker.pings).toBe(0);
+    expect(feeds.sessions).toBe(1);
+  });
+
+  it('refuses a ping interval that is not a number of milliseconds in range, naming the parameter', async () => {
+    const { port } = await setup();
+    for (const [value, reason] of [
+      ['forever', 'must be a number of milliseconds'],
+      ['2.5', 'must be a whole number of milliseconds'],
+      ['10', 'must be at least 1000'],
+      ['86400000', 'must be at most 600000'],
+    ]) {
+      const refusal = (await RawFeedClient.connect(port, KEY, `/v1/feeds?ping=${value}`)) as UpgradeRefusal;
+      expect(refusal.status).toBe(400);
+      expect(JSON.parse(refusal.body)).toEqual({
+        error: { code: 'invalid_request', message: `query parameter ping: ${reason}` },
+      });
+    }
+  });
+});
+
 describe('summary subscriptions', () => {
   it('sends everything first, then a changed job list soon after a container event, and usage only when it changed', async () => {
     const jobs = { current: [jobStatus('web', [container('web', 1)])] };

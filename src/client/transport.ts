@@ -164,6 +164,11 @@ export function connectTrusted(
   const timeoutMs = options.connectTimeoutMs ?? 5_000;
   const handshakeMs = options.handshakeTimeoutMs ?? timeoutMs;
   const cached = sessions.get(cacheKey);
+  // Called once, then forgotten: the socket's listeners below live as long as the connection and
+  // share this scope, and the callback may hold an HTTP request (the feeds' WebSocket upgrade),
+  // its response and their headers, which would then stay for the connection's whole life
+  // (a few KB per feed: tens of MB in a control center over ten thousand nodes).
+  let pending: typeof callback | null = callback;
   let settled = false;
   let verified = false;
   const socket = tls.connect({
@@ -183,10 +188,12 @@ export function connectTrusted(
     options.signal?.removeEventListener('abort', onAbort);
     socket.off('error', onError);
     socket.off('close', onClose);
+    const done = pending;
+    pending = null;
     if (error) {
       socket.destroy();
-      callback(error);
-    } else callback(null, socket);
+      done?.(error);
+    } else done?.(null, socket);
   };
   let timer = setTimeout(
     () => finish(codedError('CONNECT_TIMEOUT', `could not connect within ${seconds(timeoutMs)}`)),

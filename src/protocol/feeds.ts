@@ -30,6 +30,27 @@ export const STATS_MIN_INTERVAL_MS = 500;
 export const STATS_MAX_INTERVAL_MS = 60_000;
 export const LOGS_MAX_TAIL = 100_000;
 
+/**
+ * `?ping=<ms>` on the feeds URL: how long the agent may hear nothing from this client before it
+ * pings it (anything the client sends counts). A control center over ten thousand nodes asks for
+ * minutes, so that its idle connections are not woken four times a minute each (the kernel's TCP
+ * keepalive finds a dead path sooner, for free). Without it: the agent's own tick, 15 s. An agent
+ * that predates it ignores the query and pings at its tick.
+ */
+export const FEED_PING_QUERY = 'ping';
+/**
+ * Both ends turn TCP keepalive on for feed sockets, idle this long: a peer that vanished without a
+ * word (a cable, a partition) is found by the kernels' probes, without waking either process.
+ */
+export const FEED_KEEPALIVE_MS = 30_000;
+export const FEED_PING_MIN_MS = 1_000;
+export const FEED_PING_MAX_MS = 600_000;
+export const FeedPingMsSchema = z.coerce
+  .number({ error: 'must be a number of milliseconds' })
+  .int('must be a whole number of milliseconds')
+  .min(FEED_PING_MIN_MS, `must be at least ${FEED_PING_MIN_MS}`)
+  .max(FEED_PING_MAX_MS, `must be at most ${FEED_PING_MAX_MS}`);
+
 export const SUMMARY_DEFAULT_INTERVAL_MS = 10_000;
 export const SUMMARY_MIN_INTERVAL_MS = 1_000;
 export const SUMMARY_MAX_INTERVAL_MS = 300_000;

@@ -35,6 +35,7 @@
  * Printed, never asserted. Goals: first screen < 3 s (1,000) / < 20 s (10,000); RSS < 300 MB /
  * < 1 GB; idle CPU < 5 %; key press p95 < 50 ms.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
@@ -56,6 +57,56 @@ class Terminal extends Writable {
     this.bytes += chunk.length;
     done();
   }
+}
+
+/**
+ * With DOKKUP_BENCH_PROFILE=idle (or start-up), a CPU profile of that phase (where its CPU goes), written to
+ * the temporary directory; open it in Chrome's DevTools or read it with a script. With
+ * DOKKUP_BENCH_HEAP=1, a heap snapshot just before the idle phase.
+ */
+async function startProfile(phase: string): Promise<{ stop(file: string): Promise<void> } | null> {
+  if (process.env.DOKKUP_BENCH_PROFILE !== phase) return null;
+  const { Session } = await import('node:inspector/promises');
+  const { writeFileSync } = await import('node:fs');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    async stop(file) {
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+      console.log(`  CPU profile: ${file}`);
+    },
+  };
+}
+
+/** CPU ticks (user + system) per thread name of this process, from /proc (Linux; empty elsewhere). */
+function threadTimes(): Map<string, number> {
+  const times = new Map<string, number>();
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ticks = Number(fields[11]) + Number(fields[12]);
+      times.set(name, (times.get(name) ?? 0) + ticks);
+    }
+  } catch {
+    // not Linux: no breakdown
+  }
+  return times;
+}
+
+/** `main 9.1 %, V8 workers 3.2 %, …` between two readings `wallMs` apart (100 ticks a second). */
+function threadShares(before: Map<string, number>, after: Map<string, number>, wallMs: number): string {
+  return [...after]
+    .map(([name, ticks]) => [name, ((ticks - (before.get(name) ?? 0)) * 10 * 100) / wallMs] as const)
+    .filter(([, percent]) => percent >= 0.1)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, percent]) => `${name} ${percent.toFixed(1)} %`)
+    .join(', ');
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -123,6 +174,7 @@ async function measure(
       phasePeaks.set(phase, { rss: m.rss, heapTotal: m.heapTotal, heapUsed: m.heapUsed });
   }, 100);
 
+  const startupProfile = await startProfile('start-up');
   const t0 = performance.now();
   const running = runTui({
     inventory,
@@ -189,6 +241,7 @@ async function measure(
   const onlineAt = (await allOnline()) - t0;
   await frameWhere((s) => s.nodeOrder.every((n) => s.nodes[n]!.jobsAt !== null), 180_000);
   const peakConnecting = h().feeds.scheduler?.stats.peakInFlight ?? 0;
+  await startupProfile?.stop(path.join(tmpdir(), `dokkup-bench-tui-start-up-${nodes}.cpuprofile`));
   console.log(
     `  first paint ${ms(firstPaint)}, complete ${ms(complete)}, every summary in ${ms(summaries)}, all online ${ms(onlineAt)}`,
   );
@@ -200,13 +253,25 @@ async function measure(
   console.log(
     `  memory after start-up: RSS ${mb(mem.rss)}, JS heap ${mb(mem.heapUsed)} of ${mb(mem.heapTotal)}, external ${mb(mem.external)} (buffers ${mb(mem.arrayBuffers)})`,
   );
+  if (process.env.DOKKUP_BENCH_HEAP === '1') {
+    const { writeHeapSnapshot } = await import('node:v8');
+    console.log(
+      `  heap snapshot: ${writeHeapSnapshot(path.join(tmpdir(), `dokkup-bench-tui-${nodes}.heapsnapshot`))}`,
+    );
+  }
   const framesBefore = frames;
+  const profile = await startProfile('idle');
+  const threads0 = threadTimes();
   let cpu0 = process.cpuUsage();
   let w0 = performance.now();
   await sleep(seconds * 1000);
   let c = process.cpuUsage(cpu0);
+  await profile?.stop(path.join(tmpdir(), `dokkup-bench-tui-idle-${nodes}.cpuprofile`));
   const idleWall = performance.now() - w0;
   const idleCpu = ((c.user + c.system) / 1000 / idleWall) * 100;
+  console.log(
+    `  idle CPU by thread: ${threadShares(threads0, threadTimes(), idleWall)} (user ${((c.user / 1000 / idleWall) * 100).toFixed(1)} %, system ${((c.system / 1000 / idleWall) * 100).toFixed(1)} %)`,
+  );
   const framesPerSecondIdle = ((frames - framesBefore) * 1000) / idleWall;
   console.log(
     `  idle: ${idleCpu.toFixed(1)} % CPU, ${framesPerSecondIdle.toFixed(1)} frames/s, stats subscriptions ${h().feeds.open.stats}`,

@@ -16,6 +16,8 @@ export interface UpgradeRefusal {
 export class RawFeedClient {
   readonly frames: unknown[] = [];
   bytesReceived = 0;
+  /** Pings the agent sent (each answered with a pong, unless the socket is paused). */
+  pings = 0;
   private buffer: Buffer = Buffer.alloc(0);
 
   private constructor(readonly socket: Socket) {
@@ -146,7 +148,10 @@ export class RawFeedClient {
       const payload = this.buffer.subarray(offset, offset + length);
       this.buffer = this.buffer.subarray(offset + length);
       if (opcode === 0x1) this.frames.push(JSON.parse(payload.toString('utf8')));
-      else if (opcode === 0x9) this.sendRaw(Buffer.from(payload), 0xa);
+      else if (opcode === 0x9) {
+        this.pings++;
+        this.sendRaw(Buffer.from(payload), 0xa);
+      }
     }
   }
 }

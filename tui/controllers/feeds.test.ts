@@ -3,11 +3,12 @@
  * sessions say, and keeps the open subscriptions equal to what the state wants.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { FEED_PING_MAX_MS } from '../../src/protocol/feeds.js';
 import { agentInfo, container, containerStats, jobStatus } from '../../test/sim/agent-values.js';
 import { flashText } from '../store/overlays.js';
 import type { Store } from '../store/store.js';
 import { FakeFeedSession, inventoryNode, storeFor, until } from './controllers.fixture.js';
-import { FeedsController, heartbeatIntervalMs } from './feeds.js';
+import { agentPingIntervalMs, FeedsController, heartbeatIntervalMs, summaryIntervalMs } from './feeds.js';
 
 const T = 1_700_000_100_000;
 const nodes = [inventoryNode('lab1', 9001), inventoryNode('lab2', 9002)];
@@ -209,12 +210,17 @@ describe('FeedsController', () => {
     expect(asked).toEqual(['prompt']);
   });
 
-  it('ticks the heartbeat at 10 s for a small inventory, past the agent’s 15 s ping for a large one', () => {
+  it('ticks the heartbeat at 10 s for a small inventory, past the summaries’ interval for a large one, and asks large fleets’ agents to ping seldom', () => {
     expect(heartbeatIntervalMs(3)).toBe(10_000);
-    expect(heartbeatIntervalMs(1_000)).toBe(10_000);
-    // A healthy node's own ping always comes between two ticks: the client pings only to measure.
-    expect(heartbeatIntervalMs(5_000)).toBeGreaterThan(15_000);
-    expect(heartbeatIntervalMs(10_000)).toBe(20_000);
-    expect(heartbeatIntervalMs(100_000)).toBe(20_000);
+    expect(heartbeatIntervalMs(999)).toBe(10_000);
+    expect(agentPingIntervalMs(999)).toBeUndefined();
+    for (const nodes of [1_000, 5_000, 10_000, 100_000]) {
+      // A healthy node's summary always comes between two ticks: the client pings only to measure.
+      expect(heartbeatIntervalMs(nodes)).toBeGreaterThan(summaryIntervalMs(nodes));
+      // The agent pings only a client it heard nothing from for two of the client's ticks.
+      expect(agentPingIntervalMs(nodes)).toBe(2 * heartbeatIntervalMs(nodes));
+      expect(agentPingIntervalMs(nodes)).toBeLessThanOrEqual(FEED_PING_MAX_MS);
+    }
+    expect(heartbeatIntervalMs(10_000)).toBe(70_000);
   });
 });

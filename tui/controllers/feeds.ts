@@ -52,16 +52,26 @@ export function summaryIntervalMs(nodes: number): number {
   return Math.min(60_000, Math.max(5_000, nodes * 6));
 }
 
+/** From this many nodes on, feeds go quiet between summaries (see `heartbeatIntervalMs`). */
+export const LARGE_FLEET = 1_000;
+
 /**
- * The client's heartbeat tick per feed: 10 s for a small inventory; for a large one longer than
- * the agent's own ping (every 15 s), so that a healthy node has always been heard from at a tick
- * and the client sends pings only to measure round trips (at 10,000 nodes a 10 s tick found a
- * third of the nodes silent: ~500 pings and pongs a second, each a TLS record both ways). A
- * vanished node is noticed within two ticks: 20-40 s at 5,000 nodes and more, when its summaries
- * come a minute apart anyway.
+ * The client's heartbeat tick per feed: 10 s for a small inventory. For a large one, longer than
+ * the summaries' interval, so that a healthy node has always been heard from at a tick and the
+ * client pings only to measure round trips; and the agents are asked to ping only after twice
+ * that (`agentPingIntervalMs`). At 10,000 nodes the agents' 15 s pings alone were ~670 pings and
+ * pongs a second, each a TLS record both ways: most of the idle CPU. A node that vanishes is
+ * still noticed: a closed or reset connection at once, a dead path by the kernel's TCP keepalive
+ * (`FEED_KEEPALIVE_MS`, then ten probes a second apart), a hung agent within two ticks (32 s at
+ * 1,000 nodes, 140 s at 10,000, when its summaries come a minute apart anyway).
  */
 export function heartbeatIntervalMs(nodes: number): number {
-  return Math.min(20_000, Math.max(10_000, nodes * 4));
+  return nodes < LARGE_FLEET ? 10_000 : summaryIntervalMs(nodes) + 10_000;
+}
+
+/** How long an agent may hear nothing from this client before it pings (its default for a small inventory). */
+export function agentPingIntervalMs(nodes: number): number | undefined {
+  return nodes < LARGE_FLEET ? undefined : 2 * heartbeatIntervalMs(nodes);
 }
 
 export interface FeedsOptions {
@@ -135,6 +145,7 @@ export class FeedsController {
       ((node: InventoryNode) =>
         FeedSession.forNode(node, {
           heartbeatMs: heartbeatIntervalMs(nodes.length),
+          ...(agentPingIntervalMs(nodes.length) ? { agentPingMs: agentPingIntervalMs(nodes.length) } : {}),
           ...options.session,
           ...(gate ? { gate } : {}),
         }));

@@ -402,8 +402,13 @@ export interface FleetLog {
   startedAt: TuiState['startedAt'];
 }
 
-/** The longest chain of changes; a selector that looked longer ago builds everything again. */
-export const FLEET_LOG_MAX = 4096;
+/**
+ * The longest chain of changes; a selector that looked longer ago builds everything again, and so
+ * does every selector when a chain starts again. Ten thousand idle nodes make about 300 changes a
+ * second (events, summaries, round trips), so a short chain meant a full rebuild every few seconds;
+ * a link is a few dozen bytes (about 3 MB at the most).
+ */
+export const FLEET_LOG_MAX = 65_536;
 
 /** The change a selector builds on now, or null when the log does not describe the state's records. */
 export function fleetMark(state: TuiState): FleetChange | null {

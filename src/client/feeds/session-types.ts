@@ -40,6 +40,11 @@ export interface FeedSessionOptions {
   connectTimeoutMs?: number;
   /** The client pings this often; no answer by the next ping means the node is gone. Default 10 s. */
   heartbeatMs?: number;
+  /**
+   * Asks the agent to ping this client only after hearing nothing from it this long (`?ping=`);
+   * default: the agent's own tick (15 s).
+   */
+  agentPingMs?: number;
   /** Reconnect delays: initial, factor and cap, with ±`jitter` (fraction) randomness. */
   backoff?: { initialMs?: number; factor?: number; maxMs?: number; jitter?: number };
   /** Reported `offline` after this many failed attempts in a row… Default 5. */

@@ -62,6 +62,10 @@ describe('feedsUrlOf', () => {
     expect(feedsUrlOf('https://lab1.example:8443/')).toBe('wss://lab1.example:8443/v1/feeds');
     expect(feedsUrlOf('http://lab1:8080/dokkup')).toBe('ws://lab1:8080/dokkup/v1/feeds');
   });
+
+  it('asks for the agent’s ping interval in the query when one is given', () => {
+    expect(feedsUrlOf('10.0.0.5:8080', 140_000)).toBe('wss://10.0.0.5:8080/v1/feeds?ping=140000');
+  });
 });
 
 describe('FeedSession heartbeat', () => {

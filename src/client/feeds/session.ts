@@ -25,7 +25,9 @@ import {
   type AgentFrame,
   AgentFrameSchema,
   type EventsParams,
+  FEED_KEEPALIVE_MS,
   FEED_MAX_AGENT_FRAME_BYTES,
+  FEED_PING_QUERY,
   type FeedEvent,
   type FeedTopic,
   type LogLine,
@@ -86,11 +88,12 @@ const DEFAULTS = {
 const MAX_SEND_FRAGMENT = 512;
 const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 250, factor: 2, maxMs: 10_000, jitter: 0.3 };
 
-/** `http://host:port/prefix` → `ws://host:port/prefix/v1/feeds`. */
-export function feedsUrlOf(baseUrl: string): string {
+/** `http://host:port/prefix` → `ws://host:port/prefix/v1/feeds` (`?ping=` when asked). */
+export function feedsUrlOf(baseUrl: string, agentPingMs?: number): string {
   const url = new URL(baseUrlOf(baseUrl));
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
   url.pathname = `${url.pathname.replace(/\/+$/, '')}${routes.feeds}`;
+  if (agentPingMs !== undefined) url.searchParams.set(FEED_PING_QUERY, String(Math.round(agentPingMs)));
   return url.toString();
 }
 
@@ -129,7 +132,7 @@ export class FeedSession {
 
   constructor(options: FeedSessionOptions) {
     this.node = options.name;
-    this.url = feedsUrlOf(options.baseUrl);
+    this.url = feedsUrlOf(options.baseUrl, options.agentPingMs);
     this.key = options.key;
     this.trust = trustOf(options);
     this.random = options.random ?? Math.random;
@@ -388,6 +391,7 @@ export class FeedSession {
       res.resume();
       ws.terminate();
     });
+    ws.on('upgrade', (res) => res.socket.setKeepAlive(true, FEED_KEEPALIVE_MS));
     ws.on('open', () => {
       if (this.ws !== ws) return;
       this.attemptOver();

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { NodeSummary } from '../../../src/protocol/feeds.js';
+import type { FeedEvent, NodeSummary } from '../../../src/protocol/feeds.js';
 import type { Action, FeedFact } from '../actions.js';
 import { allContainerRows } from '../panels/containers.js';
 import { jobRows } from '../panels/jobs.js';
 import { allNodeRows } from '../panels/nodes.js';
 import { changedSince, fleetMark, initialState, type TuiState } from '../state.js';
-import { agentInfo, apply, container, fleet, jobStatus, T0 } from '../store.fixture.js';
+import { agentInfo, apply, container, containerStats, fleet, jobStatus, T0 } from '../store.fixture.js';
 
 function summary(node: string, at: number, extra: Partial<NodeSummary> = {}): FeedFact {
   return {
@@ -30,6 +30,40 @@ describe('fleet log: selectors rebuild only the nodes that changed, and miss non
     expect(new Set(changedSince(after, mark))).toEqual(new Set(['lab1', 'lab3']));
     // Nothing changed since the state's own mark.
     expect(changedSince(after, fleetMark(after))).toEqual([]);
+  });
+
+  it('keeps one chain when a fact replaces a record an earlier fact of the batch left alone', () => {
+    // Inside a batch the state is changed in place: the first fact copies `nodes`, a later one
+    // is the first to copy `startedAt` or `stats`. The log must still describe the records as
+    // they were before each fact, or a chain starts again and every selector rebuilds all rows.
+    const id = container('web', 1).id;
+    const start = (node: string, at: number): FeedFact => ({
+      type: 'feedEvent',
+      node,
+      at,
+      event: {
+        type: 'container',
+        action: 'start',
+        containerId: id,
+        containerName: 'web-1',
+        job: 'web',
+        version: 'aaaaaaa',
+        image: null,
+        at,
+      } satisfies FeedEvent,
+    });
+    const stats = (node: string, at: number): FeedFact => ({
+      type: 'statsBatch',
+      node,
+      at,
+      containers: [containerStats(id, { cpuPercent: 1, memoryUsage: 1, memoryLimit: 2 })],
+    });
+    const before = fleet();
+    const mark = fleetMark(before);
+    const after = apply(before, batch(summary('lab2', T0 + 1), start('lab1', T0 + 2), stats('lab3', T0 + 3)));
+    expect(after.startedAt).not.toBe(before.startedAt);
+    expect(after.stats).not.toBe(before.stats);
+    expect(changedSince(after, mark)).toEqual(['lab3', 'lab1', 'lab2']);
   });
 
   it('rows built incrementally equal rows built from scratch', () => {

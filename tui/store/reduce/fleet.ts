@@ -16,6 +16,7 @@ import {
   type ContainerUsageHistory,
   EMPTY_HISTORY,
   FLEET_LOG_MAX,
+  type FleetChange,
   type FleetEvent,
   type LogLine,
   SPARK_WINDOW_MS,
@@ -405,21 +406,27 @@ export function reduceFleet(state: TuiState, action: FleetAction): TuiState | St
   const entry = state.nodes[name];
   const stats = state.stats[name];
   const started = state.startedAt[name];
+  // Whether the log describes the records before the fact, judged now: inside a batch the fact
+  // may replace a record of this very state object (the first fact of the batch to touch
+  // `stats`, say), and judged after it the log would look stale and start a new chain, which
+  // makes every selector build all ten thousand rows again.
+  const log = state.fleetLog;
+  const current = log.nodes === state.nodes && log.stats === state.stats && log.startedAt === state.startedAt;
   const result = applyFact(state, action);
   const next = 'effects' in result ? result.state : result;
   if (next.nodes[name] === entry && next.stats[name] === stats && next.startedAt[name] === started)
     return result;
-  const logged = logChange(state, next, name);
+  const logged = logChange(current ? log.last : null, next, name);
   return 'effects' in result ? { state: logged, effects: result.effects } : logged;
 }
 
-/** Logs that `name` changed between `before` and `after` (see `FleetLog`). */
-function logChange(before: TuiState, after: TuiState, name: string): TuiState {
-  const log = before.fleetLog;
+/**
+ * Logs that `name` changed (see `FleetLog`) after `last`, the change the log ended with when it
+ * described the records before (null when it did not: a chain starts).
+ */
+function logChange(last: FleetChange | null, after: TuiState, name: string): TuiState {
   // Only a log that described the records before goes on; else (or when long) a chain starts.
-  const current =
-    log.nodes === before.nodes && log.stats === before.stats && log.startedAt === before.startedAt;
-  const prev = current && log.last.depth < FLEET_LOG_MAX ? log.last : { prev: null, name: '', depth: 0 };
+  const prev = last && last.depth < FLEET_LOG_MAX ? last : { prev: null, name: '', depth: 0 };
   return withPart(after, 'fleetLog', {
     last: { prev, name, depth: prev.depth + 1 },
     nodes: after.nodes,
