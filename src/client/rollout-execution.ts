@@ -46,7 +46,7 @@ export class Execution {
    * rollout), the agent is asked to give the lease back at its end (`FleetLease.lastRequestFor`).
    */
   private waveRequest(record: RolloutNode): RequestOptions {
-    const { lease, leaseEndsWithRollout, operation } = this.planned.options;
+    const { lease, leaseEndsWithRollout } = this.planned.options;
     if (!lease) return {};
     return leaseEndsWithRollout && this.isLastRequest(record)
       ? lease.lastRequestFor(record.node)
