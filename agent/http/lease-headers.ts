@@ -5,6 +5,9 @@
  *     the nodes it has not asked anything lately;
  *   - plus `dokkup-lease-take: <base64url JSON>` on a plan: the lease is taken with the plan
  *     (refused, naming the holder, when another operator holds it), one request instead of two.
+ *   - plus `dokkup-lease-release: on-end` on a change (deploy, rollback, stop): the lease is given
+ *     back once the operation has ended, before its result is sent, and the answer says
+ *     `dokkup-lease-release: on-end` (the holder's last request to the node needs no release after it).
  * The answer says `dokkup-lease-state: held` or `lost` (released, broken, taken by another, or
  * this agent restarted), so the holder learns a lost lease from any answer.
  */
@@ -12,6 +15,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   LEASE_HEADER,
   LEASE_ID_PATTERN,
+  LEASE_RELEASE_HEADER,
+  LEASE_RELEASE_ON_END,
   LEASE_STATE_HEADER,
   LEASE_TAKE_HEADER,
   type LeaseRequest,
@@ -83,6 +88,44 @@ export function renewCarriedLease(
   const change = leases.touch(job, id);
   markLease(res, change ? 'held' : 'lost');
   return change;
+}
+
+/**
+ * Whether a change asks for its lease back at its end (`dokkup-lease-release: on-end`, with the
+ * lease id in `dokkup-lease`); 400 for any other value or without the id.
+ */
+export function leaseReleaseOf(req: IncomingMessage): boolean {
+  const value = req.headers[LEASE_RELEASE_HEADER];
+  if (value === undefined) return false;
+  const bad = (why: string) =>
+    new HttpError(400, 'invalid_request', `${LEASE_RELEASE_HEADER} header: ${why}`, LEASE_RELEASE_HEADER);
+  if (value !== LEASE_RELEASE_ON_END) throw bad(`must be ${LEASE_RELEASE_ON_END}`);
+  if (leaseIdOf(req) === undefined) throw bad(`comes with a ${LEASE_HEADER} header (the lease id)`);
+  return true;
+}
+
+/**
+ * A change that asked for its lease back at its end (`leaseReleaseOf`) and holds it: says so in
+ * the answer's headers and returns what gives it back (null: nothing to give back).
+ */
+export function releaseAtEnd(
+  req: IncomingMessage,
+  res: ServerResponse,
+  leases: LeaseTable,
+  job: string,
+  held: LeaseChange | null,
+): (() => LeaseChange | null) | null {
+  if (!leaseReleaseOf(req) || held === null) return null;
+  const id = leaseIdOf(req)!;
+  if (!res.headersSent) res.setHeader(LEASE_RELEASE_HEADER, LEASE_RELEASE_ON_END);
+  return () => {
+    try {
+      return leases.release(job, { id });
+    } catch {
+      // Somebody else's lease now (ours lapsed and was taken): not ours to give back.
+      return null;
+    }
+  };
 }
 
 export function markLease(res: ServerResponse, state: LeaseStateHeader): void {

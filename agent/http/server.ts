@@ -30,7 +30,14 @@ import { type LeaseChange, LeaseTable } from '../leases/lease-table.js';
 import type { CertificatePair } from '../tls/certificate.js';
 import { readJson } from './body.js';
 import { HttpError, toErrorResponse } from './errors.js';
-import { leaseIdOf, leaseTakeOf, markLease, renewCarriedLease } from './lease-headers.js';
+import {
+  leaseIdOf,
+  leaseReleaseOf,
+  leaseTakeOf,
+  markLease,
+  releaseAtEnd,
+  renewCarriedLease,
+} from './lease-headers.js';
 import { streamOperation } from './ndjson.js';
 import { sendError, sendJson } from './respond.js';
 import { type RouteContext, Router } from './router.js';
@@ -112,7 +119,29 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
    */
   const leaseCheck = (context: RouteContext, job: string) => {
     leases.check(job, leaseIdOf(context.req));
-    leaseChanged(renewCarriedLease(context.req, context.res, leases, job));
+    const renewed = renewCarriedLease(context.req, context.res, leases, job);
+    leaseChanged(renewed);
+    return renewed;
+  };
+  /**
+   * The lease check of a streamed change (deploy, rollback, stop), and the operation run with it:
+   * a change that asked for its lease back at its end (`dokkup-lease-release`) gives it back once
+   * the operation ended, whatever became of it, before its result is sent.
+   */
+  const leasedOperation = (
+    context: RouteContext,
+    job: string,
+    run: (progress: ProgressSink) => Promise<OperationResult>,
+  ) => {
+    leaseReleaseOf(context.req);
+    const giveBack = releaseAtEnd(context.req, context.res, leases, job, leaseCheck(context, job));
+    return operation(context, async (progress) => {
+      try {
+        return await run(progress);
+      } finally {
+        if (giveBack) leaseChanged(giveBack());
+      }
+    });
   };
   let shuttingDown = false;
   let activeOperations = 0;
@@ -265,9 +294,8 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
         // The credentials go to the pulls of this operation only; the body is never logged.
         const { spec, registryAuth, canary } = await body(context.req, DeployRequestSchema);
         assertSameJob(name, spec.name);
-        leaseCheck(context, name);
         const deployOptions: DeployOptions = { registryAuth, ...(canary === undefined ? {} : { canary }) };
-        await operation(context, async (progress) =>
+        await leasedOperation(context, name, async (progress) =>
           settle(await service.deploy(spec, progress, { ...hooksOf(note), ...deployOptions })),
         );
       }),
@@ -278,8 +306,7 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
         const name = jobName(context.params);
         note.job = name;
         const { to, registryAuth } = await body(context.req, RollbackRequestSchema);
-        leaseCheck(context, name);
-        await operation(context, async (progress) =>
+        await leasedOperation(context, name, async (progress) =>
           settle(await service.rollback(name, to, progress, { ...hooksOf(note), registryAuth })),
         );
       }),
@@ -291,8 +318,7 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
         note.job = name;
         const { purge } = await body(context.req, StopRequestSchema);
         if (purge) note.operation = 'purge';
-        leaseCheck(context, name);
-        await operation(context, async (progress) =>
+        await leasedOperation(context, name, async (progress) =>
           settle(await service.stop(name, purge, progress, hooksOf(note))),
         );
       }),

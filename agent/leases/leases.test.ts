@@ -14,7 +14,13 @@ import { FeedSession } from '../../src/client/feeds/session.js';
 import { LeaseHeldError } from '../../src/core/errors.js';
 import { testSpec } from '../../src/core/spec.fixture.js';
 import { specVersion } from '../../src/core/version.js';
-import { LEASE_HEADER, LEASE_TAKE_HEADER, type LeaseRequest, routes } from '../../src/protocol/api.js';
+import {
+  LEASE_HEADER,
+  LEASE_RELEASE_HEADER,
+  LEASE_TAKE_HEADER,
+  type LeaseRequest,
+  routes,
+} from '../../src/protocol/api.js';
 import type { NodeSummary } from '../../src/protocol/feeds.js';
 import { FakeRuntime } from '../../test/fakes/container-runtime.js';
 import { createAgent } from '../app.js';
@@ -249,6 +255,40 @@ describe('the agent’s lease routes', () => {
     expect(states).toHaveLength(3);
   });
 
+  it('give the lease back at the end of a change that asks for it, before its result, and say so', async () => {
+    const { client, runtime } = await startAgent();
+    await client.acquireLease('web', alice);
+    const said: string[] = [];
+    const lastRequest = (id: string): RequestOptions => ({
+      lease: id,
+      releaseLeaseAtEnd: true,
+      onLeaseState: (state) => said.push(state),
+      onLeaseReleaseAtEnd: () => said.push('given back at the end'),
+    });
+    const result = await client.deploy(spec, () => {}, lastRequest(alice.id));
+    expect(result.ok).toBe(true);
+    expect(runtime.counts()).toEqual({ running: 1, total: 1 });
+    expect(said).toEqual(['held', 'given back at the end']);
+    // Given back by the time the result came: another operator takes it at once.
+    expect(await client.lease('web')).toMatchObject({ lease: null });
+    await client.acquireLease('web', bob);
+    // A change whose lease is not held there (bob's now) is refused, and gives nothing back.
+    const refused = await refusal(client.stop('web', false, () => {}, lastRequest(alice.id)));
+    expect(refused.body.code).toBe('lease_held');
+    expect(await client.lease('web')).toMatchObject({ lease: { operator: 'bob' } });
+    // An operation that fails gives the lease back too (the old version stays, nothing follows).
+    said.length = 0;
+    runtime.failCreate(1);
+    const failed = await client.deploy(spec2, () => {}, lastRequest(bob.id));
+    expect(failed).toMatchObject({ ok: false, versionTo: specVersion(spec2) });
+    expect(said).toEqual(['held', 'given back at the end']);
+    expect(await client.lease('web')).toMatchObject({ lease: null });
+    // Without the header the lease stays (the holder gives it back itself).
+    await client.acquireLease('web', alice);
+    await client.stop('web', false, () => {}, { lease: alice.id });
+    expect(await client.lease('web')).toMatchObject({ lease: { operator: 'alice' } });
+  });
+
   it('check what they are sent, naming the field', async () => {
     const { url, key, client } = await startAgent();
     const send = (method: string, path: string, body: unknown, headers: Record<string, string> = {}) =>
@@ -297,6 +337,24 @@ describe('the agent’s lease routes', () => {
         body: { error: { path: LEASE_TAKE_HEADER, message: expect.stringMatching(message) } },
       });
     }
+    // The lease given back at a change's end: `on-end`, and only with the lease's id.
+    await send('PUT', routes.lease('web'), alice);
+    for (const [headers, message] of [
+      [{ [LEASE_HEADER]: alice.id, [LEASE_RELEASE_HEADER]: 'now' }, /must be on-end/],
+      [{ [LEASE_RELEASE_HEADER]: 'on-end' }, /comes with a dokkup-lease header/],
+    ] as const) {
+      for (const route of [routes.deploy('web'), routes.stop('web'), routes.rollback('web')]) {
+        const body =
+          route === routes.deploy('web') ? { spec } : route === routes.stop('web') ? { purge: false } : {};
+        expect(await send('POST', route, body, headers), route).toMatchObject({
+          status: 400,
+          body: { error: { path: LEASE_RELEASE_HEADER, message: expect.stringMatching(message) } },
+        });
+      }
+    }
+    // Refused before anything ran: the lease is still held.
+    expect(await client.lease('web', { lease: alice.id })).toMatchObject({ held: true });
+    await client.releaseLease('web', { id: alice.id });
     expect(await send('PUT', routes.lease('bad name!'), alice)).toMatchObject({ status: 400 });
     // A spec's rollout policy is checked like every field of it.
     for (const [update, path] of [

@@ -128,7 +128,16 @@ export async function runOperation(
 
   try {
     // 1. The lease, then the plans.
-    const planned = await planRollout({ cluster, job, operation: def.operation, signal, lease });
+    // Without --promote-after nothing follows the rollout under its lease: each node's last
+    // request gives it back (one request per node fewer; the rest is given back below).
+    const planned = await planRollout({
+      cluster,
+      job,
+      operation: def.operation,
+      signal,
+      lease,
+      leaseEndsWithRollout: def.promoteAfter === undefined,
+    });
     if (planned.refused) {
       err.write(
         `dokkup: ${terminalText(planned.refused.message)} (on ${planned.refused.node.name}); nothing was changed.\n` +

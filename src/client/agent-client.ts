@@ -24,6 +24,8 @@ import {
   type JobStatus,
   JobStatusSchema,
   LEASE_HEADER,
+  LEASE_RELEASE_HEADER,
+  LEASE_RELEASE_ON_END,
   LEASE_STATE_HEADER,
   LEASE_TAKE_HEADER,
   type LeaseRelease,
@@ -86,6 +88,14 @@ export interface RequestOptions {
   leaseTake?: LeaseTake;
   /** How the agent says the carried lease stands (not called by agents that do not say: before 0.4). */
   onLeaseState?: (state: LeaseStateHeader) => void;
+  /**
+   * With `lease`, on a change (deploy, rollback, stop): ask the agent to give the lease back once
+   * the operation has ended (`LEASE_RELEASE_HEADER`), when this is the holder's last request to
+   * the node.
+   */
+  releaseLeaseAtEnd?: boolean;
+  /** The agent said it gives the lease back at the operation's end (agents that cannot say nothing). */
+  onLeaseReleaseAtEnd?: () => void;
 }
 
 /** A lease request without its id (the id goes in `LEASE_HEADER`). */
@@ -297,7 +307,7 @@ export class AgentClient {
     options: RequestOptions,
     retried = false,
   ): Promise<http.IncomingMessage> {
-    const { signal, lease, leaseTake } = options;
+    const { signal, lease, leaseTake, releaseLeaseAtEnd } = options;
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const node = this.node.name;
     return new Promise((resolve, reject) => {
@@ -334,6 +344,7 @@ export class AgentClient {
           ...(lease && leaseTake
             ? { [LEASE_TAKE_HEADER]: Buffer.from(JSON.stringify(leaseTake)).toString('base64url') }
             : {}),
+          ...(lease && releaseLeaseAtEnd ? { [LEASE_RELEASE_HEADER]: LEASE_RELEASE_ON_END } : {}),
           ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
         },
       });
@@ -368,6 +379,9 @@ export class AgentClient {
         cleanup();
         const state = res.headers[LEASE_STATE_HEADER];
         if (lease && (state === 'held' || state === 'lost')) options.onLeaseState?.(state);
+        if (lease && releaseLeaseAtEnd && res.headers[LEASE_RELEASE_HEADER] === LEASE_RELEASE_ON_END) {
+          options.onLeaseReleaseAtEnd?.();
+        }
         resolve(res);
       });
       req.on('error', (error: NodeJS.ErrnoException) => {

@@ -13,6 +13,10 @@
  * whether its agent can), and every request that carries the lease renews it on the agent (which
  * says so in `LEASE_STATE_HEADER`), so the renewal only asks the nodes nothing was sent to for a
  * third of the TTL. Agents that cannot are asked the old way: the lease route, then the plan.
+ * A node's last request of the rollout (a change after which nothing is sent to it: see
+ * `Execution`) asks its agent to give the lease back when the operation ends, so the release at
+ * the end goes only to the nodes whose agents did not take that (and to the gate, whose lease is
+ * kept to the end: a second operator on the same nodes is refused there for the whole rollout).
  */
 import { randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
@@ -107,6 +111,10 @@ export class FleetLease {
   /** When each held node's lease was last renewed for sure (the send time of a request it answered `held`). */
   private readonly touched = new Map<string, number>();
   private readonly lostOn = new Map<string, string>();
+  /** Nodes whose agent gives the lease back when their operation ends (it said so). */
+  private readonly givenBack = new Set<string>();
+  /** The first node that granted the lease, the one a second operator meets first: kept to the end. */
+  private gate: string | null = null;
   private timer: NodeJS.Timeout | undefined;
   private renewing: Promise<void> | undefined;
   private released = false;
@@ -156,8 +164,31 @@ export class FleetLease {
     return { ...extra, lease: this.id, onLeaseState: (state) => this.noteState(node, state, sent) };
   }
 
+  /**
+   * The options of `node`'s last request of the rollout (a change): as `requestFor`, and the
+   * agent gives the lease back when the operation ends (except on the gate, given back last).
+   * Call `operationEnded` once it settled.
+   */
+  lastRequestFor(node: InventoryNode): RequestOptions {
+    const options = this.requestFor(node);
+    if (node.name === this.gate || !this.held.has(node.name)) return options;
+    return { ...options, releaseLeaseAtEnd: true, onLeaseReleaseAtEnd: () => this.givenBack.add(node.name) };
+  }
+
+  /**
+   * `node`'s operation settled: if its agent took the lease back with it, the node is no longer
+   * held (neither renewed nor released at the end).
+   */
+  operationEnded(node: InventoryNode): void {
+    if (!this.givenBack.has(node.name)) return;
+    this.held.delete(node.name);
+    this.touched.delete(node.name);
+  }
+
   private noteState(node: InventoryNode, state: 'held' | 'lost', sent: number): void {
     if (this.released || !this.held.has(node.name)) return;
+    // Given back at the end of its operation: a renewal that came after is told `lost`, rightly.
+    if (state === 'lost' && this.givenBack.has(node.name)) return;
     if (state === 'held') this.touched.set(node.name, Math.max(this.touched.get(node.name) ?? 0, sent));
     else {
       this.lostOn.set(
@@ -252,7 +283,10 @@ export class FleetLease {
     while (next < nodes.length && !outcome.refused) {
       const run = await this.cluster.run(takeAlone, signal ? { signal } : {}, [nodes[next]!]);
       next++;
-      if (sort(run.results[0]!)) break;
+      if (sort(run.results[0]!)) {
+        this.gate = nodes[next - 1]!.name;
+        break;
+      }
       if (run.interrupted) break;
     }
     // Past the gate: every other node at once, the lease taken with the task where agents can.
@@ -321,6 +355,8 @@ export class FleetLease {
     for (const result of run.results) {
       const error = result.error;
       // Unreachable for a moment is not lost: the agent refuses everybody else's changes meanwhile.
+      // Nor is a lease its agent gave back at the end of the node's last operation.
+      if (this.givenBack.has(result.node.name)) continue;
       if (error instanceof AgentHttpError && (error.body.code === 'lease_lost' || isRefusal(error))) {
         this.lostOn.set(result.node.name, error.message);
       }

@@ -40,6 +40,38 @@ export class Execution {
     return this.planned.options.lease?.requestFor(node) ?? {};
   }
 
+  /**
+   * The options of a node's operation in the waves: when nothing can follow it on that node in
+   * this rollout (no revert can reach it, no promotion, nothing under the same lease after the
+   * rollout), the agent is asked to give the lease back at its end (`FleetLease.lastRequestFor`).
+   */
+  private waveRequest(record: RolloutNode): RequestOptions {
+    const { lease, leaseEndsWithRollout } = this.planned.options;
+    if (!lease) return {};
+    return leaseEndsWithRollout && this.isLastRequest(record)
+      ? lease.lastRequestFor(record.node)
+      : lease.requestFor(record.node);
+  }
+
+  /** Whether the wave's operation is the last request this rollout sends to the node. */
+  private isLastRequest(record: RolloutNode): boolean {
+    const { operation } = this.planned.options;
+    switch (this.planned.schedule.mode) {
+      // Neither is reverted (see `revert`) nor followed by anything.
+      case 'rollback':
+      case 'stop':
+        return true;
+      // A revert reaches only nodes that ran a version before (see `revert`).
+      case 'deploy':
+        return (
+          !(operation.policy.autoRevert ?? DEFAULT_AUTO_REVERT) || record.plan.value?.versionFrom === null
+        );
+      // The canaries' marks are cleared after the waves; a failure takes every node back.
+      default:
+        return false;
+    }
+  }
+
   async run(): Promise<RolloutResult> {
     const { schedule, options } = this.planned;
     const waves = schedule.waves.map((wave) => wave.map((name) => this.byName.get(name)!));
@@ -77,7 +109,7 @@ export class Execution {
         operation.execute(client, onProgress, {
           node,
           canary: canaries.has(node.name),
-          request: this.request(node),
+          request: this.waveRequest(this.byName.get(node.name)!),
           plan: this.byName.get(node.name)?.plan.value ?? null,
         }),
       (record, result) => {
@@ -121,6 +153,7 @@ export class Execution {
         {
           signal: waveStop.signal,
           onSettled: (result) => {
+            this.planned.options.lease?.operationEnded(result.node);
             const record = this.byName.get(result.node.name)!;
             if (!done(record, result)) waveStop.abort();
             this.hooks.onNodeDone?.(record, phase);

@@ -145,10 +145,32 @@ function memoryFleet(nodes: Record<string, FakeNode>, concurrency = 32) {
         total: 2,
       };
     };
+    const stopped = (): OperationResult => ({
+      ok: true,
+      action: 'stop',
+      message: 'Job stopped successfully',
+      versionFrom: state.version,
+      versionTo: state.version,
+      running: 0,
+      total: 2,
+    });
     const held = (lease: string | undefined) => {
       const holder = leases.get(n.name);
       if (holder && holder !== lease)
         throw new AgentHttpError(n.name, 409, { code: 'lease_held', message: `locked by ${holder}` });
+    };
+    /** A 0.4 agent gives the lease back at the end of a change that asks for it (and says so). */
+    const atEnd = async (options: RequestOptions, change: () => Promise<OperationResult>) => {
+      const giveBack = !state.oldAgent && options.releaseLeaseAtEnd && leases.get(n.name) === options.lease;
+      if (giveBack) options.onLeaseReleaseAtEnd?.();
+      try {
+        return await change();
+      } finally {
+        if (giveBack) {
+          leases.delete(n.name);
+          log.push(`given back ${n.name}`);
+        }
+      }
     };
     return {
       node: n,
@@ -176,7 +198,7 @@ function memoryFleet(nodes: Record<string, FakeNode>, concurrency = 32) {
       deploy: async (spec: JobSpec, _progress: ProgressCallback, options: DeployOptions = {}) => {
         reach();
         held(options.lease);
-        return move('deploy', specVersion(spec), options.canary === true);
+        return atEnd(options, () => move('deploy', specVersion(spec), options.canary === true));
       },
       rollback: async (
         _job: string,
@@ -186,20 +208,20 @@ function memoryFleet(nodes: Record<string, FakeNode>, concurrency = 32) {
       ) => {
         reach();
         held(options.lease);
-        return move('rollback', to ?? state.canary?.from ?? 'ppppppp', false);
+        return atEnd(options, () => move('rollback', to ?? state.canary?.from ?? 'ppppppp', false));
       },
-      stop: async () => {
+      stop: async (
+        _job: string,
+        _purge: boolean,
+        _progress: ProgressCallback,
+        options: RequestOptions = {},
+      ) => {
         reach();
-        log.push(`stop ${n.name}`);
-        return {
-          ok: true,
-          action: 'stop',
-          message: 'Job stopped successfully',
-          versionFrom: state.version,
-          versionTo: state.version,
-          running: 0,
-          total: 2,
-        };
+        held(options.lease);
+        return atEnd(options, async () => {
+          log.push(`stop ${n.name}`);
+          return stopped();
+        });
       },
       promote: async (job: string, version: string, options: RequestOptions = {}) => {
         reach();
@@ -242,6 +264,7 @@ async function roll(
   fleet: ReturnType<typeof memoryFleet>,
   operation = deployOperation(withImage('web:2')),
   signal?: AbortSignal,
+  leaseEndsWithRollout?: boolean,
 ) {
   const lease = new FleetLease(fleet.cluster, 'web', holder);
   const planned = await planRollout({
@@ -250,6 +273,7 @@ async function roll(
     operation,
     lease,
     ...(signal ? { signal } : {}),
+    ...(leaseEndsWithRollout === undefined ? {} : { leaseEndsWithRollout }),
   });
   try {
     return { planned, result: planned.needsConfirmation ? await planned.execute() : planned.unasked() };
@@ -589,6 +613,101 @@ describe('the lease', () => {
       ['b', 'succeeded', 'Update successful'],
     ]);
     expect(rolloutExitCode(result)).toBe(3);
+  });
+
+  describe('given back with each node’s last request when nothing follows the rollout', () => {
+    const releases = (log: string[]) => log.filter((l) => /^(release|given back) /.test(l));
+
+    it('a fresh deploy: each deploy gives its lease back at its end, the gate’s goes back last', async () => {
+      const fleet = memoryFleet({ a: on(null), b: on(null), c: on(null) });
+      const { result } = await roll(fleet, undefined, undefined, true);
+      expect(result.nodes.map((r) => r.outcome)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+      for (const name of ['b', 'c']) {
+        expect(fleet.log.indexOf(`given back ${name}`)).toBeGreaterThan(
+          fleet.log.indexOf(`end deploy ${name}`),
+        );
+      }
+      // One release request, the gate's, after every node is done.
+      expect(releases(fleet.log).sort()).toEqual(['given back b', 'given back c', 'release a']);
+      expect(fleet.log.at(-1)).toBe('release a');
+      expect(fleet.leases.size).toBe(0);
+    });
+
+    it('an update that may be reverted keeps every lease to the end; without auto_revert it does not', async () => {
+      const update = memoryFleet({ a: on(V1), b: on(V1), c: on(V1) });
+      await roll(update, undefined, undefined, true);
+      expect(releases(update.log).sort()).toEqual(['release a', 'release b', 'release c']);
+      const noRevert = memoryFleet({ a: on(V1), b: on(V1), c: on(V1) });
+      await roll(noRevert, deployOperation(withImage('web:2', { autoRevert: false })), undefined, true);
+      expect(releases(noRevert.log).sort()).toEqual(['given back b', 'given back c', 'release a']);
+    });
+
+    it('a failure takes back the moved nodes under the lease; the fresh ones were given back', async () => {
+      const fleet = memoryFleet({
+        g: on(V1),
+        x: on(V1),
+        y: on(null),
+        z: { ...on(V1), fails: ['deploy'] },
+      });
+      const { result } = await roll(
+        fleet,
+        deployOperation(withImage('web:2', { maxParallel: { nodes: 1 } })),
+        undefined,
+        true,
+      );
+      expect(outcomes(result)).toEqual([
+        ['g', 'reverted', 'reverted to ' + V1 + ' after z failed'],
+        ['x', 'reverted', 'reverted to ' + V1 + ' after z failed'],
+        ['y', 'succeeded', 'Update successful (kept: it ran no earlier version to go back to)'],
+        [
+          'z',
+          'failed',
+          `image for ${V2} not found: image for ${V2} not found on z (the previous version was left running)`,
+        ],
+      ]);
+      expect(releases(fleet.log).sort()).toEqual(['given back y', 'release g', 'release x', 'release z']);
+      expect(fleet.leases.size).toBe(0);
+    });
+
+    it('stop and rollback: every node’s change is its last', async () => {
+      const stop = memoryFleet({ a: on(V1), b: on(V1) });
+      await roll(stop, stopOperation('web', false), undefined, true);
+      expect(releases(stop.log).sort()).toEqual(['given back b', 'release a']);
+      const back = memoryFleet({ a: on(V2), b: on(V2) });
+      await roll(back, rollbackOperation('web', V1), undefined, true);
+      expect(releases(back.log).sort()).toEqual(['given back b', 'release a']);
+    });
+
+    it('not by agents that cannot (they are given it back at the end), nor under --promote-after', async () => {
+      const old = memoryFleet({ a: { ...on(null), oldAgent: true }, b: { ...on(null), oldAgent: true } });
+      await roll(old, undefined, undefined, true);
+      expect(releases(old.log).sort()).toEqual(['release a', 'release b']);
+      const kept = memoryFleet({ a: on(null), b: on(null) });
+      await roll(kept, undefined, undefined, false);
+      expect(releases(kept.log).sort()).toEqual(['release a', 'release b']);
+      expect(kept.leases.size).toBe(0);
+    });
+
+    it('a request answered after the lease went back with its operation does not count as a lost lease', async () => {
+      const fleet = memoryFleet({ a: on(null), b: on(null) });
+      const lease = new FleetLease(fleet.cluster, 'web', holder);
+      await lease.acquire(fleet.cluster.nodes);
+      const [a, b] = fleet.cluster.nodes as [InventoryNode, InventoryNode];
+      expect(lease.lastRequestFor(a).releaseLeaseAtEnd).toBeUndefined();
+      const last = lease.lastRequestFor(b);
+      expect(last.releaseLeaseAtEnd).toBe(true);
+      last.onLeaseReleaseAtEnd!();
+      // A renewal (or any request) that reached b after its operation ended hears `lost`.
+      lease.requestFor(b).onLeaseState!('lost');
+      expect(lease.lost()).toBeNull();
+      lease.operationEnded(b);
+      expect(lease.nodes.map((n) => n.name)).toEqual(['a']);
+      // Elsewhere `lost` still means lost.
+      lease.requestFor(a).onLeaseState!('lost');
+      expect(lease.lost()).toMatchObject({ node: 'a' });
+      await lease.release();
+      expect(releases(fleet.log)).toEqual(['release a']);
+    });
   });
 
   it('lost mid-rollout (broken by another operator): no further wave starts; exit 1', async () => {

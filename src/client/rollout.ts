@@ -123,6 +123,12 @@ export interface RolloutOptions {
    * target nodes unless it is held already (a promote after `--promote-after` keeps the run's).
    */
   lease?: FleetLease;
+  /**
+   * The face gives the lease back once this rollout is done (nothing follows it under the same
+   * lease: no `--promote-after`): each node's last request of the rollout then asks its agent to
+   * give the lease back when the operation ends, which spares a release request per node.
+   */
+  leaseEndsWithRollout?: boolean;
 }
 
 export type RolloutPhase = 'rollout' | 'revert';

@@ -74,6 +74,15 @@ export const LEASE_TAKE_HEADER = 'dokkup-lease-take';
  */
 export const LEASE_STATE_HEADER = 'dokkup-lease-state';
 export type LeaseStateHeader = 'held' | 'lost';
+/**
+ * Sent with a change (deploy, rollback, stop), beside `LEASE_HEADER`: `on-end` gives the lease
+ * back when the operation has ended (whatever its outcome, before its result is sent), sparing
+ * the holder a release request when this is its last request to the node. An agent that takes
+ * it answers the same header (`on-end`); one that does not know it ignores it (the holder then
+ * releases as before).
+ */
+export const LEASE_RELEASE_HEADER = 'dokkup-lease-release';
+export const LEASE_RELEASE_ON_END = 'on-end';
 /** A lease id: random, URL-safe, made by the CLI for one command. */
 export const LEASE_ID_PATTERN = /^[A-Za-z0-9_-]{16,64}$/;
 /** Longest and shortest lease an agent grants (a holder renews it well before it ends). */
