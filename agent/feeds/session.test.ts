@@ -622,6 +622,65 @@ describe('summary subscriptions', () => {
     expect(got[1]!.usage).toMatchObject({ cpuPercent: 12.5, containers: 1 });
   });
 
+  it('with containerEvents at-interval, waits for the interval after a container event but not after an operation’s end', async () => {
+    const jobs = { current: [jobStatus('web', [container('web', 1)])] };
+    const source: SummarySource = {
+      info: async () => agentInfo({ hostname: 'n1' }),
+      listJobs: async () => ({ jobs: jobs.current }),
+      listContainers: async () => ({ containers: [] }),
+    };
+    const { runtime, engine, session } = await setup({ summary: source });
+    runtime.addContainer({ id: 'c1', job: 'web' });
+    const s = session();
+    const got: NodeSummary[] = [];
+    s.subscribeSummary({ intervalMs: 60_000, containerEvents: 'at-interval' }, (summary) =>
+      got.push(summary),
+    );
+    await until(() => got.length === 1, 'the first summary');
+    // A restart: the client has the event itself; no summary comes for it before the interval
+    // (the default would send one a second after it).
+    jobs.current = [jobStatus('web', [container('web', 1), container('web', 2)])];
+    runtime.emitEvent(containerEvent('c2', 'web', 'start'));
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect(got).toHaveLength(1);
+    // An operation's end still brings it forward, with the lists read again.
+    engine.emit({
+      type: 'operation-done',
+      job: 'web',
+      at: 2,
+      result: {
+        ok: true,
+        action: 'update',
+        message: 'Update successful',
+        versionFrom: 'aaaaaaa',
+        versionTo: 'bbbbbbb',
+        running: 2,
+        total: 2,
+      },
+    });
+    await until(() => got.length === 2, 'the summary after the operation', 4000);
+    expect(got[1]!.jobs?.[0]?.containers).toHaveLength(2);
+  });
+
+  it('refuses a containerEvents value it does not know, naming the field', async () => {
+    const { session } = await setup({
+      summary: {
+        info: async () => agentInfo(),
+        listJobs: async () => ({ jobs: [] }),
+        listContainers: async () => ({ containers: [] }),
+      },
+    });
+    const s = session();
+    const refused = new Promise<FeedSubscriptionError>((resolve) =>
+      s.subscribeSummary({ containerEvents: 'never' as 'soon' }, () => {}, { onError: resolve }),
+    );
+    const error = await refused;
+    expect(isUnsupportedTopic(error)).toBe(false);
+    expect(error.code).toBe('invalid_request');
+    expect(error.path).toBe('params.containerEvents');
+    expect(error.message).toMatch(/"soon", "at-interval"/);
+  });
+
   it('is refused as an unknown topic by an agent without a summary source (what a 0.3 agent answers)', async () => {
     const { session } = await setup();
     const s = session();

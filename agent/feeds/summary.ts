@@ -6,7 +6,9 @@
  * The first summary carries everything. After that one goes out every `intervalMs` with the
  * usage, carrying info / jobs / others only when they changed; a change of the job list (a
  * container event, an operation done) brings the next one forward (at most one a second), so a
- * client sees a deploy without polling. Nothing changed at all: nothing is sent. A summary not
+ * client sees a deploy without polling (a client that follows the events itself may ask for
+ * container events to wait for the interval: `containerEvents: 'at-interval'`). Nothing changed
+ * at all: nothing is sent. A summary not
  * yet sent when the next one is ready is merged into it (the parts it carried are kept).
  */
 import type { AgentInfo, ContainerInfo, JobStatus } from '../../src/protocol/api.js';
@@ -31,7 +33,9 @@ export const SUMMARY_CHANGE_DELAY_MS = 1_000;
 /** The lists are read again every this many intervals even without a change seen (missed events). */
 const RESYNC_EVERY = 10;
 
-export class SummarySubscription extends Subscription<never, { intervalMs?: number | undefined }> {
+type Params = { intervalMs?: number | undefined; containerEvents?: 'soon' | 'at-interval' | undefined };
+
+export class SummarySubscription extends Subscription<never, Params> {
   readonly topic = 'summary';
   private timer: NodeJS.Timeout | null = null;
   private soon: NodeJS.Timeout | null = null;
@@ -48,7 +52,7 @@ export class SummarySubscription extends Subscription<never, { intervalMs?: numb
     id: string,
     ctx: SubscriptionContext,
     private readonly source: SummarySource,
-    params: { intervalMs?: number | undefined },
+    params: Params,
   ) {
     super(id, ctx, params);
   }
@@ -64,7 +68,9 @@ export class SummarySubscription extends Subscription<never, { intervalMs?: numb
     this.hold(
       hub.onContainerEvent((event) => {
         // Stats come and go with these; a health change or a restart changes the job list too.
-        if (event.action !== 'update') this.changed();
+        if (event.action === 'update') return;
+        if (this.params.containerEvents === 'at-interval') this.dirty = true;
+        else this.changed();
       }),
     );
     this.hold(

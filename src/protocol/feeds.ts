@@ -124,6 +124,13 @@ export const SummaryParamsSchema = z.strictObject({
     .min(SUMMARY_MIN_INTERVAL_MS, `must be at least ${SUMMARY_MIN_INTERVAL_MS}`)
     .max(SUMMARY_MAX_INTERVAL_MS, `must be at most ${SUMMARY_MAX_INTERVAL_MS}`)
     .default(SUMMARY_DEFAULT_INTERVAL_MS),
+  /**
+   * What a container event does: bring the next summary forward (`soon`, the default), or only
+   * have the lists read again for the next one (`at-interval`): for a client that follows the
+   * node's events itself, such as a control center over a large fleet, where a summary after
+   * every restart would be most of its traffic. An operation's end always brings it forward.
+   */
+  containerEvents: z.enum(['soon', 'at-interval']).optional(),
 });
 export type SummaryParams = z.input<typeof SummaryParamsSchema>;
 

@@ -8,7 +8,13 @@ import { agentInfo, container, containerStats, jobStatus } from '../../test/sim/
 import { flashText } from '../store/overlays.js';
 import type { Store } from '../store/store.js';
 import { FakeFeedSession, inventoryNode, storeFor, until } from './controllers.fixture.js';
-import { agentPingIntervalMs, FeedsController, heartbeatIntervalMs, summaryIntervalMs } from './feeds.js';
+import {
+  agentPingIntervalMs,
+  FeedsController,
+  heartbeatIntervalMs,
+  LARGE_FLEET,
+  summaryIntervalMs,
+} from './feeds.js';
 
 const T = 1_700_000_100_000;
 const nodes = [inventoryNode('lab1', 9001), inventoryNode('lab2', 9002)];
@@ -208,6 +214,25 @@ describe('FeedsController', () => {
     asked.length = 0;
     lab2.emitState('reconnecting', 'socket hang up');
     expect(asked).toEqual(['prompt']);
+  });
+
+  it('asks a large fleet’s agents not to bring summaries forward for container events (the events come anyway)', () => {
+    for (const count of [2, LARGE_FLEET]) {
+      const fleetNodes = Array.from({ length: count }, (_, i) => inventoryNode(`n${i}`, 10_000 + i));
+      const { store } = storeFor(fleetNodes, T);
+      const made: FakeFeedSession[] = [];
+      const feeds = new FeedsController(store, fleetNodes, {
+        makeSession: (node) => {
+          const session = new FakeFeedSession(node.name);
+          made.push(session);
+          return session.asSession();
+        },
+      });
+      controllers.push(feeds);
+      const params = made[0]!.summaries[0]!.params;
+      expect(params.intervalMs).toBe(summaryIntervalMs(count));
+      expect(params.containerEvents).toBe(count < LARGE_FLEET ? undefined : 'at-interval');
+    }
   });
 
   it('ticks the heartbeat at 10 s for a small inventory, past the summaries’ interval for a large one, and asks large fleets’ agents to ping seldom', () => {

@@ -167,7 +167,11 @@ export class FeedsController {
       session.subscribeEvents((event) => this.fact({ type: 'feedEvent', node: name, at: this.now(), event }));
       this.summaries.add(name);
       session.subscribeSummary(
-        { intervalMs: interval },
+        // The events above keep a large fleet's job lists current between summaries: a summary
+        // after every container restart would be most of what ten thousand idle nodes send.
+        nodes.length < LARGE_FLEET
+          ? { intervalMs: interval }
+          : { intervalMs: interval, containerEvents: 'at-interval' },
         (summary) => this.fact({ type: 'nodeSummary', node: name, at: this.now(), summary }),
         {
           onError: (error) => {
