@@ -10,6 +10,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createTcpServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -20,7 +21,7 @@ import {
 import { createTestCa } from '../../test/harness/test-ca.js';
 import { AgentClient } from './agent-client.js';
 import { AgentProtocolError, AgentUnreachableError, AgentUntrustedError } from './errors.js';
-import { connectTrusted, TlsSessionCache, TrustedAgent } from './transport.js';
+import { connectTrusted, TlsSessionCache, TlsTrustError, TrustedAgent } from './transport.js';
 
 const KEY = 'the-key-that-must-never-leak-0123456789abcd';
 const INFO = {
@@ -233,6 +234,55 @@ describe('transport errors', () => {
     );
     expect((error as NodeJS.ErrnoException).code).toBe('CONNECT_TIMEOUT');
     expect(error?.message).toBe('no TLS handshake within 0.3s');
+  });
+
+  it('over a JS stream (how the feeds reconnect): the same pin check, the same bytes both ways, the close seen on both ends', async () => {
+    const trust = { kind: 'fingerprint' as const, fingerprint: agentFingerprint };
+    const connect = (port: number) =>
+      new Promise<{ error: Error | null; socket?: Duplex }>((resolve) =>
+        connectTrusted(
+          { host: '127.0.0.1', port, trust, connectTimeoutMs: 2000, overJsStream: true, keepAliveMs: 30_000 },
+          (error, socket) => resolve({ error, ...(socket ? { socket } : {}) }),
+        ),
+      );
+    // An echo server with the pinned certificate.
+    let serverClosed = false;
+    const echo = createTlsServer(agentCert, (socket: TLSSocket) => {
+      socket.on('data', (chunk: Buffer) => socket.write(chunk));
+      socket.on('close', () => {
+        serverClosed = true;
+      });
+      socket.on('error', () => {});
+    });
+    const port = await listen(echo);
+    const { error, socket } = await connect(port);
+    expect(error).toBeNull();
+    const big = Buffer.alloc(200_000, 'x');
+    const echoed: Buffer[] = [];
+    socket!.on('data', (chunk: Buffer) => echoed.push(chunk));
+    socket!.write('hello ');
+    socket!.write(big);
+    await new Promise<void>((resolve, reject) => {
+      const started = Date.now();
+      const check = () => {
+        if (Buffer.concat(echoed).length >= 6 + big.length) resolve();
+        else if (Date.now() - started > 5000) reject(new Error('echo incomplete'));
+        else setTimeout(check, 10);
+      };
+      check();
+    });
+    expect(Buffer.concat(echoed).subarray(0, 6).toString()).toBe('hello ');
+    expect(Buffer.concat(echoed).length).toBe(6 + big.length);
+    socket!.destroy();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(serverClosed).toBe(true);
+    // Another certificate: refused before anything is written, as over the handle.
+    const impostor = await createSelfSignedCertificate(['127.0.0.1']);
+    const recorder = await recordingServer(impostor);
+    const refused = await connect(recorder.port);
+    expect(refused.error).toBeInstanceOf(TlsTrustError);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(recorder.received()).toBe('');
   });
 
   it('a second connection to a node resumes its TLS session instead of a full handshake', async () => {

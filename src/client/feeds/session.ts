@@ -366,6 +366,10 @@ export class FeedSession {
                   port: Number(options.port),
                   trust: this.trust,
                   connectTimeoutMs: this.opts.connectTimeoutMs,
+                  keepAliveMs: FEED_KEEPALIVE_MS,
+                  // A reconnection (after a blip, thousands at once) goes over a JS stream: see
+                  // `overJsStream` for the memory it saves.
+                  overJsStream: this.everOpened,
                 },
                 (error: Error | null, socket?: Duplex) => {
                   // What this side sends is small (the upgrade, subscriptions, pings): records
