@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FeedSession, type FeedStateChange, feedsUrlOf } from './session.js';
+import { feedsUrlOf } from './feed-connection.js';
+import { FeedSession, type FeedStateChange } from './session.js';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 

@@ -15,19 +15,15 @@
  * stop(); session.close();
  * ```
  */
-import type { Duplex } from 'node:stream';
-import { TLSSocket } from 'node:tls';
 import WebSocket from 'ws';
 import { type BackoffPolicy, backoffDelay } from '../../core/backoff.js';
 import { settleOnce } from '../../core/settle.js';
-import { routes } from '../../protocol/api.js';
 import {
   type AgentFrame,
   AgentFrameSchema,
   type EventsParams,
   FEED_KEEPALIVE_MS,
   FEED_MAX_AGENT_FRAME_BYTES,
-  FEED_PING_QUERY,
   type FeedEvent,
   type FeedTopic,
   type LogLine,
@@ -39,10 +35,10 @@ import {
   type SummaryParams,
 } from '../../protocol/feeds.js';
 import type { InventoryNode } from '../../protocol/inventory.js';
-import { baseUrlOf } from '../agent-client.js';
-import { connectTrusted, NotTlsError, TlsTrustError, trustOf } from '../transport.js';
+import { NotTlsError, TlsTrustError, trustOf } from '../transport.js';
 import { notTlsError } from '../transport-errors.js';
 import type { ConnectGate, ConnectTicket } from './connect-scheduler.js';
+import { feedConnection, feedsUrlOf } from './feed-connection.js';
 import { Heartbeat } from './heartbeat.js';
 import { LogCursor } from './log-cursor.js';
 import {
@@ -84,18 +80,7 @@ const DEFAULTS = {
   offlineAfterAttempts: 5,
   offlineAfterMs: 15_000,
 };
-/** The largest TLS record this side sends (OpenSSL's smallest allowed; see `connect`). */
-const MAX_SEND_FRAGMENT = 512;
 const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 250, factor: 2, maxMs: 10_000, jitter: 0.3 };
-
-/** `http://host:port/prefix` → `ws://host:port/prefix/v1/feeds` (`?ping=` when asked). */
-export function feedsUrlOf(baseUrl: string, agentPingMs?: number): string {
-  const url = new URL(baseUrlOf(baseUrl));
-  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-  url.pathname = `${url.pathname.replace(/\/+$/, '')}${routes.feeds}`;
-  if (agentPingMs !== undefined) url.searchParams.set(FEED_PING_QUERY, String(Math.round(agentPingMs)));
-  return url.toString();
-}
 
 export class FeedSession {
   readonly node: string;
@@ -358,29 +343,7 @@ export class FeedSession {
       perMessageDeflate: false,
       // The upgrade request (and its key) is written only once the certificate passed.
       ...(secure
-        ? {
-            createConnection: ((options: { host?: string; port?: number | string }, callback: never) =>
-              connectTrusted(
-                {
-                  host: String(options.host),
-                  port: Number(options.port),
-                  trust: this.trust,
-                  connectTimeoutMs: this.opts.connectTimeoutMs,
-                  keepAliveMs: FEED_KEEPALIVE_MS,
-                  // A reconnection (after a blip, thousands at once) goes over a JS stream: see
-                  // `overJsStream` for the memory it saves.
-                  overJsStream: this.everOpened,
-                },
-                (error: Error | null, socket?: Duplex) => {
-                  // What this side sends is small (the upgrade, subscriptions, pings): records
-                  // of at most 512 bytes let OpenSSL 3.0 (Node 20, 22) keep a small write buffer
-                  // for the connection's life: 13 KB less per feed, measured. (OpenSSL 3.5, in
-                  // Node 24, uses the same memory either way.)
-                  if (socket instanceof TLSSocket) socket.setMaxSendFragment(MAX_SEND_FRAGMENT);
-                  (callback as (error: Error | null, socket?: Duplex) => void)(error, socket);
-                },
-              )) as unknown as typeof import('node:net').createConnection,
-          }
+        ? { createConnection: feedConnection(this.trust, this.opts.connectTimeoutMs, this.everOpened) }
         : {}),
     });
     this.ws = ws;
@@ -395,7 +358,8 @@ export class FeedSession {
       res.resume();
       ws.terminate();
     });
-    ws.on('upgrade', (res) => res.socket.setKeepAlive(true, FEED_KEEPALIVE_MS));
+    // Over TLS, `feedConnection` turned it on already.
+    if (!secure) ws.on('upgrade', (res) => res.socket.setKeepAlive(true, FEED_KEEPALIVE_MS));
     ws.on('open', () => {
       if (this.ws !== ws) return;
       this.attemptOver();
