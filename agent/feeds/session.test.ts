@@ -10,6 +10,7 @@ import {
   type FeedSubscriptionError,
   isUnsupportedTopic,
 } from '../../src/client/feeds/session.js';
+import type { JobStatus } from '../../src/protocol/api.js';
 import type {
   ContainerEvent,
   FeedEvent,
@@ -18,7 +19,7 @@ import type {
   StatsBatch,
 } from '../../src/protocol/feeds.js';
 import { RawFeedClient, type UpgradeRefusal } from '../../test/e2e/feeds-raw-client.js';
-import { agentInfo, container, jobStatus } from '../../test/sim/agent-values.js';
+import { agentInfo, container, jobStatus, updateResult } from '../../test/sim/agent-values.js';
 import { KeyVerifier } from '../auth/verifier.js';
 import type { StatsSample } from '../docker/feed-runtime.js';
 import type { OperationEvent, OperationListener } from '../jobs/service.js';
@@ -591,14 +592,19 @@ describe('the heartbeat a client asks for', () => {
   });
 });
 
+/** Node `n1`'s info, the job list `jobs.current` says (read at each summary), no other containers. */
+function summarySource(jobs: { current: JobStatus[] }): SummarySource {
+  return {
+    info: async () => agentInfo({ hostname: 'n1' }),
+    listJobs: async () => ({ jobs: jobs.current }),
+    listContainers: async () => ({ containers: [] }),
+  };
+}
+
 describe('summary subscriptions', () => {
   it('sends everything first, then a changed job list soon after a container event, and usage only when it changed', async () => {
     const jobs = { current: [jobStatus('web', [container('web', 1)])] };
-    const source: SummarySource = {
-      info: async () => agentInfo({ hostname: 'n1' }),
-      listJobs: async () => ({ jobs: jobs.current }),
-      listContainers: async () => ({ containers: [] }),
-    };
+    const source = summarySource(jobs);
     const { runtime, session } = await setup({ summary: source });
     runtime.addContainer({ id: 'c1', job: 'web' });
     const s = session();
@@ -624,11 +630,7 @@ describe('summary subscriptions', () => {
 
   it('with containerEvents at-interval, waits for the interval after a container event but not after an operation’s end', async () => {
     const jobs = { current: [jobStatus('web', [container('web', 1)])] };
-    const source: SummarySource = {
-      info: async () => agentInfo({ hostname: 'n1' }),
-      listJobs: async () => ({ jobs: jobs.current }),
-      listContainers: async () => ({ containers: [] }),
-    };
+    const source = summarySource(jobs);
     const { runtime, engine, session } = await setup({ summary: source });
     runtime.addContainer({ id: 'c1', job: 'web' });
     const s = session();
@@ -648,15 +650,7 @@ describe('summary subscriptions', () => {
       type: 'operation-done',
       job: 'web',
       at: 2,
-      result: {
-        ok: true,
-        action: 'update',
-        message: 'Update successful',
-        versionFrom: 'aaaaaaa',
-        versionTo: 'bbbbbbb',
-        running: 2,
-        total: 2,
-      },
+      result: updateResult(),
     });
     await until(() => got.length === 2, 'the summary after the operation', 4000);
     expect(got[1]!.jobs?.[0]?.containers).toHaveLength(2);
@@ -664,11 +658,7 @@ describe('summary subscriptions', () => {
 
   it('refuses a containerEvents value it does not know, naming the field', async () => {
     const { session } = await setup({
-      summary: {
-        info: async () => agentInfo(),
-        listJobs: async () => ({ jobs: [] }),
-        listContainers: async () => ({ containers: [] }),
-      },
+      summary: summarySource({ current: [] }),
     });
     const s = session();
     const refused = new Promise<FeedSubscriptionError>((resolve) =>

@@ -8,8 +8,8 @@
  * container event, an operation done) brings the next one forward (at most one a second), so a
  * client sees a deploy without polling (a client that follows the events itself may ask for
  * container events to wait for the interval: `containerEvents: 'at-interval'`). Nothing changed
- * at all: nothing is sent. A summary not
- * yet sent when the next one is ready is merged into it (the parts it carried are kept).
+ * at all: nothing is sent. A summary not yet sent when the next one is ready is merged into it
+ * (the parts it carried are kept).
  */
 import type { AgentInfo, ContainerInfo, JobStatus } from '../../src/protocol/api.js';
 import type { AgentFrame, NodeSummary, NodeUsage } from '../../src/protocol/feeds.js';

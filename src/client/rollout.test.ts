@@ -4,6 +4,7 @@
  * of the client, below) where a test needs to hold a node mid-operation or make it fail.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { updateResult } from '../../test/sim/agent-values.js';
 import { type Simulator, startSimulator } from '../../test/sim/simulator.js';
 import { testSpec } from '../core/spec.fixture.js';
 import type { OperationResult, Plan, ProgressLine } from '../protocol/api.js';
@@ -122,15 +123,7 @@ function plan(overrides: Partial<Plan> = {}): Plan {
   };
 }
 
-const success: OperationResult = {
-  ok: true,
-  action: 'update',
-  message: 'Update successful',
-  versionFrom: 'aaaaaaa',
-  versionTo: 'bbbbbbb',
-  running: 2,
-  total: 2,
-};
+const success: OperationResult = updateResult();
 
 interface Behaviour {
   plan?: () => Promise<Plan>;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { OperationResult } from '../protocol/api.js';
+import { updateResult } from '../../test/sim/agent-values.js';
 import { CliNodeStatusSchema, CliOutcomeSchema } from '../protocol/cli-json.js';
 import {
   ExitCode,
@@ -146,16 +146,7 @@ describe('planExitCode (nomad convention)', () => {
   });
 });
 
-const result = (over: Partial<OperationResult>): OperationResult => ({
-  ok: true,
-  action: 'update',
-  message: 'Update successful',
-  versionFrom: 'aaaaaaa',
-  versionTo: 'bbbbbbb',
-  running: 2,
-  total: 2,
-  ...over,
-});
+const result = updateResult;
 
 describe('outcomeOfResult', () => {
   it('a change is succeeded, a no-op unchanged', () => {

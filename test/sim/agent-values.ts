@@ -1,12 +1,26 @@
 /**
  * Plain values shaped like what the agents send (info, containers, job lists, stats samples,
- * log lines), for the TUI's unit tests and the TUI benchmark's simulated fleet. No behaviour is
+ * log lines, operation results), for the TUI's unit tests and the TUI benchmark's simulated fleet. No behaviour is
  * faked here: these are data builders. They live under `test/` so the benchmark (which the build
  * compiles) can use them, while nothing in a product folder does.
  */
 import type { NodeLogLine } from '../../src/client/feeds/merge.js';
 import type { ContainerStats } from '../../src/protocol/feeds.js';
-import type { AgentInfo, ContainerInfo, JobStatus } from '../../src/protocol/index.js';
+import type { AgentInfo, ContainerInfo, JobStatus, OperationResult } from '../../src/protocol/index.js';
+
+/** A successful update's result (aaaaaaa → bbbbbbb, 2 of 2 running), with `overrides`. */
+export function updateResult(overrides: Partial<OperationResult> = {}): OperationResult {
+  return {
+    ok: true,
+    action: 'update',
+    message: 'Update successful',
+    versionFrom: 'aaaaaaa',
+    versionTo: 'bbbbbbb',
+    running: 2,
+    total: 2,
+    ...overrides,
+  };
+}
 
 export function agentInfo(overrides: Partial<AgentInfo> = {}): AgentInfo {
   return {

@@ -7,9 +7,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { OperationResult, Plan, PlanRequest } from '../../src/protocol/index.js';
+import type { Plan, PlanRequest } from '../../src/protocol/index.js';
 import type { RegistryAuth } from '../../src/protocol/registry.js';
-import { agentInfo, container, jobStatus } from '../../test/sim/agent-values.js';
+import { agentInfo, container, jobStatus, updateResult } from '../../test/sim/agent-values.js';
 import type { Effect } from '../store/effects.js';
 import { resolveKey } from '../store/keymap.js';
 import { flashText, overlayView } from '../store/overlays.js';
@@ -55,18 +55,7 @@ function plan(overrides: Partial<Plan> = {}): Plan {
   };
 }
 
-function result(overrides: Partial<OperationResult> = {}): OperationResult {
-  return {
-    ok: true,
-    action: 'update',
-    message: 'Update successful',
-    versionFrom: 'aaaaaaa',
-    versionTo: 'bbbbbbb',
-    running: 2,
-    total: 2,
-    ...overrides,
-  };
-}
+const result = updateResult;
 
 function setup(
   scripts: Record<string, AgentScript>,
