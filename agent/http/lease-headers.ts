@@ -105,8 +105,9 @@ export function leaseReleaseOf(req: IncomingMessage): boolean {
 }
 
 /**
- * A change that asked for its lease back at its end (`leaseReleaseOf`) and holds it: says so in
- * the answer's headers and returns what gives it back (null: nothing to give back).
+ * A change that asked for its lease back at its end (`leaseReleaseOf` said so) and holds it
+ * (`held`, its renewal): says so in the answer's headers and returns what gives it back (null:
+ * nothing to give back).
  */
 export function releaseAtEnd(
   req: IncomingMessage,
@@ -115,7 +116,7 @@ export function releaseAtEnd(
   job: string,
   held: LeaseChange | null,
 ): (() => LeaseChange | null) | null {
-  if (!leaseReleaseOf(req) || held === null) return null;
+  if (held === null) return null;
   const id = leaseIdOf(req)!;
   if (!res.headersSent) res.setHeader(LEASE_RELEASE_HEADER, LEASE_RELEASE_ON_END);
   return () => {

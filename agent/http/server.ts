@@ -30,14 +30,8 @@ import { type LeaseChange, LeaseTable } from '../leases/lease-table.js';
 import type { CertificatePair } from '../tls/certificate.js';
 import { readJson } from './body.js';
 import { HttpError, toErrorResponse } from './errors.js';
-import {
-  leaseIdOf,
-  leaseReleaseOf,
-  leaseTakeOf,
-  markLease,
-  releaseAtEnd,
-  renewCarriedLease,
-} from './lease-headers.js';
+import { LeaseGate } from './lease-gate.js';
+import { leaseIdOf, leaseTakeOf, markLease, renewCarriedLease } from './lease-headers.js';
 import { streamOperation } from './ndjson.js';
 import { sendError, sendJson } from './respond.js';
 import { type RouteContext, Router } from './router.js';
@@ -102,44 +96,25 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
   const { service, verifier, logger, agentVersion } = options;
   const now = options.now ?? Date.now;
   const maxBody = options.maxBodyBytes ?? MAX_BODY_BYTES;
-  const leases = options.leases ?? new LeaseTable();
-  const leaseChanged = (change: LeaseChange | null) => {
-    if (!change) return;
-    // Renewals come every few seconds per rollout: logged at debug, the rest at info.
-    logger[change.kind === 'renewed' ? 'debug' : 'info'](
-      { job: change.job, lease: change.lease, change: change.kind },
-      `lease ${change.kind}`,
-    );
-    options.onLeaseChange?.(change);
-    if (change.kind !== 'renewed') options.onJobChange?.(change.job);
-  };
-  /**
-   * A change to a job: refused while somebody else holds its lease (see lease-table.ts); one
-   * that carries its holder's lease renews it (see lease-headers.ts).
-   */
-  const leaseCheck = (context: RouteContext, job: string) => {
-    leases.check(job, leaseIdOf(context.req));
-    const renewed = renewCarriedLease(context.req, context.res, leases, job);
-    leaseChanged(renewed);
-    return renewed;
-  };
-  /**
-   * The lease check of a streamed change (deploy, rollback, stop), and the operation run with it:
-   * a change that asked for its lease back at its end (`dokkup-lease-release`) gives it back once
-   * the operation ended, whatever became of it, before its result is sent.
-   */
+  const gate = new LeaseGate(options.leases ?? new LeaseTable(), {
+    logger,
+    onLeaseChange: options.onLeaseChange,
+    onJobChange: options.onJobChange,
+  });
+  const { leases } = gate;
+  const leaseChanged = (change: LeaseChange | null) => gate.changed(change);
+  /** A streamed change (deploy, rollback, stop) run past the lease gate (see `LeaseGate.checkChange`). */
   const leasedOperation = (
     context: RouteContext,
     job: string,
     run: (progress: ProgressSink) => Promise<OperationResult>,
   ) => {
-    leaseReleaseOf(context.req);
-    const giveBack = releaseAtEnd(context.req, context.res, leases, job, leaseCheck(context, job));
+    const giveBack = gate.checkChange(context.req, context.res, job);
     return operation(context, async (progress) => {
       try {
         return await run(progress);
       } finally {
-        if (giveBack) leaseChanged(giveBack());
+        giveBack?.();
       }
     });
   };
@@ -330,7 +305,7 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
         note.job = name;
         const { version } = await body(context.req, PromoteRequestSchema);
         note.versionTo = version;
-        leaseCheck(context, name);
+        gate.check(context.req, context.res, name);
         const promoted = await service.promote(name, version);
         if (promoted.promoted) options.onJobChange?.(name);
         note.done = {
