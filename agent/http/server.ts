@@ -102,7 +102,6 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
     onJobChange: options.onJobChange,
   });
   const { leases } = gate;
-  const leaseChanged = (change: LeaseChange | null) => gate.changed(change);
   /** A streamed change (deploy, rollback, stop) run past the lease gate (see `LeaseGate.checkChange`). */
   const leasedOperation = (
     context: RouteContext,
@@ -243,10 +242,10 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
         const take = leaseTakeOf(req);
         if (take) {
           taking = true;
-          leaseChanged(leases.acquire(name, take));
+          gate.changed(leases.acquire(name, take));
           taking = false;
           markLease(res, 'held');
-        } else leaseChanged(renewCarriedLease(req, res, leases, name));
+        } else gate.changed(renewCarriedLease(req, res, leases, name));
         sendJson(res, 200, await service.plan(name, planRequest));
       } catch (error) {
         // A plan changes nothing, but one the agent refuses (its policy, a bad spec) is an attempt,
@@ -326,7 +325,7 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
         const name = jobName(context.params);
         note.job = name;
         const { renew, ...request } = await body(context.req, LeaseRequestSchema);
-        leaseChanged(leases.acquire(name, request, renew ?? false));
+        gate.changed(leases.acquire(name, request, renew ?? false));
         // Taking and renewing one's lease is the routine of every rollout (whose changes have
         // entries of their own): only a refusal (another operator's lease, a lost one) is recorded.
         note.skip = true;
@@ -341,7 +340,7 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
         note.job = name;
         const request = await body(context.req, LeaseReleaseSchema);
         const change = leases.release(name, request);
-        leaseChanged(change);
+        gate.changed(change);
         // A holder giving its lease back is routine; breaking another's (`lock release`) is not.
         if (change?.kind === 'broken') note.done = { message: leaseMessage(change) };
         else note.skip = true;

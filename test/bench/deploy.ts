@@ -37,7 +37,7 @@ import { MemoryJobStateStore } from '../../agent/store/job-store.js';
 import { AgentClient } from '../../src/client/index.js';
 import { parseJobText } from '../../src/config/index.js';
 import { agentBinary, cliNodeFlags, startAgentProcess } from '../harness/agent-process.js';
-import { docker, lines } from '../harness/docker-cli.js';
+import { docker, lines, swarmStartFirstUpdate } from '../harness/docker-cli.js';
 import { engineApi } from '../harness/engine-api.js';
 import { startEngine } from '../harness/engines.js';
 import { buildTestImages } from '../harness/images.js';
@@ -343,21 +343,7 @@ async function main(): Promise<void> {
       // Without --detach the command returns when the update converged: every new task running,
       // then still running after the update monitor (1 s). The old tasks are stopped in the
       // background meanwhile (each as soon as its replacement runs) and kept as task history.
-      await docker(engine.dockerHost, [
-        'service',
-        'update',
-        '--quiet',
-        '--no-resolve-image',
-        '--update-order',
-        'start-first',
-        '--update-parallelism',
-        '8',
-        '--update-monitor',
-        '1s',
-        '--env-add',
-        'V=2',
-        service,
-      ]);
+      await docker(engine.dockerHost, swarmStartFirstUpdate(service, 8, ['--env-add', 'V=2']));
       const returned = performance.now() - t0;
       // The old version's stop is part of the update even if the command does not wait for it.
       await docker(engine.dockerHost, ['wait', ...oldIds], { allowFail: true });

@@ -21,7 +21,7 @@ import { networkInterfaces } from 'node:os';
 import { AgentClient } from '../../src/client/index.js';
 import { parseJobText } from '../../src/config/index.js';
 import { freePort, startAgentProcess } from '../harness/agent-process.js';
-import { docker, lines } from '../harness/docker-cli.js';
+import { docker, lines, swarmStartFirstUpdate } from '../harness/docker-cli.js';
 import { startEngine } from '../harness/engines.js';
 import { buildTestImages } from '../harness/images.js';
 import { startRegistry } from '../harness/registry.js';
@@ -321,21 +321,7 @@ async function main(): Promise<void> {
         const prober = meshAddress ? startProber(meshAddress, meshPort) : null;
         await new Promise((r) => setTimeout(r, 500));
         const t0 = performance.now();
-        await docker(engine.dockerHost, [
-          'service',
-          'update',
-          '--quiet',
-          '--no-resolve-image',
-          '--update-order',
-          'start-first',
-          '--update-parallelism',
-          '1',
-          '--update-monitor',
-          '1s',
-          '--image',
-          version[to],
-          'mesh',
-        ]);
+        await docker(engine.dockerHost, swarmStartFirstUpdate('mesh', 1, ['--image', version[to]]));
         const total = performance.now() - t0;
         await new Promise((r) => setTimeout(r, 500));
         const answers = prober ? await prober.stop() : [];

@@ -45,3 +45,28 @@ export function lines(text: string): string[] {
     .map((l) => l.trim())
     .filter((l) => l.length > 0);
 }
+
+/**
+ * `docker service update` as the benches run Swarm's side: start-first, `parallelism` tasks at a
+ * time, a 1 s update monitor, the image not re-resolved; `change` says what changes.
+ */
+export function swarmStartFirstUpdate(
+  service: string,
+  parallelism: number,
+  change: readonly string[],
+): string[] {
+  return [
+    'service',
+    'update',
+    '--quiet',
+    '--no-resolve-image',
+    '--update-order',
+    'start-first',
+    '--update-parallelism',
+    String(parallelism),
+    '--update-monitor',
+    '1s',
+    ...change,
+    service,
+  ];
+}
