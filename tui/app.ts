@@ -3,8 +3,8 @@
  * refresh, actions) for one inventory, and resolves when the operator quits. Keys and the
  * controllers dispatch facts; the reducer's effects go through the one effect runner.
  */
-import { setFlagsFromString } from 'node:v8';
 import { Cluster } from '../src/client/cluster.js';
+import { boundHeapGrowthForFleet } from '../src/client/heap.js';
 import type { Inventory } from '../src/protocol/inventory.js';
 import { ActionsController } from './controllers/actions.js';
 import { AuditReader } from './controllers/audit.js';
@@ -44,17 +44,8 @@ export interface TuiHandle {
   readonly store: Store;
 }
 
-/**
- * How far the JS heap may grow past what the last full collection found alive, in percent. V8's
- * default lets a busy heap grow to about four times that (measured at 10,000 nodes: ~240 MB
- * alive, the heap at 860 MB before the next full collection, most of the peak RSS); the control
- * center is a long-running process that holds a connection per node, so it trades a few more
- * full collections for half the peak.
- */
-export const HEAP_GROWING_PERCENT = 50;
-
 export async function runTui(options: TuiOptions): Promise<void> {
-  setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+  boundHeapGrowthForFleet();
   const viewOptions: ViewOptions = { color: options.color };
   if (options.input) viewOptions.input = options.input;
   if (options.output) viewOptions.output = options.output;

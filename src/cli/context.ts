@@ -7,10 +7,10 @@ import { once } from 'node:events';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import sea from 'node:sea';
-import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { Cluster, type ClusterRun, type NodeResult } from '../client/cluster.js';
 import { AgentHttpError } from '../client/errors.js';
+import { boundHeapGrowthForFleet } from '../client/heap.js';
 import {
   checkJobAgainstInventory,
   credentialsOfRun,
@@ -153,17 +153,8 @@ export function warnPlainHttp(context: CommandContext, nodes: readonly Inventory
   context.io.stderr.write(`${warning}\n`);
 }
 
-/**
- * How far a fan-out's JS heap may grow past what the last full collection found alive, in
- * percent. A fan-out to 10,000 nodes keeps ~70 MB alive, and V8's default let its heap reach
- * ~230 MB between full collections (the garbage of thousands of short connections), the largest
- * share of the command's peak RSS; at 50 % the peak fell by ~100 MB at the same wall time
- * (README's Performance). The TUI does the same (tui/app.ts).
- */
-export const FANOUT_HEAP_GROWING_PERCENT = 50;
-
 export function makeCluster(context: CommandContext, nodes: readonly InventoryNode[]): Cluster {
-  setFlagsFromString(`--heap-growing-percent=${FANOUT_HEAP_GROWING_PERCENT}`);
+  boundHeapGrowthForFleet();
   warnPlainHttp(context, nodes);
   const concurrency = positiveIntFlag(context.flags, 'parallel', 10_000);
   const requestTimeoutMs = Math.round(positiveNumberFlag(context.flags, 'timeout') * 1000);
