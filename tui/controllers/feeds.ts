@@ -140,12 +140,13 @@ export class FeedsController {
       ? null
       : new ConnectScheduler({ maxConcurrent: options.maxConnecting ?? MAX_CONNECTING });
     const gate = this.scheduler;
+    const agentPingMs = agentPingIntervalMs(nodes.length);
     const makeSession =
       options.makeSession ??
       ((node: InventoryNode) =>
         FeedSession.forNode(node, {
           heartbeatMs: heartbeatIntervalMs(nodes.length),
-          ...(agentPingIntervalMs(nodes.length) ? { agentPingMs: agentPingIntervalMs(nodes.length) } : {}),
+          ...(agentPingMs === undefined ? {} : { agentPingMs }),
           ...options.session,
           ...(gate ? { gate } : {}),
         }));
