@@ -197,11 +197,13 @@ async function main(): Promise<void> {
     const images = await buildTestImages(engine.dockerHost, registry.host, build.runDir);
     await docker(engine.dockerHost, ['pull', images.refs.webV1]);
     await docker(engine.dockerHost, ['pull', images.refs.stubborn]);
-    const dockerVersion = (
-      await docker(engine.dockerHost, ['version', '-f', '{{.Server.Version}}'])
-    ).stdout.trim();
+    const [dockerVersion, cliVersion] = (
+      await docker(engine.dockerHost, ['version', '-f', '{{.Server.Version}} {{.Client.Version}}'])
+    ).stdout
+      .trim()
+      .split(' ');
     console.log(
-      `dokkup deploy benchmark: ${N} containers on one node, Docker ${dockerVersion}, ${ROUNDS} rounds`,
+      `dokkup deploy benchmark: ${N} containers on one node, Docker ${dockerVersion} (docker CLI ${cliVersion}), ${ROUNDS} rounds`,
     );
 
     // 1. The floor and the engine's bound, 4/8/16 at a time.

@@ -7,6 +7,20 @@ import { join } from 'node:path';
 import { type RunOptions, type RunResult, run, runSync } from './proc.js';
 import { HARNESS_BASE } from './resources.js';
 
+/**
+ * The PATH for the harness's dockerd and docker CLI. DOKKUP_TEST_DOCKERD_PATH (PATH syntax, unset
+ * by default) is put before the machine's PATH, to run the Docker tests and benches on another
+ * Docker than the machine's: e.g. a later Debian's docker.io, docker-cli and containerd unpacked
+ * with `dpkg-deb -x` into /opt/docker26, `DOKKUP_TEST_DOCKERD_PATH=/opt/docker26/usr/sbin:/opt/docker26/usr/bin`.
+ * dockerd then starts the containerd, shims, docker-proxy and docker-init it finds there first
+ * (runc and anything missing there: the machine's), and the CLI is the one beside it.
+ */
+export function harnessPath(): string {
+  const extra = process.env.DOKKUP_TEST_DOCKERD_PATH;
+  const path = process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+  return extra ? `${extra}:${path}` : path;
+}
+
 /** Environment for the docker CLI: the given engine, never the developer's own settings. */
 export function dockerEnv(dockerHost: string): NodeJS.ProcessEnv {
   const configDir = join(HARNESS_BASE, 'docker-config');
@@ -16,6 +30,7 @@ export function dockerEnv(dockerHost: string): NodeJS.ProcessEnv {
     delete env[key];
   return {
     ...env,
+    PATH: harnessPath(),
     DOCKER_HOST: dockerHost,
     // No ~/.docker of the developer's (credentials, contexts, plugins).
     DOCKER_CONFIG: configDir,

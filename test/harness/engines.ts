@@ -19,7 +19,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { dockerSync } from './docker-cli.js';
+import { dockerSync, harnessPath } from './docker-cli.js';
 import { runSync, sleep } from './proc.js';
 import {
   BRIDGE_PREFIX,
@@ -260,7 +260,8 @@ export async function startEngine(name: string, opts: EngineOptions = {}): Promi
         portRangeFile,
         ...args,
       ],
-      { detached: true, stdio: ['ignore', logFd, logFd] },
+      // PATH: the dockerd (and its containerd) of DOKKUP_TEST_DOCKERD_PATH if set.
+      { detached: true, stdio: ['ignore', logFd, logFd], env: { ...process.env, PATH: harnessPath() } },
     );
     closeSync(logFd);
     child.unref();
