@@ -23,7 +23,9 @@
  *
  * Env: BENCH_CONTAINERS (default 20), BENCH_ROUNDS (default 3), BENCH_ONLY=updates (sections 3
  * and 4 alone, for quick iterations: the ratios to the floor need the whole run), BENCH_ONLY=init
- * (sections 3 and 4 with `init: true` / `--init` only: no 10 s grace periods to wait out).
+ * (sections 3 and 4 with `init: true` / `--init` only: no 10 s grace periods to wait out),
+ * BENCH_ONLY=fresh (the floor at the agent's bound, sections 2 and 5). DOKKUP_TEST_DOCKERD_PATH
+ * runs it all on another Docker (see test/harness/docker-cli.ts).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -51,6 +53,9 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const BOUNDS = [4, 8, 16];
 const ONLY_INIT = process.env.BENCH_ONLY === 'init';
 const ONLY_UPDATES = process.env.BENCH_ONLY === 'updates' || ONLY_INIT;
+const ONLY_FRESH = process.env.BENCH_ONLY === 'fresh';
+const FLOOR_BOUNDS = ONLY_UPDATES ? [] : ONLY_FRESH ? [DEFAULT_ENGINE_CONCURRENCY] : BOUNDS;
+const UPDATE_ROUNDS = ONLY_FRESH ? 0 : ROUNDS;
 
 type UpdateSide =
   | 'Docker API floor, init'
@@ -209,7 +214,7 @@ async function main(): Promise<void> {
     // 1. The floor and the engine's bound, 4/8/16 at a time.
     const floor = new Map<number, number>();
     const viaEngine = new Map<number, number>();
-    for (const bound of ONLY_UPDATES ? [] : BOUNDS) {
+    for (const bound of FLOOR_BOUNDS) {
       const directRuns: number[] = [];
       const engineRuns: number[] = [];
       const eng = new JobEngine({
@@ -240,7 +245,7 @@ async function main(): Promise<void> {
       );
       console.log('  BOUND   DOCKER API FLOOR   JOB ENGINE (in-process, gate 0s)');
     }
-    for (const bound of ONLY_UPDATES ? [] : BOUNDS) {
+    for (const bound of FLOOR_BOUNDS) {
       const mark = bound === DEFAULT_ENGINE_CONCURRENCY ? '  <- default' : '';
       console.log(
         `  ${String(bound).padEnd(6)}  ${seconds(floor.get(bound)!).padEnd(17)}  ${seconds(viaEngine.get(bound)!)}${mark}`,
@@ -368,7 +373,8 @@ async function main(): Promise<void> {
     await docker(engine.dockerHost, ['version', '--format', '{{.Server.Version}}']);
     const dockerCliMs = performance.now() - cliStart;
 
-    await docker(engine.dockerHost, ['swarm', 'init', '--advertise-addr', '127.0.0.1']);
+    if (UPDATE_ROUNDS > 0)
+      await docker(engine.dockerHost, ['swarm', 'init', '--advertise-addr', '127.0.0.1']);
     const runs: Record<UpdateSide, UpdateRun[]> = {
       'Docker API floor, init': [],
       'the floor, no network': [],
@@ -377,9 +383,9 @@ async function main(): Promise<void> {
       'dokkup, SIGTERM ignored': [],
       'Swarm, SIGTERM ignored': [],
     };
-    console.log('\nStart-first updates (phase start times):');
+    if (UPDATE_ROUNDS > 0) console.log('\nStart-first updates (phase start times):');
     try {
-      for (let round = 1; round <= ROUNDS; round++) {
+      for (let round = 1; round <= UPDATE_ROUNDS; round++) {
         if (!ONLY_INIT) runs['dokkup, SIGTERM ignored'].push(await update(`sigterm${round}`, ''));
         runs['dokkup, init: true'].push(await update(`init${round}`, '    init: true\n'));
         runs['Docker API floor, init'].push(await floorUpdate(engine, images.refs.stubborn, `r${round}`));
@@ -391,7 +397,8 @@ async function main(): Promise<void> {
         if (!ONLY_INIT) runs['Swarm, SIGTERM ignored'].push(await swarmUpdate(`swarm${round}`, false));
       }
     } finally {
-      await docker(engine.dockerHost, ['swarm', 'leave', '--force']).catch(() => undefined);
+      if (UPDATE_ROUNDS > 0)
+        await docker(engine.dockerHost, ['swarm', 'leave', '--force']).catch(() => undefined);
     }
     const med = (side: UpdateSide, key: keyof UpdateRun) => {
       const xs = runs[side].map((r) => r[key]).filter((x): x is number => x !== null);
@@ -430,36 +437,39 @@ async function main(): Promise<void> {
     const cliNoChange = ONLY_UPDATES ? Number.NaN : median(cliRuns);
 
     const cell = (x: number | null) => (x === null ? 'kept' : (x / 1000).toFixed(2));
-    console.log(
-      '\nStart-first updates of ' +
-        N +
-        " (medians, s after the update began; milestones from the engine's events)",
-    );
-    console.log(
-      '  SIDE                      NEW CREATED  NEW STARTED  VERIFIED  OLD STOP BEGAN  OLD STOPPED  ' +
-        'OLD STOPS RETURNED  OLD REMOVED  COMMAND RETURNED',
-    );
     const measured = (Object.keys(runs) as UpdateSide[]).filter((side) => runs[side].length > 0);
-    for (const side of measured) {
+    if (measured.length > 0) {
       console.log(
-        `  ${side.padEnd(26)}${cell(med(side, 'newCreated')).padEnd(13)}${cell(med(side, 'newStarted')).padEnd(13)}` +
-          `${cell(med(side, 'verified')).padEnd(10)}${cell(med(side, 'oldStopBegan')).padEnd(16)}` +
-          `${cell(med(side, 'oldStopped')).padEnd(13)}${cell(med(side, 'oldStopReturned')).padEnd(20)}` +
-          `${cell(med(side, 'oldRemoved')).padEnd(13)}${cell(med(side, 'returned'))}`,
+        '\nStart-first updates of ' +
+          N +
+          " (medians, s after the update began; milestones from the engine's events)",
       );
-    }
-    console.log(
-      "  (VERIFIED: dokkup's cutover, every new container through its health window and committed " +
-        "(the request's transit counted before it); Swarm's command returning, every new task running " +
-        "for the 1 s update monitor; the floor's 1 s after its last start call returned. " +
-        "OLD STOPS RETURNED: the engine's `stop` event, published when a stop call returns, after the " +
-        "container's network was torn down. " +
-        `Swarm's command time includes the docker CLI's start-up, ${dockerCliMs.toFixed(0)} ms for \`docker version\`.)`,
-    );
-    for (const side of measured) {
       console.log(
-        `  ${side} rounds (command returned, ms): ${runs[side].map((r) => r.returned.toFixed(0)).join(', ')}`,
+        '  SIDE                      NEW CREATED  NEW STARTED  VERIFIED  OLD STOP BEGAN  OLD STOPPED  ' +
+          'OLD STOPS RETURNED  OLD REMOVED  COMMAND RETURNED',
       );
+      for (const side of measured) {
+        console.log(
+          `  ${side.padEnd(26)}${cell(med(side, 'newCreated')).padEnd(13)}${cell(med(side, 'newStarted')).padEnd(13)}` +
+            `${cell(med(side, 'verified')).padEnd(10)}${cell(med(side, 'oldStopBegan')).padEnd(16)}` +
+            `${cell(med(side, 'oldStopped')).padEnd(13)}${cell(med(side, 'oldStopReturned')).padEnd(20)}` +
+            `${cell(med(side, 'oldRemoved')).padEnd(13)}${cell(med(side, 'returned'))}`,
+        );
+      }
+      console.log(
+        "  (VERIFIED: dokkup's cutover, every new container through its health window and committed " +
+          "(the request's transit counted before it); Swarm's command returning, every new task running " +
+          "for the 1 s update monitor; the floor's 1 s after its last start call returned. " +
+          "OLD STOPS RETURNED: the engine's `stop` event, published when a stop call returns, after the " +
+          "container's network was torn down. OLD STOPPED: the last `die`, which Docker 20.10 " +
+          'publishes when the process exited and Docker 26 after the exit was handled (network released), with `stop`. ' +
+          `Swarm's command time includes the docker CLI's start-up, ${dockerCliMs.toFixed(0)} ms for \`docker version\`.)`,
+      );
+      for (const side of measured) {
+        console.log(
+          `  ${side} rounds (command returned, ms): ${runs[side].map((r) => r.returned.toFixed(0)).join(', ')}`,
+        );
+      }
     }
     const ratio = (a: number | null, b: number | null) =>
       a === null || b === null ? '' : `${(a / b).toFixed(2)}x`;

@@ -15,7 +15,11 @@ export interface UpdateMilestones {
   newStarted: number;
   /** The first old container's `kill` or `die`: the stop of the old version began. */
   oldStopBegan: number;
-  /** The last old container's `die`: the old version is stopped. */
+  /**
+   * The last old container's `die`: the old version is stopped. Docker 20.10 publishes `die` when
+   * the process exited; Docker 26 once the exit was handled (task deleted, network released),
+   * beside `stop`, so there it marks the end of the teardown, not the exit.
+   */
   oldStopped: number;
   /**
    * The last old container's `stop`: the engine published it when that stop call returned,
