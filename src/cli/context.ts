@@ -83,12 +83,16 @@ export async function loadInventoryInWorker(
     const [message] = (await Promise.race([once(worker, 'message'), once(worker, 'error')])) as [
       { ok?: boolean; inventory?: Inventory } | Error,
     ];
-    if (!(message instanceof Error) && message.ok && message.inventory) return message.inventory;
+    if (!(message instanceof Error) && message.ok && message.inventory) {
+      // It ends by itself once it gave its memory back (inventory-worker.ts); the command goes
+      // on meanwhile, and need not wait for it to end.
+      worker.unref();
+      return message.inventory;
+    }
   } catch {
     // The worker could not run (e.g. from the TypeScript sources): read it here instead.
-  } finally {
-    await worker.terminate();
   }
+  await worker.terminate();
   // Unreadable or invalid: read it here, to throw the error with its file, line and field.
   return loadInventoryFile(file, env);
 }

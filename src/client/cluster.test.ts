@@ -6,8 +6,10 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../test/sim/simulator.js';
+import { PACE_FLOOR, PACE_START } from '../core/fan-out-pace.js';
 import type { JobSpec } from '../protocol/job.js';
 import { Cluster, DEFAULT_CONCURRENCY, type NodeResult } from './cluster.js';
 import { AgentUnauthorizedError, AgentUnreachableError } from './errors.js';
@@ -184,14 +186,54 @@ describe('Cluster concurrency and connections', () => {
     expect(server.peak()).toBe(5);
   });
 
-  it('defaults to 512 at once (the fan-out bench at 100 ms RTT: README Performance)', async () => {
-    // Each answer waits 3 s, so all 512 are surely in flight at once even on a loaded machine.
+  it('starts at 64 at once and goes up to 512 while the nodes are slow to answer', async () => {
+    // Each answer waits 3 s: the event loop waits, so the pace goes up every 250 ms, and all 512
+    // are in flight at once before the first answers come, even on a loaded machine.
     const server = await countingServer(3000, 520);
     const c = cluster(server.nodes);
     expect(c.concurrency).toBe(DEFAULT_CONCURRENCY);
     expect(DEFAULT_CONCURRENCY).toBe(512);
-    await c.run((client) => client.info());
+    const running = c.run((client) => client.info());
+    await sleep(100);
+    expect(server.peak()).toBe(PACE_START);
+    await running;
     expect(server.peak()).toBe(512);
+  });
+
+  it('goes down to 32 at once while this process is busy, and `fixed` stays where it is', async () => {
+    // Every node costs 2 ms of this process's CPU and waits 20 ms: a busy event loop. The pace
+    // is down from 64 to 32 within six samples (1.5 s, later while the busy loop delays its
+    // timer): the last quarter of 2,000 nodes starts well after.
+    let inFlight = 0;
+    let lateHigh = 0;
+    let started = 0;
+    let late = 1_500;
+    const task = async () => {
+      inFlight++;
+      started++;
+      if (started > late) lateHigh = Math.max(lateHigh, inFlight);
+      const until = performance.now() + 2;
+      while (performance.now() < until) {
+        // spinning: CPU work, as TLS handshakes are
+      }
+      await sleep(20);
+      inFlight--;
+    };
+    const nodes = Array.from({ length: 2_000 }, (_, i) => ({
+      name: `n${i}`,
+      location: '127.0.0.1:1',
+      baseUrl: 'http://127.0.0.1:1',
+      key: 'k',
+    }));
+    await cluster(nodes).run(task);
+    expect(lateHigh).toBeGreaterThan(0);
+    expect(lateHigh).toBeLessThanOrEqual(PACE_FLOOR);
+
+    lateHigh = 0;
+    started = 0;
+    late = 300;
+    await cluster(nodes.slice(0, 600), { concurrency: 100, pace: 'fixed' }).run(task);
+    expect(lateHigh).toBe(100);
   });
 
   it('small clusters keep each node connection between runs; large ones use one-shot connections', async () => {

@@ -4,7 +4,9 @@
  * aborting the signal stops dispatching new nodes while the ones in flight finish.
  */
 import http from 'node:http';
+import { performance } from 'node:perf_hooks';
 import PQueue from 'p-queue';
+import { initialPace, nextPace, type PaceBounds, paceBounds } from '../core/fan-out-pace.js';
 import type { NodeStatus } from '../core/outcome.js';
 import type { InventoryNode } from '../protocol/inventory.js';
 import { AgentClient, type AgentClientOptions } from './agent-client.js';
@@ -12,13 +14,16 @@ import { reachabilityOf } from './errors.js';
 import { TrustedAgent } from './transport.js';
 
 /**
- * Nodes in flight at once. Fan-out is waiting on the network, not work: at 100 ms round trip a
- * node costs about four of them (connect and plan, connect and deploy), so 10,000 nodes took
- * 127 s at 32 at once, 35 s at 128, 18 s at 512 and 14 s at 1,024 (`npm run bench:fanout --
- * --rtt 100ms`, README Performance), with peak memory 158 → 193 MB. 512 keeps the 10,000-node
- * goal (30 s) with room, and each in-flight node is a socket and an operation's state.
+ * Nodes in flight at most. Fan-out is mostly waiting on the network: at 100 ms round trip a node
+ * costs about four of them (connect and plan, connect and deploy), so over plain HTTP 10,000
+ * nodes took 127 s at 32 at once, 35 s at 128 and 18 s at 512 (`npm run bench:fanout -- --rtt
+ * 100ms`, README Performance). Below this ceiling the pace follows the CLI's own CPU
+ * (src/core/fan-out-pace.ts): over TLS the handshakes keep it busy long before 512.
  */
 export const DEFAULT_CONCURRENCY = 512;
+
+/** How often the pace is sampled and adjusted (ms). */
+const PACE_SAMPLE_MS = 250;
 
 /**
  * Connections are kept open between a command's phases (plan, then deploy) for inventories up
@@ -47,8 +52,16 @@ export interface ClusterRun<T> {
 }
 
 export interface ClusterOptions {
-  /** Nodes contacted at once. Default DEFAULT_CONCURRENCY (512). */
+  /**
+   * Nodes contacted at once at most. Default DEFAULT_CONCURRENCY (512). Fewer while this
+   * process's own CPU is the limit (see `pace`).
+   */
   concurrency?: number;
+  /**
+   * `adaptive` (default): starts at 64 and follows the event loop's load between 32 and
+   * `concurrency`; `fixed`: always `concurrency` at once (tests that count nodes in flight).
+   */
+  pace?: 'adaptive' | 'fixed';
   client?: AgentClientOptions;
   /** Per-node kept-alive connections (default: only for inventories of up to 256 nodes). */
   keepConnections?: boolean;
@@ -70,6 +83,9 @@ export type NodeTask<T> = (client: AgentClient, node: InventoryNode) => Promise<
 export class Cluster {
   readonly nodes: readonly InventoryNode[];
   readonly concurrency: number;
+  private readonly bounds: PaceBounds;
+  /** The adaptive pace's current limit, carried from one run (phase) to the next. */
+  private pace: number;
   private readonly keepConnections: boolean;
   private clientOptions: AgentClientOptions;
   private sharedAgents?: { http: http.Agent; https: TrustedAgent };
@@ -83,6 +99,8 @@ export class Cluster {
     }
     this.nodes = nodes;
     this.concurrency = concurrency;
+    this.bounds = options.pace === 'fixed' ? { min: concurrency, max: concurrency } : paceBounds(concurrency);
+    this.pace = initialPace(this.bounds);
     this.keepConnections = options.keepConnections ?? nodes.length <= KEEP_CONNECTIONS_UP_TO;
     this.clientOptions = options.client ?? {};
     this.factory = options.clientFactory ?? ((node, clientOptions) => new AgentClient(node, clientOptions));
@@ -112,7 +130,8 @@ export class Cluster {
     nodes: readonly InventoryNode[] = this.nodes,
   ): Promise<ClusterRun<T>> {
     const { signal } = options;
-    const queue = new PQueue({ concurrency: this.concurrency });
+    const queue = new PQueue({ concurrency: this.pace });
+    const stopPacing = this.paceWhileRunning(queue);
     const results: (NodeResult<T> | undefined)[] = new Array(nodes.length).fill(undefined);
     let stopped = signal?.aborted ?? false;
     // A throwing callback is a bug of the caller: report it after the run, never as a node's fault.
@@ -141,6 +160,7 @@ export class Cluster {
         await queue.onIdle();
       }
     } finally {
+      stopPacing();
       signal?.removeEventListener('abort', onAbort);
     }
     if (callbackError !== undefined) throw callbackError;
@@ -152,6 +172,25 @@ export class Cluster {
       return { node: nodes[index]!, status: 'skipped', latencyMs: 0 };
     });
     return { results: settled, interrupted };
+  }
+
+  /** Samples the event loop's load while `queue` runs and sets its limit; returns the stop. */
+  private paceWhileRunning(queue: PQueue): () => void {
+    if (this.bounds.min === this.bounds.max) return () => {};
+    let last = performance.eventLoopUtilization();
+    const timer = setInterval(() => {
+      const now = performance.eventLoopUtilization();
+      const { utilization } = performance.eventLoopUtilization(now, last);
+      last = now;
+      this.pace = nextPace(
+        this.pace,
+        { utilization, running: queue.pending, queued: queue.size },
+        this.bounds,
+      );
+      if (queue.concurrency !== this.pace) queue.concurrency = this.pace;
+    }, PACE_SAMPLE_MS);
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   /** Closes every connection of every node. */
