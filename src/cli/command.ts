@@ -124,7 +124,7 @@ export const fanOutFlags: Record<string, FlagDefinition> = {
     // the HTTP client for every command, `version` included).
     default: 512,
     valueName: 'N',
-    description: 'Nodes contacted at once (default 512)',
+    description: 'Most nodes contacted at once (default 512; fewer while this machine is the limit)',
   },
   timeout: {
     type: 'number',
