@@ -42,6 +42,7 @@ import type {
   OperationOptions,
   ProgressSink,
 } from './service.js';
+import { StopAwareRuntime } from './stop-aware-runtime.js';
 import { TrafficSwitch } from './traffic.js';
 
 export interface JobEngineOptions {
@@ -85,7 +86,9 @@ export class JobEngine implements JobService {
   private readonly traffic: TrafficSwitch;
   private readonly proxy: ProxyManager | null;
 
-  constructor(opts: JobEngineOptions) {
+  constructor(options: JobEngineOptions) {
+    // Every read and every change of the engine goes through it: see stop-aware-runtime.ts.
+    const opts = { ...options, runtime: new StopAwareRuntime(options.runtime) };
     this.runtime = opts.runtime;
     this.store = opts.store;
     const now = opts.now ?? Date.now;

@@ -10,7 +10,8 @@
  *   fails like Docker would, or the "process dies" there (`ProcessDeath`: from then on every call
  *   throws and changes nothing, until `revive()` — a new agent process on the same engine);
  * - a hook after every call, so a test can check what was running at each step;
- * - fixed host ports are exclusive, as on a real engine: a second running container cannot bind one.
+ * - fixed host ports are exclusive, as on a real engine: a second running container cannot bind one;
+ * - a list that lags behind stops (`lagListAfterStop`), like Docker 26's: inspect is right at once.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { describePullFailure } from '../../agent/docker/docker.js';
@@ -152,6 +153,9 @@ export class FakeRuntime implements ContainerRuntime {
   private deadAt: RuntimeCall | null = null;
   private readonly signalIgnoring = new Set<string>();
   private inFlight: Partial<Record<RuntimeOp, number>> = {};
+  private listLagsStops = false;
+  /** Containers stopped while the list lags: what the list still reports for each. */
+  private readonly staleListed = new Map<string, RuntimeContainer>();
   /** The most calls of each operation that were in flight at once (for concurrency tests). */
   readonly maxInFlight: Partial<Record<RuntimeOp, number>> = {};
   /** Every finished stop, in the order they finished. */
@@ -203,6 +207,22 @@ export class FakeRuntime implements ContainerRuntime {
   /** The process dies at the nth call of `op` (that `when` accepts), before it takes effect. */
   dieAt(op: RuntimeOp, nth = 1, when?: (call: RuntimeCall) => boolean): void {
     this.fault({ op, nth, effect: 'die', ...(when ? { when } : {}) });
+  }
+
+  /**
+   * From now on the list lags behind stops, like Docker 26's (its list is a view updated after the
+   * exit was handled): a container stopped while running is listed as it was before its stop
+   * (running, its old status) until `catchUpList()`, its start or its removal; inspect is right
+   * at once.
+   */
+  lagListAfterStop(): void {
+    this.listLagsStops = true;
+  }
+
+  /** The list shows every container as it is again, and lags no more. */
+  catchUpList(): void {
+    this.listLagsStops = false;
+    this.staleListed.clear();
   }
 
   /** Forgets faults and per-create scripts that have not fired yet. */
@@ -283,7 +303,13 @@ export class FakeRuntime implements ContainerRuntime {
     const wanted = Object.entries(labels);
     const out: RuntimeContainer[] = [];
     for (const c of this.containers.values()) {
-      if (wanted.every(([k, v]) => (v === true ? k in c.labels : c.labels[k] === v))) out.push(this.view(c));
+      if (!wanted.every(([k, v]) => (v === true ? k in c.labels : c.labels[k] === v))) continue;
+      const stale = this.staleListed.get(c.id);
+      out.push(
+        stale
+          ? { ...stale, labels: { ...stale.labels }, ports: stale.ports.map((p) => ({ ...p })) }
+          : this.view(c),
+      );
     }
     this.leave(call);
     return out;
@@ -430,6 +456,7 @@ export class FakeRuntime implements ContainerRuntime {
           `starting ${id.slice(0, 12)}: Bind for 0.0.0.0:${p.publicPort} failed: port is already allocated`,
         );
     }
+    this.staleListed.delete(id);
     c.state = 'running';
     c.startedAt = this.now();
     c.exitCode = null;
@@ -454,6 +481,8 @@ export class FakeRuntime implements ContainerRuntime {
       if (this.deadAt) throw new ProcessDeath(call);
     }
     if (c) this.stops.push({ id, image: c.image, timeoutSec, startedAt, endedAt: this.now() });
+    const listed = c && this.listLagsStops ? this.view(c) : null;
+    if (listed?.state === 'running') this.staleListed.set(id, listed);
     if (c) {
       c.state = 'exited';
       c.health = 'none';
@@ -479,6 +508,7 @@ export class FakeRuntime implements ContainerRuntime {
       if (this.deadAt) throw new ProcessDeath(call);
     }
     this.containers.delete(id);
+    this.staleListed.delete(id);
     this.leave(call);
   }
 
