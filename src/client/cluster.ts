@@ -1,8 +1,8 @@
 /**
  * Fan-out over many nodes: runs one task per node through a bounded p-queue (at most 512 at
  * once by default, fewer while this process's CPU is the limit), times each, and classifies
- * every outcome. A node's failure never stops the others;
- * aborting the signal stops dispatching new nodes while the ones in flight finish.
+ * every outcome. A node's failure never stops the others; aborting the signal stops dispatching
+ * new nodes while the ones in flight finish.
  */
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
