@@ -15,7 +15,7 @@
  */
 import type { AgentClient } from '../client/agent-client.js';
 import type { Cluster, ClusterRun } from '../client/cluster.js';
-import { DEFAULT_LEASE_TTL_MS, FleetLease, localHolder } from '../client/lease.js';
+import { FleetLease, localHolder } from '../client/lease.js';
 import {
   type PlannedRollout,
   planRollout,
@@ -28,6 +28,7 @@ import {
   whereNodesStand,
 } from '../client/rollout.js';
 import { formatDurationMs, parseDurationMs } from '../core/duration.js';
+import { defaultLeaseTtlMs } from '../core/lease.js';
 import { nodeLabel } from '../core/outcome.js';
 import { terminalText } from '../core/terminal-text.js';
 import { nodeList, scheduleLines } from '../core/waves.js';
@@ -69,10 +70,13 @@ export interface OperationDefinition {
   promoteAfter?: { ms: number; promote: RolloutOperation };
 }
 
-/** `DOKKUP_LEASE_TTL` (a duration) or the default: how long a killed CLI's lease blocks the job. */
-export function leaseTtlOf(env: Record<string, string | undefined>): number {
+/**
+ * `DOKKUP_LEASE_TTL` (a duration) or the default for a fleet of `nodes` (30 s, longer on fleets of
+ * over 1,500 nodes: see `defaultLeaseTtlMs`): how long a killed CLI's lease blocks the job.
+ */
+export function leaseTtlOf(env: Record<string, string | undefined>, nodes = 0): number {
   const text = env['DOKKUP_LEASE_TTL'];
-  if (text === undefined || text.trim() === '') return DEFAULT_LEASE_TTL_MS;
+  if (text === undefined || text.trim() === '') return defaultLeaseTtlMs(nodes);
   let ms: number;
   try {
     ms = parseDurationMs(text);
@@ -112,7 +116,11 @@ export async function runOperation(
   const lease = new FleetLease(
     cluster,
     job,
-    localHolder(`${def.command} ${context.args[0] ?? ''}`.trim(), io.env, leaseTtlOf(io.env)),
+    localHolder(
+      `${def.command} ${context.args[0] ?? ''}`.trim(),
+      io.env,
+      leaseTtlOf(io.env, target.nodes.length),
+    ),
   );
   const ways = waysOn(context);
 

@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type Simulator, startSimulator } from '../../test/sim/simulator.js';
 import { PACE_FLOOR, PACE_START } from '../core/fan-out-pace.js';
 import type { JobSpec } from '../protocol/job.js';
@@ -234,6 +234,43 @@ describe('Cluster concurrency and connections', () => {
     late = 300;
     await cluster(nodes.slice(0, 600), { concurrency: 100, pace: 'fixed' }).run(task);
     expect(lateHigh).toBe(100);
+  });
+
+  it('runs at once (a lease renewal during a wave) share one pace, sampled once per interval', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    cleanups.push(() => void vi.useRealTimers());
+    let inFlight = 0;
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const task = async () => {
+      inFlight++;
+      await held;
+      inFlight--;
+    };
+    const nodes = Array.from({ length: 600 }, (_, i) => ({
+      name: `n${i}`,
+      location: '127.0.0.1:1',
+      baseUrl: 'http://127.0.0.1:1',
+      key: 'k',
+    }));
+    // An idle event loop with nodes waiting behind a full limit: up by half per sample.
+    const c = cluster(nodes, { loadSampler: () => 0.5 });
+    const wave = c.run(task, {}, nodes.slice(0, 300));
+    const renewal = c.run(task, {}, nodes.slice(300));
+    await sleep(10);
+    expect(inFlight).toBe(2 * PACE_START);
+    vi.advanceTimersByTime(250);
+    await sleep(10);
+    // One step for both (64 → 96 each); a sampler per run would have taken two (96 and 144).
+    expect(inFlight).toBe(2 * 96);
+    vi.advanceTimersByTime(250);
+    await sleep(10);
+    expect(inFlight).toBe(2 * 144);
+    release();
+    await Promise.all([wave, renewal]);
+    expect(inFlight).toBe(0);
   });
 
   it('small clusters keep each node connection between runs; large ones use one-shot connections', async () => {

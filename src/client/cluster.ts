@@ -68,6 +68,11 @@ export interface ClusterOptions {
   keepConnections?: boolean;
   /** Makes the client for a node; tests pass their own. */
   clientFactory?: (node: InventoryNode, options: AgentClientOptions) => AgentClient;
+  /**
+   * The event loop's busy share (0..1) since the last call; default: Node's event loop
+   * utilisation. Tests pass their own.
+   */
+  loadSampler?: () => number;
 }
 
 export interface RunOptions<T> {
@@ -81,6 +86,17 @@ export interface RunOptions<T> {
 
 export type NodeTask<T> = (client: AgentClient, node: InventoryNode) => Promise<T>;
 
+/** The event loop's busy share since the previous call, from Node's event loop utilisation. */
+function eventLoopLoad(): () => number {
+  let last = performance.eventLoopUtilization();
+  return () => {
+    const now = performance.eventLoopUtilization();
+    const { utilization } = performance.eventLoopUtilization(now, last);
+    last = now;
+    return utilization;
+  };
+}
+
 export class Cluster {
   readonly nodes: readonly InventoryNode[];
   readonly concurrency: number;
@@ -92,6 +108,10 @@ export class Cluster {
   private sharedAgents?: { http: http.Agent; https: TrustedAgent };
   private readonly factory: (node: InventoryNode, options: AgentClientOptions) => AgentClient;
   private readonly clients = new Map<string, AgentClient>();
+  /** The queues of the runs in flight (a renewal can run during a wave): one pace for them all. */
+  private readonly paced = new Set<PQueue>();
+  private paceTimer: NodeJS.Timeout | undefined;
+  private readonly loadSampler: () => number;
 
   constructor(nodes: readonly InventoryNode[], options: ClusterOptions = {}) {
     const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
@@ -105,6 +125,7 @@ export class Cluster {
     this.keepConnections = options.keepConnections ?? nodes.length <= KEEP_CONNECTIONS_UP_TO;
     this.clientOptions = options.client ?? {};
     this.factory = options.clientFactory ?? ((node, clientOptions) => new AgentClient(node, clientOptions));
+    this.loadSampler = options.loadSampler ?? eventLoopLoad();
     if (!this.keepConnections) {
       // One-shot connections from one shared pool: no per-node pool to build and tear down.
       const pool = { keepAlive: false, maxSockets: Number.POSITIVE_INFINITY };
@@ -175,23 +196,39 @@ export class Cluster {
     return { results: settled, interrupted };
   }
 
-  /** Samples the event loop's load while `queue` runs and sets its limit; returns the stop. */
+  /**
+   * Paces `queue` while it runs; returns the stop. One timer samples the event loop for every run
+   * in flight and sets them all to the same limit: two samplers would each take the shared pace
+   * a step per interval, twice as fast as measured.
+   */
   private paceWhileRunning(queue: PQueue): () => void {
     if (this.bounds.min === this.bounds.max) return () => {};
-    let last = performance.eventLoopUtilization();
-    const timer = setInterval(() => {
-      const now = performance.eventLoopUtilization();
-      const { utilization } = performance.eventLoopUtilization(now, last);
-      last = now;
-      this.pace = nextPace(
-        this.pace,
-        { utilization, running: queue.pending, queued: queue.size },
-        this.bounds,
-      );
-      if (queue.concurrency !== this.pace) queue.concurrency = this.pace;
-    }, PACE_SAMPLE_MS);
-    timer.unref();
-    return () => clearInterval(timer);
+    this.paced.add(queue);
+    if (!this.paceTimer) {
+      this.loadSampler(); // the first sample covers this run's time only
+      this.paceTimer = setInterval(() => this.samplePace(), PACE_SAMPLE_MS);
+      this.paceTimer.unref();
+    }
+    return () => {
+      this.paced.delete(queue);
+      if (this.paced.size === 0 && this.paceTimer) {
+        clearInterval(this.paceTimer);
+        this.paceTimer = undefined;
+      }
+    };
+  }
+
+  private samplePace(): void {
+    const utilization = this.loadSampler();
+    // The run with the most nodes waiting says whether the limit holds work back.
+    let fullest: PQueue | undefined;
+    for (const queue of this.paced) if (!fullest || queue.size > fullest.size) fullest = queue;
+    this.pace = nextPace(
+      this.pace,
+      { utilization, running: fullest?.pending ?? 0, queued: fullest?.size ?? 0 },
+      this.bounds,
+    );
+    for (const queue of this.paced) if (queue.concurrency !== this.pace) queue.concurrency = this.pace;
   }
 
   /** Closes every connection of every node. */

@@ -20,14 +20,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
+import { LEASE_TTL_BASE_MS } from '../core/lease.js';
 import type { LeaseRequest, LeaseState } from '../protocol/api.js';
 import type { InventoryNode } from '../protocol/inventory.js';
 import type { AgentClient, LeaseTake, RequestOptions } from './agent-client.js';
 import type { Cluster, NodeResult } from './cluster.js';
 import { AgentHttpError } from './errors.js';
 
-/** How long a lease lasts without renewal: a killed CLI blocks the job for at most this long. */
-export const DEFAULT_LEASE_TTL_MS = 30_000;
+/** How long a lease lasts without renewal on a small fleet (see `defaultLeaseTtlMs` for large ones). */
+export const DEFAULT_LEASE_TTL_MS = LEASE_TTL_BASE_MS;
 
 /** Who takes the lease, and for what (shown to whoever is refused). */
 export interface LeaseHolder {

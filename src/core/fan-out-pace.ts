@@ -8,7 +8,7 @@
  * README Performance). Far-away or slow nodes leave the loop idle; then more at once helps.
  *
  * So the pace is sampled several times a second: a busy loop (this machine is the limit) takes
- * the limit down by a fifth, an idle one with nodes queued behind a full limit (the network or
+ * the limit down by a tenth, an idle one with nodes queued behind a full limit (the network or
  * the agents are the limit) takes it up by half; always within [floor, `--parallel`].
  */
 

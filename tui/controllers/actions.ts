@@ -24,6 +24,7 @@ import { checkJobAgainstInventory, credentialsOfRun, type LoadedJob } from '../.
 import { jobImages, primaryImage } from '../../src/core/entries.js';
 import { changeLines } from '../../src/core/format.js';
 import { nodeLabel } from '../../src/core/outcome.js';
+import { defaultLeaseTtlMs } from '../../src/core/lease.js';
 import {
   deploymentSummaryLines,
   jobSummaryOf,
@@ -277,7 +278,9 @@ export class ActionsController {
     summary: string[],
   ): Promise<void> {
     const title = `${TITLES[request.op]} ${request.job}`;
-    const holder = (this.options.holder ?? ((command) => localHolder(command, process.env)))(
+    // The CLI's default TTL for a fleet of this size (DOKKUP_LEASE_TTL is the CLI's own setting).
+    const ttlMs = defaultLeaseTtlMs(request.nodes.length);
+    const holder = (this.options.holder ?? ((command) => localHolder(command, process.env, ttlMs)))(
       `tui: ${
         this.cliCommand(request)
           .replace(/^dokkup /, '')
