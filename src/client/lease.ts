@@ -27,9 +27,6 @@ import type { AgentClient, LeaseTake, RequestOptions } from './agent-client.js';
 import type { Cluster, NodeResult } from './cluster.js';
 import { AgentHttpError } from './errors.js';
 
-/** How long a lease lasts without renewal on a small fleet (see `defaultLeaseTtlMs` for large ones). */
-export const DEFAULT_LEASE_TTL_MS = LEASE_TTL_BASE_MS;
-
 /** Who takes the lease, and for what (shown to whoever is refused). */
 export interface LeaseHolder {
   operator: string;
@@ -43,7 +40,8 @@ export interface LeaseHolder {
 export function localHolder(
   command: string,
   env: Record<string, string | undefined>,
-  ttlMs = DEFAULT_LEASE_TTL_MS,
+  /** Default: a small fleet's (see `defaultLeaseTtlMs` for large ones). */
+  ttlMs = LEASE_TTL_BASE_MS,
 ): LeaseHolder {
   let login = env['USER'] ?? env['LOGNAME'];
   if (!login) {

@@ -23,8 +23,8 @@ import {
 import { checkJobAgainstInventory, credentialsOfRun, type LoadedJob } from '../../src/config/index.js';
 import { jobImages, primaryImage } from '../../src/core/entries.js';
 import { changeLines } from '../../src/core/format.js';
-import { nodeLabel } from '../../src/core/outcome.js';
 import { defaultLeaseTtlMs } from '../../src/core/lease.js';
+import { nodeLabel } from '../../src/core/outcome.js';
 import {
   deploymentSummaryLines,
   jobSummaryOf,
