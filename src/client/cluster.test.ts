@@ -31,6 +31,15 @@ function cluster(...args: ConstructorParameters<typeof Cluster>): Cluster {
   return c;
 }
 
+/** Nodes no task here connects to (the tests' tasks ignore the client). */
+const taskOnlyNodes = (count: number) =>
+  Array.from({ length: count }, (_, i) => ({
+    name: `n${i}`,
+    location: '127.0.0.1:1',
+    baseUrl: 'http://127.0.0.1:1',
+    key: 'k',
+  }));
+
 const spec = (image: string, count = 2): JobSpec => ({
   name: 'web',
   count,
@@ -219,12 +228,7 @@ describe('Cluster concurrency and connections', () => {
       await sleep(20);
       inFlight--;
     };
-    const nodes = Array.from({ length: 2_000 }, (_, i) => ({
-      name: `n${i}`,
-      location: '127.0.0.1:1',
-      baseUrl: 'http://127.0.0.1:1',
-      key: 'k',
-    }));
+    const nodes = taskOnlyNodes(2_000);
     await cluster(nodes).run(task);
     expect(lateHigh).toBeGreaterThan(0);
     expect(lateHigh).toBeLessThanOrEqual(PACE_FLOOR);
@@ -249,12 +253,7 @@ describe('Cluster concurrency and connections', () => {
       await held;
       inFlight--;
     };
-    const nodes = Array.from({ length: 600 }, (_, i) => ({
-      name: `n${i}`,
-      location: '127.0.0.1:1',
-      baseUrl: 'http://127.0.0.1:1',
-      key: 'k',
-    }));
+    const nodes = taskOnlyNodes(600);
     // An idle event loop with nodes waiting behind a full limit: up by half per sample.
     const c = cluster(nodes, { loadSampler: () => 0.5 });
     const wave = c.run(task, {}, nodes.slice(0, 300));
