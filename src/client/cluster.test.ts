@@ -240,36 +240,75 @@ describe('Cluster concurrency and connections', () => {
     expect(lateHigh).toBe(100);
   });
 
-  it('runs at once (a lease renewal during a wave) share one pace, sampled once per interval', async () => {
+  it('runs at once (a lease renewal during a wave) share one limit, and a higher priority goes first', async () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
     cleanups.push(() => void vi.useRealTimers());
-    let inFlight = 0;
+    const inFlight = { wave: 0, renewal: 0 };
+    const started: string[] = [];
     let release = () => {};
     const held = new Promise<void>((resolve) => {
       release = resolve;
     });
-    const task = async () => {
-      inFlight++;
+    const task = (run: 'wave' | 'renewal') => async () => {
+      inFlight[run]++;
+      started.push(run);
       await held;
-      inFlight--;
+      inFlight[run]--;
     };
     const nodes = taskOnlyNodes(600);
     // An idle event loop with nodes waiting behind a full limit: up by half per sample.
     const c = cluster(nodes, { loadSampler: () => 0.5 });
-    const wave = c.run(task, {}, nodes.slice(0, 300));
-    const renewal = c.run(task, {}, nodes.slice(300));
+    const wave = c.run(task('wave'), {}, nodes.slice(0, 400));
     await sleep(10);
-    expect(inFlight).toBe(2 * PACE_START);
+    expect(inFlight).toEqual({ wave: PACE_START, renewal: 0 });
+    // The renewal's nodes go ahead of the wave's 336 queued ones, within the same limit.
+    const renewal = c.run(task('renewal'), { priority: 1 }, nodes.slice(400));
     vi.advanceTimersByTime(250);
     await sleep(10);
-    // One step for both (64 → 96 each); a sampler per run would have taken two (96 and 144).
-    expect(inFlight).toBe(2 * 96);
+    // One step for the cluster (64 → 96 in all); the 32 new slots go to the renewal.
+    expect(inFlight).toEqual({ wave: PACE_START, renewal: 32 });
     vi.advanceTimersByTime(250);
     await sleep(10);
-    expect(inFlight).toBe(2 * 144);
+    expect(inFlight.wave + inFlight.renewal).toBe(144);
+    expect(inFlight.renewal).toBe(80);
+    expect(started.slice(PACE_START).every((run) => run === 'renewal')).toBe(true);
     release();
-    await Promise.all([wave, renewal]);
-    expect(inFlight).toBe(0);
+    const [waveRun, renewalRun] = await Promise.all([wave, renewal]);
+    expect(inFlight).toEqual({ wave: 0, renewal: 0 });
+    expect(waveRun.results.every((r) => r.status === 'online')).toBe(true);
+    expect(renewalRun.results).toHaveLength(200);
+  });
+
+  it('an aborted run leaves the shared queue to the other runs', async () => {
+    const nodes = taskOnlyNodes(300);
+    const c = cluster(nodes, { concurrency: 10, pace: 'fixed' });
+    const stop = new AbortController();
+    let aborted = 0;
+    let other = 0;
+    const first = c.run(
+      async () => {
+        aborted++;
+        if (aborted === 5) stop.abort();
+        await sleep(5);
+      },
+      { signal: stop.signal },
+      nodes.slice(0, 200),
+    );
+    const second = c.run(
+      async () => {
+        other++;
+        await sleep(5);
+      },
+      {},
+      nodes.slice(200),
+    );
+    const [firstRun, secondRun] = await Promise.all([first, second]);
+    expect(firstRun.interrupted).toBe(true);
+    // Nothing of the aborted run started after its abort but the ones already in flight.
+    expect(aborted).toBeLessThanOrEqual(10);
+    expect(firstRun.results.filter((r) => r.status === 'skipped').length).toBe(200 - aborted);
+    expect(other).toBe(100);
+    expect(secondRun.interrupted).toBe(false);
   });
 
   it('small clusters keep each node connection between runs; large ones use one-shot connections', async () => {

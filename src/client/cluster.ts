@@ -1,6 +1,7 @@
 /**
  * Fan-out over many nodes: runs one task per node through a bounded p-queue (at most 512 at
- * once by default, fewer while this process's CPU is the limit), times each, and classifies
+ * once by default, fewer while this process's CPU is the limit; one queue for every run in
+ * flight, so a lease renewal during a wave shares the bound), times each, and classifies
  * every outcome. A node's failure never stops the others; aborting the signal stops dispatching
  * new nodes while the ones in flight finish.
  */
@@ -82,6 +83,11 @@ export interface RunOptions<T> {
   onSettled?: (result: NodeResult<T>) => void;
   /** Called just before a node's task starts. */
   onDispatch?: (node: InventoryNode) => void;
+  /**
+   * Runs in flight at once share the cluster's limit; a higher priority goes ahead of the nodes
+   * other runs still have queued (default 0). Lease renewals: a lease must not lapse behind a wave.
+   */
+  priority?: number;
 }
 
 export type NodeTask<T> = (client: AgentClient, node: InventoryNode) => Promise<T>;
@@ -108,8 +114,13 @@ export class Cluster {
   private sharedAgents?: { http: http.Agent; https: TrustedAgent };
   private readonly factory: (node: InventoryNode, options: AgentClientOptions) => AgentClient;
   private readonly clients = new Map<string, AgentClient>();
-  /** The queues of the runs in flight (a renewal can run during a wave): one pace for them all. */
-  private readonly paced = new Set<PQueue>();
+  /**
+   * One queue for every run in flight (a lease renewal during a wave): `--parallel` and the pace
+   * bound the nodes in flight of the whole command, not of each run.
+   */
+  private readonly queue: PQueue;
+  /** Runs in flight: the pace is sampled while there is one. */
+  private runsInFlight = 0;
   private paceTimer: NodeJS.Timeout | undefined;
   private readonly loadSampler: () => number;
 
@@ -126,6 +137,7 @@ export class Cluster {
     this.clientOptions = options.client ?? {};
     this.factory = options.clientFactory ?? ((node, clientOptions) => new AgentClient(node, clientOptions));
     this.loadSampler = options.loadSampler ?? eventLoopLoad();
+    this.queue = new PQueue({ concurrency: this.pace });
     if (!this.keepConnections) {
       // One-shot connections from one shared pool: no per-node pool to build and tear down.
       const pool = { keepAlive: false, maxSockets: Number.POSITIVE_INFINITY };
@@ -145,41 +157,50 @@ export class Cluster {
     return client;
   }
 
-  /** Runs `task` for every node (or the given subset), at most `concurrency` at a time. */
+  /**
+   * Runs `task` for every node (or the given subset), at most `concurrency` at a time with every
+   * other run in flight on this cluster.
+   */
   async run<T>(
     task: NodeTask<T>,
     options: RunOptions<T> = {},
     nodes: readonly InventoryNode[] = this.nodes,
   ): Promise<ClusterRun<T>> {
     const { signal } = options;
-    const queue = new PQueue({ concurrency: this.pace });
-    const stopPacing = this.paceWhileRunning(queue);
+    const queue = this.queue;
+    const stopPacing = this.paceWhileRunning();
     const results: (NodeResult<T> | undefined)[] = new Array(nodes.length).fill(undefined);
     let stopped = signal?.aborted ?? false;
     // A throwing callback is a bug of the caller: report it after the run, never as a node's fault.
     let callbackError: unknown;
+    // The queue is shared, so this run's queued nodes are not cleared: each ends at once when its
+    // turn comes (the ones in flight finish).
     const onAbort = () => {
       stopped = true;
-      queue.clear();
     };
     signal?.addEventListener('abort', onAbort, { once: true });
 
     try {
       if (!stopped) {
-        nodes.forEach((node, index) => {
-          void queue.add(async () => {
-            if (stopped) return;
-            try {
-              options.onDispatch?.(node);
-              const result = await this.runOne(node, task);
-              results[index] = result;
-              options.onSettled?.(result);
-            } catch (error) {
-              callbackError ??= error;
-            }
-          });
-        });
-        await queue.onIdle();
+        const priority = options.priority ?? 0;
+        await Promise.all(
+          nodes.map((node, index) =>
+            queue.add(
+              async () => {
+                if (stopped) return;
+                try {
+                  options.onDispatch?.(node);
+                  const result = await this.runOne(node, task);
+                  results[index] = result;
+                  options.onSettled?.(result);
+                } catch (error) {
+                  callbackError ??= error;
+                }
+              },
+              { priority },
+            ),
+          ),
+        );
       }
     } finally {
       stopPacing();
@@ -196,22 +217,21 @@ export class Cluster {
     return { results: settled, interrupted };
   }
 
-  /**
-   * Paces `queue` while it runs; returns the stop. One timer samples the event loop for every run
-   * in flight and sets them all to the same limit: two samplers would each take the shared pace
-   * a step per interval, twice as fast as measured.
-   */
-  private paceWhileRunning(queue: PQueue): () => void {
+  /** Paces the queue while a run is in flight; returns the run's end. */
+  private paceWhileRunning(): () => void {
     if (this.bounds.min === this.bounds.max) return () => {};
-    this.paced.add(queue);
+    this.runsInFlight++;
     if (!this.paceTimer) {
-      this.loadSampler(); // the first sample covers this run's time only
+      this.loadSampler(); // the first sample covers the runs' time only
       this.paceTimer = setInterval(() => this.samplePace(), PACE_SAMPLE_MS);
       this.paceTimer.unref();
     }
+    let ended = false;
     return () => {
-      this.paced.delete(queue);
-      if (this.paced.size === 0 && this.paceTimer) {
+      if (ended) return;
+      ended = true;
+      this.runsInFlight--;
+      if (this.runsInFlight === 0 && this.paceTimer) {
         clearInterval(this.paceTimer);
         this.paceTimer = undefined;
       }
@@ -220,15 +240,9 @@ export class Cluster {
 
   private samplePace(): void {
     const utilization = this.loadSampler();
-    // The run with the most nodes waiting says whether the limit holds work back.
-    let fullest: PQueue | undefined;
-    for (const queue of this.paced) if (!fullest || queue.size > fullest.size) fullest = queue;
-    this.pace = nextPace(
-      this.pace,
-      { utilization, running: fullest?.pending ?? 0, queued: fullest?.size ?? 0 },
-      this.bounds,
-    );
-    for (const queue of this.paced) if (queue.concurrency !== this.pace) queue.concurrency = this.pace;
+    const { queue } = this;
+    this.pace = nextPace(this.pace, { utilization, running: queue.pending, queued: queue.size }, this.bounds);
+    if (queue.concurrency !== this.pace) queue.concurrency = this.pace;
   }
 
   /** Closes every connection of every node. */

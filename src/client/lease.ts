@@ -348,7 +348,8 @@ export class FleetLease {
         if (state.held) this.touched.set(node.name, Math.max(this.touched.get(node.name) ?? 0, sent));
         return state;
       },
-      {},
+      // Ahead of a wave's queued nodes: a lease must not lapse while they wait their turn.
+      { priority: 1 },
       nodes,
     );
     for (const result of run.results) {
