@@ -24,12 +24,8 @@ import type { FeedRuntime } from './docker/feed-runtime.js';
 import { DockerProxyHost } from './docker/proxy-container.js';
 import type { ContainerRuntime } from './docker/runtime.js';
 import { attachFeeds, type FeedsHandle } from './feeds/index.js';
-import {
-  type AgentServer,
-  type AuditSink,
-  createAgentServer,
-  type RequestAuthorizer,
-} from './http/server.js';
+import type { AuditSink } from './http/audit-recorder.js';
+import { type AgentServer, createAgentServer, type RequestAuthorizer } from './http/server.js';
 import { JobEngine } from './jobs/engine.js';
 import { LeaseTable } from './leases/lease-table.js';
 import { agentProtectedPaths } from './policy/bind-roots.js';

@@ -20,14 +20,13 @@ import {
   routes,
   StopRequestSchema,
 } from '../../src/protocol/api.js';
-import type { AuditEntry, AuditList } from '../../src/protocol/audit.js';
 import { JOB_NAME_PATTERN } from '../../src/protocol/job.js';
-import type { AuditQuery } from '../audit/audit-log.js';
-import { type AuditNote, auditEntryOf, newNote, parseAuditQuery } from '../audit/entries.js';
+import { newNote, parseAuditQuery } from '../audit/entries.js';
 import type { AuthOutcome } from '../auth/verifier.js';
-import type { DeployOptions, JobService, OperationHooks, ProgressSink } from '../jobs/service.js';
+import type { DeployOptions, JobService, ProgressSink } from '../jobs/service.js';
 import { type LeaseChange, LeaseTable } from '../leases/lease-table.js';
 import type { CertificatePair } from '../tls/certificate.js';
+import { AuditRecorder, type AuditSink } from './audit-recorder.js';
 import { readJson } from './body.js';
 import { HttpError, toErrorResponse } from './errors.js';
 import { LeaseGate } from './lease-gate.js';
@@ -40,12 +39,6 @@ import { createTlsServer, tlsServerOptions } from './tls.js';
 /** What the server needs from the key check (`KeyVerifier` from `agent/auth`). */
 export interface RequestAuthorizer {
   authorize(req: IncomingMessage): Promise<AuthOutcome>;
-}
-
-/** Where operations are recorded (`AuditLog` from agent/audit). */
-export interface AuditSink {
-  append(entry: AuditEntry): Promise<void>;
-  read(query: AuditQuery): Promise<AuditList>;
 }
 
 export interface AgentServerOptions {
@@ -88,9 +81,6 @@ export interface AgentServer extends Server {
 }
 
 const HEALTH_BODY = JSON.stringify({ ok: true });
-
-/** Records an operation's result in the audit log (awaited) and hands it back. */
-type Settle = (result: OperationResult) => Promise<OperationResult>;
 
 export function createAgentServer(options: AgentServerOptions): AgentServer {
   const { service, verifier, logger, agentVersion } = options;
@@ -152,65 +142,7 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
       throw error;
     });
 
-  /** Appends the entry for `note`; a log that cannot be written is an error in the agent's log, not the client's. */
-  const record = async (context: RouteContext, note: AuditNote, started: number): Promise<void> => {
-    if (!options.audit) return;
-    const origin = { remote: context.req.socket.remoteAddress ?? null, keyId: context.keyId };
-    try {
-      await options.audit.append(auditEntryOf(note, origin, started, now()));
-    } catch (error) {
-      logger.error(
-        { error: (error as Error).message, operation: note.operation, job: note.job },
-        'cannot write the audit log',
-      );
-    }
-  };
-
-  /**
-   * Records an operation in the audit log whatever becomes of it; the entry is on disk before the
-   * client sees the result (the done line) or the refusal.
-   */
-  const audited =
-    (
-      kind: AuditNote['operation'],
-      handler: (context: RouteContext, note: AuditNote, settle: Settle) => Promise<void>,
-    ) =>
-    async (context: RouteContext): Promise<void> => {
-      const note = newNote(kind, null);
-      const started = now();
-      let recorded = false;
-      const settle: Settle = async (result) => {
-        note.result = result;
-        recorded = true;
-        await record(context, note, started);
-        return result;
-      };
-      try {
-        await handler(context, note, settle);
-      } catch (error) {
-        const { status, body } = toErrorResponse(error);
-        note.refusal = { status, error: body.error };
-        if (!recorded) await record(context, note, started);
-        throw error;
-      }
-      if (recorded || note.skip) return;
-      // A short change answered in one response (a promotion, a lease): done.
-      if (note.done) {
-        await record(context, note, started);
-        return;
-      }
-      // An operation that threw after its stream started (answered with a failed done line).
-      note.refusal = {
-        status: 500,
-        error: { code: 'internal', message: 'the operation failed unexpectedly' },
-      };
-      await record(context, note, started);
-    };
-  const hooksOf = (note: AuditNote): OperationHooks => ({
-    onPlan: (plan) => {
-      note.plan = plan;
-    },
-  });
+  const auditing = new AuditRecorder({ audit: options.audit, logger, now });
 
   const router = new Router()
     .get(routes.info, async ({ res }) => sendJson(res, 200, await service.info()))
@@ -255,14 +187,14 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
           const job = JOB_NAME_PATTERN.test(params['name'] ?? '') ? params['name']! : null;
           const note = newNote(taking ? 'lease' : 'plan', job);
           note.refusal = { status: refusal.status, error: refusal.body.error };
-          await record(context, note, started);
+          await auditing.record(context, note, started);
         }
         throw error;
       }
     })
     .post(
       namedRoute(routes.deploy),
-      audited('deploy', async (context, note, settle) => {
+      auditing.route('deploy', async (context, note, settle) => {
         const name = jobName(context.params);
         note.job = name;
         // The credentials go to the pulls of this operation only; the body is never logged.
@@ -270,36 +202,36 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
         assertSameJob(name, spec.name);
         const deployOptions: DeployOptions = { registryAuth, ...(canary === undefined ? {} : { canary }) };
         await leasedOperation(context, name, async (progress) =>
-          settle(await service.deploy(spec, progress, { ...hooksOf(note), ...deployOptions })),
+          settle(await service.deploy(spec, progress, { ...auditing.hooksOf(note), ...deployOptions })),
         );
       }),
     )
     .post(
       namedRoute(routes.rollback),
-      audited('rollback', async (context, note, settle) => {
+      auditing.route('rollback', async (context, note, settle) => {
         const name = jobName(context.params);
         note.job = name;
         const { to, registryAuth } = await body(context.req, RollbackRequestSchema);
         await leasedOperation(context, name, async (progress) =>
-          settle(await service.rollback(name, to, progress, { ...hooksOf(note), registryAuth })),
+          settle(await service.rollback(name, to, progress, { ...auditing.hooksOf(note), registryAuth })),
         );
       }),
     )
     .post(
       namedRoute(routes.stop),
-      audited('stop', async (context, note, settle) => {
+      auditing.route('stop', async (context, note, settle) => {
         const name = jobName(context.params);
         note.job = name;
         const { purge } = await body(context.req, StopRequestSchema);
         if (purge) note.operation = 'purge';
         await leasedOperation(context, name, async (progress) =>
-          settle(await service.stop(name, purge, progress, hooksOf(note))),
+          settle(await service.stop(name, purge, progress, auditing.hooksOf(note))),
         );
       }),
     )
     .post(
       namedRoute(routes.promote),
-      audited('promote', async (context, note) => {
+      auditing.route('promote', async (context, note) => {
         const name = jobName(context.params);
         note.job = name;
         const { version } = await body(context.req, PromoteRequestSchema);
@@ -321,7 +253,7 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
     })
     .put(
       namedRoute(routes.lease),
-      audited('lease', async (context, note) => {
+      auditing.route('lease', async (context, note) => {
         const name = jobName(context.params);
         note.job = name;
         const { renew, ...request } = await body(context.req, LeaseRequestSchema);
@@ -335,7 +267,7 @@ export function createAgentServer(options: AgentServerOptions): AgentServer {
     )
     .post(
       namedRoute(routes.leaseRelease),
-      audited('lease-break', async (context, note) => {
+      auditing.route('lease-break', async (context, note) => {
         const name = jobName(context.params);
         note.job = name;
         const request = await body(context.req, LeaseReleaseSchema);

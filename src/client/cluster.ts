@@ -217,7 +217,7 @@ export class Cluster {
     return { results: settled, interrupted };
   }
 
-  /** Paces the queue while a run is in flight; returns the run's end. */
+  /** Paces the queue while a run is in flight; returns the run's end (called once, by `run`). */
   private paceWhileRunning(): () => void {
     if (this.bounds.min === this.bounds.max) return () => {};
     this.runsInFlight++;
@@ -226,10 +226,7 @@ export class Cluster {
       this.paceTimer = setInterval(() => this.samplePace(), PACE_SAMPLE_MS);
       this.paceTimer.unref();
     }
-    let ended = false;
     return () => {
-      if (ended) return;
-      ended = true;
       this.runsInFlight--;
       if (this.runsInFlight === 0 && this.paceTimer) {
         clearInterval(this.paceTimer);
