@@ -3,26 +3,18 @@
  * a temp dir) on the fake runtime (test/fakes) with a fake clock, so the health gate's waiting is
  * fake time and every scenario runs in milliseconds. Each test names the safety rule it proves.
  */
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { LABEL_VERSION } from '../../src/core/labels.js';
 import { DEFAULT_POLICY } from '../../src/core/policy.js';
 import { testSpec } from '../../src/core/spec.fixture.js';
 import { specVersion } from '../../src/core/version.js';
 import type { ContainerSpec, JobSpec } from '../../src/protocol/job.js';
 import type { RuntimeCall } from '../../test/fakes/container-runtime.js';
-import { EngineRig, type Ran } from '../../test/fakes/engine-rig.js';
+import { type EngineRig, engineRigs, type Ran } from '../../test/fakes/engine-rig.js';
 import { silentLogger } from '../logger.js';
 import { JobEngine } from './engine.js';
 
-const rigs: EngineRig[] = [];
-function rig(...args: ConstructorParameters<typeof EngineRig>): EngineRig {
-  const r = new EngineRig(...args);
-  rigs.push(r);
-  return r;
-}
-afterEach(() => {
-  for (const r of rigs.splice(0)) r.cleanup();
-});
+const rig = engineRigs();
 
 const web = (
   image: string,

@@ -3,22 +3,14 @@
  * the fake runtime with a fake clock. A replica is one container of every entry; every operation
  * acts on whole replicas. Each test names the rule it proves.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LABEL_ENTRY, LABEL_REPLICA, LABEL_VERSION } from '../../src/core/labels.js';
 import { testEntry, testJob } from '../../src/core/spec.fixture.js';
 import { specVersion } from '../../src/core/version.js';
 import type { ContainerSpec, JobSpec } from '../../src/protocol/job.js';
-import { EngineRig, type Ran, type RigContainer } from '../../test/fakes/engine-rig.js';
+import { type EngineRig, engineRigs, type Ran, type RigContainer } from '../../test/fakes/engine-rig.js';
 
-const rigs: EngineRig[] = [];
-function rig(...args: ConstructorParameters<typeof EngineRig>): EngineRig {
-  const r = new EngineRig(...args);
-  rigs.push(r);
-  return r;
-}
-afterEach(() => {
-  for (const r of rigs.splice(0)) r.cleanup();
-});
+const rig = engineRigs();
 
 /** An HTTP server (`web`) and a sidecar (`side`) on the user network `app`. */
 function pair(

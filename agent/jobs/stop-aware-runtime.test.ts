@@ -4,24 +4,16 @@
  * runtime's `lagListAfterStop` lists each stopped container as it was before its stop. Results,
  * statuses and the next plan must say what really is (the fake's own record, `r.containers()`).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LABEL_JOB, LABEL_VERSION } from '../../src/core/labels.js';
 import { testSpec } from '../../src/core/spec.fixture.js';
 import { specVersion } from '../../src/core/version.js';
 import type { ContainerSpec, JobSpec } from '../../src/protocol/job.js';
 import { FakeRuntime } from '../../test/fakes/container-runtime.js';
-import { EngineRig } from '../../test/fakes/engine-rig.js';
+import { type EngineRig, engineRigs } from '../../test/fakes/engine-rig.js';
 import { StopAwareRuntime } from './stop-aware-runtime.js';
 
-const rigs: EngineRig[] = [];
-function rig(): EngineRig {
-  const r = new EngineRig();
-  rigs.push(r);
-  return r;
-}
-afterEach(() => {
-  for (const r of rigs.splice(0)) r.cleanup();
-});
+const rig = engineRigs();
 
 const web = (image: string, count: number, container: Partial<ContainerSpec> = {}): JobSpec =>
   testSpec(

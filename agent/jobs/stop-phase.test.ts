@@ -4,21 +4,13 @@
  * count; removals and creates keep the engine's bound. The fake records how many calls of each
  * kind were in flight at once and when each stop began and ended (fake time).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { testSpec } from '../../src/core/spec.fixture.js';
 import { specVersion } from '../../src/core/version.js';
 import type { ContainerSpec, JobSpec } from '../../src/protocol/job.js';
-import { EngineRig } from '../../test/fakes/engine-rig.js';
+import { type EngineRig, engineRigs } from '../../test/fakes/engine-rig.js';
 
-const rigs: EngineRig[] = [];
-function rig(...args: ConstructorParameters<typeof EngineRig>): EngineRig {
-  const r = new EngineRig(...args);
-  rigs.push(r);
-  return r;
-}
-afterEach(() => {
-  for (const r of rigs.splice(0)) r.cleanup();
-});
+const rig = engineRigs();
 
 const job = (image: string, count: number, container: Partial<ContainerSpec> = {}): JobSpec =>
   testSpec(

@@ -7,6 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach } from 'vitest';
 import { JobEngine } from '../../agent/jobs/engine.js';
 import type { OperationOptions } from '../../agent/jobs/service.js';
 import { silentLogger } from '../../agent/logger.js';
@@ -163,4 +164,20 @@ export class EngineRig {
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
     if (this.proxyDir) rmSync(this.proxyDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A test file's rigs: the returned function makes one, and every rig made during a test is
+ * cleaned up after it.
+ */
+export function engineRigs(): (...args: ConstructorParameters<typeof EngineRig>) => EngineRig {
+  const rigs: EngineRig[] = [];
+  afterEach(() => {
+    for (const r of rigs.splice(0)) r.cleanup();
+  });
+  return (...args) => {
+    const r = new EngineRig(...args);
+    rigs.push(r);
+    return r;
+  };
 }
